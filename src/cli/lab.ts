@@ -1,0 +1,104 @@
+/** `podnet lab ...`: build, inspect, prove and remove a cluster made of network namespaces. */
+import { runInteractive } from "../linux/exec.ts";
+import { inNetns } from "../linux/netns.ts";
+import { formatVerdict } from "../lab/claims.ts";
+import { probeEcho, serveEcho } from "../lab/echo-server.ts";
+import { labCheck } from "../lab/lab-check.ts";
+import { labDown } from "../lab/lab-down.ts";
+import { findPod, requireLabState } from "../lab/lab-state.ts";
+import { formatStatus } from "../lab/lab-status.ts";
+import { labUp } from "../lab/lab-up.ts";
+import type { ParsedArgs } from "./args.ts";
+import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
+
+export const LAB_USAGE = `usage:
+  podnet lab up [--pods N] [--mode bridge|ptp]   build the lab (one node, N pods, default 3)
+  podnet lab status                              pods with their IP, MAC and interface
+  podnet lab check                               prove the IP-per-pod claims with real packets
+  podnet lab exec POD -- CMD [ARG...]            run a command inside a pod
+  podnet lab down                                remove everything the lab created`;
+
+function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} "${text}" must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+async function up(args: ParsedArgs): Promise<number> {
+  assertKnownFlags(args, ["pods", "mode"]);
+  const mode = flag(args, "mode") ?? "bridge";
+  if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
+  const started = performance.now();
+  const state = await labUp({ podsPerNode: intFlag(args, "pods", 3, 2, 26), mode });
+  console.log(`lab ${state.id} is up (${state.nodes.length} node, ${state.pods.length} pods, ${mode} mode) in ${Math.round(performance.now() - started)} ms\n`);
+  console.log(formatStatus(state));
+  console.log(`\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip addr | podnet lab down`);
+  return 0;
+}
+
+async function check(): Promise<number> {
+  const verdicts = await labCheck(requireLabState());
+  for (const v of verdicts) console.log(formatVerdict(v));
+  const failed = verdicts.filter((v) => !v.ok).length;
+  console.log(failed === 0 ? `\nall ${verdicts.length} claims hold` : `\n${failed} of ${verdicts.length} claims failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+async function down(): Promise<number> {
+  const report = await labDown();
+  for (const w of report.warnings) console.error(`warning: ${w}`);
+  console.log(report.namespaces.length ? `removed ${report.namespaces.length} namespaces: ${report.namespaces.join(" ")}` : "nothing to remove");
+  return 0;
+}
+
+async function exec(args: ParsedArgs): Promise<number> {
+  const [pod] = args.positionals;
+  if (!pod || args.rest.length === 0) throw new UsageError("usage: podnet lab exec POD -- CMD [ARG...]");
+  return await runInteractive(inNetns(findPod(requireLabState(), pod).netns, args.rest));
+}
+
+async function echoServer(args: ParsedArgs): Promise<number> {
+  assertKnownFlags(args, ["pod", "port"]);
+  await serveEcho(flag(args, "pod") ?? "unknown", intFlag(args, "port", 8080, 1, 65535));
+  await new Promise(() => {}); // serve until killed (the lab removes the namespace)
+  return 0;
+}
+
+async function echoClient(args: ParsedArgs): Promise<number> {
+  assertKnownFlags(args, ["host", "port", "timeout"]);
+  const host = flag(args, "host");
+  if (!host) throw new UsageError("--host is required");
+  const probe = await probeEcho(host, intFlag(args, "port", 8080, 1, 65535), intFlag(args, "timeout", 3000, 1, 60_000));
+  console.log(JSON.stringify(probe));
+  return 0;
+}
+
+export async function labCommand(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const args = parseArgs(rest);
+  switch (sub) {
+    case "up":
+      return await up(args);
+    case "status":
+      assertKnownFlags(args, []);
+      console.log(formatStatus(requireLabState()));
+      return 0;
+    case "check":
+      assertKnownFlags(args, []);
+      return await check();
+    case "down":
+      assertKnownFlags(args, []);
+      return await down();
+    case "exec":
+      return await exec(args);
+    // Internal: what runs inside the pods.
+    case "echo-server":
+      return await echoServer(args);
+    case "echo-client":
+      return await echoClient(args);
+    default:
+      throw new UsageError(LAB_USAGE);
+  }
+}

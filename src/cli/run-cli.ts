@@ -1,0 +1,58 @@
+/** The podnet command line: one file per subcommand, routed from here. */
+import { CniError } from "../cni/errors.ts";
+import { parseArgs, UsageError } from "./args.ts";
+import { CONFLIST_USAGE, cniConflistCommand } from "./cni-conflist.ts";
+import { installCniCommand } from "./install-cni.ts";
+import { labCommand } from "./lab.ts";
+
+const VERSION = "0.1.0";
+
+const USAGE = `podnet ${VERSION} — a Kubernetes-style pod network
+
+usage:
+  podnet lab up|status|check|down|exec POD -- CMD...   a cluster in network namespaces on this machine
+  podnet install-cni [--bin-dir DIR]                   install the CNI plugin (podnet, podnet-ipam)
+  ${CONFLIST_USAGE}
+  podnet version
+
+Executed with CNI_COMMAND set, podnet is the CNI plugin (and podnet-ipam the IPAM plugin).`;
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      case "version":
+      case "--version":
+        console.log(VERSION);
+        return 0;
+      case "install-cni":
+        return installCniCommand(parseArgs(rest));
+      case "cni": {
+        const [sub, ...more] = rest;
+        if (sub !== "conflist") throw new UsageError(`usage: ${CONFLIST_USAGE}`);
+        return cniConflistCommand(parseArgs(more));
+      }
+      case "lab":
+        return await labCommand(rest);
+      default:
+        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`podnet: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof CniError || e instanceof Error) {
+      console.error(`podnet: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+

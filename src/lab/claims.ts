@@ -1,0 +1,95 @@
+/**
+ * The IP-per-pod claims `lab check` proves, as pure judgements over what was observed (kernel
+ * state and echo replies). Kept free of I/O so every verdict is unit-tested, ✓ and ✗ alike.
+ */
+import { parseIP } from "../ipnet/address.ts";
+import { containsIP, parsePrefix } from "../ipnet/prefix.ts";
+import type { EchoProbe } from "./echo-server.ts";
+
+export interface Verdict {
+  readonly ok: boolean;
+  readonly claim: string;
+  readonly evidence: string;
+}
+
+export interface PodAddresses {
+  readonly pod: string;
+  readonly ips: readonly string[];
+  /** The block of the pod's node. */
+  readonly nodeCidrs: readonly string[];
+}
+
+export function uniquePodIps(pods: readonly PodAddresses[]): Verdict {
+  const claim = "every pod has its own IP address, from its node's block";
+  const problems: string[] = [];
+  const owner = new Map<string, string>();
+  for (const p of pods) {
+    if (p.ips.length === 0) problems.push(`${p.pod} has no address`);
+    for (const ip of p.ips) {
+      const other = owner.get(ip);
+      if (other) problems.push(`${ip} is held by both ${other} and ${p.pod}`);
+      owner.set(ip, p.pod);
+      const parsed = parseIP(ip);
+      if (!p.nodeCidrs.some((c) => containsIP(parsePrefix(c), parsed))) {
+        problems.push(`${p.pod}'s ${ip} is outside its node's block ${p.nodeCidrs.join(",")}`);
+      }
+    }
+  }
+  if (pods.length < 2) problems.push(`only ${pods.length} pod(s): nothing to compare`);
+  const listing = pods.map((p) => `${p.pod}=${p.ips.join(",") || "-"}`).join(" ");
+  return { ok: problems.length === 0, claim, evidence: problems.length ? problems.join("; ") : listing };
+}
+
+export type ProbeOutcome =
+  | { readonly kind: "reply"; readonly probe: EchoProbe }
+  | { readonly kind: "error"; readonly message: string };
+
+export function sharedLocalhost(pod: string, outcome: ProbeOutcome): Verdict {
+  const claim = "containers of one pod share its network namespace and reach each other on localhost";
+  if (outcome.kind === "error") return { ok: false, claim, evidence: `${pod}: ${outcome.message}` };
+  const { reply, clientNetns, clientPid } = outcome.probe;
+  const problems: string[] = [];
+  if (reply.pod !== pod) problems.push(`answered by ${reply.pod}, not ${pod}`);
+  if (reply.pid === clientPid) problems.push("client and server are the same process");
+  if (reply.netns !== clientNetns) problems.push(`server in ${reply.netns}, client in ${clientNetns}`);
+  if (reply.from !== "127.0.0.1" && reply.from !== "::1") problems.push(`server saw the client as ${reply.from}, not loopback`);
+  return {
+    ok: problems.length === 0,
+    claim,
+    evidence: problems.length
+      ? `${pod}: ${problems.join("; ")}`
+      : `${pod}: pid ${clientPid} → localhost answered by pid ${reply.pid}, both in ${reply.netns}`,
+  };
+}
+
+export interface PairProbe {
+  readonly from: string;
+  readonly fromIp: string;
+  readonly to: string;
+  readonly toIp: string;
+  readonly outcome: ProbeOutcome;
+}
+
+/** Pod A reaches pod B at B's own address, and B sees A's real pod address (no NAT). */
+export function podToPodWithoutNat(claim: string, probes: readonly PairProbe[]): Verdict {
+  const problems: string[] = [];
+  for (const p of probes) {
+    if (p.outcome.kind === "error") {
+      problems.push(`${p.from} → ${p.to}: ${p.outcome.message}`);
+      continue;
+    }
+    const r = p.outcome.probe.reply;
+    if (r.pod !== p.to) problems.push(`${p.from} → ${p.toIp} was answered by ${r.pod}, not ${p.to}`);
+    if (r.from !== p.fromIp) problems.push(`${p.to} saw ${p.from} as ${r.from}, not its pod IP ${p.fromIp} (NAT?)`);
+  }
+  if (probes.length === 0) problems.push("no pod pairs to probe");
+  const sample = probes[0];
+  const evidence = problems.length
+    ? problems.join("; ")
+    : `${probes.length} connections; e.g. ${sample?.from} (${sample?.fromIp}) → ${sample?.to} (${sample?.toIp}) seen from ${sample?.fromIp}`;
+  return { ok: problems.length === 0, claim, evidence };
+}
+
+export function formatVerdict(v: Verdict): string {
+  return `${v.ok ? "✓" : "✗"} ${v.claim}: ${v.evidence}`;
+}

@@ -1,0 +1,53 @@
+/**
+ * Tears a lab down: DEL for every pod (as a runtime would), then every namespace of every lab id
+ * under the lab root — including ids left by a crashed `up` that never saved its state.
+ */
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { deleteNetns, listNetns } from "../linux/netns.ts";
+import { CniRuntime } from "./cni-runtime.ts";
+import { LAB_ID, labNetnsPrefix } from "./lab-paths.ts";
+import { LAB_ROOT, loadLabState } from "./lab-state.ts";
+
+export interface DownReport {
+  readonly namespaces: string[];
+  readonly warnings: string[];
+}
+
+export async function labDown(): Promise<DownReport> {
+  const warnings: string[] = [];
+  const state = loadLabState();
+  if (state) {
+    for (const pod of state.pods) {
+      const node = state.nodes.find((n) => n.name === pod.node);
+      if (!node) continue;
+      const runtime = new CniRuntime(node.conflist, { binDirs: state.cniPath, nodeNetns: node.netns });
+      try {
+        await runtime.del({ containerId: pod.containerId, ifname: pod.ifname, netnsPath: pod.netnsPath }, pod.result);
+      } catch (e) {
+        warnings.push(`DEL of pod ${pod.name}: ${(e as Error).message}`);
+      }
+    }
+  }
+  const ids = existsSync(LAB_ROOT)
+    ? readdirSync(LAB_ROOT, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && LAB_ID.test(d.name))
+        .map((d) => d.name)
+    : [];
+  if (state && !ids.includes(state.id)) ids.push(state.id);
+  const removed: string[] = [];
+  const all = listNetns();
+  // Pods before nodes: a pod's veth peer lives in its node, and this order mirrors how it was built.
+  for (const id of ids) {
+    const mine = all.filter((n) => n.startsWith(labNetnsPrefix(id))).sort((a, b) => b.length - a.length);
+    for (const ns of mine) {
+      try {
+        deleteNetns(ns);
+        removed.push(ns);
+      } catch (e) {
+        warnings.push(`namespace ${ns}: ${(e as Error).message}`);
+      }
+    }
+  }
+  rmSync(LAB_ROOT, { recursive: true, force: true });
+  return { namespaces: removed, warnings };
+}

@@ -1,0 +1,21 @@
+/** Names and paths of one lab's things, derived from its id (so `down` can find them after a crash). */
+import { LAB_NETNS_PREFIX, LAB_ROOT } from "./lab-state.ts";
+
+export function labDir(id: string): string {
+  return `${LAB_ROOT}/${id}`;
+}
+
+export function labNetnsPrefix(id: string): string {
+  return `${LAB_NETNS_PREFIX}${id}-`;
+}
+
+export function nodeNetns(id: string, node: string): string {
+  return `${labNetnsPrefix(id)}${node}`;
+}
+
+export function podNetns(id: string, pod: string): string {
+  return `${labNetnsPrefix(id)}${pod}`;
+}
+
+/** Lab ids are the random suffix of `randomSuffix()`: letters and digits only. */
+export const LAB_ID = /^[a-z0-9]{4,12}$/;

@@ -1,0 +1,79 @@
+/**
+ * What a running lab consists of, kept in /run (cleared on reboot, like the namespaces it
+ * describes) so `status`, `check`, `exec` and `down` work from any later invocation.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { Conflist } from "./cni-runtime.ts";
+
+function labRoot(): string {
+  // Overridable so the test suite's lab never touches a lab a person has running.
+  const root = process.env.PODNET_LAB_ROOT ?? "/run/podnet-lab";
+  if (!root.startsWith("/") || root.split("/").includes("..")) throw new Error(`PODNET_LAB_ROOT "${root}" must be an absolute path without ".."`);
+  return root.replace(/\/+$/, "");
+}
+
+export const LAB_ROOT = labRoot();
+export const LAB_STATE_FILE = `${LAB_ROOT}/state.json`;
+/** Every namespace the lab creates starts with this; `lab down` removes all of them. */
+export const LAB_NETNS_PREFIX = "pnlab-";
+export const ECHO_PORT = 8080;
+
+export interface LabNode {
+  readonly name: string;
+  readonly netns: string;
+  readonly podCidrs: readonly string[];
+  readonly conflist: Conflist;
+}
+
+export interface LabPod {
+  readonly name: string;
+  readonly node: string;
+  readonly netns: string;
+  readonly netnsPath: string;
+  readonly containerId: string;
+  readonly ifname: string;
+  /** The final ADD result, kept for DEL and CHECK as a runtime does. */
+  readonly result: unknown;
+  readonly echoPid: number;
+}
+
+export interface LabState {
+  readonly id: string;
+  readonly dir: string;
+  readonly binDir: string;
+  readonly cniPath: readonly string[];
+  readonly createdAt: string;
+  readonly nodes: LabNode[];
+  readonly pods: LabPod[];
+}
+
+export class NoLabError extends Error {
+  override readonly name = "NoLabError";
+  constructor() {
+    super('No lab is up (run "podnet lab up" first)');
+  }
+}
+
+export function loadLabState(): LabState | undefined {
+  if (!existsSync(LAB_STATE_FILE)) return undefined;
+  return JSON.parse(readFileSync(LAB_STATE_FILE, "utf8")) as LabState;
+}
+
+export function requireLabState(): LabState {
+  const state = loadLabState();
+  if (!state) throw new NoLabError();
+  return state;
+}
+
+export function saveLabState(state: LabState): void {
+  mkdirSync(LAB_ROOT, { recursive: true, mode: 0o700 });
+  const tmp = `${LAB_STATE_FILE}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2));
+  renameSync(tmp, LAB_STATE_FILE);
+}
+
+export function findPod(state: LabState, name: string): LabPod {
+  const pod = state.pods.find((p) => p.name === name);
+  if (!pod) throw new Error(`No pod "${name}" in the lab (pods: ${state.pods.map((p) => p.name).join(", ")})`);
+  return pod;
+}

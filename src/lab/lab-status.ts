@@ -1,0 +1,37 @@
+/** `podnet lab status`: one row per pod, read from the kernel. */
+import { inspectPodInterface } from "./pod-inspect.ts";
+import type { LabState } from "./lab-state.ts";
+
+export interface StatusRow {
+  readonly node: string;
+  readonly pod: string;
+  readonly ip: string;
+  readonly mac: string;
+  readonly iface: string;
+  readonly netns: string;
+}
+
+export function labStatusRows(state: LabState): StatusRow[] {
+  return state.pods.map((p) => {
+    const itf = inspectPodInterface(p.netns, p.ifname);
+    return {
+      node: p.node,
+      pod: p.name,
+      ip: itf ? [...itf.ipv4, ...itf.ipv6].join(",") || "-" : "(missing)",
+      mac: itf?.mac ?? "-",
+      iface: p.ifname,
+      netns: p.netns,
+    };
+  });
+}
+
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n");
+}
+
+export function formatStatus(state: LabState): string {
+  const rows = labStatusRows(state).map((r) => [r.node, r.pod, r.ip, r.mac, r.iface, r.netns]);
+  return renderTable(["NODE", "POD", "IP", "MAC", "INTERFACE", "NETNS"], rows);
+}

@@ -1,0 +1,24 @@
+/** Reads a pod's addresses and MAC from the kernel (what is really configured, not what was planned). */
+import type { LinkAddrs } from "../linux/ip.ts";
+import { ipJson } from "../linux/ip.ts";
+import { netnsPath } from "../linux/netns.ts";
+import { netnsAt } from "../linux/ip.ts";
+
+export interface PodInterface {
+  readonly ifname: string;
+  readonly mac: string;
+  readonly ipv4: string[];
+  readonly ipv6: string[];
+}
+
+export function inspectPodInterface(netns: string, ifname: string): PodInterface | undefined {
+  const [link] = ipJson<LinkAddrs>(["addr", "show", "dev", ifname], netnsAt(netnsPath(netns)));
+  if (!link) return undefined;
+  const global = link.addr_info.filter((a) => a.scope === "global");
+  return {
+    ifname,
+    mac: link.address ?? "",
+    ipv4: global.filter((a) => a.family === "inet").map((a) => a.local),
+    ipv6: global.filter((a) => a.family === "inet6").map((a) => a.local),
+  };
+}

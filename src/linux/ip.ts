@@ -1,0 +1,147 @@
+/**
+ * iproute2 access. Link/address/route changes go through `ip -batch -` so that one ADD costs one
+ * process start per namespace instead of one per change; queries use `ip -json`.
+ */
+import { CommandError, runSync } from "./exec.ts";
+
+/** One `ip` command line as tokens, e.g. ["link", "set", "eth0", "up"]. */
+export type IpCommand = readonly string[];
+
+// A batch line is split on whitespace by iproute2, so every token must be a single word. Values
+// reaching here are already validated (interface names, addresses, MACs); this is the last guard.
+const SAFE_TOKEN = /^[A-Za-z0-9_.:/%@+=,-]+$/;
+
+export function renderBatch(commands: readonly IpCommand[]): string {
+  return commands
+    .map((cmd) => {
+      for (const token of cmd) {
+        if (!SAFE_TOKEN.test(token)) throw new Error(`Unsafe token in ip command "${cmd.join(" ")}": "${token}"`);
+      }
+      return cmd.join(" ");
+    })
+    .join("\n")
+    .concat("\n");
+}
+
+/** Where a command runs: the current network namespace, or the one at a netns path. */
+export type NetnsTarget = { readonly kind: "current" } | { readonly kind: "path"; readonly path: string };
+
+export const CURRENT_NETNS: NetnsTarget = { kind: "current" };
+
+export function netnsAt(path: string): NetnsTarget {
+  return { kind: "path", path };
+}
+
+function ipArgv(target: NetnsTarget, args: readonly string[]): string[] {
+  switch (target.kind) {
+    case "current":
+      return ["ip", ...args];
+    case "path":
+      // `ip -n` only understands names under /run/netns; runtimes hand us arbitrary paths
+      // (/proc/PID/ns/net), which nsenter opens directly.
+      return ["nsenter", `--net=${target.path}`, "--", "ip", ...args];
+    default: {
+      const never: never = target;
+      throw new Error(`unknown netns target ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export class IpBatchError extends CommandError {
+  constructor(
+    argv: readonly string[],
+    code: number,
+    stderr: string,
+    /** Zero-based index of the command that failed, when iproute2 reported it. */
+    readonly failedIndex: number | undefined,
+    readonly failedCommand: IpCommand | undefined,
+  ) {
+    super(argv, code, stderr);
+  }
+
+  /** True when the kernel said the object already exists (EEXIST). */
+  get exists(): boolean {
+    return /File exists/.test(this.stderr);
+  }
+
+  get notFound(): boolean {
+    return /Cannot find device|No such device|does not exist|No such process/.test(this.stderr);
+  }
+}
+
+/** Runs commands in one `ip -batch` process; stops at the first failing command. */
+export function ipBatch(commands: readonly IpCommand[], target: NetnsTarget = CURRENT_NETNS): void {
+  if (commands.length === 0) return;
+  const argv = ipArgv(target, ["-batch", "-"]);
+  const r = runSync(argv, { stdin: renderBatch(commands) });
+  if (r.code === 0) return;
+  const m = /Command failed -:(\d+)/.exec(r.stderr);
+  const index = m?.[1] ? Number(m[1]) - 1 : undefined;
+  throw new IpBatchError(argv, r.code, r.stderr, index, index === undefined ? undefined : commands[index]);
+}
+
+/** Runs one `ip` command; returns false instead of throwing when the object does not exist. */
+export function ipTry(command: IpCommand, target: NetnsTarget = CURRENT_NETNS): boolean {
+  try {
+    ipBatch([command], target);
+    return true;
+  } catch (e) {
+    if (e instanceof IpBatchError && e.notFound) return false;
+    throw e;
+  }
+}
+
+/** Runs `ip -json ARGS` and parses the output (an empty output is an empty list). */
+export function ipJson<T>(args: readonly string[], target: NetnsTarget = CURRENT_NETNS): T[] {
+  const argv = ipArgv(target, ["-json", ...args]);
+  const r = runSync(argv);
+  if (r.code !== 0) throw new CommandError(argv, r.code, r.stderr);
+  const text = r.stdout.trim();
+  if (text === "") return [];
+  return JSON.parse(text) as T[];
+}
+
+export interface LinkInfo {
+  readonly ifindex: number;
+  readonly ifname: string;
+  readonly address?: string;
+  readonly mtu?: number;
+  readonly operstate?: string;
+  readonly flags?: readonly string[];
+  readonly master?: string;
+  readonly ifalias?: string;
+  readonly link_netnsid?: number;
+  readonly linkinfo?: { readonly info_kind?: string; readonly info_slave_kind?: string; readonly info_slave_data?: Record<string, unknown> };
+}
+
+/** The link named `name`, or undefined when there is none. */
+export function getLink(name: string, target: NetnsTarget = CURRENT_NETNS, details = false): LinkInfo | undefined {
+  const argv = ipArgv(target, ["-json", ...(details ? ["-details"] : []), "link", "show", "dev", name]);
+  const r = runSync(argv);
+  if (r.code !== 0) {
+    if (/does not exist|Cannot find device/.test(r.stderr)) return undefined;
+    throw new CommandError(argv, r.code, r.stderr);
+  }
+  return (JSON.parse(r.stdout) as LinkInfo[])[0];
+}
+
+export interface AddrInfo {
+  readonly family: "inet" | "inet6";
+  readonly local: string;
+  readonly prefixlen: number;
+  readonly scope?: string;
+}
+
+export interface LinkAddrs extends LinkInfo {
+  readonly addr_info: readonly AddrInfo[];
+}
+
+export interface RouteInfo {
+  readonly dst: string;
+  readonly gateway?: string;
+  readonly dev?: string;
+  readonly scope?: string;
+  readonly protocol?: string;
+  readonly prefsrc?: string;
+  readonly flags?: readonly string[];
+}

@@ -1,0 +1,103 @@
+/**
+ * Executes an attachment plan against the kernel: host side in the namespace the plugin runs in,
+ * pod side inside CNI_NETNS. Undoes its own partial work on failure (CNI.md rule 1).
+ */
+import { existsSync } from "node:fs";
+import type { IPAddress } from "../ipnet/address.ts";
+import type { IpCommand, LinkInfo, NetnsTarget } from "../linux/ip.ts";
+import { CURRENT_NETNS, getLink, IpBatchError, ipBatch, ipJson, ipTry, netnsAt } from "../linux/ip.ts";
+import { ensureSysctl } from "../linux/sysctl.ts";
+import type { AttachInput } from "./link-plan.ts";
+import { planAttach } from "./link-plan.ts";
+import { aliasOwnerPrefix } from "./naming.ts";
+
+export class InterfaceExistsError extends Error {
+  override readonly name = "InterfaceExistsError";
+  constructor(
+    readonly ifname: string,
+    readonly netnsPath: string,
+  ) {
+    super(`Interface "${ifname}" already exists in network namespace "${netnsPath}"`);
+  }
+}
+
+export class NetnsMissingError extends Error {
+  override readonly name = "NetnsMissingError";
+  constructor(readonly netnsPath: string) {
+    super(`Network namespace "${netnsPath}" does not exist`);
+  }
+}
+
+export class BridgeConflictError extends Error {
+  override readonly name = "BridgeConflictError";
+}
+
+export interface BridgeState {
+  readonly exists: boolean;
+  readonly mac: string | undefined;
+}
+
+export function inspectBridge(name: string): BridgeState {
+  const link: LinkInfo | undefined = getLink(name, CURRENT_NETNS, true);
+  if (!link) return { exists: false, mac: undefined };
+  if (link.linkinfo?.info_kind !== "bridge") {
+    throw new BridgeConflictError(`"${name}" exists but is a ${link.linkinfo?.info_kind ?? "plain"} link, not a bridge`);
+  }
+  return { exists: true, mac: link.address };
+}
+
+function enableForwarding(families: ReadonlySet<IPAddress["family"]>): void {
+  // Pods reach anything beyond their node only if the node forwards (this is the node's
+  // namespace, where the plugin runs; never the pod's).
+  if (families.has(4)) ensureSysctl("net.ipv4.ip_forward", "1");
+  if (families.has(6)) ensureSysctl("net.ipv6.conf.all.forwarding", "1");
+}
+
+function linkExistsIn(ifname: string, target: NetnsTarget): boolean {
+  return getLink(ifname, target) !== undefined;
+}
+
+/** Deletes the host side of a veth; its peer inside the pod goes with it. */
+export function deleteHostVeth(name: string): boolean {
+  return ipTry(["link", "del", "dev", name]);
+}
+
+export function attach(input: AttachInput): void {
+  if (!existsSync(input.netnsPath)) throw new NetnsMissingError(input.netnsPath);
+  const plan = planAttach(input);
+  enableForwarding(new Set(input.addresses.map((a) => a.ip.family)));
+  const host: IpCommand[] = [...plan.bridgeSetup, plan.vethCreate, ...plan.hostSetup];
+  const vethIndex = plan.bridgeSetup.length;
+  try {
+    ipBatch(host);
+  } catch (e) {
+    if (!(e instanceof IpBatchError) || e.failedIndex !== vethIndex || !e.exists) {
+      // Past the bridge steps (or unknown where), the veth may exist: remove what we made.
+      const index = e instanceof IpBatchError ? e.failedIndex : undefined;
+      if (index === undefined || index > vethIndex) deleteHostVeth(input.hostVeth);
+      throw e;
+    }
+    // EEXIST on the veth: either the pod already has this interface (an error the runtime must
+    // see, and the live pod's veth must stay), or a host veth was left by a crashed earlier ADD.
+    if (linkExistsIn(input.ifname, netnsAt(input.netnsPath))) throw new InterfaceExistsError(input.ifname, input.netnsPath);
+    deleteHostVeth(input.hostVeth);
+    try {
+      ipBatch([plan.vethCreate, ...plan.hostSetup]);
+    } catch (retryError) {
+      deleteHostVeth(input.hostVeth);
+      throw retryError;
+    }
+  }
+  try {
+    ipBatch(plan.container, netnsAt(input.netnsPath));
+  } catch (e) {
+    deleteHostVeth(input.hostVeth);
+    throw e;
+  }
+}
+
+/** podnet host veths of `network` (found by the alias podnet sets on them). */
+export function listHostVeths(network: string): LinkInfo[] {
+  const prefix = aliasOwnerPrefix(network);
+  return ipJson<LinkInfo>(["link", "show", "type", "veth"]).filter((l) => l.ifalias?.startsWith(prefix));
+}

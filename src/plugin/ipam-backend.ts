@@ -1,0 +1,35 @@
+/**
+ * What the main plugin needs from IPAM, whether it runs in-process (podnet-ipam, "builtin") or
+ * is a delegate plugin executed from CNI_PATH (e.g. the reference host-local).
+ */
+import type { Result } from "../cni/result.ts";
+import type { IPAddress } from "../ipnet/address.ts";
+import type { PodAddress, PodRoute } from "./link-plan.ts";
+
+export interface IpamLease {
+  readonly addresses: readonly PodAddress[];
+  readonly routes: readonly PodRoute[];
+  readonly dns?: Result["dns"];
+  /**
+   * False when the attachment already held these addresses (a repeated ADD): a failure after
+   * this point must not release them, they belong to the pod that is already running.
+   */
+  readonly fresh: boolean;
+}
+
+export interface Attachment {
+  readonly containerId: string;
+  readonly ifname: string;
+}
+
+export interface IpamBackend {
+  add(requested: readonly IPAddress[]): IpamLease;
+  /** Releases the attachment's addresses; succeeds when there is nothing to release. */
+  del(): void;
+  /** Throws unless the attachment holds exactly the addresses in `expected`. */
+  check(expected: readonly IPAddress[]): void;
+  /** Releases every allocation of the network not in `valid`. */
+  gc(valid: readonly Attachment[]): void;
+  /** Throws when IPAM could not serve an ADD now. */
+  status(): void;
+}

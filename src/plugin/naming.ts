@@ -1,0 +1,74 @@
+/**
+ * Deterministic names and MAC addresses for an attachment. Deriving them from the attachment key
+ * (instead of random ones) lets DEL and GC find the host side with no stored state, even after
+ * the pod's namespace is gone, and keeps MACs stable across a repeated ADD.
+ */
+import { createHash } from "node:crypto";
+import type { IPAddress } from "../ipnet/address.ts";
+
+export interface AttachmentId {
+  readonly network: string;
+  readonly containerId: string;
+  readonly ifname: string;
+}
+
+/** Host-side veth names start with this, so an operator can tell podnet's links apart. */
+export const HOST_VETH_PREFIX = "pn";
+
+/** The kernel's alias limit is 256 bytes including the terminator (IFALIASZ). */
+const ALIAS_MAX = 255;
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+function attachmentDigest(id: AttachmentId): Buffer {
+  return digest(`${id.network}\0${id.containerId}\0${id.ifname}`);
+}
+
+/** 14 characters: within the kernel's 15-byte IFNAMSIZ limit. */
+export function hostVethName(id: AttachmentId): string {
+  return HOST_VETH_PREFIX + attachmentDigest(id).toString("hex").slice(0, 12);
+}
+
+/** Alias set on the host veth: which network owns it (for GC) and which pod it serves (for humans). */
+export function hostVethAlias(id: AttachmentId): string {
+  return `podnet:${id.network}:${id.containerId}:${id.ifname}`.slice(0, ALIAS_MAX);
+}
+
+export function aliasOwnerPrefix(network: string): string {
+  return `podnet:${network}:`;
+}
+
+function formatMac(bytes: readonly number[]): string {
+  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+/** Locally administered unicast MAC (bit 1 set, bit 0 clear) from the first 6 bytes of a digest. */
+function macFromDigest(d: Buffer): string {
+  const b = [...d.subarray(0, 6)];
+  b[0] = ((b[0] ?? 0) & 0xfc) | 0x02;
+  return formatMac(b);
+}
+
+/**
+ * The pod side's MAC: 0a:58 followed by the IPv4 address, the convention of Kubernetes network
+ * plugins (so `ip neigh` output can be read at a glance); hashed when the pod has no IPv4.
+ */
+export function containerMac(id: AttachmentId, ipv4: IPAddress | undefined): string {
+  if (ipv4 && ipv4.family === 4) {
+    const v = Number(ipv4.value);
+    return formatMac([0x0a, 0x58, (v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+  }
+  const d = attachmentDigest(id);
+  return formatMac([0x0a, 0x58, d[6] ?? 0, d[7] ?? 0, d[8] ?? 0, d[9] ?? 0]);
+}
+
+export function hostVethMac(id: AttachmentId): string {
+  return macFromDigest(attachmentDigest(id));
+}
+
+/** A fixed bridge MAC, so it does not change as ports come and go (which would churn ARP caches). */
+export function bridgeMac(bridge: string, seed: string): string {
+  return macFromDigest(digest(`bridge\0${bridge}\0${seed}`));
+}

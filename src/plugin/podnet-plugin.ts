@@ -1,0 +1,174 @@
+/**
+ * The podnet CNI plugin: ADD, DEL, CHECK, GC and STATUS for bridge and ptp modes.
+ * Each verb only wires config, IPAM and kernel steps together; the steps live in their own files.
+ */
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import type { Interface, IPConfig, Result, Route } from "../cni/result.ts";
+import { parseResult } from "../cni/result.ts";
+import { parseValidAttachments } from "../cni/netconf.ts";
+import type { NetConf } from "../cni/netconf.ts";
+import type { IPAddress } from "../ipnet/address.ts";
+import { formatIP } from "../ipnet/address.ts";
+import { formatInterfaceCIDR, formatPrefix, parseInterfaceCIDR } from "../ipnet/prefix.ts";
+import { attach, deleteHostVeth, inspectBridge, listHostVeths } from "./attach.ts";
+import { checkAttachment } from "./check.ts";
+import type { PodnetConfig } from "./config.ts";
+import { parsePodnetConfig } from "./config.ts";
+import type { IpamBackend, IpamLease } from "./ipam-backend.ts";
+import type { PluginRequest } from "./ipam-factory.ts";
+import { ipamFor } from "./ipam-factory.ts";
+import { configuredPrefixLength } from "./link-plan.ts";
+import type { AttachmentId } from "./naming.ts";
+import { bridgeMac, containerMac, hostVethAlias, hostVethMac, hostVethName } from "./naming.ts";
+import { parseRequestedIPs } from "./requested-ips.ts";
+
+function attachmentId(netconf: NetConf, req: PluginRequest): AttachmentId {
+  return { network: netconf.name, containerId: req.invocation.containerId, ifname: req.invocation.ifname };
+}
+
+function withIpam<T>(config: PodnetConfig, req: PluginRequest, fn: (ipam: IpamBackend) => T): T {
+  const ipam = ipamFor(config, req);
+  try {
+    return fn(ipam);
+  } finally {
+    ipam.close?.();
+  }
+}
+
+function prevResultOf(netconf: NetConf): Result | undefined {
+  return netconf.prevResult === undefined ? undefined : parseResult(netconf.prevResult, "prevResult");
+}
+
+function buildResult(config: PodnetConfig, req: PluginRequest, lease: IpamLease, macs: { bridge?: string; host: string; container: string }, hostVeth: string): Result {
+  const prev = prevResultOf(config.netconf);
+  const interfaces: Interface[] = [...(prev?.interfaces ?? [])];
+  if (config.mode === "bridge") interfaces.push({ name: config.bridge, mac: macs.bridge ?? "", mtu: config.mtu });
+  interfaces.push({ name: hostVeth, mac: macs.host, mtu: config.mtu });
+  const containerIndex = interfaces.length;
+  interfaces.push({ name: req.invocation.ifname, mac: macs.container, mtu: config.mtu, sandbox: req.invocation.netns });
+
+  const ips: IPConfig[] = [
+    ...(prev?.ips ?? []),
+    ...lease.addresses.map((a) => ({
+      address: formatInterfaceCIDR(a.ip, configuredPrefixLength(config.mode, a)),
+      ...(a.gateway ? { gateway: formatIP(a.gateway) } : {}),
+      interface: containerIndex,
+    })),
+  ];
+  const gatewayOf = (family: 4 | 6): IPAddress | undefined => lease.addresses.find((a) => a.ip.family === family)?.gateway;
+  const routes: Route[] = [
+    ...(prev?.routes ?? []),
+    ...lease.routes.map((r) => {
+      const gw = r.gw ?? gatewayOf(r.dst.family);
+      return { dst: formatPrefix(r.dst), ...(gw ? { gw: formatIP(gw) } : {}) };
+    }),
+  ];
+  const dns = lease.dns ?? config.netconf.dns ?? prev?.dns;
+  return { cniVersion: config.netconf.cniVersion, interfaces, ips, routes, ...(dns ? { dns } : {}) };
+}
+
+export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
+  const config = parsePodnetConfig(netconf);
+  const id = attachmentId(netconf, req);
+  return withIpam(config, req, (ipam) => {
+    const lease = ipam.add(parseRequestedIPs(netconf, req.invocation.args));
+    try {
+      const hostVeth = hostVethName(id);
+      const ipv4 = lease.addresses.find((a) => a.ip.family === 4)?.ip;
+      const firstGateway = lease.addresses.find((a) => a.gateway)?.gateway;
+      const bridge = config.mode === "bridge" ? inspectBridge(config.bridge) : undefined;
+      const macs = {
+        bridge: bridge?.mac ?? bridgeMac(config.bridge, firstGateway ? formatIP(firstGateway) : netconf.name),
+        host: hostVethMac(id),
+        container: containerMac(id, ipv4),
+      };
+      attach({
+        mode: config.mode,
+        bridge: config.bridge,
+        existingBridge: bridge?.exists ?? false,
+        bridgeMac: macs.bridge,
+        mtu: config.mtu,
+        hairpin: config.hairpin,
+        hostVeth,
+        hostMac: macs.host,
+        hostAlias: hostVethAlias(id),
+        ifname: id.ifname,
+        containerMac: macs.container,
+        netnsPath: req.invocation.netns,
+        addresses: lease.addresses,
+        routes: lease.routes,
+      });
+      return buildResult(config, req, lease, config.mode === "bridge" ? macs : { host: macs.host, container: macs.container }, hostVeth);
+    } catch (e) {
+      // A failed ADD leaves nothing behind (CNI.md rule 1), but a repeated ADD must not take
+      // the address away from the pod that already holds it.
+      if (lease.fresh) {
+        try {
+          ipam.del();
+        } catch {
+          // the original error is what the runtime needs to see
+        }
+      }
+      throw e;
+    }
+  });
+}
+
+export function cmdDel(netconf: NetConf, req: PluginRequest): void {
+  const config = parsePodnetConfig(netconf);
+  // The veth pair dies with either end, so deleting the host side also cleans the pod's side,
+  // and works when the pod's namespace is already gone.
+  deleteHostVeth(hostVethName(attachmentId(netconf, req)));
+  withIpam(config, req, (ipam) => ipam.del());
+}
+
+export function cmdCheck(netconf: NetConf, req: PluginRequest): void {
+  const config = parsePodnetConfig(netconf);
+  const prev = prevResultOf(netconf);
+  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, "CHECK needs prevResult in the network config");
+  const ifname = req.invocation.ifname;
+  const index = (prev.interfaces ?? []).findIndex((i) => i.name === ifname && i.sandbox);
+  const expected = (prev.ips ?? [])
+    .filter((c) => c.interface === undefined || c.interface === index)
+    .map((c) => parseInterfaceCIDR(c.address).ip);
+  withIpam(config, req, (ipam) => ipam.check(expected));
+  checkAttachment({
+    mode: config.mode,
+    bridge: config.bridge,
+    hostVeth: hostVethName(attachmentId(netconf, req)),
+    ifname,
+    netnsPath: req.invocation.netns,
+    prevResult: prev,
+  });
+}
+
+export function cmdGc(netconf: NetConf, req: PluginRequest): void {
+  const config = parsePodnetConfig(netconf);
+  const valid = parseValidAttachments(netconf);
+  const errors: string[] = [];
+  try {
+    withIpam(config, req, (ipam) => ipam.gc(valid));
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+  const keep = new Set(valid.map((a) => hostVethName({ network: netconf.name, containerId: a.containerId, ifname: a.ifname })));
+  for (const link of listHostVeths(netconf.name)) {
+    if (keep.has(link.ifname)) continue;
+    try {
+      deleteHostVeth(link.ifname);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  if (errors.length > 0) throw new CniError(ErrorCode.IOFailure, `GC of network "${netconf.name}" finished with errors`, errors.join("; "));
+}
+
+export function cmdStatus(netconf: NetConf, req: PluginRequest): void {
+  const config = parsePodnetConfig(netconf);
+  try {
+    withIpam(config, req, (ipam) => ipam.status());
+  } catch (e) {
+    if (e instanceof CniError && (e.code === ErrorCode.NotAvailable || e.code === ErrorCode.NotAvailableExistingAffected)) throw e;
+    throw new CniError(ErrorCode.NotAvailable, `podnet network "${netconf.name}" is not ready: ${(e as Error).message}`);
+  }
+}
