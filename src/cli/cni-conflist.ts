@@ -19,12 +19,14 @@ export function cniConflistCommand(args: ParsedArgs): number {
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
   const mtuText = flag(args, "mtu");
   const mtu = mtuText === undefined ? undefined : Number(mtuText);
-  if (mtu !== undefined && !Number.isInteger(mtu)) throw new UsageError(`--mtu "${mtuText}" must be an integer`);
+  if (mtu !== undefined && !Number.isInteger(mtu))
+    throw new UsageError(`--mtu "${mtuText}" must be an integer`);
   const chain = (flag(args, "chain") ?? "")
     .split(",")
     .filter((c) => c !== "")
     .map((c) => {
-      if (c !== "portmap" && c !== "tuning") throw new UsageError(`--chain "${c}": only portmap and tuning can be chained`);
+      if (c !== "portmap" && c !== "tuning")
+        throw new UsageError(`--chain "${c}": only portmap and tuning can be chained`);
       return c;
     });
   const bridge = flag(args, "bridge");

@@ -1,5 +1,5 @@
 /** `podnet install-cni [--bin-dir DIR]`: copy this executable in as `podnet` and `podnet-ipam`. */
-import { copyFileSync, chmodSync, mkdirSync, renameSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, renameSync } from "node:fs";
 import { basename } from "node:path";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, UsageError } from "./args.ts";
@@ -10,14 +10,17 @@ export const DEFAULT_CNI_BIN_DIR = "/opt/cni/bin";
 export function selfExecutable(): string {
   const exe = process.execPath;
   if (/^bun(-debug)?$/.test(basename(exe)) || basename(exe) === "node") {
-    throw new UsageError(`install-cni needs the compiled podnet executable (this is "${exe}"); run "npm run build" and use dist/podnet`);
+    throw new UsageError(
+      `install-cni needs the compiled podnet executable (this is "${exe}"); run "npm run build" and use dist/podnet`,
+    );
   }
   return exe;
 }
 
 /** Copies atomically (temp file + rename) so a runtime never executes a half-written plugin. */
 export function installPlugins(binDir: string): string[] {
-  if (!binDir.startsWith("/") || binDir.split("/").includes("..")) throw new UsageError(`--bin-dir "${binDir}" must be an absolute path without ".."`);
+  if (!binDir.startsWith("/") || binDir.split("/").includes(".."))
+    throw new UsageError(`--bin-dir "${binDir}" must be an absolute path without ".."`);
   const exe = selfExecutable();
   mkdirSync(binDir, { recursive: true, mode: 0o755 });
   const installed: string[] = [];
@@ -34,6 +37,7 @@ export function installPlugins(binDir: string): string[] {
 
 export function installCniCommand(args: ParsedArgs): number {
   assertKnownFlags(args, ["bin-dir"]);
-  for (const path of installPlugins(flag(args, "bin-dir") ?? DEFAULT_CNI_BIN_DIR)) console.log(`installed ${path}`);
+  for (const path of installPlugins(flag(args, "bin-dir") ?? DEFAULT_CNI_BIN_DIR))
+    console.log(`installed ${path}`);
   return 0;
 }

@@ -1,6 +1,5 @@
 /** `podnet lab ...`: build, inspect, prove and remove a cluster made of network namespaces. */
-import { runInteractive } from "../linux/exec.ts";
-import { inNetns } from "../linux/netns.ts";
+
 import { formatVerdict } from "../lab/claims.ts";
 import { probeEcho, serveEcho } from "../lab/echo-server.ts";
 import { labCheck } from "../lab/lab-check.ts";
@@ -8,6 +7,8 @@ import { labDown } from "../lab/lab-down.ts";
 import { findPod, requireLabState } from "../lab/lab-state.ts";
 import { formatStatus } from "../lab/lab-status.ts";
 import { labUp } from "../lab/lab-up.ts";
+import { runInteractive } from "../linux/exec.ts";
+import { inNetns } from "../linux/netns.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
 
@@ -22,7 +23,8 @@ function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, 
   const text = flag(args, name);
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} "${text}" must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} "${text}" must be an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -32,9 +34,13 @@ async function up(args: ParsedArgs): Promise<number> {
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
   const started = performance.now();
   const state = await labUp({ podsPerNode: intFlag(args, "pods", 3, 2, 26), mode });
-  console.log(`lab ${state.id} is up (${state.nodes.length} node, ${state.pods.length} pods, ${mode} mode) in ${Math.round(performance.now() - started)} ms\n`);
+  console.log(
+    `lab ${state.id} is up (${state.nodes.length} node, ${state.pods.length} pods, ${mode} mode) in ${Math.round(performance.now() - started)} ms\n`,
+  );
   console.log(formatStatus(state));
-  console.log(`\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip addr | podnet lab down`);
+  console.log(
+    `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip addr | podnet lab down`,
+  );
   return 0;
 }
 
@@ -42,14 +48,20 @@ async function check(): Promise<number> {
   const verdicts = await labCheck(requireLabState());
   for (const v of verdicts) console.log(formatVerdict(v));
   const failed = verdicts.filter((v) => !v.ok).length;
-  console.log(failed === 0 ? `\nall ${verdicts.length} claims hold` : `\n${failed} of ${verdicts.length} claims failed`);
+  console.log(
+    failed === 0 ? `\nall ${verdicts.length} claims hold` : `\n${failed} of ${verdicts.length} claims failed`,
+  );
   return failed === 0 ? 0 : 1;
 }
 
 async function down(): Promise<number> {
   const report = await labDown();
   for (const w of report.warnings) console.error(`warning: ${w}`);
-  console.log(report.namespaces.length ? `removed ${report.namespaces.length} namespaces: ${report.namespaces.join(" ")}` : "nothing to remove");
+  console.log(
+    report.namespaces.length
+      ? `removed ${report.namespaces.length} namespaces: ${report.namespaces.join(" ")}`
+      : "nothing to remove",
+  );
   return 0;
 }
 
@@ -70,7 +82,11 @@ async function echoClient(args: ParsedArgs): Promise<number> {
   assertKnownFlags(args, ["host", "port", "timeout"]);
   const host = flag(args, "host");
   if (!host) throw new UsageError("--host is required");
-  const probe = await probeEcho(host, intFlag(args, "port", 8080, 1, 65535), intFlag(args, "timeout", 3000, 1, 60_000));
+  const probe = await probeEcho(
+    host,
+    intFlag(args, "port", 8080, 1, 65535),
+    intFlag(args, "timeout", 3000, 1, 60_000),
+  );
   console.log(JSON.stringify(probe));
   return 0;
 }

@@ -55,4 +55,3 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     throw e;
   }
 }
-

@@ -52,7 +52,8 @@ export function sharedLocalhost(pod: string, outcome: ProbeOutcome): Verdict {
   if (reply.pod !== pod) problems.push(`answered by ${reply.pod}, not ${pod}`);
   if (reply.pid === clientPid) problems.push("client and server are the same process");
   if (reply.netns !== clientNetns) problems.push(`server in ${reply.netns}, client in ${clientNetns}`);
-  if (reply.from !== "127.0.0.1" && reply.from !== "::1") problems.push(`server saw the client as ${reply.from}, not loopback`);
+  if (reply.from !== "127.0.0.1" && reply.from !== "::1")
+    problems.push(`server saw the client as ${reply.from}, not loopback`);
   return {
     ok: problems.length === 0,
     claim,
@@ -80,7 +81,8 @@ export function podToPodWithoutNat(claim: string, probes: readonly PairProbe[]):
     }
     const r = p.outcome.probe.reply;
     if (r.pod !== p.to) problems.push(`${p.from} → ${p.toIp} was answered by ${r.pod}, not ${p.to}`);
-    if (r.from !== p.fromIp) problems.push(`${p.to} saw ${p.from} as ${r.from}, not its pod IP ${p.fromIp} (NAT?)`);
+    if (r.from !== p.fromIp)
+      problems.push(`${p.to} saw ${p.from} as ${r.from}, not its pod IP ${p.fromIp} (NAT?)`);
   }
   if (probes.length === 0) problems.push("no pod pairs to probe");
   const sample = probes[0];

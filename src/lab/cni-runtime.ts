@@ -76,8 +76,18 @@ export class CniRuntime {
     throw new Error(`CNI plugin "${type}" not found in ${this.options.binDirs.join(":")}`);
   }
 
-  private pluginConfig(plugin: JsonObject, prevResult: unknown, extra: JsonObject, capabilityArgs?: Readonly<JsonObject>): JsonObject {
-    const conf: JsonObject = { ...plugin, cniVersion: this.conflist.cniVersion, name: this.conflist.name, ...extra };
+  private pluginConfig(
+    plugin: JsonObject,
+    prevResult: unknown,
+    extra: JsonObject,
+    capabilityArgs?: Readonly<JsonObject>,
+  ): JsonObject {
+    const conf: JsonObject = {
+      ...plugin,
+      cniVersion: this.conflist.cniVersion,
+      name: this.conflist.name,
+      ...extra,
+    };
     const caps = plugin.capabilities as Record<string, boolean> | undefined;
     if (caps && capabilityArgs) {
       const runtimeConfig: JsonObject = {};
@@ -89,7 +99,11 @@ export class CniRuntime {
   }
 
   private env(command: string, a: AttachmentSpec | undefined): Record<string, string> {
-    const args = a?.args ? Object.entries(a.args).map(([k, v]) => `${k}=${v}`).join(";") : "";
+    const args = a?.args
+      ? Object.entries(a.args)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(";")
+      : "";
     return {
       PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       CNI_COMMAND: command,
@@ -114,9 +128,22 @@ export class CniRuntime {
     try {
       output = text === "" ? undefined : JSON.parse(text);
     } catch {
-      throw new PluginFailedError(type, command, result.code, { msg: `printed invalid JSON: ${text.slice(0, 200)}` }, result.stderr);
+      throw new PluginFailedError(
+        type,
+        command,
+        result.code,
+        { msg: `printed invalid JSON: ${text.slice(0, 200)}` },
+        result.stderr,
+      );
     }
-    if (result.code !== 0) throw new PluginFailedError(type, command, result.code, output as PluginFailedError["error"], result.stderr);
+    if (result.code !== 0)
+      throw new PluginFailedError(
+        type,
+        command,
+        result.code,
+        output as PluginFailedError["error"],
+        result.stderr,
+      );
     return { result, output };
   }
 
@@ -145,14 +172,23 @@ export class CniRuntime {
 
   async check(a: AttachmentSpec, prevResult: unknown): Promise<void> {
     for (const plugin of this.conflist.plugins) {
-      await this.exec(String(plugin.type), "CHECK", this.pluginConfig(plugin, prevResult, {}, a.capabilityArgs), a);
+      await this.exec(
+        String(plugin.type),
+        "CHECK",
+        this.pluginConfig(plugin, prevResult, {}, a.capabilityArgs),
+        a,
+      );
     }
   }
 
   async gc(valid: readonly { containerId: string; ifname: string }[]): Promise<void> {
     const attachments = valid.map((v) => ({ containerID: v.containerId, ifname: v.ifname }));
     for (const plugin of this.conflist.plugins) {
-      await this.exec(String(plugin.type), "GC", this.pluginConfig(plugin, undefined, { "cni.dev/valid-attachments": attachments }));
+      await this.exec(
+        String(plugin.type),
+        "GC",
+        this.pluginConfig(plugin, undefined, { "cni.dev/valid-attachments": attachments }),
+      );
     }
   }
 

@@ -76,7 +76,11 @@ export function probeEcho(host: string, port: number, timeoutMs: number): Promis
     socket.on("end", () => {
       clearTimeout(timer);
       try {
-        resolve({ reply: JSON.parse(data.trim()) as EchoReply, clientNetns: ownNetns(), clientPid: process.pid });
+        resolve({
+          reply: JSON.parse(data.trim()) as EchoReply,
+          clientNetns: ownNetns(),
+          clientPid: process.pid,
+        });
       } catch {
         reject(new Error(`unexpected answer from ${host}:${port}: ${data.slice(0, 200)}`));
       }

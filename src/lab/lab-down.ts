@@ -22,7 +22,10 @@ export async function labDown(): Promise<DownReport> {
       if (!node) continue;
       const runtime = new CniRuntime(node.conflist, { binDirs: state.cniPath, nodeNetns: node.netns });
       try {
-        await runtime.del({ containerId: pod.containerId, ifname: pod.ifname, netnsPath: pod.netnsPath }, pod.result);
+        await runtime.del(
+          { containerId: pod.containerId, ifname: pod.ifname, netnsPath: pod.netnsPath },
+          pod.result,
+        );
       } catch (e) {
         warnings.push(`DEL of pod ${pod.name}: ${(e as Error).message}`);
       }

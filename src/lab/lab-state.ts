@@ -8,7 +8,8 @@ import type { Conflist } from "./cni-runtime.ts";
 function labRoot(): string {
   // Overridable so the test suite's lab never touches a lab a person has running.
   const root = process.env.PODNET_LAB_ROOT ?? "/run/podnet-lab";
-  if (!root.startsWith("/") || root.split("/").includes("..")) throw new Error(`PODNET_LAB_ROOT "${root}" must be an absolute path without ".."`);
+  if (!root.startsWith("/") || root.split("/").includes(".."))
+    throw new Error(`PODNET_LAB_ROOT "${root}" must be an absolute path without ".."`);
   return root.replace(/\/+$/, "");
 }
 
@@ -74,6 +75,7 @@ export function saveLabState(state: LabState): void {
 
 export function findPod(state: LabState, name: string): LabPod {
   const pod = state.pods.find((p) => p.name === name);
-  if (!pod) throw new Error(`No pod "${name}" in the lab (pods: ${state.pods.map((p) => p.name).join(", ")})`);
+  if (!pod)
+    throw new Error(`No pod "${name}" in the lab (pods: ${state.pods.map((p) => p.name).join(", ")})`);
   return pod;
 }

@@ -1,6 +1,7 @@
 /** `podnet lab status`: one row per pod, read from the kernel. */
-import { inspectPodInterface } from "./pod-inspect.ts";
+
 import type { LabState } from "./lab-state.ts";
+import { inspectPodInterface } from "./pod-inspect.ts";
 
 export interface StatusRow {
   readonly node: string;
@@ -27,7 +28,11 @@ export function labStatusRows(state: LabState): StatusRow[] {
 
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join("\n");
 }
 

@@ -3,10 +3,10 @@
  * exactly as a container runtime does, and an echo server in every pod.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { installPlugins } from "../cli/install-cni.ts";
 import { renderConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { createNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
-import { installPlugins } from "../cli/install-cni.ts";
 import type { Conflist } from "./cni-runtime.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { labDown } from "./lab-down.ts";
@@ -60,7 +60,10 @@ async function startPod(state: LabState, node: LabNode, index: number, exe: stri
     args: { IgnoreUnknown: "1", K8S_POD_NAMESPACE: "default", K8S_POD_NAME: name },
   });
   const log = `${state.dir}/logs/${name}.log`;
-  const echoPid = spawnDetached(inNetns(netns, [exe, "lab", "echo-server", "--pod", name, "--port", String(ECHO_PORT)]), log);
+  const echoPid = spawnDetached(
+    inNetns(netns, [exe, "lab", "echo-server", "--pod", name, "--port", String(ECHO_PORT)]),
+    log,
+  );
   await waitForLog(log, "listening", 10_000);
   return { name, node: node.name, netns, netnsPath, containerId, ifname: "eth0", result, echoPid };
 }

@@ -1,8 +1,7 @@
 /** Reads a pod's addresses and MAC from the kernel (what is really configured, not what was planned). */
 import type { LinkAddrs } from "../linux/ip.ts";
-import { ipJson } from "../linux/ip.ts";
+import { ipJson, netnsAt } from "../linux/ip.ts";
 import { netnsPath } from "../linux/netns.ts";
-import { netnsAt } from "../linux/ip.ts";
 
 export interface PodInterface {
   readonly ifname: string;

@@ -103,7 +103,10 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
   });
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const [stdout, stderr] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
   const code = await proc.exited;
   return { argv, code, stdout, stderr, maxRssBytes: proc.resourceUsage()?.maxRSS };
 }
@@ -127,7 +130,10 @@ export async function runInteractive(argv: readonly string[]): Promise<number> {
 export function spawnDetached(argv: readonly string[], logPath: string): number {
   const out = openSync(logPath, "a");
   try {
-    const child = spawn(argvFor(argv)[0] as string, argv.slice(1), { detached: true, stdio: ["ignore", out, out] });
+    const child = spawn(argvFor(argv)[0] as string, argv.slice(1), {
+      detached: true,
+      stdio: ["ignore", out, out],
+    });
     if (child.pid === undefined) throw new Error(`Cannot start "${argv.join(" ")}"`);
     child.unref();
     return child.pid;

@@ -12,7 +12,9 @@ const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export class InvalidNetnsNameError extends Error {
   override readonly name = "InvalidNetnsNameError";
   constructor(readonly netnsName: string) {
-    super(`Invalid network namespace name "${netnsName}": use letters, digits, "_", "." and "-" (at most 63)`);
+    super(
+      `Invalid network namespace name "${netnsName}": use letters, digits, "_", "." and "-" (at most 63)`,
+    );
   }
 }
 

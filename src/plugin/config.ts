@@ -3,9 +3,10 @@
  * IPAM is "builtin" when the ipam type is podnet-ipam (same code, run in-process: no extra
  * process start on the hot path) and "delegate" otherwise (executed from CNI_PATH, e.g. host-local).
  */
+
+import { validateIfname } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { NetConf } from "../cni/netconf.ts";
-import { validateIfname } from "../cni/env.ts";
 import type { PodnetIpamConfig } from "./ipam-config.ts";
 import { parsePodnetIpam } from "./ipam-config.ts";
 
@@ -52,7 +53,8 @@ function parseMtu(v: unknown): number {
 
 export function parseIpamSpec(netconf: NetConf): IpamSpec {
   const ipam = netconf.ipam;
-  if (ipam === undefined) throw invalid('network config has no "ipam" section: podnet needs one to hand out addresses');
+  if (ipam === undefined)
+    throw invalid('network config has no "ipam" section: podnet needs one to hand out addresses');
   if (typeof ipam.type !== "string" || !PLUGIN_TYPE.test(ipam.type)) {
     throw invalid(`ipam.type ${JSON.stringify(ipam.type)} is not a valid plugin name`);
   }

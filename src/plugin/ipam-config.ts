@@ -4,14 +4,14 @@
  * written for host-local works unchanged.
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import { AddressParseError } from "../ipnet/errors.ts";
-import type { IPAddress } from "../ipnet/address.ts";
-import { parseIP } from "../ipnet/address.ts";
-import type { IPPrefix } from "../ipnet/prefix.ts";
-import { parsePrefix } from "../ipnet/prefix.ts";
 import { InvalidRangeError } from "../ipam/errors.ts";
 import type { RangeInput, RangeSet } from "../ipam/range-set.ts";
 import { buildRangeSets } from "../ipam/range-set.ts";
+import type { IPAddress } from "../ipnet/address.ts";
+import { parseIP } from "../ipnet/address.ts";
+import { AddressParseError } from "../ipnet/errors.ts";
+import type { IPPrefix } from "../ipnet/prefix.ts";
+import { parsePrefix } from "../ipnet/prefix.ts";
 
 export const DEFAULT_DATA_DIR = "/run/podnet";
 
@@ -38,7 +38,8 @@ function optionalString(obj: Record<string, unknown>, key: string, where: string
 }
 
 function rangeInput(value: unknown, where: string): RangeInput {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(`${where} must be an object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw invalid(`${where} must be an object`);
   const obj = value as Record<string, unknown>;
   const subnet = optionalString(obj, "subnet", where);
   if (subnet === undefined) throw invalid(`${where}.subnet is required`);
@@ -56,9 +57,11 @@ function rangeInput(value: unknown, where: string): RangeInput {
 
 function rangeInputs(ipam: Record<string, unknown>): RangeInput[][] {
   if (ipam.ranges !== undefined) {
-    if (!Array.isArray(ipam.ranges) || ipam.ranges.length === 0) throw invalid("ipam.ranges must be a non-empty array of range sets");
+    if (!Array.isArray(ipam.ranges) || ipam.ranges.length === 0)
+      throw invalid("ipam.ranges must be a non-empty array of range sets");
     return ipam.ranges.map((set, i) => {
-      if (!Array.isArray(set) || set.length === 0) throw invalid(`ipam.ranges[${i}] must be a non-empty array of ranges`);
+      if (!Array.isArray(set) || set.length === 0)
+        throw invalid(`ipam.ranges[${i}] must be a non-empty array of ranges`);
       return set.map((r, j) => rangeInput(r, `ipam.ranges[${i}][${j}]`));
     });
   }
@@ -99,7 +102,8 @@ export function parsePodnetIpam(ipam: Record<string, unknown>): PodnetIpamConfig
     const dataDir = validateDataDir(optionalString(ipam, "dataDir", "ipam") ?? DEFAULT_DATA_DIR);
     return { rangeSets, routes, dataDir };
   } catch (e) {
-    if (e instanceof AddressParseError || e instanceof InvalidRangeError) throw invalid(`Invalid ipam config: ${e.message}`);
+    if (e instanceof AddressParseError || e instanceof InvalidRangeError)
+      throw invalid(`Invalid ipam config: ${e.message}`);
     throw e;
   }
 }

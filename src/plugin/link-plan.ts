@@ -69,7 +69,14 @@ function containerCommands(input: AttachInput): IpCommand[] {
   const { ifname } = input;
   const cmds: IpCommand[] = [];
   for (const a of input.addresses) {
-    cmds.push(["addr", "add", formatInterfaceCIDR(a.ip, configuredPrefixLength(input.mode, a)), "dev", ifname, ...nodad(a.ip)]);
+    cmds.push([
+      "addr",
+      "add",
+      formatInterfaceCIDR(a.ip, configuredPrefixLength(input.mode, a)),
+      "dev",
+      ifname,
+      ...nodad(a.ip),
+    ]);
   }
   cmds.push(["link", "set", "dev", ifname, "up"]);
   if (input.mode === "ptp") {
@@ -89,11 +96,30 @@ function containerCommands(input: AttachInput): IpCommand[] {
 function bridgeCommands(input: AttachInput): IpCommand[] {
   const cmds: IpCommand[] = [];
   if (!input.existingBridge) {
-    cmds.push(["link", "add", "name", input.bridge, "address", input.bridgeMac, "mtu", String(input.mtu), "type", "bridge"]);
+    cmds.push([
+      "link",
+      "add",
+      "name",
+      input.bridge,
+      "address",
+      input.bridgeMac,
+      "mtu",
+      String(input.mtu),
+      "type",
+      "bridge",
+    ]);
   }
   // `replace` is idempotent: the first pod adds the gateway address, later pods change nothing.
   for (const a of input.addresses) {
-    if (a.gateway) cmds.push(["addr", "replace", formatInterfaceCIDR(a.gateway, a.prefixLength), "dev", input.bridge, ...nodad(a.gateway)]);
+    if (a.gateway)
+      cmds.push([
+        "addr",
+        "replace",
+        formatInterfaceCIDR(a.gateway, a.prefixLength),
+        "dev",
+        input.bridge,
+        ...nodad(a.gateway),
+      ]);
   }
   cmds.push(["link", "set", "dev", input.bridge, "up"]);
   return cmds;
@@ -115,10 +141,26 @@ function hostCommands(input: AttachInput): IpCommand[] {
       for (const a of input.addresses) {
         if (a.gateway && !seen.has(formatIP(a.gateway))) {
           seen.add(formatIP(a.gateway));
-          cmds.push(["addr", "add", formatInterfaceCIDR(a.gateway, hostBits(a.gateway)), "dev", hostVeth, ...nodad(a.gateway)]);
+          cmds.push([
+            "addr",
+            "add",
+            formatInterfaceCIDR(a.gateway, hostBits(a.gateway)),
+            "dev",
+            hostVeth,
+            ...nodad(a.gateway),
+          ]);
         }
         const src = a.gateway && a.gateway.family === a.ip.family ? ["src", formatIP(a.gateway)] : [];
-        cmds.push(["route", "add", formatInterfaceCIDR(a.ip, hostBits(a.ip)), "dev", hostVeth, "scope", "link", ...src]);
+        cmds.push([
+          "route",
+          "add",
+          formatInterfaceCIDR(a.ip, hostBits(a.ip)),
+          "dev",
+          hostVeth,
+          "scope",
+          "link",
+          ...src,
+        ]);
       }
       break;
     }
@@ -135,8 +177,25 @@ export function planAttach(input: AttachInput): AttachPlan {
   return {
     bridgeSetup: input.mode === "bridge" ? bridgeCommands(input) : [],
     vethCreate: [
-      "link", "add", "name", input.hostVeth, "address", input.hostMac, "mtu", mtu, "type", "veth",
-      "peer", "name", input.ifname, "address", input.containerMac, "mtu", mtu, "netns", input.netnsPath,
+      "link",
+      "add",
+      "name",
+      input.hostVeth,
+      "address",
+      input.hostMac,
+      "mtu",
+      mtu,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      input.ifname,
+      "address",
+      input.containerMac,
+      "mtu",
+      mtu,
+      "netns",
+      input.netnsPath,
     ],
     hostSetup: [["link", "set", "dev", input.hostVeth, "alias", input.hostAlias], ...hostCommands(input)],
     container: containerCommands(input),

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what podnet needs when it is missing (Debian packages, npm packages) and builds
+# dist/podnet when the sources changed. Fast when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# Debian packages: iproute2/util-linux (ip, nsenter), nftables and conntrack (services, masquerade),
+# the reference CNI plugins (interop tests, benchmark anchor), iperf3, etcd (datastore), GNU time.
+DEB_PACKAGES=(iproute2 util-linux nftables conntrack containernetworking-plugins iperf3 etcd-server time procps)
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" != 0 ]; then log "missing Debian packages: ${missing[*]} (run as root to install them)"; exit 1; fi
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # Debian's etcd-server package may start a system etcd; podnet starts its own on loopback.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now etcd >/dev/null 2>&1 || true; fi
+fi
+
+if ! command -v npm >/dev/null 2>&1; then log "Node.js/npm is required (apt-get install nodejs npm)"; exit 1; fi
+stamp=node_modules/.podnet-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund >&2
+  touch "$stamp"
+fi
+# The bun package ships its binary through an optional dependency; its install script only
+# links it. Run that script ourselves when npm skipped it.
+if ! node_modules/.bin/bun --version >/dev/null 2>&1; then
+  log "linking the bun binary"
+  (cd node_modules/bun && node install.js >&2)
+fi
+
+if [ ! -x dist/podnet ] || [ -n "$(find src package.json -newer dist/podnet -print -quit)" ]; then
+  log "building dist/podnet"
+  node_modules/.bin/bun build --compile --minify src/main.ts --outfile dist/podnet >&2
+fi

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, type check, lint, unit tests, then the root-only integration
+# tests that build real namespaces. Ends with one "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || exit 1
+
+failed_steps=()
+step() { local name=$1; shift; echo "== $name"; "$@" || failed_steps+=("$name"); }
+
+step "typecheck" node_modules/.bin/tsc -p .
+step "lint" node_modules/.bin/biome check src test bench scripts
+
+passed=0; failed=0
+run_bun_tests() {
+  local name=$1; shift
+  local out; out=$(mktemp)
+  echo "== $name"
+  node_modules/.bin/bun test "$@" 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tail -1 | tr -dc 0-9); f=$(grep -Eo '^ *[0-9]+ fail$' "$out" | tail -1 | tr -dc 0-9)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  if [ "$rc" != 0 ] || [ -z "$p" ]; then failed_steps+=("$name"); fi
+  rm -f "$out"
+}
+
+run_bun_tests "unit tests" src
+if [ "$(id -u)" = 0 ]; then
+  run_bun_tests "integration tests" --timeout 180000 test/integration
+else
+  echo "integration tests need root (they build network namespaces): skipped"
+  failed_steps+=("integration tests (not root)")
+fi
+
+echo
+if ((${#failed_steps[@]})); then echo "failed steps: ${failed_steps[*]}"; fi
+echo "tests: $passed passed, $failed failed"
+[ ${#failed_steps[@]} = 0 ] && [ "$failed" = 0 ]
