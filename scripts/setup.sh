@@ -27,7 +27,8 @@ if ! command -v npm >/dev/null 2>&1; then log "Node.js/npm is required (apt-get 
 stamp=node_modules/.podnet-installed
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
   log "installing npm packages"
-  npm ci --no-audit --no-fund >&2
+  # `npm ci` trips over npm 11 lockfiles that omit other platforms' optional packages.
+  npm install --no-audit --no-fund >&2
   touch "$stamp"
 fi
 # The bun package ships its binary through an optional dependency; its install script only
