@@ -15,7 +15,8 @@ export function renderBatch(commands: readonly IpCommand[]): string {
   return commands
     .map((cmd) => {
       for (const token of cmd) {
-        if (!SAFE_TOKEN.test(token)) throw new Error(`Unsafe token in ip command "${cmd.join(" ")}": "${token}"`);
+        if (!SAFE_TOKEN.test(token))
+          throw new Error(`Unsafe token in ip command "${cmd.join(" ")}": "${token}"`);
       }
       return cmd.join(" ");
     })
@@ -57,6 +58,17 @@ export class IpBatchError extends CommandError {
     readonly failedCommand: IpCommand | undefined,
   ) {
     super(argv, code, stderr);
+    // "ip -batch - failed" says nothing; the command that failed and the kernel's reason do.
+    if (failedCommand !== undefined) {
+      const netns = argv.find((a) => a.startsWith("--net="))?.slice("--net=".length);
+      const reason = stderr
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !/^Command failed /.test(l))
+        .join("; ");
+      const where = netns ? ` in network namespace "${netns}"` : "";
+      this.message = `Command "ip ${failedCommand.join(" ")}"${where} failed: ${reason || `exit code ${code}`}`;
+    }
   }
 
   /** True when the kernel said the object already exists (EEXIST). */
@@ -111,11 +123,19 @@ export interface LinkInfo {
   readonly master?: string;
   readonly ifalias?: string;
   readonly link_netnsid?: number;
-  readonly linkinfo?: { readonly info_kind?: string; readonly info_slave_kind?: string; readonly info_slave_data?: Record<string, unknown> };
+  readonly linkinfo?: {
+    readonly info_kind?: string;
+    readonly info_slave_kind?: string;
+    readonly info_slave_data?: Record<string, unknown>;
+  };
 }
 
 /** The link named `name`, or undefined when there is none. */
-export function getLink(name: string, target: NetnsTarget = CURRENT_NETNS, details = false): LinkInfo | undefined {
+export function getLink(
+  name: string,
+  target: NetnsTarget = CURRENT_NETNS,
+  details = false,
+): LinkInfo | undefined {
   const argv = ipArgv(target, ["-json", ...(details ? ["-details"] : []), "link", "show", "dev", name]);
   const r = runSync(argv);
   if (r.code !== 0) {

@@ -7,7 +7,7 @@ import type { IPAddress } from "../ipnet/address.ts";
 import type { IpCommand, LinkInfo, NetnsTarget } from "../linux/ip.ts";
 import { CURRENT_NETNS, getLink, IpBatchError, ipBatch, ipJson, ipTry, netnsAt } from "../linux/ip.ts";
 import { ensureSysctl } from "../linux/sysctl.ts";
-import type { AttachInput } from "./link-plan.ts";
+import type { AttachInput, AttachPlan } from "./link-plan.ts";
 import { planAttach } from "./link-plan.ts";
 import { aliasOwnerPrefix } from "./naming.ts";
 
@@ -41,7 +41,9 @@ export function inspectBridge(name: string): BridgeState {
   const link: LinkInfo | undefined = getLink(name, CURRENT_NETNS, true);
   if (!link) return { exists: false, mac: undefined };
   if (link.linkinfo?.info_kind !== "bridge") {
-    throw new BridgeConflictError(`"${name}" exists but is a ${link.linkinfo?.info_kind ?? "plain"} link, not a bridge`);
+    throw new BridgeConflictError(
+      `"${name}" exists but is a ${link.linkinfo?.info_kind ?? "plain"} link, not a bridge`,
+    );
   }
   return { exists: true, mac: link.address };
 }
@@ -62,10 +64,19 @@ export function deleteHostVeth(name: string): boolean {
   return ipTry(["link", "del", "dev", name]);
 }
 
-export function attach(input: AttachInput): void {
-  if (!existsSync(input.netnsPath)) throw new NetnsMissingError(input.netnsPath);
-  const plan = planAttach(input);
-  enableForwarding(new Set(input.addresses.map((a) => a.ip.family)));
+/** True when `e` says our `link add` of the bridge found one already there. */
+function lostBridgeRace(input: AttachInput, e: unknown): boolean {
+  return (
+    input.mode === "bridge" &&
+    !input.existingBridge &&
+    e instanceof IpBatchError &&
+    e.failedIndex === 0 &&
+    e.exists
+  );
+}
+
+/** Bridge (if any), veth pair and host side, in one `ip -batch`; undoes its own veth on failure. */
+function attachHost(input: AttachInput, plan: AttachPlan): void {
   const host: IpCommand[] = [...plan.bridgeSetup, plan.vethCreate, ...plan.hostSetup];
   const vethIndex = plan.bridgeSetup.length;
   try {
@@ -79,7 +90,8 @@ export function attach(input: AttachInput): void {
     }
     // EEXIST on the veth: either the pod already has this interface (an error the runtime must
     // see, and the live pod's veth must stay), or a host veth was left by a crashed earlier ADD.
-    if (linkExistsIn(input.ifname, netnsAt(input.netnsPath))) throw new InterfaceExistsError(input.ifname, input.netnsPath);
+    if (linkExistsIn(input.ifname, netnsAt(input.netnsPath)))
+      throw new InterfaceExistsError(input.ifname, input.netnsPath);
     deleteHostVeth(input.hostVeth);
     try {
       ipBatch([plan.vethCreate, ...plan.hostSetup]);
@@ -87,6 +99,22 @@ export function attach(input: AttachInput): void {
       deleteHostVeth(input.hostVeth);
       throw retryError;
     }
+  }
+}
+
+export function attach(input: AttachInput): void {
+  if (!existsSync(input.netnsPath)) throw new NetnsMissingError(input.netnsPath);
+  const plan = planAttach(input);
+  enableForwarding(new Set(input.addresses.map((a) => a.ip.family)));
+  try {
+    attachHost(input, plan);
+  } catch (e) {
+    if (!lostBridgeRace(input, e)) throw e;
+    // Concurrent ADDs on a fresh node all see no bridge and all try to create it (CNI.md rule
+    // 3); the losers use the winner's, once it is confirmed to be a bridge.
+    if (!inspectBridge(input.bridge).exists) throw e;
+    const joined: AttachInput = { ...input, existingBridge: true };
+    attachHost(joined, planAttach(joined));
   }
   try {
     ipBatch(plan.container, netnsAt(input.netnsPath));

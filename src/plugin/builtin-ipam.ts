@@ -4,7 +4,7 @@
  */
 import type { IPAddress } from "../ipnet/address.ts";
 import { formatIP, ipEquals } from "../ipnet/address.ts";
-import type { IpamBackend, IpamLease, Attachment } from "./ipam-backend.ts";
+import type { Attachment, IpamBackend, IpamLease } from "./ipam-backend.ts";
 import type { PodnetIpamConfig } from "./ipam-config.ts";
 import type { Allocation, AttachmentKey } from "./ipam-state.ts";
 import { IpamState } from "./ipam-state.ts";
@@ -13,7 +13,11 @@ export class AllocationMismatchError extends Error {
   override readonly name = "AllocationMismatchError";
 }
 
-export function leaseFromAllocations(allocations: readonly Allocation[], config: PodnetIpamConfig, fresh: boolean): IpamLease {
+export function leaseFromAllocations(
+  allocations: readonly Allocation[],
+  config: PodnetIpamConfig,
+  fresh: boolean,
+): IpamLease {
   return {
     addresses: allocations.map((a) => ({
       ip: a.ip,
@@ -77,7 +81,8 @@ export class BuiltinIpam implements IpamBackend {
         errors.push(`${a.containerId}/${a.ifname}: ${(e as Error).message}`);
       }
     }
-    if (errors.length > 0) throw new Error(`GC could not release ${errors.length} allocation(s): ${errors.join("; ")}`);
+    if (errors.length > 0)
+      throw new Error(`GC could not release ${errors.length} allocation(s): ${errors.join("; ")}`);
   }
 
   status(): void {

@@ -2,12 +2,14 @@
  * CHECK: is the attachment still what ADD built? Compares the previous result with the kernel's
  * state inside the pod (interface, addresses, routes) and on the host (veth, bridge port).
  */
+import { existsSync } from "node:fs";
 import type { Result } from "../cni/result.ts";
 import { compareIP, formatIP, parseIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { formatPrefix, parseInterfaceCIDR, parsePrefix } from "../ipnet/prefix.ts";
 import type { LinkAddrs, NetnsTarget, RouteInfo } from "../linux/ip.ts";
 import { getLink, ipJson, netnsAt } from "../linux/ip.ts";
+import { NetnsMissingError } from "./attach.ts";
 import type { Mode } from "./config.ts";
 
 export class CheckFailedError extends Error {
@@ -32,9 +34,16 @@ function normalizeDst(dst: string, family: "inet" | "inet6"): string {
 function routesIn(target: NetnsTarget): { dst: string; gw: string | undefined; dev: string | undefined }[] {
   const out = [];
   for (const family of ["inet", "inet6"] as const) {
-    const routes = ipJson<RouteInfo>([family === "inet" ? "-4" : "-6", "route", "show", "table", "main"], target);
+    const routes = ipJson<RouteInfo>(
+      [family === "inet" ? "-4" : "-6", "route", "show", "table", "main"],
+      target,
+    );
     for (const r of routes) {
-      out.push({ dst: normalizeDst(r.dst, family), gw: r.gateway ? formatIP(parseIP(r.gateway)) : undefined, dev: r.dev });
+      out.push({
+        dst: normalizeDst(r.dst, family),
+        gw: r.gateway ? formatIP(parseIP(r.gateway)) : undefined,
+        dev: r.dev,
+      });
     }
   }
   return out;
@@ -49,13 +58,18 @@ function containerInterfaceIndex(result: Result, ifname: string): number | undef
 export function checkAttachment(input: CheckInput): void {
   const target = netnsAt(input.netnsPath);
   const where = `interface "${input.ifname}" in "${input.netnsPath}"`;
-  const links = ipJson<LinkAddrs>(["addr", "show", "dev", input.ifname], target);
-  const link = links[0];
+  if (!existsSync(input.netnsPath)) throw new NetnsMissingError(input.netnsPath);
+  // `ip addr show dev X` fails outright for a missing X; ask whether it exists first, so the
+  // runtime hears "missing" and not an iproute2 error.
+  if (!getLink(input.ifname, target)) throw new CheckFailedError(`${where} is missing`);
+  const link = ipJson<LinkAddrs>(["addr", "show", "dev", input.ifname], target)[0];
   if (!link) throw new CheckFailedError(`${where} is missing`);
   if (!link.flags?.includes("UP")) throw new CheckFailedError(`${where} is down`);
 
   const index = containerInterfaceIndex(input.prevResult, input.ifname);
-  const expectedIps = (input.prevResult.ips ?? []).filter((c) => c.interface === undefined || c.interface === index);
+  const expectedIps = (input.prevResult.ips ?? []).filter(
+    (c) => c.interface === undefined || c.interface === index,
+  );
   for (const c of expectedIps) {
     const { ip, prefix } = parseInterfaceCIDR(c.address);
     const found = link.addr_info.some((a) => {
@@ -71,7 +85,10 @@ export function checkAttachment(input: CheckInput): void {
     const want = formatPrefix(dst);
     const gw = r.gw ? formatIP(parseIP(r.gw)) : undefined;
     const found = present.some((p) => p.dst === want && (gw === undefined || p.gw === gw));
-    if (!found) throw new CheckFailedError(`route to ${r.dst}${gw ? ` via ${gw}` : ""} is missing in "${input.netnsPath}"`);
+    if (!found)
+      throw new CheckFailedError(
+        `route to ${r.dst}${gw ? ` via ${gw}` : ""} is missing in "${input.netnsPath}"`,
+      );
   }
 
   const hostLink = getLink(input.hostVeth, undefined, false);

@@ -17,7 +17,8 @@ import type { PodRoute } from "./link-plan.ts";
 const PLUGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function findPlugin(type: string, cniPath: readonly string[]): string {
-  if (!PLUGIN_NAME.test(type)) throw new CniError(ErrorCode.InvalidNetworkConfig, `plugin type "${type}" is not a valid name`);
+  if (!PLUGIN_NAME.test(type))
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `plugin type "${type}" is not a valid name`);
   for (const dir of cniPath) {
     if (!dir.startsWith("/")) continue;
     const candidate = `${dir.replace(/\/+$/, "")}/${type}`;
@@ -28,7 +29,10 @@ export function findPlugin(type: string, cniPath: readonly string[]): string {
       // not in this directory; CNI_PATH is a search list
     }
   }
-  throw new CniError(ErrorCode.InvalidNetworkConfig, `IPAM plugin "${type}" not found in CNI_PATH (${cniPath.join(":") || "empty"})`);
+  throw new CniError(
+    ErrorCode.InvalidNetworkConfig,
+    `IPAM plugin "${type}" not found in CNI_PATH (${cniPath.join(":") || "empty"})`,
+  );
 }
 
 export interface DelegateContext {
@@ -60,7 +64,11 @@ export function execDelegate(ctx: DelegateContext, command: string, stdin = ctx.
   try {
     return JSON.parse(out);
   } catch {
-    throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin "${ctx.type}" printed invalid JSON for ${command}`, out.slice(0, 200));
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `IPAM plugin "${ctx.type}" printed invalid JSON for ${command}`,
+      out.slice(0, 200),
+    );
   }
 }
 
@@ -84,7 +92,10 @@ export class DelegateIpam implements IpamBackend {
     // Requested IPs reach the delegate through the same CNI_ARGS / runtimeConfig we received.
     const result = parseResult(execDelegate(this.ctx, "ADD"), `result of IPAM plugin "${this.ctx.type}"`);
     if (!result.ips || result.ips.length === 0) {
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `IPAM plugin "${this.ctx.type}" returned no IP address`);
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `IPAM plugin "${this.ctx.type}" returned no IP address`,
+      );
     }
     return leaseFromResult(result);
   }

@@ -1,7 +1,7 @@
 /** Chooses the IPAM backend for a podnet config: in-process podnet-ipam, or a delegate plugin. */
 import type { Invocation } from "../cni/env.ts";
-import type { PodnetConfig } from "./config.ts";
 import { BuiltinIpam } from "./builtin-ipam.ts";
+import type { PodnetConfig } from "./config.ts";
 import { DelegateIpam } from "./delegate-ipam.ts";
 import type { IpamBackend } from "./ipam-backend.ts";
 
@@ -22,7 +22,12 @@ export function ipamFor(config: PodnetConfig, req: PluginRequest): IpamBackend &
         ifname: req.invocation.ifname,
       });
     case "delegate":
-      return new DelegateIpam({ type: spec.type, cniPath: req.invocation.path, stdin: req.stdin, env: req.env });
+      return new DelegateIpam({
+        type: spec.type,
+        cniPath: req.invocation.path,
+        stdin: req.stdin,
+        env: req.env,
+      });
     default: {
       const never: never = spec;
       throw new Error(`unknown ipam kind ${JSON.stringify(never)}`);

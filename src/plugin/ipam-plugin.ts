@@ -10,14 +10,19 @@ import { parseResult } from "../cni/result.ts";
 import { formatIP } from "../ipnet/address.ts";
 import { formatInterfaceCIDR, formatPrefix, parseInterfaceCIDR } from "../ipnet/prefix.ts";
 import { BuiltinIpam } from "./builtin-ipam.ts";
-import type { PluginRequest } from "./ipam-factory.ts";
 import { parsePodnetIpam } from "./ipam-config.ts";
+import type { PluginRequest } from "./ipam-factory.ts";
 import { parseRequestedIPs } from "./requested-ips.ts";
 
 function open(netconf: NetConf, req: PluginRequest): BuiltinIpam {
-  if (!netconf.ipam) throw new CniError(ErrorCode.InvalidNetworkConfig, 'network config has no "ipam" section');
+  if (!netconf.ipam)
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'network config has no "ipam" section');
   const config = parsePodnetIpam(netconf.ipam);
-  return new BuiltinIpam(config, { network: netconf.name, containerId: req.invocation.containerId, ifname: req.invocation.ifname });
+  return new BuiltinIpam(config, {
+    network: netconf.name,
+    containerId: req.invocation.containerId,
+    ifname: req.invocation.ifname,
+  });
 }
 
 function using<T>(netconf: NetConf, req: PluginRequest, fn: (ipam: BuiltinIpam) => T): T {
@@ -38,7 +43,10 @@ export function ipamAdd(netconf: NetConf, req: PluginRequest): Result {
         address: formatInterfaceCIDR(a.ip, a.prefixLength),
         ...(a.gateway ? { gateway: formatIP(a.gateway) } : {}),
       })),
-      routes: lease.routes.map((r) => ({ dst: formatPrefix(r.dst), ...(r.gw ? { gw: formatIP(r.gw) } : {}) })),
+      routes: lease.routes.map((r) => ({
+        dst: formatPrefix(r.dst),
+        ...(r.gw ? { gw: formatIP(r.gw) } : {}),
+      })),
       ...(netconf.dns ? { dns: netconf.dns } : {}),
     };
   });
@@ -64,6 +72,9 @@ export function ipamStatus(netconf: NetConf, req: PluginRequest): void {
     using(netconf, req, (ipam) => ipam.status());
   } catch (e) {
     if (e instanceof CniError) throw e;
-    throw new CniError(ErrorCode.NotAvailable, `podnet-ipam for network "${netconf.name}" is not ready: ${(e as Error).message}`);
+    throw new CniError(
+      ErrorCode.NotAvailable,
+      `podnet-ipam for network "${netconf.name}" is not ready: ${(e as Error).message}`,
+    );
   }
 }

@@ -36,6 +36,7 @@ describe("planAttach in bridge mode", () => {
       "link add name podnet0 address 02:00:00:00:00:01 mtu 1450 type bridge",
       "addr replace 10.244.1.1/24 dev podnet0",
       "addr replace fd00::1/64 dev podnet0 nodad",
+      "addr replace fe80::ff:fe00:1/64 dev podnet0 nodad",
       "link set dev podnet0 up",
     ]);
     expect(text(planAttach({ ...base, existingBridge: true }).bridgeSetup)[0]).toBe(
@@ -94,12 +95,34 @@ describe("planAttach in ptp mode", () => {
     expect(plan.bridgeSetup).toEqual([]);
     expect(text(plan.hostSetup)).toEqual([
       "link set dev pn0123456789ab alias podnet:net:c1:eth0",
+      "addr add fe80::ff:fe00:2/64 dev pn0123456789ab nodad",
       "link set dev pn0123456789ab up",
       "addr add 10.244.1.1/32 dev pn0123456789ab",
       "route add 10.244.1.5/32 dev pn0123456789ab scope link src 10.244.1.1",
       "addr add fd00::1/128 dev pn0123456789ab nodad",
       "route add fd00::5/128 dev pn0123456789ab scope link src fd00::1",
     ]);
+  });
+
+  test("gives a routing link its link-local address without DAD, before it comes up, only with IPv6", () => {
+    const ipv4Only: AttachInput = {
+      ...ptp,
+      addresses: base.addresses.slice(0, 1),
+      routes: base.routes.slice(0, 1),
+    };
+    const isLinkLocal = (c: string) => c.includes("fe80::");
+    expect(text(planAttach(ipv4Only).hostSetup).some(isLinkLocal)).toBe(false);
+    expect(text(planAttach({ ...ipv4Only, mode: "bridge" }).bridgeSetup).some(isLinkLocal)).toBe(false);
+    // An existing bridge is up already: its link-local address is the kernel's, long past DAD.
+    expect(text(planAttach({ ...base, existingBridge: true }).bridgeSetup).some(isLinkLocal)).toBe(false);
+    for (const [cmds, dev] of [
+      [text(planAttach(ptp).hostSetup), "pn0123456789ab"],
+      [text(planAttach(base).bridgeSetup), "podnet0"],
+    ] as const) {
+      const ll = cmds.findIndex(isLinkLocal);
+      expect(ll).toBeGreaterThanOrEqual(0);
+      expect(ll).toBeLessThan(cmds.indexOf(`link set dev ${dev} up`));
+    }
   });
 
   test("reports host-route prefix lengths in ptp mode and the subnet's in bridge mode", () => {

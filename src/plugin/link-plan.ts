@@ -9,6 +9,7 @@ import type { IPPrefix } from "../ipnet/prefix.ts";
 import { formatInterfaceCIDR, formatPrefix } from "../ipnet/prefix.ts";
 import type { IpCommand } from "../linux/ip.ts";
 import type { Mode } from "./config.ts";
+import { linkLocalFromMac } from "./naming.ts";
 
 export interface PodAddress {
   readonly ip: IPAddress;
@@ -55,6 +56,19 @@ const hostBits = (ip: IPAddress): number => (ip.family === 4 ? 32 : 128);
 
 /** IPv6 duplicate address detection would hold the address "tentative" for a second or more. */
 const nodad = (ip: IPAddress): string[] => (ip.family === 6 ? ["nodad"] : []);
+
+/**
+ * A router's link-local address, configured before the link comes up so it never goes through
+ * DAD. The kernel sends the neighbour solicitation for a *forwarded* IPv6 packet from the
+ * outgoing link's link-local address, and sends none while that address is still tentative
+ * (ndisc_send_ns); with the kernel's own address, traffic routed to a new pod is dropped for
+ * the first second or two. The address is the EUI-64 one the kernel would generate, so its own
+ * attempt to add it when the link comes up finds it present and changes nothing.
+ */
+function routerLinkLocal(input: AttachInput, dev: string, mac: string, verb: "add" | "replace"): IpCommand[] {
+  if (!input.addresses.some((a) => a.ip.family === 6)) return [];
+  return [["addr", verb, formatInterfaceCIDR(linkLocalFromMac(mac), 64), "dev", dev, "nodad"]];
+}
 
 function gatewayFor(addresses: readonly PodAddress[], family: 4 | 6): IPAddress | undefined {
   return addresses.find((a) => a.ip.family === family && a.gateway)?.gateway;
@@ -121,6 +135,8 @@ function bridgeCommands(input: AttachInput): IpCommand[] {
         ...nodad(a.gateway),
       ]);
   }
+  // `replace`, as a concurrent ADD that joined the bridge may have brought it up already.
+  if (!input.existingBridge) cmds.push(...routerLinkLocal(input, input.bridge, input.bridgeMac, "replace"));
   cmds.push(["link", "set", "dev", input.bridge, "up"]);
   return cmds;
 }
@@ -136,6 +152,8 @@ function hostCommands(input: AttachInput): IpCommand[] {
       cmds.push(["link", "set", "dev", hostVeth, "up"]);
       break;
     case "ptp": {
+      // The host veth routes for the pod (it is the pod's gateway); see routerLinkLocal.
+      cmds.push(...routerLinkLocal(input, hostVeth, input.hostMac, "add"));
       cmds.push(["link", "set", "dev", hostVeth, "up"]);
       const seen = new Set<string>();
       for (const a of input.addresses) {

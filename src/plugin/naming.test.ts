@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { parseIP } from "../ipnet/address.ts";
-import { bridgeMac, containerMac, hostVethAlias, hostVethMac, hostVethName } from "./naming.ts";
+import { formatIP, parseIP } from "../ipnet/address.ts";
+import {
+  bridgeMac,
+  containerMac,
+  hostVethAlias,
+  hostVethMac,
+  hostVethName,
+  linkLocalFromMac,
+} from "./naming.ts";
 
 const id = { network: "net", containerId: "abc123", ifname: "eth0" };
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -34,5 +41,12 @@ describe("attachment naming", () => {
       expect(first & 0x01).toBe(0);
     }
     expect(bridgeMac("podnet0", "10.244.1.1")).not.toBe(bridgeMac("podnet0", "10.244.2.1"));
+  });
+
+  test("the link-local address of a MAC is its modified EUI-64 one, as the kernel makes it", () => {
+    expect(formatIP(linkLocalFromMac("52:54:00:12:34:56"))).toBe("fe80::5054:ff:fe12:3456");
+    expect(formatIP(linkLocalFromMac("0A:58:0A:F4:01:02"))).toBe("fe80::858:aff:fef4:102");
+    expect(formatIP(linkLocalFromMac("02:00:00:00:00:01"))).toBe("fe80::ff:fe00:1");
+    expect(() => linkLocalFromMac("02:00:00:00:01")).toThrow('Invalid MAC address "02:00:00:00:01"');
   });
 });

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { IPAddress } from "../ipnet/address.ts";
+import { ipFromBigint } from "../ipnet/address.ts";
 
 export interface AttachmentId {
   readonly network: string;
@@ -71,4 +72,18 @@ export function hostVethMac(id: AttachmentId): string {
 /** A fixed bridge MAC, so it does not change as ports come and go (which would churn ARP caches). */
 export function bridgeMac(bridge: string, seed: string): string {
   return macFromDigest(digest(`bridge\0${bridge}\0${seed}`));
+}
+
+const MAC_TEXT = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/**
+ * The modified EUI-64 link-local address of a MAC (RFC 4291 appendix A), the one the kernel
+ * itself would generate: fe80:: + MAC with the universal/local bit flipped and ff:fe inserted.
+ */
+export function linkLocalFromMac(mac: string): IPAddress {
+  if (!MAC_TEXT.test(mac)) throw new Error(`Invalid MAC address "${mac}"`);
+  const b = mac.split(":").map((h) => Number.parseInt(h, 16));
+  const iid = [(b[0] ?? 0) ^ 0x02, b[1] ?? 0, b[2] ?? 0, 0xff, 0xfe, b[3] ?? 0, b[4] ?? 0, b[5] ?? 0];
+  const low = iid.reduce((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
+  return ipFromBigint(6, (0xfe80n << 112n) | low);
 }

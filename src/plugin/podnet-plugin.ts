@@ -3,10 +3,10 @@
  * Each verb only wires config, IPAM and kernel steps together; the steps live in their own files.
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
+import type { NetConf } from "../cni/netconf.ts";
+import { parseValidAttachments } from "../cni/netconf.ts";
 import type { Interface, IPConfig, Result, Route } from "../cni/result.ts";
 import { parseResult } from "../cni/result.ts";
-import { parseValidAttachments } from "../cni/netconf.ts";
-import type { NetConf } from "../cni/netconf.ts";
 import type { IPAddress } from "../ipnet/address.ts";
 import { formatIP } from "../ipnet/address.ts";
 import { formatInterfaceCIDR, formatPrefix, parseInterfaceCIDR } from "../ipnet/prefix.ts";
@@ -39,13 +39,25 @@ function prevResultOf(netconf: NetConf): Result | undefined {
   return netconf.prevResult === undefined ? undefined : parseResult(netconf.prevResult, "prevResult");
 }
 
-function buildResult(config: PodnetConfig, req: PluginRequest, lease: IpamLease, macs: { bridge?: string; host: string; container: string }, hostVeth: string): Result {
+function buildResult(
+  config: PodnetConfig,
+  req: PluginRequest,
+  lease: IpamLease,
+  macs: { bridge?: string; host: string; container: string },
+  hostVeth: string,
+): Result {
   const prev = prevResultOf(config.netconf);
   const interfaces: Interface[] = [...(prev?.interfaces ?? [])];
-  if (config.mode === "bridge") interfaces.push({ name: config.bridge, mac: macs.bridge ?? "", mtu: config.mtu });
+  if (config.mode === "bridge")
+    interfaces.push({ name: config.bridge, mac: macs.bridge ?? "", mtu: config.mtu });
   interfaces.push({ name: hostVeth, mac: macs.host, mtu: config.mtu });
   const containerIndex = interfaces.length;
-  interfaces.push({ name: req.invocation.ifname, mac: macs.container, mtu: config.mtu, sandbox: req.invocation.netns });
+  interfaces.push({
+    name: req.invocation.ifname,
+    mac: macs.container,
+    mtu: config.mtu,
+    sandbox: req.invocation.netns,
+  });
 
   const ips: IPConfig[] = [
     ...(prev?.ips ?? []),
@@ -55,7 +67,8 @@ function buildResult(config: PodnetConfig, req: PluginRequest, lease: IpamLease,
       interface: containerIndex,
     })),
   ];
-  const gatewayOf = (family: 4 | 6): IPAddress | undefined => lease.addresses.find((a) => a.ip.family === family)?.gateway;
+  const gatewayOf = (family: 4 | 6): IPAddress | undefined =>
+    lease.addresses.find((a) => a.ip.family === family)?.gateway;
   const routes: Route[] = [
     ...(prev?.routes ?? []),
     ...lease.routes.map((r) => {
@@ -98,7 +111,13 @@ export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
         addresses: lease.addresses,
         routes: lease.routes,
       });
-      return buildResult(config, req, lease, config.mode === "bridge" ? macs : { host: macs.host, container: macs.container }, hostVeth);
+      return buildResult(
+        config,
+        req,
+        lease,
+        config.mode === "bridge" ? macs : { host: macs.host, container: macs.container },
+        hostVeth,
+      );
     } catch (e) {
       // A failed ADD leaves nothing behind (CNI.md rule 1), but a repeated ADD must not take
       // the address away from the pod that already holds it.
@@ -125,7 +144,8 @@ export function cmdDel(netconf: NetConf, req: PluginRequest): void {
 export function cmdCheck(netconf: NetConf, req: PluginRequest): void {
   const config = parsePodnetConfig(netconf);
   const prev = prevResultOf(netconf);
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, "CHECK needs prevResult in the network config");
+  if (!prev)
+    throw new CniError(ErrorCode.InvalidNetworkConfig, "CHECK needs prevResult in the network config");
   const ifname = req.invocation.ifname;
   const index = (prev.interfaces ?? []).findIndex((i) => i.name === ifname && i.sandbox);
   const expected = (prev.ips ?? [])
@@ -151,7 +171,9 @@ export function cmdGc(netconf: NetConf, req: PluginRequest): void {
   } catch (e) {
     errors.push((e as Error).message);
   }
-  const keep = new Set(valid.map((a) => hostVethName({ network: netconf.name, containerId: a.containerId, ifname: a.ifname })));
+  const keep = new Set(
+    valid.map((a) => hostVethName({ network: netconf.name, containerId: a.containerId, ifname: a.ifname })),
+  );
   for (const link of listHostVeths(netconf.name)) {
     if (keep.has(link.ifname)) continue;
     try {
@@ -160,7 +182,12 @@ export function cmdGc(netconf: NetConf, req: PluginRequest): void {
       errors.push((e as Error).message);
     }
   }
-  if (errors.length > 0) throw new CniError(ErrorCode.IOFailure, `GC of network "${netconf.name}" finished with errors`, errors.join("; "));
+  if (errors.length > 0)
+    throw new CniError(
+      ErrorCode.IOFailure,
+      `GC of network "${netconf.name}" finished with errors`,
+      errors.join("; "),
+    );
 }
 
 export function cmdStatus(netconf: NetConf, req: PluginRequest): void {
@@ -168,7 +195,14 @@ export function cmdStatus(netconf: NetConf, req: PluginRequest): void {
   try {
     withIpam(config, req, (ipam) => ipam.status());
   } catch (e) {
-    if (e instanceof CniError && (e.code === ErrorCode.NotAvailable || e.code === ErrorCode.NotAvailableExistingAffected)) throw e;
-    throw new CniError(ErrorCode.NotAvailable, `podnet network "${netconf.name}" is not ready: ${(e as Error).message}`);
+    if (
+      e instanceof CniError &&
+      (e.code === ErrorCode.NotAvailable || e.code === ErrorCode.NotAvailableExistingAffected)
+    )
+      throw e;
+    throw new CniError(
+      ErrorCode.NotAvailable,
+      `podnet network "${netconf.name}" is not ready: ${(e as Error).message}`,
+    );
   }
 }

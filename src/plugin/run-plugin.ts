@@ -32,13 +32,22 @@ function configVersionHint(stdin: string): CniVersion {
 }
 
 function requireFeature(netconf: NetConf, command: Command): void {
-  const feature = command === "GC" ? "gc" : command === "STATUS" ? "status" : command === "CHECK" ? "check" : undefined;
+  const feature =
+    command === "GC" ? "gc" : command === "STATUS" ? "status" : command === "CHECK" ? "check" : undefined;
   if (feature && !versionSupports(netconf.cniVersion, feature)) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `${command} is not defined for cniVersion ${netconf.cniVersion}`);
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `${command} is not defined for cniVersion ${netconf.cniVersion}`,
+    );
   }
 }
 
-function dispatch(kind: PluginKind, command: Command, netconf: NetConf, req: PluginRequest): object | undefined {
+function dispatch(
+  kind: PluginKind,
+  command: Command,
+  netconf: NetConf,
+  req: PluginRequest,
+): object | undefined {
   const main = kind === "podnet";
   switch (command) {
     case "ADD":
@@ -64,7 +73,11 @@ function dispatch(kind: PluginKind, command: Command, netconf: NetConf, req: Plu
   }
 }
 
-export function runPlugin(kind: PluginKind, env: Record<string, string | undefined>, stdin: string): PluginOutput {
+export function runPlugin(
+  kind: PluginKind,
+  env: Record<string, string | undefined>,
+  stdin: string,
+): PluginOutput {
   let version: CniVersion = configVersionHint(stdin);
   try {
     if (env.CNI_COMMAND === "VERSION") {

@@ -1,0 +1,81 @@
+/**
+ * Last-resort cleanup for integration runs that do not reach their afterAll/afterEach: an exit
+ * and signal hook for this process, and a sweep of what killed earlier runs left behind.
+ */
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deleteNetns, listNetns } from "../../src/linux/netns.ts";
+
+/** Written into each test node's temp dir: the pid of the run that owns it. */
+export const OWNER_FILE = "owner.pid";
+
+const disposers = new Set<() => void>();
+let hooksInstalled = false;
+let swept = false;
+
+function runDisposers(): void {
+  for (const dispose of [...disposers]) {
+    try {
+      dispose();
+    } catch {
+      // exiting anyway: clean up as much as possible
+    }
+  }
+}
+
+/**
+ * Registers a synchronous disposer to run if the process exits (or gets ^C / SIGTERM) before it
+ * was unregistered; returns the unregister function.
+ */
+export function disposeOnExit(dispose: () => void): () => void {
+  if (!hooksInstalled) {
+    hooksInstalled = true;
+    process.on("exit", runDisposers);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        runDisposers();
+        process.exit(130);
+      });
+    }
+  }
+  disposers.add(dispose);
+  return () => disposers.delete(dispose);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes what earlier runs left when they died without cleaning up (SIGKILL, a crash): every
+ * `pntest-<id>` whose temp dir names an owner process that no longer exists. Runs still alive
+ * (a parallel run) are left alone. Runs once per process.
+ */
+export function sweepStaleRuns(): void {
+  if (swept) return;
+  swept = true;
+  const namespaces = listNetns();
+  for (const entry of readdirSync(tmpdir())) {
+    const m = /^(pntest-[a-z0-9]{6})-/.exec(entry);
+    if (!m) continue;
+    const dir = join(tmpdir(), entry);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || processAlive(owner)) continue;
+    const prefix = `${m[1]}-`;
+    for (const ns of namespaces.filter((n) => n.startsWith(prefix)).sort((a, b) => b.length - a.length)) {
+      deleteNetns(ns);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
