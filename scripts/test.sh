@@ -25,7 +25,7 @@ run_bun_tests() {
   rm -f "$out"
 }
 
-run_bun_tests "unit tests" src
+run_bun_tests "unit tests" src bench
 if [ "$(id -u)" = 0 ]; then
   run_bun_tests "integration tests" --timeout 180000 test/integration
 else

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench:cni`: podnet's CNI plugin against the reference bridge + host-local, in network
+ * namespaces this run creates and removes. See bench/README.md for what is measured and how to
+ * read the figures. Progress goes to stderr; the table and the JSON report go to stdout.
+ */
+import { statSync, writeFileSync } from "node:fs";
+import { cpus, release } from "node:os";
+import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
+import { mustRunSync } from "../../src/linux/exec.ts";
+import { measureBaselines } from "./baseline.ts";
+import type { Subjects } from "./latency.ts";
+import { measureLatency } from "./latency.ts";
+import type { GnuTimeStatus } from "./memory.ts";
+import { calibrate, ensureGnuTime, measureMemory } from "./memory.ts";
+import type { RawResults } from "./report.ts";
+import { buildReport } from "./report.ts";
+import { Sandbox } from "./sandbox.ts";
+import {
+  DEFAULT_PODNET,
+  DEFAULT_REFERENCE_DIR,
+  ensurePodnetBinary,
+  podnetVersion,
+  preflight,
+  referenceVersion,
+} from "./setup.ts";
+import { CNI_VERSION, podnetSpec, referenceSpec, SUBJECTS, Subject } from "./subjects.ts";
+import { renderTable } from "./table.ts";
+import { measureThroughput } from "./throughput.ts";
+import { verifyAttachment } from "./verify.ts";
+
+const USAGE = `usage: bun bench/cni/run.ts [options]   (as root)
+  --pods N               serial ADD/DEL latency over N pods per plugin (default 100)
+  --batch N              pods per alternating latency round (default 25)
+  --throughput-pods N    pods ADDed then DELed concurrently per round (default 200)
+  --concurrency N        operations in flight during throughput rounds (default 8)
+  --throughput-rounds N  throughput rounds per plugin, alternating (default 2)
+  --memory-samples N     ADDs per plugin measured for peak RSS (default 5)
+  --warmup N             unmeasured ADD+DEL per plugin first (default 3)
+  --json FILE            also write the JSON report to FILE
+  --podnet PATH          podnet executable (default dist/podnet, built when missing)
+  --build                rebuild dist/podnet first
+  --reference-dir DIR    reference plugins (default /usr/lib/cni)`;
+
+const BASELINE_SAMPLES = 30;
+
+function intFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: number, min: number): number {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} "${text}" must be an integer ≥ ${min}`);
+  return n;
+}
+
+const t0 = performance.now();
+function progress(message: string): void {
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+}
+
+async function warmUp(subjects: Subjects, rounds: number): Promise<void> {
+  for (const key of SUBJECTS) {
+    const subject = subjects[key];
+    // The first ADD also creates the bridge; at least one runs so the attachment can be verified.
+    for (let i = 0; i < Math.max(1, rounds); i++) {
+      const pod = subject.createPod("w");
+      try {
+        const add = await subject.add(pod);
+        if (!add.ok) throw new Error(`warm-up failed: ${add.error}`);
+        if (i === 0) verifyAttachment(subject, pod, add.output);
+        const del = await subject.del(pod, add.output);
+        if (!del.ok) throw new Error(`warm-up failed: ${del.error}`);
+      } finally {
+        subject.deletePod(pod);
+      }
+    }
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, ["build", "help"]);
+  assertKnownFlags(args, [
+    "pods",
+    "batch",
+    "throughput-pods",
+    "concurrency",
+    "throughput-rounds",
+    "memory-samples",
+    "warmup",
+    "json",
+    "podnet",
+    "build",
+    "reference-dir",
+    "help",
+  ]);
+  if (flag(args, "help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const options: RawResults["options"] = {
+    pods: intFlag(args, "pods", 100, 1),
+    batch: intFlag(args, "batch", 25, 1),
+    warmup: intFlag(args, "warmup", 3, 1),
+    throughputPods: intFlag(args, "throughput-pods", 200, 1),
+    concurrency: intFlag(args, "concurrency", 8, 1),
+    throughputRounds: intFlag(args, "throughput-rounds", 2, 1),
+    memorySamples: intFlag(args, "memory-samples", 5, 1),
+  };
+  const jsonFile = flag(args, "json");
+  const referenceDir = flag(args, "reference-dir") ?? DEFAULT_REFERENCE_DIR;
+  preflight(referenceDir);
+  const podnetExe = ensurePodnetBinary(
+    flag(args, "podnet") ?? DEFAULT_PODNET,
+    flag(args, "build") !== undefined,
+    progress,
+  );
+  const gnuTime: GnuTimeStatus = ensureGnuTime(progress);
+
+  const startedAt = new Date().toISOString();
+  const failures: string[] = [];
+  const fail = (message: string) => {
+    if (failures.length < 3) progress(`FAILED: ${message}`);
+    failures.push(message);
+  };
+
+  const sandbox = new Sandbox();
+  try {
+    const binDir = `${sandbox.dir}/bin`;
+    mustRunSync([podnetExe, "install-cni", "--bin-dir", binDir]);
+    const specs = {
+      podnet: podnetSpec(podnetExe, binDir, `${sandbox.dir}/podnet-state`),
+      reference: referenceSpec(referenceDir, `${sandbox.dir}/host-local-state`),
+    };
+    const subjects: Subjects = {
+      podnet: new Subject(specs.podnet, sandbox.createNetns("node-p").name, sandbox),
+      reference: new Subject(specs.reference, sandbox.createNetns("node-r").name, sandbox),
+    };
+    progress(
+      `node namespaces ${subjects.podnet.nodeNetns} and ${subjects.reference.nodeNetns}; state in ${sandbox.dir}`,
+    );
+
+    await warmUp(subjects, options.warmup);
+    progress("warm-up done; both plugins attached a pod (address, bridge port, hairpin verified)");
+    const baselines = await measureBaselines(subjects, BASELINE_SAMPLES);
+    const latency = await measureLatency(subjects, options, fail, progress);
+    const throughput = await measureThroughput(
+      subjects,
+      { pods: options.throughputPods, concurrency: options.concurrency, rounds: options.throughputRounds },
+      fail,
+      progress,
+    );
+    const timeFile = `${sandbox.dir}/time.out`;
+    const calibration = await calibrate(timeFile, gnuTime);
+    const memory: RawResults["memory"] = gnuTime.available
+      ? {
+          method: "gnu-time",
+          calibration,
+          kib: await measureMemory(subjects, options.memorySamples, gnuTime.path, timeFile, fail, progress),
+        }
+      : { method: "none", reason: gnuTime.reason, calibration };
+
+    const report = buildReport({
+      startedAt,
+      durationSeconds: (performance.now() - t0) / 1000,
+      machine: { cpus: cpus().length, kernel: release(), bun: Bun.version },
+      subjects: {
+        podnet: {
+          description: `podnet ${podnetVersion(podnetExe)} (bridge mode, podnet-ipam built in)`,
+          binary: podnetExe,
+          binaryModified: statSync(podnetExe).mtime.toISOString(),
+          conflist: specs.podnet.conflist,
+        },
+        reference: {
+          description: `bridge + host-local (${referenceVersion(referenceDir)})`,
+          binary: `${referenceDir}/bridge`,
+          binaryModified: statSync(`${referenceDir}/bridge`).mtime.toISOString(),
+          conflist: specs.reference.conflist,
+        },
+      },
+      cniVersion: CNI_VERSION,
+      options,
+      baselines,
+      latency,
+      throughput,
+      memory,
+      failures,
+    });
+    const json = JSON.stringify(report, null, 2);
+    console.log(`${renderTable(report)}\n\nJSON report:\n${json}`);
+    if (jsonFile) {
+      writeFileSync(jsonFile, `${json}\n`);
+      progress(`wrote ${jsonFile}`);
+    }
+    return failures.length === 0 ? 0 : 1;
+  } finally {
+    sandbox.dispose();
+  }
+}
+
+try {
+  process.exitCode = await main(Bun.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError) process.stderr.write(`${e.message}\n${USAGE}\n`);
+  else process.stderr.write(`bench:cni failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 2;
+}
