@@ -40,5 +40,5 @@ fi
 
 if [ ! -x dist/podnet ] || [ -n "$(find src package.json -newer dist/podnet -print -quit)" ]; then
   log "building dist/podnet"
-  node_modules/.bin/bun build --compile --minify src/main.ts --outfile dist/podnet >&2
+  scripts/build.sh dist/podnet
 fi

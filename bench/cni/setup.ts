@@ -50,18 +50,7 @@ export function ensurePodnetBinary(path: string, rebuild: boolean, warn: (messag
         `${path} does not exist (only the default ${DEFAULT_PODNET} is built by the benchmark)`,
       );
     warn(`building ${path}`);
-    mustRunSync(
-      [
-        `${PROJECT_ROOT}/node_modules/.bin/bun`,
-        "build",
-        "--compile",
-        "--minify",
-        "src/main.ts",
-        "--outfile",
-        path,
-      ],
-      { cwd: PROJECT_ROOT, timeoutMs: 300_000 },
-    );
+    mustRunSync([`${PROJECT_ROOT}/scripts/build.sh`, path], { cwd: PROJECT_ROOT, timeoutMs: 300_000 });
   } else if (path === DEFAULT_PODNET && statSync(path).mtimeMs < newestMtimeMs(`${PROJECT_ROOT}/src`)) {
     warn(`${path} is older than src/: measuring that older build (pass --build to rebuild first)`);
   }

@@ -3,7 +3,6 @@
  * (instead of random ones) lets DEL and GC find the host side with no stored state, even after
  * the pod's namespace is gone, and keeps MACs stable across a repeated ADD.
  */
-import { createHash } from "node:crypto";
 import type { IPAddress } from "../ipnet/address.ts";
 import { ipFromBigint } from "../ipnet/address.ts";
 
@@ -19,8 +18,10 @@ export const HOST_VETH_PREFIX = "pn";
 /** The kernel's alias limit is 256 bytes including the terminator (IFALIASZ). */
 const ALIAS_MAX = 255;
 
+// Bun's hasher rather than node:crypto, whose module costs about a millisecond to load on every
+// plugin start.
 function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
+  return new Bun.CryptoHasher("sha256").update(text).digest();
 }
 
 function attachmentDigest(id: AttachmentId): Buffer {

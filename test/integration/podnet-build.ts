@@ -2,7 +2,7 @@
  * The executable under test, dist/podnet: built once per test process when it is missing or older
  * than the sources, so an integration run never exercises stale code.
  */
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runSync } from "../../src/linux/exec.ts";
 
@@ -25,17 +25,10 @@ export function ensurePodnetBuilt(): string {
   if (built) return PODNET;
   const stale = !existsSync(PODNET) || statSync(PODNET).mtimeMs < newestMtime(`${REPO}/src`);
   if (stale) {
-    // Built beside the target and renamed, so a concurrent reader never runs a half-written file.
-    const tmp = `${PODNET}.tmp-${process.pid}`;
-    const r = runSync([process.execPath, "build", "--compile", "--minify", "src/main.ts", "--outfile", tmp], {
-      cwd: REPO,
-      timeoutMs: 120_000,
-    });
+    const r = runSync([`${REPO}/scripts/build.sh`, PODNET], { cwd: REPO, timeoutMs: 120_000 });
     if (r.code !== 0) {
-      rmSync(tmp, { force: true });
       throw new Error(`Cannot build ${PODNET} (run "npm run build"): ${r.stderr.trim() || r.stdout.trim()}`);
     }
-    renameSync(tmp, PODNET);
   }
   built = true;
   return PODNET;
