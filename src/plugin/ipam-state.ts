@@ -40,37 +40,58 @@ type Key = [network: string, containerId: string, ifname: string];
 
 const COLUMNS = "network, ip, container_id, ifname, set_index, subnet, gateway";
 
-/** Prepared once per open; each plugin invocation runs a handful of these. */
+/**
+ * Statements compiled on first use (and cached by bun:sqlite's query()): a plugin invocation runs
+ * two or three of them, and compiling all on every open would cost more than running them.
+ */
 function prepareStatements(db: Database) {
   return {
-    byKey: db.prepare<Row, Key>(
-      `SELECT ${COLUMNS} FROM allocations WHERE network = ? AND container_id = ? AND ifname = ? ORDER BY set_index`,
-    ),
-    byNetwork: db.prepare<Row, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE network = ?`),
-    everything: db.prepare<Row, []>(`SELECT ${COLUMNS} FROM allocations`),
-    ipTaken: db.prepare<{ one: number }, [string, string]>(
-      "SELECT 1 AS one FROM allocations WHERE network = ? AND ip = ?",
-    ),
-    deleteKey: db.prepare<unknown, Key>(
-      "DELETE FROM allocations WHERE network = ? AND container_id = ? AND ifname = ?",
-    ),
-    insert: db.prepare<
-      unknown,
-      [...Key, ip: string, setIndex: number, subnet: string, gw: string | null, at: number]
-    >(
-      "INSERT INTO allocations (network, container_id, ifname, ip, set_index, subnet, gateway, allocated_at) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    ),
-    getLast: db.prepare<{ ip: string }, [string, string]>(
-      "SELECT ip FROM last_reserved WHERE network = ? AND range_set = ?",
-    ),
-    setLast: db.prepare<unknown, [string, string, string]>(
-      "INSERT INTO last_reserved (network, range_set, ip) VALUES (?, ?, ?) " +
-        "ON CONFLICT (network, range_set) DO UPDATE SET ip = excluded.ip",
-    ),
-    touch: db.prepare<unknown, [string]>(
-      "INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    ),
+    get byKey() {
+      return db.query<Row, Key>(
+        `SELECT ${COLUMNS} FROM allocations WHERE network = ? AND container_id = ? AND ifname = ? ORDER BY set_index`,
+      );
+    },
+    get byNetwork() {
+      return db.query<Row, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE network = ?`);
+    },
+    get everything() {
+      return db.query<Row, []>(`SELECT ${COLUMNS} FROM allocations`);
+    },
+    get ipTaken() {
+      return db.query<{ one: number }, [string, string]>(
+        "SELECT 1 AS one FROM allocations WHERE network = ? AND ip = ?",
+      );
+    },
+    get deleteKey() {
+      return db.query<unknown, Key>(
+        "DELETE FROM allocations WHERE network = ? AND container_id = ? AND ifname = ?",
+      );
+    },
+    get insert() {
+      return db.query<
+        unknown,
+        [...Key, ip: string, setIndex: number, subnet: string, gw: string | null, at: number]
+      >(
+        "INSERT INTO allocations (network, container_id, ifname, ip, set_index, subnet, gateway, allocated_at) " +
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+    },
+    get getLast() {
+      return db.query<{ ip: string }, [string, string]>(
+        "SELECT ip FROM last_reserved WHERE network = ? AND range_set = ?",
+      );
+    },
+    get setLast() {
+      return db.query<unknown, [string, string, string]>(
+        "INSERT INTO last_reserved (network, range_set, ip) VALUES (?, ?, ?) " +
+          "ON CONFLICT (network, range_set) DO UPDATE SET ip = excluded.ip",
+      );
+    },
+    get touch() {
+      return db.query<unknown, [string]>(
+        "INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      );
+    },
   };
 }
 
