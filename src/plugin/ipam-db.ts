@@ -2,7 +2,7 @@
  * The SQLite file behind IpamState: a private directory, WAL, a busy timeout long enough for
  * a burst of pod creations, and the schema. Concurrent first openers race safely.
  */
-import { Database, SQLiteError } from "bun:sqlite";
+import { constants, Database, SQLiteError } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 
 /** The state directory or database cannot be used; `path` names it and `reason` says why. */
@@ -107,6 +107,9 @@ export function openIpamDatabase(dataDir: string): { path: string; db: Database 
   try {
     db = new Database(path, { create: true, readwrite: true });
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Keep the WAL file when the last connection closes: each plugin run is a whole
+    // open/close cycle, and deleting and recreating the file every time is wasted work.
+    db.fileControl(constants.SQLITE_FCNTL_PERSIST_WAL, 1);
     const conn = db;
     const mode = retryBusy(() => conn.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get());
     if (mode?.journal_mode !== "wal") retryBusy(() => conn.run("PRAGMA journal_mode = WAL"));
