@@ -22,8 +22,6 @@ export interface RunResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
-  /** Peak resident set size of the child in bytes, when the platform reports it. */
-  readonly maxRssBytes: number | undefined;
 }
 
 export class CommandError extends Error {
@@ -82,7 +80,6 @@ export function runSync(argv: readonly string[], opts: RunOptions = {}): RunResu
     code: proc.exitCode ?? (proc.signalCode ? 128 : 1),
     stdout: proc.stdout ? proc.stdout.toString() : "",
     stderr: proc.stderr ? proc.stderr.toString() : "",
-    maxRssBytes: proc.resourceUsage?.maxRSS,
   };
 }
 
@@ -108,7 +105,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     new Response(proc.stderr).text(),
   ]);
   const code = await proc.exited;
-  return { argv, code, stdout, stderr, maxRssBytes: proc.resourceUsage()?.maxRSS };
+  return { argv, code, stdout, stderr };
 }
 
 export async function mustRun(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
