@@ -129,7 +129,7 @@ function chainEntry(plugin: ChainedPlugin): JsonObject {
  * The conflist the agent writes to /etc/cni/net.d for the podnet plugin. The first entry is the
  * contract with src/plugin: one IPAM range set per subnet and a default route per family.
  */
-export function renderConflist(opts: ConflistOptions): JsonObject {
+export function renderConflist(opts: ConflistOptions): Conflist {
   const nameProblem = networkNameProblem(opts.name);
   if (nameProblem !== undefined) throw invalid(RENDER, nameProblem);
   const subnets = parseSubnets(opts.subnets);

@@ -11,6 +11,10 @@ import { inNetns } from "../linux/netns.ts";
 
 export type JsonObject = Record<string, unknown>;
 
+/**
+ * What the runtime executes. Looser than cni/conflist's validated Conflist (any version string):
+ * a runtime hands plugins whatever the file says, and the tests rely on that to send bad versions.
+ */
 export interface Conflist {
   readonly cniVersion: string;
   readonly name: string;
@@ -20,8 +24,11 @@ export interface Conflist {
 export interface RuntimeOptions {
   /** Directories searched for plugin binaries, in order (CNI_PATH). */
   readonly binDirs: readonly string[];
-  /** Run plugins inside this named network namespace (a lab node) instead of our own. */
-  readonly nodeNetns?: string;
+  /**
+   * The named network namespace (a lab or test node) plugins run in. Required: a plugin run in
+   * our own namespace would create its bridge and forwarding settings on this machine.
+   */
+  readonly nodeNetns: string;
   readonly timeoutMs?: number;
 }
 
@@ -116,7 +123,7 @@ export class CniRuntime {
   /** Executes one plugin binary once; throws PluginFailedError on a non-zero exit. */
   async exec(type: string, command: string, conf: JsonObject, a?: AttachmentSpec): Promise<PluginRun> {
     const path = this.pluginPath(type);
-    const argv = this.options.nodeNetns ? inNetns(this.options.nodeNetns, [path]) : [path];
+    const argv = inNetns(this.options.nodeNetns, [path]);
     const result = await run(argv, {
       stdin: JSON.stringify(conf),
       env: this.env(command, a),

@@ -72,21 +72,21 @@ async function cniCheckAll(state: LabState): Promise<Verdict> {
 }
 
 export async function labCheck(state: LabState): Promise<Verdict[]> {
-  const views: PodView[] = state.pods.map((p) => {
-    const itf = inspectPodInterface(p.netns, p.ifname);
-    return { name: p.name, node: p.node, netns: p.netns, ipv4: itf?.ipv4[0] };
-  });
+  const observed = state.pods.map((p) => ({ pod: p, itf: inspectPodInterface(p.netns, p.ifname) }));
+  const views: PodView[] = observed.map(({ pod, itf }) => ({
+    name: pod.name,
+    node: pod.node,
+    netns: pod.netns,
+    ipv4: itf?.ipv4[0],
+  }));
   const verdicts: Verdict[] = [];
   verdicts.push(
     uniquePodIps(
-      state.pods.map((p) => {
-        const itf = inspectPodInterface(p.netns, p.ifname);
-        return {
-          pod: p.name,
-          ips: itf ? [...itf.ipv4, ...itf.ipv6] : [],
-          nodeCidrs: state.nodes.find((n) => n.name === p.node)?.podCidrs ?? [],
-        };
-      }),
+      observed.map(({ pod, itf }) => ({
+        pod: pod.name,
+        ips: itf ? [...itf.ipv4, ...itf.ipv6] : [],
+        nodeCidrs: state.nodes.find((n) => n.name === pod.node)?.podCidrs ?? [],
+      })),
     ),
   );
 

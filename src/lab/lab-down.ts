@@ -2,11 +2,11 @@
  * Tears a lab down: DEL for every pod (as a runtime would), then every namespace of every lab id
  * under the lab root — including ids left by a crashed `up` that never saved its state.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { deleteNetns, listNetns } from "../linux/netns.ts";
 import { CniRuntime } from "./cni-runtime.ts";
-import { LAB_ID, labNetnsPrefix } from "./lab-paths.ts";
-import { LAB_ROOT, loadLabState } from "./lab-state.ts";
+import { LAB_ID, labDir, labNetnsPrefix } from "./lab-paths.ts";
+import { labRoot, labStateFile, loadLabState } from "./lab-state.ts";
 
 export interface DownReport {
   readonly namespaces: string[];
@@ -31,8 +31,9 @@ export async function labDown(): Promise<DownReport> {
       }
     }
   }
-  const ids = existsSync(LAB_ROOT)
-    ? readdirSync(LAB_ROOT, { withFileTypes: true })
+  const root = labRoot();
+  const ids = existsSync(root)
+    ? readdirSync(root, { withFileTypes: true })
         .filter((d) => d.isDirectory() && LAB_ID.test(d.name))
         .map((d) => d.name)
     : [];
@@ -51,6 +52,14 @@ export async function labDown(): Promise<DownReport> {
       }
     }
   }
-  rmSync(LAB_ROOT, { recursive: true, force: true });
+  // Only what labs made: their id directories and the state file, never the whole root (it may
+  // be a directory someone pointed PODNET_LAB_ROOT at).
+  for (const id of ids) rmSync(labDir(id), { recursive: true, force: true });
+  rmSync(labStateFile(), { force: true });
+  try {
+    rmdirSync(root);
+  } catch {
+    // not empty (something else lives there) or already gone: leave it
+  }
   return { namespaces: removed, warnings };
 }

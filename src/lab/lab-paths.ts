@@ -1,8 +1,8 @@
 /** Names and paths of one lab's things, derived from its id (so `down` can find them after a crash). */
-import { LAB_NETNS_PREFIX, LAB_ROOT } from "./lab-state.ts";
+import { LAB_NETNS_PREFIX, labRoot } from "./lab-state.ts";
 
 export function labDir(id: string): string {
-  return `${LAB_ROOT}/${id}`;
+  return `${labRoot()}/${id}`;
 }
 
 export function labNetnsPrefix(id: string): string {

@@ -5,16 +5,24 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Conflist } from "./cni-runtime.ts";
 
-function labRoot(): string {
-  // Overridable so the test suite's lab never touches a lab a person has running.
-  const root = process.env.PODNET_LAB_ROOT ?? "/run/podnet-lab";
-  if (!root.startsWith("/") || root.split("/").includes(".."))
-    throw new Error(`PODNET_LAB_ROOT "${root}" must be an absolute path without ".."`);
-  return root.replace(/\/+$/, "");
+/**
+ * Where labs keep their state; PODNET_LAB_ROOT overrides it so the test suite's labs never meet
+ * one a person has running. Read when needed, so a bad value only stops the lab commands.
+ */
+export function labRoot(): string {
+  const root = (process.env.PODNET_LAB_ROOT ?? "/run/podnet-lab").replace(/\/+$/, "");
+  if (!root.startsWith("/") || root.split("/").includes("..")) {
+    throw new Error(
+      `PODNET_LAB_ROOT "${process.env.PODNET_LAB_ROOT}" must be an absolute path other than "/" without ".."`,
+    );
+  }
+  return root;
 }
 
-export const LAB_ROOT = labRoot();
-export const LAB_STATE_FILE = `${LAB_ROOT}/state.json`;
+export function labStateFile(): string {
+  return `${labRoot()}/state.json`;
+}
+
 /** Every namespace the lab creates starts with this; `lab down` removes all of them. */
 export const LAB_NETNS_PREFIX = "pnlab-";
 export const ECHO_PORT = 8080;
@@ -56,8 +64,9 @@ export class NoLabError extends Error {
 }
 
 export function loadLabState(): LabState | undefined {
-  if (!existsSync(LAB_STATE_FILE)) return undefined;
-  return JSON.parse(readFileSync(LAB_STATE_FILE, "utf8")) as LabState;
+  const file = labStateFile();
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, "utf8")) as LabState;
 }
 
 export function requireLabState(): LabState {
@@ -67,10 +76,11 @@ export function requireLabState(): LabState {
 }
 
 export function saveLabState(state: LabState): void {
-  mkdirSync(LAB_ROOT, { recursive: true, mode: 0o700 });
-  const tmp = `${LAB_STATE_FILE}.tmp-${process.pid}`;
+  mkdirSync(labRoot(), { recursive: true, mode: 0o700 });
+  const file = labStateFile();
+  const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(state, null, 2));
-  renameSync(tmp, LAB_STATE_FILE);
+  renameSync(tmp, file);
 }
 
 export function findPod(state: LabState, name: string): LabPod {

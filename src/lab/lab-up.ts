@@ -3,10 +3,10 @@
  * exactly as a container runtime does, and an echo server in every pod.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { installPlugins } from "../cli/install-cni.ts";
 import { renderConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { createNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
+import { installPlugins } from "../plugin/install.ts";
 import type { Conflist } from "./cni-runtime.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { labDown } from "./lab-down.ts";
@@ -101,7 +101,7 @@ export async function labUp(options: LabOptions): Promise<LabState> {
         subnets: [spec.podCidr],
         mode: options.mode,
         dataDir: `${dir}/${spec.name}/state`,
-      }) as unknown as Conflist;
+      });
       writeConflist(`${dir}/${spec.name}`, conflist);
       const node: LabNode = { name: spec.name, netns, podCidrs: [spec.podCidr], conflist };
       state.nodes.push(node);

@@ -108,12 +108,6 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   return { argv, code, stdout, stderr };
 }
 
-export async function mustRun(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const r = await run(argv, opts);
-  if (r.code !== 0) throw new CommandError(argv, r.code, r.stderr || r.stdout);
-  return r;
-}
-
 /** Runs a program with our terminal (stdin/stdout/stderr inherited); returns its exit code. */
 export async function runInteractive(argv: readonly string[]): Promise<number> {
   const proc = Bun.spawn(argvFor(argv), { stdin: "inherit", stdout: "inherit", stderr: "inherit" });

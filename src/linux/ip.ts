@@ -9,7 +9,7 @@ import { CommandError, runSync } from "./exec.ts";
 import type { IpOp } from "./netlink/ip-op.ts";
 import { parseIpCommand } from "./netlink/ip-op.ts";
 import { getLinkByIndex, getLinkByName, RtnlExecutor } from "./netlink/rtnl-ops.ts";
-import { NetlinkError, netlinkAvailable, RtnlSocket } from "./netlink/socket.ts";
+import { NetlinkError, netlinkAvailable, RtnlSocket, SocketUnavailableError } from "./netlink/socket.ts";
 
 /** One `ip` command line as tokens, e.g. ["link", "set", "eth0", "up"]. */
 export type IpCommand = readonly string[];
@@ -131,8 +131,13 @@ export function ipBatch(commands: readonly IpCommand[], target: NetnsTarget = CU
   if (netlinkAvailable()) {
     const ops = commands.map(parseIpCommand);
     if (ops.every((o): o is IpOp => o !== undefined)) {
-      netlinkBatch(commands, ops, target);
-      return;
+      try {
+        netlinkBatch(commands, ops, target);
+        return;
+      } catch (e) {
+        // Nothing was applied when no socket could be had: `ip` may still be allowed to.
+        if (!(e instanceof SocketUnavailableError)) throw e;
+      }
     }
   }
   const argv = ipArgv(target, ["-batch", "-"]);
@@ -205,7 +210,13 @@ export function getLink(
   target: NetnsTarget = CURRENT_NETNS,
   details = false,
 ): LinkInfo | undefined {
-  if (netlinkAvailable()) return getLinkNetlink(name, target);
+  if (netlinkAvailable()) {
+    try {
+      return getLinkNetlink(name, target);
+    } catch (e) {
+      if (!(e instanceof SocketUnavailableError)) throw e;
+    }
+  }
   const argv = ipArgv(target, ["-json", ...(details ? ["-details"] : []), "link", "show", "dev", name]);
   const r = runSync(argv);
   if (r.code !== 0) {

@@ -2,7 +2,7 @@
  * Named network namespaces (/run/netns/NAME), used by the lab, the tests and the benchmarks.
  * The plugin itself never creates namespaces: the runtime hands it one by path.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statfsSync } from "node:fs";
 import { CommandError, mustRunSync, runSync } from "./exec.ts";
 
 export const NETNS_DIR = "/run/netns";
@@ -16,6 +16,37 @@ export class InvalidNetnsNameError extends Error {
       `Invalid network namespace name "${netnsName}": use letters, digits, "_", "." and "-" (at most 63)`,
     );
   }
+}
+
+export class NetnsMissingError extends Error {
+  override readonly name = "NetnsMissingError";
+  constructor(readonly netnsPath: string) {
+    super(`Network namespace "${netnsPath}" does not exist`);
+  }
+}
+
+export class NotANetnsError extends Error {
+  override readonly name = "NotANetnsError";
+  constructor(readonly netnsPath: string) {
+    super(`"${netnsPath}" is not a network namespace (not on nsfs)`);
+  }
+}
+
+/** nsfs, where /proc/PID/ns/* and their bind mounts (/run/netns/NAME) live (linux/magic.h). */
+const NSFS_MAGIC = 0x6e736673;
+
+/**
+ * Checks that a path handed to us (CNI_NETNS) is a namespace file before anything opens it: a
+ * FIFO there would block an open() forever, and a plain file would fail late and obscurely.
+ */
+export function assertNetnsFile(path: string): void {
+  let type: number;
+  try {
+    type = Number(statfsSync(path).type);
+  } catch {
+    throw new NetnsMissingError(path);
+  }
+  if (type !== NSFS_MAGIC) throw new NotANetnsError(path);
 }
 
 export function validateNetnsName(name: string): string {

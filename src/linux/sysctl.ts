@@ -11,10 +11,6 @@ function keyPath(key: string): string {
   return `/proc/sys/${key.replaceAll(".", "/")}`;
 }
 
-export function readSysctl(key: string): string {
-  return readFileSync(keyPath(key), "utf8").trim();
-}
-
 /** Writes only when the value differs, to avoid needless writes on the hot path. */
 export function ensureSysctl(key: string, value: string): void {
   const path = keyPath(key);

@@ -2,10 +2,10 @@
  * Executes an attachment plan against the kernel: host side in the namespace the plugin runs in,
  * pod side inside CNI_NETNS. Undoes its own partial work on failure (CNI.md rule 1).
  */
-import { existsSync } from "node:fs";
 import type { IPAddress } from "../ipnet/address.ts";
 import type { IpCommand, LinkInfo, NetnsTarget } from "../linux/ip.ts";
 import { CURRENT_NETNS, getLink, IpBatchError, ipBatch, ipJson, ipTry, netnsAt } from "../linux/ip.ts";
+import { assertNetnsFile } from "../linux/netns.ts";
 import { ensureSysctl } from "../linux/sysctl.ts";
 import type { AttachInput, AttachPlan } from "./link-plan.ts";
 import { planAttach } from "./link-plan.ts";
@@ -18,13 +18,6 @@ export class InterfaceExistsError extends Error {
     readonly netnsPath: string,
   ) {
     super(`Interface "${ifname}" already exists in network namespace "${netnsPath}"`);
-  }
-}
-
-export class NetnsMissingError extends Error {
-  override readonly name = "NetnsMissingError";
-  constructor(readonly netnsPath: string) {
-    super(`Network namespace "${netnsPath}" does not exist`);
   }
 }
 
@@ -55,7 +48,7 @@ function enableForwarding(families: ReadonlySet<IPAddress["family"]>): void {
   if (families.has(6)) ensureSysctl("net.ipv6.conf.all.forwarding", "1");
 }
 
-function linkExistsIn(ifname: string, target: NetnsTarget): boolean {
+export function linkExistsIn(ifname: string, target: NetnsTarget): boolean {
   return getLink(ifname, target) !== undefined;
 }
 
@@ -103,7 +96,7 @@ function attachHost(input: AttachInput, plan: AttachPlan): void {
 }
 
 export function attach(input: AttachInput): void {
-  if (!existsSync(input.netnsPath)) throw new NetnsMissingError(input.netnsPath);
+  assertNetnsFile(input.netnsPath);
   const plan = planAttach(input);
   enableForwarding(new Set(input.addresses.map((a) => a.ip.family)));
   try {

@@ -2,14 +2,13 @@
  * CHECK: is the attachment still what ADD built? Compares the previous result with the kernel's
  * state inside the pod (interface, addresses, routes) and on the host (veth, bridge port).
  */
-import { existsSync } from "node:fs";
 import type { Result } from "../cni/result.ts";
 import { compareIP, formatIP, parseIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { formatPrefix, parseInterfaceCIDR, parsePrefix } from "../ipnet/prefix.ts";
 import type { LinkAddrs, NetnsTarget, RouteInfo } from "../linux/ip.ts";
 import { getLink, ipJson, netnsAt } from "../linux/ip.ts";
-import { NetnsMissingError } from "./attach.ts";
+import { assertNetnsFile } from "../linux/netns.ts";
 import type { Mode } from "./config.ts";
 
 export class CheckFailedError extends Error {
@@ -58,7 +57,7 @@ function containerInterfaceIndex(result: Result, ifname: string): number | undef
 export function checkAttachment(input: CheckInput): void {
   const target = netnsAt(input.netnsPath);
   const where = `interface "${input.ifname}" in "${input.netnsPath}"`;
-  if (!existsSync(input.netnsPath)) throw new NetnsMissingError(input.netnsPath);
+  assertNetnsFile(input.netnsPath);
   // `ip addr show dev X` fails outright for a missing X; ask whether it exists first, so the
   // runtime hears "missing" and not an iproute2 error.
   if (!getLink(input.ifname, target)) throw new CheckFailedError(`${where} is missing`);

@@ -8,13 +8,14 @@ const conf = (
   ipam: Record<string, unknown> = { type: "podnet-ipam", subnet: "10.244.1.0/24" },
 ) => parseNetConf(JSON.stringify({ cniVersion: "1.1.0", name: "net", type: "podnet", ipam, ...extra }));
 
-function codeOf(fn: () => unknown): number | undefined {
+function failure(fn: () => unknown): CniError {
   try {
     fn();
   } catch (e) {
-    return e instanceof CniError ? e.code : -1;
+    if (e instanceof CniError) return e;
+    throw e;
   }
-  return undefined;
+  throw new Error("expected a CniError, but the config was accepted");
 }
 
 describe("parsePodnetConfig", () => {
@@ -32,18 +33,32 @@ describe("parsePodnetConfig", () => {
     expect(c.ipam).toEqual({ kind: "delegate", type: "host-local" });
   });
 
-  test("invalid settings are code 7 naming the field", () => {
-    expect(codeOf(() => parsePodnetConfig(conf({ mode: "macvlan" })))).toBe(7);
-    expect(codeOf(() => parsePodnetConfig(conf({ mtu: 10 })))).toBe(7);
-    expect(codeOf(() => parsePodnetConfig(conf({ bridge: "a/b" })))).toBe(7);
-    expect(codeOf(() => parsePodnetConfig(conf({ hairpinMode: "yes" })))).toBe(7);
-    expect(codeOf(() => parsePodnetConfig(conf({}, { type: "podnet-ipam", subnet: "10.0.0.1/24" })))).toBe(7);
-    expect(codeOf(() => parsePodnetConfig(conf({}, { type: "podnet-ipam" })))).toBe(7);
-    expect(
-      codeOf(() =>
-        parsePodnetConfig(conf({}, { type: "podnet-ipam", subnet: "10.0.0.0/24", dataDir: "../x" })),
-      ),
-    ).toBe(7);
-    expect(codeOf(() => parsePodnetConfig(conf({}, { type: "../../bin/sh" })))).toBe(7);
+  test.each([
+    ["mode", conf({ mode: "macvlan" }), ["mode", '"macvlan"']],
+    ["mtu", conf({ mtu: 10 }), ["mtu 10", "68", "65535"]],
+    ["bridge", conf({ bridge: "a/b" }), ["bridge", '"a/b"']],
+    ["hairpinMode", conf({ hairpinMode: "yes" }), ["hairpinMode"]],
+    [
+      "ipam.subnet with host bits",
+      conf({}, { type: "podnet-ipam", subnet: "10.0.0.1/24" }),
+      ["subnet", '"10.0.0.1/24"', "host bits"],
+    ],
+    ["missing ipam.subnet", conf({}, { type: "podnet-ipam" }), ['"subnet"', '"ranges"']],
+    [
+      "relative ipam.dataDir",
+      conf({}, { type: "podnet-ipam", subnet: "10.0.0.0/24", dataDir: "../x" }),
+      ["ipam.dataDir", '"../x"'],
+    ],
+  ] as const)("invalid %s is code 7 and the message names what is wrong", (_what, netconf, named) => {
+    const error = failure(() => parsePodnetConfig(netconf));
+    expect(error.code).toBe(7);
+    for (const text of named) expect(error.msg).toContain(text);
+  });
+
+  test("an ipam.type that is a path is code 7 naming the field and value", () => {
+    const error = failure(() => parsePodnetConfig(conf({}, { type: "../../bin/sh" })));
+    expect(error.code).toBe(7);
+    expect(error.msg).toContain("ipam.type");
+    expect(error.msg).toContain('"../../bin/sh"');
   });
 });

@@ -4,15 +4,12 @@
  * process start on the hot path) and "delegate" otherwise (executed from CNI_PATH, e.g. host-local).
  */
 
-import { validateIfname } from "../cni/env.ts";
+import { DEFAULT_BRIDGE, DEFAULT_MTU, IPAM_TYPE } from "../cni/conflist.ts";
+import { ifnameProblem } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { NetConf } from "../cni/netconf.ts";
 import type { PodnetIpamConfig } from "./ipam-config.ts";
 import { parsePodnetIpam } from "./ipam-config.ts";
-
-export const PODNET_IPAM_TYPE = "podnet-ipam";
-export const DEFAULT_BRIDGE = "podnet0";
-export const DEFAULT_MTU = 1500;
 
 export type Mode = "bridge" | "ptp";
 
@@ -58,7 +55,7 @@ export function parseIpamSpec(netconf: NetConf): IpamSpec {
   if (typeof ipam.type !== "string" || !PLUGIN_TYPE.test(ipam.type)) {
     throw invalid(`ipam.type ${JSON.stringify(ipam.type)} is not a valid plugin name`);
   }
-  if (ipam.type === PODNET_IPAM_TYPE) return { kind: "builtin", config: parsePodnetIpam(ipam) };
+  if (ipam.type === IPAM_TYPE) return { kind: "builtin", config: parsePodnetIpam(ipam) };
   return { kind: "delegate", type: ipam.type };
 }
 
@@ -68,11 +65,9 @@ export function parsePodnetConfig(netconf: NetConf): PodnetConfig {
   let bridge = DEFAULT_BRIDGE;
   if (raw.bridge !== undefined) {
     if (typeof raw.bridge !== "string") throw invalid("bridge must be a string");
-    try {
-      bridge = validateIfname(raw.bridge);
-    } catch (e) {
-      throw invalid(`bridge name: ${(e as Error).message}`);
-    }
+    const problem = ifnameProblem(raw.bridge);
+    if (problem !== undefined) throw invalid(`bridge ${JSON.stringify(raw.bridge)} ${problem}`);
+    bridge = raw.bridge;
   }
   const hairpin = raw.hairpinMode === undefined ? true : raw.hairpinMode;
   if (typeof hairpin !== "boolean") throw invalid("hairpinMode must be true or false");

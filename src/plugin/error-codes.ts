@@ -6,7 +6,9 @@ import { CniError, ErrorCode } from "../cni/errors.ts";
 import { AddressExhaustedError, InvalidRangeError, RequestedAddressError } from "../ipam/errors.ts";
 import { AddressParseError } from "../ipnet/errors.ts";
 import { CommandError } from "../linux/exec.ts";
-import { BridgeConflictError, InterfaceExistsError, NetnsMissingError } from "./attach.ts";
+import { NetlinkError } from "../linux/netlink/socket.ts";
+import { NetnsMissingError, NotANetnsError } from "../linux/netns.ts";
+import { BridgeConflictError, InterfaceExistsError } from "./attach.ts";
 import { AllocationMismatchError } from "./builtin-ipam.ts";
 import { CheckFailedError } from "./check.ts";
 import { StateUnavailableError } from "./ipam-state.ts";
@@ -30,14 +32,17 @@ export function toCniError(e: unknown): CniError {
     return new CniError(PodnetErrorCode.RequestedAddressUnavailable, e.message);
   if (e instanceof InterfaceExistsError) return new CniError(PodnetErrorCode.InterfaceExists, e.message);
   if (e instanceof NetnsMissingError) return new CniError(ErrorCode.UnknownContainer, e.message);
+  if (e instanceof NotANetnsError)
+    return new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS: ${e.message}`);
   if (e instanceof AllocationMismatchError || e instanceof CheckFailedError)
     return new CniError(PodnetErrorCode.CheckFailed, e.message);
   if (e instanceof BridgeConflictError) return new CniError(PodnetErrorCode.BridgeConflict, e.message);
   if (e instanceof StateUnavailableError) {
     // Another process held the state database past the busy timeout: worth a retry, not a failure.
-    const code = e.sqliteCode === "SQLITE_BUSY" ? ErrorCode.TryAgainLater : ErrorCode.IOFailure;
+    const code = e.sqliteCode?.startsWith("SQLITE_BUSY") ? ErrorCode.TryAgainLater : ErrorCode.IOFailure;
     return new CniError(code, e.message);
   }
+  if (e instanceof NetlinkError) return new CniError(PodnetErrorCode.KernelOperationFailed, e.message);
   if (e instanceof CommandError)
     return new CniError(PodnetErrorCode.KernelOperationFailed, e.message, e.stderr.trim() || undefined);
   return new CniError(ErrorCode.IOFailure, e.message, e.stack?.split("\n").slice(1, 4).join(" | "));

@@ -26,7 +26,7 @@ export interface IpamBackend {
   add(requested: readonly IPAddress[]): IpamLease;
   /** Releases the attachment's addresses; succeeds when there is nothing to release. */
   del(): void;
-  /** Throws unless the attachment holds exactly the addresses in `expected`. */
+  /** Throws unless the attachment holds (at least) every address in `expected`. */
   check(expected: readonly IPAddress[]): void;
   /** Releases every allocation of the network not in `valid`. */
   gc(valid: readonly Attachment[]): void;

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { DEFAULT_DATA_DIR } from "../cni/conflist.ts";
 import { CniError } from "../cni/errors.ts";
 import { formatIP } from "../ipnet/address.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
-import { DEFAULT_DATA_DIR, parsePodnetIpam } from "./ipam-config.ts";
+import { parsePodnetIpam } from "./ipam-config.ts";
 
 describe("parsePodnetIpam", () => {
   test("reads host-local style ranges, routes and dataDir", () => {

@@ -3,6 +3,7 @@
  * standalone as `podnet-ipam`). The range format is the reference host-local's, so a config
  * written for host-local works unchanged.
  */
+import { DEFAULT_DATA_DIR } from "../cni/conflist.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { InvalidRangeError } from "../ipam/errors.ts";
 import type { RangeInput, RangeSet } from "../ipam/range-set.ts";
@@ -12,8 +13,6 @@ import { parseIP } from "../ipnet/address.ts";
 import { AddressParseError } from "../ipnet/errors.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { parsePrefix } from "../ipnet/prefix.ts";
-
-export const DEFAULT_DATA_DIR = "/run/podnet";
 
 export interface RouteSpec {
   readonly dst: IPPrefix;

@@ -2,6 +2,8 @@
  * The podnet CNI plugin: ADD, DEL, CHECK, GC and STATUS for bridge and ptp modes.
  * Each verb only wires config, IPAM and kernel steps together; the steps live in their own files.
  */
+
+import { checkCniArgs } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { NetConf } from "../cni/netconf.ts";
 import { parseValidAttachments } from "../cni/netconf.ts";
@@ -10,10 +12,20 @@ import { parseResult } from "../cni/result.ts";
 import type { IPAddress } from "../ipnet/address.ts";
 import { formatIP } from "../ipnet/address.ts";
 import { formatInterfaceCIDR, formatPrefix, parseInterfaceCIDR } from "../ipnet/prefix.ts";
-import { attach, deleteHostVeth, inspectBridge, listHostVeths } from "./attach.ts";
+import { netnsAt } from "../linux/ip.ts";
+import { assertNetnsFile } from "../linux/netns.ts";
+import {
+  attach,
+  deleteHostVeth,
+  InterfaceExistsError,
+  inspectBridge,
+  linkExistsIn,
+  listHostVeths,
+} from "./attach.ts";
 import { checkAttachment } from "./check.ts";
 import type { PodnetConfig } from "./config.ts";
 import { parsePodnetConfig } from "./config.ts";
+import { PodnetErrorCode } from "./error-codes.ts";
 import type { IpamBackend, IpamLease } from "./ipam-backend.ts";
 import type { PluginRequest } from "./ipam-factory.ts";
 import { ipamFor } from "./ipam-factory.ts";
@@ -80,9 +92,25 @@ function buildResult(
   return { cniVersion: config.netconf.cniVersion, interfaces, ips, routes, ...(dns ? { dns } : {}) };
 }
 
+/** CNI_ARGS keys podnet understands; others are refused unless IgnoreUnknown is set (CNI conventions). */
+export const KNOWN_CNI_ARGS = [
+  "IP",
+  "K8S_POD_NAMESPACE",
+  "K8S_POD_NAME",
+  "K8S_POD_INFRA_CONTAINER_ID",
+  "K8S_POD_UID",
+];
+
 export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
   const config = parsePodnetConfig(netconf);
+  checkCniArgs(req.invocation.args, KNOWN_CNI_ARGS);
   const id = attachmentId(netconf, req);
+  // Both checks come before IPAM: a repeated ADD for a running pod must fail without touching
+  // the addresses that pod holds, and a bad namespace must not cost an allocation.
+  assertNetnsFile(req.invocation.netns);
+  if (linkExistsIn(id.ifname, netnsAt(req.invocation.netns))) {
+    throw new InterfaceExistsError(id.ifname, req.invocation.netns);
+  }
   return withIpam(config, req, (ipam) => {
     const lease = ipam.add(parseRequestedIPs(netconf, req.invocation.args));
     try {
@@ -135,10 +163,26 @@ export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
 
 export function cmdDel(netconf: NetConf, req: PluginRequest): void {
   const config = parsePodnetConfig(netconf);
-  // The veth pair dies with either end, so deleting the host side also cleans the pod's side,
-  // and works when the pod's namespace is already gone.
-  deleteHostVeth(hostVethName(attachmentId(netconf, req)));
-  withIpam(config, req, (ipam) => ipam.del());
+  checkCniArgs(req.invocation.args, KNOWN_CNI_ARGS);
+  // DEL is best-effort (CNI.md rule 2): the address is released even when the veth cannot be
+  // removed, and both failures are reported.
+  const errors: string[] = [];
+  try {
+    // The veth pair dies with either end, so deleting the host side also cleans the pod's side,
+    // and works when the pod's namespace is already gone.
+    deleteHostVeth(hostVethName(attachmentId(netconf, req)));
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+  try {
+    withIpam(config, req, (ipam) => ipam.del());
+  } catch (e) {
+    if (errors.length === 0) throw e;
+    errors.push((e as Error).message);
+  }
+  if (errors.length === 1) throw new CniError(PodnetErrorCode.KernelOperationFailed, errors[0] as string);
+  if (errors.length > 1)
+    throw new CniError(ErrorCode.IOFailure, "DEL finished with errors", errors.join("; "));
 }
 
 export function cmdCheck(netconf: NetConf, req: PluginRequest): void {

@@ -39,6 +39,23 @@ describe.each(["bridge", "ptp"] as const)("ADD in %s mode", (mode) => {
     expect(`${formatIP(allocs[0]!.ip)}/24`).toBe(before.addrs[0]!.replace(/\/32$/, "/24"));
   });
 
+  test("a repeated ADD asking for another IP fails with 102 and the running pod keeps its address", async () => {
+    const n = node();
+    const rt = n.runtime(n.conflist({ mode }));
+    const owner = n.pod(0);
+    await rt.add(n.attachment(owner));
+    const before = n.allocations().map((a) => formatIP(a.ip));
+    expect(before).toHaveLength(1);
+    // A different requested address no longer "fits" what the attachment holds: IPAM must not
+    // be asked at all, or it would move the allocation away from the running pod.
+    const retry = await cniFailure(
+      rt.add(n.attachment(owner, { args: { IgnoreUnknown: "1", IP: "10.99.0.200" } })),
+    );
+    expect(retry.code).toBe(102);
+    expect(n.allocations().map((a) => formatIP(a.ip))).toEqual(before);
+    expect(addrsIn(owner.netns, "eth0")[0]?.split("/")[0]).toBe(before[0]);
+  });
+
   test("a host veth left behind by a crashed ADD is replaced, not mistaken for a live pod", async () => {
     const n = node();
     const rt = n.runtime(n.conflist({ mode }));

@@ -143,7 +143,7 @@ export class TestNode {
       dataDir: this.stateDir,
       ...options,
     });
-    return rendered as unknown as Conflist;
+    return rendered;
   }
 
   /** A conflist of one plugin config. */

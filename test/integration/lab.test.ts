@@ -50,12 +50,22 @@ for (const mode of ["bridge", "ptp"] as const) {
       expect(status.code).toBe(0);
       const rows = status.stdout.trim().split("\n").slice(1);
       expect(rows.length).toBe(3);
-      const ips = rows.map((r) => r.split(/\s+/)[2]);
+      const cells = rows.map((r) => r.split(/\s+/));
+      const ips = cells.map((c) => c[2]);
       expect(new Set(ips).size).toBe(3);
       for (const ip of ips) expect(ip).toMatch(/^10\.244\.1\.\d+$/);
 
-      const exec = podnet("lab", "exec", "node1-b", "--", "ip", "-j", "addr", "show", "dev", "eth0");
+      // exec runs in the named pod: the eth0 it shows holds exactly the address status lists for
+      // node1-b (and none of the other pods').
+      const ipOfB = cells.find((c) => c[1] === "node1-b")?.[2];
+      expect(ipOfB).toMatch(/^10\.244\.1\.\d+$/);
+      const exec = podnet("lab", "exec", "node1-b", "--", "ip", "-j", "-4", "addr", "show", "dev", "eth0");
       expect(exec.code).toBe(0);
+      expect(exec.stdout).toContain(`"${ipOfB}"`);
+      const shown = (JSON.parse(exec.stdout) as { addr_info: { local: string }[] }[]).flatMap((l) =>
+        l.addr_info.map((a) => a.local),
+      );
+      expect(shown).toEqual([ipOfB as string]);
 
       const check = podnet("lab", "check");
       expect(check.stdout).toContain("all 5 claims hold");

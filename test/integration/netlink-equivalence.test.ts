@@ -3,7 +3,10 @@
  * Both must leave exactly the same kernel state and fail the same way: this builds one pod's
  * worth of plan twice, once per executor, in separate namespaces, and compares what `ip` reports.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseIP } from "../../src/ipnet/address.ts";
 import { parsePrefix } from "../../src/ipnet/prefix.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
@@ -12,19 +15,47 @@ import { createNetns, deleteNetns, inNetns, netnsPath, randomSuffix } from "../.
 import type { AttachInput } from "../../src/plugin/link-plan.ts";
 import { planAttach } from "../../src/plugin/link-plan.ts";
 import { ipJsonIn } from "./kernel-state.ts";
+import { disposeOnExit, OWNER_FILE, sweepStaleRuns } from "./leftovers.ts";
 
-const suffix = randomSuffix();
+// Named like a TestNode's (pntest-<6 chars>-...) and owned through a temp dir of the same name,
+// so that sweepStaleRuns() in a later run removes what a killed run of this file left behind.
+const prefix = `pntest-${randomSuffix(6)}`;
 const created: string[] = [];
 const RUNNER = `${import.meta.dir}/ip-batch-runner.ts`;
+let ownerDir: string | undefined;
+let forgetExitHook: () => void = () => {};
+
+function removeAll(): string[] {
+  const problems: string[] = [];
+  for (const name of created.splice(0).reverse()) {
+    try {
+      deleteNetns(name);
+    } catch (e) {
+      problems.push(`namespace ${name}: ${(e as Error).message}`);
+    }
+  }
+  if (ownerDir !== undefined) rmSync(ownerDir, { recursive: true, force: true });
+  return problems;
+}
+
+beforeAll(() => {
+  sweepStaleRuns();
+  ownerDir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  writeFileSync(join(ownerDir, OWNER_FILE), String(process.pid));
+  // Synchronous, so it also runs from the exit and signal hooks when afterAll is never reached.
+  forgetExitHook = disposeOnExit(() => removeAll());
+});
 
 afterAll(() => {
-  for (const ns of created.reverse()) deleteNetns(ns);
+  forgetExitHook();
+  const problems = removeAll();
+  if (problems.length > 0) throw new Error(`cleanup of ${prefix} failed: ${problems.join("; ")}`);
 });
 
 function ns(name: string): string {
-  const full = `pntest-${suffix}-${name}`;
-  createNetns(full);
+  const full = `${prefix}-${name}`;
   created.push(full);
+  createNetns(full);
   return full;
 }
 

@@ -1,6 +1,5 @@
 /** rtnetlink numbers from the kernel's uapi headers (linux/netlink.h, rtnetlink.h, if_link.h). */
 
-export const AF_UNSPEC = 0;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_NETLINK = 16;
@@ -26,8 +25,6 @@ export const RTM_NEWADDR = 20;
 export const RTM_NEWROUTE = 24;
 
 export const IFINFOMSG_LEN = 16;
-export const IFADDRMSG_LEN = 8;
-export const RTMSG_LEN = 12;
 
 export const IFF_UP = 0x1;
 

@@ -3,7 +3,7 @@
  * `ip`. A socket stays bound to the network namespace it was created in, so a socket for a pod's
  * namespace is made by entering it for the socket() call only and returning at once.
  */
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import type { Attr, Reply } from "./codec.ts";
 import { decodeReplies, encodeMessage } from "./codec.ts";
 import {
@@ -74,6 +74,9 @@ export class NetlinkError extends Error {
   }
 }
 
+/** No socket could be had (netlink blocked, namespace not enterable): callers fall back to `ip`. */
+export class SocketUnavailableError extends NetlinkError {}
+
 /** The kernel's wording, as iproute2 prints it (so callers match the same texts either way). */
 export function strerror(errno: number): string {
   const known: Record<number, string> = {
@@ -112,7 +115,7 @@ export class RtnlSocket {
     try {
       target = openSync(netnsPath, "r");
       if (lib.setns(target, CLONE_NEWNET) !== 0)
-        throw new NetlinkError(lib.errno(), `Cannot enter network namespace "${netnsPath}"`);
+        throw new SocketUnavailableError(lib.errno(), `Cannot enter network namespace "${netnsPath}"`);
       let fd = -1;
       let openError: unknown;
       try {
@@ -122,8 +125,13 @@ export class RtnlSocket {
       }
       // Staying in the pod's namespace would make every later step of the plugin act there.
       if (lib.setns(self, CLONE_NEWNET) !== 0) {
-        if (fd >= 0) lib.close(fd);
-        throw new NetlinkError(lib.errno(), "Cannot return to the plugin's own network namespace");
+        // Not an error to handle: every later step (cleanup included) would act inside the
+        // pod's namespace. Stop at once.
+        writeSync(
+          2,
+          `podnet: cannot return to the plugin's own network namespace (errno ${lib.errno()}); exiting\n`,
+        );
+        process.exit(70);
       }
       if (openError !== undefined) throw openError;
       return new RtnlSocket(lib, fd);
@@ -135,7 +143,7 @@ export class RtnlSocket {
 
   private static rawSocket(lib: Libc): number {
     const fd = lib.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) throw new NetlinkError(lib.errno(), "Cannot open a netlink socket");
+    if (fd < 0) throw new SocketUnavailableError(lib.errno(), "Cannot open a netlink socket");
     return fd;
   }
 
