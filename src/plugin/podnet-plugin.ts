@@ -163,7 +163,7 @@ export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
 
 export function cmdDel(netconf: NetConf, req: PluginRequest): void {
   const config = parsePodnetConfig(netconf);
-  checkCniArgs(req.invocation.args, KNOWN_CNI_ARGS);
+  // No CNI_ARGS check here: DEL cleans up whatever ADD accepted, and must not be refused.
   // DEL is best-effort (CNI.md rule 2): the address is released even when the veth cannot be
   // removed, and both failures are reported.
   const errors: string[] = [];
