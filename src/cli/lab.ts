@@ -8,6 +8,7 @@ import { findPod, requireLabState } from "../lab/lab-state.ts";
 import { formatStatus } from "../lab/lab-status.ts";
 import { labUp } from "../lab/lab-up.ts";
 import { runInteractive } from "../linux/exec.ts";
+import { closeNetlinkSockets } from "../linux/ip.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
@@ -92,6 +93,15 @@ async function echoClient(args: ParsedArgs): Promise<number> {
 }
 
 export async function labCommand(argv: readonly string[]): Promise<number> {
+  try {
+    return await labSubcommand(argv);
+  } finally {
+    // Netlink sockets into pod namespaces keep those namespaces alive; release them.
+    closeNetlinkSockets();
+  }
+}
+
+async function labSubcommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const args = parseArgs(rest);
   switch (sub) {

@@ -89,19 +89,31 @@ export class IpBatchError extends CommandError {
 }
 
 let currentSocket: RtnlSocket | undefined;
+const pathSockets = new Map<string, RtnlSocket>();
 
-/** Runs `fn` with a netlink socket in the target namespace (ours is opened once and kept). */
+/**
+ * Runs `fn` with a netlink socket in the target namespace. Sockets are kept for the life of the
+ * process (an ADD talks to the pod's namespace twice) until closeNetlinkSockets(): a socket holds
+ * its namespace alive, so long-running callers must close them.
+ */
 function withSocket<T>(target: NetnsTarget, fn: (sock: RtnlSocket) => T): T {
   if (target.kind === "current") {
     currentSocket ??= RtnlSocket.open();
     return fn(currentSocket);
   }
-  const sock = RtnlSocket.open(target.path);
-  try {
-    return fn(sock);
-  } finally {
-    sock.close();
+  let sock = pathSockets.get(target.path);
+  if (!sock) {
+    sock = RtnlSocket.open(target.path);
+    pathSockets.set(target.path, sock);
   }
+  return fn(sock);
+}
+
+export function closeNetlinkSockets(): void {
+  for (const sock of pathSockets.values()) sock.close();
+  pathSockets.clear();
+  currentSocket?.close();
+  currentSocket = undefined;
 }
 
 function netlinkBatch(commands: readonly IpCommand[], ops: readonly IpOp[], target: NetnsTarget): void {

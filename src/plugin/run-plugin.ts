@@ -10,6 +10,7 @@ import { parseNetConf } from "../cni/netconf.ts";
 import { encodeResult } from "../cni/result.ts";
 import type { CniVersion } from "../cni/version.ts";
 import { isSupportedVersion, LATEST_VERSION, versionResult, versionSupports } from "../cni/version.ts";
+import { closeNetlinkSockets } from "../linux/ip.ts";
 import { toCniError } from "./error-codes.ts";
 import type { PluginRequest } from "./ipam-factory.ts";
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from "./ipam-plugin.ts";
@@ -93,5 +94,7 @@ export function runPlugin(
   } catch (e) {
     const err = toCniError(e);
     return { exitCode: 1, stdout: JSON.stringify(err.toJSON(version)) };
+  } finally {
+    closeNetlinkSockets();
   }
 }
