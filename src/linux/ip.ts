@@ -258,3 +258,17 @@ export interface RouteInfo {
   readonly prefsrc?: string;
   readonly flags?: readonly string[];
 }
+
+/** The link with everything `ip -details` reports (kind-specific data such as a VXLAN's VNI). */
+export function getLinkDetails<T extends LinkInfo = LinkInfo>(
+  name: string,
+  target: NetnsTarget = CURRENT_NETNS,
+): T | undefined {
+  const argv = ipArgv(target, ["-json", "-details", "link", "show", "dev", name]);
+  const r = runSync(argv);
+  if (r.code !== 0) {
+    if (/does not exist|Cannot find device/.test(r.stderr)) return undefined;
+    throw new CommandError(argv, r.code, r.stderr);
+  }
+  return (JSON.parse(r.stdout) as T[])[0];
+}

@@ -1,0 +1,84 @@
+import { describe, expect, test } from "bun:test";
+import { formatIP } from "../ipnet/address.ts";
+import { formatPrefix, parsePrefix } from "../ipnet/prefix.ts";
+import type { NodeRecord } from "./node-record.ts";
+import type { LocalView, PeerRoute } from "./peer-routes.ts";
+import { planPeerRoutes } from "./peer-routes.ts";
+
+const peer = (
+  name: string,
+  ip: string,
+  block: string,
+  backend: NodeRecord["backend"] = "auto",
+): NodeRecord => ({
+  name,
+  nodeIPs: [ip],
+  blocks: [block],
+  backend,
+  vtepMac: "02:00:00:00:00:0" + name.slice(-1),
+});
+
+const local = (backend: LocalView["backend"]): LocalView => ({
+  name: "node1",
+  backend,
+  connected: [parsePrefix("192.0.2.0/24")],
+});
+
+const peers = [
+  peer("node1", "192.0.2.11", "10.244.1.0/24"),
+  peer("node2", "192.0.2.12", "10.244.2.0/24"),
+  peer("node3", "198.51.100.13", "10.244.3.0/24"),
+];
+
+const show = (r: PeerRoute) =>
+  r.kind === "direct"
+    ? `${formatPrefix(r.block)} via ${formatIP(r.via)}`
+    : `${formatPrefix(r.block)} vxlan vtep ${formatIP(r.vtep)} ${r.vtepMac} at ${formatIP(r.underlay)}`;
+
+describe("planPeerRoutes", () => {
+  test("auto: direct for peers on a connected subnet, VXLAN for the others, never itself", () => {
+    const plan = planPeerRoutes(local("auto"), peers);
+    expect(plan.routes.map(show)).toEqual([
+      "10.244.2.0/24 via 192.0.2.12",
+      "10.244.3.0/24 vxlan vtep 10.244.3.0 02:00:00:00:00:03 at 198.51.100.13",
+    ]);
+    expect(plan.skipped).toEqual([]);
+  });
+
+  test("vxlan: every peer through the tunnel", () => {
+    expect(planPeerRoutes(local("vxlan"), peers).routes.map((r) => r.kind)).toEqual(["vxlan", "vxlan"]);
+  });
+
+  test("host-gw: a peer behind a router is skipped with the reason", () => {
+    const plan = planPeerRoutes(local("host-gw"), peers);
+    expect(plan.routes.map(show)).toEqual(["10.244.2.0/24 via 192.0.2.12"]);
+    expect(plan.skipped).toHaveLength(1);
+    expect(plan.skipped[0]?.peer).toBe("node3");
+    expect(plan.skipped[0]?.reason).toContain("not on a directly connected subnet");
+  });
+
+  test("a host-gw peer cannot be reached through VXLAN", () => {
+    const plan = planPeerRoutes(local("vxlan"), [peer("node4", "198.51.100.14", "10.244.4.0/24", "host-gw")]);
+    expect(plan.routes).toEqual([]);
+    expect(plan.skipped[0]?.reason).toContain("no VXLAN device");
+  });
+
+  test("IPv6 blocks route directly via the peer's IPv6 node IP, or through the IPv4 tunnel", () => {
+    const dual: NodeRecord = {
+      ...peer("node2", "192.0.2.12", "10.244.2.0/24"),
+      nodeIPs: ["192.0.2.12", "2001:db8::12"],
+      blocks: ["10.244.2.0/24", "fd00:244:2::/64"],
+    };
+    const v6local: LocalView = {
+      ...local("auto"),
+      connected: [parsePrefix("192.0.2.0/24"), parsePrefix("2001:db8::/64")],
+    };
+    expect(planPeerRoutes(v6local, [dual]).routes.map(show)).toEqual([
+      "10.244.2.0/24 via 192.0.2.12",
+      "fd00:244:2::/64 via 2001:db8::12",
+    ]);
+    expect(planPeerRoutes(local("auto"), [dual]).routes.map(show)[1]).toBe(
+      "fd00:244:2::/64 vxlan vtep fd00:244:2:: 02:00:00:00:00:02 at 192.0.2.12",
+    );
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * Which route each peer's pod block gets (pure): a direct route via the peer's node IP when the
+ * peer is on a directly connected subnet (host-gw), or a route through the VXLAN device when it
+ * is not (vxlan), per the node's backend — `auto` picks per peer, like flannel's DirectRouting.
+ */
+import type { IPAddress } from "../ipnet/address.ts";
+import { ipEquals, parseIP } from "../ipnet/address.ts";
+import type { IPPrefix } from "../ipnet/prefix.ts";
+import { containsIP, firstIP, parsePrefix } from "../ipnet/prefix.ts";
+import type { Backend, NodeRecord } from "./node-record.ts";
+
+export interface LocalView {
+  readonly name: string;
+  readonly backend: Backend;
+  /** Subnets the node's uplink is directly connected to (from its addresses). */
+  readonly connected: readonly IPPrefix[];
+}
+
+export type PeerRoute =
+  | { readonly kind: "direct"; readonly peer: string; readonly block: IPPrefix; readonly via: IPAddress }
+  | {
+      readonly kind: "vxlan";
+      readonly peer: string;
+      readonly block: IPPrefix;
+      /** The peer's VTEP address: the network address of its block (flannel's convention). */
+      readonly vtep: IPAddress;
+      readonly vtepMac: string;
+      /** Where the encapsulated packets go: the peer's node IP. */
+      readonly underlay: IPAddress;
+    };
+
+export interface SkippedPeer {
+  readonly peer: string;
+  readonly block: string;
+  readonly reason: string;
+}
+
+export interface PeerRoutePlan {
+  readonly routes: readonly PeerRoute[];
+  readonly skipped: readonly SkippedPeer[];
+}
+
+export function usesVxlan(backend: Backend): boolean {
+  return backend === "vxlan" || backend === "auto";
+}
+
+/** The VXLAN tunnel endpoint address a node uses for one of its blocks. */
+export function vtepAddress(block: IPPrefix): IPAddress {
+  return firstIP(block);
+}
+
+export function planPeerRoutes(local: LocalView, peers: readonly NodeRecord[]): PeerRoutePlan {
+  const routes: PeerRoute[] = [];
+  const skipped: SkippedPeer[] = [];
+  for (const peer of peers) {
+    if (peer.name === local.name) continue;
+    const nodeIPs = peer.nodeIPs.map((ip) => parseIP(ip));
+    for (const blockText of peer.blocks) {
+      const block = parsePrefix(blockText);
+      const sameFamily = nodeIPs.find((ip) => ip.family === block.family);
+      const direct =
+        sameFamily && local.connected.some((c) => containsIP(c, sameFamily)) ? sameFamily : undefined;
+      const skip = (reason: string) => skipped.push({ peer: peer.name, block: blockText, reason });
+      if (local.backend !== "vxlan" && direct) {
+        routes.push({ kind: "direct", peer: peer.name, block, via: direct });
+        continue;
+      }
+      if (!usesVxlan(local.backend)) {
+        skip(
+          `its node IP ${peer.nodeIPs.join(",") || "(none)"} is not on a directly connected subnet (host-gw needs one L2 segment; use auto or vxlan)`,
+        );
+        continue;
+      }
+      if (!usesVxlan(peer.backend)) {
+        skip("it runs the host-gw backend and has no VXLAN device to decapsulate");
+        continue;
+      }
+      // The tunnel's outer packets go to the peer's IPv4 node IP when it has one (the VXLAN
+      // device is bound to one underlay family), else to its IPv6 one.
+      const underlay = nodeIPs.find((ip) => ip.family === 4) ?? nodeIPs[0];
+      if (!underlay) {
+        skip("it announces no node IP");
+        continue;
+      }
+      routes.push({
+        kind: "vxlan",
+        peer: peer.name,
+        block,
+        vtep: vtepAddress(block),
+        vtepMac: peer.vtepMac,
+        underlay,
+      });
+    }
+  }
+  return { routes, skipped };
+}
+
+export function samePeerRoute(a: PeerRoute, b: PeerRoute): boolean {
+  if (a.kind !== b.kind || a.block.length !== b.block.length || !ipEquals(a.block.network, b.block.network))
+    return false;
+  if (a.kind === "direct" && b.kind === "direct") return ipEquals(a.via, b.via);
+  if (a.kind === "vxlan" && b.kind === "vxlan") {
+    return ipEquals(a.vtep, b.vtep) && a.vtepMac === b.vtepMac && ipEquals(a.underlay, b.underlay);
+  }
+  return false;
+}
