@@ -36,6 +36,11 @@ export interface ConflistOptions {
   dataDir?: string;
   cniVersion?: CniVersion;
   chain?: ChainedPlugin[];
+  /**
+   * Written by the node agent once the node's network is programmed; STATUS reports "not
+   * ready" (50) while it is missing. Absent for a standalone config (no agent).
+   */
+  readyFile?: string;
 }
 
 export interface Conflist {
@@ -98,16 +103,13 @@ function parseSubnets(texts: readonly string[]): IPPrefix[] {
 }
 
 /** An absolute path with no "." or ".." segments, written without doubled or trailing "/". */
-function normalDataDir(dir: string): string {
+function normalPath(dir: string, what = "dataDir"): string {
   if (!dir.startsWith("/") || dir.includes("\0")) {
-    throw invalid(RENDER, `dataDir ${JSON.stringify(dir)} must be an absolute path`);
+    throw invalid(RENDER, `${what} ${JSON.stringify(dir)} must be an absolute path`);
   }
   const segments = dir.split("/").filter((s) => s !== "");
   if (segments.length === 0 || segments.some((s) => s === "." || s === "..")) {
-    throw invalid(
-      RENDER,
-      `dataDir ${JSON.stringify(dir)} must name a directory without "." or ".." segments`,
-    );
+    throw invalid(RENDER, `${what} ${JSON.stringify(dir)} must be a path without "." or ".." segments`);
   }
   return `/${segments.join("/")}`;
 }
@@ -138,7 +140,7 @@ export function renderConflist(opts: ConflistOptions): Conflist {
   if (!Number.isInteger(mtu) || mtu < minMtu || mtu > MAX_MTU) {
     throw invalid(RENDER, `mtu ${mtu} must be an integer from ${minMtu} to ${MAX_MTU} for these subnets`);
   }
-  const dataDir = normalDataDir(opts.dataDir ?? DEFAULT_DATA_DIR);
+  const dataDir = normalPath(opts.dataDir ?? DEFAULT_DATA_DIR);
   const cniVersion = opts.cniVersion ?? LATEST_VERSION;
   if (!isSupportedVersion(cniVersion)) {
     throw new CniError(
@@ -166,6 +168,7 @@ export function renderConflist(opts: ConflistOptions): Conflist {
     }
   }
   plugin.mtu = mtu;
+  if (opts.readyFile !== undefined) plugin.readyFile = normalPath(opts.readyFile, "readyFile");
   // Hairpin lets a pod reach itself through a Service VIP that DNATs back to it.
   if (opts.mode === "bridge") plugin.hairpinMode = true;
   plugin.ipam = {

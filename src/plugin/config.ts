@@ -25,6 +25,8 @@ export interface PodnetConfig {
   readonly mtu: number;
   readonly hairpin: boolean;
   readonly ipam: IpamSpec;
+  /** The node agent's readiness marker (STATUS is "not ready" until it exists). */
+  readonly readyFile?: string;
 }
 
 const PLUGIN_TYPE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -71,5 +73,21 @@ export function parsePodnetConfig(netconf: NetConf): PodnetConfig {
   }
   const hairpin = raw.hairpinMode === undefined ? true : raw.hairpinMode;
   if (typeof hairpin !== "boolean") throw invalid("hairpinMode must be true or false");
-  return { netconf, mode, bridge, mtu: parseMtu(raw.mtu), hairpin, ipam: parseIpamSpec(netconf) };
+  let readyFile: string | undefined;
+  if (raw.readyFile !== undefined) {
+    const f = raw.readyFile;
+    if (typeof f !== "string" || !f.startsWith("/") || f.includes("\0") || f.split("/").includes("..")) {
+      throw invalid(`readyFile ${JSON.stringify(f)} must be an absolute path without ".."`);
+    }
+    readyFile = f;
+  }
+  return {
+    netconf,
+    mode,
+    bridge,
+    mtu: parseMtu(raw.mtu),
+    hairpin,
+    ipam: parseIpamSpec(netconf),
+    ...(readyFile ? { readyFile } : {}),
+  };
 }

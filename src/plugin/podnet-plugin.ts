@@ -3,6 +3,7 @@
  * Each verb only wires config, IPAM and kernel steps together; the steps live in their own files.
  */
 
+import { existsSync } from "node:fs";
 import { checkCniArgs } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { NetConf } from "../cni/netconf.ts";
@@ -236,6 +237,14 @@ export function cmdGc(netconf: NetConf, req: PluginRequest): void {
 
 export function cmdStatus(netconf: NetConf, req: PluginRequest): void {
   const config = parsePodnetConfig(netconf);
+  // An agent-managed node is ready only once the agent has programmed its network (routes to
+  // the other nodes); before that, pods would start without cross-node connectivity.
+  if (config.readyFile !== undefined && !existsSync(config.readyFile)) {
+    throw new CniError(
+      ErrorCode.NotAvailable,
+      `podnet network "${netconf.name}" is not ready: the node agent has not programmed it yet (no ${config.readyFile})`,
+    );
+  }
   try {
     withIpam(config, req, (ipam) => ipam.status());
   } catch (e) {

@@ -112,6 +112,18 @@ describe("STATUS", () => {
     expect(ipam.code).toBe(50);
     expect(ipam.msg).toContain(`${file}/state`);
   });
+
+  test("with an agent's readyFile: not ready (50) until the agent writes it, then ready", async () => {
+    const n = node();
+    const readyFile = `${n.dir}/agent-ready`;
+    const conflist = n.conflist({ cniVersion: "1.1.0", readyFile });
+    const rt = n.runtime(conflist);
+    const before = await cniFailure(rt.status());
+    expect(before.code).toBe(50);
+    expect(before.msg).toContain("node agent has not programmed it yet");
+    writeFileSync(readyFile, "{}");
+    await rt.status();
+  });
 });
 
 /** The podnet plugin's config as a runtime sends it for STATUS. */
