@@ -8,8 +8,9 @@ type Labels = Readonly<Record<string, string>>;
 function labelKey(labels: Labels): string {
   const keys = Object.keys(labels).sort();
   if (keys.length === 0) return "";
-  const escape = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-  return `{${keys.map((k) => `${k}="${escape(labels[k] as string)}"`).join(",")}}`;
+  const escapeValue = (v: string) =>
+    v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+  return `{${keys.map((k) => `${k}="${escapeValue(labels[k] as string)}"`).join(",")}}`;
 }
 
 interface Family {

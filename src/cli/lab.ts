@@ -1,12 +1,15 @@
 /** `podnet lab ...`: build, inspect, prove and remove a cluster made of network namespaces. */
 
+import type { Backend } from "../agent/node-record.ts";
+import { BACKENDS } from "../agent/node-record.ts";
 import { formatVerdict } from "../lab/claims.ts";
 import { probeEcho, serveEcho } from "../lab/echo-server.ts";
 import { labCheck } from "../lab/lab-check.ts";
 import { labDown } from "../lab/lab-down.ts";
-import { findPod, requireLabState } from "../lab/lab-state.ts";
+import { findNetns, requireLabState } from "../lab/lab-state.ts";
 import { formatStatus } from "../lab/lab-status.ts";
 import { labUp } from "../lab/lab-up.ts";
+import { MAX_LAB_NODES } from "../lab/topology.ts";
 import { runInteractive } from "../linux/exec.ts";
 import { closeNetlinkSockets } from "../linux/ip.ts";
 import { inNetns } from "../linux/netns.ts";
@@ -14,10 +17,12 @@ import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
 
 export const LAB_USAGE = `usage:
-  podnet lab up [--pods N] [--mode bridge|ptp]   build the lab (one node, N pods, default 3)
+  podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp]
+                                                 build the lab: N nodes (default 3) with an agent each,
+                                                 N pods per node (default 2)
   podnet lab status                              pods with their IP, MAC and interface
   podnet lab check                               prove the IP-per-pod claims with real packets
-  podnet lab exec POD -- CMD [ARG...]            run a command inside a pod
+  podnet lab exec NAME -- CMD [ARG...]           run a command inside a pod, a node or "external"
   podnet lab down                                remove everything the lab created`;
 
 function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
@@ -30,17 +35,25 @@ function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, 
 }
 
 async function up(args: ParsedArgs): Promise<number> {
-  assertKnownFlags(args, ["pods", "mode"]);
+  assertKnownFlags(args, ["nodes", "pods", "backend", "mode"]);
   const mode = flag(args, "mode") ?? "bridge";
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
+  const backend = flag(args, "backend") ?? "auto";
+  if (!BACKENDS.includes(backend as Backend))
+    throw new UsageError(`--backend "${backend}" must be one of ${BACKENDS.join(", ")}`);
   const started = performance.now();
-  const state = await labUp({ podsPerNode: intFlag(args, "pods", 3, 2, 26), mode });
+  const state = await labUp({
+    nodes: intFlag(args, "nodes", 3, 1, MAX_LAB_NODES),
+    podsPerNode: intFlag(args, "pods", 2, 1, 26),
+    backend: backend as Backend,
+    mode,
+  });
   console.log(
-    `lab ${state.id} is up (${state.nodes.length} node, ${state.pods.length} pods, ${mode} mode) in ${Math.round(performance.now() - started)} ms\n`,
+    `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,
   );
   console.log(formatStatus(state));
   console.log(
-    `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip addr | podnet lab down`,
+    `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip route | podnet lab down`,
   );
   return 0;
 }
@@ -69,7 +82,7 @@ async function down(): Promise<number> {
 async function exec(args: ParsedArgs): Promise<number> {
   const [pod] = args.positionals;
   if (!pod || args.rest.length === 0) throw new UsageError("usage: podnet lab exec POD -- CMD [ARG...]");
-  return await runInteractive(inNetns(findPod(requireLabState(), pod).netns, args.rest));
+  return await runInteractive(inNetns(findNetns(requireLabState(), pod), args.rest));
 }
 
 async function echoServer(args: ParsedArgs): Promise<number> {

@@ -4,6 +4,7 @@ import { parseArgs, UsageError } from "./args.ts";
 import { CONFLIST_USAGE, cniConflistCommand } from "./cni-conflist.ts";
 import { installCniCommand } from "./install-cni.ts";
 import { labCommand } from "./lab.ts";
+import { PLAN_USAGE, planCommand } from "./plan.ts";
 
 const VERSION = "0.1.0";
 
@@ -12,7 +13,10 @@ const USAGE = `podnet ${VERSION} — a Kubernetes-style pod network
 usage:
   podnet lab up|status|check|down|exec POD -- CMD...   a cluster in network namespaces on this machine
   podnet install-cni [--bin-dir DIR]                   install the CNI plugin (podnet, podnet-ipam)
+  podnet agent --datastore SPEC [--node-name N] [--backend host-gw|vxlan|auto] [--cluster-cidr CIDR] ...
+                                                       the node agent (podnet agent --help for all options)
   ${CONFLIST_USAGE}
+  ${PLAN_USAGE}
   podnet version
 
 Executed with CNI_COMMAND set, podnet is the CNI plugin (and podnet-ipam the IPAM plugin).`;
@@ -38,8 +42,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         if (sub !== "conflist") throw new UsageError(`usage: ${CONFLIST_USAGE}`);
         return cniConflistCommand(parseArgs(more));
       }
+      case "agent": {
+        // Loaded on demand: the datastore clients are heavy, and the lab's probes run this CLI often.
+        const { agentCommand } = await import("./agent.ts");
+        return await agentCommand(parseArgs(rest, ["help"]));
+      }
       case "lab":
         return await labCommand(rest);
+      case "plan":
+        return planCommand(parseArgs(rest, ["json"]));
       default:
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }

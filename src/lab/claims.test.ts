@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatVerdict, podToPodWithoutNat, sharedLocalhost, uniquePodIps } from "./claims.ts";
+import { formatVerdict, reachWithoutNat, sharedLocalhost, uniquePodIps } from "./claims.ts";
 import type { EchoProbe } from "./echo-server.ts";
 
 const block = ["10.244.1.0/24"];
@@ -66,24 +66,24 @@ describe("sharedLocalhost", () => {
   });
 });
 
-describe("podToPodWithoutNat", () => {
+describe("reachWithoutNat", () => {
   const pair = (from: string) => ({
     from: "a",
-    fromIp: "10.244.1.2",
+    fromIps: ["10.244.1.2"],
     to: "b",
     toIp: "10.244.1.3",
     outcome: { kind: "reply" as const, probe: probe({ pod: "b", ip: "10.244.1.3", from }) },
   });
 
   test("holds when the receiver sees the sender's pod IP", () => {
-    expect(podToPodWithoutNat("c", [pair("10.244.1.2")]).ok).toBe(true);
+    expect(reachWithoutNat("c", [pair("10.244.1.2")]).ok).toBe(true);
   });
 
   test("fails when the source was rewritten, the wrong pod answered, or nothing was probed", () => {
-    const nat = podToPodWithoutNat("c", [pair("192.0.2.1")]);
+    const nat = reachWithoutNat("c", [pair("192.0.2.1")]);
     expect(nat.ok).toBe(false);
     expect(nat.evidence).toContain("NAT");
-    expect(podToPodWithoutNat("c", [{ ...pair("10.244.1.2"), to: "c" }]).ok).toBe(false);
-    expect(podToPodWithoutNat("c", []).ok).toBe(false);
+    expect(reachWithoutNat("c", [{ ...pair("10.244.1.2"), to: "c" }]).ok).toBe(false);
+    expect(reachWithoutNat("c", []).ok).toBe(false);
   });
 });

@@ -65,30 +65,38 @@ export function sharedLocalhost(pod: string, outcome: ProbeOutcome): Verdict {
 
 export interface PairProbe {
   readonly from: string;
-  readonly fromIp: string;
+  /** Source addresses the receiver may see: the sender's pod IP, or any of a node's own addresses. */
+  readonly fromIps: readonly string[];
   readonly to: string;
   readonly toIp: string;
   readonly outcome: ProbeOutcome;
+  /** How the packets travelled (e.g. "direct", "vxlan"), for the evidence. */
+  readonly path?: string;
 }
 
-/** Pod A reaches pod B at B's own address, and B sees A's real pod address (no NAT). */
-export function podToPodWithoutNat(claim: string, probes: readonly PairProbe[]): Verdict {
+/** A reaches B at B's own address, and B sees one of A's own addresses as the source (no NAT). */
+export function reachWithoutNat(claim: string, probes: readonly PairProbe[]): Verdict {
   const problems: string[] = [];
   for (const p of probes) {
     if (p.outcome.kind === "error") {
-      problems.push(`${p.from} → ${p.to}: ${p.outcome.message}`);
+      problems.push(`${p.from} → ${p.to} (${p.toIp}): ${p.outcome.message}`);
       continue;
     }
     const r = p.outcome.probe.reply;
     if (r.pod !== p.to) problems.push(`${p.from} → ${p.toIp} was answered by ${r.pod}, not ${p.to}`);
-    if (r.from !== p.fromIp)
-      problems.push(`${p.to} saw ${p.from} as ${r.from}, not its pod IP ${p.fromIp} (NAT?)`);
+    if (!p.fromIps.includes(r.from)) {
+      problems.push(
+        `${p.to} saw ${p.from} as ${r.from}, not as its own address ${p.fromIps.join("/")} (NAT?)`,
+      );
+    }
   }
-  if (probes.length === 0) problems.push("no pod pairs to probe");
+  if (probes.length === 0) problems.push("nothing to probe");
+  const paths = [...new Set(probes.map((p) => p.path).filter((x): x is string => x !== undefined))];
   const sample = probes[0];
+  const seen = sample?.outcome.kind === "reply" ? sample.outcome.probe.reply.from : "?";
   const evidence = problems.length
     ? problems.join("; ")
-    : `${probes.length} connections; e.g. ${sample?.from} (${sample?.fromIp}) → ${sample?.to} (${sample?.toIp}) seen from ${sample?.fromIp}`;
+    : `${probes.length} connections${paths.length ? ` (${paths.join(", ")})` : ""}; e.g. ${sample?.from} → ${sample?.to} (${sample?.toIp}) seen from ${seen}`;
   return { ok: problems.length === 0, claim, evidence };
 }
 

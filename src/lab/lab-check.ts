@@ -3,50 +3,21 @@
  * Observations are gathered here; the verdicts come from claims.ts.
  */
 
-import { addToIP, formatIP } from "../ipnet/address.ts";
-import { firstIP, parsePrefix } from "../ipnet/prefix.ts";
+import { VXLAN_DEV } from "../agent/vxlan-device.ts";
 import { run } from "../linux/exec.ts";
-import { inNetns } from "../linux/netns.ts";
+import type { LinkAddrs } from "../linux/ip.ts";
+import { ipJson, netnsAt } from "../linux/ip.ts";
+import { inNetns, netnsPath } from "../linux/netns.ts";
 import type { PairProbe, ProbeOutcome, Verdict } from "./claims.ts";
-import { podToPodWithoutNat, sharedLocalhost, uniquePodIps } from "./claims.ts";
+import { reachWithoutNat, sharedLocalhost, uniquePodIps } from "./claims.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import type { EchoProbe } from "./echo-server.ts";
 import type { LabState } from "./lab-state.ts";
 import { ECHO_PORT } from "./lab-state.ts";
+import { nodeIpChangeRecovers } from "./node-ip-change.ts";
 import { inspectPodInterface } from "./pod-inspect.ts";
-
-const PROBE_TIMEOUT_MS = 3000;
-
-/** Runs the echo client inside a namespace (a second process in a pod, or a node). */
-export async function probeFrom(state: LabState, netns: string, host: string): Promise<ProbeOutcome> {
-  const exe = `${state.binDir}/podnet`;
-  const r = await run(
-    inNetns(netns, [
-      exe,
-      "lab",
-      "echo-client",
-      "--host",
-      host,
-      "--port",
-      String(ECHO_PORT),
-      "--timeout",
-      String(PROBE_TIMEOUT_MS),
-    ]),
-    {
-      timeoutMs: PROBE_TIMEOUT_MS + 5000,
-    },
-  );
-  if (r.code !== 0)
-    return { kind: "error", message: (r.stderr.trim() || `exit ${r.code}`).replace(/^podnet: /, "") };
-  return { kind: "reply", probe: JSON.parse(r.stdout) as EchoProbe };
-}
-
-interface PodView {
-  readonly name: string;
-  readonly node: string;
-  readonly netns: string;
-  readonly ipv4: string | undefined;
-}
+import type { PodView } from "./probe.ts";
+import { probeFrom } from "./probe.ts";
 
 async function cniCheckAll(state: LabState): Promise<Verdict> {
   const claim = "the CNI plugin's CHECK confirms every pod's interface, addresses and routes";
@@ -71,6 +42,48 @@ async function cniCheckAll(state: LabState): Promise<Verdict> {
   };
 }
 
+/** Every address the namespace holds (a node may answer from any of them). */
+function addressesIn(netns: string): string[] {
+  return ipJson<LinkAddrs>(["addr", "show"], netnsAt(netnsPath(netns))).flatMap((l) =>
+    l.addr_info.filter((a) => a.scope === "global").map((a) => a.local),
+  );
+}
+
+/** How a node sends to an address: through the VXLAN device or directly. */
+function pathFrom(nodeNs: string, dst: string): string {
+  try {
+    const [route] = ipJson<{ dev?: string }>(["route", "get", dst], netnsAt(netnsPath(nodeNs)));
+    return route?.dev === VXLAN_DEV ? "vxlan" : "direct";
+  } catch {
+    return "no route";
+  }
+}
+
+async function pairProbes(
+  state: LabState,
+  views: readonly PodView[],
+  keep: (a: PodView, b: PodView) => boolean,
+): Promise<PairProbe[]> {
+  const probes: PairProbe[] = [];
+  for (const a of views) {
+    for (const b of views) {
+      if (a === b || !a.ipv4 || !b.ipv4 || !keep(a, b)) continue;
+      const nodeNs = state.nodes.find((n) => n.name === a.node)?.netns;
+      const path =
+        a.node === b.node ? "bridge" : `${a.node}→${b.node} ${nodeNs ? pathFrom(nodeNs, b.ipv4) : "?"}`;
+      probes.push({
+        from: a.name,
+        fromIps: [a.ipv4],
+        to: b.name,
+        toIp: b.ipv4,
+        outcome: await probeFrom(state, a.netns, b.ipv4),
+        path,
+      });
+    }
+  }
+  return probes;
+}
+
 export async function labCheck(state: LabState): Promise<Verdict[]> {
   const observed = state.pods.map((p) => ({ pod: p, itf: inspectPodInterface(p.netns, p.ifname) }));
   const views: PodView[] = observed.map(({ pod, itf }) => ({
@@ -93,40 +106,37 @@ export async function labCheck(state: LabState): Promise<Verdict[]> {
   const first = views[0];
   if (first) verdicts.push(sharedLocalhost(first.name, await probeFrom(state, first.netns, "127.0.0.1")));
 
-  const pairs: PairProbe[] = [];
-  for (const a of views) {
-    for (const b of views) {
-      if (a === b || !a.ipv4 || !b.ipv4) continue;
-      pairs.push({
-        from: a.name,
-        fromIp: a.ipv4,
-        to: b.name,
-        toIp: b.ipv4,
-        outcome: await probeFrom(state, a.netns, b.ipv4),
-      });
-    }
-  }
   verdicts.push(
-    podToPodWithoutNat("pods reach each other directly and see each other's real pod IP (no NAT)", pairs),
+    reachWithoutNat(
+      "pods on one node reach each other directly and see each other's real pod IP (no NAT)",
+      await pairProbes(state, views, (a, b) => a.node === b.node),
+    ),
   );
+  if (state.nodes.length > 1) {
+    verdicts.push(
+      reachWithoutNat(
+        "pods on different nodes reach each other and the receiver sees the sender's pod IP (no NAT)",
+        await pairProbes(state, views, (a, b) => a.node !== b.node),
+      ),
+    );
+  }
 
   const nodeProbes: PairProbe[] = [];
   for (const node of state.nodes) {
-    const cidr = node.podCidrs.find((c) => !c.includes(":"));
-    if (!cidr) continue;
-    // The node's address toward its pods is the gateway of its block (the bridge or ptp host side).
-    const gateway = formatIP(addToIP(firstIP(parsePrefix(cidr)), 1n));
+    const own = addressesIn(node.netns);
     for (const v of views.filter((p) => p.ipv4)) {
+      const to = v.ipv4 as string;
       nodeProbes.push({
         from: node.name,
-        fromIp: gateway,
+        fromIps: own,
         to: v.name,
-        toIp: v.ipv4 as string,
-        outcome: await probeFrom(state, node.netns, v.ipv4 as string),
+        toIp: to,
+        outcome: await probeFrom(state, node.netns, to),
       });
     }
   }
-  verdicts.push(podToPodWithoutNat("every node reaches every pod", nodeProbes));
+  verdicts.push(reachWithoutNat("every node reaches every pod", nodeProbes));
   verdicts.push(await cniCheckAll(state));
+  if (state.nodes.length > 1) verdicts.push(await nodeIpChangeRecovers(state, views));
   return verdicts;
 }

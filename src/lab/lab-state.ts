@@ -30,8 +30,14 @@ export const ECHO_PORT = 8080;
 export interface LabNode {
   readonly name: string;
   readonly netns: string;
+  /** Underlay address with prefix length (e.g. 192.0.2.11/24) and its segment. */
+  readonly address: string;
+  readonly segment: string;
+  /** The blocks the node's agent leased (from the conflist it wrote). */
   readonly podCidrs: readonly string[];
   readonly conflist: Conflist;
+  readonly agentPid: number;
+  readonly stateDir: string;
 }
 
 export interface LabPod {
@@ -52,6 +58,10 @@ export interface LabState {
   readonly binDir: string;
   readonly cniPath: readonly string[];
   readonly createdAt: string;
+  readonly backend: string;
+  readonly datastore: string;
+  /** The namespace of the host outside the cluster, and its address. */
+  readonly external: { readonly netns: string; readonly address: string };
   readonly nodes: LabNode[];
   readonly pods: LabPod[];
 }
@@ -81,6 +91,14 @@ export function saveLabState(state: LabState): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(state, null, 2));
   renameSync(tmp, file);
+}
+
+/** The namespace of a pod, a node, or "external" (the host outside the cluster). */
+export function findNetns(state: LabState, name: string): string {
+  if (name === "external") return state.external.netns;
+  const node = state.nodes.find((n) => n.name === name);
+  if (node) return node.netns;
+  return findPod(state, name).netns;
 }
 
 export function findPod(state: LabState, name: string): LabPod {

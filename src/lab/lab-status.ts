@@ -37,6 +37,18 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 }
 
 export function formatStatus(state: LabState): string {
+  const nodes = state.nodes.map((n) => [
+    n.name,
+    n.address,
+    n.segment,
+    n.podCidrs.join(","),
+    state.backend,
+    n.netns,
+  ]);
   const rows = labStatusRows(state).map((r) => [r.node, r.pod, r.ip, r.mac, r.iface, r.netns]);
-  return renderTable(["NODE", "POD", "IP", "MAC", "INTERFACE", "NETNS"], rows);
+  return [
+    renderTable(["NODE", "NODE IP", "SEGMENT", "POD BLOCK", "BACKEND", "NETNS"], nodes),
+    "",
+    renderTable(["NODE", "POD", "IP", "MAC", "INTERFACE", "NETNS"], rows),
+  ].join("\n");
 }

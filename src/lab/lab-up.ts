@@ -1,26 +1,32 @@
 /**
- * Builds the lab: a node namespace, pod namespaces attached by executing the compiled plugin
- * exactly as a container runtime does, and an echo server in every pod.
+ * Builds the lab cluster: an underlay of namespaces (segments, router, external host), a node
+ * agent per node namespace sharing one datastore, and pods attached on every node by executing
+ * the compiled plugin with the conflist the node's agent wrote — exactly as a runtime does.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { renderConflist } from "../cni/conflist.ts";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import type { Backend } from "../agent/node-record.ts";
+import { parseConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { createNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
 import { installPlugins } from "../plugin/install.ts";
-import type { Conflist } from "./cni-runtime.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { labDown } from "./lab-down.ts";
-import { labDir, nodeNetns, podNetns } from "./lab-paths.ts";
+import { labDir, labNetnsPrefix, nodeNetns, podNetns } from "./lab-paths.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { ECHO_PORT, loadLabState, saveLabState } from "./lab-state.ts";
+import type { Topology } from "./topology.ts";
+import { defaultTopology } from "./topology.ts";
+import { buildUnderlay } from "./underlay.ts";
 
 export interface LabOptions {
+  readonly nodes: number;
   readonly podsPerNode: number;
+  readonly backend: Backend;
   readonly mode: "bridge" | "ptp";
 }
 
 export const LAB_NETWORK = "podnet-lab";
-const NODES = [{ name: "node1", podCidr: "10.244.1.0/24" }] as const;
+export const LAB_CLUSTER_CIDR = "10.244.0.0/16";
 const REFERENCE_PLUGIN_DIRS = ["/usr/lib/cni", "/opt/cni/bin"];
 
 export class LabAlreadyUpError extends Error {
@@ -31,21 +37,22 @@ function podName(node: string, index: number): string {
   return `${node}-${String.fromCharCode(97 + index)}`;
 }
 
-async function waitForLog(path: string, needle: string, timeoutMs: number): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => boolean,
+  timeoutMs: number,
+  detail: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (existsSync(path) && readFileSync(path, "utf8").includes(needle)) return;
-    await Bun.sleep(20);
+    if (check()) return;
+    await Bun.sleep(25);
   }
-  const log = existsSync(path) ? readFileSync(path, "utf8").trim() : "(no output)";
-  throw new Error(`echo server did not start within ${timeoutMs} ms: ${log}`);
+  throw new Error(`${what} within ${timeoutMs} ms: ${detail()}`);
 }
 
-function writeConflist(dir: string, conflist: Conflist): void {
-  // Where a runtime would read it (/etc/cni/net.d), but inside the lab's own directory.
-  mkdirSync(`${dir}/net.d`, { recursive: true });
-  writeFileSync(`${dir}/net.d/10-${conflist.name}.conflist`, `${JSON.stringify(conflist, null, 2)}\n`);
-}
+const tail = (path: string) =>
+  existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").slice(-5).join(" | ") : "(no output)";
 
 async function startPod(state: LabState, node: LabNode, index: number, exe: string): Promise<LabPod> {
   const name = podName(node.name, index);
@@ -64,8 +71,82 @@ async function startPod(state: LabState, node: LabNode, index: number, exe: stri
     inNetns(netns, [exe, "lab", "echo-server", "--pod", name, "--port", String(ECHO_PORT)]),
     log,
   );
-  await waitForLog(log, "listening", 10_000);
+  await waitFor(
+    `echo server of ${name} did not start`,
+    () => tail(log).includes("listening"),
+    10_000,
+    () => tail(log),
+  );
   return { name, node: node.name, netns, netnsPath, containerId, ifname: "eth0", result, echoPid };
+}
+
+/** Starts the node's agent and waits until it has written its conflist and declared the node ready. */
+async function startNode(
+  state: LabState,
+  topology: Topology,
+  index: number,
+  exe: string,
+  options: LabOptions,
+): Promise<LabNode> {
+  const spec = topology.nodes[index];
+  if (!spec) throw new Error(`no node ${index} in the topology`);
+  const netns = nodeNetns(state.id, spec.name);
+  const base = `${state.dir}/${spec.name}`;
+  const confDir = `${base}/net.d`;
+  const stateDir = `${base}/state`;
+  mkdirSync(confDir, { recursive: true });
+  const log = `${state.dir}/logs/agent-${spec.name}.log`;
+  const agentPid = spawnDetached(
+    inNetns(netns, [
+      exe,
+      "agent",
+      "--node-name",
+      spec.name,
+      "--datastore",
+      state.datastore,
+      "--backend",
+      options.backend,
+      "--uplink",
+      "eth0",
+      "--cluster-cidr",
+      LAB_CLUSTER_CIDR,
+      "--cni-conf-dir",
+      confDir,
+      "--cni-mode",
+      options.mode,
+      "--network",
+      LAB_NETWORK,
+      "--state-dir",
+      stateDir,
+      "--lease-ttl",
+      "15",
+      "--resync",
+      "5",
+      "--metrics-addr",
+      "127.0.0.1:9464",
+    ]),
+    log,
+  );
+  await waitFor(
+    `the agent of ${spec.name} did not get ready`,
+    () => existsSync(`${stateDir}/ready`) && readdirSync(confDir).some((f) => f.endsWith(".conflist")),
+    20_000,
+    () => tail(log),
+  );
+  const file = readdirSync(confDir).find((f) => f.endsWith(".conflist")) as string;
+  const conflist = parseConflist(readFileSync(`${confDir}/${file}`, "utf8"));
+  const ipam = conflist.plugins[0]?.ipam as { ranges?: { subnet: string }[][] } | undefined;
+  const podCidrs = (ipam?.ranges ?? []).map((set) => set[0]?.subnet ?? "").filter((s) => s !== "");
+  return {
+    name: spec.name,
+    netns,
+    address: spec.address,
+    segment: spec.segment,
+    podCidrs,
+    conflist,
+    agentPid,
+    stateDir,
+  };
 }
 
 export async function labUp(options: LabOptions): Promise<LabState> {
@@ -82,30 +163,39 @@ export async function labUp(options: LabOptions): Promise<LabState> {
   // trace that `lab down` follows.
   mkdirSync(`${dir}/logs`, { recursive: true, mode: 0o700 });
   const binDir = `${dir}/bin`;
+  const topology = defaultTopology(options.nodes);
+  const prefix = labNetnsPrefix(id);
   const state: LabState = {
     id,
     dir,
     binDir,
     cniPath: [binDir, ...REFERENCE_PLUGIN_DIRS],
     createdAt: new Date().toISOString(),
+    backend: options.backend,
+    datastore: `sqlite:${dir}/cluster.db`,
+    external: { netns: `${prefix}external`, address: topology.external.address },
     nodes: [],
     pods: [],
   };
   try {
     const [exe] = installPlugins(binDir);
-    for (const spec of NODES) {
-      const netns = nodeNetns(id, spec.name);
-      createNetns(netns);
-      const conflist = renderConflist({
-        name: LAB_NETWORK,
-        subnets: [spec.podCidr],
-        mode: options.mode,
-        dataDir: `${dir}/${spec.name}/state`,
-      });
-      writeConflist(`${dir}/${spec.name}`, conflist);
-      const node: LabNode = { name: spec.name, netns, podCidrs: [spec.podCidr], conflist };
-      state.nodes.push(node);
-      saveLabState(state);
+    saveLabState(state);
+    buildUnderlay(
+      topology,
+      {
+        switchNetns: (s) => `${prefix}sw-${s}`,
+        routerNetns: `${prefix}router`,
+        hostNetns: (h) => `${prefix}${h}`,
+      },
+      [...topology.nodes, topology.external],
+    );
+    // Agents start together, as nodes of a real cluster boot: they race for blocks in the datastore.
+    const nodes = await Promise.all(
+      topology.nodes.map((_, i) => startNode(state, topology, i, exe as string, options)),
+    );
+    state.nodes.push(...nodes);
+    saveLabState(state);
+    for (const node of state.nodes) {
       for (let i = 0; i < options.podsPerNode; i++) {
         state.pods.push(await startPod(state, node, i, exe as string));
         saveLabState(state);

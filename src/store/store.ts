@@ -81,6 +81,11 @@ export interface Store {
   /** Ends the lease now, deleting its keys. Revoking an unknown lease is not an error. */
   revoke(leaseId: string): Promise<void>;
   watch(prefix: string, options: WatchOptions): Watch;
+  /**
+   * Discards the history before `revision`: watches from an older revision then fail with
+   * CompactedError. Both engines also compact on their own, keeping a recent window.
+   */
+  compact(revision: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -110,5 +115,16 @@ export class CompactedError extends Error {
     readonly oldest: number,
   ) {
     super(`Revision ${requested} is compacted (oldest kept: ${oldest}): re-list and watch from the list's revision`);
+  }
+}
+
+/** A key, value, lease ID, TTL, revision or transaction the store refuses before touching data. */
+export class InvalidStoreArgumentError extends Error {
+  override readonly name = "InvalidStoreArgumentError";
+  constructor(
+    readonly argument: string,
+    readonly reason: string,
+  ) {
+    super(`Invalid ${argument}: ${reason}`);
   }
 }

@@ -37,28 +37,87 @@ afterAll(() => {
   rmSync(labRoot, { recursive: true, force: true });
 });
 
-for (const mode of ["bridge", "ptp"] as const) {
-  describe(`lab in ${mode} mode`, () => {
+interface Layout {
+  readonly title: string;
+  readonly args: readonly string[];
+  readonly nodes: number;
+  readonly podsPerNode: number;
+  /** Claims `lab check` proves for this layout. */
+  readonly claims: number;
+  /** How cross-node packets must travel (from the claim's evidence). */
+  readonly paths: readonly string[];
+}
+
+const LAYOUTS: readonly Layout[] = [
+  // The default: two nodes on one segment (direct routes), a third behind a router (VXLAN).
+  {
+    title: "auto backend, 3 nodes on two segments",
+    args: [],
+    nodes: 3,
+    podsPerNode: 2,
+    claims: 7,
+    paths: ["direct", "vxlan"],
+  },
+  {
+    title: "vxlan backend",
+    args: ["--backend", "vxlan", "--nodes", "2"],
+    nodes: 2,
+    podsPerNode: 2,
+    claims: 7,
+    paths: ["vxlan"],
+  },
+  {
+    title: "host-gw backend",
+    args: ["--backend", "host-gw", "--nodes", "2"],
+    nodes: 2,
+    podsPerNode: 2,
+    claims: 7,
+    paths: ["direct"],
+  },
+  {
+    title: "one node in ptp mode",
+    args: ["--nodes", "1", "--mode", "ptp", "--pods", "3"],
+    nodes: 1,
+    podsPerNode: 3,
+    claims: 5,
+    paths: [],
+  },
+];
+
+for (const layout of LAYOUTS) {
+  describe(`lab, ${layout.title}`, () => {
     test("up, status, exec and check prove every claim; down removes everything", () => {
-      const up = podnet("lab", "up", "--mode", mode, "--pods", "3");
+      const up = podnet("lab", "up", ...layout.args);
       expect(up.stderr).toBe("");
       expect(up.code).toBe(0);
       const created = labNamespaces().filter((n) => !before.ns.includes(n));
-      expect(created.length).toBe(4); // one node, three pods
+      // 3 segment switches, a router and the external host, then the nodes and their pods.
+      expect(created.length).toBe(5 + layout.nodes * (1 + layout.podsPerNode));
 
       const status = podnet("lab", "status");
       expect(status.code).toBe(0);
-      const rows = status.stdout.trim().split("\n").slice(1);
-      expect(rows.length).toBe(3);
-      const cells = rows.map((r) => r.split(/\s+/));
+      const [nodeTable, podTable] = status.stdout.trim().split("\n\n") as [string, string];
+      const nodeRows = nodeTable
+        .split("\n")
+        .slice(1)
+        .map((r) => r.split(/\s+/));
+      expect(nodeRows.length).toBe(layout.nodes);
+      const blocks = nodeRows.map((c) => c[3]);
+      expect(new Set(blocks).size).toBe(layout.nodes);
+      for (const b of blocks) expect(b).toMatch(/^10\.244\.\d+\.0\/24$/);
+      const cells = podTable
+        .split("\n")
+        .slice(1)
+        .map((r) => r.split(/\s+/));
+      expect(cells.length).toBe(layout.nodes * layout.podsPerNode);
       const ips = cells.map((c) => c[2]);
-      expect(new Set(ips).size).toBe(3);
-      for (const ip of ips) expect(ip).toMatch(/^10\.244\.1\.\d+$/);
+      expect(new Set(ips).size).toBe(ips.length);
+      for (const ip of ips) expect(ip).toMatch(/^10\.244\.\d+\.\d+$/);
 
       // exec runs in the named pod: the eth0 it shows holds exactly the address status lists for
       // node1-b (and none of the other pods').
       const ipOfB = cells.find((c) => c[1] === "node1-b")?.[2];
-      expect(ipOfB).toMatch(/^10\.244\.1\.\d+$/);
+      expect(ipOfB).toMatch(/^10\.244\.\d+\.\d+$/);
       const exec = podnet("lab", "exec", "node1-b", "--", "ip", "-j", "-4", "addr", "show", "dev", "eth0");
       expect(exec.code).toBe(0);
       expect(exec.stdout).toContain(`"${ipOfB}"`);
@@ -68,8 +127,9 @@ for (const mode of ["bridge", "ptp"] as const) {
       expect(shown).toEqual([ipOfB as string]);
 
       const check = podnet("lab", "check");
-      expect(check.stdout).toContain("all 5 claims hold");
+      expect(check.stdout).toContain(`all ${layout.claims} claims hold`);
       expect(check.stdout).not.toContain("✗");
+      for (const path of layout.paths) expect(check.stdout).toContain(path);
       expect(check.code).toBe(0);
 
       const down = podnet("lab", "down");
@@ -81,7 +141,7 @@ for (const mode of ["bridge", "ptp"] as const) {
 }
 
 test("check fails with ✗ and a non-zero exit when a pod loses its address", () => {
-  expect(podnet("lab", "up", "--pods", "2").code).toBe(0);
+  expect(podnet("lab", "up", "--nodes", "1", "--pods", "2").code).toBe(0);
   const ns = labNamespaces().find((n) => n.endsWith("-node1-b"));
   expect(ns).toBeDefined();
   runSync(["ip", "-n", ns as string, "addr", "flush", "dev", "eth0"]);
@@ -92,14 +152,14 @@ test("check fails with ✗ and a non-zero exit when a pod loses its address", ()
 });
 
 test("down after a crashed up (no state saved) still removes the lab's namespaces", () => {
-  expect(podnet("lab", "up", "--pods", "2").code).toBe(0);
+  expect(podnet("lab", "up", "--nodes", "2", "--pods", "1").code).toBe(0);
   rmSync(`${labRoot}/state.json`); // as if `up` died before saving its state
   expect(podnet("lab", "down").code).toBe(0);
   expect(labNamespaces().filter((n) => !before.ns.includes(n))).toEqual([]);
 });
 
 test("a second up while a lab is running is refused", () => {
-  expect(podnet("lab", "up", "--pods", "2").code).toBe(0);
+  expect(podnet("lab", "up", "--nodes", "1", "--pods", "1").code).toBe(0);
   const again = podnet("lab", "up");
   expect(again.code).toBe(1);
   expect(again.stderr).toContain("already up");

@@ -1,0 +1,347 @@
+/**
+ * The node agent: registers the node, leases its pod block(s), writes the CNI conflist, keeps
+ * routes to every other node's blocks (host-gw, vxlan or auto), follows peers and its own node
+ * IP, and marks the node ready once its network is programmed. Every timer, watch and server is
+ * disposed on stop (SIGTERM). Errors in the loops are logged, counted and retried with backoff.
+ */
+import { createHash } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
+import { claimBlocks } from "../cluster/block-leases.ts";
+import { readClusterConfig } from "../cluster/cluster-config-store.ts";
+import { announceNode, listNodes, watchNodes } from "../cluster/node-registry.ts";
+import type { ClusterConfig } from "../ipam/cluster-config.ts";
+import type { IPAddress } from "../ipnet/address.ts";
+import { formatIP } from "../ipnet/address.ts";
+import type { IPPrefix } from "../ipnet/prefix.ts";
+import { formatPrefix } from "../ipnet/prefix.ts";
+import { ensureSysctl } from "../linux/sysctl.ts";
+import type { Store, Watch } from "../store/store.ts";
+import { loadPreviousBlocks, saveBlocks } from "./agent-state.ts";
+import { writeNodeConflist } from "./cni-config-writer.ts";
+import type { Logger } from "./log.ts";
+import { Registry } from "./metrics.ts";
+import type { Backend, NodeRecord } from "./node-record.ts";
+import { planPeerRoutes, usesVxlan } from "./peer-routes.ts";
+import { syncRoutes } from "./route-sync.ts";
+import type { UplinkState } from "./uplink.ts";
+import { readUplink } from "./uplink.ts";
+import { ensureVxlanDevice, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6 } from "./vxlan-device.ts";
+
+export interface AgentOptions {
+  readonly nodeName: string;
+  readonly backend: Backend;
+  readonly uplink: string;
+  readonly cniConfDir: string;
+  readonly cniNetwork: string;
+  /** How pods attach on this node (the plugin's mode in the written conflist). */
+  readonly cniMode: "bridge" | "ptp";
+  /** IPAM state and the readiness marker live here (default /run/podnet). */
+  readonly stateDir: string;
+  readonly leaseTtlSeconds: number;
+  readonly resyncSeconds: number;
+  /** How often the uplink's addresses are compared with what was announced. */
+  readonly addressCheckSeconds: number;
+}
+
+/** A VTEP MAC derived from the node name: stable across restarts, locally administered. */
+export function vtepMacFor(nodeName: string): string {
+  const d = createHash("sha256").update(`vtep\0${nodeName}`).digest();
+  const b = [...d.subarray(0, 6)];
+  b[0] = ((b[0] ?? 0) & 0xfc) | 0x02;
+  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+function sameAddresses(a: readonly IPAddress[], b: readonly IPAddress[]): boolean {
+  return a.length === b.length && a.every((x, i) => formatIP(x) === formatIP(b[i] as IPAddress));
+}
+
+export class Agent {
+  readonly metrics = new Registry();
+  private readonly m = {
+    blocks: this.metrics.gauge("podnet_agent_blocks", "Pod blocks leased by this node (1 per block)."),
+    peers: this.metrics.gauge(
+      "podnet_agent_peer_routes",
+      "Peer blocks by how they are reached (direct, vxlan, skipped).",
+    ),
+    syncs: this.metrics.counter("podnet_agent_route_syncs_total", "Route synchronisations run."),
+    changes: this.metrics.counter(
+      "podnet_agent_route_changes_total",
+      "Kernel changes made by route synchronisations.",
+    ),
+    syncSeconds: this.metrics.histogram(
+      "podnet_agent_route_sync_duration_seconds",
+      "Duration of one route synchronisation.",
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    ),
+    errors: this.metrics.counter("podnet_agent_errors_total", "Errors by kind (store, sync, lease, uplink)."),
+    ready: this.metrics.gauge("podnet_agent_ready", "1 once the node's network is programmed."),
+    nodeIpChanges: this.metrics.counter(
+      "podnet_agent_node_ip_changes_total",
+      "Node IP changes detected and announced.",
+    ),
+  };
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private watch: Watch | undefined;
+  private leaseId = "";
+  private blocks: IPPrefix[] = [];
+  private uplinkState: UplinkState | undefined;
+  private syncQueued = false;
+  private syncRunning = false;
+  private stopped = false;
+  private ready = false;
+  private retryDelayMs = 500;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private firstSync: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly config: ClusterConfig,
+    private readonly options: AgentOptions,
+    private readonly log: Logger,
+  ) {}
+
+  get readyFile(): string {
+    return `${this.options.stateDir}/ready`;
+  }
+
+  get leasedBlocks(): readonly IPPrefix[] {
+    return this.blocks;
+  }
+
+  private record(): NodeRecord {
+    return {
+      name: this.options.nodeName,
+      nodeIPs: (this.uplinkState?.addresses ?? []).map(formatIP),
+      blocks: this.blocks.map(formatPrefix),
+      backend: this.options.backend,
+      vtepMac: vtepMacFor(this.options.nodeName),
+    };
+  }
+
+  private podMtu(uplink: UplinkState): number {
+    if (!usesVxlan(this.options.backend)) return uplink.mtu;
+    const v6Underlay = !uplink.addresses.some((a) => a.family === 4);
+    // With `auto` some peers are reached through the tunnel, so every pod gets the tunnel's MTU.
+    return uplink.mtu - (v6Underlay ? VXLAN_OVERHEAD_V6 : VXLAN_OVERHEAD_V4);
+  }
+
+  private programLocal(uplink: UplinkState): void {
+    const families = new Set(this.blocks.map((b) => b.family));
+    if (families.has(4)) ensureSysctl("net.ipv4.ip_forward", "1");
+    if (families.has(6)) ensureSysctl("net.ipv6.conf.all.forwarding", "1");
+    if (usesVxlan(this.options.backend)) {
+      const local = uplink.addresses.find((a) => a.family === 4) ?? uplink.addresses[0];
+      if (!local) throw new Error(`Uplink "${uplink.name}" has no address to carry VXLAN traffic`);
+      ensureVxlanDevice({
+        uplink: uplink.name,
+        local,
+        mac: vtepMacFor(this.options.nodeName),
+        mtu: this.podMtu(uplink),
+        blocks: this.blocks,
+      });
+    }
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    this.uplinkState = readUplink(o.uplink);
+    if (this.uplinkState.addresses.length === 0)
+      throw new Error(`Uplink "${o.uplink}" has no global address`);
+    const lease = await this.store.grantLease(o.leaseTtlSeconds);
+    this.leaseId = lease.id;
+    this.blocks = await claimBlocks(
+      this.store,
+      this.config,
+      o.nodeName,
+      this.leaseId,
+      loadPreviousBlocks(o.stateDir),
+    );
+    saveBlocks(o.stateDir, this.blocks);
+    for (const b of this.blocks) this.m.blocks.set(1, { block: formatPrefix(b) });
+    this.log.info("blocks leased", {
+      blocks: this.blocks.map(formatPrefix),
+      lease: this.leaseId,
+      ttl: o.leaseTtlSeconds,
+    });
+
+    this.programLocal(this.uplinkState);
+    const changed = writeNodeConflist({
+      confDir: o.cniConfDir,
+      network: o.cniNetwork,
+      blocks: this.blocks,
+      mtu: this.podMtu(this.uplinkState),
+      dataDir: o.stateDir,
+      readyFile: this.readyFile,
+      mode: o.cniMode,
+    });
+    this.log.info("CNI config written", { dir: o.cniConfDir, changed });
+    await announceNode(this.store, this.record(), this.leaseId);
+
+    const { revision } = await listNodes(this.store);
+    this.watch = watchNodes(
+      this.store,
+      revision + 1,
+      () => this.requestSync("peers changed"),
+      (e) => {
+        this.m.errors.inc({ kind: "store" });
+        this.log.error("node watch failed; resyncing periodically until it is re-established", { error: e });
+        this.rewatch();
+      },
+    );
+    this.firstSync = this.runSync("start");
+    this.timers.push(
+      setInterval(() => void this.renewLease(), Math.max(1000, (o.leaseTtlSeconds * 1000) / 3)),
+    );
+    this.timers.push(setInterval(() => this.requestSync("periodic resync"), o.resyncSeconds * 1000));
+    this.timers.push(setInterval(() => void this.checkUplink(), o.addressCheckSeconds * 1000));
+    await this.firstSync;
+  }
+
+  private rewatch(): void {
+    if (this.stopped) return;
+    this.watch?.close();
+    this.watch = undefined;
+    setTimeout(async () => {
+      if (this.stopped) return;
+      try {
+        const { revision } = await listNodes(this.store);
+        this.watch = watchNodes(
+          this.store,
+          revision + 1,
+          () => this.requestSync("peers changed"),
+          () => this.rewatch(),
+        );
+        this.requestSync("watch re-established");
+      } catch (e) {
+        this.m.errors.inc({ kind: "store" });
+        this.log.warn("cannot re-establish the node watch yet", { error: e });
+        this.rewatch();
+      }
+    }, 1000);
+  }
+
+  /** Many change events coalesce into one sync: at most one runs, at most one waits. */
+  requestSync(reason: string): void {
+    if (this.stopped) return;
+    if (this.syncRunning) {
+      this.syncQueued = true;
+      return;
+    }
+    void this.runSync(reason);
+  }
+
+  private async runSync(reason: string): Promise<void> {
+    this.syncRunning = true;
+    const started = performance.now();
+    try {
+      const { nodes, invalid } = await listNodes(this.store);
+      for (const i of invalid) this.log.warn("ignoring an unreadable node record", { problem: i });
+      const uplink = this.uplinkState as UplinkState;
+      const plan = planPeerRoutes(
+        { name: this.options.nodeName, backend: this.options.backend, connected: uplink.connected },
+        nodes,
+      );
+      const outcome = syncRoutes(plan.routes, uplink.name);
+      this.m.syncs.inc();
+      this.m.changes.inc({}, outcome.changes);
+      this.m.peers.reset();
+      this.m.peers.set(plan.routes.filter((r) => r.kind === "direct").length, { route: "direct" });
+      this.m.peers.set(plan.routes.filter((r) => r.kind === "vxlan").length, { route: "vxlan" });
+      this.m.peers.set(plan.skipped.length, { route: "skipped" });
+      for (const s of plan.skipped) this.log.warn("peer block not routed", { ...s });
+      if (outcome.changes > 0)
+        this.log.info("routes synchronised", { reason, changes: outcome.changes, peers: nodes.length - 1 });
+      if (!this.ready) this.markReady();
+      this.retryDelayMs = 500;
+    } catch (e) {
+      this.m.errors.inc({ kind: "sync" });
+      this.log.error("route sync failed; retrying", { reason, error: e, retryInMs: this.retryDelayMs });
+      this.scheduleRetry();
+    } finally {
+      this.m.syncSeconds.observe((performance.now() - started) / 1000);
+      this.syncRunning = false;
+      if (this.syncQueued && !this.stopped) {
+        this.syncQueued = false;
+        void this.runSync("coalesced changes");
+      }
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.requestSync("retry");
+    }, this.retryDelayMs);
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, this.options.resyncSeconds * 1000);
+  }
+
+  private markReady(): void {
+    writeFileSync(
+      this.readyFile,
+      JSON.stringify({ node: this.options.nodeName, at: new Date().toISOString() }),
+    );
+    this.ready = true;
+    this.m.ready.set(1);
+    this.log.info("node network programmed: ready", { readyFile: this.readyFile });
+  }
+
+  private async renewLease(): Promise<void> {
+    try {
+      await this.store.keepAlive(this.leaseId);
+    } catch (e) {
+      this.m.errors.inc({ kind: "lease" });
+      this.log.error("lease renewal failed", { error: e });
+    }
+  }
+
+  /** Detects a changed node IP (address removed, another added) and re-announces it. */
+  async checkUplink(): Promise<void> {
+    try {
+      const now = readUplink(this.options.uplink);
+      const before = this.uplinkState as UplinkState;
+      if (sameAddresses(now.addresses, before.addresses)) return;
+      if (now.addresses.length === 0) {
+        this.log.warn("uplink has no global address right now; keeping the announced one", {
+          uplink: now.name,
+        });
+        return;
+      }
+      this.uplinkState = now;
+      this.m.nodeIpChanges.inc();
+      this.log.info("node IP changed", {
+        from: before.addresses.map(formatIP),
+        to: now.addresses.map(formatIP),
+      });
+      this.programLocal(now);
+      await announceNode(this.store, this.record(), this.leaseId);
+      this.requestSync("node IP changed");
+    } catch (e) {
+      this.m.errors.inc({ kind: "uplink" });
+      this.log.error("uplink check failed", { error: e });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.watch?.close();
+    await this.firstSync?.catch(() => undefined);
+    // Not ready any more: the runtime must not count on this node's routes being maintained.
+    rmSync(this.readyFile, { force: true });
+    this.m.ready.set(0);
+    this.log.info("agent stopped; blocks stay leased until the lease expires", {
+      ttl: this.options.leaseTtlSeconds,
+    });
+  }
+}
+
+export async function loadClusterConfigOrFail(store: Store): Promise<ClusterConfig> {
+  const config = await readClusterConfig(store);
+  if (!config)
+    throw new Error(
+      `The datastore ${store.description} holds no cluster config: pass --cluster-cidr to create it`,
+    );
+  return config;
+}

@@ -1,0 +1,44 @@
+/**
+ * Writes the node's CNI conflist where the container runtime reads it. Atomic (temp file and
+ * rename in the same directory): a runtime listing the directory never sees half a file.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { renderConflist } from "../cni/conflist.ts";
+import type { IPPrefix } from "../ipnet/prefix.ts";
+import { formatPrefix } from "../ipnet/prefix.ts";
+
+export const CONFLIST_NAME = "10-podnet.conflist";
+
+export interface NodeCniConfig {
+  readonly confDir: string;
+  readonly network: string;
+  readonly blocks: readonly IPPrefix[];
+  readonly mtu: number;
+  readonly dataDir: string;
+  readonly readyFile: string;
+  readonly mode: "bridge" | "ptp";
+}
+
+/** Returns whether the file changed. */
+export function writeNodeConflist(c: NodeCniConfig): boolean {
+  const conflist = renderConflist({
+    name: c.network,
+    subnets: c.blocks.map(formatPrefix),
+    mode: c.mode,
+    mtu: c.mtu,
+    dataDir: c.dataDir,
+    readyFile: c.readyFile,
+  });
+  const text = `${JSON.stringify(conflist, null, 2)}\n`;
+  const path = `${c.confDir}/${CONFLIST_NAME}`;
+  try {
+    if (readFileSync(path, "utf8") === text) return false;
+  } catch {
+    // not there yet
+  }
+  mkdirSync(c.confDir, { recursive: true, mode: 0o755 });
+  const tmp = `${c.confDir}/.${CONFLIST_NAME}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode: 0o644 });
+  renameSync(tmp, path);
+  return true;
+}

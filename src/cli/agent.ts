@@ -1,0 +1,189 @@
+/**
+ * `podnet agent`: runs the node agent until SIGTERM/SIGINT. The first agent of a cluster creates
+ * the cluster config from --cluster-cidr (compare-and-swap: concurrent first agents agree); the
+ * agent refuses to start when the plan overlaps its node network or a listed external range.
+ */
+import { hostname } from "node:os";
+import { Agent } from "../agent/agent.ts";
+import { createLogger, type Level } from "../agent/log.ts";
+import type { Backend } from "../agent/node-record.ts";
+import { BACKENDS, NODE_NAME } from "../agent/node-record.ts";
+import { defaultRouteInterface, readUplink } from "../agent/uplink.ts";
+import { initClusterConfig, readClusterConfig } from "../cluster/cluster-config-store.ts";
+import { planAddresses } from "../ipam/address-plan.ts";
+import { buildClusterConfig } from "../ipam/cluster-config.ts";
+import { formatPrefix } from "../ipnet/prefix.ts";
+import { openStore } from "../store/open-store.ts";
+import type { ParsedArgs } from "./args.ts";
+import { assertKnownFlags, flag, flagList, UsageError } from "./args.ts";
+import { parseMaxPods, parseNodeBlocks } from "./plan.ts";
+
+export const AGENT_USAGE =
+  "podnet agent --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--node-name NAME] [--backend host-gw|vxlan|auto] [--uplink IFACE] [--cluster-cidr CIDR ...] [--service-cidr CIDR ...] [--node-block /24 | --max-pods N] [--avoid CIDR ...] [--cni-conf-dir DIR] [--cni-mode bridge|ptp] [--network NAME] [--state-dir DIR] [--lease-ttl SECONDS] [--resync SECONDS] [--metrics-addr HOST:PORT|off] [--log-level debug|info|warn|error]";
+
+const FLAGS = [
+  "datastore",
+  "node-name",
+  "backend",
+  "uplink",
+  "cluster-cidr",
+  "service-cidr",
+  "node-block",
+  "max-pods",
+  "avoid",
+  "cni-conf-dir",
+  "cni-mode",
+  "network",
+  "state-dir",
+  "lease-ttl",
+  "resync",
+  "metrics-addr",
+  "log-level",
+];
+
+function seconds(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`--${name} "${text}" must be a number of seconds from ${min} to ${max}`);
+  return n;
+}
+
+function absolute(args: ParsedArgs, name: string, fallback: string): string {
+  const dir = flag(args, name) ?? fallback;
+  if (!dir.startsWith("/") || dir.split("/").includes("..") || dir.includes("\0")) {
+    throw new UsageError(`--${name} "${dir}" must be an absolute path without ".."`);
+  }
+  return dir.replace(/\/+$/, "");
+}
+
+function metricsAddr(text: string): { hostname: string; port: number } | undefined {
+  if (text === "off") return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535)
+    throw new UsageError(`--metrics-addr "${text}" must be HOST:PORT or "off"`);
+  return { hostname: (m[1] as string).replace(/^\[|\]$/g, ""), port };
+}
+
+export async function agentCommand(args: ParsedArgs): Promise<number> {
+  assertKnownFlags(args, [...FLAGS, "help"]);
+  if (flag(args, "help") !== undefined) {
+    console.log(`usage: ${AGENT_USAGE}`);
+    return 0;
+  }
+  const datastore = flag(args, "datastore");
+  if (!datastore) throw new UsageError(`--datastore is required\nusage: ${AGENT_USAGE}`);
+  const nodeName = flag(args, "node-name") ?? hostname().toLowerCase();
+  if (!NODE_NAME.test(nodeName))
+    throw new UsageError(`--node-name "${nodeName}" must be a DNS label-like name (a-z, 0-9, "-", ".")`);
+  const backend = (flag(args, "backend") ?? "auto") as Backend;
+  if (!BACKENDS.includes(backend))
+    throw new UsageError(`--backend "${backend}" must be one of ${BACKENDS.join(", ")}`);
+  const level = (flag(args, "log-level") ?? "info") as Level;
+  if (!["debug", "info", "warn", "error"].includes(level))
+    throw new UsageError(`--log-level "${level}" is not a level`);
+  const metrics = metricsAddr(flag(args, "metrics-addr") ?? "127.0.0.1:9464");
+  const clusterCidrs = flagList(args, "cluster-cidr");
+  const serviceCidrs = flagList(args, "service-cidr");
+  const maxPods = flag(args, "max-pods");
+  const nodeBlocks = flagList(args, "node-block");
+  const cniMode = flag(args, "cni-mode") ?? "bridge";
+  if (cniMode !== "bridge" && cniMode !== "ptp")
+    throw new UsageError(`--cni-mode "${cniMode}" must be bridge or ptp`);
+  const log = createLogger({ component: "agent", node: nodeName }, level);
+
+  const store = await openStore(datastore);
+  let agent: Agent | undefined;
+  let server: ReturnType<typeof Bun.serve> | undefined;
+  try {
+    let config = await readClusterConfig(store);
+    if (!config) {
+      if (clusterCidrs.length === 0)
+        throw new UsageError(`the datastore holds no cluster config yet: give --cluster-cidr to create it`);
+      const proposed = buildClusterConfig({
+        clusterCidrs,
+        ...(serviceCidrs.length > 0 ? { serviceCidrs } : {}),
+        ...(nodeBlocks.length > 0 ? { nodeBlockLength: parseNodeBlocks(nodeBlocks, clusterCidrs) } : {}),
+        ...(maxPods !== undefined ? { maxPodsPerNode: parseMaxPods(maxPods) } : {}),
+      });
+      config = await initClusterConfig(store, proposed);
+      log.info("cluster config", {
+        clusterCidrs: config.clusterCidrs.map(formatPrefix),
+        serviceCidrs: config.serviceCidrs.map(formatPrefix),
+      });
+    } else if (clusterCidrs.length > 0) {
+      const have = config.clusterCidrs.map(formatPrefix).join(",");
+      if (clusterCidrs.join(",") !== have)
+        log.warn("--cluster-cidr ignored: the cluster already has its config", { clusterCidrs: have });
+    }
+    const uplinkName = flag(args, "uplink") ?? defaultRouteInterface();
+    const uplink = readUplink(uplinkName);
+    const plan = planAddresses({
+      clusterCidrs: config.clusterCidrs.map(formatPrefix),
+      serviceCidrs: config.serviceCidrs.map(formatPrefix),
+      nodeNetworks: uplink.connected.map(formatPrefix),
+      avoid: flagList(args, "avoid"),
+    });
+    if (plan.overlaps.length > 0) {
+      for (const o of plan.overlaps) {
+        log.error("address plan overlap", {
+          a: `${o.a.kind} ${formatPrefix(o.a.cidr)}`,
+          b: `${o.b.kind} ${formatPrefix(o.b.cidr)}`,
+          overlap: formatPrefix(o.overlap),
+        });
+      }
+      throw new Error(
+        `refusing to start: the address plan has ${plan.overlaps.length} overlap(s) (see above; "podnet plan" shows them)`,
+      );
+    }
+    agent = new Agent(
+      store,
+      config,
+      {
+        nodeName,
+        backend,
+        uplink: uplinkName,
+        cniConfDir: absolute(args, "cni-conf-dir", "/etc/cni/net.d"),
+        cniNetwork: flag(args, "network") ?? "podnet",
+        cniMode,
+        stateDir: absolute(args, "state-dir", "/run/podnet"),
+        leaseTtlSeconds: seconds(args, "lease-ttl", 60, 5, 86400),
+        resyncSeconds: seconds(args, "resync", 10, 1, 3600),
+        addressCheckSeconds: 1,
+      },
+      log,
+    );
+    const running = agent;
+    if (metrics) {
+      server = Bun.serve({
+        hostname: metrics.hostname,
+        port: metrics.port,
+        fetch: (req) => {
+          const path = new URL(req.url).pathname;
+          if (path === "/metrics")
+            return new Response(running.metrics.render(), {
+              headers: { "content-type": "text/plain; version=0.0.4" },
+            });
+          if (path === "/healthz") return new Response("ok\n");
+          return new Response("not found\n", { status: 404 });
+        },
+      });
+      log.info("metrics served", { url: `http://${metrics.hostname}:${metrics.port}/metrics` });
+    }
+    const stopped = new Promise<string>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    await agent.start();
+    log.info("agent running", { backend, uplink: uplinkName, blocks: agent.leasedBlocks.map(formatPrefix) });
+    const signal = await stopped;
+    log.info("stopping", { signal });
+    return 0;
+  } finally {
+    await agent?.stop();
+    server?.stop(true);
+    await store.close();
+  }
+}

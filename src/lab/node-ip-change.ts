@@ -1,0 +1,85 @@
+/**
+ * The node-IP-change claim: one node's underlay address is replaced (removed, another added, as
+ * when a DHCP lease moves); its agent must notice and re-announce it, the other nodes must re-point
+ * their routes, and cross-node traffic to its pods must recover — with no restart. The original
+ * address is put back afterwards, and traffic must recover again.
+ */
+import { addToIP, formatIP, parseIP } from "../ipnet/address.ts";
+import { mustRunSync } from "../linux/exec.ts";
+import type { Verdict } from "./claims.ts";
+import type { LabNode, LabState } from "./lab-state.ts";
+import type { PodView } from "./probe.ts";
+import { probeFrom } from "./probe.ts";
+
+const RECOVERY_TIMEOUT_MS = 15_000;
+
+function setAddress(node: LabNode, remove: string, add: string): void {
+  // Old one out first: removing a primary address also removes secondaries of its subnet.
+  mustRunSync(["ip", "-n", node.netns, "addr", "del", remove, "dev", "eth0"]);
+  mustRunSync(["ip", "-n", node.netns, "addr", "add", add, "dev", "eth0"]);
+  // The default route leaves with the old address; the router is still the gateway.
+  const gateway = node.address.replace(/\.\d+\//, ".1/").split("/")[0] as string;
+  mustRunSync(["ip", "-n", node.netns, "route", "replace", "default", "via", gateway]);
+}
+
+async function recovers(
+  state: LabState,
+  from: PodView,
+  to: PodView,
+): Promise<{ ok: boolean; ms: number; last: string }> {
+  const started = Date.now();
+  let last = "";
+  while (Date.now() - started < RECOVERY_TIMEOUT_MS) {
+    const outcome = await probeFrom(state, from.netns, to.ipv4 as string);
+    if (
+      outcome.kind === "reply" &&
+      outcome.probe.reply.pod === to.name &&
+      outcome.probe.reply.from === from.ipv4
+    ) {
+      return { ok: true, ms: Date.now() - started, last: "" };
+    }
+    last =
+      outcome.kind === "error"
+        ? outcome.message
+        : `answered by ${outcome.probe.reply.pod} from ${outcome.probe.reply.from}`;
+    await Bun.sleep(200);
+  }
+  return { ok: false, ms: Date.now() - started, last };
+}
+
+export async function nodeIpChangeRecovers(state: LabState, views: readonly PodView[]): Promise<Verdict> {
+  try {
+    return await moveAndProbe(state, views);
+  } catch (e) {
+    return { ok: false, claim: CLAIM, evidence: (e as Error).message };
+  }
+}
+
+const CLAIM = "after a node's IP changes, cross-node traffic to its pods recovers without a restart";
+
+async function moveAndProbe(state: LabState, views: readonly PodView[]): Promise<Verdict> {
+  const claim = CLAIM;
+  // The second node shares a segment with the first, so the change exercises direct routes.
+  const target = state.nodes[1] as LabNode;
+  const to = views.find((v) => v.node === target.name && v.ipv4);
+  const from = views.find((v) => v.node !== target.name && v.ipv4);
+  if (!to || !from) return { ok: false, claim, evidence: "no pods on two different nodes to probe" };
+  const [ip, len] = target.address.split("/") as [string, string];
+  const moved = `${formatIP(addToIP(parseIP(ip), 40n))}/${len}`;
+  setAddress(target, target.address, moved);
+  let away: Awaited<ReturnType<typeof recovers>>;
+  try {
+    away = await recovers(state, from, to);
+  } finally {
+    setAddress(target, moved, target.address);
+  }
+  const back = await recovers(state, from, to);
+  const ok = away.ok && back.ok;
+  return {
+    ok,
+    claim,
+    evidence: ok
+      ? `${target.name} moved ${ip} → ${moved.split("/")[0]}: ${from.name} → ${to.name} recovered in ${away.ms} ms, and in ${back.ms} ms after moving back`
+      : `${target.name} moved to ${moved}: ${away.ok ? `recovered in ${away.ms} ms` : `no recovery in ${RECOVERY_TIMEOUT_MS} ms (${away.last})`}; moved back: ${back.ok ? `recovered in ${back.ms} ms` : `no recovery (${back.last})`}`,
+  };
+}

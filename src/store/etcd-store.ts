@@ -1,0 +1,339 @@
+/**
+ * The distributed datastore: the Store contract on an etcd v3 cluster through the `etcd3`
+ * client. Two choices make a lost quorum fail fast and honestly:
+ * - every call carries a short deadline and the "hasleader" metadata, so a member cut off from
+ *   its peers answers "no leader" instead of holding the call until the client gives up;
+ * - a call is retried on another member only when it certainly never reached etcd (connection
+ *   refused, no leader): retrying a write that timed out could apply it twice, and a
+ *   compare-and-swap that succeeded the first time would then report failure.
+ */
+import { InterceptingCall, type Interceptor } from "@grpc/grpc-js";
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, isBrokenCircuitError, retry } from "cockatiel";
+import type { ICompare, IKeyValue, IRequestOp } from "etcd3";
+import {
+  CompareResult,
+  CompareTarget,
+  castGrpcError,
+  ClientClosedError,
+  Etcd3,
+  EtcdLeaseInvalidError,
+  GRPCCancelledError,
+  GRPCDeadlineExceededError,
+  GRPCOutOfRangeError,
+  GRPCResourceExhastedError,
+  GRPCUnavailableError,
+  GRPCUnknownError,
+} from "etcd3";
+import { EtcdWatch } from "./etcd-watch.ts";
+import type { Compare, KeyValue, Lease, ListResult, Store, TxnOp, TxnResult, Watch, WatchOptions } from "./store.ts";
+import { DatastoreUnavailableError, InvalidStoreArgumentError, LeaseNotFoundError } from "./store.ts";
+import {
+  checkKey,
+  checkPrefix,
+  checkRevision,
+  checkTtl,
+  checkTxn,
+  checkValue,
+  isLeaseId,
+  prefixRangeBytes,
+} from "./store-args.ts";
+
+export interface EtcdStoreOptions {
+  /** Deadline of every call (default 3000 ms): with quorum lost, calls fail within about this. */
+  readonly timeoutMs?: number;
+}
+
+// The request certainly never reached etcd's raft log, so another member may safely take it.
+const NOT_SENT = /No connection established|ECONNREFUSED|etcdserver: no leader/i;
+
+function notSent(e: Error): boolean {
+  return e instanceof GRPCUnavailableError && NOT_SENT.test(e.message);
+}
+
+/** etcd's v3rpc interceptors reject calls carrying this while the member has no leader. */
+const requireLeader: Interceptor = (options, nextCall) =>
+  new InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.set("hasleader", "true");
+      next(metadata, listener);
+    },
+  });
+
+const COMPARE_TARGET = {
+  version: CompareTarget.Version,
+  createRevision: CompareTarget.Create,
+  modRevision: CompareTarget.Mod,
+  value: CompareTarget.Value,
+} as const;
+
+const COMPARE_RESULT = {
+  "=": CompareResult.Equal,
+  "!=": CompareResult.NotEqual,
+  "<": CompareResult.Less,
+  ">": CompareResult.Greater,
+} as const;
+
+function toKeyValue(kv: IKeyValue): KeyValue {
+  const out = {
+    key: kv.key.toString("utf8"),
+    value: kv.value.toString("utf8"),
+    createRevision: Number(kv.create_revision),
+    modRevision: Number(kv.mod_revision),
+    version: Number(kv.version),
+  };
+  return kv.lease === "0" ? out : { ...out, lease: kv.lease };
+}
+
+function toCompare(c: Compare): ICompare {
+  const base = { key: Buffer.from(c.key, "utf8"), target: COMPARE_TARGET[c.target], result: COMPARE_RESULT[c.op] };
+  switch (c.target) {
+    case "value":
+      return { ...base, value: Buffer.from(c.value, "utf8") };
+    case "version":
+      return { ...base, version: c.value };
+    case "createRevision":
+      return { ...base, create_revision: c.value };
+    case "modRevision":
+      return { ...base, mod_revision: c.value };
+    default: {
+      const _never: never = c;
+      throw new InvalidStoreArgumentError("compare", JSON.stringify(_never));
+    }
+  }
+}
+
+function checkLease(leaseId: string): string {
+  if (!isLeaseId(leaseId)) {
+    throw new InvalidStoreArgumentError(`lease ID "${leaseId}"`, "must be a positive decimal integer");
+  }
+  return leaseId;
+}
+
+function toRequestOp(op: TxnOp): IRequestOp {
+  const key = Buffer.from(op.key, "utf8");
+  switch (op.kind) {
+    case "put":
+      return {
+        request_put: {
+          key,
+          value: Buffer.from(op.value, "utf8"),
+          lease: op.lease === undefined ? 0 : checkLease(op.lease),
+        },
+      };
+    case "delete":
+      return { request_delete_range: { key } };
+    default: {
+      const _never: never = op;
+      throw new InvalidStoreArgumentError("transaction op", JSON.stringify(_never));
+    }
+  }
+}
+
+function shortGrpcMessage(message: string): string {
+  const text = message
+    .replace(/^\d+ [A-Z_]+: /, "")
+    .replace(/\s*Resolution note:.*$/s, "")
+    .replace(/Last error: Error: /, "")
+    .trim();
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}
+
+export class EtcdStore implements Store {
+  readonly description: string;
+  private readonly client: Etcd3;
+  private readonly timeoutMs: number;
+  private readonly watches = new Set<EtcdWatch>();
+  private closed = false;
+
+  /** `endpoints` are "HOST:PORT" client URLs of the members (plain http). */
+  constructor(
+    readonly endpoints: readonly string[],
+    options: EtcdStoreOptions = {},
+  ) {
+    if (endpoints.length === 0) throw new InvalidStoreArgumentError("etcd endpoints", "none given");
+    this.description = `etcd://${endpoints.join(",")}`;
+    this.timeoutMs = options.timeoutMs ?? 3000;
+    this.client = new Etcd3({
+      hosts: endpoints.map((e) => `http://${e}`),
+      grpcOptions: { interceptors: [requireLeader] },
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
+      faultHandling: {
+        // A member that refused us is skipped for a second instead of being tried first again.
+        host: () =>
+          circuitBreaker(
+            handleWhen((e) => e instanceof GRPCUnavailableError),
+            { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(1) },
+          ),
+        global: retry(handleWhen(notSent), { maxAttempts: endpoints.length }),
+      },
+    });
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    checkKey(key);
+    const res = await this.call(() => this.client.kv.range({ key: Buffer.from(key, "utf8") }));
+    const kv = res.kvs[0];
+    return kv ? toKeyValue(kv) : undefined;
+  }
+
+  async list(prefix: string): Promise<ListResult> {
+    checkPrefix(prefix);
+    const { key, rangeEnd } = prefixRangeBytes(prefix);
+    const res = await this.call(() => this.client.kv.range({ key, range_end: rangeEnd }));
+    return { kvs: res.kvs.map(toKeyValue), revision: Number(res.header.revision) };
+  }
+
+  async put(key: string, value: string, options: { readonly lease?: string } = {}): Promise<number> {
+    checkKey(key);
+    checkValue(key, value);
+    const lease = options.lease === undefined ? 0 : checkLease(options.lease);
+    const res = await this.call(
+      () => this.client.kv.put({ key: Buffer.from(key, "utf8"), value: Buffer.from(value, "utf8"), lease }),
+      options.lease,
+    );
+    return Number(res.header.revision);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    checkKey(key);
+    const res = await this.call(() => this.client.kv.deleteRange({ key: Buffer.from(key, "utf8") }));
+    return res.deleted !== "0";
+  }
+
+  async txn(compares: readonly Compare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
+    checkTxn(compares, success, failure);
+    const request = {
+      compare: compares.map(toCompare),
+      success: success.map(toRequestOp),
+      failure: failure.map(toRequestOp),
+    };
+    const lease = [...success, ...failure].find((op) => op.kind === "put" && op.lease !== undefined);
+    const res = await this.call(
+      () => this.client.kv.txn(request),
+      lease?.kind === "put" ? lease.lease : undefined,
+    );
+    return { succeeded: res.succeeded, revision: Number(res.header.revision) };
+  }
+
+  async grantLease(ttlSeconds: number): Promise<Lease> {
+    checkTtl(ttlSeconds);
+    const res = await this.call(() => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: 0 }));
+    if (res.error) throw new Error(`etcd refused a lease of ${ttlSeconds} s: ${res.error}`);
+    // etcd raises TTLs below its minimum (about 1.5 election timeouts) and says so in TTL.
+    return { id: res.ID, ttlSeconds: Number(res.TTL) };
+  }
+
+  async keepAlive(leaseId: string): Promise<void> {
+    checkLease(leaseId);
+    // A keep-alive is idempotent, so unlike writes it may move to another member on any failure.
+    let ttl: number | undefined;
+    for (let attempt = 1; ttl === undefined; attempt++) {
+      try {
+        ttl = await this.call(() => this.keepAliveOnce(leaseId), leaseId);
+      } catch (e) {
+        if (!(e instanceof DatastoreUnavailableError) || attempt >= this.endpoints.length) throw e;
+      }
+    }
+    if (ttl <= 0) throw new LeaseNotFoundError(leaseId);
+  }
+
+  async revoke(leaseId: string): Promise<void> {
+    checkLease(leaseId);
+    try {
+      await this.call(() => this.client.leaseClient.leaseRevoke({ ID: leaseId }), leaseId);
+    } catch (e) {
+      if (!(e instanceof LeaseNotFoundError)) throw e;
+    }
+  }
+
+  watch(prefix: string, options: WatchOptions): Watch {
+    checkPrefix(prefix);
+    checkRevision("watch fromRevision", options.fromRevision);
+    this.ensureOpen();
+    const watch: EtcdWatch = new EtcdWatch(this.client, prefix, options, () => this.watches.delete(watch));
+    this.watches.add(watch);
+    return watch;
+  }
+
+  async compact(revision: number): Promise<void> {
+    checkRevision("compaction revision", revision);
+    try {
+      await this.call(() => this.client.kv.compact({ revision, physical: true }));
+    } catch (e) {
+      if (e instanceof GRPCOutOfRangeError && /future revision/.test(e.message)) {
+        throw new InvalidStoreArgumentError(`compaction revision ${revision}`, "beyond the current revision");
+      }
+      // Already compacted past it: the history before `revision` is gone, as asked.
+      if (!(e instanceof GRPCOutOfRangeError && /compacted/.test(e.message))) throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new DatastoreUnavailableError(this.description, "the store was closed");
+    for (const w of [...this.watches]) w.abort(error);
+    this.client.close();
+  }
+
+  private keepAliveOnce(leaseId: string): Promise<number> {
+    return this.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + this.timeoutMs }).then(
+      (stream) =>
+        new Promise<number>((resolve, reject) => {
+          let settled = false;
+          const settle = (f: () => void) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            f();
+          };
+          // The stream's own deadline should fire first; this covers a stream that never opens.
+          const timer = setTimeout(() => {
+            settle(() => reject(new GRPCDeadlineExceededError("keep-alive got no answer")));
+            stream.cancel();
+          }, this.timeoutMs + 500);
+          stream.on("data", (res) => {
+            settle(() => resolve(Number(res.TTL)));
+            stream.end();
+          });
+          stream.on("error", (err) => settle(() => reject(castGrpcError(err))));
+          stream.on("end", () => settle(() => reject(new GRPCUnavailableError("keep-alive stream ended"))));
+          stream.write({ ID: leaseId });
+        }),
+    );
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new DatastoreUnavailableError(this.description, "the store was closed");
+  }
+
+  private async call<T>(fn: () => Promise<T>, leaseId?: string): Promise<T> {
+    this.ensureOpen();
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.mapError(e, leaseId);
+    }
+  }
+
+  private mapError(e: unknown, leaseId: string | undefined): Error {
+    if (!(e instanceof Error)) return new Error(String(e));
+    if (leaseId !== undefined && (e instanceof EtcdLeaseInvalidError || /requested lease not found/.test(e.message))) {
+      return new LeaseNotFoundError(leaseId);
+    }
+    const unavailable = (reason: string) => new DatastoreUnavailableError(this.description, reason);
+    if (isBrokenCircuitError(e)) return unavailable("no member is reachable");
+    // etcd passes the call's deadline on to its own waits (a linearizable read waiting for the
+    // leader) and reports their expiry as UNKNOWN "context deadline exceeded".
+    if (e instanceof GRPCDeadlineExceededError || (e instanceof GRPCUnknownError && /context deadline/.test(e.message))) {
+      return unavailable(`no answer within ${this.timeoutMs} ms (quorum lost?)`);
+    }
+    if (e instanceof GRPCUnavailableError || e instanceof GRPCResourceExhastedError) {
+      return unavailable(shortGrpcMessage(e.message));
+    }
+    if (e instanceof ClientClosedError || (this.closed && e instanceof GRPCCancelledError)) {
+      return unavailable("the store was closed");
+    }
+    return e;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The datastores the store tests run against: a SQLite file in a temp dir, and real etcd
+ * members (Debian's etcd-server) on free loopback ports with data in a temp dir. Everything is
+ * removed after the suite, also when it fails, and as a last resort when the process exits.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type EtcdCluster, startEtcdCluster } from "../../src/linux/etcd-process.ts";
+import { EtcdStore } from "../../src/store/etcd-store.ts";
+import { openSqliteStore, type SqliteStoreOptions } from "../../src/store/sqlite-store.ts";
+import type { Store } from "../../src/store/store.ts";
+import { disposeOnExit } from "./leftovers.ts";
+
+export interface StoreBackend {
+  readonly name: string;
+  /** Opens one more client of the same datastore (same file, same cluster). */
+  open(): Promise<Store>;
+  /** Closes every client opened here, stops the servers, removes the data. */
+  dispose(): Promise<void>;
+}
+
+export interface SqliteBackend extends StoreBackend {
+  readonly path: string;
+  openWith(options: SqliteStoreOptions): Promise<Store>;
+}
+
+export interface EtcdBackend extends StoreBackend {
+  readonly cluster: EtcdCluster;
+}
+
+function tempDir(): { dir: string; unregister: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "podnet-store-test-"));
+  const unregister = disposeOnExit(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, unregister };
+}
+
+export function sqliteBackend(): SqliteBackend {
+  const { dir, unregister } = tempDir();
+  const path = join(dir, "store.db");
+  const stores: Store[] = [];
+  const openWith = async (options: SqliteStoreOptions) => {
+    const s = openSqliteStore(path, options);
+    stores.push(s);
+    return s;
+  };
+  return {
+    name: "sqlite",
+    path,
+    open: () => openWith({}),
+    openWith,
+    async dispose() {
+      await Promise.all(stores.map((s) => s.close()));
+      rmSync(dir, { recursive: true, force: true });
+      unregister();
+    },
+  };
+}
+
+export async function etcdBackend(members: 1 | 3): Promise<EtcdBackend> {
+  const { dir, unregister } = tempDir();
+  let cluster: EtcdCluster;
+  try {
+    cluster = await startEtcdCluster({ members, dataRoot: join(dir, "etcd"), host: "127.0.0.1" });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    unregister();
+    throw e;
+  }
+  const stores: Store[] = [];
+  return {
+    name: `etcd (${members} member${members === 1 ? "" : "s"})`,
+    cluster,
+    async open() {
+      const s = new EtcdStore(cluster.endpoints);
+      stores.push(s);
+      return s;
+    },
+    async dispose() {
+      try {
+        await Promise.all(stores.map((s) => s.close()));
+      } finally {
+        await cluster.close();
+        rmSync(dir, { recursive: true, force: true });
+        unregister();
+      }
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** A small seeded PRNG (mulberry32) so a failing random sequence can be replayed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function uniquePrefix(name: string): string {
+  return `/t/${name}-${crypto.randomUUID().slice(0, 8)}/`;
+}
