@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { claimBlocks } from "../cluster/block-leases.ts";
 import { readClusterConfig } from "../cluster/cluster-config-store.ts";
+import { publishIpamReport } from "../cluster/ipam-report.ts";
 import { announceNode, listNodes, watchNodes } from "../cluster/node-registry.ts";
 import type { ClusterConfig } from "../ipam/cluster-config.ts";
 import type { IPAddress } from "../ipnet/address.ts";
@@ -18,6 +19,7 @@ import { ensureSysctl } from "../linux/sysctl.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { loadPreviousBlocks, saveBlocks } from "./agent-state.ts";
 import { writeNodeConflist } from "./cni-config-writer.ts";
+import { localIpamReport } from "./local-ipam.ts";
 import type { Logger } from "./log.ts";
 import { Registry } from "./metrics.ts";
 import type { Backend, NodeRecord } from "./node-record.ts";
@@ -78,6 +80,11 @@ export class Agent {
     nodeIpChanges: this.metrics.counter(
       "podnet_agent_node_ip_changes_total",
       "Node IP changes detected and announced.",
+    ),
+    allocations: this.metrics.gauge("podnet_agent_allocations", "Pod addresses allocated, per block."),
+    orphaned: this.metrics.gauge(
+      "podnet_agent_orphaned_allocations",
+      "Allocations whose pod has no interface left, per block.",
     ),
   };
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -252,6 +259,7 @@ export class Agent {
       if (outcome.changes > 0)
         this.log.info("routes synchronised", { reason, changes: outcome.changes, peers: nodes.length - 1 });
       if (!this.ready) this.markReady();
+      await this.reportIpam();
       this.retryDelayMs = 500;
     } catch (e) {
       this.m.errors.inc({ kind: "sync" });
@@ -265,6 +273,17 @@ export class Agent {
         void this.runSync("coalesced changes");
       }
     }
+  }
+
+  /** Publishes the node's address usage for `podnet ipam show/check`, and as metrics. */
+  private async reportIpam(): Promise<void> {
+    const o = this.options;
+    const report = localIpamReport(o.nodeName, o.cniNetwork, o.stateDir, this.blocks);
+    for (const b of report.blocks) {
+      this.m.allocations.set(b.allocated.length, { block: b.block });
+      this.m.orphaned.set(b.orphaned.length, { block: b.block });
+    }
+    await publishIpamReport(this.store, report, this.leaseId);
   }
 
   private scheduleRetry(): void {

@@ -15,6 +15,7 @@ usage:
   podnet install-cni [--bin-dir DIR]                   install the CNI plugin (podnet, podnet-ipam)
   podnet agent --datastore SPEC [--node-name N] [--backend host-gw|vxlan|auto] [--cluster-cidr CIDR] ...
                                                        the node agent (podnet agent --help for all options)
+  podnet ipam show|check --datastore SPEC [--json]       cluster-wide allocations, leaks and duplicates
   ${CONFLIST_USAGE}
   ${PLAN_USAGE}
   podnet version
@@ -46,6 +47,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         // Loaded on demand: the datastore clients are heavy, and the lab's probes run this CLI often.
         const { agentCommand } = await import("./agent.ts");
         return await agentCommand(parseArgs(rest, ["help"]));
+      }
+      case "ipam": {
+        const { ipamCommand } = await import("./ipam.ts");
+        return await ipamCommand(rest, (a) => parseArgs(a, ["json"]));
       }
       case "lab":
         return await labCommand(rest);

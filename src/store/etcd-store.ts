@@ -8,7 +8,7 @@
  *   compare-and-swap that succeeded the first time would then report failure.
  */
 import { InterceptingCall, type Interceptor } from "@grpc/grpc-js";
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, isBrokenCircuitError, retry } from "cockatiel";
+import { handleWhen, isBrokenCircuitError, retry } from "cockatiel";
 import type { ICompare, IKeyValue, IRequestOp } from "etcd3";
 import {
   CompareResult,
@@ -24,6 +24,7 @@ import {
   GRPCUnavailableError,
   GRPCUnknownError,
 } from "etcd3";
+import { MemberHealth, MemberSkippedError } from "./etcd-host-policy.ts";
 import { EtcdWatch } from "./etcd-watch.ts";
 import type { Compare, KeyValue, Lease, ListResult, Store, TxnOp, TxnResult, Watch, WatchOptions } from "./store.ts";
 import { DatastoreUnavailableError, InvalidStoreArgumentError, LeaseNotFoundError } from "./store.ts";
@@ -153,17 +154,13 @@ export class EtcdStore implements Store {
     if (endpoints.length === 0) throw new InvalidStoreArgumentError("etcd endpoints", "none given");
     this.description = `etcd://${endpoints.join(",")}`;
     this.timeoutMs = options.timeoutMs ?? 3000;
+    const health = new MemberHealth();
     this.client = new Etcd3({
       hosts: endpoints.map((e) => `http://${e}`),
       grpcOptions: { interceptors: [requireLeader] },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
       faultHandling: {
-        // A member that refused us is skipped for a second instead of being tried first again.
-        host: () =>
-          circuitBreaker(
-            handleWhen((e) => e instanceof GRPCUnavailableError),
-            { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(1) },
-          ),
+        host: (member) => health.policyFor(member),
         global: retry(handleWhen(notSent), { maxAttempts: endpoints.length }),
       },
     });
@@ -322,7 +319,7 @@ export class EtcdStore implements Store {
       return new LeaseNotFoundError(leaseId);
     }
     const unavailable = (reason: string) => new DatastoreUnavailableError(this.description, reason);
-    if (isBrokenCircuitError(e)) return unavailable("no member is reachable");
+    if (isBrokenCircuitError(e) || e instanceof MemberSkippedError) return unavailable("no member is reachable");
     // etcd passes the call's deadline on to its own waits (a linearizable read waiting for the
     // leader) and reports their expiry as UNKNOWN "context deadline exceeded".
     if (e instanceof GRPCDeadlineExceededError || (e instanceof GRPCUnknownError && /context deadline/.test(e.message))) {
