@@ -16,6 +16,7 @@ usage:
   podnet agent --datastore SPEC [--node-name N] [--backend host-gw|vxlan|auto] [--cluster-cidr CIDR] ...
                                                        the node agent (podnet agent --help for all options)
   podnet ipam show|check --datastore SPEC [--json]       cluster-wide allocations, leaks and duplicates
+  podnet cluster show|add-cidr CIDR --datastore SPEC     the cluster's address plan; add a pod range
   ${CONFLIST_USAGE}
   ${PLAN_USAGE}
   podnet version
@@ -47,6 +48,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         // Loaded on demand: the datastore clients are heavy, and the lab's probes run this CLI often.
         const { agentCommand } = await import("./agent.ts");
         return await agentCommand(parseArgs(rest, ["help"]));
+      }
+      case "cluster": {
+        const { clusterCommand } = await import("./cluster.ts");
+        return await clusterCommand(rest, (a) => parseArgs(a, ["json"]));
       }
       case "ipam": {
         const { ipamCommand } = await import("./ipam.ts");

@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { buildClusterConfig } from "../ipam/cluster-config.ts";
+import { ServiceIPUnavailableError } from "../ipam/cluster-errors.ts";
+import { inStaticBand } from "../ipam/service-ip-allocator.ts";
+import { formatIP, parseIP } from "../ipnet/address.ts";
+import { parsePrefix } from "../ipnet/prefix.ts";
+import { openStore } from "../store/open-store.ts";
+import type { Store } from "../store/store.ts";
+import { allocateClusterIP, listServiceIPs, releaseClusterIP } from "./service-ips.ts";
+
+const config = buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/24"] });
+const dirs: string[] = [];
+const stores: Store[] = [];
+
+async function store(): Promise<Store> {
+  const dir = mkdtempSync(`${tmpdir()}/podnet-svcip-`);
+  dirs.push(dir);
+  const s = await openStore(`sqlite:${dir}/cluster.db`);
+  stores.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("allocateClusterIP", () => {
+  test("concurrent allocations get distinct addresses from the dynamic band first", async () => {
+    const s = await store();
+    const ips = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => allocateClusterIP(s, config, 4, `default/svc-${i}`)),
+    );
+    const texts = ips.map(formatIP);
+    expect(new Set(texts).size).toBe(40);
+    const cidr = parsePrefix("10.96.0.0/24");
+    for (const ip of ips) expect(inStaticBand(cidr, ip)).toBe(false);
+    expect((await listServiceIPs(s)).length).toBe(40);
+  });
+
+  test("a requested address is given once, then refused; released, it can be had again", async () => {
+    const s = await store();
+    const ip = await allocateClusterIP(s, config, 4, "kube-system/dns", parseIP("10.96.0.10"));
+    expect(formatIP(ip)).toBe("10.96.0.10");
+    await expect(
+      allocateClusterIP(s, config, 4, "default/other", parseIP("10.96.0.10")),
+    ).rejects.toBeInstanceOf(ServiceIPUnavailableError);
+    expect(await releaseClusterIP(s, "10.96.0.10")).toBe(true);
+    expect(formatIP(await allocateClusterIP(s, config, 4, "default/other", parseIP("10.96.0.10")))).toBe(
+      "10.96.0.10",
+    );
+  });
+
+  test("a family without a service CIDR is refused with the reason", async () => {
+    const s = await store();
+    await expect(allocateClusterIP(s, config, 6, "default/v6")).rejects.toThrow("no IPv6 service CIDR");
+  });
+});
