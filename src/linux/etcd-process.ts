@@ -79,7 +79,9 @@ function validateDataRoot(dataRoot: string): string {
   const root = normalize(dataRoot);
   if (root === "/") throw new Error(`Invalid etcd data root "${dataRoot}": must not be /`);
   if (existsSync(root) && readdirSync(root).length > 0) {
-    throw new Error(`Invalid etcd data root "${root}": directory is not empty (the cluster removes it on close)`);
+    throw new Error(
+      `Invalid etcd data root "${root}": directory is not empty (the cluster removes it on close)`,
+    );
   }
   return root;
 }
@@ -105,6 +107,8 @@ function sleep(ms: number): Promise<void> {
 
 class Member implements EtcdMember {
   child: ChildProcess | undefined;
+  /** Why the process could not be started at all (spawn failed), if it could not. */
+  spawnError: Error | undefined;
   exited: Promise<void> = Promise.resolve();
   readonly endpoint: string;
   readonly dataDir: string;
@@ -127,7 +131,8 @@ class Member implements EtcdMember {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    const c = this.child;
+    return c !== undefined && this.spawnError === undefined && c.exitCode === null && c.signalCode === null;
   }
 
   get peerUrl(): string {
@@ -208,11 +213,14 @@ class Cluster implements EtcdCluster {
     try {
       const child = spawn(this.binary, this.argv(m), { stdio: ["ignore", log, log], env: etcdEnv() });
       m.child = child;
+      m.spawnError = undefined;
       m.exited = new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else child.once("exit", () => resolve());
+        child.once("exit", () => resolve());
+        child.once("error", (e) => {
+          m.spawnError = e;
+          resolve();
+        });
       });
-      child.once("error", () => undefined);
     } finally {
       closeSync(log);
     }
@@ -221,6 +229,8 @@ class Cluster implements EtcdCluster {
   async waitHealthy(m: Member): Promise<void> {
     const deadline = Date.now() + this.startTimeoutMs;
     while (Date.now() < deadline) {
+      if (m.spawnError)
+        throw new EtcdStartError(m.name, `cannot run ${this.binary}: ${m.spawnError.message}`);
       if (!m.running) throw new EtcdStartError(m.name, `etcd exited: ${m.logTail()}`);
       try {
         const res = await fetch(`http://${m.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
@@ -271,7 +281,6 @@ class Cluster implements EtcdCluster {
     return m;
   }
 }
-
 
 const openClusters = new Set<Cluster>();
 let exitHookInstalled = false;

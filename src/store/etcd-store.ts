@@ -6,15 +6,13 @@
  * - a call is retried on another member only when it certainly never reached etcd (connection
  *   refused, no leader): retrying a write that timed out could apply it twice, and a
  *   compare-and-swap that succeeded the first time would then report failure.
+ * A member that just failed is skipped for a moment while others are healthy (MemberHealth).
  */
 import { InterceptingCall, type Interceptor } from "@grpc/grpc-js";
-import { handleWhen, isBrokenCircuitError, retry } from "cockatiel";
-import type { ICompare, IKeyValue, IRequestOp } from "etcd3";
+import { handleWhen, retry } from "cockatiel";
 import {
-  CompareResult,
-  CompareTarget,
-  castGrpcError,
   ClientClosedError,
+  castGrpcError,
   Etcd3,
   EtcdLeaseInvalidError,
   GRPCCancelledError,
@@ -24,9 +22,20 @@ import {
   GRPCUnavailableError,
   GRPCUnknownError,
 } from "etcd3";
+import { checkLease, shortGrpcMessage, toCompare, toKeyValue, toRequestOp } from "./etcd-convert.ts";
 import { MemberHealth, MemberSkippedError } from "./etcd-host-policy.ts";
 import { EtcdWatch } from "./etcd-watch.ts";
-import type { Compare, KeyValue, Lease, ListResult, Store, TxnOp, TxnResult, Watch, WatchOptions } from "./store.ts";
+import type {
+  Compare,
+  KeyValue,
+  Lease,
+  ListResult,
+  Store,
+  TxnOp,
+  TxnResult,
+  Watch,
+  WatchOptions,
+} from "./store.ts";
 import { DatastoreUnavailableError, InvalidStoreArgumentError, LeaseNotFoundError } from "./store.ts";
 import {
   checkKey,
@@ -35,7 +44,6 @@ import {
   checkTtl,
   checkTxn,
   checkValue,
-  isLeaseId,
   prefixRangeBytes,
 } from "./store-args.ts";
 
@@ -59,85 +67,6 @@ const requireLeader: Interceptor = (options, nextCall) =>
       next(metadata, listener);
     },
   });
-
-const COMPARE_TARGET = {
-  version: CompareTarget.Version,
-  createRevision: CompareTarget.Create,
-  modRevision: CompareTarget.Mod,
-  value: CompareTarget.Value,
-} as const;
-
-const COMPARE_RESULT = {
-  "=": CompareResult.Equal,
-  "!=": CompareResult.NotEqual,
-  "<": CompareResult.Less,
-  ">": CompareResult.Greater,
-} as const;
-
-function toKeyValue(kv: IKeyValue): KeyValue {
-  const out = {
-    key: kv.key.toString("utf8"),
-    value: kv.value.toString("utf8"),
-    createRevision: Number(kv.create_revision),
-    modRevision: Number(kv.mod_revision),
-    version: Number(kv.version),
-  };
-  return kv.lease === "0" ? out : { ...out, lease: kv.lease };
-}
-
-function toCompare(c: Compare): ICompare {
-  const base = { key: Buffer.from(c.key, "utf8"), target: COMPARE_TARGET[c.target], result: COMPARE_RESULT[c.op] };
-  switch (c.target) {
-    case "value":
-      return { ...base, value: Buffer.from(c.value, "utf8") };
-    case "version":
-      return { ...base, version: c.value };
-    case "createRevision":
-      return { ...base, create_revision: c.value };
-    case "modRevision":
-      return { ...base, mod_revision: c.value };
-    default: {
-      const _never: never = c;
-      throw new InvalidStoreArgumentError("compare", JSON.stringify(_never));
-    }
-  }
-}
-
-function checkLease(leaseId: string): string {
-  if (!isLeaseId(leaseId)) {
-    throw new InvalidStoreArgumentError(`lease ID "${leaseId}"`, "must be a positive decimal integer");
-  }
-  return leaseId;
-}
-
-function toRequestOp(op: TxnOp): IRequestOp {
-  const key = Buffer.from(op.key, "utf8");
-  switch (op.kind) {
-    case "put":
-      return {
-        request_put: {
-          key,
-          value: Buffer.from(op.value, "utf8"),
-          lease: op.lease === undefined ? 0 : checkLease(op.lease),
-        },
-      };
-    case "delete":
-      return { request_delete_range: { key } };
-    default: {
-      const _never: never = op;
-      throw new InvalidStoreArgumentError("transaction op", JSON.stringify(_never));
-    }
-  }
-}
-
-function shortGrpcMessage(message: string): string {
-  const text = message
-    .replace(/^\d+ [A-Z_]+: /, "")
-    .replace(/\s*Resolution note:.*$/s, "")
-    .replace(/Last error: Error: /, "")
-    .trim();
-  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
-}
 
 export class EtcdStore implements Store {
   readonly description: string;
@@ -197,7 +126,11 @@ export class EtcdStore implements Store {
     return res.deleted !== "0";
   }
 
-  async txn(compares: readonly Compare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
+  async txn(
+    compares: readonly Compare[],
+    success: readonly TxnOp[],
+    failure: readonly TxnOp[] = [],
+  ): Promise<TxnResult> {
     checkTxn(compares, success, failure);
     const request = {
       compare: compares.map(toCompare),
@@ -315,14 +248,20 @@ export class EtcdStore implements Store {
 
   private mapError(e: unknown, leaseId: string | undefined): Error {
     if (!(e instanceof Error)) return new Error(String(e));
-    if (leaseId !== undefined && (e instanceof EtcdLeaseInvalidError || /requested lease not found/.test(e.message))) {
+    if (
+      leaseId !== undefined &&
+      (e instanceof EtcdLeaseInvalidError || /requested lease not found/.test(e.message))
+    ) {
       return new LeaseNotFoundError(leaseId);
     }
     const unavailable = (reason: string) => new DatastoreUnavailableError(this.description, reason);
-    if (isBrokenCircuitError(e) || e instanceof MemberSkippedError) return unavailable("no member is reachable");
+    if (e instanceof MemberSkippedError) return unavailable("no member is reachable");
     // etcd passes the call's deadline on to its own waits (a linearizable read waiting for the
     // leader) and reports their expiry as UNKNOWN "context deadline exceeded".
-    if (e instanceof GRPCDeadlineExceededError || (e instanceof GRPCUnknownError && /context deadline/.test(e.message))) {
+    if (
+      e instanceof GRPCDeadlineExceededError ||
+      (e instanceof GRPCUnknownError && /context deadline/.test(e.message))
+    ) {
       return unavailable(`no answer within ${this.timeoutMs} ms (quorum lost?)`);
     }
     if (e instanceof GRPCUnavailableError || e instanceof GRPCResourceExhastedError) {

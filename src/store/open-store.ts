@@ -44,7 +44,10 @@ function parseEndpoint(spec: string, endpoint: string): string {
       throw new DatastoreSpecError(spec, `host "${host}" of "${endpoint}" is not an IPv6 address`);
     }
   } else if (!validHostname(host)) {
-    throw new DatastoreSpecError(spec, `host "${host}" of "${endpoint}" is not a valid hostname or IPv4 address`);
+    throw new DatastoreSpecError(
+      spec,
+      `host "${host}" of "${endpoint}" is not a valid hostname or IPv4 address`,
+    );
   }
   if (!/^[0-9]{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
     throw new DatastoreSpecError(spec, `port "${port}" of "${endpoint}" is not a number from 1 to 65535`);
@@ -55,7 +58,8 @@ function parseEndpoint(spec: string, endpoint: string): string {
 function parseSqlite(spec: string, rest: string): DatastoreSpec {
   // sqlite:///var/lib/x.db (URL style) means the same as sqlite:/var/lib/x.db.
   const path = rest.startsWith("///") ? rest.slice(2) : rest;
-  if (path.startsWith("//")) throw new DatastoreSpecError(spec, "use sqlite:/ABSOLUTE/PATH or sqlite:///ABSOLUTE/PATH");
+  if (path.startsWith("//"))
+    throw new DatastoreSpecError(spec, "use sqlite:/ABSOLUTE/PATH or sqlite:///ABSOLUTE/PATH");
   if (path === "") throw new DatastoreSpecError(spec, "no path after sqlite:");
   if (path.includes("\0")) throw new DatastoreSpecError(spec, "path contains a NUL byte");
   if (!path.startsWith("/")) throw new DatastoreSpecError(spec, `path "${path}" is not absolute`);
@@ -67,7 +71,10 @@ function parseSqlite(spec: string, rest: string): DatastoreSpec {
 function parseEtcd(spec: string, rest: string): DatastoreSpec {
   if (rest === "") throw new DatastoreSpecError(spec, "no HOST:PORT after etcd://");
   if (rest.includes("/") || rest.includes("@") || rest.includes("?")) {
-    throw new DatastoreSpecError(spec, "only HOST:PORT[,HOST:PORT...] may follow etcd:// (no path, user or query)");
+    throw new DatastoreSpecError(
+      spec,
+      "only HOST:PORT[,HOST:PORT...] may follow etcd:// (no path, user or query)",
+    );
   }
   const endpoints = rest.split(",").map((e) => parseEndpoint(spec, e));
   const seen = new Set<string>();
@@ -81,7 +88,8 @@ function parseEtcd(spec: string, rest: string): DatastoreSpec {
 export function parseDatastoreSpec(spec: string): DatastoreSpec {
   if (spec.startsWith("sqlite:")) return parseSqlite(spec, spec.slice("sqlite:".length));
   if (spec.startsWith("etcd://")) return parseEtcd(spec, spec.slice("etcd://".length));
-  if (/^(etcds|https):\/\//.test(spec)) throw new DatastoreSpecError(spec, "TLS to etcd is not supported yet");
+  if (/^(etcds|https):\/\//.test(spec))
+    throw new DatastoreSpecError(spec, "TLS to etcd is not supported yet");
   throw new DatastoreSpecError(spec, USAGE);
 }
 

@@ -106,14 +106,19 @@ export class SqliteDb {
       // FULL: an allocation acknowledged to a caller survives a power cut, not only a crash.
       this.db.run("PRAGMA synchronous = FULL");
       this.db.run("PRAGMA foreign_keys = OFF");
-      this.db
-        .transaction(() => {
-          const found = this.db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
-          if (found > SCHEMA_VERSION) throw new SqliteSchemaError(path, found);
-          this.db.run(SCHEMA);
-          if (found < SCHEMA_VERSION) this.db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-        })
-        .immediate();
+      const version = () =>
+        this.db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+      // Plugins open the file once per pod operation: take the write lock only to create it.
+      if (version() !== SCHEMA_VERSION) {
+        this.db
+          .transaction(() => {
+            const found = version();
+            if (found > SCHEMA_VERSION) throw new SqliteSchemaError(path, found);
+            this.db.run(SCHEMA);
+            if (found < SCHEMA_VERSION) this.db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+          })
+          .immediate();
+      }
     } catch (e) {
       this.db.close();
       throw e;
@@ -206,8 +211,9 @@ export class SqliteDb {
 
   leaseAlive(id: number, now: number): boolean {
     return (
-      this.db.query<{ id: number }, [number, number]>("SELECT id FROM leases WHERE id = ? AND expires_at > ?").get(id, now) !==
-      null
+      this.db
+        .query<{ id: number }, [number, number]>("SELECT id FROM leases WHERE id = ? AND expires_at > ?")
+        .get(id, now) !== null
     );
   }
 
@@ -231,6 +237,10 @@ export class SqliteDb {
   }
 
   anyLeaseExpired(now: number): boolean {
-    return this.db.query<{ id: number }, [number]>("SELECT id FROM leases WHERE expires_at <= ? LIMIT 1").get(now) !== null;
+    return (
+      this.db
+        .query<{ id: number }, [number]>("SELECT id FROM leases WHERE expires_at <= ? LIMIT 1")
+        .get(now) !== null
+    );
   }
 }

@@ -8,12 +8,11 @@
 import { SQLiteError } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, normalize } from "node:path";
-import type { KvRow } from "./sqlite-db.ts";
 import { SqliteDb, toKeyValue } from "./sqlite-db.ts";
 import { SqliteWatchHub } from "./sqlite-watch.ts";
+import { compareHolds, RevisionWriter } from "./sqlite-writer.ts";
 import type {
   Compare,
-  CompareOp,
   KeyValue,
   Lease,
   ListResult,
@@ -31,7 +30,6 @@ import {
   checkTtl,
   checkTxn,
   checkValue,
-  compareUtf8,
   isLeaseId,
 } from "./store-args.ts";
 
@@ -49,102 +47,12 @@ export interface SqliteStoreOptions {
 // Errors that mean the file cannot be used right now; the transaction was rolled back.
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|NOLFS|PROTOCOL)/;
 
-function opHolds(op: CompareOp, sign: number): boolean {
-  switch (op) {
-    case "=":
-      return sign === 0;
-    case "!=":
-      return sign !== 0;
-    case "<":
-      return sign < 0;
-    case ">":
-      return sign > 0;
-    default: {
-      const _never: never = op;
-      return _never;
-    }
-  }
-}
-
-/** etcd's semantics: a missing key has version/revisions 0, and any value compare on it fails. */
-function compareHolds(c: Compare, row: KvRow | undefined): boolean {
-  switch (c.target) {
-    case "value":
-      return row !== undefined && opHolds(c.op, compareUtf8(row.value, c.value));
-    case "version":
-      return opHolds(c.op, Math.sign((row?.version ?? 0) - c.value));
-    case "createRevision":
-      return opHolds(c.op, Math.sign((row?.create_rev ?? 0) - c.value));
-    case "modRevision":
-      return opHolds(c.op, Math.sign((row?.mod_rev ?? 0) - c.value));
-    default: {
-      const _never: never = c;
-      return _never;
-    }
-  }
-}
-
 /** Lease IDs this file can hold (AUTOINCREMENT rowids, never reused); undefined if none could be. */
 function leaseNumber(id: string): number | undefined {
-  if (!isLeaseId(id)) throw new InvalidStoreArgumentError(`lease ID "${id}"`, "must be a positive decimal integer");
+  if (!isLeaseId(id))
+    throw new InvalidStoreArgumentError(`lease ID "${id}"`, "must be a positive decimal integer");
   const n = Number(id);
   return Number.isSafeInteger(n) ? n : undefined;
-}
-
-/** Allocates one new revision for a batch of changes, only if something actually changes. */
-class RevisionWriter {
-  private revision: number | undefined;
-  private seq = 0;
-
-  constructor(
-    private readonly sql: SqliteDb,
-    private readonly historyRevisions: number,
-  ) {}
-
-  private next(): number {
-    this.revision ??= this.sql.meta().revision + 1;
-    return this.revision;
-  }
-
-  put(key: string, value: string, lease: number | null): void {
-    const old = this.sql.getKv(key);
-    const revision = this.next();
-    const row = {
-      key,
-      value,
-      create_rev: old?.create_rev ?? revision,
-      mod_rev: revision,
-      version: (old?.version ?? 0) + 1,
-      lease,
-    };
-    this.sql.upsertKv(row);
-    this.sql.insertEvent({ ...row, revision, seq: this.seq++, type: "put" });
-  }
-
-  delete(key: string): boolean {
-    if (!this.sql.getKv(key)) return false;
-    const revision = this.next();
-    this.sql.deleteKv(key);
-    this.sql.insertEvent({
-      revision,
-      seq: this.seq++,
-      key,
-      type: "delete",
-      value: null,
-      create_rev: null,
-      version: null,
-      lease: null,
-    });
-    return true;
-  }
-
-  /** Publishes the revision and trims history; returns the store revision after the write. */
-  finish(): number {
-    if (this.revision === undefined) return this.sql.meta().revision;
-    this.sql.setRevision(this.revision);
-    this.sql.compactTo(this.revision - this.historyRevisions + 1);
-    return this.revision;
-  }
 }
 
 export class SqliteStore implements Store {
@@ -182,7 +90,10 @@ export class SqliteStore implements Store {
 
   async list(prefix: string): Promise<ListResult> {
     checkPrefix(prefix);
-    return this.read(() => ({ kvs: this.sql.listKv(prefix).map(toKeyValue), revision: this.sql.meta().revision }));
+    return this.read(() => ({
+      kvs: this.sql.listKv(prefix).map(toKeyValue),
+      revision: this.sql.meta().revision,
+    }));
   }
 
   async put(key: string, value: string, options: { readonly lease?: string } = {}): Promise<number> {
@@ -205,7 +116,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  async txn(compares: readonly Compare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
+  async txn(
+    compares: readonly Compare[],
+    success: readonly TxnOp[],
+    failure: readonly TxnOp[] = [],
+  ): Promise<TxnResult> {
     checkTxn(compares, success, failure);
     return this.write((now) => {
       const succeeded = compares.every((c) => compareHolds(c, this.sql.getKv(c.key)));
@@ -261,7 +176,10 @@ export class SqliteStore implements Store {
     this.write(() => {
       const current = this.sql.meta().revision;
       if (revision > current) {
-        throw new InvalidStoreArgumentError(`compaction revision ${revision}`, `beyond the current revision ${current}`);
+        throw new InvalidStoreArgumentError(
+          `compaction revision ${revision}`,
+          `beyond the current revision ${current}`,
+        );
       }
       this.sql.compactTo(revision);
     });
@@ -352,16 +270,21 @@ export class SqliteStore implements Store {
 /** Opens (creating if needed) the store at an absolute path; its directory is created too. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   if (path.includes("\0")) throw new InvalidStoreArgumentError("SQLite store path", "contains a NUL byte");
-  if (!isAbsolute(path)) throw new InvalidStoreArgumentError(`SQLite store path "${path}"`, "must be absolute");
+  if (!isAbsolute(path))
+    throw new InvalidStoreArgumentError(`SQLite store path "${path}"`, "must be absolute");
   if (path.split("/").includes("..")) {
     throw new InvalidStoreArgumentError(`SQLite store path "${path}"`, 'must not contain ".."');
   }
-  if (path.endsWith("/")) throw new InvalidStoreArgumentError(`SQLite store path "${path}"`, "names a directory");
+  if (path.endsWith("/"))
+    throw new InvalidStoreArgumentError(`SQLite store path "${path}"`, "names a directory");
   const file = normalize(path);
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new DatastoreUnavailableError(`sqlite:${file}`, `cannot create its directory: ${(e as Error).message}`);
+    throw new DatastoreUnavailableError(
+      `sqlite:${file}`,
+      `cannot create its directory: ${(e as Error).message}`,
+    );
   }
   return new SqliteStore(file, options);
 }

@@ -22,7 +22,11 @@ function toEvent(row: EventRow): WatchEvent {
     modRevision: row.revision,
     version: row.version ?? 1,
   };
-  return { type: "put", revision: row.revision, kv: row.lease === null ? kv : { ...kv, lease: String(row.lease) } };
+  return {
+    type: "put",
+    revision: row.revision,
+    kv: row.lease === null ? kv : { ...kv, lease: String(row.lease) },
+  };
 }
 
 type PollStep =
@@ -119,23 +123,36 @@ export class SqliteWatchHub {
       .deferred();
   }
 
+  /** Delivers the next window of events to `w`; false once it has caught up or ended. */
+  private advance(w: SqliteWatch): boolean {
+    let step: PollStep;
+    try {
+      step = this.step(w);
+    } catch (e) {
+      w.fail(this.mapError(e));
+      return false;
+    }
+    switch (step.kind) {
+      case "idle":
+        return false;
+      case "compacted":
+        w.fail(new CompactedError(w.next, step.oldest));
+        return false;
+      case "events":
+        w.next = step.to + 1;
+        w.deliver(step.rows.map(toEvent));
+        return true;
+      default: {
+        const _never: never = step;
+        throw new Error(`unknown poll step ${JSON.stringify(_never)}`);
+      }
+    }
+  }
+
   private poll(): void {
     for (const w of [...this.watches]) {
       for (let i = 0; i < WINDOWS_PER_POLL && !w.closed; i++) {
-        let step: PollStep;
-        try {
-          step = this.step(w);
-        } catch (e) {
-          w.fail(this.mapError(e));
-          break;
-        }
-        if (step.kind === "idle") break;
-        if (step.kind === "compacted") {
-          w.fail(new CompactedError(w.next, step.oldest));
-          break;
-        }
-        w.next = step.to + 1;
-        w.deliver(step.rows.map(toEvent));
+        if (!this.advance(w)) break;
       }
     }
   }

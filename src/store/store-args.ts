@@ -14,7 +14,8 @@ export function checkKey(key: string): string {
   if (typeof key !== "string" || key.length === 0) {
     throw new InvalidStoreArgumentError("key", "must be a non-empty string");
   }
-  if (!key.isWellFormed()) throw new InvalidStoreArgumentError(`key ${JSON.stringify(key)}`, "lone surrogate");
+  if (!key.isWellFormed())
+    throw new InvalidStoreArgumentError(`key ${JSON.stringify(key)}`, "lone surrogate");
   return key;
 }
 
@@ -77,7 +78,11 @@ function checkOps(branch: string, ops: readonly TxnOp[]): void {
   }
 }
 
-export function checkTxn(compares: readonly Compare[], success: readonly TxnOp[], failure: readonly TxnOp[]): void {
+export function checkTxn(
+  compares: readonly Compare[],
+  success: readonly TxnOp[],
+  failure: readonly TxnOp[],
+): void {
   for (const c of compares) {
     checkKey(c.key);
     if (!["=", "!=", "<", ">"].includes(c.op)) {
@@ -85,7 +90,10 @@ export function checkTxn(compares: readonly Compare[], success: readonly TxnOp[]
     }
     if (c.target === "value") checkValue(c.key, c.value);
     else if (!Number.isSafeInteger(c.value) || c.value < 0) {
-      throw new InvalidStoreArgumentError(`compare on "${c.key}"`, `${c.target} must be a non-negative integer`);
+      throw new InvalidStoreArgumentError(
+        `compare on "${c.key}"`,
+        `${c.target} must be a non-negative integer`,
+      );
     }
   }
   checkOps("success", success);

@@ -21,7 +21,12 @@ export interface KeyValue {
 /** A condition of a transaction. `version = 0` / `createRevision = 0` mean "the key does not exist". */
 export type Compare =
   | { readonly key: string; readonly target: "version"; readonly op: CompareOp; readonly value: number }
-  | { readonly key: string; readonly target: "createRevision"; readonly op: CompareOp; readonly value: number }
+  | {
+      readonly key: string;
+      readonly target: "createRevision";
+      readonly op: CompareOp;
+      readonly value: number;
+    }
   | { readonly key: string; readonly target: "modRevision"; readonly op: CompareOp; readonly value: number }
   | { readonly key: string; readonly target: "value"; readonly op: CompareOp; readonly value: string };
 
@@ -74,7 +79,11 @@ export interface Store {
   put(key: string, value: string, options?: { readonly lease?: string }): Promise<number>;
   /** Returns whether the key existed. */
   delete(key: string): Promise<boolean>;
-  txn(compares: readonly Compare[], success: readonly TxnOp[], failure?: readonly TxnOp[]): Promise<TxnResult>;
+  txn(
+    compares: readonly Compare[],
+    success: readonly TxnOp[],
+    failure?: readonly TxnOp[],
+  ): Promise<TxnResult>;
   grantLease(ttlSeconds: number): Promise<Lease>;
   /** Renews the lease for its full TTL; throws LeaseNotFoundError once it has expired. */
   keepAlive(leaseId: string): Promise<void>;
@@ -89,14 +98,18 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** The datastore cannot be reached (no quorum, server down): nothing was written. */
+/**
+ * The datastore cannot be reached (no quorum, server down). The operation did not complete; for
+ * etcd a write that timed out may still be applied once quorum returns, so a caller that must
+ * know reads the key back (compare-and-swap claims are safe to repeat).
+ */
 export class DatastoreUnavailableError extends Error {
   override readonly name = "DatastoreUnavailableError";
   constructor(
     readonly store: string,
     readonly reason: string,
   ) {
-    super(`Datastore ${store} unavailable: ${reason}`);
+    super(`Datastore unavailable (${store}): ${reason}`);
   }
 }
 
@@ -114,7 +127,9 @@ export class CompactedError extends Error {
     readonly requested: number,
     readonly oldest: number,
   ) {
-    super(`Revision ${requested} is compacted (oldest kept: ${oldest}): re-list and watch from the list's revision`);
+    super(
+      `Revision ${requested} is compacted (oldest kept: ${oldest}): re-list and watch from the list's revision`,
+    );
   }
 }
 

@@ -28,7 +28,8 @@ class Agent {
 
   async allocate(deadline: number): Promise<number> {
     for (;;) {
-      if (Date.now() > deadline) throw new Error(`${this.name} could not allocate a block before the deadline`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name} could not allocate a block before the deadline`);
       const n = Math.floor(this.rand() * RANGE);
       if (this.owned.has(n)) continue;
       const key = `${this.blocks}${n}`;
@@ -89,7 +90,10 @@ async function leaderOf(members: readonly EtcdMember[]): Promise<EtcdMember> {
   });
 }
 
-async function timedFailure(what: string, call: () => Promise<unknown>): Promise<{ what: string; ms: number; error: unknown }> {
+async function timedFailure(
+  what: string,
+  call: () => Promise<unknown>,
+): Promise<{ what: string; ms: number; error: unknown }> {
   const t0 = Date.now();
   try {
     await call();
@@ -160,15 +164,16 @@ describe("etcd with three members under faults", () => {
           multi.map((key) => ({ kind: "put" as const, key, value: "all-or-nothing" })),
         ),
       ),
-      timedFailure("allocate", () => (agents[2] as Agent).store.txn([], [{ kind: "put", key: `${blocks}x`, value: "x" }])),
+      timedFailure("allocate", () =>
+        (agents[2] as Agent).store.txn([], [{ kind: "put", key: `${blocks}x`, value: "x" }]),
+      ),
     ]);
-    console.log(outcomes.map((o) => `${o.what} ${o.ms} ${String(o.error)}`).join("\n"));
     for (const o of outcomes) {
       expect({ what: o.what, unavailable: o.error instanceof DatastoreUnavailableError }).toEqual({
         what: o.what,
         unavailable: true,
       });
-      expect(String(o.error)).toMatch(/datastore .*unavailable/i);
+      expect(String(o.error)).toMatch(/datastore unavailable/i);
       expect({ what: o.what, fast: o.ms < 6000 }).toEqual({ what: o.what, fast: true });
     }
 
@@ -204,7 +209,7 @@ describe("etcd with three members under faults", () => {
       return [...stored.keys()].every((n) => seen.has(`${blocks}${n}`)) ? true : undefined;
     });
     watch.close();
-    const creations = events.filter((e) => e.type === "put" && e.kv.version === 1).map((e) => e.kv.key);
+    const creations = events.flatMap((e) => (e.type === "put" && e.kv.version === 1 ? [e.kv.key] : []));
     expect(creations.length).toBe(new Set(creations).size);
     const revisions = events.map((e) => e.revision);
     expect(revisions).toEqual([...revisions].sort((a, b) => a - b));

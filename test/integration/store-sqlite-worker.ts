@@ -25,7 +25,10 @@ while ((await store.get(`${prefix}go`)) === undefined) await Bun.sleep(5);
 const won: number[] = [];
 for (const n of order) {
   const key = `${prefix}${n}`;
-  const r = await store.txn([{ key, target: "version", op: "=", value: 0 }], [{ kind: "put", key, value: owner }]);
+  const r = await store.txn(
+    [{ key, target: "version", op: "=", value: 0 }],
+    [{ kind: "put", key, value: owner }],
+  );
   if (r.succeeded) won.push(n);
   // Spread the claims out so the processes really interleave instead of one finishing first.
   await Bun.sleep(1);
