@@ -17,7 +17,7 @@ import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
 
 export const LAB_USAGE = `usage:
-  podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp]
+  podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp] [--datastore sqlite|etcd]
                                                  build the lab: N nodes (default 3) with an agent each,
                                                  N pods per node (default 2)
   podnet lab status                              pods with their IP, MAC and interface
@@ -35,7 +35,9 @@ function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, 
 }
 
 async function up(args: ParsedArgs): Promise<number> {
-  assertKnownFlags(args, ["nodes", "pods", "backend", "mode"]);
+  assertKnownFlags(args, ["nodes", "pods", "backend", "mode", "datastore"]);
+  const datastore = flag(args, "datastore") ?? "sqlite";
+  if (datastore !== "sqlite" && datastore !== "etcd") throw new UsageError(`--datastore "${datastore}" must be sqlite or etcd`);
   const mode = flag(args, "mode") ?? "bridge";
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
   const backend = flag(args, "backend") ?? "auto";
@@ -47,6 +49,7 @@ async function up(args: ParsedArgs): Promise<number> {
     podsPerNode: intFlag(args, "pods", 2, 1, 26),
     backend: backend as Backend,
     mode,
+    datastore,
   });
   console.log(
     `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,

@@ -11,6 +11,7 @@ import { createNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.
 import { installPlugins } from "../plugin/install.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { labDown } from "./lab-down.ts";
+import { startLabEtcd } from "./lab-etcd.ts";
 import { labDir, labNetnsPrefix, nodeNetns, podNetns } from "./lab-paths.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { ECHO_PORT, loadLabState, saveLabState } from "./lab-state.ts";
@@ -23,6 +24,7 @@ export interface LabOptions {
   readonly podsPerNode: number;
   readonly backend: Backend;
   readonly mode: "bridge" | "ptp";
+  readonly datastore: "sqlite" | "etcd";
 }
 
 export const LAB_NETWORK = "podnet-lab";
@@ -165,7 +167,7 @@ export async function labUp(options: LabOptions): Promise<LabState> {
   const binDir = `${dir}/bin`;
   const topology = defaultTopology(options.nodes);
   const prefix = labNetnsPrefix(id);
-  const state: LabState = {
+  let state: LabState = {
     id,
     dir,
     binDir,
@@ -180,6 +182,7 @@ export async function labUp(options: LabOptions): Promise<LabState> {
   try {
     const [exe] = installPlugins(binDir);
     saveLabState(state);
+    const etcdHost = options.datastore === "etcd" ? [topology.datastore] : [];
     buildUnderlay(
       topology,
       {
@@ -187,8 +190,18 @@ export async function labUp(options: LabOptions): Promise<LabState> {
         routerNetns: `${prefix}router`,
         hostNetns: (h) => `${prefix}${h}`,
       },
-      [...topology.nodes, topology.external],
+      [...topology.nodes, topology.external, ...etcdHost],
     );
+    if (options.datastore === "etcd") {
+      const etcd = await startLabEtcd(
+        `${prefix}datastore`,
+        topology.datastore.address,
+        `${dir}/etcd`,
+        `${dir}/logs/etcd.log`,
+      );
+      state = { ...state, datastore: etcd.spec };
+      saveLabState(state);
+    }
     // Agents start together, as nodes of a real cluster boot: they race for blocks in the datastore.
     const nodes = await Promise.all(
       topology.nodes.map((_, i) => startNode(state, topology, i, exe as string, options)),

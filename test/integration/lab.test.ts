@@ -46,6 +46,8 @@ interface Layout {
   readonly claims: number;
   /** How cross-node packets must travel (from the claim's evidence). */
   readonly paths: readonly string[];
+  /** Namespaces beyond the switches, router and external host (the etcd host). */
+  readonly extraNamespaces?: number;
 }
 
 const LAYOUTS: readonly Layout[] = [
@@ -92,7 +94,9 @@ for (const layout of LAYOUTS) {
       expect(up.code).toBe(0);
       const created = labNamespaces().filter((n) => !before.ns.includes(n));
       // 3 segment switches, a router and the external host, then the nodes and their pods.
-      expect(created.length).toBe(5 + layout.nodes * (1 + layout.podsPerNode));
+      expect(created.length).toBe(
+        5 + (layout.extraNamespaces ?? 0) + layout.nodes * (1 + layout.podsPerNode),
+      );
 
       const status = podnet("lab", "status");
       expect(status.code).toBe(0);

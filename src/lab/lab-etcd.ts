@@ -1,0 +1,62 @@
+/**
+ * The lab's own etcd (`podnet lab up --datastore etcd`): one member inside the lab's "datastore"
+ * host namespace on the first segment, so every node — including those behind the router —
+ * reaches it over the underlay, like a real cluster's etcd. It outlives `lab up` (detached) and
+ * dies with its namespace on `lab down`.
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { spawnDetached } from "../linux/exec.ts";
+import { inNetns } from "../linux/netns.ts";
+
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+
+export interface LabEtcd {
+  readonly spec: string;
+  readonly pid: number;
+}
+
+export async function startLabEtcd(
+  netns: string,
+  address: string,
+  dir: string,
+  logPath: string,
+): Promise<LabEtcd> {
+  const ip = address.split("/")[0] as string;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const client = `http://${ip}:${ETCD_CLIENT_PORT}`;
+  const peer = `http://${ip}:${ETCD_PEER_PORT}`;
+  const pid = spawnDetached(
+    inNetns(netns, [
+      "etcd",
+      "--name",
+      "lab",
+      "--data-dir",
+      dir,
+      "--listen-client-urls",
+      client,
+      "--advertise-client-urls",
+      client,
+      "--listen-peer-urls",
+      peer,
+      "--initial-advertise-peer-urls",
+      peer,
+      "--initial-cluster",
+      `lab=${peer}`,
+      "--initial-cluster-state",
+      "new",
+    ]),
+    logPath,
+  );
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (existsSync(logPath) && readFileSync(logPath, "utf8").includes("ready to serve client requests")) {
+      return { spec: `etcd://${ip}:${ETCD_CLIENT_PORT}`, pid };
+    }
+    await Bun.sleep(50);
+  }
+  const log = existsSync(logPath)
+    ? readFileSync(logPath, "utf8").trim().split("\n").slice(-3).join(" | ")
+    : "(no output)";
+  throw new Error(`the lab's etcd did not become ready within 20 s: ${log}`);
+}
