@@ -99,6 +99,8 @@ export class Agent {
   private retryDelayMs = 500;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private firstSync: Promise<void> | undefined;
+  private announcedAddresses: readonly IPAddress[] = [];
+  private checkingUplink = false;
 
   constructor(
     private readonly store: Store,
@@ -183,6 +185,7 @@ export class Agent {
     });
     this.log.info("CNI config written", { dir: o.cniConfDir, changed });
     await announceNode(this.store, this.record(), this.leaseId);
+    this.announcedAddresses = this.uplinkState.addresses;
 
     const { revision } = await listNodes(this.store);
     this.watch = watchNodes(
@@ -316,28 +319,41 @@ export class Agent {
 
   /** Detects a changed node IP (address removed, another added) and re-announces it. */
   async checkUplink(): Promise<void> {
+    if (this.checkingUplink) return; // an announce still waiting on the datastore
+    this.checkingUplink = true;
     try {
       const now = readUplink(this.options.uplink);
       const before = this.uplinkState as UplinkState;
-      if (sameAddresses(now.addresses, before.addresses)) return;
       if (now.addresses.length === 0) {
-        this.log.warn("uplink has no global address right now; keeping the announced one", {
-          uplink: now.name,
-        });
+        if (before.addresses.length > 0 && !sameAddresses(now.addresses, before.addresses)) {
+          this.log.warn("uplink has no global address right now; keeping the announced one", {
+            uplink: now.name,
+          });
+        }
         return;
       }
-      this.uplinkState = now;
-      this.m.nodeIpChanges.inc();
-      this.log.info("node IP changed", {
-        from: before.addresses.map(formatIP),
-        to: now.addresses.map(formatIP),
-      });
-      this.programLocal(now);
-      await announceNode(this.store, this.record(), this.leaseId);
-      this.requestSync("node IP changed");
+      if (!sameAddresses(now.addresses, before.addresses)) {
+        this.uplinkState = now;
+        this.m.nodeIpChanges.inc();
+        this.log.info("node IP changed", {
+          from: before.addresses.map(formatIP),
+          to: now.addresses.map(formatIP),
+        });
+        this.programLocal(now);
+        this.requestSync("node IP changed");
+      }
+      // Announced separately from noticing: when the announce fails (the datastore connection
+      // may have been bound to the address that just left), the next check tries again.
+      if (!sameAddresses(now.addresses, this.announcedAddresses)) {
+        await announceNode(this.store, this.record(), this.leaseId);
+        this.announcedAddresses = now.addresses;
+        this.log.info("node IP announced", { nodeIPs: now.addresses.map(formatIP) });
+      }
     } catch (e) {
       this.m.errors.inc({ kind: "uplink" });
-      this.log.error("uplink check failed", { error: e });
+      this.log.error("uplink check or announce failed; retrying", { error: e });
+    } finally {
+      this.checkingUplink = false;
     }
   }
 

@@ -5,7 +5,7 @@
  * address is put back afterwards, and traffic must recover again.
  */
 import { addToIP, formatIP, parseIP } from "../ipnet/address.ts";
-import { mustRunSync } from "../linux/exec.ts";
+import { mustRunSync, runSync } from "../linux/exec.ts";
 import type { Verdict } from "./claims.ts";
 import type { LabNode, LabState } from "./lab-state.ts";
 import type { PodView } from "./probe.ts";
@@ -22,27 +22,46 @@ function setAddress(node: LabNode, remove: string, add: string): void {
   mustRunSync(["ip", "-n", node.netns, "route", "replace", "default", "via", gateway]);
 }
 
+/** The gateway the sending pod's node uses toward `dst` (the peer's node IP for a direct route). */
+function gatewayFrom(nodeNs: string, dst: string): string | undefined {
+  const r = runSync(["ip", "-n", nodeNs, "-j", "route", "get", dst]);
+  if (r.code !== 0) return undefined;
+  return (JSON.parse(r.stdout) as { gateway?: string }[])[0]?.gateway;
+}
+
+/**
+ * Recovered means both: the sender's node routes to the moved node's new IP (the re-announced
+ * address reached the peers), and a new connection gets through with the pod IP intact. The
+ * route matters: a stale ARP entry can carry packets to the right MAC for a while without it.
+ */
 async function recovers(
   state: LabState,
   from: PodView,
   to: PodView,
+  newIp: string,
 ): Promise<{ ok: boolean; ms: number; last: string }> {
   const started = Date.now();
+  const fromNode = state.nodes.find((n) => n.name === from.node) as LabNode;
   let last = "";
   while (Date.now() - started < RECOVERY_TIMEOUT_MS) {
-    const outcome = await probeFrom(state, from.netns, to.ipv4 as string);
-    if (
-      outcome.kind === "reply" &&
-      outcome.probe.reply.pod === to.name &&
-      outcome.probe.reply.from === from.ipv4
-    ) {
-      return { ok: true, ms: Date.now() - started, last: "" };
+    const gateway = gatewayFrom(fromNode.netns, to.ipv4 as string);
+    if (gateway !== newIp) {
+      last = `${fromNode.name} still routes ${to.node}'s block via ${gateway ?? "nothing"}`;
+    } else {
+      const outcome = await probeFrom(state, from.netns, to.ipv4 as string);
+      if (
+        outcome.kind === "reply" &&
+        outcome.probe.reply.pod === to.name &&
+        outcome.probe.reply.from === from.ipv4
+      ) {
+        return { ok: true, ms: Date.now() - started, last: "" };
+      }
+      last =
+        outcome.kind === "error"
+          ? outcome.message
+          : `answered by ${outcome.probe.reply.pod} from ${outcome.probe.reply.from}`;
     }
-    last =
-      outcome.kind === "error"
-        ? outcome.message
-        : `answered by ${outcome.probe.reply.pod} from ${outcome.probe.reply.from}`;
-    await Bun.sleep(200);
+    await Bun.sleep(100);
   }
   return { ok: false, ms: Date.now() - started, last };
 }
@@ -59,21 +78,22 @@ const CLAIM = "after a node's IP changes, cross-node traffic to its pods recover
 
 async function moveAndProbe(state: LabState, views: readonly PodView[]): Promise<Verdict> {
   const claim = CLAIM;
-  // The second node shares a segment with the first, so the change exercises direct routes.
+  // The second node shares a segment with the first, so the change exercises direct routes
+  // (the sender below is on the first node).
   const target = state.nodes[1] as LabNode;
   const to = views.find((v) => v.node === target.name && v.ipv4);
-  const from = views.find((v) => v.node !== target.name && v.ipv4);
+  const from = views.find((v) => v.node === state.nodes[0]?.name && v.ipv4);
   if (!to || !from) return { ok: false, claim, evidence: "no pods on two different nodes to probe" };
   const [ip, len] = target.address.split("/") as [string, string];
   const moved = `${formatIP(addToIP(parseIP(ip), 40n))}/${len}`;
   setAddress(target, target.address, moved);
   let away: Awaited<ReturnType<typeof recovers>>;
   try {
-    away = await recovers(state, from, to);
+    away = await recovers(state, from, to, moved.split("/")[0] as string);
   } finally {
     setAddress(target, moved, target.address);
   }
-  const back = await recovers(state, from, to);
+  const back = await recovers(state, from, to, ip);
   const ok = away.ok && back.ok;
   return {
     ok,
