@@ -23,6 +23,7 @@ export const LAB_USAGE = `usage:
   podnet lab status                              pods with their IP, MAC and interface
   podnet lab check                               prove the IP-per-pod claims with real packets
   podnet lab exec NAME -- CMD [ARG...]           run a command inside a pod, a node or "external"
+  podnet lab metrics NODE                        the node agent's Prometheus metrics
   podnet lab down                                remove everything the lab created`;
 
 function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
@@ -37,7 +38,8 @@ function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, 
 async function up(args: ParsedArgs): Promise<number> {
   assertKnownFlags(args, ["nodes", "pods", "backend", "mode", "datastore"]);
   const datastore = flag(args, "datastore") ?? "sqlite";
-  if (datastore !== "sqlite" && datastore !== "etcd") throw new UsageError(`--datastore "${datastore}" must be sqlite or etcd`);
+  if (datastore !== "sqlite" && datastore !== "etcd")
+    throw new UsageError(`--datastore "${datastore}" must be sqlite or etcd`);
   const mode = flag(args, "mode") ?? "bridge";
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
   const backend = flag(args, "backend") ?? "auto";
@@ -140,6 +142,29 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       return await echoServer(args);
     case "echo-client":
       return await echoClient(args);
+    case "metrics": {
+      // The agent serves metrics on its node's own loopback: fetch from inside that namespace.
+      const [node] = args.positionals;
+      const state = requireLabState();
+      if (!node || !state.nodes.some((n) => n.name === node))
+        throw new UsageError("usage: podnet lab metrics NODE");
+      return await runInteractive(
+        inNetns(findNetns(state, node), [
+          `${state.binDir}/podnet`,
+          "lab",
+          "http-get",
+          "http://127.0.0.1:9464/metrics",
+        ]),
+      );
+    }
+    case "http-get": {
+      const [url] = args.positionals;
+      if (!url?.startsWith("http://127.0.0.1:"))
+        throw new UsageError("usage: podnet lab http-get http://127.0.0.1:PORT/PATH");
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      process.stdout.write(await res.text());
+      return res.ok ? 0 : 1;
+    }
     default:
       throw new UsageError(LAB_USAGE);
   }

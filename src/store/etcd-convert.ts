@@ -82,6 +82,17 @@ export function toRequestOp(op: TxnOp): IRequestOp {
   }
 }
 
+/**
+ * A count-only read of one key, which etcd performs linearizably (after confirming the leader's
+ * commit index). etcd serves a transaction whose ops are all serializable reads from the member
+ * that received it, without asking the leader, and a transaction with no ops at all counts as
+ * one: a follower that has not yet applied the latest writes would then judge the compares on
+ * stale data and report a stale revision. One such read among the ops makes etcd wait first.
+ */
+export function linearizableBarrier(key: string): IRequestOp {
+  return { request_range: { key: Buffer.from(key, "utf8"), count_only: true, serializable: false } };
+}
+
 /** A gRPC error message without its status prefix and resolver notes. */
 export function shortGrpcMessage(message: string): string {
   const text = message

@@ -22,7 +22,14 @@ import {
   GRPCUnavailableError,
   GRPCUnknownError,
 } from "etcd3";
-import { checkLease, shortGrpcMessage, toCompare, toKeyValue, toRequestOp } from "./etcd-convert.ts";
+import {
+  checkLease,
+  linearizableBarrier,
+  shortGrpcMessage,
+  toCompare,
+  toKeyValue,
+  toRequestOp,
+} from "./etcd-convert.ts";
 import { MemberHealth, MemberSkippedError } from "./etcd-host-policy.ts";
 import { EtcdWatch } from "./etcd-watch.ts";
 import type {
@@ -137,6 +144,10 @@ export class EtcdStore implements Store {
       success: success.map(toRequestOp),
       failure: failure.map(toRequestOp),
     };
+    // Without ops etcd would answer from the receiving member's possibly lagging state.
+    if (success.length === 0 && failure.length === 0) {
+      request.success.push(linearizableBarrier(compares[0]?.key ?? "\0"));
+    }
     const lease = [...success, ...failure].find((op) => op.kind === "put" && op.lease !== undefined);
     const res = await this.call(
       () => this.client.kv.txn(request),

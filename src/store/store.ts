@@ -3,6 +3,10 @@
  * revisioned keys, compare-and-swap transactions, TTL leases with renewal, and prefix watches
  * that resume from a revision. Modelled on etcd's v3 API, which both flannel and Calico build on.
  * Keys and values are strings; every write bumps one store-wide revision.
+ *
+ * Every call is linearizable, on any etcd member: a read or a transaction's compares see every
+ * write that completed before the call began, so a revision a call reports is never below the
+ * revision an earlier completed call reported.
  */
 
 export interface KeyValue {
@@ -39,7 +43,11 @@ export type TxnOp =
 export interface TxnResult {
   /** Whether every compare held (and the success ops ran) or not (and the failure ops ran). */
   readonly succeeded: boolean;
-  /** The store revision after the transaction. */
+  /**
+   * The store revision after the transaction: its own new revision if the branch that ran
+   * changed a key, otherwise the current revision unchanged (no ops, or only deletes of
+   * missing keys, take no revision).
+   */
   readonly revision: number;
 }
 
