@@ -8,6 +8,8 @@ import { labCheck } from "../lab/lab-check.ts";
 import { labDown } from "../lab/lab-down.ts";
 import { findNetns, requireLabState } from "../lab/lab-state.ts";
 import { formatStatus } from "../lab/lab-status.ts";
+import { readFileSync } from "node:fs";
+import { parseClusterFile } from "../lab/cluster-file.ts";
 import { labUp } from "../lab/lab-up.ts";
 import { MAX_LAB_NODES } from "../lab/topology.ts";
 import { runInteractive } from "../linux/exec.ts";
@@ -17,7 +19,7 @@ import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
 
 export const LAB_USAGE = `usage:
-  podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp] [--datastore sqlite|etcd]
+  podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp] [--datastore sqlite|etcd] [-f cluster.yaml]
                                                  build the lab: N nodes (default 3) with an agent each,
                                                  N pods per node (default 2)
   podnet lab status                              pods with their IP, MAC and interface
@@ -36,30 +38,31 @@ function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, 
 }
 
 async function up(args: ParsedArgs): Promise<number> {
-  assertKnownFlags(args, ["nodes", "pods", "backend", "mode", "datastore"]);
-  const datastore = flag(args, "datastore") ?? "sqlite";
-  if (datastore !== "sqlite" && datastore !== "etcd")
-    throw new UsageError(`--datastore "${datastore}" must be sqlite or etcd`);
-  const mode = flag(args, "mode") ?? "bridge";
+  assertKnownFlags(args, ["nodes", "pods", "backend", "mode", "datastore", "file"]);
+  const filePath = flag(args, "file");
+  const file = filePath ? parseClusterFile(readFileSync(filePath, "utf8")) : undefined;
+  const mode = flag(args, "mode") ?? file?.mode ?? "bridge";
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
-  const backend = flag(args, "backend") ?? "auto";
-  if (!BACKENDS.includes(backend as Backend))
-    throw new UsageError(`--backend "${backend}" must be one of ${BACKENDS.join(", ")}`);
+  const backend = flag(args, "backend") ?? file?.backend ?? "auto";
+  if (!BACKENDS.includes(backend as Backend)) throw new UsageError(`--backend "${backend}" must be one of ${BACKENDS.join(", ")}`);
+  const datastore = flag(args, "datastore") ?? file?.datastore ?? "sqlite";
+  if (datastore !== "sqlite" && datastore !== "etcd") throw new UsageError(`--datastore "${datastore}" must be sqlite or etcd`);
+  if (file && flag(args, "nodes") !== undefined) throw new UsageError("--nodes and -f cannot be combined: the file lists the nodes");
   const started = performance.now();
   const state = await labUp({
     nodes: intFlag(args, "nodes", 3, 1, MAX_LAB_NODES),
-    podsPerNode: intFlag(args, "pods", 2, 1, 26),
+    podsPerNode: intFlag(args, "pods", file?.podsPerNode ?? 2, 1, 26),
     backend: backend as Backend,
     mode,
     datastore,
+    ...(file ? { topology: file.topology } : {}),
+    ...(file?.clusterCidr ? { clusterCidr: file.clusterCidr } : {}),
   });
   console.log(
     `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,
   );
   console.log(formatStatus(state));
-  console.log(
-    `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip route | podnet lab down`,
-  );
+  console.log(`\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip route | podnet lab down`);
   return 0;
 }
 
@@ -112,7 +115,8 @@ async function echoClient(args: ParsedArgs): Promise<number> {
 
 export async function labCommand(argv: readonly string[]): Promise<number> {
   try {
-    return await labSubcommand(argv);
+    // `-f FILE` is the short form of `--file FILE` (as in kubectl and docker compose).
+    return await labSubcommand(argv.map((a) => (a === "-f" ? "--file" : a)));
   } finally {
     // Netlink sockets into pod namespaces keep those namespaces alive; release them.
     closeNetlinkSockets();

@@ -33,6 +33,8 @@ export interface LabNode {
   /** Underlay address with prefix length (e.g. 192.0.2.11/24) and its segment. */
   readonly address: string;
   readonly segment: string;
+  /** The router's address on the node's segment (its default gateway). */
+  readonly gateway: string;
   /** The blocks the node's agent leased (from the conflist it wrote). */
   readonly podCidrs: readonly string[];
   readonly conflist: Conflist;

@@ -25,6 +25,9 @@ export interface LabOptions {
   readonly backend: Backend;
   readonly mode: "bridge" | "ptp";
   readonly datastore: "sqlite" | "etcd";
+  /** A custom layout (from a cluster file); the default topology of `nodes` nodes otherwise. */
+  readonly topology?: Topology;
+  readonly clusterCidr?: string;
 }
 
 export const LAB_NETWORK = "podnet-lab";
@@ -144,6 +147,7 @@ async function startNode(
     netns,
     address: spec.address,
     segment: spec.segment,
+    gateway: topology.segments.find((s) => s.name === spec.segment)?.gateway ?? "",
     podCidrs,
     conflist,
     agentPid,
@@ -165,7 +169,7 @@ export async function labUp(options: LabOptions): Promise<LabState> {
   // trace that `lab down` follows.
   mkdirSync(`${dir}/logs`, { recursive: true, mode: 0o700 });
   const binDir = `${dir}/bin`;
-  const topology = defaultTopology(options.nodes);
+  const topology = options.topology ?? defaultTopology(options.nodes);
   const prefix = labNetnsPrefix(id);
   let state: LabState = {
     id,

@@ -4,8 +4,11 @@
  * their routes, and cross-node traffic to its pods must recover — with no restart. The original
  * address is put back afterwards, and traffic must recover again.
  */
+
+import { VXLAN_DEV } from "../agent/vxlan-device.ts";
 import { addToIP, formatIP, parseIP } from "../ipnet/address.ts";
 import { mustRunSync, runSync } from "../linux/exec.ts";
+import { inNetns } from "../linux/netns.ts";
 import type { Verdict } from "./claims.ts";
 import type { LabNode, LabState } from "./lab-state.ts";
 import type { PodView } from "./probe.ts";
@@ -18,15 +21,21 @@ function setAddress(node: LabNode, remove: string, add: string): void {
   mustRunSync(["ip", "-n", node.netns, "addr", "del", remove, "dev", "eth0"]);
   mustRunSync(["ip", "-n", node.netns, "addr", "add", add, "dev", "eth0"]);
   // The default route leaves with the old address; the router is still the gateway.
-  const gateway = node.address.replace(/\.\d+\//, ".1/").split("/")[0] as string;
-  mustRunSync(["ip", "-n", node.netns, "route", "replace", "default", "via", gateway]);
+  mustRunSync(["ip", "-n", node.netns, "route", "replace", "default", "via", node.gateway]);
 }
 
-/** The gateway the sending pod's node uses toward `dst` (the peer's node IP for a direct route). */
-function gatewayFrom(nodeNs: string, dst: string): string | undefined {
+/**
+ * Where the sending pod's node sends traffic for `dst` now: the next hop of a direct route, or,
+ * through the VXLAN device, the underlay address its FDB holds for the tunnel.
+ */
+function underlayHopFrom(nodeNs: string, dst: string): string[] {
   const r = runSync(["ip", "-n", nodeNs, "-j", "route", "get", dst]);
-  if (r.code !== 0) return undefined;
-  return (JSON.parse(r.stdout) as { gateway?: string }[])[0]?.gateway;
+  if (r.code !== 0) return [];
+  const route = (JSON.parse(r.stdout) as { gateway?: string; dev?: string }[])[0];
+  if (route?.dev !== VXLAN_DEV) return route?.gateway ? [route.gateway] : [];
+  const fdb = runSync(inNetns(nodeNs, ["bridge", "-j", "fdb", "show", "dev", VXLAN_DEV]));
+  if (fdb.code !== 0) return [];
+  return (JSON.parse(fdb.stdout) as { dst?: string }[]).flatMap((f) => (f.dst ? [f.dst] : []));
 }
 
 /**
@@ -44,9 +53,9 @@ async function recovers(
   const fromNode = state.nodes.find((n) => n.name === from.node) as LabNode;
   let last = "";
   while (Date.now() - started < RECOVERY_TIMEOUT_MS) {
-    const gateway = gatewayFrom(fromNode.netns, to.ipv4 as string);
-    if (gateway !== newIp) {
-      last = `${fromNode.name} still routes ${to.node}'s block via ${gateway ?? "nothing"}`;
+    const hops = underlayHopFrom(fromNode.netns, to.ipv4 as string);
+    if (!hops.includes(newIp)) {
+      last = `${fromNode.name} still sends ${to.node}'s block to ${hops.join(",") || "nothing"}`;
     } else {
       const outcome = await probeFrom(state, from.netns, to.ipv4 as string);
       if (

@@ -46,6 +46,8 @@ interface Layout {
   readonly claims: number;
   /** How cross-node packets must travel (from the claim's evidence). */
   readonly paths: readonly string[];
+  /** The pod `lab exec` is tried in (default node1-b). */
+  readonly execPod?: string;
   /** Namespaces beyond the switches, router and external host (the etcd host). */
   readonly extraNamespaces?: number;
 }
@@ -77,6 +79,25 @@ const LAYOUTS: readonly Layout[] = [
     paths: ["direct"],
   },
   {
+    title: "etcd datastore (the lab's own etcd on the underlay)",
+    args: ["--datastore", "etcd"],
+    nodes: 3,
+    podsPerNode: 2,
+    claims: 7,
+    paths: ["direct", "vxlan"],
+    extraNamespaces: 1, // the etcd host
+  },
+  {
+    title: "custom layout from examples/cluster.yaml (4 nodes on three segments)",
+    args: ["-f", "examples/cluster.yaml"],
+    execPod: "a1-b",
+    nodes: 4,
+    podsPerNode: 2,
+    claims: 7,
+    paths: ["direct", "vxlan"],
+    extraNamespaces: 1, // a fourth segment
+  },
+  {
     title: "one node in ptp mode",
     args: ["--nodes", "1", "--mode", "ptp", "--pods", "3"],
     nodes: 1,
@@ -89,59 +110,68 @@ const LAYOUTS: readonly Layout[] = [
 for (const layout of LAYOUTS) {
   describe(`lab, ${layout.title}`, () => {
     test("up, status, exec and check prove every claim; down removes everything", () => {
-      const up = podnet("lab", "up", ...layout.args);
-      expect(up.stderr).toBe("");
-      expect(up.code).toBe(0);
-      const created = labNamespaces().filter((n) => !before.ns.includes(n));
-      // 3 segment switches, a router and the external host, then the nodes and their pods.
-      expect(created.length).toBe(
-        5 + (layout.extraNamespaces ?? 0) + layout.nodes * (1 + layout.podsPerNode),
-      );
-
-      const status = podnet("lab", "status");
-      expect(status.code).toBe(0);
-      const [nodeTable, podTable] = status.stdout.trim().split("\n\n") as [string, string];
-      const nodeRows = nodeTable
-        .split("\n")
-        .slice(1)
-        .map((r) => r.split(/\s+/));
-      expect(nodeRows.length).toBe(layout.nodes);
-      const blocks = nodeRows.map((c) => c[3]);
-      expect(new Set(blocks).size).toBe(layout.nodes);
-      for (const b of blocks) expect(b).toMatch(/^10\.244\.\d+\.0\/24$/);
-      const cells = podTable
-        .split("\n")
-        .slice(1)
-        .map((r) => r.split(/\s+/));
-      expect(cells.length).toBe(layout.nodes * layout.podsPerNode);
-      const ips = cells.map((c) => c[2]);
-      expect(new Set(ips).size).toBe(ips.length);
-      for (const ip of ips) expect(ip).toMatch(/^10\.244\.\d+\.\d+$/);
-
-      // exec runs in the named pod: the eth0 it shows holds exactly the address status lists for
-      // node1-b (and none of the other pods').
-      const ipOfB = cells.find((c) => c[1] === "node1-b")?.[2];
-      expect(ipOfB).toMatch(/^10\.244\.\d+\.\d+$/);
-      const exec = podnet("lab", "exec", "node1-b", "--", "ip", "-j", "-4", "addr", "show", "dev", "eth0");
-      expect(exec.code).toBe(0);
-      expect(exec.stdout).toContain(`"${ipOfB}"`);
-      const shown = (JSON.parse(exec.stdout) as { addr_info: { local: string }[] }[]).flatMap((l) =>
-        l.addr_info.map((a) => a.local),
-      );
-      expect(shown).toEqual([ipOfB as string]);
-
-      const check = podnet("lab", "check");
-      expect(check.stdout).toContain(`all ${layout.claims} claims hold`);
-      expect(check.stdout).not.toContain("✗");
-      for (const path of layout.paths) expect(check.stdout).toContain(path);
-      expect(check.code).toBe(0);
-
-      const down = podnet("lab", "down");
-      expect(down.code).toBe(0);
-      expect(labNamespaces().filter((n) => !before.ns.includes(n))).toEqual([]);
-      expect(rootLinks()).toEqual(before.links);
+      try {
+        proveLayout(layout);
+      } finally {
+        podnet("lab", "down"); // a failed assertion must not leave this lab in the way of the next
+      }
     });
   });
+}
+
+function proveLayout(layout: Layout): void {
+  {
+    const up = podnet("lab", "up", ...layout.args);
+    expect(up.stderr).toBe("");
+    expect(up.code).toBe(0);
+    const created = labNamespaces().filter((n) => !before.ns.includes(n));
+    // 3 segment switches, a router and the external host, then the nodes and their pods.
+    expect(created.length).toBe(5 + (layout.extraNamespaces ?? 0) + layout.nodes * (1 + layout.podsPerNode));
+
+    const status = podnet("lab", "status");
+    expect(status.code).toBe(0);
+    const [nodeTable, podTable] = status.stdout.trim().split("\n\n") as [string, string];
+    const nodeRows = nodeTable
+      .split("\n")
+      .slice(1)
+      .map((r) => r.split(/\s+/));
+    expect(nodeRows.length).toBe(layout.nodes);
+    const blocks = nodeRows.map((c) => c[3]);
+    expect(new Set(blocks).size).toBe(layout.nodes);
+    for (const b of blocks) expect(b).toMatch(/^10\.244\.\d+\.0\/24$/);
+    const cells = podTable
+      .split("\n")
+      .slice(1)
+      .map((r) => r.split(/\s+/));
+    expect(cells.length).toBe(layout.nodes * layout.podsPerNode);
+    const ips = cells.map((c) => c[2]);
+    expect(new Set(ips).size).toBe(ips.length);
+    for (const ip of ips) expect(ip).toMatch(/^10\.244\.\d+\.\d+$/);
+
+    // exec runs in the named pod: the eth0 it shows holds exactly the address status lists for
+    // it (and none of the other pods').
+    const pod = layout.execPod ?? "node1-b";
+    const ipOfB = cells.find((c) => c[1] === pod)?.[2];
+    expect(ipOfB).toMatch(/^10\.244\.\d+\.\d+$/);
+    const exec = podnet("lab", "exec", pod, "--", "ip", "-j", "-4", "addr", "show", "dev", "eth0");
+    expect(exec.code).toBe(0);
+    expect(exec.stdout).toContain(`"${ipOfB}"`);
+    const shown = (JSON.parse(exec.stdout) as { addr_info: { local: string }[] }[]).flatMap((l) =>
+      l.addr_info.map((a) => a.local),
+    );
+    expect(shown).toEqual([ipOfB as string]);
+
+    const check = podnet("lab", "check");
+    expect(check.stdout).toContain(`all ${layout.claims} claims hold`);
+    expect(check.stdout).not.toContain("✗");
+    for (const path of layout.paths) expect(check.stdout).toContain(path);
+    expect(check.code).toBe(0);
+
+    const down = podnet("lab", "down");
+    expect(down.code).toBe(0);
+    expect(labNamespaces().filter((n) => !before.ns.includes(n))).toEqual([]);
+    expect(rootLinks()).toEqual(before.links);
+  }
 }
 
 test("check fails with ✗ and a non-zero exit when a pod loses its address", () => {
