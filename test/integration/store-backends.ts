@@ -16,6 +16,11 @@ export interface StoreBackend {
   readonly name: string;
   /** Opens one more client of the same datastore (same file, same cluster). */
   open(): Promise<Store>;
+  /**
+   * Clients that each talk to one server only (one per etcd member; two for a SQLite file), so
+   * a test can write through one and read through another that may be lagging behind.
+   */
+  openEach(): Promise<Store[]>;
   /** Closes every client opened here, stops the servers, removes the data. */
   dispose(): Promise<void>;
 }
@@ -48,6 +53,7 @@ export function sqliteBackend(): SqliteBackend {
     name: "sqlite",
     path,
     open: () => openWith({}),
+    openEach: () => Promise.all([openWith({}), openWith({})]),
     openWith,
     async dispose() {
       await Promise.all(stores.map((s) => s.close()));
@@ -68,14 +74,16 @@ export async function etcdBackend(members: 1 | 3): Promise<EtcdBackend> {
     throw e;
   }
   const stores: Store[] = [];
+  const openOn = (endpoints: readonly string[]) => {
+    const s = new EtcdStore(endpoints);
+    stores.push(s);
+    return s;
+  };
   return {
     name: `etcd (${members} member${members === 1 ? "" : "s"})`,
     cluster,
-    async open() {
-      const s = new EtcdStore(cluster.endpoints);
-      stores.push(s);
-      return s;
-    },
+    open: async () => openOn(cluster.endpoints),
+    openEach: async () => cluster.endpoints.map((e) => openOn([e])),
     async dispose() {
       try {
         await Promise.all(stores.map((s) => s.close()));

@@ -258,6 +258,47 @@ for (const { name, make } of BACKENDS) {
       }
     });
 
+    test("reads and transactions through any server see every write that finished before them", async () => {
+      if (!backend) throw new Error("no backend");
+      const clients = await backend.openEach();
+      const p = uniquePrefix("linearizable");
+      const stale: string[] = [];
+      // A follower learns of a commit a moment after the leader has answered the writer: ask
+      // right away, many times, through every other server.
+      for (let round = 0; round < 25; round++) {
+        for (const [w, writer] of clients.entries()) {
+          for (const [r, reader] of clients.entries()) {
+            if (w === r) continue;
+            const key = `${p}${round}-${w}-${r}`;
+            const where = `round ${round}, written via ${w}, read via ${r}`;
+            const written = await writer.put(key, "1");
+            const noOps = await reader.txn([{ key, target: "modRevision", op: "=", value: written }], []);
+            if (!noOps.succeeded || noOps.revision < written)
+              stale.push(`${where}: op-less txn ${JSON.stringify(noOps)}`);
+            const deleted = await writer.delete(key);
+            const noChange = await reader.txn(
+              [{ key, target: "version", op: "=", value: 0 }],
+              [{ kind: "delete", key }],
+            );
+            if (!deleted || !noChange.succeeded || noChange.revision < written + 1) {
+              stale.push(
+                `${where}: no-change txn ${JSON.stringify(noChange)} after delete at ${written + 1}`,
+              );
+            }
+            const again = await writer.put(key, "2");
+            const got = await reader.get(key);
+            if (got?.modRevision !== again)
+              stale.push(`${where}: get ${JSON.stringify(got)}, wrote at ${again}`);
+            const listed = await reader.list(key);
+            if (listed.revision < again)
+              stale.push(`${where}: list at ${listed.revision}, wrote at ${again}`);
+          }
+        }
+      }
+      expect(stale).toEqual([]);
+      await Promise.all(clients.map((c) => c.close()));
+    }, 60_000);
+
     test("leases: keys vanish after the TTL, keepAlive keeps them, revoke deletes them", async () => {
       const p = uniquePrefix("lease");
       const start = (await store.list(p)).revision + 1;
