@@ -1,15 +1,15 @@
 /** `podnet lab ...`: build, inspect, prove and remove a cluster made of network namespaces. */
 
+import { readFileSync } from "node:fs";
 import type { Backend } from "../agent/node-record.ts";
 import { BACKENDS } from "../agent/node-record.ts";
 import { formatVerdict } from "../lab/claims.ts";
+import { parseClusterFile } from "../lab/cluster-file.ts";
 import { probeEcho, serveEcho } from "../lab/echo-server.ts";
 import { labCheck } from "../lab/lab-check.ts";
 import { labDown } from "../lab/lab-down.ts";
 import { findNetns, requireLabState } from "../lab/lab-state.ts";
 import { formatStatus } from "../lab/lab-status.ts";
-import { readFileSync } from "node:fs";
-import { parseClusterFile } from "../lab/cluster-file.ts";
 import { labUp } from "../lab/lab-up.ts";
 import { MAX_LAB_NODES } from "../lab/topology.ts";
 import { runInteractive } from "../linux/exec.ts";
@@ -26,6 +26,7 @@ export const LAB_USAGE = `usage:
   podnet lab check                               prove the IP-per-pod claims with real packets
   podnet lab exec NAME -- CMD [ARG...]           run a command inside a pod, a node or "external"
   podnet lab metrics NODE                        the node agent's Prometheus metrics
+  podnet lab ipam show|check                     the cluster's allocations, as seen in its datastore
   podnet lab down                                remove everything the lab created`;
 
 function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
@@ -44,10 +45,13 @@ async function up(args: ParsedArgs): Promise<number> {
   const mode = flag(args, "mode") ?? file?.mode ?? "bridge";
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
   const backend = flag(args, "backend") ?? file?.backend ?? "auto";
-  if (!BACKENDS.includes(backend as Backend)) throw new UsageError(`--backend "${backend}" must be one of ${BACKENDS.join(", ")}`);
+  if (!BACKENDS.includes(backend as Backend))
+    throw new UsageError(`--backend "${backend}" must be one of ${BACKENDS.join(", ")}`);
   const datastore = flag(args, "datastore") ?? file?.datastore ?? "sqlite";
-  if (datastore !== "sqlite" && datastore !== "etcd") throw new UsageError(`--datastore "${datastore}" must be sqlite or etcd`);
-  if (file && flag(args, "nodes") !== undefined) throw new UsageError("--nodes and -f cannot be combined: the file lists the nodes");
+  if (datastore !== "sqlite" && datastore !== "etcd")
+    throw new UsageError(`--datastore "${datastore}" must be sqlite or etcd`);
+  if (file && flag(args, "nodes") !== undefined)
+    throw new UsageError("--nodes and -f cannot be combined: the file lists the nodes");
   const started = performance.now();
   const state = await labUp({
     nodes: intFlag(args, "nodes", 3, 1, MAX_LAB_NODES),
@@ -62,7 +66,9 @@ async function up(args: ParsedArgs): Promise<number> {
     `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,
   );
   console.log(formatStatus(state));
-  console.log(`\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip route | podnet lab down`);
+  console.log(
+    `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip route | podnet lab down`,
+  );
   return 0;
 }
 
@@ -146,6 +152,17 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       return await echoServer(args);
     case "echo-client":
       return await echoClient(args);
+    case "ipam": {
+      // Run inside a node: the lab's datastore (its etcd) is reachable from the nodes, not from here.
+      const [sub] = args.positionals;
+      const state = requireLabState();
+      const node = state.nodes[0];
+      if ((sub !== "show" && sub !== "check") || !node)
+        throw new UsageError("usage: podnet lab ipam show|check");
+      return await runInteractive(
+        inNetns(node.netns, [`${state.binDir}/podnet`, "ipam", sub, "--datastore", state.datastore]),
+      );
+    }
     case "metrics": {
       // The agent serves metrics on its node's own loopback: fetch from inside that namespace.
       const [node] = args.positionals;

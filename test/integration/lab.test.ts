@@ -167,6 +167,11 @@ function proveLayout(layout: Layout): void {
     for (const path of layout.paths) expect(check.stdout).toContain(path);
     expect(check.code).toBe(0);
 
+    // The cluster's own audit agrees: every block has a live node, no duplicates, no leaks.
+    const audit = podnet("lab", "ipam", "check");
+    expect(audit.stdout).toContain(`ok: ${layout.nodes} blocks, ${layout.nodes} live nodes`);
+    expect(audit.code).toBe(0);
+
     const down = podnet("lab", "down");
     expect(down.code).toBe(0);
     expect(labNamespaces().filter((n) => !before.ns.includes(n))).toEqual([]);
