@@ -17,6 +17,7 @@ import type { IPPrefix } from "../ipnet/prefix.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
 import { ensureSysctl } from "../linux/sysctl.ts";
 import type { Store, Watch } from "../store/store.ts";
+import { LeaseNotFoundError } from "../store/store.ts";
 import { loadPreviousBlocks, saveBlocks } from "./agent-state.ts";
 import { writeNodeConflist } from "./cni-config-writer.ts";
 import { localIpamReport } from "./local-ipam.ts";
@@ -101,13 +102,18 @@ export class Agent {
   private firstSync: Promise<void> | undefined;
   private announcedAddresses: readonly IPAddress[] = [];
   private checkingUplink = false;
+  private reregistering = false;
 
   constructor(
     private readonly store: Store,
     private readonly config: ClusterConfig,
     private readonly options: AgentOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // Series exist from the first scrape, so rate() and alerts on them work before any error.
+    for (const kind of ["store", "sync", "lease", "uplink"]) this.m.errors.inc({ kind }, 0);
+    this.m.ready.set(0);
+  }
 
   get readyFile(): string {
     return `${this.options.stateDir}/ready`;
@@ -309,11 +315,64 @@ export class Agent {
   }
 
   private async renewLease(): Promise<void> {
+    if (this.reregistering) return;
     try {
       await this.store.keepAlive(this.leaseId);
     } catch (e) {
       this.m.errors.inc({ kind: "lease" });
+      if (e instanceof LeaseNotFoundError && !this.stopped) {
+        await this.reregister();
+        return;
+      }
       this.log.error("lease renewal failed", { error: e });
+    }
+  }
+
+  /**
+   * The lease expired under a running agent (a frozen process, the datastore out of reach for
+   * longer than the TTL): the node record and blocks went with it and peers dropped the routes
+   * to this node. Takes a new lease, claims the same blocks again (still free unless another
+   * node took them meanwhile) and announces the node again; the next renewal retries on failure.
+   */
+  private async reregister(): Promise<void> {
+    this.reregistering = true;
+    const o = this.options;
+    try {
+      this.log.warn("lease expired; registering the node again", { lease: this.leaseId });
+      const lease = await this.store.grantLease(o.leaseTtlSeconds);
+      const blocks = await claimBlocks(this.store, this.config, o.nodeName, lease.id, this.blocks);
+      this.leaseId = lease.id;
+      const before = this.blocks.map(formatPrefix);
+      if (blocks.map(formatPrefix).join(",") !== before.join(",")) {
+        this.log.error("blocks changed while the lease was lost: pods of the old blocks must be recreated", {
+          from: before,
+          to: blocks.map(formatPrefix),
+        });
+        this.blocks = blocks;
+        saveBlocks(o.stateDir, blocks);
+        this.m.blocks.reset();
+        for (const b of blocks) this.m.blocks.set(1, { block: formatPrefix(b) });
+        const uplink = this.uplinkState as UplinkState;
+        this.programLocal(uplink);
+        writeNodeConflist({
+          confDir: o.cniConfDir,
+          network: o.cniNetwork,
+          blocks,
+          mtu: this.podMtu(uplink),
+          dataDir: o.stateDir,
+          readyFile: this.readyFile,
+          mode: o.cniMode,
+        });
+      }
+      await announceNode(this.store, this.record(), this.leaseId);
+      this.announcedAddresses = this.uplinkState?.addresses ?? [];
+      this.log.info("node registered again", { blocks: blocks.map(formatPrefix), lease: this.leaseId });
+      this.requestSync("lease re-acquired");
+    } catch (e) {
+      this.m.errors.inc({ kind: "lease" });
+      this.log.error("cannot register the node again yet; retrying", { error: e });
+    } finally {
+      this.reregistering = false;
     }
   }
 
