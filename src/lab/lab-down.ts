@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { deleteNetns, listNetns } from "../linux/netns.ts";
 import { CniRuntime } from "./cni-runtime.ts";
-import { LAB_ID, labDir, labNetnsPrefix } from "./lab-paths.ts";
+import { LAB_ID, LAB_MARKER, labDir, labNetnsPrefix } from "./lab-paths.ts";
 import { labRoot, labStateFile, loadLabState } from "./lab-state.ts";
 
 export interface DownReport {
@@ -34,7 +34,7 @@ export async function labDown(): Promise<DownReport> {
   const root = labRoot();
   const ids = existsSync(root)
     ? readdirSync(root, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && LAB_ID.test(d.name))
+        .filter((d) => d.isDirectory() && LAB_ID.test(d.name) && existsSync(`${root}/${d.name}/${LAB_MARKER}`))
         .map((d) => d.name)
     : [];
   if (state && !ids.includes(state.id)) ids.push(state.id);
@@ -54,7 +54,9 @@ export async function labDown(): Promise<DownReport> {
   }
   // Only what labs made: their id directories and the state file, never the whole root (it may
   // be a directory someone pointed PODNET_LAB_ROOT at).
-  for (const id of ids) rmSync(labDir(id), { recursive: true, force: true });
+  for (const id of ids) {
+    if (existsSync(`${labDir(id)}/${LAB_MARKER}`)) rmSync(labDir(id), { recursive: true, force: true });
+  }
   rmSync(labStateFile(), { force: true });
   try {
     rmdirSync(root);

@@ -17,5 +17,8 @@ export function podNetns(id: string, pod: string): string {
   return `${labNetnsPrefix(id)}${pod}`;
 }
 
-/** Lab ids are the random suffix of `randomSuffix()`: letters and digits only. */
-export const LAB_ID = /^[a-z0-9]{4,12}$/;
+/** Lab ids are `randomSuffix(6)`: six lowercase letters and digits. */
+export const LAB_ID = /^[a-z0-9]{6}$/;
+
+/** A file every lab directory holds; nothing without it is ever removed by `lab down`. */
+export const LAB_MARKER = ".podnet-lab";

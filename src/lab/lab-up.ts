@@ -3,7 +3,7 @@
  * agent per node namespace sharing one datastore, and pods attached on every node by executing
  * the compiled plugin with the conflist the node's agent wrote — exactly as a runtime does.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { Backend } from "../agent/node-record.ts";
 import { parseConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
@@ -12,7 +12,7 @@ import { installPlugins } from "../plugin/install.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { labDown } from "./lab-down.ts";
 import { startLabEtcd } from "./lab-etcd.ts";
-import { labDir, labNetnsPrefix, nodeNetns, podNetns } from "./lab-paths.ts";
+import { LAB_MARKER, labDir, labNetnsPrefix, nodeNetns, podNetns } from "./lab-paths.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { ECHO_PORT, loadLabState, saveLabState } from "./lab-state.ts";
 import type { Topology } from "./topology.ts";
@@ -114,7 +114,7 @@ async function startNode(
       "--uplink",
       "eth0",
       "--cluster-cidr",
-      LAB_CLUSTER_CIDR,
+      options.clusterCidr ?? LAB_CLUSTER_CIDR,
       "--cni-conf-dir",
       confDir,
       "--cni-mode",
@@ -168,6 +168,8 @@ export async function labUp(options: LabOptions): Promise<LabState> {
   // The directory is created before any namespace, so a crash at any later point leaves a
   // trace that `lab down` follows.
   mkdirSync(`${dir}/logs`, { recursive: true, mode: 0o700 });
+  // `lab down` removes only directories carrying this marker, whatever PODNET_LAB_ROOT points at.
+  writeFileSync(`${dir}/${LAB_MARKER}`, `${id}\n`);
   const binDir = `${dir}/bin`;
   const topology = options.topology ?? defaultTopology(options.nodes);
   const prefix = labNetnsPrefix(id);
