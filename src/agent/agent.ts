@@ -6,10 +6,10 @@
  */
 import { createHash } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
-import { claimBlocks } from "../cluster/block-leases.ts";
-import { readClusterConfig } from "../cluster/cluster-config-store.ts";
+import { claimBlocks, listBlockLeases } from "../cluster/block-leases.ts";
 import { publishIpamReport } from "../cluster/ipam-report.ts";
 import { announceNode, listNodes, watchNodes } from "../cluster/node-registry.ts";
+import { blockProblem } from "../ipam/block-allocator.ts";
 import type { ClusterConfig } from "../ipam/cluster-config.ts";
 import type { IPAddress } from "../ipnet/address.ts";
 import { formatIP } from "../ipnet/address.ts";
@@ -103,6 +103,7 @@ export class Agent {
   private announcedAddresses: readonly IPAddress[] = [];
   private checkingUplink = false;
   private reregistering = false;
+  private renewTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -111,7 +112,7 @@ export class Agent {
     private readonly log: Logger,
   ) {
     // Series exist from the first scrape, so rate() and alerts on them work before any error.
-    for (const kind of ["store", "sync", "lease", "uplink"]) this.m.errors.inc({ kind }, 0);
+    for (const kind of ["store", "sync", "lease", "uplink", "route"]) this.m.errors.inc({ kind }, 0);
     this.m.ready.set(0);
   }
 
@@ -159,6 +160,8 @@ export class Agent {
 
   async start(): Promise<void> {
     const o = this.options;
+    // A marker left by an earlier run (killed, never stopped) must not claim readiness now.
+    rmSync(this.readyFile, { force: true });
     this.uplinkState = readUplink(o.uplink);
     if (this.uplinkState.addresses.length === 0)
       throw new Error(`Uplink "${o.uplink}" has no global address`);
@@ -205,9 +208,7 @@ export class Agent {
       },
     );
     this.firstSync = this.runSync("start");
-    this.timers.push(
-      setInterval(() => void this.renewLease(), Math.max(1000, (o.leaseTtlSeconds * 1000) / 3)),
-    );
+    this.scheduleRenewal();
     this.timers.push(setInterval(() => this.requestSync("periodic resync"), o.resyncSeconds * 1000));
     this.timers.push(setInterval(() => void this.checkUplink(), o.addressCheckSeconds * 1000));
     await this.firstSync;
@@ -250,11 +251,36 @@ export class Agent {
     this.syncRunning = true;
     const started = performance.now();
     try {
-      const { nodes, invalid } = await listNodes(this.store);
-      for (const i of invalid) this.log.warn("ignoring an unreadable node record", { problem: i });
       const uplink = this.uplinkState as UplinkState;
+      // Local state first: a VXLAN device or forwarding setting removed by hand is put back too.
+      this.programLocal(uplink);
+      const [{ nodes, invalid }, { leases }] = await Promise.all([
+        listNodes(this.store),
+        listBlockLeases(this.store),
+      ]);
+      for (const i of invalid) this.log.warn("ignoring an unreadable node record", { problem: i });
+      const mine = nodes.find((n) => n.name === this.options.nodeName);
+      if (!mine || JSON.stringify(mine) !== JSON.stringify(this.record())) {
+        // Our own record went missing or stale (a write lost while the datastore was away).
+        await announceNode(this.store, this.record(), this.leaseId);
+        this.log.warn("re-announced this node's record", { wasMissing: !mine });
+      }
+      const owners = new Map(leases.map((l) => [formatPrefix(l.block), l.node]));
       const plan = planPeerRoutes(
-        { name: this.options.nodeName, backend: this.options.backend, connected: uplink.connected },
+        {
+          name: this.options.nodeName,
+          backend: this.options.backend,
+          connected: uplink.connected,
+          ownBlocks: this.blocks,
+          blockProblem: (peer, block) => {
+            const problem = blockProblem(this.config, block);
+            if (problem !== undefined) return `it is not a node block of this cluster: ${problem}`;
+            const owner = owners.get(formatPrefix(block));
+            return owner === peer
+              ? undefined
+              : `the datastore leases it to ${owner ?? "nobody"}, not to ${peer}`;
+          },
+        },
         nodes,
       );
       const outcome = syncRoutes(plan.routes, uplink.name);
@@ -265,6 +291,10 @@ export class Agent {
       this.m.peers.set(plan.routes.filter((r) => r.kind === "vxlan").length, { route: "vxlan" });
       this.m.peers.set(plan.skipped.length, { route: "skipped" });
       for (const s of plan.skipped) this.log.warn("peer block not routed", { ...s });
+      for (const f of outcome.failures) {
+        this.m.errors.inc({ kind: "route" });
+        this.log.error("the kernel refused a route change; the other peers are programmed", { failure: f });
+      }
       if (outcome.changes > 0)
         this.log.info("routes synchronised", { reason, changes: outcome.changes, peers: nodes.length - 1 });
       if (!this.ready) this.markReady();
@@ -305,26 +335,41 @@ export class Agent {
   }
 
   private markReady(): void {
-    writeFileSync(
-      this.readyFile,
-      JSON.stringify({ node: this.options.nodeName, at: new Date().toISOString() }),
-    );
+    if (this.stopped) return;
+    // The pid lets STATUS tell a live agent's marker from one left by a crashed agent.
+    const marker = { node: this.options.nodeName, pid: process.pid, at: new Date().toISOString() };
+    writeFileSync(this.readyFile, JSON.stringify(marker));
     this.ready = true;
     this.m.ready.set(1);
     this.log.info("node network programmed: ready", { readyFile: this.readyFile });
   }
 
-  private async renewLease(): Promise<void> {
-    if (this.reregistering) return;
+  /**
+   * Renewals run one after another (a timeout chain, not an interval): a renewal still waiting on
+   * a slow datastore must not overlap the next one, or two could each find the lease gone and
+   * register the node twice under two leases. A failed renewal is retried sooner.
+   */
+  private scheduleRenewal(delayMs = Math.max(1000, (this.options.leaseTtlSeconds * 1000) / 3)): void {
+    if (this.stopped) return;
+    this.renewTimer = setTimeout(async () => {
+      const ok = await this.renewLease();
+      this.scheduleRenewal(ok ? undefined : 1000);
+    }, delayMs);
+  }
+
+  private async renewLease(): Promise<boolean> {
+    if (this.reregistering) return true;
     try {
       await this.store.keepAlive(this.leaseId);
+      return true;
     } catch (e) {
       this.m.errors.inc({ kind: "lease" });
       if (e instanceof LeaseNotFoundError && !this.stopped) {
         await this.reregister();
-        return;
+        return true;
       }
-      this.log.error("lease renewal failed", { error: e });
+      this.log.error("lease renewal failed; retrying in 1 s", { error: e });
+      return false;
     }
   }
 
@@ -419,6 +464,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    if (this.renewTimer) clearTimeout(this.renewTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.watch?.close();
     await this.firstSync?.catch(() => undefined);
@@ -429,13 +475,4 @@ export class Agent {
       ttl: this.options.leaseTtlSeconds,
     });
   }
-}
-
-export async function loadClusterConfigOrFail(store: Store): Promise<ClusterConfig> {
-  const config = await readClusterConfig(store);
-  if (!config)
-    throw new Error(
-      `The datastore ${store.description} holds no cluster config: pass --cluster-cidr to create it`,
-    );
-  return config;
 }

@@ -22,6 +22,8 @@ const local = (backend: LocalView["backend"]): LocalView => ({
   name: "node1",
   backend,
   connected: [parsePrefix("192.0.2.0/24")],
+  ownBlocks: [parsePrefix("10.244.1.0/24")],
+  blockProblem: () => undefined,
 });
 
 const peers = [
@@ -36,6 +38,34 @@ const show = (r: PeerRoute) =>
     : `${formatPrefix(r.block)} vxlan vtep ${formatIP(r.vtep)} ${r.vtepMac} at ${formatIP(r.underlay)}`;
 
 describe("planPeerRoutes", () => {
+  test("a block that is not the peer's, or that overlaps this node's own ranges, is skipped with the reason", () => {
+    const view: LocalView = {
+      ...local("auto"),
+      blockProblem: (p, b) =>
+        p === "node2" && formatPrefix(b) === "10.244.2.0/24" ? undefined : "not leased to it",
+    };
+    const plan = planPeerRoutes(view, [
+      ...peers,
+      peer("rogue", "192.0.2.66", "10.244.2.0/24"),
+      peer("evil", "192.0.2.67", "0.0.0.0/0"),
+    ]);
+    expect(plan.routes.map(show)).toEqual(["10.244.2.0/24 via 192.0.2.12"]);
+    expect(plan.skipped.map((s) => `${s.peer} ${s.reason}`)).toEqual([
+      "node3 not leased to it",
+      "rogue not leased to it",
+      "evil not leased to it",
+    ]);
+    const own = planPeerRoutes({ ...local("auto") }, [
+      peer("clash", "192.0.2.68", "10.244.1.0/24"),
+      peer("lan", "192.0.2.69", "192.0.2.0/25"),
+    ]);
+    expect(own.routes).toEqual([]);
+    expect(own.skipped.map((s) => s.reason)).toEqual([
+      "it overlaps this node's own block or a directly connected subnet",
+      "it overlaps this node's own block or a directly connected subnet",
+    ]);
+  });
+
   test("auto: direct for peers on a connected subnet, VXLAN for the others, never itself", () => {
     const plan = planPeerRoutes(local("auto"), peers);
     expect(plan.routes.map(show)).toEqual([

@@ -4,9 +4,9 @@
  * is not (vxlan), per the node's backend — `auto` picks per peer, like flannel's DirectRouting.
  */
 import type { IPAddress } from "../ipnet/address.ts";
-import { ipEquals, parseIP } from "../ipnet/address.ts";
+import { parseIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
-import { containsIP, firstIP, parsePrefix } from "../ipnet/prefix.ts";
+import { containsIP, firstIP, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
 import type { Backend, NodeRecord } from "./node-record.ts";
 
 export interface LocalView {
@@ -14,6 +14,14 @@ export interface LocalView {
   readonly backend: Backend;
   /** Subnets the node's uplink is directly connected to (from its addresses). */
   readonly connected: readonly IPPrefix[];
+  /** This node's own blocks: a peer claiming one of them is not routed. */
+  readonly ownBlocks: readonly IPPrefix[];
+  /**
+   * Why a block may not be routed as a peer's (not a node block of the cluster, not leased to
+   * that peer in the datastore), or undefined when it may. Records are data from the network:
+   * routing a bogus block could replace this node's own routes.
+   */
+  readonly blockProblem: (peer: string, block: IPPrefix) => string | undefined;
 }
 
 export type PeerRoute =
@@ -57,6 +65,15 @@ export function planPeerRoutes(local: LocalView, peers: readonly NodeRecord[]): 
     const nodeIPs = peer.nodeIPs.map((ip) => parseIP(ip));
     for (const blockText of peer.blocks) {
       const block = parsePrefix(blockText);
+      const problem =
+        local.blockProblem(peer.name, block) ??
+        ([...local.ownBlocks, ...local.connected].some((own) => prefixesOverlap(own, block))
+          ? "it overlaps this node's own block or a directly connected subnet"
+          : undefined);
+      if (problem !== undefined) {
+        skipped.push({ peer: peer.name, block: blockText, reason: problem });
+        continue;
+      }
       const sameFamily = nodeIPs.find((ip) => ip.family === block.family);
       const direct =
         sameFamily && local.connected.some((c) => containsIP(c, sameFamily)) ? sameFamily : undefined;
@@ -93,14 +110,4 @@ export function planPeerRoutes(local: LocalView, peers: readonly NodeRecord[]): 
     }
   }
   return { routes, skipped };
-}
-
-export function samePeerRoute(a: PeerRoute, b: PeerRoute): boolean {
-  if (a.kind !== b.kind || a.block.length !== b.block.length || !ipEquals(a.block.network, b.block.network))
-    return false;
-  if (a.kind === "direct" && b.kind === "direct") return ipEquals(a.via, b.via);
-  if (a.kind === "vxlan" && b.kind === "vxlan") {
-    return ipEquals(a.vtep, b.vtep) && a.vtepMac === b.vtepMac && ipEquals(a.underlay, b.underlay);
-  }
-  return false;
 }

@@ -1,6 +1,6 @@
 /** Brings the kernel's peer routes, neighbours and FDB entries in line with the peers' records. */
 import { bridgeBatch, fdbOf } from "../linux/bridge-cmd.ts";
-import type { RouteInfo } from "../linux/ip.ts";
+import type { IpCommand, RouteInfo } from "../linux/ip.ts";
 import { getLink, ipBatch, ipJson } from "../linux/ip.ts";
 import type { PeerRoute } from "./peer-routes.ts";
 import type { CurrentNeigh, KernelView } from "./route-diff.ts";
@@ -18,12 +18,42 @@ export function readKernelView(): KernelView {
 export interface SyncOutcome {
   /** Kernel changes made (0 when everything was already right). */
   readonly changes: number;
+  /** Changes the kernel refused, each with its reason; the others were still applied. */
+  readonly failures: readonly string[];
+}
+
+/**
+ * Applies the commands in one go when that works; when it does not, one by one, so a single
+ * change the kernel refuses (a peer with an unusable address) cannot hold back every other peer.
+ */
+function applyEach(
+  commands: readonly IpCommand[],
+  run: (cmds: readonly IpCommand[]) => void,
+  tool: string,
+): string[] {
+  if (commands.length === 0) return [];
+  try {
+    run(commands);
+    return [];
+  } catch {
+    const failures: string[] = [];
+    for (const cmd of commands) {
+      try {
+        run([cmd]);
+      } catch (e) {
+        failures.push(`${tool} ${cmd.join(" ")}: ${(e as Error).message}`);
+      }
+    }
+    return failures;
+  }
 }
 
 export function syncRoutes(desired: readonly PeerRoute[], uplink: string): SyncOutcome {
   const plan = planRouteSync(desired, readKernelView(), uplink, VXLAN_DEV);
   // FDB entries first: a route through the tunnel is only usable once its remote is known.
-  bridgeBatch(plan.bridge);
-  ipBatch(plan.ip);
-  return { changes: plan.ip.length + plan.bridge.length };
+  const failures = [
+    ...applyEach(plan.bridge, bridgeBatch, "bridge"),
+    ...applyEach(plan.ip, (c) => ipBatch(c), "ip"),
+  ];
+  return { changes: plan.ip.length + plan.bridge.length - failures.length, failures };
 }

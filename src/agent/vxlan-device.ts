@@ -88,7 +88,3 @@ export function ensureVxlanDevice(spec: VxlanSpec): void {
   cmds.push(["link", "set", "dev", VXLAN_DEV, "up"]);
   ipBatch(cmds);
 }
-
-export function removeVxlanDevice(): void {
-  ipTry(["link", "del", "dev", VXLAN_DEV]);
-}

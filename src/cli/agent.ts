@@ -4,16 +4,21 @@
  * agent refuses to start when the plan overlaps its node network or a listed external range.
  */
 import { hostname } from "node:os";
+import type { AgentOptions } from "../agent/agent.ts";
 import { Agent } from "../agent/agent.ts";
-import { createLogger, type Level } from "../agent/log.ts";
+import { createLogger, type Level, type Logger } from "../agent/log.ts";
 import type { Backend } from "../agent/node-record.ts";
 import { BACKENDS, NODE_NAME } from "../agent/node-record.ts";
 import { defaultRouteInterface, readUplink } from "../agent/uplink.ts";
 import { initClusterConfig, readClusterConfig } from "../cluster/cluster-config-store.ts";
+import type { Overlap } from "../ipam/address-plan.ts";
 import { planAddresses } from "../ipam/address-plan.ts";
+import type { ClusterConfig } from "../ipam/cluster-config.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
+import type { IPPrefix } from "../ipnet/prefix.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
 import { openStore } from "../store/open-store.ts";
+import { DatastoreUnavailableError } from "../store/store.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, flagList, UsageError } from "./args.ts";
 import { parseMaxPods, parseNodeBlocks } from "./plan.ts";
@@ -67,6 +72,26 @@ function metricsAddr(text: string): { hostname: string; port: number } | undefin
   return { hostname: (m[1] as string).replace(/^\[|\]$/g, ""), port };
 }
 
+/**
+ * Overlaps that must stop the agent: those involving the pod or service ranges. Two addresses of
+ * the node in one subnet (a VIP, a renumbering in progress) are no reason to refuse.
+ */
+function planOverlaps(
+  config: ClusterConfig,
+  connected: readonly IPPrefix[],
+  avoid: readonly string[],
+): Overlap[] {
+  const nodeNetworks = [...new Set(connected.map(formatPrefix))];
+  const plan = planAddresses({
+    clusterCidrs: config.clusterCidrs.map(formatPrefix),
+    serviceCidrs: config.serviceCidrs.map(formatPrefix),
+    nodeNetworks,
+    avoid,
+  });
+  const cluster = (k: string) => k === "pod" || k === "service";
+  return plan.overlaps.filter((o) => cluster(o.a.kind) || cluster(o.b.kind));
+}
+
 export async function agentCommand(args: ParsedArgs): Promise<number> {
   assertKnownFlags(args, [...FLAGS, "help"]);
   if (flag(args, "help") !== undefined) {
@@ -94,20 +119,97 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
     throw new UsageError(`--cni-mode "${cniMode}" must be bridge or ptp`);
   const log = createLogger({ component: "agent", node: nodeName }, level);
 
+  // Everything that can be checked without the datastore is checked before it is touched.
+  const uplinkName = flag(args, "uplink") ?? defaultRouteInterface();
+  const uplink = readUplink(uplinkName);
+  const agentOptions: AgentOptions = {
+    nodeName,
+    backend,
+    uplink: uplinkName,
+    cniConfDir: absolute(args, "cni-conf-dir", "/etc/cni/net.d"),
+    cniNetwork: flag(args, "network") ?? "podnet",
+    cniMode: cniMode as "bridge" | "ptp",
+    stateDir: absolute(args, "state-dir", "/run/podnet"),
+    leaseTtlSeconds: seconds(args, "lease-ttl", 60, 5, 86400),
+    resyncSeconds: seconds(args, "resync", 10, 1, 3600),
+    addressCheckSeconds: 1,
+  };
+  const avoid = flagList(args, "avoid");
+  const refuseOverlaps = (config: ClusterConfig, what: string) => {
+    const overlaps = planOverlaps(config, uplink.connected, avoid);
+    if (overlaps.length === 0) return;
+    for (const o of overlaps) {
+      log.error("address plan overlap", {
+        a: `${o.a.kind} ${formatPrefix(o.a.cidr)}`,
+        b: `${o.b.kind} ${formatPrefix(o.b.cidr)}`,
+        overlap: formatPrefix(o.overlap),
+      });
+    }
+    throw new Error(
+      `refusing to start: ${what} has ${overlaps.length} overlap(s) (see above; "podnet plan" shows them)`,
+    );
+  };
+  const proposed =
+    clusterCidrs.length > 0
+      ? buildClusterConfig({
+          clusterCidrs,
+          ...(serviceCidrs.length > 0 ? { serviceCidrs } : {}),
+          ...(nodeBlocks.length > 0 ? { nodeBlockLength: parseNodeBlocks(nodeBlocks, clusterCidrs) } : {}),
+          ...(maxPods !== undefined ? { maxPodsPerNode: parseMaxPods(maxPods) } : {}),
+        })
+      : undefined;
+  // A bad plan is refused before it is written: the first agent's config becomes everyone's.
+  if (proposed) refuseOverlaps(proposed, "the proposed address plan");
+
+  const stopped = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  let stopSignal: string | undefined;
+  void stopped.then((s) => {
+    stopSignal = s;
+  });
+  // Nodes boot before their datastore is reachable, or while it is busy: keep trying (with
+  // backoff, until stopped) instead of exiting, as a daemon under a supervisor should.
+  for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, 10_000)) {
+    try {
+      return await runAgent(
+        datastore,
+        proposed,
+        clusterCidrs,
+        refuseOverlaps,
+        agentOptions,
+        metrics,
+        log,
+        stopped,
+      );
+    } catch (e) {
+      if (!(e instanceof DatastoreUnavailableError) || stopSignal) throw e;
+      log.warn("datastore unavailable at start; retrying", { error: e, retryInMs: delayMs });
+      const signal = await Promise.race([stopped, Bun.sleep(delayMs).then(() => undefined)]);
+      if (signal) return 0;
+    }
+  }
+}
+
+async function runAgent(
+  datastore: string,
+  proposed: ClusterConfig | undefined,
+  clusterCidrs: readonly string[],
+  refuseOverlaps: (config: ClusterConfig, what: string) => void,
+  agentOptions: AgentOptions,
+  metrics: { hostname: string; port: number } | undefined,
+  log: Logger,
+  stopped: Promise<string>,
+): Promise<number> {
   const store = await openStore(datastore);
   let agent: Agent | undefined;
   let server: ReturnType<typeof Bun.serve> | undefined;
   try {
     let config = await readClusterConfig(store);
     if (!config) {
-      if (clusterCidrs.length === 0)
+      if (!proposed)
         throw new UsageError(`the datastore holds no cluster config yet: give --cluster-cidr to create it`);
-      const proposed = buildClusterConfig({
-        clusterCidrs,
-        ...(serviceCidrs.length > 0 ? { serviceCidrs } : {}),
-        ...(nodeBlocks.length > 0 ? { nodeBlockLength: parseNodeBlocks(nodeBlocks, clusterCidrs) } : {}),
-        ...(maxPods !== undefined ? { maxPodsPerNode: parseMaxPods(maxPods) } : {}),
-      });
       config = await initClusterConfig(store, proposed);
       log.info("cluster config", {
         clusterCidrs: config.clusterCidrs.map(formatPrefix),
@@ -118,43 +220,8 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
       if (clusterCidrs.join(",") !== have)
         log.warn("--cluster-cidr ignored: the cluster already has its config", { clusterCidrs: have });
     }
-    const uplinkName = flag(args, "uplink") ?? defaultRouteInterface();
-    const uplink = readUplink(uplinkName);
-    const plan = planAddresses({
-      clusterCidrs: config.clusterCidrs.map(formatPrefix),
-      serviceCidrs: config.serviceCidrs.map(formatPrefix),
-      nodeNetworks: uplink.connected.map(formatPrefix),
-      avoid: flagList(args, "avoid"),
-    });
-    if (plan.overlaps.length > 0) {
-      for (const o of plan.overlaps) {
-        log.error("address plan overlap", {
-          a: `${o.a.kind} ${formatPrefix(o.a.cidr)}`,
-          b: `${o.b.kind} ${formatPrefix(o.b.cidr)}`,
-          overlap: formatPrefix(o.overlap),
-        });
-      }
-      throw new Error(
-        `refusing to start: the address plan has ${plan.overlaps.length} overlap(s) (see above; "podnet plan" shows them)`,
-      );
-    }
-    agent = new Agent(
-      store,
-      config,
-      {
-        nodeName,
-        backend,
-        uplink: uplinkName,
-        cniConfDir: absolute(args, "cni-conf-dir", "/etc/cni/net.d"),
-        cniNetwork: flag(args, "network") ?? "podnet",
-        cniMode,
-        stateDir: absolute(args, "state-dir", "/run/podnet"),
-        leaseTtlSeconds: seconds(args, "lease-ttl", 60, 5, 86400),
-        resyncSeconds: seconds(args, "resync", 10, 1, 3600),
-        addressCheckSeconds: 1,
-      },
-      log,
-    );
+    refuseOverlaps(config, "the cluster's address plan on this node");
+    agent = new Agent(store, config, agentOptions, log);
     const running = agent;
     if (metrics) {
       server = Bun.serve({
@@ -162,22 +229,23 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
         port: metrics.port,
         fetch: (req) => {
           const path = new URL(req.url).pathname;
-          if (path === "/metrics")
+          if (path === "/metrics") {
             return new Response(running.metrics.render(), {
               headers: { "content-type": "text/plain; version=0.0.4" },
             });
+          }
           if (path === "/healthz") return new Response("ok\n");
           return new Response("not found\n", { status: 404 });
         },
       });
       log.info("metrics served", { url: `http://${metrics.hostname}:${metrics.port}/metrics` });
     }
-    const stopped = new Promise<string>((resolve) => {
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-      process.once("SIGINT", () => resolve("SIGINT"));
-    });
     await agent.start();
-    log.info("agent running", { backend, uplink: uplinkName, blocks: agent.leasedBlocks.map(formatPrefix) });
+    log.info("agent running", {
+      backend: agentOptions.backend,
+      uplink: agentOptions.uplink,
+      blocks: agent.leasedBlocks.map(formatPrefix),
+    });
     const signal = await stopped;
     log.info("stopping", { signal });
     return 0;

@@ -143,14 +143,3 @@ export async function claimBlocks(
     `Cannot claim a block for node "${node}": still contended after ${MAX_ATTEMPTS} attempts`,
   );
 }
-
-/** Gives the node's blocks back now (a node leaving the cluster for good). */
-export async function releaseBlocks(store: Store, node: string): Promise<number> {
-  const { leases } = await listBlockLeases(store);
-  let released = 0;
-  for (const l of leases) {
-    if (l.node !== node) continue;
-    if (await store.delete(blockKey(l.block))) released++;
-  }
-  return released;
-}

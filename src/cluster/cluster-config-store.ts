@@ -9,7 +9,7 @@ export class ClusterNotInitializedError extends Error {
   override readonly name = "ClusterNotInitializedError";
   constructor(store: string) {
     super(
-      `The datastore ${store} holds no cluster config yet (start an agent with --cluster-cidr, or run "podnet cluster init")`,
+      `The datastore ${store} holds no cluster config yet (start the first agent with --cluster-cidr to create it)`,
     );
   }
 }

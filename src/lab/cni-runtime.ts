@@ -71,6 +71,9 @@ export class CniRuntime {
   ) {}
 
   pluginPath(type: string): string {
+    // A type names a file in the bin directories, nothing else (as libcni insists).
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(type))
+      throw new Error(`CNI plugin type "${type}" is not a plain file name`);
     for (const dir of this.options.binDirs) {
       const p = `${dir}/${type}`;
       try {

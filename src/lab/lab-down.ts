@@ -34,7 +34,9 @@ export async function labDown(): Promise<DownReport> {
   const root = labRoot();
   const ids = existsSync(root)
     ? readdirSync(root, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && LAB_ID.test(d.name) && existsSync(`${root}/${d.name}/${LAB_MARKER}`))
+        .filter(
+          (d) => d.isDirectory() && LAB_ID.test(d.name) && existsSync(`${root}/${d.name}/${LAB_MARKER}`),
+        )
         .map((d) => d.name)
     : [];
   if (state && !ids.includes(state.id)) ids.push(state.id);

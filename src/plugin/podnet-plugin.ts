@@ -3,7 +3,7 @@
  * Each verb only wires config, IPAM and kernel steps together; the steps live in their own files.
  */
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { checkCniArgs } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { NetConf } from "../cni/netconf.ts";
@@ -235,15 +235,38 @@ export function cmdGc(netconf: NetConf, req: PluginRequest): void {
     );
 }
 
+/**
+ * Why the node agent's readiness marker does not vouch for the node, or undefined when it does:
+ * it must exist, and the agent that wrote it must still be running.
+ */
+function agentReadiness(readyFile: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(readyFile, "utf8");
+  } catch {
+    return `the node agent has not programmed it yet (no ${readyFile})`;
+  }
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(text) as { pid?: unknown }).pid;
+  } catch {
+    return `the node agent's marker ${readyFile} is unreadable`;
+  }
+  if (typeof pid === "number" && Number.isInteger(pid) && pid > 0 && !existsSync(`/proc/${pid}`)) {
+    return `the node agent that programmed it (pid ${pid}) is no longer running`;
+  }
+  return undefined;
+}
+
 export function cmdStatus(netconf: NetConf, req: PluginRequest): void {
   const config = parsePodnetConfig(netconf);
   // An agent-managed node is ready only once the agent has programmed its network (routes to
   // the other nodes); before that, pods would start without cross-node connectivity.
-  if (config.readyFile !== undefined && !existsSync(config.readyFile)) {
-    throw new CniError(
-      ErrorCode.NotAvailable,
-      `podnet network "${netconf.name}" is not ready: the node agent has not programmed it yet (no ${config.readyFile})`,
-    );
+  if (config.readyFile !== undefined) {
+    const problem = agentReadiness(config.readyFile);
+    if (problem !== undefined) {
+      throw new CniError(ErrorCode.NotAvailable, `podnet network "${netconf.name}" is not ready: ${problem}`);
+    }
   }
   try {
     withIpam(config, req, (ipam) => ipam.status());

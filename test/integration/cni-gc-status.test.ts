@@ -121,7 +121,13 @@ describe("STATUS", () => {
     const before = await cniFailure(rt.status());
     expect(before.code).toBe(50);
     expect(before.msg).toContain("node agent has not programmed it yet");
-    writeFileSync(readyFile, "{}");
+    // A marker left by an agent that is no longer running does not count (pid 2^22+1 is above
+    // the kernel's pid_max ceiling, so no process can have it).
+    writeFileSync(readyFile, JSON.stringify({ pid: 4194305 }));
+    const stale = await cniFailure(rt.status());
+    expect(stale.code).toBe(50);
+    expect(stale.msg).toContain("no longer running");
+    writeFileSync(readyFile, JSON.stringify({ pid: process.pid }));
     await rt.status();
   });
 });
