@@ -40,7 +40,13 @@ export interface AgentOptions {
   readonly cniMode: "bridge" | "ptp";
   /** IPAM state and the readiness marker live here (default /run/podnet). */
   readonly stateDir: string;
+  /** TTL of the node's liveness lease (its record): peers drop its routes this long after it dies. */
   readonly leaseTtlSeconds: number;
+  /**
+   * TTL of the lease its blocks hang on: the grace period. A node gone (or cut off) for less
+   * keeps its blocks, so its pods keep their addresses; past it, the blocks are released.
+   */
+  readonly blockGraceSeconds: number;
   readonly resyncSeconds: number;
   /** How often the uplink's addresses are compared with what was announced. */
   readonly addressCheckSeconds: number;
@@ -91,6 +97,7 @@ export class Agent {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private watch: Watch | undefined;
   private leaseId = "";
+  private blockLeaseId = "";
   private blocks: IPPrefix[] = [];
   private uplinkState: UplinkState | undefined;
   private syncQueued = false;
@@ -167,19 +174,21 @@ export class Agent {
       throw new Error(`Uplink "${o.uplink}" has no global address`);
     const lease = await this.store.grantLease(o.leaseTtlSeconds);
     this.leaseId = lease.id;
+    const blockLease = await this.store.grantLease(o.blockGraceSeconds);
+    this.blockLeaseId = blockLease.id;
     this.blocks = await claimBlocks(
       this.store,
       this.config,
       o.nodeName,
-      this.leaseId,
+      this.blockLeaseId,
       loadPreviousBlocks(o.stateDir),
     );
     saveBlocks(o.stateDir, this.blocks);
     for (const b of this.blocks) this.m.blocks.set(1, { block: formatPrefix(b) });
     this.log.info("blocks leased", {
       blocks: this.blocks.map(formatPrefix),
-      lease: this.leaseId,
-      ttl: o.leaseTtlSeconds,
+      lease: this.blockLeaseId,
+      grace: o.blockGraceSeconds,
     });
 
     this.programLocal(this.uplinkState);
@@ -359,18 +368,24 @@ export class Agent {
 
   private async renewLease(): Promise<boolean> {
     if (this.reregistering) return true;
-    try {
-      await this.store.keepAlive(this.leaseId);
-      return true;
-    } catch (e) {
-      this.m.errors.inc({ kind: "lease" });
-      if (e instanceof LeaseNotFoundError && !this.stopped) {
-        await this.reregister();
-        return true;
+    let ok = true;
+    for (const [kind, id] of [
+      ["node", this.leaseId],
+      ["block", this.blockLeaseId],
+    ] as const) {
+      try {
+        await this.store.keepAlive(id);
+      } catch (e) {
+        this.m.errors.inc({ kind: "lease" });
+        if (e instanceof LeaseNotFoundError && !this.stopped) {
+          await this.reregister(kind);
+          continue;
+        }
+        this.log.error("lease renewal failed; retrying in 1 s", { lease: kind, error: e });
+        ok = false;
       }
-      this.log.error("lease renewal failed; retrying in 1 s", { error: e });
-      return false;
     }
+    return ok;
   }
 
   /**
@@ -379,14 +394,17 @@ export class Agent {
    * to this node. Takes a new lease, claims the same blocks again (still free unless another
    * node took them meanwhile) and announces the node again; the next renewal retries on failure.
    */
-  private async reregister(): Promise<void> {
+  private async reregister(which: "node" | "block"): Promise<void> {
     this.reregistering = true;
     const o = this.options;
     try {
-      this.log.warn("lease expired; registering the node again", { lease: this.leaseId });
-      const lease = await this.store.grantLease(o.leaseTtlSeconds);
-      const blocks = await claimBlocks(this.store, this.config, o.nodeName, lease.id, this.blocks);
-      this.leaseId = lease.id;
+      this.log.warn(`${which} lease expired; registering again`, {
+        lease: which === "node" ? this.leaseId : this.blockLeaseId,
+      });
+      if (which === "node") this.leaseId = (await this.store.grantLease(o.leaseTtlSeconds)).id;
+      else this.blockLeaseId = (await this.store.grantLease(o.blockGraceSeconds)).id;
+      // Blocks still held under our name are re-attached; lost ones are claimed again (ours first).
+      const blocks = await claimBlocks(this.store, this.config, o.nodeName, this.blockLeaseId, this.blocks);
       const before = this.blocks.map(formatPrefix);
       if (blocks.map(formatPrefix).join(",") !== before.join(",")) {
         this.log.error("blocks changed while the lease was lost: pods of the old blocks must be recreated", {

@@ -24,7 +24,7 @@ import { assertKnownFlags, flag, flagList, UsageError } from "./args.ts";
 import { parseMaxPods, parseNodeBlocks } from "./plan.ts";
 
 export const AGENT_USAGE =
-  "podnet agent --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--node-name NAME] [--backend host-gw|vxlan|auto] [--uplink IFACE] [--cluster-cidr CIDR ...] [--service-cidr CIDR ...] [--node-block /24 | --max-pods N] [--avoid CIDR ...] [--cni-conf-dir DIR] [--cni-mode bridge|ptp] [--network NAME] [--state-dir DIR] [--lease-ttl SECONDS] [--resync SECONDS] [--metrics-addr HOST:PORT|off] [--log-level debug|info|warn|error]";
+  "podnet agent --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--node-name NAME] [--backend host-gw|vxlan|auto] [--uplink IFACE] [--cluster-cidr CIDR ...] [--service-cidr CIDR ...] [--node-block /24 | --max-pods N] [--avoid CIDR ...] [--cni-conf-dir DIR] [--cni-mode bridge|ptp] [--network NAME] [--state-dir DIR] [--lease-ttl SECONDS] [--block-grace SECONDS] [--resync SECONDS] [--metrics-addr HOST:PORT|off] [--log-level debug|info|warn|error]";
 
 const FLAGS = [
   "datastore",
@@ -41,6 +41,7 @@ const FLAGS = [
   "network",
   "state-dir",
   "lease-ttl",
+  "block-grace",
   "resync",
   "metrics-addr",
   "log-level",
@@ -131,6 +132,7 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
     cniMode: cniMode as "bridge" | "ptp",
     stateDir: absolute(args, "state-dir", "/run/podnet"),
     leaseTtlSeconds: seconds(args, "lease-ttl", 60, 5, 86400),
+    blockGraceSeconds: seconds(args, "block-grace", 3600, 5, 30 * 86400),
     resyncSeconds: seconds(args, "resync", 10, 1, 3600),
     addressCheckSeconds: 1,
   };

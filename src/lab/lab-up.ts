@@ -125,6 +125,8 @@ async function startNode(
       stateDir,
       "--lease-ttl",
       "15",
+      "--block-grace",
+      "60",
       "--resync",
       "5",
       "--metrics-addr",

@@ -395,10 +395,15 @@ describe("podnet agent, auto backend", () => {
     expect(await c.stopAgent(agent("node4"))).toBe(0);
     const store = await c.openStore();
     try {
-      // What an operator does for a node that is gone for good: end its lease now.
+      // What an operator does for a node that is gone for good: end its leases now — the
+      // liveness lease its record hangs on, and the grace lease holding its blocks.
       const lease = (await store.get(nodeKey("node4")))?.lease;
       expect(lease).toBeDefined();
+      const blockKv = (await listBlockLeases(store)).kvs.find((kv) => kv.value.includes('"node":"node4"'));
+      expect(blockKv?.lease).toBeDefined();
+      expect(blockKv?.lease).not.toBe(lease);
       await store.revoke(lease as string);
+      await store.revoke(blockKv?.lease as string);
       const { ms } = await pollUntil(
         "peers dropping node4's routes after the revoke",
         () => ["node1", "node2", "node3"].every((n) => c.routeTo(n, b4) === undefined),

@@ -248,6 +248,9 @@ export class TestCluster {
       node.stateDir,
       "--lease-ttl",
       String(o.leaseTtl ?? 5),
+      // Blocks on the same short clock as the record, so these tests see both go at the TTL.
+      "--block-grace",
+      String(o.leaseTtl ?? 5),
       "--resync",
       String(o.resync ?? 1),
       "--metrics-addr",
