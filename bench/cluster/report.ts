@@ -1,0 +1,317 @@
+/**
+ * Turns the raw measurements into the report (JSON) judged against the issue's targets (pure).
+ * Throughput ratios are podnet / raw underlay: 1 would mean podnet costs nothing.
+ */
+import type { Backend } from "../../src/agent/node-record.ts";
+import type { Summary } from "../cni/stats.ts";
+import { ratio, round3, summarize } from "../cni/stats.ts";
+import type { StartTimeline } from "./agent-log.ts";
+import type { AgentSnapshot } from "./agent-snapshot.ts";
+import type { LeaseRound, LeaseVerification } from "./block-leases-bench.ts";
+import type { ConvergenceRun } from "./convergence.ts";
+import type { PathInfo, PathKey, ThroughputRun } from "./pod-throughput.ts";
+import { PATHS } from "./pod-throughput.ts";
+import type { TargetCheck } from "./targets.ts";
+import { judgeTargets } from "./targets.ts";
+
+export type Part = "leases" | "convergence" | "throughput";
+export const PARTS: readonly Part[] = ["leases", "convergence", "throughput"];
+
+export interface RawResults {
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly machine: {
+    readonly cpus: number;
+    readonly kernel: string;
+    readonly bun: string;
+    readonly memoryGiB: number;
+    /** 1-minute load average when the run started and when it ended: other work skews every figure. */
+    readonly loadAverage: { readonly start: number; readonly end: number };
+  };
+  readonly podnet: {
+    readonly binary: string;
+    readonly version: string;
+    /** The binary's modification time when the run started: which build the figures belong to. */
+    readonly modified: string;
+    /** Someone rebuilt it during the run: agents started later ran the new build. */
+    readonly replacedDuringRun: boolean;
+  };
+  readonly options: Readonly<Record<string, number | string | readonly string[]>>;
+  /** What the run set out to measure, so a part that failed is judged (not met) rather than left out. */
+  readonly requested: {
+    readonly parts: readonly Part[];
+    readonly leaseAgents: number;
+    readonly leaseRounds: number;
+    readonly nodes: number;
+    readonly backends: readonly Backend[];
+  };
+  readonly leases?: {
+    readonly agents: number;
+    readonly etcdMembers: number;
+    readonly rounds: readonly LeaseRound[];
+  };
+  readonly convergence: readonly ConvergenceRun[];
+  readonly throughput?: ThroughputRun;
+  readonly failures: readonly string[];
+}
+
+export interface LeaseReport {
+  readonly agents: number;
+  readonly etcdMembers: number;
+  readonly rounds: number;
+  /** Blocks claimed / seconds, over every round. */
+  readonly blocksPerSecond: number;
+  readonly claimMs: Summary;
+  readonly grantMs: Summary;
+  readonly connectMs: Summary;
+  readonly lostRaces: { readonly total: number; readonly maxPerClaim: number };
+  readonly allVerified: boolean;
+  readonly perRound: readonly {
+    readonly seconds: number;
+    readonly blocksPerSecond: number;
+    readonly lostRaces: number;
+    readonly verification: LeaseVerification;
+  }[];
+}
+
+export interface SyncFigures extends AgentSnapshot {
+  readonly meanSyncMs: number | null;
+  /** CPU per route sync (the agent and the programs it ran). */
+  readonly cpuMsPerSync: number | null;
+}
+
+export interface ConvergenceReport {
+  readonly backend: Backend;
+  readonly nodes: number;
+  readonly convergenceMs: number | null;
+  readonly peerArrivalMs: Summary | null;
+  readonly missing: readonly string[];
+  readonly joiner: {
+    readonly node: string;
+    readonly block: string;
+    readonly readyMs: number;
+    readonly timeline: StartTimeline;
+  };
+  readonly bootSeconds: number;
+  readonly meshSeconds: number;
+  readonly exampleRoute: string | null;
+  readonly memory: {
+    readonly agents: number;
+    readonly joinerRssMiB: number | null;
+    readonly rssMiB: Summary | null;
+    readonly peakRssMiB: Summary | null;
+  };
+  /** No per-sync CPU here: most idle CPU is not syncing (timers, the datastore watch). */
+  readonly idle: Omit<SyncFigures, "cpuMsPerSync"> & {
+    readonly seconds: number;
+    readonly cpuPercent: number;
+  };
+  readonly join: { readonly peers: SyncFigures; readonly joiner: SyncFigures };
+  readonly logProblems: readonly string[];
+}
+
+export interface PathReport extends PathInfo {
+  readonly gbps: Summary;
+  readonly samplesGbps: readonly number[];
+  readonly retransmits: number;
+  readonly cpuClientPercent: number | null;
+  readonly cpuServerPercent: number | null;
+}
+
+export interface ThroughputReport {
+  readonly paths: Partial<Record<PathKey, PathReport>>;
+  /** Mean podnet Gbit/s over mean raw Gbit/s. */
+  readonly ratio: { readonly hostGw: number | null; readonly vxlan: number | null };
+  /** podnet / raw of the same round (raw measured just before). */
+  readonly roundRatios: { readonly hostGw: readonly number[]; readonly vxlan: readonly number[] };
+}
+
+export interface BenchReport {
+  readonly benchmark: "podnet-cluster";
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly machine: RawResults["machine"];
+  readonly podnet: RawResults["podnet"];
+  readonly options: RawResults["options"];
+  readonly leases: LeaseReport | null;
+  readonly convergence: readonly ConvergenceReport[];
+  readonly throughput: ThroughputReport | null;
+  readonly targets: readonly TargetCheck[];
+  readonly failures: { readonly count: number; readonly first: readonly string[] };
+}
+
+function rounded(s: Summary): Summary {
+  return {
+    n: s.n,
+    min: round3(s.min),
+    p50: round3(s.p50),
+    p99: round3(s.p99),
+    max: round3(s.max),
+    mean: round3(s.mean),
+  };
+}
+
+const r3 = (v: number | null | undefined): number | null =>
+  v === null || v === undefined ? null : round3(v);
+const maybeSummary = (v: readonly number[]): Summary | null => (v.length > 0 ? rounded(summarize(v)) : null);
+
+function leaseReport(l: NonNullable<RawResults["leases"]>): LeaseReport | null {
+  const claims = l.rounds.flatMap((r) => r.claims);
+  if (claims.length === 0) return null;
+  const seconds = l.rounds.reduce((s, r) => s + r.seconds, 0);
+  return {
+    agents: l.agents,
+    etcdMembers: l.etcdMembers,
+    rounds: l.rounds.length,
+    blocksPerSecond: round3(claims.length / seconds),
+    claimMs: rounded(
+      summarize(
+        claims.map((c) => c.claimMs),
+        "block claims",
+      ),
+    ),
+    grantMs: rounded(
+      summarize(
+        claims.map((c) => c.grantMs),
+        "lease grants",
+      ),
+    ),
+    connectMs: rounded(
+      summarize(
+        l.rounds.flatMap((r) => r.connectMs),
+        "connections",
+      ),
+    ),
+    lostRaces: {
+      total: claims.reduce((s, c) => s + c.conflicts, 0),
+      maxPerClaim: claims.reduce((m, c) => Math.max(m, c.conflicts), 0),
+    },
+    allVerified: l.rounds.every((r) => r.verification.ok),
+    perRound: l.rounds.map((r) => ({
+      seconds: round3(r.seconds),
+      blocksPerSecond: round3(r.claims.length / r.seconds),
+      lostRaces: r.claims.reduce((s, c) => s + c.conflicts, 0),
+      verification: r.verification,
+    })),
+  };
+}
+
+function syncFigures(s: AgentSnapshot): SyncFigures {
+  return {
+    syncs: s.syncs,
+    syncSeconds: round3(s.syncSeconds),
+    errors: s.errors,
+    cpuSeconds: round3(s.cpuSeconds),
+    agents: s.agents,
+    meanSyncMs: s.syncs > 0 ? round3((s.syncSeconds * 1000) / s.syncs) : null,
+    cpuMsPerSync: s.syncs > 0 ? round3((s.cpuSeconds * 1000) / s.syncs) : null,
+  };
+}
+
+function idleFigures(s: AgentSnapshot): Omit<SyncFigures, "cpuMsPerSync"> {
+  const { cpuMsPerSync: _notPerSync, ...rest } = syncFigures(s);
+  return rest;
+}
+
+function convergenceReport(c: ConvergenceRun): ConvergenceReport {
+  const toMiB = (kib: number) => kib / 1024;
+  return {
+    backend: c.backend,
+    nodes: c.nodes,
+    convergenceMs: r3(c.convergenceMs),
+    peerArrivalMs: maybeSummary(c.arrivalsMs),
+    missing: c.missing,
+    joiner: { ...c.joiner, readyMs: round3(c.joiner.readyMs) },
+    bootSeconds: round3(c.bootSeconds),
+    meshSeconds: round3(c.meshSeconds),
+    exampleRoute: c.exampleRoute ?? null,
+    memory: {
+      agents: c.memory.all.length,
+      joinerRssMiB: c.memory.joiner ? r3(toMiB(c.memory.joiner.rssKiB)) : null,
+      rssMiB: maybeSummary(c.memory.all.map((m) => toMiB(m.rssKiB))),
+      peakRssMiB: maybeSummary(c.memory.all.map((m) => toMiB(m.peakRssKiB))),
+    },
+    idle: {
+      ...idleFigures(c.idle),
+      seconds: round3(c.idle.seconds),
+      cpuPercent: round3((100 * c.idle.cpuSeconds) / c.idle.seconds),
+    },
+    join: { peers: syncFigures(c.join.peers), joiner: syncFigures(c.join.joiner) },
+    logProblems: c.logProblems,
+  };
+}
+
+const gbpsOf = (t: ThroughputRun, path: PathKey) =>
+  t.samples.filter((s) => s.path === path).map((s) => s.result.receivedBps / 1e9);
+const meanOf = (v: readonly number[]) => (v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null);
+
+/** Mean podnet over mean raw, unrounded: targets are judged on these, not on the printed figures. */
+function throughputRatios(t: ThroughputRun): { hostGw: number | null; vxlan: number | null } {
+  const raw = meanOf(gbpsOf(t, "raw"));
+  const over = (path: PathKey) => {
+    const m = meanOf(gbpsOf(t, path));
+    return m === null || raw === null ? null : ratio(m, raw);
+  };
+  return { hostGw: over("host-gw"), vxlan: over("vxlan") };
+}
+
+function throughputReport(t: ThroughputRun): ThroughputReport {
+  const paths: Partial<Record<PathKey, PathReport>> = {};
+  const gbps = (path: PathKey) => gbpsOf(t, path);
+  for (const path of PATHS) {
+    const samples = t.samples.filter((s) => s.path === path);
+    if (samples.length === 0) continue;
+    const cpu = (pick: (s: (typeof samples)[number]) => number | null) =>
+      r3(meanOf(samples.flatMap((s) => pick(s) ?? [])));
+    paths[path] = {
+      ...t.paths[path],
+      gbps: rounded(summarize(gbps(path), `${path} throughput`)),
+      samplesGbps: gbps(path).map(round3),
+      retransmits: samples.reduce((n, s) => n + s.result.retransmits, 0),
+      cpuClientPercent: cpu((s) => s.result.cpuClientPercent),
+      cpuServerPercent: cpu((s) => s.result.cpuServerPercent),
+    };
+  }
+  const exact = throughputRatios(t);
+  const perRound = (path: PathKey) =>
+    t.samples.flatMap((s) => {
+      if (s.path !== path) return [];
+      const base = t.samples.find((x) => x.path === "raw" && x.round === s.round);
+      return base ? [round3(s.result.receivedBps / base.result.receivedBps)] : [];
+    });
+  return {
+    paths,
+    ratio: { hostGw: r3(exact.hostGw), vxlan: r3(exact.vxlan) },
+    roundRatios: { hostGw: perRound("host-gw"), vxlan: perRound("vxlan") },
+  };
+}
+
+export function buildReport(raw: RawResults): BenchReport {
+  const leases = raw.leases ? leaseReport(raw.leases) : null;
+  const convergence = raw.convergence.map(convergenceReport);
+  const throughput = raw.throughput ? throughputReport(raw.throughput) : null;
+  return {
+    benchmark: "podnet-cluster",
+    startedAt: raw.startedAt,
+    durationSeconds: round3(raw.durationSeconds),
+    machine: raw.machine,
+    podnet: raw.podnet,
+    options: raw.options,
+    leases,
+    convergence,
+    throughput,
+    targets: judgeTargets({
+      requested: {
+        leaseAgents: raw.requested.parts.includes("leases") ? raw.requested.leaseAgents : undefined,
+        leaseRounds: raw.requested.leaseRounds,
+        nodes: raw.requested.parts.includes("convergence") ? raw.requested.nodes : undefined,
+        backends: raw.requested.backends,
+        throughput: raw.requested.parts.includes("throughput"),
+      },
+      leases,
+      convergence,
+      throughput: raw.throughput ? throughputRatios(raw.throughput) : null,
+    }),
+    failures: { count: raw.failures.length, first: raw.failures.slice(0, 10) },
+  };
+}

@@ -1,0 +1,300 @@
+/**
+ * `npm run bench:cluster`: block-lease throughput against a 3-member etcd, convergence of a
+ * 50-node cluster when one more node joins (host-gw and vxlan), the agents' memory, and
+ * pod-to-pod TCP throughput next to the raw underlay — in network namespaces and on loopback
+ * etcd members this run creates and removes. See bench/README.md for what is measured and how.
+ * Progress goes to stderr; the table and the JSON report go to stdout.
+ */
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, totalmem } from "node:os";
+import type { Backend } from "../../src/agent/node-record.ts";
+import { BACKENDS } from "../../src/agent/node-record.ts";
+import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
+import { ETCD_BINARY, startEtcdCluster } from "../../src/linux/etcd-process.ts";
+import { DEFAULT_PODNET, ensurePodnetBinary, PreflightError, podnetVersion } from "../cni/setup.ts";
+import type { LeaseRound } from "./block-leases-bench.ts";
+import { measureBlockLeases } from "./block-leases-bench.ts";
+import type { ConvergenceRun } from "./convergence.ts";
+import { measureConvergence } from "./convergence.ts";
+import type { ThroughputRun } from "./pod-throughput.ts";
+import { measurePodThroughput } from "./pod-throughput.ts";
+import type { Part, RawResults } from "./report.ts";
+import { buildReport, PARTS } from "./report.ts";
+import { ClusterSandbox } from "./sandbox.ts";
+import { renderTable } from "./table.ts";
+
+const USAGE = `usage: bun bench/cluster/run.ts [options]   (as root)
+  --parts LIST             what to measure (default leases,convergence,throughput)
+  --agents N               concurrent block claims against etcd (default 100)
+  --lease-rounds N         rounds of those claims (default 3)
+  --nodes N                cluster size for convergence and memory (default 50)
+  --backends LIST          convergence backends (default host-gw,vxlan; also auto)
+  --start-batch N          agents started at once while the first N-1 come up (default 10)
+  --throughput-rounds N    rounds of raw, host-gw, vxlan iperf3 runs (default 3)
+  --iperf-seconds N        measured seconds per iperf3 run (default 5)
+  --iperf-omit N           unmeasured seconds of TCP ramp-up before them (default 1)
+  --cni-mode MODE          how the throughput pods attach: bridge (default, as the lab) or ptp
+  --json FILE              also write the JSON report to FILE
+  --podnet PATH            podnet executable (default dist/podnet, built when missing)
+  --build                  rebuild dist/podnet first`;
+
+const CLUSTER_CIDR = "10.244.0.0/16";
+const CONVERGENCE_SEGMENT = "192.0.2.0/24";
+const THROUGHPUT_SEGMENT = "198.51.100.0/24";
+// The agent's own defaults (podnet agent --help): what an operator would run.
+const LEASE_TTL_SECONDS = 60;
+const RESYNC_SECONDS = 10;
+
+function intFlag(
+  args: ReturnType<typeof parseArgs>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} "${text}" must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function listFlag<T extends string>(
+  args: ReturnType<typeof parseArgs>,
+  name: string,
+  allowed: readonly T[],
+  fallback: readonly T[],
+): T[] {
+  const text = flag(args, name);
+  if (text === undefined) return [...fallback];
+  const items = text.split(",").filter((s) => s !== "");
+  for (const i of items)
+    if (!allowed.includes(i as T))
+      throw new UsageError(`--${name}: "${i}" is not one of ${allowed.join(", ")}`);
+  if (items.length === 0) throw new UsageError(`--${name} needs at least one of ${allowed.join(", ")}`);
+  return [...new Set(items as T[])];
+}
+
+function cniModeFlag(args: ReturnType<typeof parseArgs>): "bridge" | "ptp" {
+  const mode = flag(args, "cni-mode") ?? "bridge";
+  if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--cni-mode "${mode}" must be bridge or ptp`);
+  return mode;
+}
+
+const t0 = performance.now();
+function progress(message: string): void {
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+}
+
+function preflight(parts: readonly Part[]): void {
+  if (process.platform !== "linux")
+    throw new PreflightError(
+      `The cluster benchmark needs Linux network namespaces (this is ${process.platform})`,
+    );
+  if (process.getuid?.() !== 0)
+    throw new PreflightError(
+      "The cluster benchmark needs root: it creates network namespaces (run it with sudo)",
+    );
+  const PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`;
+  const needs: [string, boolean, string][] = [
+    ["ip", true, "iproute2"],
+    ["curl", parts.includes("convergence"), "curl (reads the agents' metrics)"],
+    ["iperf3", parts.includes("throughput"), "iperf3 (scripts/setup.sh installs it)"],
+    ["ss", parts.includes("throughput"), "iproute2's ss"],
+  ];
+  for (const [program, needed, what] of needs)
+    if (needed && !Bun.which(program, { PATH }))
+      throw new PreflightError(`The cluster benchmark needs ${what}`);
+  if (parts.includes("leases") && !existsSync(ETCD_BINARY))
+    throw new PreflightError(`The lease benchmark needs ${ETCD_BINARY} (Debian package etcd-server)`);
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, ["build", "help"]);
+  assertKnownFlags(args, [
+    "parts",
+    "agents",
+    "lease-rounds",
+    "nodes",
+    "backends",
+    "start-batch",
+    "throughput-rounds",
+    "iperf-seconds",
+    "iperf-omit",
+    "cni-mode",
+    "json",
+    "podnet",
+    "build",
+    "help",
+  ]);
+  if (flag(args, "help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const parts = listFlag(args, "parts", PARTS, PARTS);
+  const backends = listFlag<Backend>(args, "backends", BACKENDS, ["host-gw", "vxlan"]);
+  const options = {
+    parts,
+    agents: intFlag(args, "agents", 100, 1, 250),
+    leaseRounds: intFlag(args, "lease-rounds", 3, 1, 20),
+    nodes: intFlag(args, "nodes", 50, 2, 240),
+    backends,
+    startBatch: intFlag(args, "start-batch", 10, 1, 240),
+    throughputRounds: intFlag(args, "throughput-rounds", 3, 1, 20),
+    iperfSeconds: intFlag(args, "iperf-seconds", 5, 1, 60),
+    iperfOmit: intFlag(args, "iperf-omit", 1, 0, 10),
+    cniMode: cniModeFlag(args),
+    agentLeaseTtlSeconds: LEASE_TTL_SECONDS,
+    agentResyncSeconds: RESYNC_SECONDS,
+  };
+  const jsonFile = flag(args, "json");
+  preflight(parts);
+  const exe = ensurePodnetBinary(
+    flag(args, "podnet") ?? DEFAULT_PODNET,
+    flag(args, "build") !== undefined,
+    progress,
+  );
+  if (parts.includes("convergence") && options.nodes * 100 * 2 ** 20 > totalmem())
+    progress(
+      `warning: ${options.nodes} agents may need ${options.nodes * 100} MiB; this machine has ${Math.round(totalmem() / 2 ** 20)} MiB`,
+    );
+
+  const builtMs = statSync(exe).mtimeMs;
+  const podnet = { binary: exe, version: podnetVersion(exe), modified: new Date(builtMs).toISOString() };
+  const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg()[0] ?? 0;
+  if (loadAtStart > 0.5 * cpus().length)
+    progress(
+      `warning: load average ${loadAtStart.toFixed(2)} on ${cpus().length} CPUs: other work is running, the figures will be noisy`,
+    );
+  const failures: string[] = [];
+  const fail = (message: string) => {
+    if (failures.length < 3) progress(`FAILED: ${message}`);
+    failures.push(message);
+  };
+
+  const sandbox = new ClusterSandbox();
+  try {
+    progress(`namespaces ${sandbox.prefix}*, files in ${sandbox.dir}`);
+    let leases: RawResults["leases"];
+    if (parts.includes("leases")) {
+      const etcd = await startEtcdCluster({ members: 3, dataRoot: `${sandbox.dir}/etcd` });
+      sandbox.onClose("etcd", () => etcd.close());
+      progress(`3-member etcd on ${etcd.endpoints.join(", ")}`);
+      let rounds: LeaseRound[] = [];
+      try {
+        rounds = await measureBlockLeases(
+          etcd.spec,
+          { agents: options.agents, rounds: options.leaseRounds, ttlSeconds: 60, clusterCidr: CLUSTER_CIDR },
+          fail,
+          progress,
+        );
+      } catch (e) {
+        fail(`block leases: ${(e as Error).message}`);
+      } finally {
+        // Its members would otherwise take CPU from the agents measured next.
+        await etcd.close();
+      }
+      leases = { agents: options.agents, etcdMembers: 3, rounds };
+    }
+
+    const convergence: ConvergenceRun[] = [];
+    if (parts.includes("convergence")) {
+      for (const backend of backends) {
+        const tag = { "host-gw": "hg", vxlan: "vx", auto: "au" }[backend];
+        try {
+          const r = await measureConvergence(
+            sandbox,
+            exe,
+            tag,
+            {
+              nodes: options.nodes,
+              backend,
+              clusterCidr: CLUSTER_CIDR,
+              segmentCidr: CONVERGENCE_SEGMENT,
+              startBatch: options.startBatch,
+              readyTimeoutMs: 60_000,
+              convergeTimeoutMs: 20_000,
+              leaseTtlSeconds: LEASE_TTL_SECONDS,
+              resyncSeconds: RESYNC_SECONDS,
+              idleMs: 3000,
+            },
+            progress,
+          );
+          convergence.push(r);
+          if (r.convergenceMs === null) fail(`${backend} convergence: no route on ${r.missing.join(", ")}`);
+          progress(`${tag}: converged in ${r.convergenceMs?.toFixed(0) ?? "n/a"} ms`);
+        } catch (e) {
+          fail(`${backend} convergence: ${(e as Error).message}`);
+        }
+      }
+    }
+
+    let throughput: ThroughputRun | undefined;
+    if (parts.includes("throughput")) {
+      try {
+        throughput = await measurePodThroughput(
+          sandbox,
+          exe,
+          {
+            rounds: options.throughputRounds,
+            seconds: options.iperfSeconds,
+            omitSeconds: options.iperfOmit,
+            segmentCidr: THROUGHPUT_SEGMENT,
+            cniMode: options.cniMode,
+            readyTimeoutMs: 30_000,
+            leaseTtlSeconds: LEASE_TTL_SECONDS,
+            resyncSeconds: RESYNC_SECONDS,
+          },
+          fail,
+          progress,
+        );
+      } catch (e) {
+        fail(`pod throughput: ${(e as Error).message}`);
+      }
+    }
+
+    const report = buildReport({
+      startedAt,
+      durationSeconds: (performance.now() - t0) / 1000,
+      machine: {
+        cpus: cpus().length,
+        kernel: release(),
+        bun: Bun.version,
+        memoryGiB: totalmem() / 2 ** 30,
+        loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
+      },
+      podnet: { ...podnet, replacedDuringRun: statSync(exe).mtimeMs !== builtMs },
+      options,
+      requested: {
+        parts,
+        leaseAgents: options.agents,
+        leaseRounds: options.leaseRounds,
+        nodes: options.nodes,
+        backends,
+      },
+      ...(leases ? { leases } : {}),
+      convergence,
+      ...(throughput ? { throughput } : {}),
+      failures,
+    });
+    const json = JSON.stringify(report, null, 2);
+    console.log(`${renderTable(report)}\n\nJSON report:\n${json}`);
+    if (jsonFile) {
+      writeFileSync(jsonFile, `${json}\n`);
+      progress(`wrote ${jsonFile}`);
+    }
+    return failures.length === 0 ? 0 : 1;
+  } finally {
+    await sandbox.close();
+  }
+}
+
+try {
+  process.exitCode = await main(Bun.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError) process.stderr.write(`${e.message}\n${USAGE}\n`);
+  else process.stderr.write(`bench:cluster failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 2;
+}
