@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { CONFLIST_NAME } from "../../src/agent/cni-config-writer.ts";
-import type { Backend } from "../../src/agent/node-record.ts";
+import type { Backend } from "../../src/cluster/node-record.ts";
 import type { Conflist } from "../../src/lab/cni-runtime.ts";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";

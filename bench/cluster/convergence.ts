@@ -7,8 +7,8 @@
  * route-sync metrics, and the joining agent's own start milestones from its log.
  */
 import { mkdirSync } from "node:fs";
-import type { Backend } from "../../src/agent/node-record.ts";
 import { ROUTE_PROTO } from "../../src/agent/route-diff.ts";
+import type { Backend } from "../../src/cluster/node-record.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";

@@ -9,8 +9,8 @@
  * Alternating spreads machine noise over all three alike; ratios are podnet / raw.
  */
 import { mkdirSync } from "node:fs";
-import type { Backend } from "../../src/agent/node-record.ts";
 import { ROUTE_PROTO } from "../../src/agent/route-diff.ts";
+import type { Backend } from "../../src/cluster/node-record.ts";
 import { CniRuntime } from "../../src/lab/cni-runtime.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
 import { mustRunSync, run } from "../../src/linux/exec.ts";

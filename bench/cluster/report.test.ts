@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Backend } from "../../src/agent/node-record.ts";
+import type { Backend } from "../../src/cluster/node-record.ts";
 import type { LeaseRound } from "./block-leases-bench.ts";
 import type { ConvergenceRun } from "./convergence.ts";
 import type { IperfSample, PathKey, ThroughputRun } from "./pod-throughput.ts";

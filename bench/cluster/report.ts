@@ -2,7 +2,7 @@
  * Turns the raw measurements into the report (JSON) judged against the issue's targets (pure).
  * Throughput ratios are podnet / raw underlay: 1 would mean podnet costs nothing.
  */
-import type { Backend } from "../../src/agent/node-record.ts";
+import type { Backend } from "../../src/cluster/node-record.ts";
 import type { Summary } from "../cni/stats.ts";
 import { ratio, round3, summarize } from "../cni/stats.ts";
 import type { StartTimeline } from "./agent-log.ts";

@@ -7,9 +7,9 @@
  */
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
-import type { Backend } from "../../src/agent/node-record.ts";
-import { BACKENDS } from "../../src/agent/node-record.ts";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
+import type { Backend } from "../../src/cluster/node-record.ts";
+import { BACKENDS } from "../../src/cluster/node-record.ts";
 import { ETCD_BINARY, startEtcdCluster } from "../../src/linux/etcd-process.ts";
 import { DEFAULT_PODNET, ensurePodnetBinary, PreflightError, podnetVersion } from "../cni/setup.ts";
 import type { LeaseRound } from "./block-leases-bench.ts";

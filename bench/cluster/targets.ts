@@ -1,6 +1,6 @@
 /** The targets and how a report is judged against them (pure): on unrounded values. */
 
-import type { Backend } from "../../src/agent/node-record.ts";
+import type { Backend } from "../../src/cluster/node-record.ts";
 import { round3 } from "../cni/stats.ts";
 import type { ConvergenceReport, LeaseReport } from "./report.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import type { NodeRecord } from "../cluster/node-record.ts";
 import { formatIP } from "../ipnet/address.ts";
 import { formatPrefix, parsePrefix } from "../ipnet/prefix.ts";
-import type { NodeRecord } from "./node-record.ts";
 import type { LocalView, PeerRoute } from "./peer-routes.ts";
 import { planPeerRoutes } from "./peer-routes.ts";
 

@@ -3,11 +3,12 @@
  * peer is on a directly connected subnet (host-gw), or a route through the VXLAN device when it
  * is not (vxlan), per the node's backend — `auto` picks per peer, like flannel's DirectRouting.
  */
+
+import type { Backend, NodeRecord } from "../cluster/node-record.ts";
 import type { IPAddress } from "../ipnet/address.ts";
 import { parseIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { containsIP, firstIP, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
-import type { Backend, NodeRecord } from "./node-record.ts";
 
 export interface LocalView {
   readonly name: string;

@@ -9,10 +9,10 @@ import type { IpamView } from "../cluster/ipam-audit.ts";
 import { checkIpam, summarizeIpam } from "../cluster/ipam-audit.ts";
 import { listIpamReports } from "../cluster/ipam-report.ts";
 import { listNodes } from "../cluster/node-registry.ts";
-import { renderTable } from "../lab/lab-status.ts";
 import { openStore } from "../store/open-store.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, UsageError } from "./args.ts";
+import { renderTable } from "./table.ts";
 
 export const IPAM_USAGE = "podnet ipam show|check --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--json]";
 

@@ -1,15 +1,14 @@
 /** `podnet lab ...`: build, inspect, prove and remove a cluster made of network namespaces. */
 
 import { readFileSync } from "node:fs";
-import type { Backend } from "../agent/node-record.ts";
-import { BACKENDS } from "../agent/node-record.ts";
+import type { Backend } from "../cluster/node-record.ts";
+import { BACKENDS } from "../cluster/node-record.ts";
 import { formatVerdict } from "../lab/claims.ts";
 import { parseClusterFile } from "../lab/cluster-file.ts";
 import { probeEcho, serveEcho } from "../lab/echo-server.ts";
 import { labCheck } from "../lab/lab-check.ts";
 import { labDown } from "../lab/lab-down.ts";
 import { findNetns, requireLabState } from "../lab/lab-state.ts";
-import { formatStatus } from "../lab/lab-status.ts";
 import { labUp } from "../lab/lab-up.ts";
 import { MAX_LAB_NODES } from "../lab/topology.ts";
 import { runInteractive } from "../linux/exec.ts";
@@ -17,6 +16,7 @@ import { closeNetlinkSockets } from "../linux/ip.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
+import { formatStatus } from "./lab-status-table.ts";
 
 export const LAB_USAGE = `usage:
   podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp] [--datastore sqlite|etcd] [-f cluster.yaml]

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { NodeRecord } from "../agent/node-record.ts";
+import type { NodeRecord } from "../cluster/node-record.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import { parsePrefix } from "../ipnet/prefix.ts";
 import { checkIpam, summarizeIpam } from "./ipam-audit.ts";

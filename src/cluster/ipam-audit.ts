@@ -2,7 +2,7 @@
  * `podnet ipam show` and `podnet ipam check` as pure computations over what the datastore holds:
  * the cluster config, the block leases, the live node records and the nodes' IPAM reports.
  */
-import type { NodeRecord } from "../agent/node-record.ts";
+
 import { blockCapacity } from "../ipam/block-allocator.ts";
 import type { ClusterConfig } from "../ipam/cluster-config.ts";
 import { podsPerBlock } from "../ipam/node-block-length.ts";
@@ -11,6 +11,7 @@ import type { IPPrefix } from "../ipnet/prefix.ts";
 import { containsIP, containsPrefix, formatPrefix, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
 import type { BlockLease } from "./block-leases.ts";
 import type { IpamReport } from "./ipam-report.ts";
+import type { NodeRecord } from "./node-record.ts";
 
 export interface IpamView {
   readonly config: ClusterConfig;

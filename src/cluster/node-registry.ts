@@ -1,8 +1,9 @@
 /** Node records in the datastore: announced under the node's lease, listed and watched by peers. */
-import type { NodeRecord } from "../agent/node-record.ts";
-import { InvalidNodeRecordError, parseNodeRecord } from "../agent/node-record.ts";
+
 import type { Store, Watch, WatchEvent } from "../store/store.ts";
 import { NODES_PREFIX, nodeKey } from "./keys.ts";
+import type { NodeRecord } from "./node-record.ts";
+import { InvalidNodeRecordError, parseNodeRecord } from "./node-record.ts";
 
 export async function announceNode(store: Store, record: NodeRecord, leaseId: string): Promise<void> {
   await store.put(nodeKey(record.name), JSON.stringify(record), { lease: leaseId });

@@ -15,8 +15,8 @@
  *     - { name: node1, segment: lan1 }
  *     - { name: node2, segment: lan2 }
  */
-import type { Backend } from "../agent/node-record.ts";
-import { BACKENDS, NODE_NAME } from "../agent/node-record.ts";
+import type { Backend } from "../cluster/node-record.ts";
+import { BACKENDS, NODE_NAME } from "../cluster/node-record.ts";
 import { addToIP, formatIP } from "../ipnet/address.ts";
 import { containsPrefix, firstIP, lastIP, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
 import type { HostSpec, Segment, Topology } from "./topology.ts";

@@ -4,7 +4,7 @@
  * the compiled plugin with the conflist the node's agent wrote — exactly as a runtime does.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import type { Backend } from "../agent/node-record.ts";
+import type { Backend } from "../cluster/node-record.ts";
 import { parseConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { createNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import type { Backend } from "../../src/agent/node-record.ts";
+import type { Backend } from "../../src/cluster/node-record.ts";
 import type { AgentProcess, ClusterPod, PathKind } from "./cluster-harness.ts";
 import {
   agentLog,
