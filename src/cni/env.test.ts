@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import {
   checkCniArgs,
   ignoresUnknownArgs,
@@ -18,18 +19,6 @@ function failure(fn: () => unknown): CniError {
     throw error;
   }
   throw new Error("expected a CniError");
-}
-
-/** mulberry32: a small seeded PRNG so property tests are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ID = "3f6940ab5ab43bc522569d15b23f8c1bbde1d7678b080398506924fc01d72755";

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import { CniError } from "./errors.ts";
 import { encodeResult, ipamResultOnly, parseResult, type Result } from "./result.ts";
 import { SUPPORTED_VERSIONS } from "./version.ts";
@@ -11,17 +12,6 @@ function failure(fn: () => unknown): CniError {
     throw error;
   }
   throw new Error("expected a CniError");
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A result as the bridge plugin's 0.4.0 ADD prints it. */

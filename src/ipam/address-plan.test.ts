@@ -1,19 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import { ipFromBigint } from "../ipnet/address.ts";
 import { formatPrefix, type IPPrefix, lastIP, parsePrefix, prefixFromIP } from "../ipnet/prefix.ts";
 import { findOverlaps, type Overlap, type PlanRange, planAddresses, type RangeKind } from "./address-plan.ts";
 import { ClusterConfigError } from "./cluster-errors.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const p = (text: string) => parsePrefix(text);
 const r = (kind: RangeKind, text: string): PlanRange => ({ kind, cidr: p(text) });

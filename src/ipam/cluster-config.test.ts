@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
 import { addClusterCidr, buildClusterConfig, type ClusterConfig, clusterFamilies } from "./cluster-config.ts";
 import {
@@ -8,17 +9,6 @@ import {
   encodeClusterConfig,
 } from "./cluster-config-json.ts";
 import { ClusterConfigError } from "./cluster-errors.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const shown = (config: ClusterConfig) => ({
   clusterCidrs: config.clusterCidrs.map(formatPrefix),

@@ -1,20 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import { formatIP, type IPAddress, parseIP } from "../ipnet/address.ts";
 import { containsIP, lastIP } from "../ipnet/prefix.ts";
 import { AddressExhaustedError, RequestedAddressError } from "./errors.ts";
 import { type ChosenAddress, chooseAddresses, matchHeld } from "./node-allocator.ts";
 import { allocatableCount, buildRangeSets, type RangeInput, type RangeSet } from "./range-set.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const key = (ip: IPAddress) => `${ip.family}/${ip.value}`;
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import { formatIP, type IPAddress, ipFromBigint, parseIP } from "../ipnet/address.ts";
 import { parsePrefix } from "../ipnet/prefix.ts";
 import { formatRange, type IPRange, rangeContains } from "../ipnet/range.ts";
@@ -11,17 +12,6 @@ import {
   serviceIPProblem,
   staticBandSize,
 } from "./service-ip-allocator.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const p = (text: string) => parsePrefix(text);
 const ip = (text: string) => parseIP(text);

@@ -1,17 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import { InvalidStoreArgumentError } from "./store.ts";
 import { checkTxn, compareUtf8, isLeaseId, prefixEnd, prefixRangeBytes } from "./store-args.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Code points around the awkward edges: ASCII, the 2/3/4-byte UTF-8 boundaries, the surrogate
 // gap, and the last code point.

@@ -12,6 +12,8 @@ import { openSqliteStore, type SqliteStoreOptions } from "../../src/store/sqlite
 import type { Store } from "../../src/store/store.ts";
 import { disposeOnExit } from "./leftovers.ts";
 
+export { mulberry32 } from "../support/seeded-random.ts";
+
 export interface StoreBackend {
   readonly name: string;
   /** Opens one more client of the same datastore (same file, same cluster). */
@@ -109,18 +111,6 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await Bun.sleep(50);
   }
-}
-
-/** A small seeded PRNG (mulberry32) so a failing random sequence can be replayed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function uniquePrefix(name: string): string {
