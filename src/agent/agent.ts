@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { claimBlocks, listBlockLeases } from "../cluster/block-leases.ts";
+import { readClusterConfig } from "../cluster/cluster-config-store.ts";
 import { publishIpamReport } from "../cluster/ipam-report.ts";
 import type { Backend, NodeRecord } from "../cluster/node-record.ts";
 import { announceNode, listNodes, watchNodes } from "../cluster/node-registry.ts";
@@ -98,6 +99,7 @@ export class Agent {
   private watch: Watch | undefined;
   private leaseId = "";
   private blockLeaseId = "";
+  private lastReport = "";
   private blocks: IPPrefix[] = [];
   private uplinkState: UplinkState | undefined;
   private syncQueued = false;
@@ -114,7 +116,7 @@ export class Agent {
 
   constructor(
     private readonly store: Store,
-    private readonly config: ClusterConfig,
+    private config: ClusterConfig,
     private readonly options: AgentOptions,
     private readonly log: Logger,
   ) {
@@ -263,10 +265,13 @@ export class Agent {
       const uplink = this.uplinkState as UplinkState;
       // Local state first: a VXLAN device or forwarding setting removed by hand is put back too.
       this.programLocal(uplink);
-      const [{ nodes, invalid }, { leases }] = await Promise.all([
+      const [{ nodes, invalid }, { leases }, latestConfig] = await Promise.all([
         listNodes(this.store),
         listBlockLeases(this.store),
+        readClusterConfig(this.store),
       ]);
+      // The plan only grows (a cluster CIDR added later): peers' blocks in it must be routable.
+      if (latestConfig) this.config = latestConfig;
       for (const i of invalid) this.log.warn("ignoring an unreadable node record", { problem: i });
       const mine = nodes.find((n) => n.name === this.options.nodeName);
       if (!mine || JSON.stringify(mine) !== JSON.stringify(this.record())) {
@@ -331,7 +336,12 @@ export class Agent {
       this.m.allocations.set(b.allocated.length, { block: b.block });
       this.m.orphaned.set(b.orphaned.length, { block: b.block });
     }
+    // Written only when it changed (and with each new lease): N nodes rewriting an unchanged
+    // report on every resync would be a constant write load on the datastore.
+    const content = JSON.stringify({ ...report, at: undefined, lease: this.leaseId });
+    if (content === this.lastReport) return;
     await publishIpamReport(this.store, report, this.leaseId);
+    this.lastReport = content;
   }
 
   private scheduleRetry(): void {

@@ -6,8 +6,9 @@
  * Every claim is read back from the kernel or the datastore.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { listBlockLeases } from "../../src/cluster/block-leases.ts";
+import { extendClusterCidrs } from "../../src/cluster/cluster-config-store.ts";
 import { listIpamReports } from "../../src/cluster/ipam-report.ts";
 import { ipamKey, nodeKey } from "../../src/cluster/keys.ts";
 import { listNodes } from "../../src/cluster/node-registry.ts";
@@ -486,5 +487,27 @@ describe("podnet agent, auto backend", () => {
     } finally {
       await store.close();
     }
+  });
+
+  test("a pod range added to the running cluster: a node with a block from it is routed by the agents already running", async () => {
+    const c = cluster();
+    const store = await c.openStore();
+    try {
+      await extendClusterCidrs(store, "10.250.0.0/16");
+    } finally {
+      await store.close();
+    }
+    // node4 asks for a block of the new range first, as a node that held one before would.
+    writeFileSync(`${c.node("node4").stateDir}/agent.json`, JSON.stringify({ blocks: ["10.250.7.0/24"] }));
+    const a4 = start(c, "node4");
+    await c.waitReady(a4, 8000);
+    expect(c.blockOf("node4")).toBe("10.250.7.0/24");
+    // node1..3 started before the range existed: they must still accept and route the new block.
+    await pollUntil(
+      "the agents that predate the new range routing node4's block from it",
+      () => ["node1", "node2", "node3"].every((n) => c.routeTo(n, "10.250.7.0/24") !== undefined),
+      5000,
+      logs,
+    );
   });
 });
