@@ -1,21 +1,8 @@
 /** The human-readable side of the cluster benchmark's report: aligned tables, ratios, targets (pure). */
 import type { Summary } from "../cni/stats.ts";
+import { fmt, table } from "../cni/table.ts";
 import { PATHS } from "./pod-throughput.ts";
 import type { BenchReport, ConvergenceReport, LeaseReport, ThroughputReport } from "./report.ts";
-
-function fmt(v: number | null | undefined, digits = 2): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits);
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-      .join("   ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
-}
 
 const stat = (label: string, s: Summary | null, digits = 1) => [
   label,

@@ -1,11 +1,12 @@
 /** The human-readable side of the report: aligned tables, ratios and targets (pure). */
 import type { BenchReport, Comparison, RateComparison } from "./report.ts";
 
-function fmt(v: number | null | undefined, digits = 2): string {
+export function fmt(v: number | null | undefined, digits = 2): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits);
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+/** Rows under a header: first column left-aligned, figures right-aligned. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
     cells
