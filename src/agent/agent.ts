@@ -113,6 +113,7 @@ export class Agent {
   private checkingUplink = false;
   private reregistering = false;
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
+  private rewatchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -212,11 +213,7 @@ export class Agent {
       this.store,
       revision + 1,
       () => this.requestSync("peers changed"),
-      (e) => {
-        this.m.errors.inc({ kind: "store" });
-        this.log.error("node watch failed; resyncing periodically until it is re-established", { error: e });
-        this.rewatch();
-      },
+      (e) => this.watchFailed(e),
     );
     this.firstSync = this.runSync("start");
     this.scheduleRenewal();
@@ -225,11 +222,20 @@ export class Agent {
     await this.firstSync;
   }
 
+  private watchFailed(e: Error): void {
+    this.m.errors.inc({ kind: "store" });
+    this.log.error("node watch failed; re-establishing it (periodic resyncs go on meanwhile)", { error: e });
+    this.rewatch();
+  }
+
+  /** Re-lists and watches again from the new revision, after a second; retried until it works. */
   private rewatch(): void {
     if (this.stopped) return;
     this.watch?.close();
     this.watch = undefined;
-    setTimeout(async () => {
+    if (this.rewatchTimer) return;
+    this.rewatchTimer = setTimeout(async () => {
+      this.rewatchTimer = undefined;
       if (this.stopped) return;
       try {
         const { revision } = await listNodes(this.store);
@@ -237,13 +243,11 @@ export class Agent {
           this.store,
           revision + 1,
           () => this.requestSync("peers changed"),
-          () => this.rewatch(),
+          (e) => this.watchFailed(e),
         );
         this.requestSync("watch re-established");
       } catch (e) {
-        this.m.errors.inc({ kind: "store" });
-        this.log.warn("cannot re-establish the node watch yet", { error: e });
-        this.rewatch();
+        this.watchFailed(e as Error);
       }
     }, 1000);
   }
@@ -493,6 +497,7 @@ export class Agent {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     if (this.renewTimer) clearTimeout(this.renewTimer);
+    if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.watch?.close();
     await this.firstSync?.catch(() => undefined);
