@@ -17,6 +17,7 @@ usage:
                                                        the node agent (podnet agent --help for all options)
   podnet ipam show|check --datastore SPEC [--json]       cluster-wide allocations, leaks and duplicates
   podnet cluster show|add-cidr CIDR --datastore SPEC     the cluster's address plan; add a pod range
+  podnet service create|delete|show|list --datastore SPEC  Services and their endpoints (service --help)
   ${CONFLIST_USAGE}
   ${PLAN_USAGE}
   podnet version
@@ -52,6 +53,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       case "cluster": {
         const { clusterCommand } = await import("./cluster.ts");
         return await clusterCommand(rest, (a) => parseArgs(a, ["json"]));
+      }
+      case "service": {
+        const { serviceCommand } = await import("./service.ts");
+        return await serviceCommand(rest, (a) => parseArgs(a, ["json", "help"]));
       }
       case "ipam": {
         const { ipamCommand } = await import("./ipam.ts");

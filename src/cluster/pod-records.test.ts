@@ -1,0 +1,185 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
+import { openStore } from "../store/open-store.ts";
+import type { Store } from "../store/store.ts";
+import type { PodRecordEvent } from "./pod-records.ts";
+import {
+  deletePodRecord,
+  InvalidPodRecordError,
+  listEndpoints,
+  listPodRecords,
+  PODS_PREFIX,
+  putPodRecord,
+  watchPodRecords,
+} from "./pod-records.ts";
+import type { PodRecord, Service } from "./service-model.ts";
+import { selects } from "./service-model.ts";
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+
+async function store(): Promise<Store> {
+  const dir = mkdtempSync(`${tmpdir()}/podnet-pods-`);
+  dirs.push(dir);
+  const s = await openStore(`sqlite:${dir}/cluster.db`);
+  stores.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const pod = (over: Partial<PodRecord> = {}): PodRecord => ({
+  namespace: "default",
+  name: "web-1",
+  node: "node-1",
+  ips: ["10.244.1.5"],
+  labels: { app: "web" },
+  ...over,
+});
+
+const service = (over: Partial<Service> = {}): Service => ({
+  namespace: "default",
+  name: "web",
+  clusterIPs: ["10.96.0.20"],
+  ports: [{ protocol: "TCP", port: 80, targetPort: 8080 }],
+  sessionAffinity: { kind: "None" },
+  selector: { app: "web" },
+  ...over,
+});
+
+describe("pod records", () => {
+  test("put, list (all or one node), replace and delete", async () => {
+    const s = await store();
+    await putPodRecord(s, pod());
+    await putPodRecord(s, pod({ name: "web-2", node: "node-2", ips: ["10.244.2.7", "FD00:10:244:2::7"] }));
+    expect((await listPodRecords(s)).pods.map((p) => p.name)).toEqual(["web-1", "web-2"]);
+    const [two] = (await listPodRecords(s, "node-2")).pods;
+    expect(two?.ips).toEqual(["10.244.2.7", "fd00:10:244:2::7"]);
+    await putPodRecord(s, pod({ labels: { app: "db" } }));
+    expect((await listPodRecords(s, "node-1")).pods[0]?.labels).toEqual({ app: "db" });
+    expect(await deletePodRecord(s, { node: "node-1", namespace: "default", name: "web-1" })).toBe(true);
+    expect(await deletePodRecord(s, { node: "node-1", namespace: "default", name: "web-1" })).toBe(false);
+    expect((await listPodRecords(s)).pods.map((p) => p.name)).toEqual(["web-2"]);
+  });
+
+  test("records put under a node's lease disappear with the lease", async () => {
+    const s = await store();
+    const lease = await s.grantLease(60);
+    await putPodRecord(s, pod(), lease.id);
+    await putPodRecord(s, pod({ name: "static", node: "node-2" }));
+    await s.revoke(lease.id);
+    expect((await listPodRecords(s)).pods.map((p) => p.name)).toEqual(["static"]);
+  });
+
+  test("bad records are refused naming the field; unreadable stored ones are reported, not used", async () => {
+    const s = await store();
+    const bad: [Partial<PodRecord>, string][] = [
+      [{ node: "Node_1" }, "node"],
+      [{ namespace: "Default" }, "namespace"],
+      [{ name: "a/b" }, "name"],
+      [{ ips: [] }, "ips"],
+      [{ ips: ["10.244.1.300"] }, "ips"],
+      [{ ips: ["10.244.1.5", "10.244.1.05"] }, "ips"],
+      [{ labels: { app: "no spaces" } }, "labels"],
+    ];
+    for (const [over, field] of bad) {
+      const e = await putPodRecord(s, pod(over)).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(InvalidPodRecordError);
+      expect((e as InvalidPodRecordError).field).toBe(field);
+    }
+    // A container ID stands in for the name when the runtime gave no Kubernetes pod name.
+    await putPodRecord(s, pod({ name: "3f9a_C0ntainer.ID-1" }));
+    await s.put(`${PODS_PREFIX}node-1/default/broken`, "{");
+    await s.put(`${PODS_PREFIX}node-9/default/moved`, JSON.stringify(pod({ name: "moved" })));
+    const { pods, invalid } = await listPodRecords(s);
+    expect(pods.map((p) => p.name)).toEqual(["3f9a_C0ntainer.ID-1"]);
+    expect(invalid).toHaveLength(2);
+  });
+
+  test("watch delivers decoded puts and deletes", async () => {
+    const s = await store();
+    const { revision } = await listPodRecords(s);
+    const events: PodRecordEvent[] = [];
+    const watch = watchPodRecords(
+      s,
+      revision + 1,
+      (evs) => events.push(...evs),
+      (e) => {
+        throw e;
+      },
+    );
+    try {
+      await putPodRecord(s, pod());
+      await deletePodRecord(s, pod());
+      const deadline = Date.now() + 5000;
+      while (events.length < 2 && Date.now() < deadline) await Bun.sleep(10);
+      expect(events[0]).toMatchObject({ type: "put", pod: pod() });
+      expect(events[1]).toMatchObject({
+        type: "delete",
+        pod: { node: "node-1", namespace: "default", name: "web-1" },
+      });
+    } finally {
+      watch.close();
+    }
+  });
+});
+
+describe("listEndpoints", () => {
+  test("endpoints follow the selector and stay within the Service's namespace", async () => {
+    const s = await store();
+    await putPodRecord(s, pod());
+    await putPodRecord(s, pod({ name: "web-2", node: "node-2", ips: ["10.244.2.7", "fd00::7"] }));
+    await putPodRecord(s, pod({ name: "db-1", labels: { app: "db" } }));
+    await putPodRecord(s, pod({ namespace: "other", name: "web-x", ips: ["10.244.1.9"] }));
+    expect(await listEndpoints(s, service())).toEqual([
+      { ip: "10.244.1.5", node: "node-1", pod: "default/web-1" },
+      { ip: "10.244.2.7", node: "node-2", pod: "default/web-2" },
+      { ip: "fd00::7", node: "node-2", pod: "default/web-2" },
+    ]);
+    expect((await listEndpoints(s, service({ namespace: "other" }))).map((e) => e.pod)).toEqual([
+      "other/web-x",
+    ]);
+    expect(await listEndpoints(s, service({ selector: {} }))).toEqual([]);
+    // Relabelling a pod moves it between Services.
+    await putPodRecord(s, pod({ labels: { app: "db" } }));
+    expect((await listEndpoints(s, service())).map((e) => e.pod)).toEqual(["default/web-2", "default/web-2"]);
+  });
+
+  test("property: an endpoint exists exactly for each address of each same-namespace pod the selector matches", async () => {
+    const s = await store();
+    const random = mulberry32(77);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const pods: PodRecord[] = [];
+    for (let i = 0; i < 40; i++) {
+      const labels: Record<string, string> = {};
+      if (random() < 0.7) labels.app = pick(["web", "db"]);
+      if (random() < 0.5) labels.tier = pick(["front", "back"]);
+      const p = pod({
+        namespace: pick(["default", "prod"]),
+        name: `p-${i}`,
+        node: pick(["node-1", "node-2", "node-3"]),
+        ips: random() < 0.3 ? [`10.244.0.${i + 1}`, `fd00::${i + 1}`] : [`10.244.0.${i + 1}`],
+        labels,
+      });
+      pods.push(p);
+      await putPodRecord(s, p);
+    }
+    for (let round = 0; round < 20; round++) {
+      const selector: Record<string, string> = {};
+      if (random() < 0.8) selector.app = pick(["web", "db"]);
+      if (random() < 0.5) selector.tier = pick(["front", "back"]);
+      const svc = service({ namespace: pick(["default", "prod"]), selector });
+      const got = (await listEndpoints(s, svc)).map((e) => `${e.pod} ${e.ip} ${e.node}`).sort();
+      const want = pods
+        .filter((p) => p.namespace === svc.namespace && selects(selector, p.labels))
+        .flatMap((p) => p.ips.map((ip) => `${p.namespace}/${p.name} ${ip} ${p.node}`))
+        .sort();
+      expect(got).toEqual(want);
+    }
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * Pods as endpoint candidates in the datastore: `/podnet/pods/NODE/NAMESPACE/NAME` holds a pod's
+ * addresses and labels. Each node agent publishes the pods it attached, under its node lease so
+ * the records vanish with a dead node; Service endpoints are computed from them by selector.
+ */
+import { formatIP, tryParseIP } from "../ipnet/address.ts";
+import type { Store, Watch } from "../store/store.ts";
+import { ROOT } from "./keys.ts";
+import { NODE_NAME } from "./node-record.ts";
+import type { Endpoint, PodRecord, Service } from "./service-model.ts";
+import { endpointsOf } from "./service-model.ts";
+import { labelsProblem, namespaceProblem, podNameProblem } from "./service-names.ts";
+
+export const PODS_PREFIX = `${ROOT}/pods/`;
+
+export interface PodRef {
+  readonly node: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export function podRecordKey(pod: PodRef): string {
+  return `${PODS_PREFIX}${pod.node}/${pod.namespace}/${pod.name}`;
+}
+
+export function podRefFromKey(key: string): PodRef | undefined {
+  if (!key.startsWith(PODS_PREFIX)) return undefined;
+  const parts = key.slice(PODS_PREFIX.length).split("/");
+  const [node, namespace, name] = parts;
+  return parts.length === 3 && node && namespace && name ? { node, namespace, name } : undefined;
+}
+
+export class InvalidPodRecordError extends Error {
+  override readonly name = "InvalidPodRecordError";
+  constructor(
+    /** "namespace/name on node" as far as known. */
+    readonly pod: string,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`Invalid pod record ${pod}: ${field} ${reason}`);
+  }
+}
+
+/** Validates a record and puts its addresses in canonical form (so endpoints compare as text). */
+export function checkPodRecord(record: PodRecord): PodRecord {
+  const raw = record as unknown as Record<string, unknown>;
+  const what = `"${String(raw.namespace)}/${String(raw.name)}" on node "${String(raw.node)}"`;
+  const fail = (field: string, reason: string) => new InvalidPodRecordError(what, field, reason);
+  if (typeof raw.node !== "string" || !NODE_NAME.test(raw.node))
+    throw fail("node", "must be a node name (lowercase letters, digits, '.' and '-')");
+  const ns = typeof raw.namespace === "string" ? namespaceProblem(raw.namespace) : "must be a string";
+  if (ns !== undefined) throw fail("namespace", ns);
+  const name = typeof raw.name === "string" ? podNameProblem(raw.name) : "must be a string";
+  if (name !== undefined) throw fail("name", name);
+  if (!Array.isArray(raw.ips) || raw.ips.length === 0) throw fail("ips", "must list at least one address");
+  const ips: string[] = [];
+  for (const text of raw.ips as unknown[]) {
+    const ip = typeof text === "string" ? tryParseIP(text) : undefined;
+    if (ip === undefined) throw fail("ips", `holds ${JSON.stringify(text)}, which is not an IP address`);
+    const canonical = formatIP(ip);
+    if (ips.includes(canonical)) throw fail("ips", `lists ${canonical} twice`);
+    ips.push(canonical);
+  }
+  const labels = raw.labels ?? {};
+  const problem = labelsProblem(labels);
+  if (problem !== undefined) throw fail("labels", problem);
+  return {
+    namespace: record.namespace,
+    name: record.name,
+    node: record.node,
+    ips,
+    labels: { ...(labels as Record<string, string>) },
+  };
+}
+
+export function parsePodRecord(key: string, text: string): PodRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new InvalidPodRecordError(key, "record", "is not JSON");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new InvalidPodRecordError(key, "record", "is not a JSON object");
+  const record = checkPodRecord(raw as PodRecord);
+  if (podRecordKey(record) !== key)
+    throw new InvalidPodRecordError(
+      key,
+      "record",
+      `describes pod "${record.namespace}/${record.name}" on node "${record.node}", which belongs under another key`,
+    );
+  return record;
+}
+
+/**
+ * Publishes (or replaces) a pod's record. With `leaseId` (the node's lease) the record is removed
+ * by the datastore when the node stops renewing it, so a dead node's pods stop being endpoints.
+ */
+export async function putPodRecord(store: Store, record: PodRecord, leaseId?: string): Promise<void> {
+  const checked = checkPodRecord(record);
+  await store.put(
+    podRecordKey(checked),
+    JSON.stringify(checked),
+    leaseId === undefined ? {} : { lease: leaseId },
+  );
+}
+
+/** Returns whether the record existed. */
+export async function deletePodRecord(store: Store, pod: PodRef): Promise<boolean> {
+  return store.delete(podRecordKey(pod));
+}
+
+export interface PodRecordList {
+  readonly pods: PodRecord[];
+  /** Records that could not be read, with the reason. */
+  readonly invalid: string[];
+  /** Watch from revision + 1 to miss nothing. */
+  readonly revision: number;
+}
+
+/** Every pod record, or only those of `node`. */
+export async function listPodRecords(store: Store, node?: string): Promise<PodRecordList> {
+  const { kvs, revision } = await store.list(node === undefined ? PODS_PREFIX : `${PODS_PREFIX}${node}/`);
+  const pods: PodRecord[] = [];
+  const invalid: string[] = [];
+  for (const kv of kvs) {
+    try {
+      pods.push(parsePodRecord(kv.key, kv.value));
+    } catch (e) {
+      if (!(e instanceof InvalidPodRecordError)) throw e;
+      invalid.push(e.message);
+    }
+  }
+  return { pods, invalid, revision };
+}
+
+export type PodRecordEvent =
+  | { readonly type: "put"; readonly pod: PodRecord; readonly revision: number }
+  | { readonly type: "delete"; readonly pod: PodRef; readonly revision: number }
+  | { readonly type: "invalid"; readonly key: string; readonly reason: string; readonly revision: number };
+
+/** Calls `onEvents` with every change to any pod record from `fromRevision` on, records decoded. */
+export function watchPodRecords(
+  store: Store,
+  fromRevision: number,
+  onEvents: (events: readonly PodRecordEvent[]) => void,
+  onError: (e: Error) => void,
+): Watch {
+  return store.watch(PODS_PREFIX, {
+    fromRevision,
+    onError,
+    onEvents: (events) => {
+      const decoded: PodRecordEvent[] = [];
+      for (const ev of events) {
+        if (ev.type === "delete") {
+          const pod = podRefFromKey(ev.key);
+          if (pod) decoded.push({ type: "delete", pod, revision: ev.revision });
+          continue;
+        }
+        try {
+          decoded.push({ type: "put", pod: parsePodRecord(ev.kv.key, ev.kv.value), revision: ev.revision });
+        } catch (e) {
+          if (!(e instanceof InvalidPodRecordError)) throw e;
+          decoded.push({ type: "invalid", key: ev.kv.key, reason: e.message, revision: ev.revision });
+        }
+      }
+      if (decoded.length > 0) onEvents(decoded);
+    },
+  });
+}
+
+/** The Service's current endpoints: pods of its namespace its selector matches, by pod then address. */
+export async function listEndpoints(store: Store, service: Service): Promise<Endpoint[]> {
+  const { pods } = await listPodRecords(store);
+  return endpointsOf(service, pods).sort((a, b) =>
+    a.pod === b.pod ? (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0) : a.pod < b.pod ? -1 : 1,
+  );
+}

@@ -1,0 +1,159 @@
+import { describe, expect, test } from "bun:test";
+import { buildClusterConfig } from "../ipam/cluster-config.ts";
+import { formatIP } from "../ipnet/address.ts";
+import { ServiceValidationError } from "./service-errors.ts";
+import type { ServiceInput } from "./service-validation.ts";
+import { planService } from "./service-validation.ts";
+
+const v4 = buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/24"] });
+const dual = buildClusterConfig({
+  clusterCidrs: ["10.244.0.0/16", "fd00:10:244::/56"],
+  serviceCidrs: ["fd00:10:96::/112", "10.96.0.0/24"],
+});
+const base: ServiceInput = { namespace: "default", name: "web", ports: [{ port: 80 }] };
+
+function refusal(input: unknown, config = v4): ServiceValidationError {
+  try {
+    planService(input as ServiceInput, config);
+  } catch (e) {
+    if (e instanceof ServiceValidationError) return e;
+    throw e;
+  }
+  throw new Error("expected a ServiceValidationError");
+}
+
+describe("planService", () => {
+  test("fills in the defaults: TCP, targetPort = port, affinity None, empty selector", () => {
+    const plan = planService(base, v4);
+    expect(plan.ports).toEqual([{ protocol: "TCP", port: 80, targetPort: 80 }]);
+    expect(plan.sessionAffinity).toEqual({ kind: "None" });
+    expect(plan.selector).toEqual({});
+    expect(plan.clusterIPs).toEqual([{ family: 4 }]);
+  });
+
+  test("ClientIP affinity defaults to 3 hours and accepts up to one day", () => {
+    expect(planService({ ...base, sessionAffinity: { kind: "ClientIP" } }, v4).sessionAffinity).toEqual({
+      kind: "ClientIP",
+      timeoutSeconds: 10800,
+    });
+    expect(
+      planService({ ...base, sessionAffinity: { kind: "ClientIP", timeoutSeconds: 86400 } }, v4)
+        .sessionAffinity,
+    ).toEqual({ kind: "ClientIP", timeoutSeconds: 86400 });
+    expect(refusal({ ...base, sessionAffinity: { kind: "ClientIP", timeoutSeconds: 86401 } }).field).toBe(
+      "sessionAffinity.timeoutSeconds",
+    );
+    expect(refusal({ ...base, sessionAffinity: { kind: "Sticky" } }).field).toBe("sessionAffinity");
+  });
+
+  test("one ClusterIP per service CIDR, in the cluster's order; a request fills its family", () => {
+    const plan = planService({ ...base, clusterIPs: ["10.96.0.10"] }, dual);
+    expect(plan.clusterIPs.map((c) => c.family)).toEqual([6, 4]);
+    expect(plan.clusterIPs[0]?.requested).toBeUndefined();
+    expect(plan.clusterIPs[1]?.requested && formatIP(plan.clusterIPs[1].requested)).toBe("10.96.0.10");
+  });
+
+  test("requested ClusterIPs must be addresses inside a service CIDR, at most one per family", () => {
+    expect(refusal({ ...base, clusterIPs: ["10.96.0.300"] }).message).toBe(
+      'Invalid Service "default/web": clusterIPs[0] is "10.96.0.300": not an IP address',
+    );
+    expect(refusal({ ...base, clusterIPs: ["10.96.1.1"] }).reason).toContain("not inside service CIDR");
+    expect(refusal({ ...base, clusterIPs: ["10.96.0.0"] }).reason).toContain("network address");
+    expect(refusal({ ...base, clusterIPs: ["fd00:10:96::1"] }).reason).toContain("no IPv6 service CIDR");
+    expect(refusal({ ...base, clusterIPs: ["10.96.0.5", "10.96.0.6"] }, dual).field).toBe("clusterIPs[1]");
+  });
+
+  test("ports: numbers, protocols and NodePort range are checked, naming the port", () => {
+    const cases: [unknown, string, string][] = [
+      [{ port: 0 }, "ports[0].port", "from 1 to 65535"],
+      [{ port: 65536 }, "ports[0].port", "from 1 to 65535"],
+      [{ port: 80.5 }, "ports[0].port", "whole number"],
+      [{ port: 80, targetPort: 70000 }, "ports[0].targetPort", "from 1 to 65535"],
+      [{ port: 80, protocol: "tcp" }, "ports[0].protocol", "TCP, UDP, SCTP"],
+      [{ port: 80, protocol: "ICMP" }, "ports[0].protocol", "TCP, UDP, SCTP"],
+      [{ port: 80, nodePort: 29999 }, "ports[0].nodePort", "30000 to 32767"],
+      [{ port: 80, nodePort: 32768 }, "ports[0].nodePort", "30000 to 32767"],
+      [{ port: 80, nodePort: "any" }, "ports[0].nodePort", '"auto"'],
+      [{ port: 80, name: "HTTP" }, "ports[0].name", "lowercase"],
+      [{ port: 80, name: "8080" }, "ports[0].name", "no letter"],
+    ];
+    for (const [port, field, reason] of cases) {
+      const e = refusal({ ...base, ports: [port] });
+      expect(e.field).toBe(field);
+      expect(e.reason).toContain(reason);
+    }
+    for (const ok of [30000, 32767, "auto"]) {
+      expect(
+        planService({ ...base, ports: [{ port: 80, nodePort: ok as number }] }, v4).ports[0]?.nodePort,
+      ).toBe(ok as number);
+    }
+  });
+
+  test("two ports may share a number across protocols, never a name, port+protocol or NodePort+protocol", () => {
+    const ok = planService(
+      {
+        ...base,
+        ports: [
+          { name: "dns", port: 53, protocol: "UDP", nodePort: 30053 },
+          { name: "dns-tcp", port: 53, protocol: "TCP", nodePort: 30053 },
+        ],
+      },
+      v4,
+    );
+    expect(ok.ports).toHaveLength(2);
+    expect(
+      refusal({
+        ...base,
+        ports: [
+          { name: "a", port: 1 },
+          { name: "a", port: 2 },
+        ],
+      }).message,
+    ).toBe('Invalid Service "default/web": ports[1].name name "a" is already used by ports[0]');
+    expect(refusal({ ...base, ports: [{ port: 80 }, { port: 80, targetPort: 81 }] }).field).toBe(
+      "ports[1].port",
+    );
+    expect(
+      refusal({
+        ...base,
+        ports: [
+          { port: 80, nodePort: 30001 },
+          { port: 81, nodePort: 30001 },
+        ],
+      }).field,
+    ).toBe("ports[1].nodePort");
+    // Two automatic NodePorts never clash before allocation.
+    expect(
+      planService(
+        {
+          ...base,
+          ports: [
+            { port: 80, nodePort: "auto" },
+            { port: 81, nodePort: "auto" },
+          ],
+        },
+        v4,
+      ).ports,
+    ).toHaveLength(2);
+  });
+
+  test("names and selectors follow Kubernetes syntax", () => {
+    expect(refusal({ ...base, namespace: "kube_system" }).field).toBe("namespace");
+    expect(refusal({ ...base, namespace: "a".repeat(64) }).reason).toContain("longer than 63");
+    expect(refusal({ ...base, name: "web/x" }).field).toBe("name");
+    expect(refusal({ ...base, name: "1web" }).reason).toContain("starting with a letter");
+    expect(refusal({ ...base, ports: [] }).message).toBe(
+      'Invalid Service "default/web": ports must list at least one port',
+    );
+    const selector = { "app.kubernetes.io/name": "web", tier: "", "x_y.z": "A-1" };
+    expect(planService({ ...base, selector }, v4).selector).toEqual(selector);
+    expect(refusal({ ...base, selector: { "bad key": "x" } }).field).toBe("selector");
+    expect(refusal({ ...base, selector: { app: "-web" } }).reason).toContain('value of "app"');
+    expect(refusal({ ...base, selector: { "Bad_Prefix/app": "x" } }).reason).toContain("prefix");
+  });
+
+  test("a cluster without service CIDRs cannot have Services", () => {
+    const none = buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: [] });
+    expect(refusal(base, none).reason).toContain("no service CIDR");
+  });
+});

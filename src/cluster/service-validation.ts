@@ -1,0 +1,243 @@
+/**
+ * What a user may ask for when creating a Service, and the checks that turn it into a plan:
+ * defaults filled in (TCP, targetPort = port, affinity timeout 3 h), every field validated, and
+ * which ClusterIPs and NodePorts are still to be claimed. Pure: nothing here touches the store,
+ * so a bad definition is refused before anything is allocated.
+ */
+import type { ClusterConfig } from "../ipam/cluster-config.ts";
+import { serviceCidrOf } from "../ipam/cluster-config.ts";
+import { serviceIPProblem } from "../ipam/service-ip-allocator.ts";
+import type { Family, IPAddress } from "../ipnet/address.ts";
+import { tryParseIP } from "../ipnet/address.ts";
+import { ServiceValidationError } from "./service-errors.ts";
+import type { Protocol, ServicePort, SessionAffinity } from "./service-model.ts";
+import {
+  DEFAULT_AFFINITY_TIMEOUT_SECONDS,
+  NODE_PORT_MAX,
+  NODE_PORT_MIN,
+  PROTOCOLS,
+} from "./service-model.ts";
+import { labelsProblem, namespaceProblem, portNameProblem, serviceNameProblem } from "./service-names.ts";
+
+export interface ServicePortInput {
+  readonly name?: string;
+  /** Defaults to TCP. */
+  readonly protocol?: Protocol;
+  readonly port: number;
+  /** Defaults to `port`. */
+  readonly targetPort?: number;
+  /** A port from 30000–32767, or "auto" for a free one. */
+  readonly nodePort?: number | "auto";
+}
+
+export type SessionAffinityInput =
+  | { readonly kind: "None" }
+  | { readonly kind: "ClientIP"; readonly timeoutSeconds?: number };
+
+export interface ServiceInput {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ports: readonly ServicePortInput[];
+  /**
+   * Requested ClusterIPs, at most one per family. The Service gets one ClusterIP for every
+   * family the cluster has a service CIDR of; families without a request get a free address.
+   */
+  readonly clusterIPs?: readonly string[];
+  readonly selector?: Readonly<Record<string, string>>;
+  /** Defaults to None. */
+  readonly sessionAffinity?: SessionAffinityInput;
+}
+
+/** A validated port whose NodePort may still have to be allocated. */
+export interface PlannedPort extends Omit<ServicePort, "nodePort"> {
+  readonly nodePort?: number | "auto";
+}
+
+export interface PlannedClusterIP {
+  readonly family: Family;
+  readonly requested?: IPAddress;
+}
+
+export interface ServicePlan {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ports: readonly PlannedPort[];
+  /** In the order of the cluster's service CIDRs (the first is the Service's primary family). */
+  readonly clusterIPs: readonly PlannedClusterIP[];
+  readonly sessionAffinity: SessionAffinity;
+  readonly selector: Readonly<Record<string, string>>;
+}
+
+/** Kubernetes caps ClientIP affinity at one day. */
+export const MAX_AFFINITY_TIMEOUT_SECONDS = 86400;
+
+const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function portNumber(service: string, field: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535)
+    throw new ServiceValidationError(
+      service,
+      field,
+      `is ${show(value)}: must be a whole number from 1 to 65535`,
+    );
+  return value;
+}
+
+function planPort(service: string, i: number, raw: unknown): PlannedPort {
+  const field = `ports[${i}]`;
+  if (!isRecord(raw)) throw new ServiceValidationError(service, field, "must be an object");
+  const port = portNumber(service, `${field}.port`, raw.port);
+  const targetPort =
+    raw.targetPort === undefined ? port : portNumber(service, `${field}.targetPort`, raw.targetPort);
+  const protocol = raw.protocol ?? "TCP";
+  if (!PROTOCOLS.includes(protocol as Protocol))
+    throw new ServiceValidationError(
+      service,
+      `${field}.protocol`,
+      `is ${show(protocol)}: use ${PROTOCOLS.join(", ")}`,
+    );
+  let name: string | undefined;
+  if (raw.name !== undefined) {
+    const problem = typeof raw.name === "string" ? portNameProblem(raw.name) : "must be a string";
+    if (problem !== undefined) throw new ServiceValidationError(service, `${field}.name`, problem);
+    name = raw.name as string;
+  }
+  const nodePort = raw.nodePort;
+  if (
+    nodePort !== undefined &&
+    nodePort !== "auto" &&
+    (typeof nodePort !== "number" ||
+      !Number.isInteger(nodePort) ||
+      nodePort < NODE_PORT_MIN ||
+      nodePort > NODE_PORT_MAX)
+  )
+    throw new ServiceValidationError(
+      service,
+      `${field}.nodePort`,
+      `is ${show(nodePort)}: must be "auto" or a port from ${NODE_PORT_MIN} to ${NODE_PORT_MAX}`,
+    );
+  return {
+    ...(name !== undefined ? { name } : {}),
+    protocol: protocol as Protocol,
+    port,
+    targetPort,
+    ...(nodePort !== undefined ? { nodePort } : {}),
+  };
+}
+
+/** Validates the ports of a Service: values, then that no two ports collide. */
+export function planPorts(service: string, ports: unknown): PlannedPort[] {
+  if (!Array.isArray(ports) || ports.length === 0)
+    throw new ServiceValidationError(service, "ports", "must list at least one port");
+  const planned = ports.map((p: unknown, i) => planPort(service, i, p));
+  const names = new Map<string, number>();
+  const ports_ = new Map<string, number>();
+  const nodePorts = new Map<string, number>();
+  planned.forEach((p, i) => {
+    const clash = (seen: Map<string, number>, key: string, field: string, what: string) => {
+      const other = seen.get(key);
+      if (other !== undefined)
+        throw new ServiceValidationError(
+          service,
+          `ports[${i}].${field}`,
+          `${what} is already used by ports[${other}]`,
+        );
+      seen.set(key, i);
+    };
+    if (p.name !== undefined) clash(names, p.name, "name", `name ${show(p.name)}`);
+    clash(ports_, `${p.port}/${p.protocol}`, "port", `${p.port}/${p.protocol}`);
+    if (typeof p.nodePort === "number")
+      clash(nodePorts, `${p.nodePort}/${p.protocol}`, "nodePort", `NodePort ${p.nodePort}/${p.protocol}`);
+  });
+  return planned;
+}
+
+export function planSelector(service: string, selector: unknown): Record<string, string> {
+  if (selector === undefined) return {};
+  const problem = labelsProblem(selector);
+  if (problem !== undefined) throw new ServiceValidationError(service, "selector", problem);
+  return { ...(selector as Record<string, string>) };
+}
+
+export function planAffinity(service: string, affinity: unknown): SessionAffinity {
+  if (affinity === undefined) return { kind: "None" };
+  if (!isRecord(affinity)) throw new ServiceValidationError(service, "sessionAffinity", "must be an object");
+  if (affinity.kind === "None") return { kind: "None" };
+  if (affinity.kind !== "ClientIP")
+    throw new ServiceValidationError(
+      service,
+      "sessionAffinity",
+      `is ${show(affinity.kind)}: use None or ClientIP`,
+    );
+  const t = affinity.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS;
+  if (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > MAX_AFFINITY_TIMEOUT_SECONDS)
+    throw new ServiceValidationError(
+      service,
+      "sessionAffinity.timeoutSeconds",
+      `is ${show(t)}: must be a whole number of seconds from 1 to ${MAX_AFFINITY_TIMEOUT_SECONDS}`,
+    );
+  return { kind: "ClientIP", timeoutSeconds: t };
+}
+
+export function planIdentity(service: string, namespace: unknown, name: unknown): void {
+  const ns = typeof namespace === "string" ? namespaceProblem(namespace) : "must be a string";
+  if (ns !== undefined) throw new ServiceValidationError(service, "namespace", ns);
+  const n = typeof name === "string" ? serviceNameProblem(name) : "must be a string";
+  if (n !== undefined) throw new ServiceValidationError(service, "name", n);
+}
+
+function planClusterIPs(service: string, config: ClusterConfig, requested: unknown): PlannedClusterIP[] {
+  if (config.serviceCidrs.length === 0)
+    throw new ServiceValidationError(
+      service,
+      "clusterIPs",
+      "cannot be allocated: the cluster has no service CIDR",
+    );
+  if (requested !== undefined && !Array.isArray(requested))
+    throw new ServiceValidationError(service, "clusterIPs", "must be a list of addresses");
+  const byFamily = new Map<Family, IPAddress>();
+  ((requested ?? []) as unknown[]).forEach((text, i) => {
+    const field = `clusterIPs[${i}]`;
+    const ip = typeof text === "string" ? tryParseIP(text) : undefined;
+    if (ip === undefined)
+      throw new ServiceValidationError(service, field, `is ${show(text)}: not an IP address`);
+    const cidr = serviceCidrOf(config, ip.family);
+    if (cidr === undefined)
+      throw new ServiceValidationError(
+        service,
+        field,
+        `is IPv${ip.family}, but the cluster has no IPv${ip.family} service CIDR`,
+      );
+    const problem = serviceIPProblem(cidr, ip);
+    if (problem !== undefined) throw new ServiceValidationError(service, field, `${show(text)} ${problem}`);
+    if (byFamily.has(ip.family))
+      throw new ServiceValidationError(
+        service,
+        field,
+        `is a second IPv${ip.family} address: give at most one per family`,
+      );
+    byFamily.set(ip.family, ip);
+  });
+  return config.serviceCidrs.map((cidr) => {
+    const ip = byFamily.get(cidr.family);
+    return ip === undefined ? { family: cidr.family } : { family: cidr.family, requested: ip };
+  });
+}
+
+/** Checks everything about `input` that can be checked without the datastore. */
+export function planService(input: ServiceInput, config: ClusterConfig): ServicePlan {
+  const raw: unknown = input;
+  if (!isRecord(raw)) throw new ServiceValidationError("?", "service", "must be an object");
+  const service = `${String(raw.namespace)}/${String(raw.name)}`;
+  planIdentity(service, raw.namespace, raw.name);
+  return {
+    namespace: input.namespace,
+    name: input.name,
+    ports: planPorts(service, raw.ports),
+    clusterIPs: planClusterIPs(service, config, raw.clusterIPs),
+    sessionAffinity: planAffinity(service, raw.sessionAffinity),
+    selector: planSelector(service, raw.selector),
+  };
+}
