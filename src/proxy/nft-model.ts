@@ -1,0 +1,129 @@
+import type { ServiceMemo } from "./service-plan.ts";
+
+/**
+ * The service proxy's desired nftables state as plain data: one table, its sets and maps with
+ * their elements, and its chains with their rules (each rule one line of `nft` syntax). Rendering
+ * to text (render-nft.ts) and diffing two states (diff.ts) both work on this, so what is applied
+ * in full and what is applied in part always come from the same description.
+ */
+
+export type NftFamily = "ip" | "ip6";
+
+/** podnet owns this table and nothing else: full syncs delete and recreate only it. */
+export const TABLE_NAME = "podnet";
+
+export type HookName = "prerouting" | "input" | "forward" | "output" | "postrouting";
+
+/** What makes a chain a base chain: the netfilter hook it is attached to. */
+export interface ChainHook {
+  readonly type: "filter" | "nat";
+  readonly hook: HookName;
+  /**
+   * A number, not a name: nft only accepts names such as `dstnat` for some hook/type pairs
+   * (`dstnat + 10` is refused on a filter chain in the output hook).
+   */
+  readonly priority: number;
+}
+
+export interface NftChain {
+  readonly name: string;
+  /** Present only on base chains. */
+  readonly hook?: ChainHook;
+  /** Rules in order, each one line of nft rule syntax (without `add rule ...`). */
+  readonly rules: readonly string[];
+}
+
+/** A named set: elements are keys only. */
+export interface NftSet {
+  readonly kind: "set";
+  readonly name: string;
+  /** nft type expression, e.g. `ipv4_addr` or `inet_proto . inet_service`. */
+  readonly type: string;
+  readonly flags: readonly ("interval" | "dynamic" | "timeout")[];
+  /** Default timeout of elements added from the packet path (affinity sets). */
+  readonly timeoutSeconds?: number;
+  readonly elements: readonly string[];
+}
+
+/** A named verdict map: key → verdict (`goto chain`). */
+export interface NftMap {
+  readonly kind: "map";
+  readonly name: string;
+  readonly type: string;
+  readonly elements: ReadonlyMap<string, string>;
+}
+
+export type NftNamedSet = NftSet | NftMap;
+
+/** Something in the input that could not be rendered; the rest of the ruleset still is. */
+export interface RenderProblem {
+  readonly kind:
+    | "invalid-cluster-ip"
+    | "invalid-endpoint-ip"
+    | "invalid-port"
+    | "invalid-affinity-timeout"
+    | "invalid-cidr"
+    | "invalid-node-ip"
+    | "duplicate-service"
+    | "duplicate-service-port"
+    | "duplicate-node-port";
+  /** What it is about: "namespace/name", a CIDR, an address. */
+  readonly subject: string;
+  readonly message: string;
+}
+
+/** The chains and sets of one Service (all its ports), kept together so a diff skips unchanged Services whole. */
+export interface ServiceRules {
+  readonly chains: readonly NftChain[];
+  /** Its affinity sets. */
+  readonly sets: readonly NftSet[];
+}
+
+export interface Ruleset {
+  readonly family: NftFamily;
+  readonly table: string;
+  /** The shared sets and maps, in render order; their elements name the per-service chains. */
+  readonly sets: ReadonlyMap<string, NftNamedSet>;
+  /** The base chains and shared helper chains, in render order. */
+  readonly chains: ReadonlyMap<string, NftChain>;
+  /**
+   * Per-service chains and sets by "namespace/name", in render order. Each entry also records how
+   * it was rendered, so the next render reuses the entry of an unchanged Service (the very same
+   * object, which the diff then skips by identity).
+   */
+  readonly services: ReadonlyMap<string, ServiceMemo>;
+  /** Input that was skipped; callers log and count these, the ruleset is otherwise complete. */
+  readonly problems: readonly RenderProblem[];
+}
+
+/** Every chain of the ruleset: shared ones first, then each Service's. */
+export function* allChains(ruleset: Ruleset): Generator<NftChain> {
+  yield* ruleset.chains.values();
+  for (const group of ruleset.services.values()) yield* group.chains;
+}
+
+/** Every set and map of the ruleset: shared ones first, then the Services' affinity sets. */
+export function* allSets(ruleset: Ruleset): Generator<NftNamedSet> {
+  yield* ruleset.sets.values();
+  for (const group of ruleset.services.values()) yield* group.sets;
+}
+
+/** The set declaration without its elements, e.g. `type ipv4_addr; flags interval;`. */
+export function setDeclaration(set: NftNamedSet): string {
+  if (set.kind === "map") return `type ${set.type} : verdict;`;
+  const parts = [`type ${set.type};`];
+  if (set.flags.length > 0) parts.push(`flags ${set.flags.join(",")};`);
+  if (set.timeoutSeconds !== undefined) parts.push(`timeout ${set.timeoutSeconds}s;`);
+  return parts.join(" ");
+}
+
+/** `type nat hook prerouting priority -100; policy accept;` for base chains, "" otherwise. */
+export function chainDeclaration(chain: NftChain): string {
+  const h = chain.hook;
+  return h ? `type ${h.type} hook ${h.hook} priority ${h.priority}; policy accept;` : "";
+}
+
+/** The text of one element: `key` for sets, `key : verdict` for maps. */
+export function elementText(key: string, value: string | undefined): string {
+  return value === undefined ? key : `${key} : ${value}`;
+}

@@ -1,0 +1,323 @@
+/**
+ * Golden tests: each case of golden-cases.ts renders to exactly the text in golden/NAME.nft (the
+ * integration test loads those files into a kernel with `nft --check`). After an intended change
+ * of the rendering, regenerate them and review the diff:
+ *
+ *   UPDATE_GOLDEN=1 node_modules/.bin/bun test src/proxy/ruleset.test.ts
+ *
+ * The other tests check behaviour on the data: what is looked up where, what is rejected, what is
+ * masqueraded, and that rendering stays fast and reusable at 10,000 Services.
+ */
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
+import { type Endpoint, PROTOCOLS, type Service, type ServicePort } from "../cluster/service-model.ts";
+import { fullSync } from "./diff.ts";
+import { endpoint, GOLDEN_CASES, nodeInput, POD_CIDR, SERVICE_CIDR, service } from "./golden-cases.ts";
+import { allChains, type NftChain, type NftMap, type NftSet, type Ruleset } from "./nft-model.ts";
+import { NAMES, type ProxyInput, renderNft, renderRuleset } from "./ruleset.ts";
+
+const GOLDEN_DIR = join(import.meta.dir, "golden");
+const update = process.env.UPDATE_GOLDEN === "1";
+
+describe("golden rulesets", () => {
+  for (const [name, input] of Object.entries(GOLDEN_CASES)) {
+    test(name, () => {
+      const ruleset = renderRuleset(input);
+      expect(ruleset.problems).toEqual([]);
+      const text = fullSync(ruleset);
+      const path = join(GOLDEN_DIR, `${name}.nft`);
+      if (update) writeFileSync(path, text);
+      expect(text).toBe(readFileSync(path, "utf8"));
+    });
+  }
+
+  test("every golden file belongs to a case", () => {
+    const files = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith(".nft"));
+    expect(files.sort()).toEqual(
+      Object.keys(GOLDEN_CASES)
+        .map((n) => `${n}.nft`)
+        .sort(),
+    );
+  });
+});
+
+const map = (r: Ruleset, name: string) => r.sets.get(name) as NftMap;
+const set = (r: Ruleset, name: string) => r.sets.get(name) as NftSet;
+const chain = (r: Ruleset, name: string): NftChain => {
+  for (const c of allChains(r)) if (c.name === name) return c;
+  throw new Error(`no chain ${name}`);
+};
+/** The chain a verdict (`goto NAME`) leads to. */
+const target = (r: Ruleset, verdict: string | undefined) => chain(r, (verdict ?? "").replace(/^goto /, ""));
+const tcp80 = { protocol: "TCP", port: 80, targetPort: 8080 } as const;
+
+describe("service dispatch", () => {
+  test("one verdict-map element per ClusterIP port leads to a chain that DNATs to each endpoint", () => {
+    const r = renderRuleset(GOLDEN_CASES["tcp-two-endpoints"]);
+    const svc = target(r, map(r, NAMES.serviceIps).elements.get("10.96.0.10 . tcp . 80"));
+    expect(map(r, NAMES.serviceIps).elements.size).toBe(1);
+    const endpoints = svc.rules.flatMap((rule) =>
+      [...rule.matchAll(/goto (\S+)/g)].map((m) => m[1] as string),
+    );
+    const dnats = endpoints.map((name) => chain(r, name).rules.at(-1));
+    expect(dnats).toEqual([
+      "meta l4proto tcp dnat to 10.244.1.5:8080",
+      "meta l4proto tcp dnat to 10.244.2.7:8080",
+    ]);
+  });
+
+  test("the picking rules give every endpoint the same probability", () => {
+    for (let n = 1; n <= 12; n++) {
+      const eps = Array.from({ length: n }, (_, i) => endpoint(`10.244.0.${i + 1}`));
+      const r = renderRuleset(nodeInput([{ service: service("s", ["10.96.0.1"], [tcp80]), endpoints: eps }]));
+      const rules = target(r, map(r, NAMES.serviceIps).elements.get("10.96.0.1 . tcp . 80")).rules.slice(1);
+      let reach = 1;
+      const chance = rules.map((rule) => {
+        const mod = /^numgen random mod (\d+) == 0 goto/.exec(rule);
+        const p = mod ? reach / Number(mod[1]) : reach;
+        reach -= p;
+        return p;
+      });
+      expect(chance).toHaveLength(n);
+      for (const p of chance) expect(p).toBeCloseTo(1 / n, 12);
+    }
+  });
+
+  test("no per-service sets or anonymous maps (the kernel cost of those grows with their number)", () => {
+    const r = renderRuleset(GOLDEN_CASES["multi-protocol"]);
+    for (const group of r.services.values()) {
+      expect(group.sets).toEqual([]);
+      for (const c of group.chains) for (const rule of c.rules) expect(rule).not.toContain("{");
+    }
+  });
+
+  test("a pod reaching itself is marked in its endpoint chain and the mark is masqueraded", () => {
+    const r = renderRuleset(GOLDEN_CASES["tcp-two-endpoints"]);
+    const eps = [...allChains(r)].filter((c) => c.name.startsWith("ep-"));
+    expect(eps.map((c) => c.rules[0])).toEqual([
+      "ip saddr 10.244.1.5 meta mark set meta mark | 0x00004000",
+      "ip saddr 10.244.2.7 meta mark set meta mark | 0x00004000",
+    ]);
+    expect(chain(r, NAMES.natPostrouting).rules[0]).toStartWith("meta mark & 0x00004000 == 0x00004000");
+  });
+
+  test("NodePorts enter through a chain that always marks for masquerade", () => {
+    const r = renderRuleset(GOLDEN_CASES.nodeport);
+    expect(set(r, NAMES.nodeportIPs).elements).toEqual(["192.0.2.11", "198.51.100.11"]);
+    const ext = target(r, map(r, NAMES.serviceNodeports).elements.get("tcp . 30080"));
+    expect(ext.rules).toEqual([
+      "meta mark set meta mark | 0x00004000",
+      map(r, NAMES.serviceIps).elements.get("10.96.0.10 . tcp . 80") as string,
+    ]);
+    const any = renderRuleset(GOLDEN_CASES["nodeport-any-local-address"]);
+    expect(chain(any, NAMES.services).rules[1]).toStartWith("fib daddr type local ip daddr != 127.0.0.0/8 ");
+  });
+
+  test("ClientIP affinity consults one timed set per endpoint before picking at random", () => {
+    const r = renderRuleset(GOLDEN_CASES["client-ip-affinity"]);
+    const svc = target(r, map(r, NAMES.serviceIps).elements.get("10.96.0.40 . tcp . 80"));
+    expect(svc.rules[1]).toMatch(/^ip saddr @aff-\S+ goto ep-\S+$/);
+    expect(svc.rules[2]).toMatch(/^ip saddr @aff-\S+ goto ep-\S+$/);
+    expect(svc.rules[3]).toStartWith("numgen random mod 2 == 0 ");
+    const affinity = [...r.services.values()].flatMap((g) => g.sets);
+    expect(affinity.map((s) => [s.flags, s.timeoutSeconds])).toEqual([
+      [["dynamic", "timeout"], 600],
+      [["dynamic", "timeout"], 600],
+    ]);
+  });
+});
+
+describe("rejects", () => {
+  test("a Service without endpoints has no map element, so its ClusterIP is rejected after DNAT", () => {
+    const r = renderRuleset(GOLDEN_CASES["no-endpoints"]);
+    expect(map(r, NAMES.serviceIps).elements.size).toBe(0);
+    expect(set(r, NAMES.clusterIPs).elements).toEqual(["10.96.0.30", "10.96.0.31"]);
+    expect(set(r, NAMES.noEndpointNodeports).elements).toEqual(["tcp . 30081"]);
+    expect(chain(r, NAMES.rejectCheck).rules[0]).toBe("ip daddr @cluster-ips goto reject-service");
+    expect(chain(r, NAMES.reject).rules).toEqual([
+      "meta l4proto tcp reject with tcp reset",
+      "reject with icmp type port-unreachable",
+    ]);
+  });
+
+  test("the reject chains are filter chains that run just after DNAT, for forwarded and local traffic", () => {
+    const r = renderRuleset(nodeInput([]));
+    for (const name of [NAMES.filterPrerouting, NAMES.filterOutput]) {
+      expect(chain(r, name).hook?.type).toBe("filter");
+      expect(chain(r, name).hook?.priority).toBe(-90);
+    }
+    expect(chain(r, NAMES.natPrerouting).hook?.priority).toBe(-100);
+    expect(chain(r, NAMES.natOutput).hook?.priority).toBe(-100);
+  });
+});
+
+describe("egress masquerade", () => {
+  const postrouting = (input: ProxyInput) => chain(renderRuleset(input), NAMES.natPostrouting).rules;
+
+  test("is one set-based rule, however many pods and Services there are", () => {
+    const many = Array.from({ length: 50 }, (_, i) => ({
+      service: service(`s${i}`, [`10.96.1.${i}`], [tcp80]),
+      endpoints: [endpoint(`10.244.3.${i}`)],
+    }));
+    const rules = postrouting(nodeInput(many));
+    expect(rules).toHaveLength(2);
+    expect(rules[1]).toBe("ip saddr @pod-cidrs ip daddr != @no-masquerade masquerade fully-random");
+    expect(postrouting(nodeInput(many, { masqueradeEgress: false }))).toHaveLength(1);
+  });
+
+  test("pod CIDRs are never masqueraded, even when left out of the list; nested prefixes fold", () => {
+    const r = renderRuleset(
+      nodeInput([], { nonMasqueradeCidrs: ["10.0.0.0/8", SERVICE_CIDR, "192.168.0.0/16"] }),
+    );
+    expect(set(r, NAMES.noMasquerade).elements).toEqual(["10.0.0.0/8", "192.168.0.0/16"]);
+    const bare = renderRuleset(nodeInput([], { nonMasqueradeCidrs: [] }));
+    expect(set(bare, NAMES.noMasquerade).elements).toEqual([POD_CIDR]);
+  });
+});
+
+describe("input that cannot be rendered", () => {
+  test("is reported and skipped; the rest still renders", () => {
+    const good = service("good", ["10.96.0.1"], [tcp80]);
+    const r = renderRuleset(
+      nodeInput(
+        [
+          {
+            service: good,
+            endpoints: [endpoint("10.244.1.1"), endpoint("10.244.1.300"), endpoint("fd00::1")],
+          },
+          { service: service("bad-ip", ["10.96.0.999"], [tcp80]), endpoints: [] },
+          { service: service("clash", ["10.96.0.1"], [tcp80]), endpoints: [] },
+          {
+            service: service("port0", ["10.96.0.2"], [{ protocol: "TCP", port: 0, targetPort: 1 }]),
+            endpoints: [],
+          },
+        ],
+        { podCidrs: [POD_CIDR, "10.300.0.0/16"] },
+      ),
+    );
+    expect(r.problems.map((p) => [p.kind, p.subject])).toEqual([
+      ["invalid-cidr", "10.300.0.0/16"],
+      ["invalid-cluster-ip", "default/bad-ip"],
+      ["invalid-endpoint-ip", "default/good"],
+      ["duplicate-service-port", "default/good"],
+      ["invalid-port", "default/port0"],
+    ]);
+    // "clash" sorts before "good" and keeps the port.
+    expect(r.problems[3]?.message).toBe(
+      'Service "default/good": port TCP/80 on 10.96.0.1 is already used by "default/clash"; the port is skipped',
+    );
+    expect(map(r, NAMES.serviceIps).elements.size).toBe(0);
+    // A Service whose ports are all unusable still owns its ClusterIP: it is rejected, not routed on.
+    expect(set(r, NAMES.clusterIPs).elements).toEqual(["10.96.0.1", "10.96.0.2"]);
+  });
+
+  test("a NodePort taken by another Service is reported", () => {
+    const a = service("a", ["10.96.0.1"], [{ ...tcp80, nodePort: 30001 }]);
+    const b = service("b", ["10.96.0.2"], [{ ...tcp80, nodePort: 30001 }]);
+    const r = renderRuleset(
+      nodeInput([b, a].map((s) => ({ service: s, endpoints: [endpoint("10.244.1.1")] }))),
+    );
+    expect(r.problems.map((p) => p.kind)).toEqual(["duplicate-node-port"]);
+    expect(map(r, NAMES.serviceNodeports).elements.get("tcp . 30001")).toContain("default/a/");
+  });
+});
+
+/** A random cluster: Services with 0–4 endpoints from a small pool, some NodePorts and affinity. */
+function randomInput(random: () => number, count: number): ProxyInput {
+  const pick = (n: number) => Math.floor(random() * n);
+  const services = Array.from({ length: count }, (_, i) => {
+    const protocol = PROTOCOLS[pick(3)] ?? "TCP";
+    const ports: ServicePort[] = [{ protocol, port: 80 + pick(3), targetPort: 8000 + pick(3) }];
+    const withNodePort = random() < 0.3 ? ports.map((p) => ({ ...p, nodePort: 30000 + pick(40) })) : ports;
+    const affinity =
+      random() < 0.2
+        ? { kind: "ClientIP" as const, timeoutSeconds: 60 * (1 + pick(2)) }
+        : { kind: "None" as const };
+    const endpoints: Endpoint[] = Array.from({ length: pick(5) }, () =>
+      endpoint(`10.244.${pick(3)}.${1 + pick(20)}`),
+    );
+    const svc: Service = service(`s${i}`, [`10.96.0.${1 + pick(count * 2)}`], withNodePort, affinity);
+    return { service: svc, endpoints };
+  });
+  return nodeInput(services);
+}
+
+/** One small edit of one field, the kind of change a watch event brings. */
+function mutate(random: () => number, entry: ProxyInput["services"][number]): ProxyInput["services"][number] {
+  const pick = (n: number) => Math.floor(random() * n);
+  const s = entry.service;
+  const port = s.ports[0] as ServicePort;
+  const withPort = (p: Partial<ServicePort>) => ({ ...entry, service: { ...s, ports: [{ ...port, ...p }] } });
+  switch (pick(7)) {
+    case 0:
+      return { ...entry, endpoints: [...entry.endpoints.slice(1), endpoint(`10.244.9.${1 + pick(20)}`)] };
+    case 1:
+      return withPort({ targetPort: port.targetPort + 1 });
+    case 2:
+      return withPort({ nodePort: 30000 + pick(40) });
+    case 3:
+      return withPort({ protocol: port.protocol === "TCP" ? "UDP" : "TCP" });
+    case 4:
+      return { ...entry, service: { ...s, clusterIPs: [`10.96.0.${1 + pick(60)}`] } };
+    case 5:
+      return {
+        ...entry,
+        service: { ...s, sessionAffinity: { kind: "ClientIP", timeoutSeconds: 30 + pick(3) } },
+      };
+    default:
+      return { ...entry, service: { ...s, sessionAffinity: { kind: "None" } } };
+  }
+}
+
+describe("reuse of the previous render", () => {
+  test("gives exactly what a fresh render gives (seeded random edits)", () => {
+    const random = mulberry32(20240611);
+    let input = randomInput(random, 30);
+    let previous = renderRuleset(input);
+    for (let round = 0; round < 300; round++) {
+      const services = input.services.map((s) => (random() < 0.1 ? mutate(random, s) : s));
+      input = { ...input, services };
+      const reused = renderRuleset(input, previous);
+      const fresh = renderRuleset(input);
+      expect(renderNft(reused)).toBe(renderNft(fresh));
+      expect(reused.problems).toEqual(fresh.problems);
+      previous = reused;
+    }
+  });
+});
+
+describe("scale", () => {
+  const big = (count: number, perService: number): ProxyInput =>
+    nodeInput(
+      Array.from({ length: count }, (_, i) => ({
+        service: service(`svc-${i}`, [`10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`], [tcp80]),
+        endpoints: Array.from({ length: perService }, (_, j) => {
+          const x = i * perService + j;
+          return endpoint(`10.${128 + (x >> 16)}.${(x >> 8) & 255}.${x & 255}`);
+        }),
+      })),
+      { podCidrs: ["10.128.0.0/9"] },
+    );
+
+  test("10,000 Services × 10 endpoints render and print in well under a second", () => {
+    const input = big(10_000, 10);
+    const started = performance.now();
+    const r = renderRuleset(input);
+    const text = renderNft(r);
+    const elapsed = performance.now() - started;
+    expect(map(r, NAMES.serviceIps).elements.size).toBe(10_000);
+    expect(text.split("\n").filter((l) => l.includes("dnat to")).length).toBe(100_000);
+    expect(elapsed).toBeLessThan(1_000);
+
+    // One endpoint changes: every other Service's rules are reused as they are.
+    const services = input.services.map((s, i) => (i === 42 ? { ...s, endpoints: s.endpoints.slice(1) } : s));
+    const next = renderRuleset({ ...input, services }, r);
+    const reused = [...next.services]
+      .filter(([key, memo]) => r.services.get(key) === memo)
+      .map(([key]) => key);
+    expect(reused).toHaveLength(9_999);
+    expect(reused).not.toContain("default/svc-42");
+  });
+});
