@@ -20,7 +20,9 @@ export interface ServicePort {
   readonly nodePort?: number;
 }
 
-export type SessionAffinity = { readonly kind: "None" } | { readonly kind: "ClientIP"; readonly timeoutSeconds: number };
+export type SessionAffinity =
+  | { readonly kind: "None" }
+  | { readonly kind: "ClientIP"; readonly timeoutSeconds: number };
 
 export interface Service {
   readonly namespace: string;
@@ -58,7 +60,10 @@ export function serviceKey(s: { readonly namespace: string; readonly name: strin
   return `${s.namespace}/${s.name}`;
 }
 
-export function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+export function selects(
+  selector: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   const keys = Object.keys(selector);
   return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
 }
