@@ -1,9 +1,6 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "../../test/support/seeded-random.ts";
-import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
+import { useTempStores } from "../../test/support/temp-store.ts";
 import type { PodRecordEvent } from "./pod-records.ts";
 import {
   deletePodRecord,
@@ -17,21 +14,7 @@ import {
 import type { PodRecord, Service } from "./service-model.ts";
 import { selects } from "./service-model.ts";
 
-const dirs: string[] = [];
-const stores: Store[] = [];
-
-async function store(): Promise<Store> {
-  const dir = mkdtempSync(`${tmpdir()}/podnet-pods-`);
-  dirs.push(dir);
-  const s = await openStore(`sqlite:${dir}/cluster.db`);
-  stores.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const store = useTempStores("podnet-pods");
 
 const pod = (over: Partial<PodRecord> = {}): PodRecord => ({
   namespace: "default",

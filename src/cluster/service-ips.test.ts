@@ -1,31 +1,14 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { useTempStores } from "../../test/support/temp-store.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import { ServiceIPUnavailableError } from "../ipam/cluster-errors.ts";
 import { inStaticBand } from "../ipam/service-ip-allocator.ts";
 import { formatIP, parseIP } from "../ipnet/address.ts";
 import { parsePrefix } from "../ipnet/prefix.ts";
-import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { allocateClusterIP, listServiceIPs, releaseClusterIP } from "./service-ips.ts";
 
 const config = buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/24"] });
-const dirs: string[] = [];
-const stores: Store[] = [];
-
-async function store(): Promise<Store> {
-  const dir = mkdtempSync(`${tmpdir()}/podnet-svcip-`);
-  dirs.push(dir);
-  const s = await openStore(`sqlite:${dir}/cluster.db`);
-  stores.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const store = useTempStores("podnet-svcip");
 
 describe("allocateClusterIP", () => {
   test("concurrent allocations get distinct addresses from the dynamic band first", async () => {

@@ -1,8 +1,5 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
+import { describe, expect, test } from "bun:test";
+import { useTempStores } from "../../test/support/temp-store.ts";
 import { NodePortUnavailableError } from "./service-errors.ts";
 import { NODE_PORT_MAX, NODE_PORT_MIN } from "./service-model.ts";
 import {
@@ -13,21 +10,7 @@ import {
   releaseNodePort,
 } from "./service-node-ports.ts";
 
-const dirs: string[] = [];
-const stores: Store[] = [];
-
-async function store(): Promise<Store> {
-  const dir = mkdtempSync(`${tmpdir()}/podnet-nodeport-`);
-  dirs.push(dir);
-  const s = await openStore(`sqlite:${dir}/cluster.db`);
-  stores.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const store = useTempStores("podnet-nodeport");
 
 describe("allocateNodePort", () => {
   test("concurrent automatic allocations get distinct ports inside the range", async () => {

@@ -1,11 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "../../test/support/seeded-random.ts";
+import { useTempStores } from "../../test/support/temp-store.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import { ServiceIPUnavailableError } from "../ipam/cluster-errors.ts";
 import { parseIP } from "../ipnet/address.ts";
-import { openStore } from "../store/open-store.ts";
 import type { Store, TxnOp } from "../store/store.ts";
 import { DatastoreUnavailableError } from "../store/store.ts";
 import {
@@ -29,21 +27,7 @@ const dual = buildClusterConfig({
   clusterCidrs: ["10.244.0.0/16", "fd00:10:244::/56"],
   serviceCidrs: ["10.96.0.0/24", "fd00:10:96::/112"],
 });
-const dirs: string[] = [];
-const stores: Store[] = [];
-
-async function store(): Promise<Store> {
-  const dir = mkdtempSync(`${tmpdir()}/podnet-svc-`);
-  dirs.push(dir);
-  const s = await openStore(`sqlite:${dir}/cluster.db`);
-  stores.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const store = useTempStores("podnet-svc");
 
 /** Every ClusterIP and NodePort key in the store, as "ip holder" / "port/proto holder". */
 async function holdings(s: Store): Promise<string[]> {
