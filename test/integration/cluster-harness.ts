@@ -14,7 +14,6 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
-  rmSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,11 +31,11 @@ import type { HostSpec, Topology } from "../../src/lab/topology.ts";
 import { defaultTopology } from "../../src/lab/topology.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
 import { mustRunSync, run, runSync } from "../../src/linux/exec.ts";
-import { createNetns, deleteNetns, inNetns, listNetns, randomSuffix } from "../../src/linux/netns.ts";
+import { createNetns, inNetns, randomSuffix } from "../../src/linux/netns.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { Store } from "../../src/store/store.ts";
 import { ipJsonIn } from "./kernel-state.ts";
-import { disposeOnExit, OWNER_FILE, sweepStaleRuns } from "./leftovers.ts";
+import { disposeOnExit, OWNER_FILE, sweepStaleRuns, teardownRun } from "./leftovers.ts";
 import { ensurePodnetBuilt, PODNET, REPO } from "./podnet-build.ts";
 
 export const CLUSTER_CIDR = "10.244.0.0/16";
@@ -445,30 +444,10 @@ export class TestCluster {
     if (this.disposed) return;
     this.disposed = true;
     this.forgetExitHook();
-    const problems: string[] = [];
-    for (const child of this.children) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-    }
-    for (const ns of [...this.namespaces].reverse()) {
-      try {
-        deleteNetns(ns);
-      } catch (e) {
-        problems.push(`namespace ${ns}: ${(e as Error).message}`);
-      }
-    }
-    try {
-      rmSync(this.dir, { recursive: true, force: true });
-    } catch (e) {
-      problems.push(`directory ${this.dir}: ${(e as Error).message}`);
-    }
-    const left = listNetns().filter((n) => n.startsWith(`${this.prefix}-`));
-    if (left.length > 0) problems.push(`namespaces still present: ${left.join(" ")}`);
-    if (problems.length > 0 && !options.quiet)
-      throw new Error(`cleanup of ${this.prefix} failed: ${problems.join("; ")}`);
+    teardownRun(
+      { prefix: this.prefix, dir: this.dir, namespaces: this.namespaces, children: this.children },
+      options.quiet,
+    );
   }
 }
 

@@ -6,7 +6,7 @@
  * machine's own namespace: the plugin only ever runs through `ip netns exec <node>`.
  */
 import { afterAll, afterEach, beforeAll, beforeEach } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -16,10 +16,10 @@ import type { AttachmentSpec, Conflist, JsonObject } from "../../src/lab/cni-run
 import { CniRuntime } from "../../src/lab/cni-runtime.ts";
 import type { EchoProbe } from "../../src/lab/echo-server.ts";
 import { mustRunSync, run } from "../../src/linux/exec.ts";
-import { createNetns, deleteNetns, inNetns, listNetns, randomSuffix } from "../../src/linux/netns.ts";
+import { createNetns, deleteNetns, inNetns, randomSuffix } from "../../src/linux/netns.ts";
 import type { Allocation } from "../../src/plugin/ipam-state.ts";
 import { IpamState } from "../../src/plugin/ipam-state.ts";
-import { disposeOnExit, OWNER_FILE, sweepStaleRuns } from "./leftovers.ts";
+import { disposeOnExit, OWNER_FILE, sweepStaleRuns, teardownRun } from "./leftovers.ts";
 import { ensurePodnetBuilt, PODNET } from "./podnet-build.ts";
 
 export * from "./kernel-state.ts";
@@ -242,31 +242,10 @@ export class TestNode {
     if (this.disposed) return;
     this.disposed = true;
     this.forgetExitHook();
-    const problems: string[] = [];
-    for (const child of this.children) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-    }
-    // Pods first: their veth peers live in the node.
-    for (const ns of [...this.namespaces].reverse()) {
-      try {
-        deleteNetns(ns);
-      } catch (e) {
-        problems.push(`namespace ${ns}: ${(e as Error).message}`);
-      }
-    }
-    try {
-      rmSync(this.dir, { recursive: true, force: true });
-    } catch (e) {
-      problems.push(`directory ${this.dir}: ${(e as Error).message}`);
-    }
-    const left = listNetns().filter((n) => n.startsWith(`${this.prefix}-`));
-    if (left.length > 0) problems.push(`namespaces still present: ${left.join(" ")}`);
-    if (problems.length > 0 && !options.quiet)
-      throw new Error(`cleanup of ${this.prefix} failed: ${problems.join("; ")}`);
+    teardownRun(
+      { prefix: this.prefix, dir: this.dir, namespaces: this.namespaces, children: this.children },
+      options.quiet,
+    );
   }
 }
 

@@ -79,3 +79,44 @@ export function sweepStaleRuns(): void {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface TestRun {
+  /** Name prefix of everything the run created (`pntest-<id>`). */
+  readonly prefix: string;
+  readonly dir: string;
+  /** Namespaces in creation order (removed in reverse: pods before their node). */
+  readonly namespaces: readonly string[];
+  readonly children: Iterable<{ kill(signal?: NodeJS.Signals | number): void }>;
+}
+
+/**
+ * Tears a test run down: kills its processes, removes its namespaces and temp dir, and checks no
+ * namespace of it is left. Keeps going past failures and reports them all, so a failed cleanup
+ * fails the test run instead of leaking silently (unless `quiet`, for last-resort exit hooks).
+ */
+export function teardownRun(run: TestRun, quiet = false): void {
+  const problems: string[] = [];
+  for (const child of run.children) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }
+  for (const ns of [...run.namespaces].reverse()) {
+    try {
+      deleteNetns(ns);
+    } catch (e) {
+      problems.push(`namespace ${ns}: ${(e as Error).message}`);
+    }
+  }
+  try {
+    rmSync(run.dir, { recursive: true, force: true });
+  } catch (e) {
+    problems.push(`directory ${run.dir}: ${(e as Error).message}`);
+  }
+  const left = listNetns().filter((n) => n.startsWith(`${run.prefix}-`));
+  if (left.length > 0) problems.push(`namespaces still present: ${left.join(" ")}`);
+  if (problems.length > 0 && !quiet)
+    throw new Error(`cleanup of ${run.prefix} failed: ${problems.join("; ")}`);
+}
