@@ -11,8 +11,9 @@
  * and elements, and last the flush and delete of chains and sets nothing points at any more.
  */
 import type { NftChain, NftMap, NftNamedSet, NftSet, Ruleset, ServiceRules } from "./nft-model.ts";
-import { chainDeclaration, elementText, setDeclaration } from "./nft-model.ts";
+import { chainDeclaration, elementText, NO_SHARED_ELEMENTS, setDeclaration } from "./nft-model.ts";
 import { renderNft } from "./render-nft.ts";
+import { SharedChanges } from "./shared-changes.ts";
 
 /** The transaction that replaces podnet's table of this family with `next` in full. */
 export function fullSync(next: Ruleset): string {
@@ -134,6 +135,12 @@ class Transaction {
     if (add.length > 0) this.body.push(`add element ${this.table} ${set.name} { ${add.join(", ")} }`);
   }
 
+  /** Element changes worked out elsewhere (the Services' shared elements): deletes first. */
+  elements(name: string, remove: readonly string[], add: readonly string[]): void {
+    if (remove.length > 0) this.body.push(`delete element ${this.table} ${name} { ${remove.join(", ")} }`);
+    if (add.length > 0) this.body.push(`add element ${this.table} ${name} { ${add.join(", ")} }`);
+  }
+
   removeChain(name: string): void {
     this.removedChains.push(name);
   }
@@ -175,6 +182,7 @@ function diffService(tx: Transaction, old: ServiceRules | undefined, group: Serv
 export function diffRulesets(prev: Ruleset, next: Ruleset): string {
   if (needsFullSync(prev, next)) return fullSync(next);
   const tx = new Transaction(`${next.family} ${next.table}`);
+  const shared = new SharedChanges();
   for (const [name, set] of next.sets) tx.set(prev.sets.get(name), set);
   for (const [name, set] of prev.sets) if (!next.sets.has(name)) tx.removeSet(set);
   for (const [name, chain] of next.chains) tx.chain(prev.chains.get(name), chain);
@@ -182,9 +190,15 @@ export function diffRulesets(prev: Ruleset, next: Ruleset): string {
   // Services whose entry is the very same object (renderRuleset reused it) are skipped whole.
   for (const [key, group] of next.services) {
     const old = prev.services.get(key);
-    if (old !== group) diffService(tx, old, group);
+    if (old !== group) {
+      diffService(tx, old, group);
+      shared.service(old?.shared ?? NO_SHARED_ELEMENTS, group.shared);
+    }
   }
   for (const [key, old] of prev.services)
-    if (!next.services.has(key)) diffService(tx, old, { chains: [], sets: [] });
+    if (!next.services.has(key)) shared.service(old.shared, NO_SHARED_ELEMENTS);
+  for (const [key, old] of prev.services)
+    if (!next.services.has(key)) diffService(tx, old, { chains: [], sets: [], shared: NO_SHARED_ELEMENTS });
+  for (const [name, { remove, add }] of shared.resolve(prev, next)) tx.elements(name, remove, add);
   return tx.text();
 }

@@ -45,11 +45,19 @@ export interface NftSet {
   readonly elements: readonly string[];
 }
 
-/** A named verdict map: key → verdict (`goto chain`). */
+/** A named map: key → verdict (`goto chain`) or data (an endpoint address . port). */
 export interface NftMap {
   readonly kind: "map";
   readonly name: string;
+  /** The key: an nft type (`ipv4_addr . inet_service`) or, with `typeOf`, an expression. */
   readonly type: string;
+  /** What elements map to: `verdict`, a type, or (with `typeOf`) an expression. */
+  readonly data: string;
+  /**
+   * Declared with `typeof` (key and data are expressions): the only way to put a `numgen`
+   * result into a concatenated key, as there is no sized type name for it.
+   */
+  readonly typeOf?: boolean;
   readonly elements: ReadonlyMap<string, string>;
 }
 
@@ -72,17 +80,35 @@ export interface RenderProblem {
   readonly message: string;
 }
 
+/**
+ * What one Service puts into the shared sets and maps. They are kept per Service rather than
+ * merged into the shared objects, so that re-rendering and diffing after one endpoint change
+ * costs that Service's elements, not all 100,000 of them.
+ */
+export interface SharedElements {
+  /** Set name → keys. Several Services may add the same key (a set holds it once). */
+  readonly sets: ReadonlyMap<string, readonly string[]>;
+  /** Map name → [key, value] pairs. A key belongs to one Service (claimPorts sees to that). */
+  readonly maps: ReadonlyMap<string, readonly (readonly [string, string])[]>;
+}
+
+export const NO_SHARED_ELEMENTS: SharedElements = { sets: new Map(), maps: new Map() };
+
 /** The chains and sets of one Service (all its ports), kept together so a diff skips unchanged Services whole. */
 export interface ServiceRules {
   readonly chains: readonly NftChain[];
   /** Its affinity sets. */
   readonly sets: readonly NftSet[];
+  readonly shared: SharedElements;
 }
 
 export interface Ruleset {
   readonly family: NftFamily;
   readonly table: string;
-  /** The shared sets and maps, in render order; their elements name the per-service chains. */
+  /**
+   * The shared sets and maps, in render order, with the elements that belong to no Service; the
+   * Services' own elements are in `services` (withServiceElements merges them).
+   */
   readonly sets: ReadonlyMap<string, NftNamedSet>;
   /** The base chains and shared helper chains, in render order. */
   readonly chains: ReadonlyMap<string, NftChain>;
@@ -102,15 +128,29 @@ export function* allChains(ruleset: Ruleset): Generator<NftChain> {
   for (const group of ruleset.services.values()) yield* group.chains;
 }
 
-/** Every set and map of the ruleset: shared ones first, then the Services' affinity sets. */
+/** A shared set or map with every Service's elements merged in (what the kernel holds). */
+export function withServiceElements(ruleset: Ruleset, set: NftNamedSet): NftNamedSet {
+  if (set.kind === "set") {
+    const keys = new Set(set.elements);
+    for (const group of ruleset.services.values())
+      for (const key of group.shared.sets.get(set.name) ?? []) keys.add(key);
+    return keys.size === set.elements.length ? set : { ...set, elements: [...keys] };
+  }
+  const elements = new Map(set.elements);
+  for (const group of ruleset.services.values())
+    for (const [key, value] of group.shared.maps.get(set.name) ?? []) elements.set(key, value);
+  return elements.size === set.elements.size ? set : { ...set, elements };
+}
+
+/** Every set and map of the ruleset, complete: shared ones first, then the Services' affinity sets. */
 export function* allSets(ruleset: Ruleset): Generator<NftNamedSet> {
-  yield* ruleset.sets.values();
+  for (const set of ruleset.sets.values()) yield withServiceElements(ruleset, set);
   for (const group of ruleset.services.values()) yield* group.sets;
 }
 
 /** The set declaration without its elements, e.g. `type ipv4_addr; flags interval;`. */
 export function setDeclaration(set: NftNamedSet): string {
-  if (set.kind === "map") return `type ${set.type} : verdict;`;
+  if (set.kind === "map") return `${set.typeOf ? "typeof" : "type"} ${set.type} : ${set.data};`;
   const parts = [`type ${set.type};`];
   if (set.flags.length > 0) parts.push(`flags ${set.flags.join(",")};`);
   if (set.timeoutSeconds !== undefined) parts.push(`timeout ${set.timeoutSeconds}s;`);

@@ -1,11 +1,33 @@
 /**
- * Names of the per-service chains and sets. A name is `<kind>-<hash>-<readable>`: the readable
+ * Names of the shared chains and sets, and of the per-service ones. A per-service name is `<kind>-<hash>-<readable>`: the readable
  * part lets `nft list table ip podnet` be read by a human ("svc-…-default/web/tcp/80"), the hash of
  * the exact identity keeps names unique when the readable part had to be cleaned or shortened.
  * Names depend only on identity, never on order, so an unchanged service keeps its names across
  * renders and a partial sync leaves it alone.
  */
 import type { Protocol } from "../cluster/service-model.ts";
+
+/** Names of the table's shared chains and sets. */
+export const NAMES = {
+  natPrerouting: "nat-prerouting",
+  natOutput: "nat-output",
+  natPostrouting: "nat-postrouting",
+  filterPrerouting: "filter-prerouting",
+  filterOutput: "filter-output",
+  services: "services",
+  rejectCheck: "reject-check",
+  reject: "reject-service",
+  podCidrs: "pod-cidrs",
+  noMasquerade: "no-masquerade",
+  nodeportIPs: "nodeport-ips",
+  clusterIPs: "cluster-ips",
+  serviceIps: "service-ips",
+  serviceNodeports: "service-nodeports",
+  noEndpointNodeports: "no-endpoint-nodeports",
+  serviceEndpoints: "service-endpoints",
+  nodeportEndpoints: "nodeport-endpoints",
+  hairpin: "hairpin",
+} as const;
 
 /** One port of one Service, in one address family (its ClusterIP is of that family). */
 export interface ServicePortId {

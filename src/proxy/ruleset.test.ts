@@ -15,7 +15,14 @@ import { mulberry32 } from "../../test/support/seeded-random.ts";
 import { type Endpoint, PROTOCOLS, type Service, type ServicePort } from "../cluster/service-model.ts";
 import { fullSync } from "./diff.ts";
 import { endpoint, GOLDEN_CASES, nodeInput, POD_CIDR, SERVICE_CIDR, service } from "./golden-cases.ts";
-import { allChains, type NftChain, type NftMap, type NftSet, type Ruleset } from "./nft-model.ts";
+import {
+  allChains,
+  type NftChain,
+  type NftMap,
+  type NftSet,
+  type Ruleset,
+  withServiceElements,
+} from "./nft-model.ts";
 import { NAMES, type ProxyInput, renderNft, renderRuleset } from "./ruleset.ts";
 
 const GOLDEN_DIR = join(import.meta.dir, "golden");
@@ -43,8 +50,14 @@ describe("golden rulesets", () => {
   });
 });
 
-const map = (r: Ruleset, name: string) => r.sets.get(name) as NftMap;
-const set = (r: Ruleset, name: string) => r.sets.get(name) as NftSet;
+/** A shared map or set as the kernel holds it: with every Service's elements. */
+const shared = (r: Ruleset, name: string) => {
+  const found = r.sets.get(name);
+  if (found === undefined) throw new Error(`no set ${name}`);
+  return withServiceElements(r, found);
+};
+const map = (r: Ruleset, name: string) => shared(r, name) as NftMap;
+const set = (r: Ruleset, name: string) => shared(r, name) as NftSet;
 const chain = (r: Ruleset, name: string): NftChain => {
   for (const c of allChains(r)) if (c.name === name) return c;
   throw new Error(`no chain ${name}`);
@@ -53,36 +66,61 @@ const chain = (r: Ruleset, name: string): NftChain => {
 const target = (r: Ruleset, verdict: string | undefined) => chain(r, (verdict ?? "").replace(/^goto /, ""));
 const tcp80 = { protocol: "TCP", port: 80, targetPort: 8080 } as const;
 
+/**
+ * Follows a ClusterIP lookup the way the kernel does: the verdict-map element, the service chain's
+ * `goto endpoints-N`, that chain's `numgen random mod N` key into `service-endpoints`. Returns
+ * the N targets in index order (each index is drawn with probability 1/N).
+ */
+function clusterIpTargets(r: Ruleset, key: string): string[] {
+  const svc = target(r, map(r, NAMES.serviceIps).elements.get(key));
+  expect(svc.rules).toHaveLength(1);
+  const shared = target(r, svc.rules[0]);
+  const mod = /numgen random mod (\d+) map @service-endpoints$/.exec(shared.rules[0] ?? "");
+  expect(mod).not.toBeNull();
+  const n = Number(mod?.[1]);
+  expect(shared.name).toBe(`endpoints-${n}`);
+  const elements = map(r, NAMES.serviceEndpoints).elements;
+  const targets = Array.from({ length: n }, (_, i) => elements.get(`${key} . ${i}`) as string);
+  expect(targets.every((t) => t !== undefined)).toBe(true);
+  expect(elements.has(`${key} . ${n}`)).toBe(false);
+  return targets;
+}
+
 describe("service dispatch", () => {
-  test("one verdict-map element per ClusterIP port leads to a chain that DNATs to each endpoint", () => {
+  test("one verdict-map element per ClusterIP port leads to its chain, which DNATs through the endpoint map", () => {
     const r = renderRuleset(GOLDEN_CASES["tcp-two-endpoints"]);
-    const svc = target(r, map(r, NAMES.serviceIps).elements.get("10.96.0.10 . tcp . 80"));
     expect(map(r, NAMES.serviceIps).elements.size).toBe(1);
-    const endpoints = svc.rules.flatMap((rule) =>
-      [...rule.matchAll(/goto (\S+)/g)].map((m) => m[1] as string),
-    );
-    const dnats = endpoints.map((name) => chain(r, name).rules.at(-1));
-    expect(dnats).toEqual([
-      "meta l4proto tcp dnat to 10.244.1.5:8080",
-      "meta l4proto tcp dnat to 10.244.2.7:8080",
+    expect(clusterIpTargets(r, "10.96.0.10 . tcp . 80")).toEqual(["10.244.1.5 . 8080", "10.244.2.7 . 8080"]);
+    expect(chain(r, "endpoints-2").rules).toEqual([
+      "dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @service-endpoints",
     ]);
   });
 
-  test("the picking rules give every endpoint the same probability", () => {
+  test("every endpoint is reachable by exactly one index, so the random choice is uniform", () => {
     for (let n = 1; n <= 12; n++) {
       const eps = Array.from({ length: n }, (_, i) => endpoint(`10.244.0.${i + 1}`));
       const r = renderRuleset(nodeInput([{ service: service("s", ["10.96.0.1"], [tcp80]), endpoints: eps }]));
-      const rules = target(r, map(r, NAMES.serviceIps).elements.get("10.96.0.1 . tcp . 80")).rules.slice(1);
-      let reach = 1;
-      const chance = rules.map((rule) => {
-        const mod = /^numgen random mod (\d+) == 0 goto/.exec(rule);
-        const p = mod ? reach / Number(mod[1]) : reach;
-        reach -= p;
-        return p;
-      });
-      expect(chance).toHaveLength(n);
-      for (const p of chance) expect(p).toBeCloseTo(1 / n, 12);
+      const targets = clusterIpTargets(r, "10.96.0.1 . tcp . 80");
+      expect(new Set(targets).size).toBe(n);
+      expect(targets.sort()).toEqual(eps.map((e) => `${e.ip} . 8080`).sort());
     }
+  });
+
+  test("Services share the DNAT chain of their endpoint count; each costs one rule", () => {
+    const input = nodeInput(
+      Array.from({ length: 30 }, (_, i) => ({
+        service: service(`s${i}`, [`10.96.1.${i}`], [tcp80]),
+        endpoints: Array.from({ length: (i % 3) + 1 }, (_, j) => endpoint(`10.244.${j}.${i}`)),
+      })),
+    );
+    const r = renderRuleset(input);
+    const shared = [...r.chains.keys()].filter((n) => n.startsWith("endpoints-"));
+    expect(shared.sort()).toEqual(["endpoints-1", "endpoints-2", "endpoints-3"]);
+    for (const group of r.services.values()) {
+      expect(group.chains).toHaveLength(1);
+      expect(group.chains[0]?.rules).toHaveLength(1);
+    }
+    expect(map(r, NAMES.serviceEndpoints).elements.size).toBe(10 * (1 + 2 + 3));
   });
 
   test("no per-service sets or anonymous maps (the kernel cost of those grows with their number)", () => {
@@ -93,39 +131,70 @@ describe("service dispatch", () => {
     }
   });
 
-  test("a pod reaching itself is marked in its endpoint chain and the mark is masqueraded", () => {
+  test("a pod reaching itself through its Service is masqueraded (hairpin pairs), others are not", () => {
     const r = renderRuleset(GOLDEN_CASES["tcp-two-endpoints"]);
-    const eps = [...allChains(r)].filter((c) => c.name.startsWith("ep-"));
-    expect(eps.map((c) => c.rules[0])).toEqual([
-      "ip saddr 10.244.1.5 meta mark set meta mark | 0x00004000",
-      "ip saddr 10.244.2.7 meta mark set meta mark | 0x00004000",
-    ]);
+    expect(set(r, NAMES.hairpin).elements).toEqual(["10.244.1.5 . 10.244.1.5", "10.244.2.7 . 10.244.2.7"]);
     expect(chain(r, NAMES.natPostrouting).rules[0]).toStartWith("meta mark & 0x00004000 == 0x00004000");
+    expect(chain(r, NAMES.natPostrouting).rules[1]).toBe(
+      "ct status dnat ip saddr . ip daddr @hairpin masquerade fully-random",
+    );
+    // Endpoints of a Service without a ClusterIP port (none here) and pods of no Service stay out.
+    const none = renderRuleset(GOLDEN_CASES["no-endpoints"]);
+    expect(set(none, NAMES.hairpin).elements).toEqual([]);
   });
 
-  test("NodePorts enter through a chain that always marks for masquerade", () => {
+  test("ClusterIP clients outside the pod CIDRs are marked for masquerade before the lookup", () => {
+    const r = renderRuleset(GOLDEN_CASES["tcp-two-endpoints"]);
+    expect(chain(r, NAMES.services).rules[0]).toBe(
+      "ip daddr @cluster-ips ip saddr != @pod-cidrs meta mark set meta mark | 0x00004000",
+    );
+  });
+
+  test("NodePorts enter through a chain that always marks for masquerade, then DNAT by node port", () => {
     const r = renderRuleset(GOLDEN_CASES.nodeport);
     expect(set(r, NAMES.nodeportIPs).elements).toEqual(["192.0.2.11", "198.51.100.11"]);
     const ext = target(r, map(r, NAMES.serviceNodeports).elements.get("tcp . 30080"));
-    expect(ext.rules).toEqual([
-      "meta mark set meta mark | 0x00004000",
-      map(r, NAMES.serviceIps).elements.get("10.96.0.10 . tcp . 80") as string,
+    expect(ext.rules).toEqual(["meta mark set meta mark | 0x00004000", "goto nodeport-endpoints-2"]);
+    expect(chain(r, "nodeport-endpoints-2").rules).toEqual([
+      "dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints",
     ]);
+    const np = map(r, NAMES.nodeportEndpoints).elements;
+    expect([np.get("tcp . 30080 . 0"), np.get("tcp . 30080 . 1")]).toEqual(
+      clusterIpTargets(r, "10.96.0.10 . tcp . 80"),
+    );
     const any = renderRuleset(GOLDEN_CASES["nodeport-any-local-address"]);
-    expect(chain(any, NAMES.services).rules[1]).toStartWith("fib daddr type local ip daddr != 127.0.0.0/8 ");
+    expect(chain(any, NAMES.services).rules[2]).toStartWith("fib daddr type local ip daddr != 127.0.0.0/8 ");
   });
 
-  test("ClientIP affinity consults one timed set per endpoint before picking at random", () => {
+  test("ClientIP affinity consults one timed set per endpoint, then picks uniformly at random", () => {
     const r = renderRuleset(GOLDEN_CASES["client-ip-affinity"]);
     const svc = target(r, map(r, NAMES.serviceIps).elements.get("10.96.0.40 . tcp . 80"));
+    expect(svc.rules[0]).toMatch(/^ip saddr @aff-\S+ goto ep-\S+$/);
     expect(svc.rules[1]).toMatch(/^ip saddr @aff-\S+ goto ep-\S+$/);
-    expect(svc.rules[2]).toMatch(/^ip saddr @aff-\S+ goto ep-\S+$/);
-    expect(svc.rules[3]).toStartWith("numgen random mod 2 == 0 ");
+    expect(svc.rules[2]).toStartWith("numgen random mod 2 == 0 goto ep-");
+    const ep = target(r, svc.rules[3]);
+    expect(ep.rules[0]).toMatch(/^update @aff-\S+ \{ ip saddr \}$/);
+    expect(ep.rules[1]).toMatch(/^meta l4proto tcp dnat to 10\.244\.\d+\.\d+:8080$/);
     const affinity = [...r.services.values()].flatMap((g) => g.sets);
     expect(affinity.map((s) => [s.flags, s.timeoutSeconds])).toEqual([
       [["dynamic", "timeout"], 600],
       [["dynamic", "timeout"], 600],
     ]);
+    for (let n = 1; n <= 12; n++) {
+      const eps = Array.from({ length: n }, (_, i) => endpoint(`10.244.0.${i + 1}`));
+      const sticky = service("s", ["10.96.0.1"], [tcp80], { kind: "ClientIP", timeoutSeconds: 60 });
+      const a = renderRuleset(nodeInput([{ service: sticky, endpoints: eps }]));
+      const rules = target(a, map(a, NAMES.serviceIps).elements.get("10.96.0.1 . tcp . 80")).rules.slice(n);
+      let reach = 1;
+      const chance = rules.map((rule) => {
+        const mod = /^numgen random mod (\d+) == 0 goto/.exec(rule);
+        const p = mod ? reach / Number(mod[1]) : reach;
+        reach -= p;
+        return p;
+      });
+      expect(chance).toHaveLength(n);
+      for (const p of chance) expect(p).toBeCloseTo(1 / n, 12);
+    }
   });
 });
 
@@ -162,9 +231,9 @@ describe("egress masquerade", () => {
       endpoints: [endpoint(`10.244.3.${i}`)],
     }));
     const rules = postrouting(nodeInput(many));
-    expect(rules).toHaveLength(2);
-    expect(rules[1]).toBe("ip saddr @pod-cidrs ip daddr != @no-masquerade masquerade fully-random");
-    expect(postrouting(nodeInput(many, { masqueradeEgress: false }))).toHaveLength(1);
+    expect(rules).toHaveLength(3);
+    expect(rules[2]).toBe("ip saddr @pod-cidrs ip daddr != @no-masquerade masquerade fully-random");
+    expect(postrouting(nodeInput(many, { masqueradeEgress: false }))).toHaveLength(2);
   });
 
   test("pod CIDRs are never masqueraded, even when left out of the list; nested prefixes fold", () => {
@@ -308,7 +377,8 @@ describe("scale", () => {
     const text = renderNft(r);
     const elapsed = performance.now() - started;
     expect(map(r, NAMES.serviceIps).elements.size).toBe(10_000);
-    expect(text.split("\n").filter((l) => l.includes("dnat to")).length).toBe(100_000);
+    expect(map(r, NAMES.serviceEndpoints).elements.size).toBe(100_000);
+    expect(text.split("\n").filter((l) => l.includes(" . tcp . 80 . ")).length).toBe(100_000);
     expect(elapsed).toBeLessThan(1_000);
 
     // One endpoint changes: every other Service's rules are reused as they are.

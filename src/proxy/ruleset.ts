@@ -2,23 +2,27 @@
  * Services, endpoints and the node's egress policy → the desired nftables ruleset of one address
  * family (pure). Everything lives in podnet's own table; the hooks are:
  *
- * - nat prerouting and nat output (-100): `services` looks up (daddr . proto . dport) in the
- *   `service-ips` verdict map and NodePorts in `service-nodeports`, so pods and the node itself
- *   reach ClusterIPs and NodePorts.
+ * - nat prerouting and nat output (-100): `services` marks ClusterIP traffic from outside the pod
+ *   CIDRs for masquerade, then looks up (daddr . proto . dport) in the `service-ips` verdict map
+ *   and NodePorts in `service-nodeports`, so pods and the node itself reach ClusterIPs and
+ *   NodePorts; the service chains DNAT through `service-endpoints` / `nodeport-endpoints` (see
+ *   service-rules.ts).
  * - filter prerouting and filter output (-90, just after DNAT): a new connection still addressed
  *   to a ClusterIP was not translated — its Service has no endpoints or the port is not defined —
  *   and is rejected at once (TCP reset, ICMP port unreachable). After DNAT one set lookup covers
  *   both cases; before it, the filter would need a second copy of every defined port. Prerouting
  *   rather than forward, so a ClusterIP the node has no route for is still refused, not dropped
  *   by routing (reject in prerouting needs Linux 5.9+).
- * - nat postrouting (100): masquerade what the service chains marked (hairpin, non-pod clients,
- *   NodePorts), then egress masquerade as one set-based rule.
+ * - nat postrouting (100): masquerade what was marked (non-pod clients, NodePorts), hairpin
+ *   connections (a pod DNATed to itself: source . destination in the `hairpin` set), then egress
+ *   masquerade as one set-based rule.
  */
 import type { Endpoint, Service } from "../cluster/service-model.ts";
 import { serviceKey } from "../cluster/service-model.ts";
 import { AddressCanonicalizer, ipFamilyOf, normalizeCidrs } from "./addresses.ts";
 import type { NftChain, NftFamily, NftNamedSet, RenderProblem, Ruleset } from "./nft-model.ts";
-import { TABLE_NAME } from "./nft-model.ts";
+import { NO_SHARED_ELEMENTS, TABLE_NAME } from "./nft-model.ts";
+import { NAMES } from "./nft-names.ts";
 import {
   claimPorts,
   inputFingerprint,
@@ -26,8 +30,16 @@ import {
   resolveService,
   type ServiceMemo,
 } from "./service-plan.ts";
-import { MARK_TEXT, POD_CIDRS_SET, renderServicePort } from "./service-rules.ts";
+import {
+  endpointsChainName,
+  MARK_TEXT,
+  nodePortEndpointsChainName,
+  renderServicePort,
+  SET_MARK,
+} from "./service-rules.ts";
+import { sharedElementsOf } from "./shared-elements.ts";
 
+export { NAMES } from "./nft-names.ts";
 export { renderNft } from "./render-nft.ts";
 export { MASQUERADE_MARK } from "./service-rules.ts";
 
@@ -44,25 +56,6 @@ export interface ProxyInput {
   readonly masqueradeEgress: boolean;
 }
 
-/** Names of the table's shared chains and sets (per-service ones are in nft-names.ts). */
-export const NAMES = {
-  natPrerouting: "nat-prerouting",
-  natOutput: "nat-output",
-  natPostrouting: "nat-postrouting",
-  filterPrerouting: "filter-prerouting",
-  filterOutput: "filter-output",
-  services: "services",
-  rejectCheck: "reject-check",
-  reject: "reject-service",
-  podCidrs: POD_CIDRS_SET,
-  noMasquerade: "no-masquerade",
-  nodeportIPs: "nodeport-ips",
-  clusterIPs: "cluster-ips",
-  serviceIps: "service-ips",
-  serviceNodeports: "service-nodeports",
-  noEndpointNodeports: "no-endpoint-nodeports",
-} as const;
-
 const NAT_DST_PRIORITY = -100;
 const NAT_SRC_PRIORITY = 100;
 /** After DNAT: whatever still has a ClusterIP destination was not translated. */
@@ -78,6 +71,9 @@ function baseChains(input: ProxyInput, nodeportMatch: string): NftChain[] {
   const postrouting = [
     // The bit is cleared so it does not leak into whatever else looks at marks (policy routing).
     `meta mark & ${MARK_TEXT} == ${MARK_TEXT} meta mark set meta mark ^ ${MARK_TEXT} masquerade fully-random`,
+    // Hairpin: a pod reaching itself through its Service would get the reply straight from its
+    // own stack with the wrong source; masquerading makes the reply return through conntrack.
+    `ct status dnat ${addr} saddr . ${addr} daddr @${NAMES.hairpin} masquerade fully-random`,
   ];
   if (input.masqueradeEgress) {
     postrouting.push(
@@ -108,6 +104,9 @@ function baseChains(input: ProxyInput, nodeportMatch: string): NftChain[] {
     {
       name: NAMES.services,
       rules: [
+        // Clients outside the pod CIDRs (the node itself, other hosts) are masqueraded so the
+        // endpoint's reply comes back through this node's conntrack entry and gets un-DNATed.
+        `${addr} daddr @${NAMES.clusterIPs} ${addr} saddr != @${NAMES.podCidrs} ${SET_MARK}`,
         `${addr} daddr . meta l4proto . th dport vmap @${NAMES.serviceIps}`,
         `${nodeportMatch} meta l4proto . th dport vmap @${NAMES.serviceNodeports}`,
       ],
@@ -176,10 +175,8 @@ export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
 
   const chains = new Map<string, NftChain>();
   for (const chain of baseChains(input, nodeportMatch)) chains.set(chain.name, chain);
-  const serviceIps = new Map<string, string>();
-  const serviceNodeports = new Map<string, string>();
-  const noEndpointNodeports: string[] = [];
-  const clusterIPs = new Set<string>();
+  const endpointsChains = new Set<number>();
+  const nodeportEndpointsChains = new Set<number>();
   const owners: PortOwners = { ports: new Map(), nodePorts: new Map() };
   const services = new Map<string, ServiceMemo>();
 
@@ -211,10 +208,10 @@ export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
         outputs: [],
         chains: [],
         sets: [],
+        shared: NO_SHARED_ELEMENTS,
       });
       continue;
     }
-    clusterIPs.add(resolved.clusterIP);
     const claims = claimPorts(resolved, entry.service.ports, owners, problems);
     let memo: ServiceMemo;
     if (same && old.claims === claims.key) {
@@ -229,34 +226,62 @@ export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
         outputs,
         chains: outputs.flatMap((o) => o.chains),
         sets: outputs.flatMap((o) => o.sets),
+        shared: sharedElementsOf(resolved, outputs),
       };
     }
     services.set(key, memo);
     for (const out of memo.outputs) {
-      if (out.serviceIp) serviceIps.set(out.serviceIp[0], out.serviceIp[1]);
-      if (out.nodePort) serviceNodeports.set(out.nodePort[0], out.nodePort[1]);
-      if (out.noEndpointNodePort !== undefined) noEndpointNodeports.push(out.noEndpointNodePort);
+      if (out.endpointsChain !== undefined) endpointsChains.add(out.endpointsChain);
+      if (out.nodePortEndpointsChain !== undefined) nodeportEndpointsChains.add(out.nodePortEndpointsChain);
     }
   }
+
+  // The shared DNAT chains, one per endpoint count in use (see service-rules.ts for why shared).
+  const dnat = (name: string, count: number, key: string, map: string) =>
+    chains.set(name, { name, rules: [`dnat ${addr} to ${key} . numgen random mod ${count} map @${map}`] });
+  for (const n of [...endpointsChains].sort((x, y) => x - y))
+    dnat(endpointsChainName(n), n, `${addr} daddr . meta l4proto . th dport`, NAMES.serviceEndpoints);
+  for (const n of [...nodeportEndpointsChains].sort((x, y) => x - y))
+    dnat(nodePortEndpointsChainName(n), n, "meta l4proto . th dport", NAMES.nodeportEndpoints);
 
   const sets = new Map<string, NftNamedSet>();
   for (const s of [
     set(NAMES.podCidrs, addrType, ["interval"], pods.cidrs),
     set(NAMES.noMasquerade, addrType, ["interval"], noMasq.cidrs),
     set(NAMES.nodeportIPs, addrType, [], [...nodeIPs].sort()),
-    set(NAMES.clusterIPs, addrType, [], [...clusterIPs].sort()),
-    set(NAMES.noEndpointNodeports, "inet_proto . inet_service", [], noEndpointNodeports),
+    // These and the maps below hold only what Services add (ServiceRules.shared).
+    set(NAMES.clusterIPs, addrType, [], []),
+    set(NAMES.noEndpointNodeports, "inet_proto . inet_service", [], []),
+    set(NAMES.hairpin, `${addrType} . ${addrType}`, [], []),
     {
       kind: "map",
       name: NAMES.serviceIps,
       type: `${addrType} . inet_proto . inet_service`,
-      elements: serviceIps,
+      data: "verdict",
+      elements: new Map(),
     } as const,
     {
       kind: "map",
       name: NAMES.serviceNodeports,
       type: "inet_proto . inet_service",
-      elements: serviceNodeports,
+      data: "verdict",
+      elements: new Map(),
+    } as const,
+    {
+      kind: "map",
+      name: NAMES.serviceEndpoints,
+      type: `${addr} daddr . meta l4proto . th dport . numgen random mod 1`,
+      data: `${addr} daddr . th dport`,
+      typeOf: true,
+      elements: new Map(),
+    } as const,
+    {
+      kind: "map",
+      name: NAMES.nodeportEndpoints,
+      type: "meta l4proto . th dport . numgen random mod 1",
+      data: `${addr} daddr . th dport`,
+      typeOf: true,
+      elements: new Map(),
     } as const,
   ])
     sets.set(s.name, s);

@@ -1,9 +1,20 @@
 /**
- * The chains, map elements and affinity sets of one service port (pure). The shape follows
- * kube-proxy's nftables mode: a verdict-map element sends (ClusterIP . protocol . port) to the
- * service chain, which picks an endpoint (affinity first, then at random) and goes to that
- * endpoint's chain, which DNATs. Every step on the packet path is a map lookup or a rule of this
- * one service, so a packet's cost does not grow with the number of services.
+ * The chains, map elements and affinity sets of one service port (pure). A verdict-map element
+ * sends (ClusterIP . protocol . port) to the service chain. Without session affinity that chain
+ * is a single `goto` to the shared DNAT chain for its endpoint count, whose one rule picks the
+ * endpoint with `numgen random mod N` as the last part of a key into the shared
+ * `service-endpoints` map (ClusterIP . proto . port . index → endpoint address . port). So every
+ * step on the packet path is a map lookup or a rule of this one service — a packet's cost does
+ * not grow with the number of services — and a Service costs one rule however many endpoints it
+ * has, which keeps a full sync of 10,000 Services with 100,000 endpoints to map elements.
+ *
+ * Why the DNAT rule lives in shared chains, not in each service chain: every rule that refers to
+ * a named data map makes the kernel walk all of that map's elements once per chain it is bound
+ * from (nf_tables_bind_set), so 10,000 service chains each looking up the map cost 10,000 walks of
+ * 100,000 elements (50 s measured); one chain per distinct endpoint count binds it a few times.
+ *
+ * ClientIP affinity needs to remember which endpoint a client got, which a map lookup cannot, so
+ * those Services keep a chain per endpoint that updates a per-endpoint set of client addresses.
  */
 import type { Protocol } from "../cluster/service-model.ts";
 import type { NftChain, NftSet } from "./nft-model.ts";
@@ -20,8 +31,15 @@ export const MASQUERADE_MARK = 0x4000;
 export const MARK_TEXT = `0x${MASQUERADE_MARK.toString(16).padStart(8, "0")}`;
 export const SET_MARK = `meta mark set meta mark | ${MARK_TEXT}`;
 
-/** The shared set of pod CIDRs the service chains test client addresses against. */
-export const POD_CIDRS_SET = "pod-cidrs";
+/** The shared chain that DNATs ClusterIP traffic of Services with `count` endpoints. */
+export function endpointsChainName(count: number): string {
+  return `endpoints-${count}`;
+}
+
+/** The shared chain that DNATs NodePort traffic of Services with `count` endpoints. */
+export function nodePortEndpointsChainName(count: number): string {
+  return `nodeport-endpoints-${count}`;
+}
 
 /** A Service reduced to what one address family's table needs; endpoints validated and sorted. */
 export interface FamilyService {
@@ -41,16 +59,25 @@ export interface ClaimedPort {
   readonly nodePort?: number;
 }
 
+export type MapEntry = readonly [key: string, value: string];
+
 /** Everything one service port contributes to the table. */
 export interface PortOutput {
   readonly chains: readonly NftChain[];
   readonly sets: readonly NftSet[];
   /** `ClusterIP . proto . port` → verdict, for `service-ips`; absent without endpoints. */
-  readonly serviceIp?: readonly [string, string];
+  readonly serviceIp?: MapEntry;
   /** `proto . nodePort` → verdict, for `service-nodeports`. */
-  readonly nodePort?: readonly [string, string];
+  readonly nodePort?: MapEntry;
   /** `proto . nodePort` of a NodePort without endpoints, for `no-endpoint-nodeports`. */
   readonly noEndpointNodePort?: string;
+  /** `ClusterIP . proto . port . index` → `endpoint . targetPort`, for `service-endpoints`. */
+  readonly endpoints: readonly MapEntry[];
+  /** `proto . nodePort . index` → `endpoint . targetPort`, for `nodeport-endpoints`. */
+  readonly nodePortEndpoints: readonly MapEntry[];
+  /** Endpoint counts whose shared DNAT chains this port jumps to (ClusterIP, NodePort). */
+  readonly endpointsChain?: number;
+  readonly nodePortEndpointsChain?: number;
 }
 
 export function serviceIpKey(clusterIP: string, protocol: Protocol, port: number): string {
@@ -62,11 +89,9 @@ export function nodePortKey(protocol: Protocol, nodePort: number): string {
 }
 
 /**
- * Uniform choice among the endpoint chains without a set: rule i fires with probability
- * 1/(n-i), so every endpoint gets 1/n. A per-service anonymous vmap (`numgen random mod n vmap
- * {...}`) would read better, but the kernel allocates anonymous set names and resolves set
- * references by walking every set of the table, which made loading 8,000 such vmaps take 5 s
- * against 0.2 s for the same number of plain rules (kubernetes/kubernetes#139513).
+ * Uniform choice among the endpoint chains of an affinity Service without a set: rule i fires
+ * with probability 1/(n-i), so every endpoint gets 1/n. (A per-service anonymous vmap would read
+ * better, but resolving anonymous set names walks every set of the table: quadratic load time.)
  */
 function pickEndpoint(endpointChains: readonly string[]): string[] {
   const n = endpointChains.length;
@@ -75,68 +100,93 @@ function pickEndpoint(endpointChains: readonly string[]): string[] {
   );
 }
 
-/** Renders one claimed port of `svc` for the table of `addr` (`ip` or `ip6`). */
-export function renderServicePort(addr: "ip" | "ip6", svc: FamilyService, port: ClaimedPort): PortOutput {
-  const nodePort = port.nodePort === undefined ? undefined : nodePortKey(port.protocol, port.nodePort);
-  if (svc.endpointIPs.length === 0) {
-    // No chain and no map element: the packet keeps its ClusterIP (or node IP) destination and
-    // the filter chains after DNAT reject it at once instead of letting the client time out.
-    return nodePort === undefined
-      ? { chains: [], sets: [] }
-      : { chains: [], sets: [], noEndpointNodePort: nodePort };
-  }
-  const id: ServicePortId = { service: svc.key, protocol: port.protocol, port: port.port };
+/** Chains of an affinity Service: the service chain and one chain per endpoint. */
+function affinityChains(
+  addr: "ip" | "ip6",
+  svc: FamilyService,
+  port: ClaimedPort,
+  id: ServicePortId,
+  seconds: number,
+): { chains: NftChain[]; sets: NftSet[] } {
   const proto = port.protocol.toLowerCase();
-  const chains: NftChain[] = [];
+  const svcRules: string[] = [];
+  const chains: NftChain[] = [{ name: serviceChainName(id), rules: svcRules }];
   const sets: NftSet[] = [];
-  const svcChain = serviceChainName(id);
-  // Clients outside the pod CIDRs (the node itself, other hosts) are masqueraded so the
-  // endpoint's reply comes back through this node's conntrack entry and gets un-DNATed.
-  const svcRules = [`${addr} saddr != @${POD_CIDRS_SET} ${SET_MARK}`];
-  chains.push({ name: svcChain, rules: svcRules });
-
-  let external: readonly [string, string] | undefined;
-  if (nodePort !== undefined) {
-    // NodePort callers are always masqueraded (pods too): the endpoint may be on another node,
-    // and its reply must come back here to be un-DNATed.
-    const ext = externalChainName(id);
-    chains.push({ name: ext, rules: [SET_MARK, `goto ${svcChain}`] });
-    external = [nodePort, `goto ${ext}`];
-  }
-
   const endpointChains: string[] = [];
   for (const ip of svc.endpointIPs) {
     const name = endpointChainName(id, ip, port.targetPort);
     endpointChains.push(name);
-    // Hairpin: a pod reaching itself through its Service would get the reply straight from its
-    // own stack with the wrong source; masquerading makes the reply return through conntrack.
-    const rules = [`${addr} saddr ${ip} ${SET_MARK}`];
-    if (svc.affinitySeconds !== undefined) {
-      // One dynamic set per endpoint, keyed by client address: nftables cannot update a verdict
-      // map from the packet path, so "this client is pinned to that endpoint" is set membership.
-      const set = affinitySetName(id, ip, port.targetPort, svc.affinitySeconds);
-      sets.push({
-        kind: "set",
-        name: set,
-        type: addr === "ip" ? "ipv4_addr" : "ipv6_addr",
-        flags: ["dynamic", "timeout"],
-        timeoutSeconds: svc.affinitySeconds,
-        elements: [],
-      });
-      svcRules.push(`${addr} saddr @${set} goto ${name}`);
-      rules.push(`update @${set} { ${addr} saddr }`);
-    }
+    // One dynamic set per endpoint, keyed by client address: nftables cannot update a verdict
+    // map from the packet path, so "this client is pinned to that endpoint" is set membership.
+    const set = affinitySetName(id, ip, port.targetPort, seconds);
+    sets.push({
+      kind: "set",
+      name: set,
+      type: addr === "ip" ? "ipv4_addr" : "ipv6_addr",
+      flags: ["dynamic", "timeout"],
+      timeoutSeconds: seconds,
+      elements: [],
+    });
+    svcRules.push(`${addr} saddr @${set} goto ${name}`);
     const destination = addr === "ip6" ? `[${ip}]` : ip;
-    rules.push(`meta l4proto ${proto} dnat to ${destination}:${port.targetPort}`);
-    chains.push({ name, rules });
+    chains.push({
+      name,
+      rules: [
+        `update @${set} { ${addr} saddr }`,
+        `meta l4proto ${proto} dnat to ${destination}:${port.targetPort}`,
+      ],
+    });
   }
   svcRules.push(...pickEndpoint(endpointChains));
+  return { chains, sets };
+}
 
-  const serviceIp: readonly [string, string] = [
-    serviceIpKey(svc.clusterIP, port.protocol, port.port),
-    `goto ${svcChain}`,
-  ];
-  return external === undefined
-    ? { chains, sets, serviceIp }
-    : { chains, sets, serviceIp, nodePort: external };
+/** Renders one claimed port of `svc` for the table of `addr` (`ip` or `ip6`). */
+export function renderServicePort(addr: "ip" | "ip6", svc: FamilyService, port: ClaimedPort): PortOutput {
+  const nodePort = port.nodePort === undefined ? undefined : nodePortKey(port.protocol, port.nodePort);
+  const count = svc.endpointIPs.length;
+  if (count === 0) {
+    // No chain and no map element: the packet keeps its ClusterIP (or node IP) destination and
+    // the filter chains after DNAT reject it at once instead of letting the client time out.
+    const empty = { chains: [], sets: [], endpoints: [], nodePortEndpoints: [] };
+    return nodePort === undefined ? empty : { ...empty, noEndpointNodePort: nodePort };
+  }
+  const id: ServicePortId = { service: svc.key, protocol: port.protocol, port: port.port };
+  const svcChain = serviceChainName(id);
+  const serviceIp: MapEntry = [serviceIpKey(svc.clusterIP, port.protocol, port.port), `goto ${svcChain}`];
+  const targets = svc.endpointIPs.map((ip) => `${ip} . ${port.targetPort}`);
+
+  if (svc.affinitySeconds !== undefined) {
+    const { chains, sets } = affinityChains(addr, svc, port, id, svc.affinitySeconds);
+    if (nodePort === undefined) return { chains, sets, serviceIp, endpoints: [], nodePortEndpoints: [] };
+    // NodePort callers are always masqueraded (pods too): the endpoint may be on another node,
+    // and its reply must come back here to be un-DNATed.
+    const ext = externalChainName(id);
+    chains.push({ name: ext, rules: [SET_MARK, `goto ${svcChain}`] });
+    return {
+      chains,
+      sets,
+      serviceIp,
+      nodePort: [nodePort, `goto ${ext}`],
+      endpoints: [],
+      nodePortEndpoints: [],
+    };
+  }
+
+  const chains: NftChain[] = [{ name: svcChain, rules: [`goto ${endpointsChainName(count)}`] }];
+  const endpoints = targets.map((t, i): MapEntry => [`${serviceIp[0]} . ${i}`, t]);
+  if (nodePort === undefined)
+    return { chains, sets: [], serviceIp, endpoints, nodePortEndpoints: [], endpointsChain: count };
+  const ext = externalChainName(id);
+  chains.push({ name: ext, rules: [SET_MARK, `goto ${nodePortEndpointsChainName(count)}`] });
+  return {
+    chains,
+    sets: [],
+    serviceIp,
+    nodePort: [nodePort, `goto ${ext}`],
+    endpoints,
+    nodePortEndpoints: targets.map((t, i): MapEntry => [`${nodePort} . ${i}`, t]),
+    endpointsChain: count,
+    nodePortEndpointsChain: count,
+  };
 }
