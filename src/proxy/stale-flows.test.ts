@@ -1,0 +1,66 @@
+import { describe, expect, test } from "bun:test";
+import type { Service } from "../cluster/service-model.ts";
+import type { ServiceEntry } from "./endpoint-index.ts";
+import { conntrackDeleteArgs, staleUdpFlows } from "./stale-flows.ts";
+
+const dns: Service = {
+  namespace: "kube-system",
+  name: "dns",
+  clusterIPs: ["10.96.0.10", "fd00:96::a"],
+  ports: [
+    { protocol: "UDP", port: 53, targetPort: 5353, nodePort: 30053 },
+    { protocol: "TCP", port: 53, targetPort: 5353 },
+  ],
+  sessionAffinity: { kind: "None" },
+  selector: { app: "dns" },
+};
+const entry = (service: Service, ips: string[]): ServiceEntry => ({
+  service,
+  endpoints: ips.map((ip, i) => ({ ip, node: "n1", pod: `kube-system/p${i}` })),
+});
+
+describe("staleUdpFlows", () => {
+  test("a UDP endpoint that goes away leaves its ClusterIP and NodePort flows stale; TCP needs nothing", () => {
+    const prev = [entry(dns, ["10.244.1.5", "10.244.2.7", "fd00:244::5"])];
+    const next = [entry(dns, ["10.244.2.7", "fd00:244::5"])];
+    expect(staleUdpFlows(prev, next)).toEqual([
+      { family: 4, clusterIP: "10.96.0.10", port: 53, endpoint: "10.244.1.5" },
+      { family: 4, clusterIP: undefined, port: 30053, endpoint: "10.244.1.5" },
+    ]);
+  });
+
+  test("a deleted Service leaves all its UDP flows stale; an unchanged entry none", () => {
+    const e = entry(dns, ["fd00:244::5"]);
+    expect(staleUdpFlows([e], [e])).toEqual([]);
+    expect(staleUdpFlows([e], [])).toEqual([
+      { family: 6, clusterIP: "fd00:96::a", port: 53, endpoint: "fd00:244::5" },
+      { family: 6, clusterIP: undefined, port: 30053, endpoint: "fd00:244::5" },
+    ]);
+  });
+
+  test("a port changing from UDP to TCP makes the UDP flows stale", () => {
+    const tcpOnly: Service = { ...dns, ports: [{ protocol: "TCP", port: 53, targetPort: 5353 }] };
+    expect(staleUdpFlows([entry(dns, ["10.244.1.5"])], [entry(tcpOnly, ["10.244.1.5"])])).toHaveLength(2);
+  });
+
+  test("conntrack arguments name the family, protocol, original destination and the DNAT target", () => {
+    expect(
+      conntrackDeleteArgs({ family: 4, clusterIP: "10.96.0.10", port: 53, endpoint: "10.244.1.5" }),
+    ).toEqual([
+      "-D",
+      "-f",
+      "ipv4",
+      "-p",
+      "udp",
+      "--orig-dst",
+      "10.96.0.10",
+      "--orig-port-dst",
+      "53",
+      "--reply-src",
+      "10.244.1.5",
+    ]);
+    expect(
+      conntrackDeleteArgs({ family: 6, clusterIP: undefined, port: 30053, endpoint: "fd00::5" }),
+    ).toEqual(["-D", "-f", "ipv6", "-p", "udp", "--orig-port-dst", "30053", "--reply-src", "fd00::5"]);
+  });
+});
