@@ -5,7 +5,6 @@ import type { Backend } from "../cluster/node-record.ts";
 import { BACKENDS } from "../cluster/node-record.ts";
 import { formatVerdict } from "../lab/claims.ts";
 import { parseClusterFile } from "../lab/cluster-file.ts";
-import { probeEcho, serveEcho } from "../lab/echo-server.ts";
 import { labCheck } from "../lab/lab-check.ts";
 import { labDown } from "../lab/lab-down.ts";
 import { findNetns, requireLabState } from "../lab/lab-state.ts";
@@ -16,6 +15,7 @@ import { closeNetlinkSockets } from "../linux/ip.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
+import { ECHO_CLIENT_SWITCHES, echoClientCommand, echoServerCommand } from "./lab-echo.ts";
 import { formatStatus } from "./lab-status-table.ts";
 
 export const LAB_USAGE = `usage:
@@ -99,26 +99,6 @@ async function exec(args: ParsedArgs): Promise<number> {
   return await runInteractive(inNetns(findNetns(requireLabState(), pod), args.rest));
 }
 
-async function echoServer(args: ParsedArgs): Promise<number> {
-  assertKnownFlags(args, ["pod", "port"]);
-  await serveEcho(flag(args, "pod") ?? "unknown", intFlag(args, "port", 8080, 1, 65535));
-  await new Promise(() => {}); // serve until killed (the lab removes the namespace)
-  return 0;
-}
-
-async function echoClient(args: ParsedArgs): Promise<number> {
-  assertKnownFlags(args, ["host", "port", "timeout"]);
-  const host = flag(args, "host");
-  if (!host) throw new UsageError("--host is required");
-  const probe = await probeEcho(
-    host,
-    intFlag(args, "port", 8080, 1, 65535),
-    intFlag(args, "timeout", 3000, 1, 60_000),
-  );
-  console.log(JSON.stringify(probe));
-  return 0;
-}
-
 export async function labCommand(argv: readonly string[]): Promise<number> {
   try {
     // `-f FILE` is the short form of `--file FILE` (as in kubectl and docker compose).
@@ -131,7 +111,7 @@ export async function labCommand(argv: readonly string[]): Promise<number> {
 
 async function labSubcommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const args = parseArgs(rest);
+  const args = parseArgs(rest, sub === "echo-client" ? ECHO_CLIENT_SWITCHES : []);
   switch (sub) {
     case "up":
       return await up(args);
@@ -149,9 +129,9 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       return await exec(args);
     // Internal: what runs inside the pods.
     case "echo-server":
-      return await echoServer(args);
+      return await echoServerCommand(args);
     case "echo-client":
-      return await echoClient(args);
+      return await echoClientCommand(args);
     case "ipam": {
       // Run inside a node: the lab's datastore (its etcd) is reachable from the nodes, not from here.
       const [sub] = args.positionals;

@@ -13,10 +13,14 @@ function probe(over: Partial<EchoProbe["reply"]>, client: Partial<Omit<EchoProbe
       fromPort: 40000,
       pid: 10,
       netns: "net:[1]",
+      proto: "tcp",
       ...over,
     },
     clientNetns: "net:[1]",
     clientPid: 20,
+    replyFrom: "10.244.1.2",
+    localIp: "127.0.0.1",
+    localPort: 40000,
     ...client,
   };
 }

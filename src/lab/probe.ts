@@ -1,8 +1,8 @@
-/** Probes with real connections: the echo client run inside a pod or node namespace. */
+/** Probes with real packets: the echo client run inside a pod or node namespace. */
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ProbeOutcome } from "./claims.ts";
-import type { EchoProbe } from "./echo-server.ts";
+import { parseEchoProbe } from "./echo-reply.ts";
 import type { LabState } from "./lab-state.ts";
 import { ECHO_PORT } from "./lab-state.ts";
 
@@ -16,8 +16,22 @@ export interface PodView {
   readonly ipv4: string | undefined;
 }
 
-/** Runs the echo client inside a namespace (a second process in a pod, or a node) against host:8080. */
-export async function probeFrom(state: LabState, netns: string, host: string): Promise<ProbeOutcome> {
+export interface ProbeOptions {
+  /** Probe over UDP (one datagram, retried) instead of one TCP connection. */
+  readonly udp?: boolean;
+  /** UDP only: send from this local port, so repeated probes share one 5-tuple (and conntrack entry). */
+  readonly localPort?: number;
+  /** Defaults to the lab's echo port. */
+  readonly port?: number;
+}
+
+/** Runs the echo client inside a namespace (a second process in a pod, or a node) against host. */
+export async function probeFrom(
+  state: LabState,
+  netns: string,
+  host: string,
+  opts: ProbeOptions = {},
+): Promise<ProbeOutcome> {
   const exe = `${state.binDir}/podnet`;
   const argv = [
     "lab",
@@ -25,12 +39,21 @@ export async function probeFrom(state: LabState, netns: string, host: string): P
     "--host",
     host,
     "--port",
-    String(ECHO_PORT),
+    String(opts.port ?? ECHO_PORT),
     "--timeout",
     String(PROBE_TIMEOUT_MS),
+    ...(opts.udp ? ["--udp"] : []),
+    ...(opts.localPort !== undefined ? ["--local-port", String(opts.localPort)] : []),
   ];
   const r = await run(inNetns(netns, [exe, ...argv]), { timeoutMs: PROBE_TIMEOUT_MS + 5000 });
   if (r.code !== 0)
     return { kind: "error", message: (r.stderr.trim() || `exit ${r.code}`).replace(/^podnet: /, "") };
-  return { kind: "reply", probe: JSON.parse(r.stdout) as EchoProbe };
+  try {
+    return { kind: "reply", probe: parseEchoProbe(r.stdout.trim()) };
+  } catch (e) {
+    return {
+      kind: "error",
+      message: `echo client in ${netns}: ${e instanceof Error ? e.message : String(e)}`,
+    };
+  }
 }

@@ -141,6 +141,24 @@ describe("service dispatch", () => {
     // Endpoints of a Service without a ClusterIP port (none here) and pods of no Service stay out.
     const none = renderRuleset(GOLDEN_CASES["no-endpoints"]);
     expect(set(none, NAMES.hairpin).elements).toEqual([]);
+    // With the node named, only its own pods can hairpin through its table.
+    const eps = [
+      { ip: "10.244.1.5", node: "node1", pod: "default/a" },
+      { ip: "10.244.2.7", node: "node2", pod: "default/b" },
+    ];
+    const input = nodeInput([{ service: service("web", ["10.96.0.10"], [tcp80]), endpoints: eps }]);
+    const node1 = renderRuleset({ ...input, nodeName: "node1" });
+    expect(set(node1, NAMES.hairpin).elements).toEqual(["10.244.1.5 . 10.244.1.5"]);
+    // A pod moving to this node changes the render even though its address stayed the same.
+    const moved = eps.map((e) => ({ ...e, node: "node1" }));
+    const again = renderRuleset(
+      { ...input, nodeName: "node1", services: [{ ...input.services[0], endpoints: moved }] } as ProxyInput,
+      node1,
+    );
+    expect(set(again, NAMES.hairpin).elements).toEqual([
+      "10.244.1.5 . 10.244.1.5",
+      "10.244.2.7 . 10.244.2.7",
+    ]);
   });
 
   test("ClusterIP clients outside the pod CIDRs are marked for masquerade before the lookup", () => {

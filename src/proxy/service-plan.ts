@@ -32,19 +32,29 @@ export interface ServiceMemo extends ServiceRules {
  * Everything the rendering of a Service depends on, as one string: equal fingerprints render
  * equal output, which lets the next render reuse this one's chains.
  */
-export function inputFingerprint(service: Service, endpoints: readonly Endpoint[]): string {
+export function inputFingerprint(
+  service: Service,
+  endpoints: readonly Endpoint[],
+  nodeName: string | undefined,
+): string {
   const a = service.sessionAffinity;
   const ports = service.ports.map((p) => `${p.protocol}/${p.port}/${p.targetPort}/${p.nodePort ?? ""}`);
-  const ips = endpoints.map((e) => e.ip);
+  const ips = endpoints.map((e) => (isLocal(e, nodeName) ? `${e.ip}*` : e.ip));
   return `${service.clusterIPs.join(",")}|${a.kind === "ClientIP" ? a.timeoutSeconds : ""}|${ports.join(",")}|${ips.join(",")}`;
 }
 
 /** The Service as the table of the canonicalizer's family sees it; undefined when it has no ClusterIP there. */
+/** Whether an endpoint runs on this node (every endpoint counts as local when the node is not named). */
+function isLocal(endpoint: Endpoint, nodeName: string | undefined): boolean {
+  return nodeName === undefined || endpoint.node === nodeName;
+}
+
 export function resolveService(
   addresses: AddressCanonicalizer,
   service: Service,
   endpoints: readonly Endpoint[],
   problems: RenderProblem[],
+  nodeName?: string,
 ): FamilyService | undefined {
   const key = serviceKey(service);
   let clusterIP: string | undefined;
@@ -74,6 +84,7 @@ export function resolveService(
     return undefined;
   }
   const ips = new Set<string>();
+  const local = new Set<string>();
   for (const endpoint of endpoints) {
     const ip = addresses.check(endpoint.ip);
     if (ip === undefined) {
@@ -84,6 +95,7 @@ export function resolveService(
       });
     } else if (ip !== "other-family") {
       ips.add(ip);
+      if (isLocal(endpoint, nodeName)) local.add(ip);
     }
   }
   return {
@@ -92,6 +104,7 @@ export function resolveService(
     affinitySeconds: affinity.kind === "ClientIP" ? affinity.timeoutSeconds : undefined,
     // Sorted so an endpoint's place among the picking rules depends on the set, not list order.
     endpointIPs: [...ips].sort(),
+    localEndpointIPs: [...local].sort(),
   };
 }
 

@@ -36,6 +36,7 @@ export interface ProxyOptions {
 
 /** What the proxy needs to know about its node and cluster; read at every sync. */
 export interface NodeView {
+  readonly nodeName: string;
   /** Where NodePorts answer. */
   readonly nodeIPs: readonly string[];
   readonly clusterCidrs: readonly string[];
@@ -93,12 +94,20 @@ export class ServiceProxy {
     for (const kind of ["nft", "store", "conntrack"]) this.m.errors.inc({ kind }, 0);
   }
 
-  /** Lists, watches and applies the first full sync; throws if that first sync fails. */
+  /**
+   * Lists, watches and applies the first full sync. Never throws: a datastore or nft failure is
+   * logged, counted and retried (settled() tells when the first sync is in).
+   */
   async start(): Promise<void> {
-    await this.listAndWatch();
-    await this.syncNow();
     const check = setInterval(() => void this.checkTables(), this.options.checkSeconds * 1000);
     this.timers.push(check);
+    try {
+      await this.listAndWatch();
+    } catch (e) {
+      this.watchFailed(e as Error);
+      return;
+    }
+    await this.syncNow().catch(() => {});
   }
 
   /** Schedules a sync (coalesced with others requested within a few milliseconds). */
@@ -234,6 +243,7 @@ export class ServiceProxy {
               extra: this.options.nonMasqueradeCidrs,
             }),
             masqueradeEgress: this.options.masqueradeEgress,
+            nodeName: view.nodeName,
           },
           this.applied.get(family),
         );

@@ -48,6 +48,8 @@ export interface FamilyService {
   /** Affinity timeout in seconds, or undefined for no affinity. */
   readonly affinitySeconds: number | undefined;
   readonly endpointIPs: readonly string[];
+  /** The endpoints on this node: the only pods that can reach themselves through this node's table. */
+  readonly localEndpointIPs: readonly string[];
 }
 
 /** A port that passed validation and conflict checks. */

@@ -22,11 +22,12 @@ export function sharedElementsOf(resolved: FamilyService, outputs: readonly Port
   }
   const sets = new Map<string, readonly string[]>([[NAMES.clusterIPs, [resolved.clusterIP]]]);
   if (noEndpointNodePorts.length > 0) sets.set(NAMES.noEndpointNodeports, noEndpointNodePorts);
-  // Only endpoints reachable through a ClusterIP port can be DNATed back to themselves.
-  if (serviceIps.length > 0)
+  // Only endpoints reachable through a ClusterIP port can be DNATed back to themselves, and
+  // only pods of this node send through this node's table (a pod on another node hairpins there).
+  if (serviceIps.length > 0 && resolved.localEndpointIPs.length > 0)
     sets.set(
       NAMES.hairpin,
-      resolved.endpointIPs.map((ip) => `${ip} . ${ip}`),
+      resolved.localEndpointIPs.map((ip) => `${ip} . ${ip}`),
     );
   const maps = new Map<string, readonly MapEntry[]>();
   for (const [name, entries] of [

@@ -1,0 +1,253 @@
+/**
+ * `npm run bench:proxy`: the service proxy's full and incremental sync times, connection setup
+ * through a ClusterIP with a small and a large table next to kube-proxy's iptables layout, and the
+ * proxy's memory — in network namespaces this run creates and removes (bench/proxy/README.md).
+ * Progress goes to stderr; the table and the JSON report go to stdout.
+ */
+import { writeFileSync } from "node:fs";
+import { cpus, loadavg, release, totalmem } from "node:os";
+import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
+import { runSync } from "../../src/linux/exec.ts";
+import { deleteNetns } from "../../src/linux/netns.ts";
+import { ClusterSandbox } from "../cluster/sandbox.ts";
+import { PreflightError } from "../cni/setup.ts";
+import type { LatencyCase } from "./latency-bench.ts";
+import { measureLatency } from "./latency-bench.ts";
+import type { MemoryResult } from "./memory-bench.ts";
+import { measureProxyMemory } from "./memory-bench.ts";
+import { measureNftStart } from "./nft-apply.ts";
+import type { BenchOptions, Part } from "./report.ts";
+import { buildReport, PARTS } from "./report.ts";
+import type { SyncRun } from "./sync-bench.ts";
+import { measureSync } from "./sync-bench.ts";
+import { renderTable } from "./table.ts";
+
+const USAGE = `usage: bun bench/proxy/run.ts [options]   (as root)
+  --parts LIST           what to measure (default sync,latency,memory)
+  --sizes LIST           Services for full and incremental sync (default 1000,10000)
+  --endpoints N          endpoints per Service (default 10)
+  --repetitions N        full syncs per size, each into a fresh namespace (default 3)
+  --changes N            incremental syncs per size, one endpoint each (default 20)
+  --latency-sizes LIST   the small and the large table for connection setup (default 100,10000)
+  --connections N        measured connections per case (default 2000)
+  --rounds N             rounds the cases alternate in (default 4)
+  --warmup N             unmeasured connections per client process (default 50)
+  --memory-services N    Services for the memory measurement (default 10000)
+  --seed N               seed of the random choices (default 1)
+  --json FILE            also write the JSON report to FILE`;
+
+const MAX_SERVICES = 50_000;
+
+function intFlag(
+  args: ReturnType<typeof parseArgs>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} "${text}" must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function sizesFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: readonly number[]): number[] {
+  const text = flag(args, name);
+  if (text === undefined) return [...fallback];
+  const sizes = text.split(",").map(Number);
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SERVICES))
+    throw new UsageError(`--${name} "${text}" must be a list of integers from 1 to ${MAX_SERVICES}`);
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+function partsFlag(args: ReturnType<typeof parseArgs>): Part[] {
+  const text = flag(args, "parts");
+  if (text === undefined) return [...PARTS];
+  const items = text.split(",").filter((s) => s !== "");
+  for (const i of items)
+    if (!PARTS.includes(i as Part)) throw new UsageError(`--parts: "${i}" is not one of ${PARTS.join(", ")}`);
+  if (items.length === 0) throw new UsageError(`--parts needs at least one of ${PARTS.join(", ")}`);
+  return [...new Set(items as Part[])];
+}
+
+const t0 = performance.now();
+function progress(message: string): void {
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+}
+
+function preflight(): string {
+  if (process.platform !== "linux")
+    throw new PreflightError(
+      `The proxy benchmark needs Linux network namespaces (this is ${process.platform})`,
+    );
+  if (process.getuid?.() !== 0)
+    throw new PreflightError(
+      "The proxy benchmark needs root: it creates network namespaces (run it with sudo)",
+    );
+  const PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`;
+  for (const [program, what] of [
+    ["ip", "iproute2"],
+    ["nft", "nftables (the nft command)"],
+  ] as const)
+    if (!Bun.which(program, { PATH })) throw new PreflightError(`The proxy benchmark needs ${what}`);
+  const r = runSync(["nft", "--version"]);
+  return r.code === 0 ? r.stdout.trim() : "nft (version unknown)";
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, ["help"]);
+  assertKnownFlags(args, [
+    "parts",
+    "sizes",
+    "endpoints",
+    "repetitions",
+    "changes",
+    "latency-sizes",
+    "connections",
+    "rounds",
+    "warmup",
+    "memory-services",
+    "seed",
+    "json",
+    "help",
+  ]);
+  if (flag(args, "help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const options: BenchOptions = {
+    parts: partsFlag(args),
+    sizes: sizesFlag(args, "sizes", [1000, 10_000]),
+    endpointsPerService: intFlag(args, "endpoints", 10, 1, 100),
+    repetitions: intFlag(args, "repetitions", 3, 1, 20),
+    changes: intFlag(args, "changes", 20, 0, 1000),
+    latencySizes: sizesFlag(args, "latency-sizes", [100, 10_000]),
+    connections: intFlag(args, "connections", 2000, 1, 100_000),
+    rounds: intFlag(args, "rounds", 4, 1, 50),
+    warmup: intFlag(args, "warmup", 50, 0, 10_000),
+    memoryServices: intFlag(args, "memory-services", 10_000, 1, MAX_SERVICES),
+    seed: intFlag(args, "seed", 1, 0, 2 ** 31 - 1),
+  };
+  if (options.parts.includes("latency") && options.latencySizes.length !== 2)
+    throw new UsageError("--latency-sizes needs exactly two sizes: the small and the large table");
+  const jsonFile = flag(args, "json");
+  const nft = preflight();
+
+  const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg()[0] ?? 0;
+  if (loadAtStart > 0.5 * cpus().length)
+    progress(
+      `warning: load average ${loadAtStart.toFixed(2)} on ${cpus().length} CPUs: other work is running, the figures will be noisy`,
+    );
+  const failures: string[] = [];
+  const fail = (message: string) => {
+    if (failures.length < 3) progress(`FAILED: ${message}`);
+    failures.push(message);
+  };
+
+  const sandbox = new ClusterSandbox();
+  try {
+    progress(`namespaces ${sandbox.prefix}*, files in ${sandbox.dir}`);
+    // Memory first, while nothing else of ours holds CPU or kernel memory.
+    let memory: MemoryResult | null = null;
+    if (options.parts.includes("memory")) {
+      try {
+        memory = await measureProxyMemory(options.memoryServices, options.endpointsPerService);
+        progress(`memory: ${memory.rssMiB.toFixed(1)} MiB RSS with ${options.memoryServices} Services`);
+      } catch (e) {
+        fail(`memory: ${(e as Error).message}`);
+      }
+    }
+
+    let nftStartMs: number | null = null;
+    const sync: SyncRun[] = [];
+    if (options.parts.includes("sync")) {
+      sandbox.createNetns("nft0");
+      nftStartMs = await measureNftStart(sandbox.netnsName("nft0"), 10);
+      deleteNetns(sandbox.netnsName("nft0"));
+      for (const services of options.sizes) {
+        try {
+          sync.push(
+            await measureSync(
+              sandbox,
+              {
+                services,
+                endpointsPerService: options.endpointsPerService,
+                repetitions: options.repetitions,
+                changes: options.changes,
+                warmupChanges: 2,
+                seed: options.seed,
+              },
+              progress,
+            ),
+          );
+        } catch (e) {
+          fail(`sync of ${services} Services: ${(e as Error).message}`);
+        }
+      }
+    }
+
+    let latency: LatencyCase[] = [];
+    if (options.parts.includes("latency")) {
+      try {
+        latency = await measureLatency(
+          sandbox,
+          {
+            sizes: options.latencySizes,
+            endpointsPerService: options.endpointsPerService,
+            connections: options.connections,
+            rounds: options.rounds,
+            warmup: options.warmup,
+            seed: options.seed,
+          },
+          progress,
+        );
+        for (const c of latency)
+          if (c.errors + c.wrongEndpoint > 0)
+            fail(
+              `${c.subject} with ${c.services} Services: ${c.errors} connections failed, ${c.wrongEndpoint} reached a wrong pod; first: ${c.firstErrors[0] ?? "?"}`,
+            );
+      } catch (e) {
+        fail(`connection latency: ${(e as Error).message}`);
+      }
+    }
+
+    const report = buildReport({
+      startedAt,
+      durationSeconds: (performance.now() - t0) / 1000,
+      machine: {
+        cpus: cpus().length,
+        kernel: release(),
+        bun: Bun.version,
+        nft,
+        memoryGiB: totalmem() / 2 ** 30,
+        loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
+      },
+      options,
+      nftStartMs,
+      sync,
+      latency,
+      memory,
+      failures,
+    });
+    const json = JSON.stringify(report, null, 2);
+    console.log(`${renderTable(report)}\n\nJSON report:\n${json}`);
+    if (jsonFile) {
+      writeFileSync(jsonFile, `${json}\n`);
+      progress(`wrote ${jsonFile}`);
+    }
+    return failures.length === 0 ? 0 : 1;
+  } finally {
+    await sandbox.close();
+  }
+}
+
+try {
+  process.exitCode = await main(Bun.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError) process.stderr.write(`${e.message}\n${USAGE}\n`);
+  else process.stderr.write(`bench:proxy failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 2;
+}
