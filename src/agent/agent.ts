@@ -18,6 +18,7 @@ import { formatIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
 import { ensureSysctl } from "../linux/sysctl.ts";
+import { type ProxyOptions, ServiceProxy } from "../proxy/service-proxy.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { LeaseNotFoundError } from "../store/store.ts";
 import { loadPreviousBlocks, saveBlocks } from "./agent-state.ts";
@@ -26,6 +27,7 @@ import { localIpamReport } from "./local-ipam.ts";
 import type { Logger } from "./log.ts";
 import { Registry } from "./metrics.ts";
 import { planPeerRoutes, usesVxlan } from "./peer-routes.ts";
+import { PodPublisher } from "./pod-publisher.ts";
 import { syncRoutes } from "./route-sync.ts";
 import type { UplinkState } from "./uplink.ts";
 import { readUplink } from "./uplink.ts";
@@ -51,6 +53,8 @@ export interface AgentOptions {
   readonly resyncSeconds: number;
   /** How often the uplink's addresses are compared with what was announced. */
   readonly addressCheckSeconds: number;
+  /** The service proxy's settings; undefined runs the agent without it (another proxy is used). */
+  readonly proxy: ProxyOptions | undefined;
 }
 
 /** A VTEP MAC derived from the node name: stable across restarts, locally administered. */
@@ -114,6 +118,8 @@ export class Agent {
   private reregistering = false;
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   private rewatchTimer: ReturnType<typeof setTimeout> | undefined;
+  private pods: PodPublisher | undefined;
+  private proxy: ServiceProxy | undefined;
 
   constructor(
     private readonly store: Store,
@@ -207,6 +213,25 @@ export class Agent {
     this.log.info("CNI config written", { dir: o.cniConfDir, changed });
     await announceNode(this.store, this.record(), this.leaseId);
     this.announcedAddresses = this.uplinkState.addresses;
+    this.pods = new PodPublisher(this.store, o, () => this.leaseId, this.log, this.metrics);
+    this.pods.start();
+    if (o.proxy) {
+      this.proxy = new ServiceProxy(
+        this.store,
+        o.proxy,
+        () => ({
+          nodeName: this.options.nodeName,
+          nodeIPs: (this.uplinkState?.addresses ?? []).map(formatIP),
+          clusterCidrs: this.config.clusterCidrs.map(formatPrefix),
+          serviceCidrs: this.config.serviceCidrs.map(formatPrefix),
+        }),
+        this.log,
+        this.metrics,
+      );
+      // Not awaited: Services are not a condition of the node's pod network being ready, and
+      // the proxy retries on its own until its first sync is applied.
+      void this.proxy.start();
+    }
 
     const { revision } = await listNodes(this.store);
     this.watch = watchNodes(
@@ -275,7 +300,11 @@ export class Agent {
         readClusterConfig(this.store),
       ]);
       // The plan only grows (a cluster CIDR added later): peers' blocks in it must be routable.
-      if (latestConfig) this.config = latestConfig;
+      if (latestConfig) {
+        const cidrs = (c: ClusterConfig) => [...c.clusterCidrs, ...c.serviceCidrs].map(formatPrefix).join();
+        if (cidrs(latestConfig) !== cidrs(this.config)) this.proxy?.requestSync();
+        this.config = latestConfig;
+      }
       for (const i of invalid) this.log.warn("ignoring an unreadable node record", { problem: i });
       const mine = nodes.find((n) => n.name === this.options.nodeName);
       if (!mine || JSON.stringify(mine) !== JSON.stringify(this.record())) {
@@ -444,6 +473,7 @@ export class Agent {
       await announceNode(this.store, this.record(), this.leaseId);
       this.announcedAddresses = this.uplinkState?.addresses ?? [];
       this.log.info("node registered again", { blocks: blocks.map(formatPrefix), lease: this.leaseId });
+      this.pods?.requestSync("lease re-acquired");
       this.requestSync("lease re-acquired");
     } catch (e) {
       this.m.errors.inc({ kind: "lease" });
@@ -477,6 +507,7 @@ export class Agent {
         });
         this.programLocal(now);
         this.requestSync("node IP changed");
+        this.proxy?.requestSync();
       }
       // Announced separately from noticing: when the announce fails (the datastore connection
       // may have been bound to the address that just left), the next check tries again.
@@ -500,6 +531,8 @@ export class Agent {
     if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.watch?.close();
+    await this.pods?.stop();
+    await this.proxy?.stop();
     await this.firstSync?.catch(() => undefined);
     // Not ready any more: the runtime must not count on this node's routes being maintained.
     rmSync(this.readyFile, { force: true });

@@ -15,7 +15,7 @@ const peer = (
   nodeIPs: [ip],
   blocks: [block],
   backend,
-  vtepMac: "02:00:00:00:00:0" + name.slice(-1),
+  vtepMac: `02:00:00:00:00:0${name.slice(-1)}`,
 });
 
 const local = (backend: LocalView["backend"]): LocalView => ({

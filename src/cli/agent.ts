@@ -16,7 +16,8 @@ import { planAddresses } from "../ipam/address-plan.ts";
 import type { ClusterConfig } from "../ipam/cluster-config.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
-import { formatPrefix } from "../ipnet/prefix.ts";
+import { formatPrefix, parsePrefix } from "../ipnet/prefix.ts";
+import type { ProxyOptions } from "../proxy/service-proxy.ts";
 import { openStore } from "../store/open-store.ts";
 import { DatastoreUnavailableError } from "../store/store.ts";
 import type { ParsedArgs } from "./args.ts";
@@ -24,7 +25,7 @@ import { assertKnownFlags, flag, flagList, UsageError } from "./args.ts";
 import { parseMaxPods, parseNodeBlocks } from "./plan.ts";
 
 export const AGENT_USAGE =
-  "podnet agent --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--node-name NAME] [--backend host-gw|vxlan|auto] [--uplink IFACE] [--cluster-cidr CIDR ...] [--service-cidr CIDR ...] [--node-block /24 | --max-pods N] [--avoid CIDR ...] [--cni-conf-dir DIR] [--cni-mode bridge|ptp] [--network NAME] [--state-dir DIR] [--lease-ttl SECONDS] [--block-grace SECONDS] [--resync SECONDS] [--metrics-addr HOST:PORT|off] [--log-level debug|info|warn|error]";
+  "podnet agent --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--node-name NAME] [--backend host-gw|vxlan|auto] [--uplink IFACE] [--cluster-cidr CIDR ...] [--service-cidr CIDR ...] [--node-block /24 | --max-pods N] [--avoid CIDR ...] [--cni-conf-dir DIR] [--cni-mode bridge|ptp] [--network NAME] [--state-dir DIR] [--lease-ttl SECONDS] [--block-grace SECONDS] [--resync SECONDS] [--metrics-addr HOST:PORT|off] [--log-level debug|info|warn|error] [--proxy on|off] [--masquerade-egress on|off] [--keep-private-ranges on|off] [--non-masquerade-cidr CIDR ...]";
 
 const FLAGS = [
   "datastore",
@@ -45,7 +46,37 @@ const FLAGS = [
   "resync",
   "metrics-addr",
   "log-level",
+  "proxy",
+  "masquerade-egress",
+  "keep-private-ranges",
+  "non-masquerade-cidr",
 ];
+
+function onOff(args: ParsedArgs, name: string, fallback: boolean): boolean {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  if (text !== "on" && text !== "off") throw new UsageError(`--${name} "${text}" must be on or off`);
+  return text === "on";
+}
+
+/** The service proxy's settings from the flags; undefined with --proxy off. */
+function proxyOptions(args: ParsedArgs, resyncSeconds: number): ProxyOptions | undefined {
+  if (!onOff(args, "proxy", true)) return undefined;
+  const extra = flagList(args, "non-masquerade-cidr");
+  for (const text of extra) {
+    try {
+      parsePrefix(text);
+    } catch {
+      throw new UsageError(`--non-masquerade-cidr "${text}" is not a CIDR (e.g. 192.168.0.0/16)`);
+    }
+  }
+  return {
+    masqueradeEgress: onOff(args, "masquerade-egress", true),
+    keepPrivateRanges: onOff(args, "keep-private-ranges", false),
+    nonMasqueradeCidrs: extra,
+    checkSeconds: resyncSeconds,
+  };
+}
 
 function seconds(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
   const text = flag(args, name);
@@ -135,6 +166,7 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
     blockGraceSeconds: seconds(args, "block-grace", 3600, 5, 30 * 86400),
     resyncSeconds: seconds(args, "resync", 10, 1, 3600),
     addressCheckSeconds: 1,
+    proxy: proxyOptions(args, seconds(args, "resync", 10, 1, 3600)),
   };
   const avoid = flagList(args, "avoid");
   const refuseOverlaps = (config: ClusterConfig, what: string) => {

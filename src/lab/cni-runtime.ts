@@ -36,8 +36,10 @@ export interface AttachmentSpec {
   readonly containerId: string;
   readonly ifname: string;
   readonly netnsPath: string;
-  /** CNI_ARGS pairs (K8S_POD_NAME etc.). */
+  /** CNI_ARGS pairs (K8S_POD_NAMESPACE, K8S_POD_NAME etc.). */
   readonly args?: Readonly<Record<string, string>>;
+  /** The pod's labels, inserted as `args.cni.labels` (CNI CONVENTIONS, "args in network config"). */
+  readonly labels?: Readonly<Record<string, string>>;
   /** Values for declared capabilities (portMappings, ips, ...), inserted as runtimeConfig. */
   readonly capabilityArgs?: Readonly<JsonObject>;
 }
@@ -62,6 +64,16 @@ export class PluginFailedError extends Error {
 export interface PluginRun {
   readonly result: RunResult;
   readonly output: unknown;
+}
+
+const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The plugin's `args` with `cni.labels` set, whatever else the file put under `args` kept. */
+function withLabels(args: unknown, labels: Readonly<Record<string, string>>): JsonObject {
+  const outer = isObject(args) ? args : {};
+  const cni = isObject(outer.cni) ? outer.cni : {};
+  const list = Object.entries(labels).map(([key, value]) => ({ key, value }));
+  return { ...outer, cni: { ...cni, labels: list } };
 }
 
 export class CniRuntime {
@@ -90,8 +102,9 @@ export class CniRuntime {
     plugin: JsonObject,
     prevResult: unknown,
     extra: JsonObject,
-    capabilityArgs?: Readonly<JsonObject>,
+    a?: AttachmentSpec,
   ): JsonObject {
+    const capabilityArgs = a?.capabilityArgs;
     const conf: JsonObject = {
       ...plugin,
       cniVersion: this.conflist.cniVersion,
@@ -104,6 +117,7 @@ export class CniRuntime {
       for (const [k, v] of Object.entries(capabilityArgs)) if (caps[k]) runtimeConfig[k] = v;
       if (Object.keys(runtimeConfig).length > 0) conf.runtimeConfig = runtimeConfig;
     }
+    if (a?.labels !== undefined) conf.args = withLabels(plugin.args, a.labels);
     if (prevResult !== undefined) conf.prevResult = prevResult;
     return conf;
   }
@@ -160,7 +174,7 @@ export class CniRuntime {
   async add(a: AttachmentSpec): Promise<unknown> {
     let prev: unknown;
     for (const plugin of this.conflist.plugins) {
-      const conf = this.pluginConfig(plugin, prev, {}, a.capabilityArgs);
+      const conf = this.pluginConfig(plugin, prev, {}, a);
       prev = (await this.exec(String(plugin.type), "ADD", conf, a)).output;
     }
     return prev;
@@ -170,7 +184,7 @@ export class CniRuntime {
   async del(a: AttachmentSpec, prevResult?: unknown): Promise<void> {
     let first: unknown;
     for (const plugin of [...this.conflist.plugins].reverse()) {
-      const conf = this.pluginConfig(plugin, prevResult, {}, a.capabilityArgs);
+      const conf = this.pluginConfig(plugin, prevResult, {}, a);
       try {
         await this.exec(String(plugin.type), "DEL", conf, a);
       } catch (e) {
@@ -182,12 +196,7 @@ export class CniRuntime {
 
   async check(a: AttachmentSpec, prevResult: unknown): Promise<void> {
     for (const plugin of this.conflist.plugins) {
-      await this.exec(
-        String(plugin.type),
-        "CHECK",
-        this.pluginConfig(plugin, prevResult, {}, a.capabilityArgs),
-        a,
-      );
+      await this.exec(String(plugin.type), "CHECK", this.pluginConfig(plugin, prevResult, {}, a), a);
     }
   }
 

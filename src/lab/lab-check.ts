@@ -4,16 +4,13 @@
  */
 
 import { VXLAN_DEV } from "../agent/vxlan-device.ts";
-import { run } from "../linux/exec.ts";
 import type { LinkAddrs } from "../linux/ip.ts";
 import { ipJson, netnsAt } from "../linux/ip.ts";
-import { inNetns, netnsPath } from "../linux/netns.ts";
-import type { PairProbe, ProbeOutcome, Verdict } from "./claims.ts";
+import { netnsPath } from "../linux/netns.ts";
+import type { PairProbe, Verdict } from "./claims.ts";
 import { reachWithoutNat, sharedLocalhost, uniquePodIps } from "./claims.ts";
 import { CniRuntime } from "./cni-runtime.ts";
-import type { EchoProbe } from "./echo-server.ts";
 import type { LabState } from "./lab-state.ts";
-import { ECHO_PORT } from "./lab-state.ts";
 import { nodeIpChangeRecovers } from "./node-ip-change.ts";
 import { inspectPodInterface } from "./pod-inspect.ts";
 import type { PodView } from "./probe.ts";

@@ -32,6 +32,8 @@ export interface LabOptions {
 
 export const LAB_NETWORK = "podnet-lab";
 export const LAB_CLUSTER_CIDR = "10.244.0.0/16";
+/** The label every lab pod carries (its agent publishes it with the pod's record). */
+export const LAB_POD_LABEL = { key: "app", value: "echo" } as const;
 const REFERENCE_PLUGIN_DIRS = ["/usr/lib/cni", "/opt/cni/bin"];
 
 export class LabAlreadyUpError extends Error {
@@ -70,6 +72,8 @@ async function startPod(state: LabState, node: LabNode, index: number, exe: stri
     ifname: "eth0",
     netnsPath,
     args: { IgnoreUnknown: "1", K8S_POD_NAMESPACE: "default", K8S_POD_NAME: name },
+    // Every lab pod runs the echo server: one label selects them all as a Service's endpoints.
+    labels: { [LAB_POD_LABEL.key]: LAB_POD_LABEL.value },
   });
   const log = `${state.dir}/logs/${name}.log`;
   const echoPid = spawnDetached(

@@ -8,6 +8,7 @@ import type { Attachment, IpamBackend, IpamLease } from "./ipam-backend.ts";
 import type { PodnetIpamConfig } from "./ipam-config.ts";
 import type { Allocation, AttachmentKey } from "./ipam-state.ts";
 import { IpamState } from "./ipam-state.ts";
+import type { PodIdentity } from "./pod-identity.ts";
 
 export class AllocationMismatchError extends Error {
   override readonly name = "AllocationMismatchError";
@@ -48,8 +49,8 @@ export class BuiltinIpam implements IpamBackend {
     this.state = undefined;
   }
 
-  add(requested: readonly IPAddress[]): IpamLease {
-    const { allocations, existing } = this.db().allocate(this.key, this.config.rangeSets, requested);
+  add(requested: readonly IPAddress[], pod?: PodIdentity): IpamLease {
+    const { allocations, existing } = this.db().allocate(this.key, this.config.rangeSets, requested, pod);
     return leaseFromAllocations(allocations, this.config, !existing);
   }
 
@@ -72,8 +73,12 @@ export class BuiltinIpam implements IpamBackend {
     const keep = new Set(valid.map((a) => `${a.containerId}\0${a.ifname}`));
     const db = this.db();
     const errors: string[] = [];
-    for (const a of db.list(this.key.network)) {
-      if (keep.has(`${a.containerId}\0${a.ifname}`)) continue;
+    // Pod rows are released with their addresses; a row left without any is found by its own key.
+    const held = new Map<string, AttachmentKey>();
+    for (const a of [...db.list(this.key.network), ...db.podKeys(this.key.network)])
+      held.set(`${a.containerId}\0${a.ifname}`, a);
+    for (const [id, a] of held) {
+      if (keep.has(id)) continue;
       try {
         db.release({ network: a.network, containerId: a.containerId, ifname: a.ifname });
       } catch (e) {

@@ -5,6 +5,7 @@
 import type { Result } from "../cni/result.ts";
 import type { IPAddress } from "../ipnet/address.ts";
 import type { PodAddress, PodRoute } from "./link-plan.ts";
+import type { PodIdentity } from "./pod-identity.ts";
 
 export interface IpamLease {
   readonly addresses: readonly PodAddress[];
@@ -23,12 +24,16 @@ export interface Attachment {
 }
 
 export interface IpamBackend {
-  add(requested: readonly IPAddress[]): IpamLease;
+  /**
+   * Allocates the attachment's addresses. `pod` is recorded with them where IPAM keeps podnet's
+   * node state (podnet-ipam), for the agent to publish; a delegate keeps its own state and no pod.
+   */
+  add(requested: readonly IPAddress[], pod?: PodIdentity): IpamLease;
   /** Releases the attachment's addresses; succeeds when there is nothing to release. */
   del(): void;
   /** Throws unless the attachment holds (at least) every address in `expected`. */
   check(expected: readonly IPAddress[]): void;
-  /** Releases every allocation of the network not in `valid`. */
+  /** Releases every allocation (and pod row) of the network not in `valid`. */
   gc(valid: readonly Attachment[]): void;
   /** Throws when IPAM could not serve an ADD now. */
   status(): void;

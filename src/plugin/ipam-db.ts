@@ -21,7 +21,8 @@ export class StateUnavailableError extends Error {
   }
 }
 
-const SCHEMA_VERSION = 1;
+/** 2 added the pods table; opening a version 1 database adds it (CREATE ... IF NOT EXISTS). */
+const SCHEMA_VERSION = 2;
 const BUSY_TIMEOUT_MS = 10_000;
 
 const SCHEMA = `
@@ -45,6 +46,17 @@ CREATE TABLE IF NOT EXISTS last_reserved (
   PRIMARY KEY (network, range_set)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pods (
+  network TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  ifname TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  ips TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  PRIMARY KEY (network, container_id, ifname)
+);
 PRAGMA user_version = ${SCHEMA_VERSION};
 `;
 

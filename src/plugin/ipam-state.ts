@@ -10,6 +10,8 @@ import { type RangeSet, rangeSetKey } from "../ipam/range-set.ts";
 import { compareIP, formatIP, type IPAddress, parseIP } from "../ipnet/address.ts";
 import { formatPrefix, type IPPrefix, parsePrefix } from "../ipnet/prefix.ts";
 import { openIpamDatabase, reasonOf, StateUnavailableError, unavailable } from "./ipam-db.ts";
+import type { PodIdentity } from "./pod-identity.ts";
+import { type PodRow, PodRows } from "./pod-rows.ts";
 
 export { StateUnavailableError } from "./ipam-db.ts";
 
@@ -99,6 +101,7 @@ export class IpamState {
   readonly path: string;
   private readonly db: Database;
   private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly pods: PodRows;
   private readonly transact: (body: () => unknown) => unknown;
   private closed = false;
 
@@ -106,6 +109,7 @@ export class IpamState {
     this.path = path;
     this.db = db;
     this.sql = prepareStatements(db);
+    this.pods = new PodRows(db);
     this.transact = db.transaction((body: () => unknown) => body()).immediate;
   }
 
@@ -122,51 +126,82 @@ export class IpamState {
 
   /**
    * Gives `key` one address per range set in a single BEGIN IMMEDIATE transaction. A repeated
-   * ADD whose addresses still fit the configuration gets them back (`existing: true`).
+   * ADD whose addresses still fit the configuration gets them back (`existing: true`). With
+   * `pod`, the attachment's pod row (pod-rows.ts) is written in the same transaction.
    */
   allocate(
     key: AttachmentKey,
     rangeSets: readonly RangeSet[],
     requested: readonly IPAddress[],
+    pod?: PodIdentity,
   ): { allocations: Allocation[]; existing: boolean } {
     return this.write(() => {
-      const held = this.held(key);
-      const kept = matchHeld(
-        held.map((a) => a.ip),
-        rangeSets,
-        requested,
-      );
-      if (kept !== undefined) {
-        const allocations = kept.map((c) => allocation(key, c));
-        // A config that moved the gateway or reordered the sets changes what is reported; store that.
-        if (allocations.some((a, i) => !sameRecord(a, held[i])))
-          this.replace(key, allocations, rangeSets, false);
-        return { allocations, existing: true };
-      }
-      // Whatever this attachment held no longer fits: give it up first, all in this transaction.
-      if (held.length > 0) this.sql.deleteKey.run(key.network, key.containerId, key.ifname);
-      const chosen = chooseAddresses({
-        rangeSets,
-        requested,
-        isAllocated: (ip) => this.sql.ipTaken.get(key.network, formatIP(ip)) !== null,
-        lastReserved: (i) => {
-          const row = this.sql.getLast.get(key.network, rangeSetKey(rangeSets[i]!));
-          return row === null ? undefined : parseIP(row.ip);
-        },
-      });
-      const allocations = chosen.map((c) => allocation(key, c));
-      this.replace(key, allocations, rangeSets, true);
-      return { allocations, existing: false };
+      const outcome = this.choose(key, rangeSets, requested);
+      if (pod !== undefined)
+        this.pods.put(
+          key,
+          pod,
+          outcome.allocations.map((a) => formatIP(a.ip)),
+        );
+      return outcome;
     });
   }
 
-  /** Releases everything `key` holds; releasing nothing is not an error (DEL is idempotent). */
+  private choose(
+    key: AttachmentKey,
+    rangeSets: readonly RangeSet[],
+    requested: readonly IPAddress[],
+  ): { allocations: Allocation[]; existing: boolean } {
+    const held = this.held(key);
+    const kept = matchHeld(
+      held.map((a) => a.ip),
+      rangeSets,
+      requested,
+    );
+    if (kept !== undefined) {
+      const allocations = kept.map((c) => allocation(key, c));
+      // A config that moved the gateway or reordered the sets changes what is reported; store that.
+      if (allocations.some((a, i) => !sameRecord(a, held[i])))
+        this.replace(key, allocations, rangeSets, false);
+      return { allocations, existing: true };
+    }
+    // Whatever this attachment held no longer fits: give it up first, all in this transaction.
+    if (held.length > 0) this.sql.deleteKey.run(key.network, key.containerId, key.ifname);
+    const chosen = chooseAddresses({
+      rangeSets,
+      requested,
+      isAllocated: (ip) => this.sql.ipTaken.get(key.network, formatIP(ip)) !== null,
+      lastReserved: (i) => {
+        const row = this.sql.getLast.get(key.network, rangeSetKey(rangeSets[i]!));
+        return row === null ? undefined : parseIP(row.ip);
+      },
+    });
+    const allocations = chosen.map((c) => allocation(key, c));
+    this.replace(key, allocations, rangeSets, true);
+    return { allocations, existing: false };
+  }
+
+  /**
+   * Releases everything `key` holds, its pod row included; releasing nothing is not an error
+   * (DEL is idempotent).
+   */
   release(key: AttachmentKey): Allocation[] {
     return this.write(() => {
       const held = this.held(key);
       if (held.length > 0) this.sql.deleteKey.run(key.network, key.containerId, key.ifname);
+      this.pods.delete(key);
       return held;
     });
+  }
+
+  /** The pod rows of `network` (what the node agent publishes), and the unreadable ones. */
+  listPods(network: string): { rows: PodRow[]; problems: string[] } {
+    return this.read(() => this.pods.list(network));
+  }
+
+  /** Attachments of `network` with a pod row (for GC, which must also find rows without addresses). */
+  podKeys(network: string): AttachmentKey[] {
+    return this.read(() => this.pods.keys(network));
   }
 
   find(key: AttachmentKey): Allocation[] {

@@ -15,6 +15,7 @@ import { formatIP } from "../ipnet/address.ts";
 import { formatInterfaceCIDR, formatPrefix, parseInterfaceCIDR } from "../ipnet/prefix.ts";
 import { netnsAt } from "../linux/ip.ts";
 import { assertNetnsFile } from "../linux/netns.ts";
+import { pokeAgent } from "./agent-poke.ts";
 import {
   attach,
   deleteHostVeth,
@@ -33,6 +34,7 @@ import { ipamFor } from "./ipam-factory.ts";
 import { configuredPrefixLength } from "./link-plan.ts";
 import type { AttachmentId } from "./naming.ts";
 import { bridgeMac, containerMac, hostVethAlias, hostVethMac, hostVethName } from "./naming.ts";
+import { podIdentity } from "./pod-identity.ts";
 import { parseRequestedIPs } from "./requested-ips.ts";
 
 function attachmentId(netconf: NetConf, req: PluginRequest): AttachmentId {
@@ -46,6 +48,11 @@ function withIpam<T>(config: PodnetConfig, req: PluginRequest, fn: (ipam: IpamBa
   } finally {
     ipam.close?.();
   }
+}
+
+/** Pod rows live in podnet-ipam's state: after they may have changed, the node agent is told. */
+function notifyAgent(config: PodnetConfig): void {
+  if (config.ipam.kind === "builtin") pokeAgent(config.ipam.config.dataDir);
 }
 
 function prevResultOf(netconf: NetConf): Result | undefined {
@@ -105,15 +112,18 @@ export const KNOWN_CNI_ARGS = [
 export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
   const config = parsePodnetConfig(netconf);
   checkCniArgs(req.invocation.args, KNOWN_CNI_ARGS);
+  // Before any allocation or kernel work: a pod that could not be recorded is refused whole.
+  const pod = podIdentity(netconf, req.invocation.args, req.invocation.containerId);
   const id = attachmentId(netconf, req);
-  // Both checks come before IPAM: a repeated ADD for a running pod must fail without touching
+  // These checks come before IPAM: a repeated ADD for a running pod must fail without touching
   // the addresses that pod holds, and a bad namespace must not cost an allocation.
   assertNetnsFile(req.invocation.netns);
   if (linkExistsIn(id.ifname, netnsAt(req.invocation.netns))) {
     throw new InterfaceExistsError(id.ifname, req.invocation.netns);
   }
   return withIpam(config, req, (ipam) => {
-    const lease = ipam.add(parseRequestedIPs(netconf, req.invocation.args));
+    // The pod row is written with the addresses; failing below releases both together.
+    const lease = ipam.add(parseRequestedIPs(netconf, req.invocation.args), pod);
     try {
       const hostVeth = hostVethName(id);
       const ipv4 = lease.addresses.find((a) => a.ip.family === 4)?.ip;
@@ -158,6 +168,8 @@ export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
         }
       }
       throw e;
+    } finally {
+      notifyAgent(config);
     }
   });
 }
@@ -180,6 +192,8 @@ export function cmdDel(netconf: NetConf, req: PluginRequest): void {
   } catch (e) {
     if (errors.length === 0) throw e;
     errors.push((e as Error).message);
+  } finally {
+    notifyAgent(config);
   }
   if (errors.length === 1) throw new CniError(PodnetErrorCode.KernelOperationFailed, errors[0] as string);
   if (errors.length > 1)
@@ -216,6 +230,7 @@ export function cmdGc(netconf: NetConf, req: PluginRequest): void {
   } catch (e) {
     errors.push((e as Error).message);
   }
+  notifyAgent(config);
   const keep = new Set(
     valid.map((a) => hostVethName({ network: netconf.name, containerId: a.containerId, ifname: a.ifname })),
   );

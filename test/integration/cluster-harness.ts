@@ -75,6 +75,15 @@ export interface ClusterPod {
   readonly node: string;
   readonly netns: string;
   readonly ip: string;
+  readonly containerId: string;
+  readonly netnsPath: string;
+}
+
+export interface ClusterPodOptions {
+  /** Pod name (K8S_POD_NAME) and namespace suffix; NODE-pN by default. */
+  readonly name?: string;
+  /** Labels the runtime passes (args.cni.labels). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface PeerRouteEntry {
@@ -358,16 +367,18 @@ export class TestCluster {
   }
 
   /** Attaches a pod through the node's conflist (as a runtime does) and starts an echo server in it. */
-  async addPod(nodeName: string): Promise<ClusterPod> {
+  async addPod(nodeName: string, options: ClusterPodOptions = {}): Promise<ClusterPod> {
     const n = this.pods.filter((p) => p.node === nodeName).length;
-    const name = `${nodeName}-p${n}`;
+    const name = options.name ?? `${nodeName}-p${n}`;
     const netns = this.track(`${this.prefix}-${name}`);
     const netnsPath = createNetns(netns);
+    const containerId = `${this.prefix}-${name}`;
     const result = (await this.runtime(nodeName).add({
-      containerId: `${this.prefix}-${name}`,
+      containerId,
       ifname: "eth0",
       netnsPath,
       args: { IgnoreUnknown: "1", K8S_POD_NAMESPACE: "default", K8S_POD_NAME: name },
+      ...(options.labels ? { labels: options.labels } : {}),
     })) as { ips?: { address: string }[] };
     const ip = result.ips?.[0]?.address.split("/")[0];
     if (!ip) throw new Error(`ADD of ${name} returned no address: ${JSON.stringify(result)}`);
@@ -388,7 +399,7 @@ export class TestCluster {
       10_000,
       () => readFileSync(logPath, "utf8"),
     );
-    const pod = { name, node: nodeName, netns, ip };
+    const pod = { name, node: nodeName, netns, ip, containerId, netnsPath };
     this.pods.push(pod);
     return pod;
   }

@@ -1,0 +1,195 @@
+/**
+ * Publishes the pods attached on this node as Service endpoint candidates: keeps
+ * `/podnet/pods/NODE/...` in the datastore equal to the plugin's pod rows (the agent only reads
+ * them), every record on the node's lease so the records die with the node. The
+ * plugin pokes a file in the state directory after each change (agent-poke.ts); a watch on the
+ * directory turns that into a sync at once, and a periodic sync repairs anything missed (a lost
+ * poke, a write that failed, records changed by hand). Syncs coalesce: one runs, one waits.
+ */
+import { type FSWatcher, watch } from "node:fs";
+import { PODS_PREFIX, putPodRecord } from "../cluster/pod-records.ts";
+import { POD_POKE_FILE } from "../plugin/agent-poke.ts";
+import { IpamState } from "../plugin/ipam-state.ts";
+import type { PodRow } from "../plugin/pod-rows.ts";
+import type { Store } from "../store/store.ts";
+import type { Logger } from "./log.ts";
+import type { Registry } from "./metrics.ts";
+import { desiredPodRecords, planPodSync } from "./pod-sync-plan.ts";
+
+/** The agent's options this needs (AgentOptions has them under these names). */
+export interface PodPublisherOptions {
+  readonly nodeName: string;
+  /** The CNI network whose pods are published (other networks on the node are not routed). */
+  readonly cniNetwork: string;
+  /** The plugin's data dir: its state database and the poke file. */
+  readonly stateDir: string;
+  /** Period of the full sync that repairs whatever a poke did not. */
+  readonly resyncSeconds: number;
+}
+
+const FIRST_RETRY_MS = 200;
+
+function publisherMetrics(metrics: Registry) {
+  const m = {
+    records: metrics.gauge("podnet_agent_pod_records", "Pod records this node publishes."),
+    writes: metrics.counter(
+      "podnet_agent_pod_record_writes_total",
+      "Pod record writes to the datastore (op: put, delete).",
+    ),
+    errors: metrics.counter(
+      "podnet_agent_pod_publish_errors_total",
+      "Failed pod record syncs and state directory watches (kind: sync, watch).",
+    ),
+  };
+  // Series exist from the first scrape, so rate() and alerts on them work before any event.
+  for (const kind of ["sync", "watch"]) m.errors.inc({ kind }, 0);
+  for (const op of ["put", "delete"]) m.writes.inc({ op }, 0);
+  return m;
+}
+
+export class PodPublisher {
+  private readonly m: ReturnType<typeof publisherMetrics>;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryDelayMs = FIRST_RETRY_MS;
+  private watcher: FSWatcher | undefined;
+  private running: Promise<void> | undefined;
+  private queued: string | undefined;
+  private stopped = false;
+  /** Problems already logged, so a bad row is reported once, not on every sync. */
+  private reported = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly o: PodPublisherOptions,
+    /** The node's current lease (it changes when the agent registers again after losing it). */
+    private readonly leaseId: () => string,
+    private readonly log: Logger,
+    metrics: Registry,
+  ) {
+    this.m = publisherMetrics(metrics);
+  }
+
+  start(): void {
+    this.watchStateDir();
+    this.timer = setInterval(() => {
+      this.watchStateDir();
+      this.requestSync("periodic resync");
+    }, this.o.resyncSeconds * 1000);
+    this.requestSync("start");
+  }
+
+  /** Many requests coalesce into one sync: at most one runs and one waits. */
+  requestSync(reason: string): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.queued ??= reason;
+      return;
+    }
+    // `finally` runs as a microtask, after the assignment, even when the sync fails at once.
+    this.running = this.sync(reason).finally(() => {
+      this.running = undefined;
+      const next = this.queued;
+      this.queued = undefined;
+      if (next !== undefined) this.requestSync(next);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.watcher?.close();
+    this.watcher = undefined;
+    // The datastore is closed after the agent stops: no write may still be on its way.
+    await this.running;
+  }
+
+  private watchStateDir(): void {
+    if (this.watcher || this.stopped) return;
+    try {
+      this.watcher = watch(this.o.stateDir, (_event, file) => {
+        if (file !== null && String(file) === POD_POKE_FILE) this.requestSync("pods changed");
+      });
+      this.watcher.on("error", (e) => this.watchFailed(e));
+    } catch (e) {
+      this.watchFailed(e as Error);
+    }
+  }
+
+  private watchFailed(e: Error): void {
+    this.m.errors.inc({ kind: "watch" });
+    this.log.error("cannot watch the state directory; the periodic sync publishes pods until it works", {
+      dir: this.o.stateDir,
+      error: e,
+    });
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private async sync(reason: string): Promise<void> {
+    try {
+      await this.publish(reason);
+      this.retryDelayMs = FIRST_RETRY_MS;
+    } catch (e) {
+      this.m.errors.inc({ kind: "sync" });
+      this.log.error("publishing pod records failed; retrying", {
+        reason,
+        error: e,
+        retryInMs: this.retryDelayMs,
+      });
+      this.scheduleRetry();
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.requestSync("retry");
+    }, this.retryDelayMs);
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, this.o.resyncSeconds * 1000);
+  }
+
+  private readRows(): { rows: PodRow[]; problems: string[] } {
+    const state = IpamState.open(this.o.stateDir);
+    try {
+      return state.listPods(this.o.cniNetwork);
+    } finally {
+      state.close();
+    }
+  }
+
+  private async publish(reason: string): Promise<void> {
+    const { store } = this;
+    const { nodeName } = this.o;
+    const rows = this.readRows();
+    const desired = desiredPodRecords(nodeName, rows.rows);
+    this.report([...rows.problems, ...desired.problems]);
+    // Read right before the writes: a lease taken again meanwhile moves every record onto it.
+    const leaseId = this.leaseId();
+    const { kvs } = await store.list(`${PODS_PREFIX}${nodeName}/`);
+    const plan = planPodSync(desired.records, kvs, leaseId);
+    for (const record of plan.puts) {
+      await putPodRecord(store, record, leaseId);
+      this.m.writes.inc({ op: "put" });
+    }
+    for (const key of plan.deletes) {
+      await store.delete(key);
+      this.m.writes.inc({ op: "delete" });
+    }
+    this.m.records.set(desired.records.length);
+    if (plan.puts.length > 0 || plan.deletes.length > 0)
+      this.log.info("pod records published", {
+        reason,
+        put: plan.puts.map((r) => `${r.namespace}/${r.name}`),
+        deleted: plan.deletes.map((k) => k.slice(PODS_PREFIX.length)),
+      });
+  }
+
+  private report(problems: readonly string[]): void {
+    for (const p of problems)
+      if (!this.reported.has(p)) this.log.warn("pod row not published as it is", { problem: p });
+    this.reported = new Set(problems);
+  }
+}

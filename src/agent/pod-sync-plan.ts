@@ -1,0 +1,87 @@
+/**
+ * What the pod publisher must change in the datastore (pure): the node's pod rows, merged into one
+ * record per pod, against the records stored under the node's prefix. Anything stored there that
+ * the rows do not describe goes (pods deleted while the agent was down, or written by hand), and
+ * a record on another lease is written again, so every record dies with the node's current lease.
+ */
+import { checkPodRecord, InvalidPodRecordError, podRecordKey } from "../cluster/pod-records.ts";
+import type { PodRecord } from "../cluster/service-model.ts";
+import type { PodRow } from "../plugin/pod-rows.ts";
+
+export interface DesiredPods {
+  /** Canonical records (checkPodRecord's output), by key. */
+  readonly records: readonly PodRecord[];
+  /** Rows that could not become a record, or that disagree with another row of their pod. */
+  readonly problems: readonly string[];
+}
+
+/** A record as the datastore holds it. */
+export interface StoredRecord {
+  readonly key: string;
+  readonly value: string;
+  readonly lease?: string;
+}
+
+export interface PodSyncPlan {
+  readonly puts: readonly PodRecord[];
+  readonly deletes: readonly string[];
+}
+
+const attachment = (r: PodRow) => `${r.containerId}/${r.ifname}`;
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+/**
+ * One record per pod (namespace/name): a pod with several attachments (interfaces, or an old
+ * sandbox whose DEL is still to come) is one endpoint candidate with all their addresses. Rows
+ * are taken in container/interface order, so the first one's labels win a disagreement.
+ */
+export function desiredPodRecords(node: string, rows: readonly PodRow[]): DesiredPods {
+  const problems: string[] = [];
+  const byPod = new Map<string, PodRow[]>();
+  const ordered = [...rows].sort((a, b) => (attachment(a) < attachment(b) ? -1 : 1));
+  for (const row of ordered) {
+    const pod = `${row.namespace}/${row.name}`;
+    byPod.set(pod, [...(byPod.get(pod) ?? []), row]);
+  }
+  const records: PodRecord[] = [];
+  for (const [pod, group] of byPod) {
+    const first = group[0] as PodRow;
+    for (const other of group.slice(1)) {
+      if (!sameLabels(other.labels, first.labels))
+        problems.push(
+          `pod "${pod}": attachment ${attachment(other)} has other labels than ${attachment(first)}; publishing those of ${attachment(first)}`,
+        );
+    }
+    const ips = [...new Set(group.flatMap((r) => r.ips))];
+    try {
+      records.push(
+        checkPodRecord({ namespace: first.namespace, name: first.name, node, ips, labels: first.labels }),
+      );
+    } catch (e) {
+      if (!(e instanceof InvalidPodRecordError)) throw e;
+      problems.push(`${e.message} (from attachment ${group.map(attachment).join(", ")}); not published`);
+    }
+  }
+  records.sort((a, b) => (podRecordKey(a) < podRecordKey(b) ? -1 : 1));
+  return { records, problems };
+}
+
+/** The writes that make `stored` (everything under the node's prefix) equal `desired` on `leaseId`. */
+export function planPodSync(
+  desired: readonly PodRecord[],
+  stored: readonly StoredRecord[],
+  leaseId: string,
+): PodSyncPlan {
+  const have = new Map(stored.map((kv) => [kv.key, kv]));
+  const wanted = new Set(desired.map(podRecordKey));
+  const puts = desired.filter((record) => {
+    const kv = have.get(podRecordKey(record));
+    return kv === undefined || kv.value !== JSON.stringify(record) || kv.lease !== leaseId;
+  });
+  const deletes = stored.map((kv) => kv.key).filter((key) => !wanted.has(key));
+  return { puts, deletes };
+}
