@@ -15,6 +15,7 @@ import { nodeIpChangeRecovers } from "./node-ip-change.ts";
 import { inspectPodInterface } from "./pod-inspect.ts";
 import type { PodView } from "./probe.ts";
 import { probeFrom } from "./probe.ts";
+import { serviceChecks } from "./service-check.ts";
 
 async function cniCheckAll(state: LabState): Promise<Verdict> {
   const claim = "the CNI plugin's CHECK confirms every pod's interface, addresses and routes";
@@ -134,6 +135,7 @@ export async function labCheck(state: LabState): Promise<Verdict[]> {
   }
   verdicts.push(reachWithoutNat("every node reaches every pod", nodeProbes));
   verdicts.push(await cniCheckAll(state));
+  verdicts.push(...(await serviceChecks(state, views)));
   if (state.nodes.length > 1) verdicts.push(await nodeIpChangeRecovers(state, views));
   return verdicts;
 }

@@ -7,12 +7,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import type { Backend } from "../cluster/node-record.ts";
 import { parseConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
-import { createNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
+import { createNetns, deleteNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
 import { installPlugins } from "../plugin/install.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { labDown } from "./lab-down.ts";
 import { startLabEtcd } from "./lab-etcd.ts";
 import { LAB_MARKER, labDir, labNetnsPrefix, nodeNetns, podNetns } from "./lab-paths.ts";
+import { createLabServices } from "./lab-services.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { ECHO_PORT, loadLabState, saveLabState } from "./lab-state.ts";
 import type { Topology } from "./topology.ts";
@@ -61,8 +62,17 @@ async function waitFor(
 const tail = (path: string) =>
   existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").slice(-5).join(" | ") : "(no output)";
 
-async function startPod(state: LabState, node: LabNode, index: number, exe: string): Promise<LabPod> {
-  const name = podName(node.name, index);
+/**
+ * Attaches a pod on `node` as a runtime does (CNI ADD with the node's conflist, the pod's name in
+ * CNI_ARGS and its labels in args.cni.labels) and starts the echo server in it.
+ */
+export async function attachPod(
+  state: LabState,
+  node: LabNode,
+  name: string,
+  labels: Readonly<Record<string, string>>,
+): Promise<LabPod> {
+  const exe = `${state.binDir}/podnet`;
   const netns = podNetns(state.id, name);
   const netnsPath = createNetns(netns);
   const containerId = `lab-${state.id}-${name}`;
@@ -72,8 +82,7 @@ async function startPod(state: LabState, node: LabNode, index: number, exe: stri
     ifname: "eth0",
     netnsPath,
     args: { IgnoreUnknown: "1", K8S_POD_NAMESPACE: "default", K8S_POD_NAME: name },
-    // Every lab pod runs the echo server: one label selects them all as a Service's endpoints.
-    labels: { [LAB_POD_LABEL.key]: LAB_POD_LABEL.value },
+    labels,
   });
   const log = `${state.dir}/logs/${name}.log`;
   const echoPid = spawnDetached(
@@ -87,6 +96,42 @@ async function startPod(state: LabState, node: LabNode, index: number, exe: stri
     () => tail(log),
   );
   return { name, node: node.name, netns, netnsPath, containerId, ifname: "eth0", result, echoPid };
+}
+
+/** Removes a pod as a runtime does: CNI DEL, then its namespace (its echo server dies with it). */
+export async function detachPod(state: LabState, pod: LabPod): Promise<void> {
+  const node = state.nodes.find((n) => n.name === pod.node);
+  if (node) {
+    const runtime = new CniRuntime(node.conflist, { binDirs: state.cniPath, nodeNetns: node.netns });
+    await runtime.del(
+      { containerId: pod.containerId, ifname: pod.ifname, netnsPath: pod.netnsPath },
+      pod.result,
+    );
+  }
+  deleteNetns(pod.netns);
+}
+
+/** The external host (outside the cluster, on the underlay) runs the same echo server. */
+async function startExternalEcho(state: LabState): Promise<void> {
+  const log = `${state.dir}/logs/external.log`;
+  spawnDetached(
+    inNetns(state.external.netns, [
+      `${state.binDir}/podnet`,
+      "lab",
+      "echo-server",
+      "--pod",
+      "external",
+      "--port",
+      String(ECHO_PORT),
+    ]),
+    log,
+  );
+  await waitFor(
+    "echo server of the external host did not start",
+    () => tail(log).includes("listening"),
+    10_000,
+    () => tail(log),
+  );
 }
 
 /** Starts the node's agent and waits until it has written its conflist and declared the node ready. */
@@ -222,10 +267,17 @@ export async function labUp(options: LabOptions): Promise<LabState> {
     saveLabState(state);
     for (const node of state.nodes) {
       for (let i = 0; i < options.podsPerNode; i++) {
-        state.pods.push(await startPod(state, node, i, exe as string));
+        // Every lab pod runs the echo server: `app` selects them all as endpoints of the demo
+        // Service, `pod` selects one (lab check's own Services use it).
+        const name = podName(node.name, i);
+        state.pods.push(
+          await attachPod(state, node, name, { [LAB_POD_LABEL.key]: LAB_POD_LABEL.value, pod: name }),
+        );
         saveLabState(state);
       }
     }
+    await startExternalEcho(state);
+    await createLabServices(state);
     return state;
   } catch (e) {
     saveLabState(state);

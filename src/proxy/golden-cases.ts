@@ -164,4 +164,20 @@ export const DIFF_CASES = {
     prev: GOLDEN_CASES["egress-masquerade-on"],
     next: GOLDEN_CASES["egress-masquerade-off"],
   },
+  // A new endpoint count brings a new shared DNAT chain whose rule uses the endpoint map, while
+  // the kernel already has a rule using it (nft must read the map's declaration back).
+  "endpoint-count-grows": {
+    prev: GOLDEN_CASES["tcp-two-endpoints"],
+    next: nodeInput([{ service: web, endpoints: [...webEndpoints, endpoint("10.244.3.3", "node3")] }]),
+  },
+  "endpoint-count-grows-ipv6": {
+    prev: GOLDEN_CASES.ipv6,
+    next: {
+      ...GOLDEN_CASES.ipv6,
+      services: GOLDEN_CASES.ipv6.services.map((s) => ({
+        ...s,
+        endpoints: [...s.endpoints, endpoint("fd00:10:244:3::3", "node3")],
+      })),
+    },
+  },
 } satisfies Record<string, { prev: ProxyInput; next: ProxyInput }>;

@@ -62,6 +62,14 @@ export interface ProxyInput {
   readonly nodeName?: string;
 }
 
+/**
+ * The endpoint maps' data (`address . port`) declared by example. Only its type matters, and
+ * `tcp dport` is an inet_service like any port: the DNAT applies to UDP and SCTP the same. Not
+ * `th dport`: nft 1.0.6 cannot read that typeof back from the kernel ("conflicting protocols
+ * specified: ip vs. th"), which made every later transaction that adds a rule using the map fail.
+ */
+const ENDPOINT_DATA = (addr: NftFamily) => `${addr} daddr . tcp dport`;
+
 const NAT_DST_PRIORITY = -100;
 const NAT_SRC_PRIORITY = 100;
 /** After DNAT: whatever still has a ClusterIP destination was not translated. */
@@ -279,7 +287,7 @@ export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
       kind: "map",
       name: NAMES.serviceEndpoints,
       type: `${addr} daddr . meta l4proto . th dport . numgen random mod 1`,
-      data: `${addr} daddr . th dport`,
+      data: ENDPOINT_DATA(addr),
       typeOf: true,
       elements: new Map(),
     } as const,
@@ -287,7 +295,7 @@ export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
       kind: "map",
       name: NAMES.nodeportEndpoints,
       type: "meta l4proto . th dport . numgen random mod 1",
-      data: `${addr} daddr . th dport`,
+      data: ENDPOINT_DATA(addr),
       typeOf: true,
       elements: new Map(),
     } as const,

@@ -1,9 +1,9 @@
 /**
  * The proxy's rendered nftables text is accepted by the real nft and kernel: every golden file,
  * and every partial-sync transaction of golden-cases.ts's DIFF_CASES applied right after the full
- * sync of its starting state (one file, so `nft --check` sees the table the diff expects). Only
- * `nft --check` runs, inside a namespace of our own (`pntest-<id>-nft`): the kernel validates the
- * whole transaction and then discards it, so nothing is ever installed.
+ * sync of its starting state (one file, so `nft --check` sees the table the diff expects); then the
+ * same transactions applied for real, one `nft -f` each as the agent does, must leave exactly the
+ * table a full sync of the next state gives. All inside a namespace of our own (`pntest-<id>-nft`).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -53,6 +53,39 @@ async function checkText(name: string, text: string): Promise<{ code: number; st
   return nftCheck(path);
 }
 
+async function apply(name: string, text: string): Promise<{ code: number; stderr: string }> {
+  const path = join(dir, `${name}.nft`);
+  writeFileSync(path, text);
+  const r = await run(inNetns(netns, ["nft", "-f", path]), { timeoutMs: 60_000 });
+  return { code: r.code, stderr: r.stderr };
+}
+
+async function flushRuleset(): Promise<void> {
+  const r = await run(inNetns(netns, ["nft", "flush", "ruleset"]), { timeoutMs: 30_000 });
+  expect(r.code).toBe(0);
+}
+
+/** podnet's table as the kernel holds it, without handles and in a stable order. */
+async function tables(family: string): Promise<string[]> {
+  const r = await run(inNetns(netns, ["nft", "-j", "list", "table", family, "podnet"]), {
+    timeoutMs: 30_000,
+  });
+  expect(r.stderr).toBe("");
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (typeof v !== "object" || v === null) return v;
+    const entries = Object.entries(v).filter(([k]) => k !== "handle");
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of entries)
+      out[k] = k === "elem" && Array.isArray(x) ? x.map((e) => JSON.stringify(strip(e))).sort() : strip(x);
+    return out;
+  };
+  const objects = (JSON.parse(r.stdout) as { nftables: unknown[] }).nftables.filter(
+    (o) => !(typeof o === "object" && o !== null && "metainfo" in o),
+  );
+  return objects.map((o) => JSON.stringify(strip(o))).sort();
+}
+
 describe("nft accepts the rendered rulesets", () => {
   const files = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith(".nft"));
 
@@ -76,6 +109,23 @@ describe("nft accepts the rendered rulesets", () => {
       const diff = diffRulesets(before, renderRuleset(next, before));
       expect(diff).not.toBe("");
       expect(await checkText(`diff-${name}`, fullSync(before) + diff)).toEqual({ code: 0, stderr: "" });
+    });
+  }
+
+  for (const [name, { prev, next }] of Object.entries(DIFF_CASES)) {
+    test(`applied for real, the partial sync leaves what a full sync would: ${name}`, async () => {
+      // Separate nft runs, as the agent applies them: nft must read the kernel's table back
+      // (the step `--check` of one file skips, and where nft 1.0.6 once choked on a typeof).
+      const before = renderRuleset(prev);
+      const after = renderRuleset(next, before);
+      await flushRuleset();
+      expect(await apply(`full-${name}`, fullSync(before))).toEqual({ code: 0, stderr: "" });
+      expect(await apply(`partial-${name}`, diffRulesets(before, after))).toEqual({ code: 0, stderr: "" });
+      const partial = await tables(after.family);
+      await flushRuleset();
+      expect(await apply(`next-${name}`, fullSync(after))).toEqual({ code: 0, stderr: "" });
+      expect(partial).toEqual(await tables(after.family));
+      await flushRuleset();
     });
   }
 

@@ -1,0 +1,87 @@
+/**
+ * The lab's Services: a demo Service in front of every pod's echo server, and one without
+ * endpoints. They are created with `podnet service` run inside a node namespace, exactly as an
+ * operator would (the datastore may be the lab's etcd, reachable only on the underlay).
+ */
+import type { Service } from "../cluster/service-model.ts";
+import { run } from "../linux/exec.ts";
+import { inNetns } from "../linux/netns.ts";
+import type { LabState } from "./lab-state.ts";
+import { ECHO_PORT } from "./lab-state.ts";
+
+/** The port clients use on the demo ClusterIP (the pods listen on ECHO_PORT). */
+export const SERVICE_PORT = 80;
+export const DEMO_SERVICE = "default/echo";
+export const EMPTY_SERVICE = "default/no-endpoints";
+
+export class LabServiceError extends Error {
+  override readonly name = "LabServiceError";
+}
+
+/** Runs `podnet service ARGS --datastore … --json` inside the first node and parses the answer. */
+async function serviceCli(state: LabState, args: readonly string[]): Promise<unknown> {
+  const node = state.nodes[0];
+  if (!node) throw new LabServiceError("the lab has no node to run podnet service in");
+  const argv = [`${state.binDir}/podnet`, "service", ...args, "--datastore", state.datastore, "--json"];
+  const r = await run(inNetns(node.netns, argv), { timeoutMs: 30_000 });
+  if (r.code !== 0)
+    throw new LabServiceError(
+      `podnet service ${args.join(" ")} failed: ${r.stderr.trim() || `exit ${r.code}`}`,
+    );
+  return JSON.parse(r.stdout);
+}
+
+export interface ServiceSpec {
+  readonly name: string;
+  /** `--port` values, e.g. `80:8080/TCP:nodeport=auto`. */
+  readonly ports: readonly string[];
+  readonly selector: string;
+  readonly affinity?: string;
+}
+
+export async function createService(state: LabState, spec: ServiceSpec): Promise<Service> {
+  const args = ["create", spec.name, "--selector", spec.selector];
+  for (const p of spec.ports) args.push("--port", p);
+  if (spec.affinity) args.push("--affinity", spec.affinity);
+  return (await serviceCli(state, args)) as Service;
+}
+
+export async function deleteService(state: LabState, name: string): Promise<void> {
+  await serviceCli(state, ["delete", name]);
+}
+
+export async function showService(state: LabState, name: string): Promise<Service> {
+  return (await serviceCli(state, ["show", name])) as Service;
+}
+
+/** The Services `lab up` creates. */
+export async function createLabServices(state: LabState): Promise<void> {
+  await createService(state, {
+    name: DEMO_SERVICE,
+    ports: [
+      `tcp:${SERVICE_PORT}:${ECHO_PORT}/TCP:nodeport=auto`,
+      `udp:${SERVICE_PORT}:${ECHO_PORT}/UDP:nodeport=auto`,
+    ],
+    selector: "app=echo",
+  });
+  await createService(state, {
+    name: EMPTY_SERVICE,
+    ports: [`${SERVICE_PORT}:${ECHO_PORT}/TCP`],
+    selector: "app=nothing-has-this-label",
+  });
+}
+
+/** The ClusterIP (IPv4) of a Service, or an error naming it. */
+export function clusterIPv4(service: Service): string {
+  const ip = service.clusterIPs.find((a) => !a.includes(":"));
+  if (!ip) throw new LabServiceError(`Service ${service.namespace}/${service.name} has no IPv4 ClusterIP`);
+  return ip;
+}
+
+/** The NodePort of the Service's port with this protocol, or an error naming it. */
+export function nodePortOf(service: Service, protocol: "TCP" | "UDP"): number {
+  const port = service.ports.find((p) => p.protocol === protocol && p.nodePort !== undefined);
+  if (port?.nodePort === undefined)
+    throw new LabServiceError(`Service ${service.namespace}/${service.name} has no ${protocol} NodePort`);
+  return port.nodePort;
+}
