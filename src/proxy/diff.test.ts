@@ -46,8 +46,8 @@ describe("partial sync", () => {
     for (const line of lines)
       expect(line).toMatch(/^(add|delete) element .*(10\.96\.1\.244 |30500|10\.244\.(100\.21|250\.1) )/);
     expect(lines.filter((l) => l.includes("chain"))).toEqual([]);
-    expect(diff).toContain("10.96.1.244 . tcp . 80 . 2 : 10.244.250.1 . 8080");
-    expect(diff).toContain("tcp . 30500 . 2 : 10.244.250.1 . 8080");
+    expect(diff).toContain("10.96.1.244 . 80 . 2 : 10.244.250.1 . 8080");
+    expect(diff).toContain("30500 . 2 : 10.244.250.1 . 8080");
     // Reuse of the previous render is an optimisation only: a fresh render diffs the same.
     expect(diffRulesets(prev, renderRuleset({ ...input, services }))).toBe(diff);
     expectReaches(prev, next, diff);
@@ -74,10 +74,10 @@ describe("partial sync", () => {
     const diff = diffRulesets(prev, next);
     for (const line of diff.trimEnd().split("\n"))
       expect(line).toMatch(
-        /default\/svc-3\/|default\/new\/|10\.96\.0\.3\b|10\.96\.200\.1\b|30003|10\.244\.(3\.\d+|9\.9) \.|endpoints-1\b/,
+        /default\/svc-3\/|default\/new\/|10\.96\.0\.3\b|10\.96\.200\.1\b|30003|10\.244\.(3\.\d+|9\.9) \.|endpoints-tcp-1\b/,
       );
     // The new Service is the only one with one endpoint: its shared DNAT chain arrives with it.
-    expect(diff).toContain("add chain ip podnet endpoints-1\n");
+    expect(diff).toContain("add chain ip podnet endpoints-tcp-1\n");
     expectReaches(prev, next, diff);
   });
 

@@ -24,10 +24,32 @@ export const NAMES = {
   serviceIps: "service-ips",
   serviceNodeports: "service-nodeports",
   noEndpointNodeports: "no-endpoint-nodeports",
-  serviceEndpoints: "service-endpoints",
-  nodeportEndpoints: "nodeport-endpoints",
   hairpin: "hairpin",
 } as const;
+
+type Proto = "tcp" | "udp" | "sctp";
+
+/**
+ * The endpoint maps are per protocol: their data is declared as `daddr . tcp dport` (udp, sctp),
+ * and nft derives a protocol match from that for the rules that use them.
+ */
+export function serviceEndpointsMap(proto: Proto): string {
+  return `service-endpoints-${proto}`;
+}
+
+export function nodePortEndpointsMap(proto: Proto): string {
+  return `nodeport-endpoints-${proto}`;
+}
+
+/** The shared chain that DNATs ClusterIP traffic of `proto` Services with `count` endpoints. */
+export function endpointsChainName(proto: Proto, count: number): string {
+  return `endpoints-${proto}-${count}`;
+}
+
+/** The shared chain that DNATs NodePort traffic of `proto` Services with `count` endpoints. */
+export function nodePortEndpointsChainName(proto: Proto, count: number): string {
+  return `nodeport-endpoints-${proto}-${count}`;
+}
 
 /** One port of one Service, in one address family (its ClusterIP is of that family). */
 export interface ServicePortId {

@@ -22,7 +22,13 @@ import { serviceKey } from "../cluster/service-model.ts";
 import { AddressCanonicalizer, ipFamilyOf, normalizeCidrs } from "./addresses.ts";
 import type { NftChain, NftFamily, NftNamedSet, RenderProblem, Ruleset } from "./nft-model.ts";
 import { NO_SHARED_ELEMENTS, TABLE_NAME } from "./nft-model.ts";
-import { NAMES } from "./nft-names.ts";
+import {
+  endpointsChainName,
+  NAMES,
+  nodePortEndpointsChainName,
+  nodePortEndpointsMap,
+  serviceEndpointsMap,
+} from "./nft-names.ts";
 import {
   claimPorts,
   inputFingerprint,
@@ -30,13 +36,7 @@ import {
   resolveService,
   type ServiceMemo,
 } from "./service-plan.ts";
-import {
-  endpointsChainName,
-  MARK_TEXT,
-  nodePortEndpointsChainName,
-  renderServicePort,
-  SET_MARK,
-} from "./service-rules.ts";
+import { MARK_TEXT, renderServicePort, SET_MARK } from "./service-rules.ts";
 import { sharedElementsOf } from "./shared-elements.ts";
 
 export { NAMES } from "./nft-names.ts";
@@ -63,12 +63,14 @@ export interface ProxyInput {
 }
 
 /**
- * The endpoint maps' data (`address . port`) declared by example. Only its type matters, and
- * `tcp dport` is an inet_service like any port: the DNAT applies to UDP and SCTP the same. Not
- * `th dport`: nft 1.0.6 cannot read that typeof back from the kernel ("conflicting protocols
- * specified: ip vs. th"), which made every later transaction that adds a rule using the map fail.
+ * The endpoint maps come one per protocol, declared by example (`typeof ip daddr . udp dport .
+ * numgen … : ip daddr . udp dport`), because a numgen result has no sized type name. Not one map
+ * with `th dport`: nft 1.0.6 cannot read that declaration back from the kernel ("conflicting
+ * protocols specified: ip vs. th"), so every later transaction adding a rule that uses the map
+ * failed; and with `tcp dport` as the data of a shared map nft adds a TCP-only match to the rule.
  */
-const ENDPOINT_DATA = (addr: NftFamily) => `${addr} daddr . tcp dport`;
+type Proto = "tcp" | "udp" | "sctp";
+const PROTOS: readonly Proto[] = ["tcp", "udp", "sctp"];
 
 const NAT_DST_PRIORITY = -100;
 const NAT_SRC_PRIORITY = 100;
@@ -189,8 +191,9 @@ export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
 
   const chains = new Map<string, NftChain>();
   for (const chain of baseChains(input, nodeportMatch)) chains.set(chain.name, chain);
-  const endpointsChains = new Set<number>();
-  const nodeportEndpointsChains = new Set<number>();
+  /** "proto/count" pairs whose shared DNAT chains are in use. */
+  const endpointsChains = new Set<string>();
+  const nodeportEndpointsChains = new Set<string>();
   const owners: PortOwners = { ports: new Map(), nodePorts: new Map() };
   const services = new Map<string, ServiceMemo>();
 
@@ -247,18 +250,25 @@ export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
     }
     services.set(key, memo);
     for (const out of memo.outputs) {
-      if (out.endpointsChain !== undefined) endpointsChains.add(out.endpointsChain);
-      if (out.nodePortEndpointsChain !== undefined) nodeportEndpointsChains.add(out.nodePortEndpointsChain);
+      const proto = out.protocol.toLowerCase() as Proto;
+      if (out.endpointsChain !== undefined) endpointsChains.add(`${proto}/${out.endpointsChain}`);
+      if (out.nodePortEndpointsChain !== undefined)
+        nodeportEndpointsChains.add(`${proto}/${out.nodePortEndpointsChain}`);
     }
   }
 
-  // The shared DNAT chains, one per endpoint count in use (see service-rules.ts for why shared).
+  // The shared DNAT chains, one per protocol and endpoint count in use (service-rules.ts says why).
   const dnat = (name: string, count: number, key: string, map: string) =>
     chains.set(name, { name, rules: [`dnat ${addr} to ${key} . numgen random mod ${count} map @${map}`] });
-  for (const n of [...endpointsChains].sort((x, y) => x - y))
-    dnat(endpointsChainName(n), n, `${addr} daddr . meta l4proto . th dport`, NAMES.serviceEndpoints);
-  for (const n of [...nodeportEndpointsChains].sort((x, y) => x - y))
-    dnat(nodePortEndpointsChainName(n), n, "meta l4proto . th dport", NAMES.nodeportEndpoints);
+  const byProtoThenCount = (pairs: Set<string>) =>
+    [...pairs]
+      .map((p) => p.split("/") as [Proto, string])
+      .map(([proto, n]) => [proto, Number(n)] as const)
+      .sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : a[0] < b[0] ? -1 : 1));
+  for (const [proto, n] of byProtoThenCount(endpointsChains))
+    dnat(endpointsChainName(proto, n), n, `${addr} daddr . ${proto} dport`, serviceEndpointsMap(proto));
+  for (const [proto, n] of byProtoThenCount(nodeportEndpointsChains))
+    dnat(nodePortEndpointsChainName(proto, n), n, `${proto} dport`, nodePortEndpointsMap(proto));
 
   const sets = new Map<string, NftNamedSet>();
   for (const s of [
@@ -283,22 +293,24 @@ export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
       data: "verdict",
       elements: new Map(),
     } as const,
-    {
-      kind: "map",
-      name: NAMES.serviceEndpoints,
-      type: `${addr} daddr . meta l4proto . th dport . numgen random mod 1`,
-      data: ENDPOINT_DATA(addr),
-      typeOf: true,
-      elements: new Map(),
-    } as const,
-    {
-      kind: "map",
-      name: NAMES.nodeportEndpoints,
-      type: "meta l4proto . th dport . numgen random mod 1",
-      data: ENDPOINT_DATA(addr),
-      typeOf: true,
-      elements: new Map(),
-    } as const,
+    ...PROTOS.flatMap((proto) => [
+      {
+        kind: "map",
+        name: serviceEndpointsMap(proto),
+        type: `${addr} daddr . ${proto} dport . numgen random mod 1`,
+        data: `${addr} daddr . ${proto} dport`,
+        typeOf: true,
+        elements: new Map(),
+      } as const,
+      {
+        kind: "map",
+        name: nodePortEndpointsMap(proto),
+        type: `${proto} dport . numgen random mod 1`,
+        data: `${addr} daddr . ${proto} dport`,
+        typeOf: true,
+        elements: new Map(),
+      } as const,
+    ]),
   ])
     sets.set(s.name, s);
   return { family: addr, table: TABLE_NAME, sets, chains, services, problems };

@@ -21,7 +21,9 @@ import type { NftChain, NftSet } from "./nft-model.ts";
 import {
   affinitySetName,
   endpointChainName,
+  endpointsChainName,
   externalChainName,
+  nodePortEndpointsChainName,
   type ServicePortId,
   serviceChainName,
 } from "./nft-names.ts";
@@ -30,16 +32,6 @@ import {
 export const MASQUERADE_MARK = 0x4000;
 export const MARK_TEXT = `0x${MASQUERADE_MARK.toString(16).padStart(8, "0")}`;
 export const SET_MARK = `meta mark set meta mark | ${MARK_TEXT}`;
-
-/** The shared chain that DNATs ClusterIP traffic of Services with `count` endpoints. */
-export function endpointsChainName(count: number): string {
-  return `endpoints-${count}`;
-}
-
-/** The shared chain that DNATs NodePort traffic of Services with `count` endpoints. */
-export function nodePortEndpointsChainName(count: number): string {
-  return `nodeport-endpoints-${count}`;
-}
 
 /** A Service reduced to what one address family's table needs; endpoints validated and sorted. */
 export interface FamilyService {
@@ -73,9 +65,10 @@ export interface PortOutput {
   readonly nodePort?: MapEntry;
   /** `proto . nodePort` of a NodePort without endpoints, for `no-endpoint-nodeports`. */
   readonly noEndpointNodePort?: string;
-  /** `ClusterIP . proto . port . index` → `endpoint . targetPort`, for `service-endpoints`. */
+  readonly protocol: Protocol;
+  /** `ClusterIP . port . index` → `endpoint . targetPort`, for `service-endpoints-PROTO`. */
   readonly endpoints: readonly MapEntry[];
-  /** `proto . nodePort . index` → `endpoint . targetPort`, for `nodeport-endpoints`. */
+  /** `nodePort . index` → `endpoint . targetPort`, for `nodeport-endpoints-PROTO`. */
   readonly nodePortEndpoints: readonly MapEntry[];
   /** Endpoint counts whose shared DNAT chains this port jumps to (ClusterIP, NodePort). */
   readonly endpointsChain?: number;
@@ -150,7 +143,7 @@ export function renderServicePort(addr: "ip" | "ip6", svc: FamilyService, port: 
   if (count === 0) {
     // No chain and no map element: the packet keeps its ClusterIP (or node IP) destination and
     // the filter chains after DNAT reject it at once instead of letting the client time out.
-    const empty = { chains: [], sets: [], endpoints: [], nodePortEndpoints: [] };
+    const empty = { chains: [], sets: [], endpoints: [], nodePortEndpoints: [], protocol: port.protocol };
     return nodePort === undefined ? empty : { ...empty, noEndpointNodePort: nodePort };
   }
   const id: ServicePortId = { service: svc.key, protocol: port.protocol, port: port.port };
@@ -160,7 +153,8 @@ export function renderServicePort(addr: "ip" | "ip6", svc: FamilyService, port: 
 
   if (svc.affinitySeconds !== undefined) {
     const { chains, sets } = affinityChains(addr, svc, port, id, svc.affinitySeconds);
-    if (nodePort === undefined) return { chains, sets, serviceIp, endpoints: [], nodePortEndpoints: [] };
+    const none = { endpoints: [], nodePortEndpoints: [], protocol: port.protocol };
+    if (nodePort === undefined) return { chains, sets, serviceIp, ...none };
     // NodePort callers are always masqueraded (pods too): the endpoint may be on another node,
     // and its reply must come back here to be un-DNATed.
     const ext = externalChainName(id);
@@ -170,24 +164,33 @@ export function renderServicePort(addr: "ip" | "ip6", svc: FamilyService, port: 
       sets,
       serviceIp,
       nodePort: [nodePort, `goto ${ext}`],
-      endpoints: [],
-      nodePortEndpoints: [],
+      ...none,
     };
   }
 
-  const chains: NftChain[] = [{ name: svcChain, rules: [`goto ${endpointsChainName(count)}`] }];
-  const endpoints = targets.map((t, i): MapEntry => [`${serviceIp[0]} . ${i}`, t]);
+  const proto = port.protocol.toLowerCase() as "tcp" | "udp" | "sctp";
+  const chains: NftChain[] = [{ name: svcChain, rules: [`goto ${endpointsChainName(proto, count)}`] }];
+  const endpoints = targets.map((t, i): MapEntry => [`${svc.clusterIP} . ${port.port} . ${i}`, t]);
   if (nodePort === undefined)
-    return { chains, sets: [], serviceIp, endpoints, nodePortEndpoints: [], endpointsChain: count };
+    return {
+      chains,
+      sets: [],
+      serviceIp,
+      protocol: port.protocol,
+      endpoints,
+      nodePortEndpoints: [],
+      endpointsChain: count,
+    };
   const ext = externalChainName(id);
-  chains.push({ name: ext, rules: [SET_MARK, `goto ${nodePortEndpointsChainName(count)}`] });
+  chains.push({ name: ext, rules: [SET_MARK, `goto ${nodePortEndpointsChainName(proto, count)}`] });
   return {
     chains,
     sets: [],
     serviceIp,
     nodePort: [nodePort, `goto ${ext}`],
     endpoints,
-    nodePortEndpoints: targets.map((t, i): MapEntry => [`${nodePort} . ${i}`, t]),
+    protocol: port.protocol,
+    nodePortEndpoints: targets.map((t, i): MapEntry => [`${port.nodePort} . ${i}`, t]),
     endpointsChain: count,
     nodePortEndpointsChain: count,
   };

@@ -4,21 +4,27 @@
  * and the hairpin pairs of its endpoints.
  */
 import type { SharedElements } from "./nft-model.ts";
-import { NAMES } from "./nft-names.ts";
+import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "./nft-names.ts";
 import type { FamilyService, MapEntry, PortOutput } from "./service-rules.ts";
 
 export function sharedElementsOf(resolved: FamilyService, outputs: readonly PortOutput[]): SharedElements {
   const serviceIps: MapEntry[] = [];
   const nodePorts: MapEntry[] = [];
-  const endpoints: MapEntry[] = [];
-  const nodePortEndpoints: MapEntry[] = [];
+  const maps = new Map<string, MapEntry[]>();
+  const add = (name: string, entries: readonly MapEntry[]) => {
+    if (entries.length === 0) return;
+    const list = maps.get(name);
+    if (list) list.push(...entries);
+    else maps.set(name, [...entries]);
+  };
   const noEndpointNodePorts: string[] = [];
   for (const out of outputs) {
     if (out.serviceIp) serviceIps.push(out.serviceIp);
     if (out.nodePort) nodePorts.push(out.nodePort);
     if (out.noEndpointNodePort !== undefined) noEndpointNodePorts.push(out.noEndpointNodePort);
-    endpoints.push(...out.endpoints);
-    nodePortEndpoints.push(...out.nodePortEndpoints);
+    const proto = out.protocol.toLowerCase() as "tcp" | "udp" | "sctp";
+    add(serviceEndpointsMap(proto), out.endpoints);
+    add(nodePortEndpointsMap(proto), out.nodePortEndpoints);
   }
   const sets = new Map<string, readonly string[]>([[NAMES.clusterIPs, [resolved.clusterIP]]]);
   if (noEndpointNodePorts.length > 0) sets.set(NAMES.noEndpointNodeports, noEndpointNodePorts);
@@ -29,13 +35,7 @@ export function sharedElementsOf(resolved: FamilyService, outputs: readonly Port
       NAMES.hairpin,
       resolved.localEndpointIPs.map((ip) => `${ip} . ${ip}`),
     );
-  const maps = new Map<string, readonly MapEntry[]>();
-  for (const [name, entries] of [
-    [NAMES.serviceIps, serviceIps],
-    [NAMES.serviceNodeports, nodePorts],
-    [NAMES.serviceEndpoints, endpoints],
-    [NAMES.nodeportEndpoints, nodePortEndpoints],
-  ] as const)
-    if (entries.length > 0) maps.set(name, entries);
+  add(NAMES.serviceIps, serviceIps);
+  add(NAMES.serviceNodeports, nodePorts);
   return { sets, maps };
 }

@@ -5,7 +5,6 @@
  * is and whom it saw (NAT or not), the client says who answered (un-DNAT through conntrack).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
 import { readClusterConfig } from "../../src/cluster/cluster-config-store.ts";
 import type { Service } from "../../src/cluster/service-model.ts";
 import { createService, deleteService } from "../../src/cluster/service-store.ts";
@@ -45,7 +44,7 @@ const service = (name: string, app: string, ports: ServiceInput["ports"], more =
 const SERVICES: readonly ServiceInput[] = [
   service("web", "web", [
     { name: "http", ...tcp, nodePort: "auto" },
-    { name: "udp", ...udp },
+    { name: "udp", ...udp, nodePort: "auto" },
   ]),
   service("affine", "web", [tcp], { sessionAffinity: { kind: "ClientIP" } }),
   service("empty", "nothing", [
@@ -60,11 +59,7 @@ const SERVICES: readonly ServiceInput[] = [
 const ENDPOINTS = 8;
 
 type Outcome = { ok: true; probe: EchoProbe; ms: number } | { ok: false; error: string; ms: number };
-interface ProbeOptions {
-  readonly udp?: boolean;
-  readonly localPort?: number;
-  readonly timeoutMs?: number;
-}
+type ProbeOptions = { readonly udp?: boolean; readonly localPort?: number; readonly timeoutMs?: number };
 
 /** One `podnet lab echo-client` run inside `ns`; `ms` (spawn included) is reported, never asserted. */
 async function echo(ns: string, host: string, port: number, o: ProbeOptions = {}): Promise<Outcome> {
@@ -92,11 +87,8 @@ function addressesIn(ns: string): string[] {
 
 /** ICMP destination-unreachable messages the namespace has received (/proc/net is per netns). */
 function icmpUnreachables(ns: string): number {
-  const rows = mustRunSync(inNetns(ns, ["cat", "/proc/net/snmp"]))
-    .stdout.split("\n")
-    .filter((l) => l.startsWith("Icmp:"))
-    .map((l) => l.trim().split(/\s+/));
-  const [names, values] = rows;
+  const snmp = mustRunSync(inNetns(ns, ["cat", "/proc/net/snmp"])).stdout.split("\n");
+  const [names, values] = snmp.filter((l) => l.startsWith("Icmp:")).map((l) => l.trim().split(/\s+/));
   return Number(values?.[names?.indexOf("InDestUnreachs") ?? -1]);
 }
 
@@ -172,9 +164,7 @@ describe("service proxy in the node agent (real nftables, conntrack and packets)
         logs,
       );
   });
-  afterAll(async () => {
-    await store?.close();
-  });
+  afterAll(() => store?.close());
 
   test.each([
     ["TCP", false, "node1"],
@@ -194,19 +184,23 @@ describe("service proxy in the node agent (real nftables, conntrack and packets)
     },
   );
 
-  test("NodePort TCP answers on each node's address from the other node, masqueraded by the receiving node", async () => {
-    const nodePort = services.get("web")?.ports.find((p) => p.protocol === "TCP")?.nodePort;
-    expect(nodePort).toBeGreaterThanOrEqual(30000);
-    for (const [from, to] of [
-      ["node2", "node1"],
-      ["node1", "node2"],
-    ] as const) {
-      const target = addressOf(cluster().node(to));
-      const receiver = addressesIn(netns(to));
-      for (const p of await spread(netns(from), target, nodePort as number))
-        expect(receiver).toContain(p.reply.from);
-    }
-  });
+  test.each([
+    ["TCP", 0],
+    ["UDP", 1],
+  ] as const)(
+    "NodePort %s answers on each node's address from the other node, masqueraded by the receiving node",
+    async (proto, index) => {
+      const nodePort = must(services.get("web")?.ports[index]?.nodePort, `the ${proto} NodePort of web`);
+      expect(nodePort).toBeGreaterThanOrEqual(30000);
+      for (const to of NODES) {
+        const from = to === "node1" ? "node2" : "node1";
+        const target = addressOf(cluster().node(to));
+        const receiver = addressesIn(netns(to));
+        for (const p of await spread(netns(from), target, nodePort, { udp: proto === "UDP" }))
+          expect(receiver).toContain(p.reply.from);
+      }
+    },
+  );
 
   test("no endpoints or an undefined port: TCP is reset at once, UDP gets ICMP port unreachable", async () => {
     const client = pod("client");
@@ -344,7 +338,7 @@ describe("service proxy in the node agent (real nftables, conntrack and packets)
     const c = cluster();
     const external = c.topology.segments.find((s) => s.name === "ext")?.gateway as string;
     const router = `${c.prefix}-router`;
-    const server: Subprocess = Bun.spawn(
+    const server = Bun.spawn(
       inNetns(router, [PODNET, "lab", "echo-server", "--pod", "router", "--port", String(ECHO_PORT)]),
       { stdin: "ignore", stdout: "ignore", stderr: "ignore" },
     );
