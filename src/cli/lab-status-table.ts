@@ -1,4 +1,5 @@
 /** `podnet lab status` as text: a node table and a pod table, read from the kernel. */
+import type { ListedService } from "../lab/lab-services.ts";
 import type { LabState } from "../lab/lab-state.ts";
 import { labStatusRows } from "../lab/lab-status.ts";
 import { renderTable } from "./table.ts";
@@ -17,5 +18,24 @@ export function formatStatus(state: LabState): string {
     renderTable(["NODE", "NODE IP", "SEGMENT", "POD BLOCK", "BACKEND", "NETNS"], nodes),
     "",
     renderTable(["NODE", "POD", "IP", "MAC", "INTERFACE", "NETNS"], rows),
+  ].join("\n");
+}
+
+/** The Services table: ClusterIP, ports (port/protocol → target, NodePort) and endpoints. */
+export function formatServices(services: readonly ListedService[], external: string): string {
+  const rows = services.map((s) => [
+    `${s.namespace}/${s.name}`,
+    s.clusterIPs.join(","),
+    s.ports
+      .map((p) => `${p.port}/${p.protocol}→${p.targetPort}${p.nodePort ? ` (NodePort ${p.nodePort})` : ""}`)
+      .join(", "),
+    s.endpoints.length === 0
+      ? "none"
+      : `${s.endpoints.length} (${s.endpoints.map((e) => e.pod.split("/")[1]).join(",")})`,
+  ]);
+  return [
+    renderTable(["SERVICE", "CLUSTER-IP", "PORTS", "ENDPOINTS"], rows),
+    "",
+    `external host (outside the cluster, runs the echo server on TCP and UDP): ${external.split("/")[0]}`,
   ].join("\n");
 }

@@ -7,6 +7,7 @@ import { formatVerdict } from "../lab/claims.ts";
 import { parseClusterFile } from "../lab/cluster-file.ts";
 import { labCheck } from "../lab/lab-check.ts";
 import { labDown } from "../lab/lab-down.ts";
+import { listLabServices } from "../lab/lab-services.ts";
 import { findNetns, requireLabState } from "../lab/lab-state.ts";
 import { labUp } from "../lab/lab-up.ts";
 import { MAX_LAB_NODES } from "../lab/topology.ts";
@@ -16,7 +17,7 @@ import { inNetns } from "../linux/netns.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
 import { ECHO_CLIENT_SWITCHES, echoClientCommand, echoServerCommand } from "./lab-echo.ts";
-import { formatStatus } from "./lab-status-table.ts";
+import { formatServices, formatStatus } from "./lab-status-table.ts";
 
 export const LAB_USAGE = `usage:
   podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp] [--datastore sqlite|etcd] [-f cluster.yaml]
@@ -66,6 +67,7 @@ async function up(args: ParsedArgs): Promise<number> {
     `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,
   );
   console.log(formatStatus(state));
+  console.log(`\n${formatServices(await listLabServices(state), state.external.address)}`);
   console.log(
     `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip route | podnet lab down`,
   );
@@ -117,7 +119,11 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       return await up(args);
     case "status":
       assertKnownFlags(args, []);
-      console.log(formatStatus(requireLabState()));
+      {
+        const state = requireLabState();
+        console.log(formatStatus(state));
+        console.log(`\n${formatServices(await listLabServices(state), state.external.address)}`);
+      }
       return 0;
     case "check":
       assertKnownFlags(args, []);

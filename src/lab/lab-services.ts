@@ -85,3 +85,13 @@ export function nodePortOf(service: Service, protocol: "TCP" | "UDP"): number {
     throw new LabServiceError(`Service ${service.namespace}/${service.name} has no ${protocol} NodePort`);
   return port.nodePort;
 }
+
+export interface ListedService extends Service {
+  readonly endpoints: readonly { readonly ip: string; readonly node: string; readonly pod: string }[];
+}
+
+/** Every Service with its current endpoints, as `podnet service list` sees them. */
+export async function listLabServices(state: LabState): Promise<ListedService[]> {
+  const out = (await serviceCli(state, ["list"])) as { services: ListedService[] };
+  return out.services;
+}

@@ -86,12 +86,13 @@ export class ServiceProxy {
       endpoints: metrics.gauge("podnet_proxy_endpoints", "Endpoints over all Services."),
       problems: metrics.gauge("podnet_proxy_render_problems", "Service input skipped when rendering."),
       stale: metrics.counter(
-        "podnet_proxy_stale_udp_flows_total",
-        "UDP flows to removed endpoints whose conntrack entries were deleted.",
+        "podnet_proxy_stale_udp_entries_deleted_total",
+        "Conntrack entries of UDP flows to removed endpoints that were deleted.",
       ),
     };
     for (const kind of ["full", "partial"]) this.m.syncs.inc({ kind }, 0);
     for (const kind of ["nft", "store", "conntrack"]) this.m.errors.inc({ kind }, 0);
+    this.m.stale.inc({}, 0);
   }
 
   /**
@@ -305,12 +306,14 @@ export class ServiceProxy {
     this.lastEntries = entries;
     for (const flow of stale) {
       const result = await run(["conntrack", ...conntrackDeleteArgs(flow)], { timeoutMs: 10_000 });
-      // conntrack exits 1 when no entry matched, which is the common case.
-      if (result.code !== 0 && !/0 flow entries/.test(result.stderr)) {
+      // "N flow entries have been deleted"; conntrack exits 1 when none matched (the usual case).
+      const deleted = /(\d+) flow entr/.exec(result.stderr);
+      if (deleted === null) {
         this.m.errors.inc({ kind: "conntrack" });
         this.log.warn("could not delete stale UDP conntrack entries", { flow, stderr: result.stderr.trim() });
-      } else {
-        this.m.stale.inc();
+      } else if (Number(deleted[1]) > 0) {
+        this.m.stale.inc({}, Number(deleted[1]));
+        this.log.info("deleted stale UDP conntrack entries", { flow, entries: Number(deleted[1]) });
       }
     }
   }

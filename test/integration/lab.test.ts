@@ -59,7 +59,7 @@ const LAYOUTS: readonly Layout[] = [
     args: [],
     nodes: 3,
     podsPerNode: 2,
-    claims: 7,
+    claims: 14,
     paths: ["direct", "vxlan"],
   },
   {
@@ -67,7 +67,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--backend", "vxlan", "--nodes", "2"],
     nodes: 2,
     podsPerNode: 2,
-    claims: 7,
+    claims: 14,
     paths: ["vxlan"],
   },
   {
@@ -75,7 +75,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--backend", "host-gw", "--nodes", "2"],
     nodes: 2,
     podsPerNode: 2,
-    claims: 7,
+    claims: 14,
     paths: ["direct"],
   },
   {
@@ -83,7 +83,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--datastore", "etcd"],
     nodes: 3,
     podsPerNode: 2,
-    claims: 7,
+    claims: 14,
     paths: ["direct", "vxlan"],
     extraNamespaces: 1, // the etcd host
   },
@@ -93,7 +93,7 @@ const LAYOUTS: readonly Layout[] = [
     execPod: "a1-b",
     nodes: 4,
     podsPerNode: 2,
-    claims: 7,
+    claims: 14,
     paths: ["direct", "vxlan"],
     extraNamespaces: 1, // a fourth segment
   },
@@ -102,7 +102,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--nodes", "1", "--mode", "ptp", "--pods", "3"],
     nodes: 1,
     podsPerNode: 3,
-    claims: 5,
+    claims: 12,
     paths: [],
   },
 ];
@@ -165,6 +165,8 @@ function proveLayout(layout: Layout): void {
     expect(check.stdout).toContain(`all ${layout.claims} claims hold`);
     expect(check.stdout).not.toContain("✗");
     for (const path of layout.paths) expect(check.stdout).toContain(path);
+    // The Service and egress claims, each proved with TCP or UDP connections (service-claims.ts).
+    for (const claim of SERVICE_CLAIMS) expect(check.stdout).toContain(`✓ ${claim}`);
     expect(check.code).toBe(0);
 
     // The cluster's own audit agrees: every block has a live node, no duplicates, no leaks.
@@ -178,6 +180,16 @@ function proveLayout(layout: Layout): void {
     expect(rootLinks()).toEqual(before.links);
   }
 }
+
+const SERVICE_CLAIMS = [
+  "a pod and a node reach the ClusterIP",
+  "replies come back from the ClusterIP (conntrack undoes the DNAT), over TCP and UDP",
+  "the NodePort",
+  "a Service without endpoints, and a port its ClusterIP does not define, refuse connections at once",
+  "a pod reaches itself through its own Service (hairpin)",
+  "the external host sees a pod's request coming from its node's IP (masquerade)",
+  "after a UDP backend is replaced, a UDP client keeping its source port reaches the new one",
+];
 
 test("check fails with ✗ and a non-zero exit when a pod loses its address", () => {
   expect(podnet("lab", "up", "--nodes", "1", "--pods", "2").code).toBe(0);

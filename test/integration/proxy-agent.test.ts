@@ -255,7 +255,7 @@ describe("service proxy in the node agent (real nftables, conntrack and packets)
     expect([first.reply.pod, first.replyFrom, first.localPort]).toEqual(["dns-a", ip, UDP_CLIENT_PORT]);
     // The client's node DNATed the flow: its entry answers from dns-a.
     expect(udpFlows(netns("node2"), ip, UDP_CLIENT_PORT).join("\n")).toContain(`src=${a.ip} `);
-    const stale = "podnet_proxy_stale_udp_flows_total";
+    const stale = "podnet_proxy_stale_udp_entries_deleted_total";
     const staleBefore = await metric("node2", stale, 0);
     process.kill(first.reply.pid, "SIGTERM");
     await c.runtime("node1").del({ containerId: a.containerId, ifname: "eth0", netnsPath: a.netnsPath });

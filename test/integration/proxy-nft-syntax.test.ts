@@ -129,6 +129,33 @@ describe("nft accepts the rendered rulesets", () => {
     });
   }
 
+  test("each protocol's DNAT chains match that protocol, as compiled by the kernel", async () => {
+    // nft derives a protocol match from the endpoint map's declaration; a TCP match in a UDP
+    // chain once left UDP Services untranslated. Read back the bytecode, not the text.
+    await flushRuleset();
+    expect(await apply("multi", fullSync(renderRuleset(GOLDEN_CASES["multi-protocol"])))).toEqual({
+      code: 0,
+      stderr: "",
+    });
+    const r = await run(inNetns(netns, ["nft", "--debug=netlink", "list", "table", "ip", "podnet"]), {
+      timeoutMs: 30_000,
+    });
+    const numbers: Record<string, string> = { tcp: "0x00000006", udp: "0x00000011", sctp: "0x00000084" };
+    const blocks = r.stdout
+      .split(/\n(?=ip podnet )/)
+      .filter((b) => /^ip podnet (nodeport-)?endpoints-/.test(b));
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    const seen = new Set<string>();
+    for (const block of blocks) {
+      const proto = /endpoints-(tcp|udp|sctp)-/.exec(block)?.[1] as string;
+      seen.add(proto);
+      const matches = [...block.matchAll(/cmp eq reg 1 (0x[0-9a-f]+)/g)].map((m) => m[1]);
+      expect({ proto, matches }).toEqual({ proto, matches: [numbers[proto]] });
+    }
+    expect([...seen].sort()).toEqual(["sctp", "tcp", "udp"]);
+    await flushRuleset();
+  });
+
   test("a full sync can follow a full sync (the table already exists)", async () => {
     const text = fullSync(renderRuleset(GOLDEN_CASES.nodeport)) + fullSync(renderRuleset(GOLDEN_CASES.ipv6));
     expect(await checkText("twice", text + text)).toEqual({ code: 0, stderr: "" });
