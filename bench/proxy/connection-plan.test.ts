@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import {
   ClientResultError,
   connectionTargets,
-  mulberry32,
   parseClientResult,
   roundOrder,
   shares,
@@ -30,19 +30,6 @@ describe("connectionTargets", () => {
 
   test("refuses an empty table", () => {
     expect(() => connectionTargets(0, 1, 1)).toThrow("Cannot pick targets from 0 Services");
-  });
-});
-
-describe("mulberry32", () => {
-  test("floats in [0, 1) with a roughly uniform mean", () => {
-    const random = mulberry32(123);
-    let sum = 0;
-    for (let i = 0; i < 10_000; i++) {
-      const v = random();
-      expect(v >= 0 && v < 1).toBe(true);
-      sum += v;
-    }
-    expect(Math.abs(sum / 10_000 - 0.5)).toBeLessThan(0.02);
   });
 });
 

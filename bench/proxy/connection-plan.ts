@@ -5,23 +5,13 @@
  * (every rule before it is tested), the random ones its average case.
  */
 
+import { mulberry32 } from "../../test/support/seeded-random.ts";
+
 export type TargetKind = "last" | "random";
 
 export interface ConnectionTarget {
   readonly kind: TargetKind;
   readonly service: number;
-}
-
-/** mulberry32: a small, fast, seeded PRNG with a full 2^32 period; floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `count` targets over a table of `services` Services, alternating last and random. */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Endpoint, Service } from "../../src/cluster/service-model.ts";
 import type { ProxyInput } from "../../src/proxy/ruleset.ts";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import {
   endpointChainName,
   IPTABLES_TABLE,
@@ -8,17 +9,6 @@ import {
   serviceChainName,
 } from "./iptables-structure.ts";
 import { benchInput } from "./service-input.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** chain name → { hook line, rules } from the rendered text. */
 function parseChains(text: string): Map<string, { hook?: string; rules: string[] }> {

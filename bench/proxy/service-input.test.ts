@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import {
   AddressSpaceError,
   benchInput,
@@ -9,17 +10,6 @@ import {
   podIpOf,
   replaceEndpoint,
 } from "./service-input.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const inPrefix = (ip: string, base: string, bits: number) =>
   ipv4ToNumber(ip) >>> (32 - bits) === ipv4ToNumber(base) >>> (32 - bits);

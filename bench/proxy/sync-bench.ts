@@ -11,8 +11,8 @@ import { deleteNetns } from "../../src/linux/netns.ts";
 import { diffRulesets, fullSync } from "../../src/proxy/diff.ts";
 import type { ProxyInput } from "../../src/proxy/ruleset.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 import type { ClusterSandbox } from "../cluster/sandbox.ts";
-import { mulberry32 } from "./connection-plan.ts";
 import { applyNft, listTables } from "./nft-apply.ts";
 import { benchInput, replaceEndpoint } from "./service-input.ts";
 

@@ -21,7 +21,7 @@ import { nonMasqueradeCidrs } from "./masquerade-cidrs.ts";
 import type { NftFamily, Ruleset } from "./nft-model.ts";
 import { TABLE_NAME } from "./nft-model.ts";
 import { renderRuleset } from "./ruleset.ts";
-import { conntrackDeleteArgs, staleUdpFlows } from "./stale-flows.ts";
+import { conntrackDeleteArgs, newlyServedUdp, staleUdpFlows } from "./stale-flows.ts";
 
 export interface ProxyOptions {
   /** Masquerade pod traffic to destinations outside the non-masquerade CIDRs (egress). */
@@ -50,6 +50,7 @@ export class ServiceProxy {
   private readonly applied = new Map<NftFamily, Ruleset>();
   private lastEntries: readonly ServiceEntry[] = [];
   private lastProblems = "";
+  private firstSyncDone = false;
   private watches: Watch[] = [];
   private timers: ReturnType<typeof setTimeout>[] = [];
   private rewatchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -302,7 +303,14 @@ export class ServiceProxy {
   }
 
   private async deleteStaleFlows(entries: readonly ServiceEntry[]): Promise<void> {
-    const stale = staleUdpFlows(this.lastEntries, entries);
+    const first = this.firstSyncDone === false;
+    this.firstSyncDone = true;
+    // Not after the first sync: the table of the previous run was in place, and every UDP port
+    // would count as newly served (10,000 conntrack runs at start-up for nothing).
+    const stale = [
+      ...staleUdpFlows(this.lastEntries, entries),
+      ...(first ? [] : newlyServedUdp(this.lastEntries, entries)),
+    ];
     this.lastEntries = entries;
     for (const flow of stale) {
       const result = await run(["conntrack", ...conntrackDeleteArgs(flow)], { timeoutMs: 10_000 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Service } from "../cluster/service-model.ts";
 import type { ServiceEntry } from "./endpoint-index.ts";
-import { conntrackDeleteArgs, staleUdpFlows } from "./stale-flows.ts";
+import { conntrackDeleteArgs, newlyServedUdp, type StaleFlow, staleUdpFlows } from "./stale-flows.ts";
 
 const dns: Service = {
   namespace: "kube-system",
@@ -62,5 +62,29 @@ describe("staleUdpFlows", () => {
     expect(
       conntrackDeleteArgs({ family: 6, clusterIP: undefined, port: 30053, endpoint: "fd00::5" }),
     ).toEqual(["-D", "-f", "ipv6", "-p", "udp", "--orig-port-dst", "30053", "--reply-src", "fd00::5"]);
+  });
+});
+
+describe("newlyServedUdp", () => {
+  test("a UDP port getting its first endpoint (or its Service appearing) clears every flow to it", () => {
+    const none = entry(dns, []);
+    const one = entry(dns, ["10.244.1.5"]);
+    const all: StaleFlow[] = [
+      { family: 4, clusterIP: "10.96.0.10", port: 53, endpoint: undefined },
+      { family: 6, clusterIP: "fd00:96::a", port: 53, endpoint: undefined },
+      { family: 4, clusterIP: undefined, port: 30053, endpoint: undefined },
+      { family: 6, clusterIP: undefined, port: 30053, endpoint: undefined },
+    ];
+    expect(newlyServedUdp([none], [one])).toEqual(all);
+    expect(newlyServedUdp([], [one])).toEqual(all);
+    // Already served, or still without endpoints: nothing to clear.
+    expect(newlyServedUdp([one], [entry(dns, ["10.244.1.5", "10.244.2.7"])])).toEqual([]);
+    expect(newlyServedUdp([], [none])).toEqual([]);
+  });
+
+  test("clearing every flow to a port leaves out the endpoint", () => {
+    expect(
+      conntrackDeleteArgs({ family: 4, clusterIP: "10.96.0.10", port: 53, endpoint: undefined }),
+    ).toEqual(["-D", "-f", "ipv4", "-p", "udp", "--orig-dst", "10.96.0.10", "--orig-port-dst", "53"]);
   });
 });

@@ -4,6 +4,11 @@
  * keep matching the old entry and keep sending into a dead pod until the entry times out, so
  * the proxy deletes those entries after applying the new ruleset — then the next packet is a
  * new flow and gets a live endpoint. TCP needs none of this: the dead pod's peer gets a reset.
+ *
+ * The same holds for a UDP port that had no endpoints (or no Service yet, on this node): a flow
+ * that started then was not translated — it went out towards the ClusterIP itself — and stays
+ * untranslated while the client keeps sending. When the port gets its first endpoint, every
+ * entry towards it goes.
  */
 import { serviceKey } from "../cluster/service-model.ts";
 import { tryParseIP } from "../ipnet/address.ts";
@@ -15,7 +20,8 @@ export interface StaleFlow {
   /** The ClusterIP, or undefined for NodePort flows (their destination is any node address). */
   readonly clusterIP: string | undefined;
   readonly port: number;
-  readonly endpoint: string;
+  /** The endpoint the flows were DNATed to; undefined for every flow to the port. */
+  readonly endpoint: string | undefined;
 }
 
 function udpTargets(entry: ServiceEntry): Map<string, StaleFlow> {
@@ -58,11 +64,47 @@ export function staleUdpFlows(prev: readonly ServiceEntry[], next: readonly Serv
   return stale;
 }
 
+/** UDP ports (ClusterIP and NodePort) that have endpoints now and had none before. */
+export function newlyServedUdp(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): StaleFlow[] {
+  const before = new Map<string, ServiceEntry>();
+  for (const entry of prev) before.set(serviceKey(entry.service), entry);
+  const served = (entry: ServiceEntry | undefined): Set<string> => {
+    const out = new Set<string>();
+    if (entry === undefined || entry.endpoints.length === 0) return out;
+    for (const port of entry.service.ports) {
+      if (port.protocol !== "UDP") continue;
+      for (const ip of entry.service.clusterIPs) out.add(`${ip}|${port.port}`);
+      if (port.nodePort !== undefined) out.add(`*|${port.nodePort}`);
+    }
+    return out;
+  };
+  const flows: StaleFlow[] = [];
+  for (const entry of next) {
+    const was = before.get(serviceKey(entry.service));
+    if (was === entry) continue;
+    const old = served(was);
+    for (const key of served(entry)) {
+      if (old.has(key)) continue;
+      const [dst, port] = key.split("|") as [string, string];
+      if (dst === "*") {
+        for (const family of [4, 6] as const)
+          flows.push({ family, clusterIP: undefined, port: Number(port), endpoint: undefined });
+      } else {
+        const family = tryParseIP(dst)?.family;
+        if (family !== undefined)
+          flows.push({ family, clusterIP: dst, port: Number(port), endpoint: undefined });
+      }
+    }
+  }
+  return flows;
+}
+
 /** The `conntrack` arguments that delete one stale flow's entries. */
 export function conntrackDeleteArgs(flow: StaleFlow): string[] {
   const args = ["-D", "-f", flow.family === 4 ? "ipv4" : "ipv6", "-p", "udp"];
   if (flow.clusterIP !== undefined) args.push("--orig-dst", flow.clusterIP);
+  args.push("--orig-port-dst", String(flow.port));
   // The reply comes from the endpoint the flow was DNATed to.
-  args.push("--orig-port-dst", String(flow.port), "--reply-src", flow.endpoint);
+  if (flow.endpoint !== undefined) args.push("--reply-src", flow.endpoint);
   return args;
 }

@@ -332,6 +332,40 @@ describe("service proxy in the node agent (real nftables, conntrack and packets)
     expect((await reach(netns("node1"), clusterIP("web"), 80)).replyFrom).toBe(clusterIP("web"));
   });
 
+  test("a UDP flow that began before its Service existed is translated once the Service has endpoints", async () => {
+    // A static-band address no dynamic allocation hands out; no Service holds it yet.
+    const ip = "10.96.0.123";
+    const port = UDP_CLIENT_PORT + 1;
+    const client = pod("client");
+    const early = await echo(client.netns, ip, 53, { udp: true, localPort: port, timeoutMs: 500 });
+    expect(early.ok).toBe(false);
+    // node2 routed the datagrams out untranslated and conntrack keeps that flow: every further
+    // datagram of it would go the same way (kube-proxy clears such entries too).
+    const stuck = udpFlows(netns("node2"), ip, port);
+    expect(stuck).toHaveLength(1);
+    expect(stuck[0]).toContain(`src=${ip} `);
+    const s = must(store, "store");
+    const config = await readClusterConfig(s);
+    if (!config) throw new Error("no cluster config");
+    await createService(s, config, service("late", "web", [{ ...udp, port: 53 }], { clusterIPs: [ip] }));
+    try {
+      const { value: p, ms } = await pollUntil(
+        "the same client port to reach a web pod through the new Service",
+        async () => {
+          const r = await echo(client.netns, ip, 53, { udp: true, localPort: port, timeoutMs: 500 });
+          return r.ok && r.probe;
+        },
+        5000,
+        () => `${udpFlows(netns("node2"), ip, port).join("\n")}\n${logs()}`,
+      );
+      console.log(`the early UDP flow was answered ${ms} ms after the Service was created`);
+      expect(p.replyFrom).toBe(ip);
+      expect(WEB).toContain(p.reply.pod);
+    } finally {
+      await deleteService(s, "default", "late");
+    }
+  });
+
   test("egress: a pod reaching a host outside the cluster is seen from its node's address", async () => {
     // The underlay router is such a host: it has no route to pod addresses, so only a masqueraded
     // connection gets an answer.

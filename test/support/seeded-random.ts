@@ -1,6 +1,6 @@
 /**
  * A seeded pseudo-random generator (mulberry32) for property-style tests: the same seed gives the
- * same sequence, so a failing case can be replayed exactly. Not for anything but tests.
+ * same sequence, so a failing case can be replayed exactly. For tests and benchmarks only.
  */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
