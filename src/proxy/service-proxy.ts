@@ -13,15 +13,14 @@ import type { Logger } from "../agent/log.ts";
 import type { Registry } from "../agent/metrics.ts";
 import { listPodRecords, watchPodRecords } from "../cluster/pod-records.ts";
 import { listServices, watchServices } from "../cluster/service-store.ts";
-import { run } from "../linux/exec.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { diffRulesets, fullSync } from "./diff.ts";
 import { EndpointIndex, type ServiceEntry } from "./endpoint-index.ts";
+import { applyTransaction, deleteFlowEntries, tableExists } from "./kernel-commands.ts";
 import { nonMasqueradeCidrs } from "./masquerade-cidrs.ts";
 import type { NftFamily, Ruleset } from "./nft-model.ts";
-import { TABLE_NAME } from "./nft-model.ts";
 import { renderRuleset } from "./ruleset.ts";
-import { conntrackDeleteArgs, newlyServedUdp, staleUdpFlows } from "./stale-flows.ts";
+import { newlyServedUdp, staleUdpFlows } from "./stale-flows.ts";
 
 export interface ProxyOptions {
   /** Masquerade pod traffic to destinations outside the non-masquerade CIDRs (egress). */
@@ -252,19 +251,19 @@ export class ServiceProxy {
         problems.push(...next.problems.map((p) => p.message));
         if (prev === undefined) {
           kind = "full";
-          await this.apply(fullSync(next));
+          await applyTransaction(fullSync(next));
         } else {
           const text = diffRulesets(prev, next);
           if (text.startsWith("add table")) kind = "full";
           try {
-            if (text !== "") await this.apply(text);
+            if (text !== "") await applyTransaction(text);
           } catch (e) {
             // The kernel is not what we think it is (someone changed the table): replace it.
             this.m.errors.inc({ kind: "nft" });
             this.log.warn("partial sync refused; replacing the table in full", { family, error: e });
             this.applied.delete(family);
             kind = "full";
-            await this.apply(fullSync(next));
+            await applyTransaction(fullSync(next));
           }
         }
         this.applied.set(family, next);
@@ -294,14 +293,6 @@ export class ServiceProxy {
     this.timers.push(t);
   }
 
-  private async apply(text: string): Promise<void> {
-    const result = await run(["nft", "-f", "-"], { stdin: text, timeoutMs: 60_000 });
-    if (result.code !== 0) {
-      const reason = result.stderr.trim().split("\n").slice(0, 6).join("; ");
-      throw new Error(`nft refused the ${TABLE_NAME} transaction (exit ${result.code}): ${reason}`);
-    }
-  }
-
   private async deleteStaleFlows(entries: readonly ServiceEntry[]): Promise<void> {
     const first = this.firstSyncDone === false;
     this.firstSyncDone = true;
@@ -313,15 +304,13 @@ export class ServiceProxy {
     ];
     this.lastEntries = entries;
     for (const flow of stale) {
-      const result = await run(["conntrack", ...conntrackDeleteArgs(flow)], { timeoutMs: 10_000 });
-      // "N flow entries have been deleted"; conntrack exits 1 when none matched (the usual case).
-      const deleted = /(\d+) flow entr/.exec(result.stderr);
-      if (deleted === null) {
+      const result = await deleteFlowEntries(flow);
+      if ("error" in result) {
         this.m.errors.inc({ kind: "conntrack" });
-        this.log.warn("could not delete stale UDP conntrack entries", { flow, stderr: result.stderr.trim() });
-      } else if (Number(deleted[1]) > 0) {
-        this.m.stale.inc({}, Number(deleted[1]));
-        this.log.info("deleted stale UDP conntrack entries", { flow, entries: Number(deleted[1]) });
+        this.log.warn("could not delete stale UDP conntrack entries", { flow, error: result.error });
+      } else if (result.deleted > 0) {
+        this.m.stale.inc({}, result.deleted);
+        this.log.info("deleted stale UDP conntrack entries", { flow, entries: result.deleted });
       }
     }
   }
@@ -330,10 +319,7 @@ export class ServiceProxy {
   private async checkTables(): Promise<void> {
     if (this.running || this.stopped) return;
     for (const family of this.applied.keys()) {
-      const r = await run(["nft", "list", "chain", family, TABLE_NAME, "nat-prerouting"], {
-        timeoutMs: 10_000,
-      });
-      if (r.code !== 0) {
+      if (!(await tableExists(family))) {
         this.log.warn("podnet's nftables table is missing; replacing it in full", { family });
         this.requestSync(true);
         return;
