@@ -66,7 +66,7 @@ describe("staleUdpFlows", () => {
 });
 
 describe("newlyServedUdp", () => {
-  test("a UDP port getting its first endpoint (or its Service appearing) clears every flow to it", () => {
+  test("a UDP port getting its first endpoint (or its Service appearing) clears its untranslated flows", () => {
     const none = entry(dns, []);
     const one = entry(dns, ["10.244.1.5"]);
     const all: StaleFlow[] = [
@@ -82,9 +82,25 @@ describe("newlyServedUdp", () => {
     expect(newlyServedUdp([], [none])).toEqual([]);
   });
 
-  test("clearing every flow to a port leaves out the endpoint", () => {
-    expect(
-      conntrackDeleteArgs({ family: 4, clusterIP: "10.96.0.10", port: 53, endpoint: undefined }),
-    ).toEqual(["-D", "-f", "ipv4", "-p", "udp", "--orig-dst", "10.96.0.10", "--orig-port-dst", "53"]);
+  test("only untranslated flows are cleared: their reply comes from where the client sent to", () => {
+    const cluster = { family: 4, clusterIP: "10.96.0.10", port: 53, endpoint: undefined } as const;
+    expect(conntrackDeleteArgs(cluster).slice(-4)).toEqual([
+      "--orig-port-dst",
+      "53",
+      "--reply-src",
+      "10.96.0.10",
+    ]);
+    const node = { family: 4, clusterIP: undefined, port: 30053, endpoint: undefined } as const;
+    expect(conntrackDeleteArgs(node)).toEqual([
+      "-D",
+      "-f",
+      "ipv4",
+      "-p",
+      "udp",
+      "--orig-port-dst",
+      "30053",
+      "--reply-port-src",
+      "30053",
+    ]);
   });
 });

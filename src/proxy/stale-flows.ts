@@ -7,8 +7,9 @@
  *
  * The same holds for a UDP port that had no endpoints (or no Service yet, on this node): a flow
  * that started then was not translated — it went out towards the ClusterIP itself — and stays
- * untranslated while the client keeps sending. When the port gets its first endpoint, every
- * entry towards it goes.
+ * untranslated while the client keeps sending. When the port gets its first endpoint, those
+ * untranslated entries go — only they: their reply comes from the address and port the client
+ * sent to, where a translated flow's reply comes from an endpoint, which may already be in use.
  */
 import { serviceKey } from "../cluster/service-model.ts";
 import { tryParseIP } from "../ipnet/address.ts";
@@ -20,7 +21,7 @@ export interface StaleFlow {
   /** The ClusterIP, or undefined for NodePort flows (their destination is any node address). */
   readonly clusterIP: string | undefined;
   readonly port: number;
-  /** The endpoint the flows were DNATed to; undefined for every flow to the port. */
+  /** The endpoint the flows were DNATed to; undefined for the flows that were not translated. */
   readonly endpoint: string | undefined;
 }
 
@@ -64,7 +65,7 @@ export function staleUdpFlows(prev: readonly ServiceEntry[], next: readonly Serv
   return stale;
 }
 
-/** UDP ports (ClusterIP and NodePort) that have endpoints now and had none before. */
+/** Untranslated flows to UDP ports (ClusterIP and NodePort) that have endpoints now and had none before. */
 export function newlyServedUdp(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): StaleFlow[] {
   const before = new Map<string, ServiceEntry>();
   for (const entry of prev) before.set(serviceKey(entry.service), entry);
@@ -104,7 +105,10 @@ export function conntrackDeleteArgs(flow: StaleFlow): string[] {
   const args = ["-D", "-f", flow.family === 4 ? "ipv4" : "ipv6", "-p", "udp"];
   if (flow.clusterIP !== undefined) args.push("--orig-dst", flow.clusterIP);
   args.push("--orig-port-dst", String(flow.port));
-  // The reply comes from the endpoint the flow was DNATed to.
+  // The reply comes from the endpoint the flow was DNATed to, or — untranslated — from where the
+  // client sent it: the ClusterIP, or for a NodePort (any node address) the NodePort itself.
   if (flow.endpoint !== undefined) args.push("--reply-src", flow.endpoint);
+  else if (flow.clusterIP !== undefined) args.push("--reply-src", flow.clusterIP);
+  else args.push("--reply-port-src", String(flow.port));
   return args;
 }
