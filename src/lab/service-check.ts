@@ -89,6 +89,8 @@ const answeredBy = (pod: string) => (o: ProbeOutcome) => o.kind === "reply" && o
 
 async function hairpinCheck(state: LabState, pod: PodView): Promise<Verdict> {
   const name = "default/lab-check-self";
+  // Left by an interrupted earlier check, if any.
+  await deleteService(state, name).catch(() => {});
   const svc = await createService(state, {
     name,
     ports: [`${SERVICE_PORT}:${ECHO_PORT}/TCP`],
@@ -106,6 +108,7 @@ async function hairpinCheck(state: LabState, pod: PodView): Promise<Verdict> {
 async function udpReplacementCheck(state: LabState, client: PodView, backendNode: LabNode): Promise<Verdict> {
   const name = "default/lab-check-udp";
   const labels = { role: "lab-check-udp" };
+  await deleteService(state, name).catch(() => {});
   const svc = await createService(state, {
     name,
     ports: [`${SERVICE_PORT}:${ECHO_PORT}/UDP`],
