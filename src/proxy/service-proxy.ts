@@ -97,7 +97,7 @@ export class ServiceProxy {
 
   /**
    * Lists, watches and applies the first full sync. Never throws: a datastore or nft failure is
-   * logged, counted and retried (settled() tells when the first sync is in).
+   * logged, counted and retried; the sync metrics tell when the first sync is in.
    */
   async start(): Promise<void> {
     const check = setInterval(() => void this.checkTables(), this.options.checkSeconds * 1000);
@@ -119,11 +119,6 @@ export class ServiceProxy {
       this.syncTimer = undefined;
       void this.syncNow().catch(() => {});
     }, COALESCE_MS);
-  }
-
-  /** Resolves when no sync is running or queued (tests and shutdown). */
-  async settled(): Promise<void> {
-    while (this.running || this.queued || this.syncTimer) await this.idle.then(() => Bun.sleep(5));
   }
 
   async stop(): Promise<void> {
