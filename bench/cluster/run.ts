@@ -5,12 +5,13 @@
  * etcd members this run creates and removes. See bench/README.md for what is measured and how.
  * Progress goes to stderr; the table and the JSON report go to stdout.
  */
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
 import { BACKENDS } from "../../src/cluster/node-record.ts";
 import { ETCD_BINARY, startEtcdCluster } from "../../src/linux/etcd-process.ts";
+import { elapsedSeconds, intFlag, listFlag, progress, publishReport, runBench } from "../bench-cli.ts";
 import { DEFAULT_PODNET, ensurePodnetBinary, PreflightError, podnetVersion } from "../cni/setup.ts";
 import type { LeaseRound } from "./block-leases-bench.ts";
 import { measureBlockLeases } from "./block-leases-bench.ts";
@@ -45,46 +46,10 @@ const THROUGHPUT_SEGMENT = "198.51.100.0/24";
 const LEASE_TTL_SECONDS = 60;
 const RESYNC_SECONDS = 10;
 
-function intFlag(
-  args: ReturnType<typeof parseArgs>,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const text = flag(args, name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} "${text}" must be an integer from ${min} to ${max}`);
-  return n;
-}
-
-function listFlag<T extends string>(
-  args: ReturnType<typeof parseArgs>,
-  name: string,
-  allowed: readonly T[],
-  fallback: readonly T[],
-): T[] {
-  const text = flag(args, name);
-  if (text === undefined) return [...fallback];
-  const items = text.split(",").filter((s) => s !== "");
-  for (const i of items)
-    if (!allowed.includes(i as T))
-      throw new UsageError(`--${name}: "${i}" is not one of ${allowed.join(", ")}`);
-  if (items.length === 0) throw new UsageError(`--${name} needs at least one of ${allowed.join(", ")}`);
-  return [...new Set(items as T[])];
-}
-
 function cniModeFlag(args: ReturnType<typeof parseArgs>): "bridge" | "ptp" {
   const mode = flag(args, "cni-mode") ?? "bridge";
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--cni-mode "${mode}" must be bridge or ptp`);
   return mode;
-}
-
-const t0 = performance.now();
-function progress(message: string): void {
-  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 }
 
 function preflight(parts: readonly Part[]): void {
@@ -257,7 +222,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
     const report = buildReport({
       startedAt,
-      durationSeconds: (performance.now() - t0) / 1000,
+      durationSeconds: elapsedSeconds(),
       machine: {
         cpus: cpus().length,
         kernel: release(),
@@ -279,22 +244,11 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(throughput ? { throughput } : {}),
       failures,
     });
-    const json = JSON.stringify(report, null, 2);
-    console.log(`${renderTable(report)}\n\nJSON report:\n${json}`);
-    if (jsonFile) {
-      writeFileSync(jsonFile, `${json}\n`);
-      progress(`wrote ${jsonFile}`);
-    }
+    publishReport(renderTable(report), report, jsonFile);
     return failures.length === 0 ? 0 : 1;
   } finally {
     await sandbox.close();
   }
 }
 
-try {
-  process.exitCode = await main(Bun.argv.slice(2));
-} catch (e) {
-  if (e instanceof UsageError) process.stderr.write(`${e.message}\n${USAGE}\n`);
-  else process.stderr.write(`bench:cluster failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 2;
-}
+await runBench("bench:cluster", USAGE, main);

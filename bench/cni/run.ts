@@ -3,10 +3,11 @@
  * namespaces this run creates and removes. See bench/README.md for what is measured and how to
  * read the figures. Progress goes to stderr; the table and the JSON report go to stdout.
  */
-import { statSync, writeFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { cpus, release } from "node:os";
-import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
+import { assertKnownFlags, flag, parseArgs } from "../../src/cli/args.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
+import { elapsedSeconds, intFlag, progress, publishReport, runBench } from "../bench-cli.ts";
 import { measureBaselines } from "./baseline.ts";
 import type { Subjects } from "./latency.ts";
 import { measureLatency } from "./latency.ts";
@@ -42,20 +43,6 @@ const USAGE = `usage: bun bench/cni/run.ts [options]   (as root)
   --reference-dir DIR    reference plugins (default /usr/lib/cni)`;
 
 const BASELINE_SAMPLES = 30;
-
-function intFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: number, min: number): number {
-  const text = flag(args, name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min)
-    throw new UsageError(`--${name} "${text}" must be an integer ≥ ${min}`);
-  return n;
-}
-
-const t0 = performance.now();
-function progress(message: string): void {
-  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
-}
 
 async function warmUp(subjects: Subjects, rounds: number): Promise<void> {
   for (const key of SUBJECTS) {
@@ -160,7 +147,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
     const report = buildReport({
       startedAt,
-      durationSeconds: (performance.now() - t0) / 1000,
+      durationSeconds: elapsedSeconds(),
       machine: { cpus: cpus().length, kernel: release(), bun: Bun.version },
       subjects: {
         podnet: {
@@ -184,22 +171,11 @@ async function main(argv: readonly string[]): Promise<number> {
       memory,
       failures,
     });
-    const json = JSON.stringify(report, null, 2);
-    console.log(`${renderTable(report)}\n\nJSON report:\n${json}`);
-    if (jsonFile) {
-      writeFileSync(jsonFile, `${json}\n`);
-      progress(`wrote ${jsonFile}`);
-    }
+    publishReport(renderTable(report), report, jsonFile);
     return failures.length === 0 ? 0 : 1;
   } finally {
     sandbox.dispose();
   }
 }
 
-try {
-  process.exitCode = await main(Bun.argv.slice(2));
-} catch (e) {
-  if (e instanceof UsageError) process.stderr.write(`${e.message}\n${USAGE}\n`);
-  else process.stderr.write(`bench:cni failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 2;
-}
+await runBench("bench:cni", USAGE, main);

@@ -1,14 +1,8 @@
-/**
- * `npm run bench:proxy`: the service proxy's full and incremental sync times, connection setup
- * through a ClusterIP with a small and a large table next to kube-proxy's iptables layout, and the
- * proxy's memory — in network namespaces this run creates and removes (bench/proxy/README.md).
- * Progress goes to stderr; the table and the JSON report go to stdout.
- */
-import { writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { deleteNetns } from "../../src/linux/netns.ts";
+import { elapsedSeconds, intFlag, listFlag, progress, publishReport, runBench } from "../bench-cli.ts";
 import { ClusterSandbox } from "../cluster/sandbox.ts";
 import { PreflightError } from "../cni/setup.ts";
 import type { LatencyCase } from "./latency-bench.ts";
@@ -16,7 +10,7 @@ import { measureLatency } from "./latency-bench.ts";
 import type { MemoryResult } from "./memory-bench.ts";
 import { measureProxyMemory } from "./memory-bench.ts";
 import { measureNftStart } from "./nft-apply.ts";
-import type { BenchOptions, Part } from "./report.ts";
+import type { BenchOptions } from "./report.ts";
 import { buildReport, PARTS } from "./report.ts";
 import type { SyncRun } from "./sync-bench.ts";
 import { measureSync } from "./sync-bench.ts";
@@ -38,21 +32,6 @@ const USAGE = `usage: bun bench/proxy/run.ts [options]   (as root)
 
 const MAX_SERVICES = 50_000;
 
-function intFlag(
-  args: ReturnType<typeof parseArgs>,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const text = flag(args, name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} "${text}" must be an integer from ${min} to ${max}`);
-  return n;
-}
-
 function sizesFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: readonly number[]): number[] {
   const text = flag(args, name);
   if (text === undefined) return [...fallback];
@@ -60,21 +39,6 @@ function sizesFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: r
   if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SERVICES))
     throw new UsageError(`--${name} "${text}" must be a list of integers from 1 to ${MAX_SERVICES}`);
   return [...new Set(sizes)].sort((a, b) => a - b);
-}
-
-function partsFlag(args: ReturnType<typeof parseArgs>): Part[] {
-  const text = flag(args, "parts");
-  if (text === undefined) return [...PARTS];
-  const items = text.split(",").filter((s) => s !== "");
-  for (const i of items)
-    if (!PARTS.includes(i as Part)) throw new UsageError(`--parts: "${i}" is not one of ${PARTS.join(", ")}`);
-  if (items.length === 0) throw new UsageError(`--parts needs at least one of ${PARTS.join(", ")}`);
-  return [...new Set(items as Part[])];
-}
-
-const t0 = performance.now();
-function progress(message: string): void {
-  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 }
 
 function preflight(): string {
@@ -118,7 +82,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const options: BenchOptions = {
-    parts: partsFlag(args),
+    parts: listFlag(args, "parts", PARTS, PARTS),
     sizes: sizesFlag(args, "sizes", [1000, 10_000]),
     endpointsPerService: intFlag(args, "endpoints", 10, 1, 100),
     repetitions: intFlag(args, "repetitions", 3, 1, 20),
@@ -216,7 +180,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
     const report = buildReport({
       startedAt,
-      durationSeconds: (performance.now() - t0) / 1000,
+      durationSeconds: elapsedSeconds(),
       machine: {
         cpus: cpus().length,
         kernel: release(),
@@ -232,22 +196,11 @@ async function main(argv: readonly string[]): Promise<number> {
       memory,
       failures,
     });
-    const json = JSON.stringify(report, null, 2);
-    console.log(`${renderTable(report)}\n\nJSON report:\n${json}`);
-    if (jsonFile) {
-      writeFileSync(jsonFile, `${json}\n`);
-      progress(`wrote ${jsonFile}`);
-    }
+    publishReport(renderTable(report), report, jsonFile);
     return failures.length === 0 ? 0 : 1;
   } finally {
     await sandbox.close();
   }
 }
 
-try {
-  process.exitCode = await main(Bun.argv.slice(2));
-} catch (e) {
-  if (e instanceof UsageError) process.stderr.write(`${e.message}\n${USAGE}\n`);
-  else process.stderr.write(`bench:proxy failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 2;
-}
+await runBench("bench:proxy", USAGE, main);
