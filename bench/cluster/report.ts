@@ -4,7 +4,7 @@
  */
 import type { Backend } from "../../src/cluster/node-record.ts";
 import type { Summary } from "../cni/stats.ts";
-import { ratio, round3, summarize } from "../cni/stats.ts";
+import { ratio, round3, roundSummary, summarize } from "../cni/stats.ts";
 import type { StartTimeline } from "./agent-log.ts";
 import type { AgentSnapshot } from "./agent-snapshot.ts";
 import type { LeaseRound, LeaseVerification } from "./block-leases-bench.ts";
@@ -140,20 +140,10 @@ export interface BenchReport {
   readonly failures: { readonly count: number; readonly first: readonly string[] };
 }
 
-function rounded(s: Summary): Summary {
-  return {
-    n: s.n,
-    min: round3(s.min),
-    p50: round3(s.p50),
-    p99: round3(s.p99),
-    max: round3(s.max),
-    mean: round3(s.mean),
-  };
-}
-
 const r3 = (v: number | null | undefined): number | null =>
   v === null || v === undefined ? null : round3(v);
-const maybeSummary = (v: readonly number[]): Summary | null => (v.length > 0 ? rounded(summarize(v)) : null);
+const maybeSummary = (v: readonly number[]): Summary | null =>
+  v.length > 0 ? roundSummary(summarize(v)) : null;
 
 function leaseReport(l: NonNullable<RawResults["leases"]>): LeaseReport | null {
   const claims = l.rounds.flatMap((r) => r.claims);
@@ -164,19 +154,19 @@ function leaseReport(l: NonNullable<RawResults["leases"]>): LeaseReport | null {
     etcdMembers: l.etcdMembers,
     rounds: l.rounds.length,
     blocksPerSecond: round3(claims.length / seconds),
-    claimMs: rounded(
+    claimMs: roundSummary(
       summarize(
         claims.map((c) => c.claimMs),
         "block claims",
       ),
     ),
-    grantMs: rounded(
+    grantMs: roundSummary(
       summarize(
         claims.map((c) => c.grantMs),
         "lease grants",
       ),
     ),
-    connectMs: rounded(
+    connectMs: roundSummary(
       summarize(
         l.rounds.flatMap((r) => r.connectMs),
         "connections",
@@ -265,7 +255,7 @@ function throughputReport(t: ThroughputRun): ThroughputReport {
       r3(meanOf(samples.flatMap((s) => pick(s) ?? [])));
     paths[path] = {
       ...t.paths[path],
-      gbps: rounded(summarize(gbps(path), `${path} throughput`)),
+      gbps: roundSummary(summarize(gbps(path), `${path} throughput`)),
       samplesGbps: gbps(path).map(round3),
       retransmits: samples.reduce((n, s) => n + s.result.retransmits, 0),
       cpuClientPercent: cpu((s) => s.result.cpuClientPercent),

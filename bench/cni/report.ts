@@ -8,7 +8,7 @@ import type { Baselines } from "./baseline.ts";
 import type { SerialSamples } from "./latency.ts";
 import type { Calibration } from "./memory.ts";
 import type { RatioSummary, Summary } from "./stats.ts";
-import { ratio, ratioOfSummaries, round3, summarize } from "./stats.ts";
+import { ratio, ratioOfSummaries, round3, roundSummary, summarize } from "./stats.ts";
 import type { SubjectKey } from "./subjects.ts";
 import type { PhaseRun, ThroughputRound } from "./throughput.ts";
 import { podsPerSecond } from "./throughput.ts";
@@ -106,17 +106,6 @@ export interface BenchReport {
   readonly failures: { readonly count: number; readonly first: readonly string[] };
 }
 
-function rounded(s: Summary): Summary {
-  return {
-    n: s.n,
-    min: round3(s.min),
-    p50: round3(s.p50),
-    p99: round3(s.p99),
-    max: round3(s.max),
-    mean: round3(s.mean),
-  };
-}
-
 const r3 = (v: number | null): number | null => (v === null ? null : round3(v));
 
 function compare(
@@ -129,8 +118,8 @@ function compare(
   const r = summarize(referenceMs, `reference ${what}`);
   const q = ratioOfSummaries(p, r);
   return {
-    podnet: rounded(p),
-    reference: rounded(r),
+    podnet: roundSummary(p),
+    reference: roundSummary(r),
     ratio: { min: r3(q.min), p50: r3(q.p50), p99: r3(q.p99) },
     p50RatioExcludingLauncher: r3(ratio(p.p50 - launcher.p50, r.p50 - launcher.p50)),
   };
@@ -190,7 +179,11 @@ export function buildReport(raw: RawResults): BenchReport {
           return {
             method: "gnu-time" as const,
             calibration: raw.memory.calibration,
-            peakRssMiB: { podnet: rounded(p), reference: rounded(r), p50Ratio: r3(ratio(p.p50, r.p50)) },
+            peakRssMiB: {
+              podnet: roundSummary(p),
+              reference: roundSummary(r),
+              p50Ratio: r3(ratio(p.p50, r.p50)),
+            },
           };
         })()
       : raw.memory;
@@ -202,7 +195,7 @@ export function buildReport(raw: RawResults): BenchReport {
     cniVersion: raw.cniVersion,
     subjects: raw.subjects,
     options: raw.options,
-    launcherMs: rounded(launcher),
+    launcherMs: roundSummary(launcher),
     latencyMs: {
       add,
       del,

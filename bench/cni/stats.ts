@@ -64,3 +64,15 @@ export function ratioOfSummaries(podnet: Summary, reference: Summary): RatioSumm
 export function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
+
+/** A summary with every figure rounded to 3 decimals, as the JSON reports carry them. */
+export function roundSummary(s: Summary): Summary {
+  return {
+    n: s.n,
+    min: round3(s.min),
+    p50: round3(s.p50),
+    p99: round3(s.p99),
+    max: round3(s.max),
+    mean: round3(s.mean),
+  };
+}

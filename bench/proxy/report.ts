@@ -4,7 +4,7 @@
  * ruleset layout: 1 would mean the table's size costs a new connection nothing.
  */
 import type { Summary } from "../cni/stats.ts";
-import { ratio, round3, summarize } from "../cni/stats.ts";
+import { ratio, round3, roundSummary, summarize } from "../cni/stats.ts";
 import type { LatencyCase, Subject } from "./latency-bench.ts";
 import type { MemoryResult } from "./memory-bench.ts";
 import type { SyncRun } from "./sync-bench.ts";
@@ -124,20 +124,9 @@ export interface BenchReport {
   readonly failures: { readonly count: number; readonly first: readonly string[] };
 }
 
-function rounded(s: Summary): Summary {
-  return {
-    n: s.n,
-    min: round3(s.min),
-    p50: round3(s.p50),
-    p99: round3(s.p99),
-    max: round3(s.max),
-    mean: round3(s.mean),
-  };
-}
-
 const maybeSummary = (v: readonly number[], what: string): Summary | null =>
   v.length > 0 ? summarize(v, what) : null;
-const roundedOrNull = (s: Summary | null): Summary | null => (s === null ? null : rounded(s));
+const roundedOrNull = (s: Summary | null): Summary | null => (s === null ? null : roundSummary(s));
 const r3 = (v: number | null): number | null => (v === null ? null : round3(v));
 
 function latencyCase(c: LatencyCase): {
@@ -238,9 +227,9 @@ export function buildReport(raw: RawResults): BenchReport {
   const fullSync: FullSyncReport[] = raw.sync.map(({ full }) => ({
     services: full.services,
     endpointsPerService: full.endpointsPerService,
-    renderMs: rounded(summarize(full.renderMs, "full-sync renders")),
-    applyMs: rounded(summarize(full.applyMs, "full-sync applies")),
-    totalMs: rounded(summarize(full.totalMs, "full syncs")),
+    renderMs: roundSummary(summarize(full.renderMs, "full-sync renders")),
+    applyMs: roundSummary(summarize(full.applyMs, "full-sync applies")),
+    totalMs: roundSummary(summarize(full.totalMs, "full syncs")),
     textMiB: round3(full.textBytes / 2 ** 20),
     textLines: full.textLines,
     problems: full.problems,
@@ -251,10 +240,10 @@ export function buildReport(raw: RawResults): BenchReport {
       : [
           {
             services: inc.services,
-            renderMs: rounded(summarize(inc.renderMs, "incremental renders")),
-            applyMs: rounded(summarize(inc.applyMs, "incremental applies")),
-            totalMs: rounded(summarize(inc.totalMs, "incremental syncs")),
-            transactionLines: rounded(summarize(inc.transactionLines, "transactions")),
+            renderMs: roundSummary(summarize(inc.renderMs, "incremental renders")),
+            applyMs: roundSummary(summarize(inc.applyMs, "incremental applies")),
+            totalMs: roundSummary(summarize(inc.totalMs, "incremental syncs")),
+            transactionLines: roundSummary(summarize(inc.transactionLines, "transactions")),
           },
         ],
   );
