@@ -1,11 +1,10 @@
-/** The node's own view of its pod addresses: the plugin's IPAM state and the host veths present. */
+/** The node's own view of its pod addresses: the node state the plugin writes, and the host veths present. */
 
 import type { IpamReport } from "../cluster/ipam-report.ts";
 import { formatIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { containsIP, formatPrefix } from "../ipnet/prefix.ts";
-import { listHostVeths } from "../plugin/attach.ts";
-import { IpamState } from "../plugin/ipam-state.ts";
+import { type Allocation, listHostVeths, NodeState } from "../node-state/node-state.ts";
 
 export function localIpamReport(
   node: string,
@@ -13,16 +12,19 @@ export function localIpamReport(
   stateDir: string,
   blocks: readonly IPPrefix[],
 ): IpamReport {
-  const state = IpamState.open(stateDir);
-  let allocations: ReturnType<IpamState["list"]>;
+  const state = NodeState.open(stateDir);
+  let allocations: Allocation[];
   try {
     allocations = state.list(network);
   } finally {
     state.close();
   }
-  // A pod's host veth carries the alias podnet:NETWORK:CONTAINER:IFNAME (set by the plugin).
-  const live = new Set(listHostVeths(network).map((l) => (l.ifalias ?? "").split(":").slice(2).join(":")));
-  const isLive = (a: { containerId: string; ifname: string }) => live.has(`${a.containerId}:${a.ifname}`);
+  // An allocation whose attachment has no host veth any more has lost its pod.
+  const attachment = (a: { containerId: string; ifname: string }) => `${a.containerId}\0${a.ifname}`;
+  const live = new Set(
+    listHostVeths(network).flatMap((v) => (v.attachment === undefined ? [] : [attachment(v.attachment)])),
+  );
+  const isLive = (a: Allocation) => live.has(attachment(a));
   return {
     node,
     at: new Date().toISOString(),

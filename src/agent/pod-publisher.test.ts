@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { useTempStores } from "../../test/support/temp-store.ts";
 import { listPodRecords, PODS_PREFIX, putPodRecord } from "../cluster/pod-records.ts";
+import type { Logger } from "../daemon/log.ts";
+import { Metrics } from "../daemon/metrics.ts";
 import { buildRangeSets } from "../ipam/range-set.ts";
-import { pokeAgent } from "../plugin/agent-poke.ts";
-import { IpamState } from "../plugin/ipam-state.ts";
+import { NodeState, pokeAgent } from "../node-state/node-state.ts";
 import type { Store } from "../store/store.ts";
-import type { Logger } from "./log.ts";
-import { Registry } from "./metrics.ts";
 import { PodPublisher } from "./pod-publisher.ts";
 
 const store = useTempStores("podnet-pod-publisher");
@@ -24,7 +23,7 @@ interface Setup {
   readonly s: Store;
   readonly dir: string;
   readonly lease: { id: string };
-  readonly metrics: Registry;
+  readonly metrics: Metrics;
   readonly logs: { level: string; msg: string; fields?: Record<string, unknown> }[];
   readonly publisher: PodPublisher;
   /** Allocates an attachment of `name` in the node state (as the plugin's ADD does). */
@@ -37,7 +36,7 @@ async function setup(resyncSeconds = 3600): Promise<Setup> {
   const dir = mkdtempSync(`${tmpdir()}/podnet-pod-publisher-state-`);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const lease = { id: (await s.grantLease(60)).id };
-  const metrics = new Registry();
+  const metrics = new Metrics({ processMetrics: false });
   const logs: Setup["logs"] = [];
   const log: Logger = {
     debug: () => undefined,
@@ -48,7 +47,7 @@ async function setup(resyncSeconds = 3600): Promise<Setup> {
   const options = { nodeName: "node-1", cniNetwork: NETWORK, stateDir: dir, resyncSeconds };
   const publisher = new PodPublisher(s, options, () => lease.id, log, metrics);
   cleanups.push(() => publisher.stop());
-  const state = IpamState.open(dir);
+  const state = NodeState.open(dir);
   cleanups.push(() => state.close());
   return {
     s,
@@ -112,14 +111,16 @@ describe("PodPublisher", () => {
       labels: { app: "web" },
     });
     expect((await listPodRecords(t.s, "node-2")).pods).toEqual([other]);
-    expect(t.metrics.render()).toContain("podnet_agent_pod_records 1\n");
-    expect(t.metrics.render()).toContain('podnet_agent_pod_record_writes_total{op="delete"} 1\n');
+    expect(await t.metrics.render()).toContain("podnet_agent_pod_records 1\n");
+    expect(await t.metrics.render()).toContain('podnet_agent_pod_record_writes_total{op="delete"} 1\n');
   });
 
   test("a poke from the plugin publishes an ADD and a DEL at once, without waiting for the resync", async () => {
     const t = await setup(3600);
     t.publisher.start();
-    await until("the first sync", async () => t.metrics.render().includes("podnet_agent_pod_records 0"));
+    await until("the first sync", async () =>
+      (await t.metrics.render()).includes("podnet_agent_pod_records 0"),
+    );
     t.add("c1", "web-1");
     pokeAgent(t.dir);
     const addMs = await until("the new pod", async () => (await names(t.s)).length === 1);
@@ -134,7 +135,9 @@ describe("PodPublisher", () => {
   test("without a poke the periodic sync publishes the change", async () => {
     const t = await setup(1);
     t.publisher.start();
-    await until("the first sync", async () => t.metrics.render().includes("podnet_agent_pod_records 0"));
+    await until("the first sync", async () =>
+      (await t.metrics.render()).includes("podnet_agent_pod_records 0"),
+    );
     t.add("c1", "web-1");
     await until("the periodic sync", async () => (await names(t.s)).length === 1, 3000);
   });
@@ -161,7 +164,7 @@ describe("PodPublisher", () => {
     t.lease.id = "12345"; // a lease the datastore does not know: every put fails
     t.publisher.start();
     await until("a counted failure", async () =>
-      t.metrics.render().includes('podnet_agent_pod_publish_errors_total{kind="sync"} 1'),
+      (await t.metrics.render()).includes('podnet_agent_pod_publish_errors_total{kind="sync"} 1'),
     );
     expect(t.logs.some((l) => l.level === "error" && l.msg.startsWith("publishing pod records failed"))).toBe(
       true,
@@ -173,7 +176,9 @@ describe("PodPublisher", () => {
   test("after stop nothing is published any more", async () => {
     const t = await setup();
     t.publisher.start();
-    await until("the first sync", async () => t.metrics.render().includes("podnet_agent_pod_records 0"));
+    await until("the first sync", async () =>
+      (await t.metrics.render()).includes("podnet_agent_pod_records 0"),
+    );
     await t.publisher.stop();
     t.add("c1", "web-1");
     pokeAgent(t.dir);

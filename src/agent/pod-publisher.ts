@@ -8,12 +8,12 @@
  */
 import { type FSWatcher, watch } from "node:fs";
 import { PODS_PREFIX, putPodRecord } from "../cluster/pod-records.ts";
-import { POD_POKE_FILE } from "../plugin/agent-poke.ts";
-import { IpamState } from "../plugin/ipam-state.ts";
-import type { PodRow } from "../plugin/pod-rows.ts";
+import type { Logger } from "../daemon/log.ts";
+import type { Metrics } from "../daemon/metrics.ts";
+import { SyncLoop } from "../daemon/sync-loop.ts";
+import { Timers } from "../daemon/timers.ts";
+import { NodeState, POD_POKE_FILE, type PodRow } from "../node-state/node-state.ts";
 import type { Store } from "../store/store.ts";
-import type { Logger } from "./log.ts";
-import type { Registry } from "./metrics.ts";
 import { desiredPodRecords, planPodSync } from "./pod-sync-plan.ts";
 
 /** The agent's options this needs (AgentOptions has them under these names). */
@@ -29,16 +29,18 @@ export interface PodPublisherOptions {
 
 const FIRST_RETRY_MS = 200;
 
-function publisherMetrics(metrics: Registry) {
+function publisherMetrics(metrics: Metrics) {
   const m = {
     records: metrics.gauge("podnet_agent_pod_records", "Pod records this node publishes."),
     writes: metrics.counter(
       "podnet_agent_pod_record_writes_total",
       "Pod record writes to the datastore (op: put, delete).",
+      ["op"],
     ),
     errors: metrics.counter(
       "podnet_agent_pod_publish_errors_total",
       "Failed pod record syncs and state directory watches (kind: sync, watch).",
+      ["kind"],
     ),
   };
   // Series exist from the first scrape, so rate() and alerts on them work before any event.
@@ -49,12 +51,9 @@ function publisherMetrics(metrics: Registry) {
 
 export class PodPublisher {
   private readonly m: ReturnType<typeof publisherMetrics>;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private retryDelayMs = FIRST_RETRY_MS;
+  private readonly loop: SyncLoop;
+  private readonly timers = new Timers();
   private watcher: FSWatcher | undefined;
-  private running: Promise<void> | undefined;
-  private queued: string | undefined;
   private stopped = false;
   /** Problems already logged, so a bad row is reported once, not on every sync. */
   private reported = new Set<string>();
@@ -65,44 +64,41 @@ export class PodPublisher {
     /** The node's current lease (it changes when the agent registers again after losing it). */
     private readonly leaseId: () => string,
     private readonly log: Logger,
-    metrics: Registry,
+    metrics: Metrics,
   ) {
     this.m = publisherMetrics(metrics);
+    this.loop = new SyncLoop({
+      sync: (reason) => this.publish(reason),
+      failed: (error, reason, retryInMs) => {
+        this.m.errors.inc({ kind: "sync" });
+        this.log.error("publishing pod records failed; retrying", { reason, error, retryInMs });
+      },
+      firstRetryMs: FIRST_RETRY_MS,
+      maxRetryMs: o.resyncSeconds * 1000,
+    });
   }
 
   start(): void {
     this.watchStateDir();
-    this.timer = setInterval(() => {
+    this.timers.every(this.o.resyncSeconds * 1000, () => {
       this.watchStateDir();
       this.requestSync("periodic resync");
-    }, this.o.resyncSeconds * 1000);
+    });
     this.requestSync("start");
   }
 
   /** Many requests coalesce into one sync: at most one runs and one waits. */
   requestSync(reason: string): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.queued ??= reason;
-      return;
-    }
-    // `finally` runs as a microtask, after the assignment, even when the sync fails at once.
-    this.running = this.sync(reason).finally(() => {
-      this.running = undefined;
-      const next = this.queued;
-      this.queued = undefined;
-      if (next !== undefined) this.requestSync(next);
-    });
+    this.loop.request(reason);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.timers.clear();
     this.watcher?.close();
     this.watcher = undefined;
     // The datastore is closed after the agent stops: no write may still be on its way.
-    await this.running;
+    await this.loop.stop();
   }
 
   private watchStateDir(): void {
@@ -127,32 +123,8 @@ export class PodPublisher {
     this.watcher = undefined;
   }
 
-  private async sync(reason: string): Promise<void> {
-    try {
-      await this.publish(reason);
-      this.retryDelayMs = FIRST_RETRY_MS;
-    } catch (e) {
-      this.m.errors.inc({ kind: "sync" });
-      this.log.error("publishing pod records failed; retrying", {
-        reason,
-        error: e,
-        retryInMs: this.retryDelayMs,
-      });
-      this.scheduleRetry();
-    }
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer || this.stopped) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.requestSync("retry");
-    }, this.retryDelayMs);
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, this.o.resyncSeconds * 1000);
-  }
-
   private readRows(): { rows: PodRow[]; problems: string[] } {
-    const state = IpamState.open(this.o.stateDir);
+    const state = NodeState.open(this.o.stateDir);
     try {
       return state.listPods(this.o.cniNetwork);
     } finally {

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { PODS_PREFIX, podRecordKey } from "../cluster/pod-records.ts";
-import type { PodRecord } from "../cluster/service-model.ts";
-import type { PodRow } from "../plugin/pod-rows.ts";
+import type { PodRecord } from "../k8s/service-model.ts";
+import type { PodRow } from "../node-state/node-state.ts";
 import type { StoredRecord } from "./pod-sync-plan.ts";
 import { desiredPodRecords, planPodSync } from "./pod-sync-plan.ts";
 

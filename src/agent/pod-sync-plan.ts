@@ -5,8 +5,8 @@
  * a record on another lease is written again, so every record dies with the node's current lease.
  */
 import { checkPodRecord, InvalidPodRecordError, podRecordKey } from "../cluster/pod-records.ts";
-import type { PodRecord } from "../cluster/service-model.ts";
-import type { PodRow } from "../plugin/pod-rows.ts";
+import type { PodRecord } from "../k8s/service-model.ts";
+import type { PodRow } from "../node-state/node-state.ts";
 
 export interface DesiredPods {
   /** Canonical records (checkPodRecord's output), by key. */

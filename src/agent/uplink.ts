@@ -3,7 +3,7 @@
  * announced to peers), the subnets it is directly connected to (for `auto`), and its MTU.
  */
 import type { IPAddress } from "../ipnet/address.ts";
-import { parseIP } from "../ipnet/address.ts";
+import { ipEquals, parseIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { prefixFromIP } from "../ipnet/prefix.ts";
 import type { LinkAddrs, RouteInfo } from "../linux/ip.ts";
@@ -37,4 +37,9 @@ export function readUplink(name: string): UplinkState {
   const addresses = global.map((a) => parseIP(a.local)).sort((a, b) => a.family - b.family);
   const connected = global.map((a) => prefixFromIP(parseIP(a.local), a.prefixlen));
   return { name, mtu: link.mtu ?? 1500, addresses, connected };
+}
+
+/** Whether two lists hold the same addresses in the same order. */
+export function sameAddresses(a: readonly IPAddress[], b: readonly IPAddress[]): boolean {
+  return a.length === b.length && a.every((x, i) => ipEquals(x, b[i] as IPAddress));
 }

@@ -4,13 +4,14 @@
  * agent refuses to start when the plan overlaps its node network or a listed external range.
  */
 import { hostname } from "node:os";
-import type { AgentOptions } from "../agent/agent.ts";
 import { Agent } from "../agent/agent.ts";
-import { createLogger, type Level, type Logger } from "../agent/log.ts";
+import type { AgentOptions } from "../agent/agent-options.ts";
 import { defaultRouteInterface, readUplink } from "../agent/uplink.ts";
 import { initClusterConfig, readClusterConfig } from "../cluster/cluster-config-store.ts";
 import type { Backend } from "../cluster/node-record.ts";
 import { BACKENDS, NODE_NAME } from "../cluster/node-record.ts";
+import { createLogger, type Level, type Logger } from "../daemon/log.ts";
+import { type ListenAddress, type MetricsServer, serveMetrics } from "../daemon/metrics-server.ts";
 import type { Overlap } from "../ipam/address-plan.ts";
 import { planAddresses } from "../ipam/address-plan.ts";
 import type { ClusterConfig } from "../ipam/cluster-config.ts";
@@ -95,7 +96,7 @@ function absolute(args: ParsedArgs, name: string, fallback: string): string {
   return dir.replace(/\/+$/, "");
 }
 
-function metricsAddr(text: string): { hostname: string; port: number } | undefined {
+function metricsAddr(text: string): ListenAddress | undefined {
   if (text === "off") return undefined;
   const m = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):(\d{1,5})$/.exec(text);
   const port = Number(m?.[2]);
@@ -232,13 +233,13 @@ async function runAgent(
   clusterCidrs: readonly string[],
   refuseOverlaps: (config: ClusterConfig, what: string) => void,
   agentOptions: AgentOptions,
-  metrics: { hostname: string; port: number } | undefined,
+  metrics: ListenAddress | undefined,
   log: Logger,
   stopped: Promise<string>,
 ): Promise<number> {
   const store = await openStore(datastore);
   let agent: Agent | undefined;
-  let server: ReturnType<typeof Bun.serve> | undefined;
+  let server: MetricsServer | undefined;
   try {
     let config = await readClusterConfig(store);
     if (!config) {
@@ -256,24 +257,7 @@ async function runAgent(
     }
     refuseOverlaps(config, "the cluster's address plan on this node");
     agent = new Agent(store, config, agentOptions, log);
-    const running = agent;
-    if (metrics) {
-      server = Bun.serve({
-        hostname: metrics.hostname,
-        port: metrics.port,
-        fetch: (req) => {
-          const path = new URL(req.url).pathname;
-          if (path === "/metrics") {
-            return new Response(running.metrics.render(), {
-              headers: { "content-type": "text/plain; version=0.0.4" },
-            });
-          }
-          if (path === "/healthz") return new Response("ok\n");
-          return new Response("not found\n", { status: 404 });
-        },
-      });
-      log.info("metrics served", { url: `http://${metrics.hostname}:${metrics.port}/metrics` });
-    }
+    if (metrics) server = serveMetrics(agent.metrics, metrics, log);
     await agent.start();
     log.info("agent running", {
       backend: agentOptions.backend,
@@ -285,7 +269,7 @@ async function runAgent(
     return 0;
   } finally {
     await agent?.stop();
-    server?.stop(true);
+    server?.stop();
     await store.close();
   }
 }

@@ -3,14 +3,16 @@
  * NodePorts, and the endpoints their selectors currently match. Bad values exit 1 with the
  * reason; a malformed command line is a usage error.
  */
+
+import { unhandled } from "../base/unhandled.ts";
 import { ClusterNotInitializedError, readClusterConfig } from "../cluster/cluster-config-store.ts";
 import { listEndpoints, listPodRecords } from "../cluster/pod-records.ts";
 import { ServiceNotFoundError } from "../cluster/service-errors.ts";
 import { describeHeldResource } from "../cluster/service-holdings.ts";
-import type { Endpoint, Service } from "../cluster/service-model.ts";
-import { endpointsOf, PROTOCOLS, type Protocol } from "../cluster/service-model.ts";
 import { createService, deleteService, getService, listServices } from "../cluster/service-store.ts";
 import type { ServiceInput, ServicePortInput, SessionAffinityInput } from "../cluster/service-validation.ts";
+import type { Endpoint, Service } from "../k8s/service-model.ts";
+import { endpointsOf, PROTOCOLS, type Protocol } from "../k8s/service-model.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import type { ParsedArgs } from "./args.ts";
@@ -267,8 +269,7 @@ async function run(req: Request, asJson: boolean, store: Store, io: ServiceComma
       return 0;
     }
     default: {
-      const _never: never = req;
-      throw new Error(`unknown request ${JSON.stringify(_never)}`);
+      unhandled(req, (shown) => new Error(`unknown request ${shown}`));
     }
   }
 }

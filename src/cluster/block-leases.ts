@@ -12,7 +12,7 @@ import { clusterFamilies } from "../ipam/cluster-config.ts";
 import { BlockExhaustedError } from "../ipam/cluster-errors.ts";
 import type { Family } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
-import { formatPrefix, prefixesOverlap } from "../ipnet/prefix.ts";
+import { formatPrefix, prefixEquals, prefixesOverlap } from "../ipnet/prefix.ts";
 import type { KeyValue, Store } from "../store/store.ts";
 import { BLOCKS_PREFIX, blockFromKey, blockKey } from "./keys.ts";
 
@@ -69,7 +69,7 @@ function candidates(
       const b = chooseBlock(config, family, busy, i === 0 ? previous : undefined);
       out.push(b);
       busy.push(b);
-      if (i === 0 && previous && formatPrefix(b) === formatPrefix(previous)) return out; // keep the old block
+      if (i === 0 && previous && prefixEquals(b, previous)) return out; // keep the old block
     } catch (e) {
       if (e instanceof BlockExhaustedError && out.length > 0) break;
       throw e;

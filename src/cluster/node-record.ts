@@ -19,8 +19,6 @@ export interface NodeRecord {
   readonly backend: Backend;
   /** MAC of the node's VXLAN device, for peers that reach it through VXLAN. */
   readonly vtepMac: string;
-  /** Set once the node's routes are programmed (readiness), ISO time. */
-  readonly readyAt?: string;
 }
 
 export const NODE_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
@@ -59,6 +57,5 @@ export function parseNodeRecord(key: string, text: string): NodeRecord {
     blocks: r.blocks,
     backend: r.backend as Backend,
     vtepMac: r.vtepMac,
-    ...(typeof r.readyAt === "string" ? { readyAt: r.readyAt } : {}),
   };
 }

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
 import { useTempStores } from "../../test/support/temp-store.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
+import type { PodRecord, Service } from "../k8s/service-model.ts";
+import { selects } from "../k8s/service-model.ts";
 import type { PodRecordEvent } from "./pod-records.ts";
 import {
   deletePodRecord,
@@ -11,8 +13,6 @@ import {
   putPodRecord,
   watchPodRecords,
 } from "./pod-records.ts";
-import type { PodRecord, Service } from "./service-model.ts";
-import { selects } from "./service-model.ts";
 
 const store = useTempStores("podnet-pods");
 

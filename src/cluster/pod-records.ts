@@ -4,12 +4,12 @@
  * the records vanish with a dead node; Service endpoints are computed from them by selector.
  */
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
+import { labelsProblem, namespaceProblem, podNameProblem } from "../k8s/names.ts";
+import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
+import { endpointsOf } from "../k8s/service-model.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { ROOT } from "./keys.ts";
 import { NODE_NAME } from "./node-record.ts";
-import type { Endpoint, PodRecord, Service } from "./service-model.ts";
-import { endpointsOf } from "./service-model.ts";
-import { labelsProblem, namespaceProblem, podNameProblem } from "./service-names.ts";
 
 export const PODS_PREFIX = `${ROOT}/pods/`;
 

@@ -1,5 +1,5 @@
 /** Domain errors of Services in the datastore: bad input, taken NodePorts, missing or duplicate Services. */
-import type { Protocol } from "./service-model.ts";
+import type { Protocol } from "../k8s/service-model.ts";
 
 /** A Service definition is refused; `field` is the path of the offending field ("ports[1].nodePort"). */
 export class ServiceValidationError extends Error {

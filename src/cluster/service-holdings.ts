@@ -2,10 +2,12 @@
  * What a Service holds in the datastore besides its record — ClusterIP and NodePort keys — and
  * the compare that proves a key is still held by it (the holder value both kinds share).
  */
+
+import { unhandled } from "../base/unhandled.ts";
 import { parseIP } from "../ipnet/address.ts";
+import type { Protocol, Service } from "../k8s/service-model.ts";
 import type { Compare, Store } from "../store/store.ts";
 import { listServiceIPs, serviceIPKey } from "./service-ips.ts";
-import type { Protocol, Service } from "./service-model.ts";
 import { holderValue, listNodePorts, nodePortKey } from "./service-node-ports.ts";
 
 /** Something a Service holds in the datastore besides its record. */
@@ -20,8 +22,7 @@ export function heldResourceKey(r: HeldResource): string {
     case "nodePort":
       return nodePortKey(r.protocol, r.port);
     default: {
-      const _never: never = r;
-      throw new Error(`unknown resource ${JSON.stringify(_never)}`);
+      unhandled(r, (shown) => new Error(`unknown resource ${shown}`));
     }
   }
 }

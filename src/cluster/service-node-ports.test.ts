@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { useTempStores } from "../../test/support/temp-store.ts";
+import { NODE_PORT_MAX, NODE_PORT_MIN } from "../k8s/service-model.ts";
 import { NodePortUnavailableError } from "./service-errors.ts";
-import { NODE_PORT_MAX, NODE_PORT_MIN } from "./service-model.ts";
 import {
   allocateNodePort,
   holderValue,

@@ -4,11 +4,12 @@
  * of a protocol anywhere in the cluster (every node listens on every NodePort). The same port
  * number may be used once per protocol, as Kubernetes allows for TCP and UDP.
  */
+
+import type { Protocol } from "../k8s/service-model.ts";
+import { NODE_PORT_MAX, NODE_PORT_MIN, PROTOCOLS } from "../k8s/service-model.ts";
 import type { Store } from "../store/store.ts";
 import { ROOT } from "./keys.ts";
 import { NodePortUnavailableError } from "./service-errors.ts";
-import type { Protocol } from "./service-model.ts";
-import { NODE_PORT_MAX, NODE_PORT_MIN, PROTOCOLS } from "./service-model.ts";
 
 export const NODE_PORTS_PREFIX = `${ROOT}/node-ports/`;
 

@@ -4,9 +4,9 @@
  * half-understood Service.
  */
 import { tryParseIP } from "../ipnet/address.ts";
+import type { Service, ServicePort } from "../k8s/service-model.ts";
 import { ROOT } from "./keys.ts";
 import { InvalidServiceRecordError, ServiceValidationError } from "./service-errors.ts";
-import type { Service, ServicePort } from "./service-model.ts";
 import { planAffinity, planIdentity, planPorts, planSelector } from "./service-validation.ts";
 
 export const SERVICES_PREFIX = `${ROOT}/services/`;

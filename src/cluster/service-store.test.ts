@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
 import { useTempStores } from "../../test/support/temp-store.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import { ServiceIPUnavailableError } from "../ipam/cluster-errors.ts";
 import { parseIP } from "../ipnet/address.ts";
+import type { Service } from "../k8s/service-model.ts";
+import { NODE_PORT_MAX, NODE_PORT_MIN } from "../k8s/service-model.ts";
 import type { Store, TxnOp } from "../store/store.ts";
 import { DatastoreUnavailableError } from "../store/store.ts";
 import {
@@ -15,8 +17,6 @@ import {
 } from "./service-errors.ts";
 import { resourcesOf } from "./service-holdings.ts";
 import { listServiceIPs, serviceIPKey } from "./service-ips.ts";
-import type { Service } from "./service-model.ts";
-import { NODE_PORT_MAX, NODE_PORT_MIN } from "./service-model.ts";
 import { listNodePorts, nodePortKey } from "./service-node-ports.ts";
 import { SERVICES_PREFIX, serviceRecordKey } from "./service-record.ts";
 import type { ServiceEvent } from "./service-store.ts";

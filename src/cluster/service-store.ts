@@ -5,6 +5,7 @@
  */
 import type { ClusterConfig } from "../ipam/cluster-config.ts";
 import { formatIP } from "../ipnet/address.ts";
+import type { Service, ServicePort } from "../k8s/service-model.ts";
 import type { Compare, Store, Watch } from "../store/store.ts";
 import {
   InvalidServiceRecordError,
@@ -21,7 +22,6 @@ import {
   resourcesOf,
 } from "./service-holdings.ts";
 import { allocateClusterIP } from "./service-ips.ts";
-import type { Service, ServicePort } from "./service-model.ts";
 import { allocateNodePort, releaseIfHeld } from "./service-node-ports.ts";
 import {
   encodeService,

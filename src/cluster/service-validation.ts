@@ -9,15 +9,15 @@ import { serviceCidrOf } from "../ipam/cluster-config.ts";
 import { serviceIPProblem } from "../ipam/service-ip-allocator.ts";
 import type { Family, IPAddress } from "../ipnet/address.ts";
 import { tryParseIP } from "../ipnet/address.ts";
-import { ServiceValidationError } from "./service-errors.ts";
-import type { Protocol, ServicePort, SessionAffinity } from "./service-model.ts";
+import { labelsProblem, namespaceProblem, portNameProblem, serviceNameProblem } from "../k8s/names.ts";
+import type { Protocol, ServicePort, SessionAffinity } from "../k8s/service-model.ts";
 import {
   DEFAULT_AFFINITY_TIMEOUT_SECONDS,
   NODE_PORT_MAX,
   NODE_PORT_MIN,
   PROTOCOLS,
-} from "./service-model.ts";
-import { labelsProblem, namespaceProblem, portNameProblem, serviceNameProblem } from "./service-names.ts";
+} from "../k8s/service-model.ts";
+import { ServiceValidationError } from "./service-errors.ts";
 
 export interface ServicePortInput {
   readonly name?: string;

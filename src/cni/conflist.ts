@@ -1,3 +1,4 @@
+import { unhandled } from "../base/unhandled.ts";
 import { isIPv4Mapped } from "../ipnet/address.ts";
 import { AddressParseError } from "../ipnet/errors.ts";
 import { formatPrefix, type IPPrefix, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
@@ -121,8 +122,7 @@ function chainEntry(plugin: ChainedPlugin): JsonObject {
     case "tuning":
       return { type: "tuning" };
     default: {
-      const unreachable: never = plugin;
-      throw invalid(RENDER, `unknown chained plugin ${JSON.stringify(unreachable)}`);
+      unhandled(plugin, (shown) => invalid(RENDER, `unknown chained plugin ${shown}`));
     }
   }
 }
@@ -163,8 +163,7 @@ export function renderConflist(opts: ConflistOptions): Conflist {
         throw invalid(RENDER, `bridge "${opts.bridge}" is only meaningful in bridge mode`);
       break;
     default: {
-      const unreachable: never = opts.mode;
-      throw invalid(RENDER, `mode ${JSON.stringify(unreachable)} is not "bridge" or "ptp"`);
+      unhandled(opts.mode, (shown) => invalid(RENDER, `mode ${shown} is not "bridge" or "ptp"`));
     }
   }
   plugin.mtu = mtu;

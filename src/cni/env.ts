@@ -1,3 +1,4 @@
+import { unhandled } from "../base/unhandled.ts";
 import { CniError, ErrorCode } from "./errors.ts";
 
 export type Command = "ADD" | "DEL" | "CHECK" | "STATUS" | "VERSION" | "GC";
@@ -192,8 +193,7 @@ export function parseEnvironment(env: Record<string, string | undefined>): Invoc
     case "VERSION":
       return invocation;
     default: {
-      const unreachable: never = command;
-      throw envError("CNI_COMMAND", `unhandled command ${String(unreachable)}`);
+      unhandled(command, (shown) => envError("CNI_COMMAND", `unhandled command ${shown}`));
     }
   }
 }

@@ -103,8 +103,8 @@ describe("parseValidAttachments", () => {
     { containerID: "def456", ifname: "net1" },
   ];
   const expected = [
-    { containerId: "abc123", ifname: "eth0" },
-    { containerId: "def456", ifname: "net1" },
+    { network: "podnet", containerId: "abc123", ifname: "eth0" },
+    { network: "podnet", containerId: "def456", ifname: "net1" },
   ];
 
   test("reads cni.dev/valid-attachments", () => {

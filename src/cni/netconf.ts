@@ -1,3 +1,4 @@
+import type { AttachmentKey } from "./attachment-key.ts";
 import { containerIdProblem, ifnameProblem } from "./env.ts";
 import { CniError, ErrorCode } from "./errors.ts";
 import { type DNS, parseDNS } from "./result.ts";
@@ -24,11 +25,6 @@ export interface NetConf {
   args?: Record<string, unknown>;
   /** The whole decoded object, for plugin-specific fields. */
   raw: Record<string, unknown>;
-}
-
-export interface Attachment {
-  containerId: string;
-  ifname: string;
 }
 
 const CONFIG: ShapeContext = { where: "network configuration", code: ErrorCode.InvalidNetworkConfig };
@@ -108,10 +104,10 @@ const VALID_ATTACHMENTS = "cni.dev/valid-attachments";
 const LEGACY_ATTACHMENTS = "cni.dev/attachments";
 
 /**
- * The attachments a GC must keep. A missing list is an error rather than "keep nothing": reading
- * it as empty would release every address on the node.
+ * The attachments of this network a GC must keep. A missing list is an error rather than "keep
+ * nothing": reading it as empty would release every address on the node.
  */
-export function parseValidAttachments(conf: NetConf): Attachment[] {
+export function parseValidAttachments(conf: NetConf): AttachmentKey[] {
   const key = conf.raw[VALID_ATTACHMENTS] !== undefined ? VALID_ATTACHMENTS : LEGACY_ATTACHMENTS;
   const value = conf.raw[key];
   if (value === undefined || value === null) {
@@ -122,7 +118,7 @@ export function parseValidAttachments(conf: NetConf): Attachment[] {
   }
   const items = requireArray(CONFIG, value, key);
   const seen = new Set<string>();
-  const attachments: Attachment[] = [];
+  const attachments: AttachmentKey[] = [];
   items.forEach((item, i) => {
     const field = `${key}[${i}]`;
     const entry = requireRecord(CONFIG, item, field);
@@ -134,7 +130,7 @@ export function parseValidAttachments(conf: NetConf): Attachment[] {
     const id = `${containerId}\n${ifname}`;
     if (seen.has(id)) return;
     seen.add(id);
-    attachments.push({ containerId, ifname });
+    attachments.push({ network: conf.name, containerId, ifname });
   });
   return attachments;
 }

@@ -1,3 +1,4 @@
+import { unhandled } from "../base/unhandled.ts";
 import { CniError, ErrorCode } from "./errors.ts";
 import { describeValue } from "./shape.ts";
 
@@ -73,8 +74,7 @@ export function versionSupports(v: CniVersion, feature: VersionFeature): boolean
     case "status":
       return compareVersions(v, "1.1.0") >= 0;
     default: {
-      const unreachable: never = feature;
-      throw new Error(`Unknown CNI feature ${String(unreachable)}`);
+      unhandled(feature, (shown) => new Error(`Unknown CNI feature ${shown}`));
     }
   }
 }

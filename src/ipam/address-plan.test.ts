@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { ipFromBigint } from "../ipnet/address.ts";
 import { formatPrefix, type IPPrefix, lastIP, parsePrefix, prefixFromIP } from "../ipnet/prefix.ts";
 import { findOverlaps, type Overlap, type PlanRange, planAddresses, type RangeKind } from "./address-plan.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { formatIP, type IPAddress, parseIP } from "../ipnet/address.ts";
 import { containsIP, lastIP } from "../ipnet/prefix.ts";
 import { AddressExhaustedError, RequestedAddressError } from "./errors.ts";

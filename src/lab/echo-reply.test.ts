@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 import type { EchoProbe, EchoReply } from "./echo-reply.ts";
 import { bareAddress, EchoReplyError, parseEchoProbe, parseEchoReply } from "./echo-reply.ts";
 

@@ -3,7 +3,7 @@
  * endpoints. They are created with `podnet service` run inside a node namespace, exactly as an
  * operator would (the datastore may be the lab's etcd, reachable only on the underlay).
  */
-import type { Service } from "../cluster/service-model.ts";
+import type { Service } from "../k8s/service-model.ts";
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { LabState } from "./lab-state.ts";

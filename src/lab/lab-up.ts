@@ -9,6 +9,7 @@ import { parseConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { createNetns, deleteNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
 import { installPlugins } from "../plugin/install.ts";
+import { agentCommandLine } from "./agent-command-line.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { labDown } from "./lab-down.ts";
 import { startLabEtcd } from "./lab-etcd.ts";
@@ -151,36 +152,25 @@ async function startNode(
   mkdirSync(confDir, { recursive: true });
   const log = `${state.dir}/logs/agent-${spec.name}.log`;
   const agentPid = spawnDetached(
-    inNetns(netns, [
-      exe,
-      "agent",
-      "--node-name",
-      spec.name,
-      "--datastore",
-      state.datastore,
-      "--backend",
-      options.backend,
-      "--uplink",
-      "eth0",
-      "--cluster-cidr",
-      options.clusterCidr ?? LAB_CLUSTER_CIDR,
-      "--cni-conf-dir",
-      confDir,
-      "--cni-mode",
-      options.mode,
-      "--network",
-      LAB_NETWORK,
-      "--state-dir",
-      stateDir,
-      "--lease-ttl",
-      "15",
-      "--block-grace",
-      "60",
-      "--resync",
-      "5",
-      "--metrics-addr",
-      "127.0.0.1:9464",
-    ]),
+    inNetns(
+      netns,
+      agentCommandLine({
+        exe,
+        nodeName: spec.name,
+        datastore: state.datastore,
+        backend: options.backend,
+        uplink: "eth0",
+        clusterCidr: options.clusterCidr ?? LAB_CLUSTER_CIDR,
+        cniConfDir: confDir,
+        cniMode: options.mode,
+        network: LAB_NETWORK,
+        stateDir,
+        leaseTtlSeconds: 15,
+        blockGraceSeconds: 60,
+        resyncSeconds: 5,
+        metricsAddr: "127.0.0.1:9464",
+      }),
+    ),
     log,
   );
   await waitFor(

@@ -5,6 +5,8 @@
  * through `ip -batch -` when not (PODNET_NETLINK=0, or a form the netlink executor does not know).
  * Queries for CHECK, GC and the lab use `ip -json`.
  */
+
+import { unhandled } from "../base/unhandled.ts";
 import { CommandError, runSync } from "./exec.ts";
 import type { IpOp } from "./netlink/ip-op.ts";
 import { parseIpCommand } from "./netlink/ip-op.ts";
@@ -49,8 +51,7 @@ function ipArgv(target: NetnsTarget, args: readonly string[]): string[] {
       // (/proc/PID/ns/net), which nsenter opens directly.
       return ["nsenter", `--net=${target.path}`, "--", "ip", ...args];
     default: {
-      const never: never = target;
-      throw new Error(`unknown netns target ${JSON.stringify(never)}`);
+      unhandled(target, (shown) => new Error(`unknown netns target ${shown}`));
     }
   }
 }

@@ -4,12 +4,11 @@
  */
 import type { IPAddress } from "../ipnet/address.ts";
 import type { IpCommand, LinkInfo, NetnsTarget } from "../linux/ip.ts";
-import { CURRENT_NETNS, getLink, IpBatchError, ipBatch, ipJson, ipTry, netnsAt } from "../linux/ip.ts";
+import { CURRENT_NETNS, getLink, IpBatchError, ipBatch, ipTry, netnsAt } from "../linux/ip.ts";
 import { assertNetnsFile } from "../linux/netns.ts";
 import { ensureSysctl } from "../linux/sysctl.ts";
 import type { AttachInput, AttachPlan } from "./link-plan.ts";
 import { planAttach } from "./link-plan.ts";
-import { aliasOwnerPrefix } from "./naming.ts";
 
 export class InterfaceExistsError extends Error {
   override readonly name = "InterfaceExistsError";
@@ -115,10 +114,4 @@ export function attach(input: AttachInput): void {
     deleteHostVeth(input.hostVeth);
     throw e;
   }
-}
-
-/** podnet host veths of `network` (found by the alias podnet sets on them). */
-export function listHostVeths(network: string): LinkInfo[] {
-  const prefix = aliasOwnerPrefix(network);
-  return ipJson<LinkInfo>(["link", "show", "type", "veth"]).filter((l) => l.ifalias?.startsWith(prefix));
 }

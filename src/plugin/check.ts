@@ -3,7 +3,7 @@
  * state inside the pod (interface, addresses, routes) and on the host (veth, bridge port).
  */
 import type { Result } from "../cni/result.ts";
-import { compareIP, formatIP, parseIP } from "../ipnet/address.ts";
+import { formatIP, ipEquals, parseIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { formatPrefix, parseInterfaceCIDR, parsePrefix } from "../ipnet/prefix.ts";
 import type { LinkAddrs, NetnsTarget, RouteInfo } from "../linux/ip.ts";
@@ -73,7 +73,7 @@ export function checkAttachment(input: CheckInput): void {
     const { ip, prefix } = parseInterfaceCIDR(c.address);
     const found = link.addr_info.some((a) => {
       const local = parseIP(a.local);
-      return compareIP(local, ip) === 0 && a.prefixlen === prefix.length;
+      return ipEquals(local, ip) && a.prefixlen === prefix.length;
     });
     if (!found) throw new CheckFailedError(`${where} lacks address ${c.address}`);
   }

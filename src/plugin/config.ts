@@ -8,8 +8,8 @@ import { DEFAULT_BRIDGE, DEFAULT_MTU, IPAM_TYPE } from "../cni/conflist.ts";
 import { ifnameProblem } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { NetConf } from "../cni/netconf.ts";
-import type { PodnetIpamConfig } from "./ipam-config.ts";
-import { parsePodnetIpam } from "./ipam-config.ts";
+import type { PodnetIpamConfig } from "./podnet-ipam-config.ts";
+import { parsePodnetIpam } from "./podnet-ipam-config.ts";
 
 export type Mode = "bridge" | "ptp";
 

@@ -7,11 +7,11 @@ import { IpBatchError } from "../linux/ip.ts";
 import { NoSuchDeviceError } from "../linux/netlink/rtnl-ops.ts";
 import { NetlinkError } from "../linux/netlink/socket.ts";
 import { NetnsMissingError, NotANetnsError } from "../linux/netns.ts";
+import { StateUnavailableError } from "../node-state/node-state.ts";
 import { BridgeConflictError, InterfaceExistsError } from "./attach.ts";
-import { AllocationMismatchError } from "./builtin-ipam.ts";
 import { CheckFailedError } from "./check.ts";
 import { PodnetErrorCode, toCniError } from "./error-codes.ts";
-import { StateUnavailableError } from "./ipam-state.ts";
+import { AllocationMismatchError } from "./ipam-builtin.ts";
 
 // Each domain error with the code a runtime must see for it (README's code table, CNI spec for < 100).
 const mappings: readonly { name: string; error: Error; code: number }[] = [

@@ -8,10 +8,10 @@ import { AddressParseError } from "../ipnet/errors.ts";
 import { CommandError } from "../linux/exec.ts";
 import { NetlinkError } from "../linux/netlink/socket.ts";
 import { NetnsMissingError, NotANetnsError } from "../linux/netns.ts";
+import { StateUnavailableError } from "../node-state/node-state.ts";
 import { BridgeConflictError, InterfaceExistsError } from "./attach.ts";
-import { AllocationMismatchError } from "./builtin-ipam.ts";
 import { CheckFailedError } from "./check.ts";
-import { StateUnavailableError } from "./ipam-state.ts";
+import { AllocationMismatchError } from "./ipam-builtin.ts";
 
 export const PodnetErrorCode = {
   AddressExhausted: 100,

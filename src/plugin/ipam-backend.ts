@@ -1,11 +1,13 @@
 /**
- * What the main plugin needs from IPAM, whether it runs in-process (podnet-ipam, "builtin") or
- * is a delegate plugin executed from CNI_PATH (e.g. the reference host-local).
+ * What the main plugin needs from IPAM, whether it runs in-process (podnet-ipam, "builtin":
+ * ipam-builtin.ts) or is a delegate plugin executed from CNI_PATH (e.g. the reference host-local:
+ * ipam-delegate.ts).
  */
+import type { AttachmentKey } from "../cni/attachment-key.ts";
 import type { Result } from "../cni/result.ts";
 import type { IPAddress } from "../ipnet/address.ts";
+import type { PodIdentity } from "../node-state/node-state.ts";
 import type { PodAddress, PodRoute } from "./link-plan.ts";
-import type { PodIdentity } from "./pod-identity.ts";
 
 export interface IpamLease {
   readonly addresses: readonly PodAddress[];
@@ -16,11 +18,6 @@ export interface IpamLease {
    * this point must not release them, they belong to the pod that is already running.
    */
   readonly fresh: boolean;
-}
-
-export interface Attachment {
-  readonly containerId: string;
-  readonly ifname: string;
 }
 
 export interface IpamBackend {
@@ -34,7 +31,7 @@ export interface IpamBackend {
   /** Throws unless the attachment holds (at least) every address in `expected`. */
   check(expected: readonly IPAddress[]): void;
   /** Releases every allocation (and pod row) of the network not in `valid`. */
-  gc(valid: readonly Attachment[]): void;
+  gc(valid: readonly AttachmentKey[]): void;
   /** Throws when IPAM could not serve an ADD now. */
   status(): void;
 }

@@ -3,6 +3,8 @@
  * side and which inside the pod's namespace. Kept apart from execution so the exact commands can
  * be tested without a kernel and read by a newcomer.
  */
+
+import { unhandled } from "../base/unhandled.ts";
 import type { IPAddress } from "../ipnet/address.ts";
 import { formatIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
@@ -183,8 +185,7 @@ function hostCommands(input: AttachInput): IpCommand[] {
       break;
     }
     default: {
-      const never: never = input.mode;
-      throw new Error(`unknown mode ${String(never)}`);
+      unhandled(input.mode, (shown) => new Error(`unknown mode ${shown}`));
     }
   }
   return cmds;

@@ -1,13 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { formatIP, parseIP } from "../ipnet/address.ts";
-import {
-  bridgeMac,
-  containerMac,
-  hostVethAlias,
-  hostVethMac,
-  hostVethName,
-  linkLocalFromMac,
-} from "./naming.ts";
+import { bridgeMac, containerMac, hostVethMac, hostVethName, linkLocalFromMac } from "./naming.ts";
 
 const id = { network: "net", containerId: "abc123", ifname: "eth0" };
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -21,11 +14,6 @@ describe("attachment naming", () => {
     for (const n of names) expect(n.length).toBeLessThanOrEqual(15);
     expect(hostVethName({ ...id, ifname: "eth1" })).not.toBe(hostVethName(id));
     expect(hostVethName({ ...id, network: "other" })).not.toBe(hostVethName(id));
-  });
-
-  test("the alias names network, container and interface, bounded by the kernel limit", () => {
-    expect(hostVethAlias(id)).toBe("podnet:net:abc123:eth0");
-    expect(hostVethAlias({ ...id, containerId: "x".repeat(1000) }).length).toBe(255);
   });
 
   test("the pod MAC embeds its IPv4 address after 0a:58", () => {

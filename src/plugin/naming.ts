@@ -1,22 +1,15 @@
 /**
  * Deterministic names and MAC addresses for an attachment. Deriving them from the attachment key
  * (instead of random ones) lets DEL and GC find the host side with no stored state, even after
- * the pod's namespace is gone, and keeps MACs stable across a repeated ADD.
+ * the pod's namespace is gone, and keeps MACs stable across a repeated ADD. The host veth's alias
+ * is node state the agent reads too, so it is written in node-state/host-veths.ts.
  */
+import type { AttachmentKey } from "../cni/attachment-key.ts";
 import type { IPAddress } from "../ipnet/address.ts";
 import { ipFromBigint } from "../ipnet/address.ts";
 
-export interface AttachmentId {
-  readonly network: string;
-  readonly containerId: string;
-  readonly ifname: string;
-}
-
 /** Host-side veth names start with this, so an operator can tell podnet's links apart. */
 export const HOST_VETH_PREFIX = "pn";
-
-/** The kernel's alias limit is 256 bytes including the terminator (IFALIASZ). */
-const ALIAS_MAX = 255;
 
 // Bun's hasher rather than node:crypto, whose module costs about a millisecond to load on every
 // plugin start.
@@ -24,22 +17,13 @@ function digest(text: string): Buffer {
   return new Bun.CryptoHasher("sha256").update(text).digest();
 }
 
-function attachmentDigest(id: AttachmentId): Buffer {
-  return digest(`${id.network}\0${id.containerId}\0${id.ifname}`);
+function attachmentDigest(key: AttachmentKey): Buffer {
+  return digest(`${key.network}\0${key.containerId}\0${key.ifname}`);
 }
 
 /** 14 characters: within the kernel's 15-byte IFNAMSIZ limit. */
-export function hostVethName(id: AttachmentId): string {
-  return HOST_VETH_PREFIX + attachmentDigest(id).toString("hex").slice(0, 12);
-}
-
-/** Alias set on the host veth: which network owns it (for GC) and which pod it serves (for humans). */
-export function hostVethAlias(id: AttachmentId): string {
-  return `podnet:${id.network}:${id.containerId}:${id.ifname}`.slice(0, ALIAS_MAX);
-}
-
-export function aliasOwnerPrefix(network: string): string {
-  return `podnet:${network}:`;
+export function hostVethName(key: AttachmentKey): string {
+  return HOST_VETH_PREFIX + attachmentDigest(key).toString("hex").slice(0, 12);
 }
 
 function formatMac(bytes: readonly number[]): string {
@@ -57,17 +41,17 @@ function macFromDigest(d: Buffer): string {
  * The pod side's MAC: 0a:58 followed by the IPv4 address, the convention of Kubernetes network
  * plugins (so `ip neigh` output can be read at a glance); hashed when the pod has no IPv4.
  */
-export function containerMac(id: AttachmentId, ipv4: IPAddress | undefined): string {
+export function containerMac(key: AttachmentKey, ipv4: IPAddress | undefined): string {
   if (ipv4 && ipv4.family === 4) {
     const v = Number(ipv4.value);
     return formatMac([0x0a, 0x58, (v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
   }
-  const d = attachmentDigest(id);
+  const d = attachmentDigest(key);
   return formatMac([0x0a, 0x58, d[6] ?? 0, d[7] ?? 0, d[8] ?? 0, d[9] ?? 0]);
 }
 
-export function hostVethMac(id: AttachmentId): string {
-  return macFromDigest(attachmentDigest(id));
+export function hostVethMac(key: AttachmentKey): string {
+  return macFromDigest(attachmentDigest(key));
 }
 
 /** A fixed bridge MAC, so it does not change as ports come and go (which would churn ARP caches). */

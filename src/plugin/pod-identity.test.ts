@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
-import { namespaceProblem, podNameProblem } from "../cluster/service-names.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { containerIdProblem } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { parseNetConf } from "../cni/netconf.ts";
+import { namespaceProblem, podNameProblem } from "../k8s/names.ts";
 import { DEFAULT_NAMESPACE, derivedPodName, parsePodLabels, podIdentity } from "./pod-identity.ts";
 
 const conf = (extra: Record<string, unknown> = {}) =>

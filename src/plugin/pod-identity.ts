@@ -5,21 +5,11 @@
  * anything is allocated: a pod that could not be recorded is refused whole, not attached half.
  */
 
-import {
-  labelKeyProblem,
-  labelValueProblem,
-  namespaceProblem,
-  podNameProblem,
-} from "../cluster/service-names.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { NetConf } from "../cni/netconf.ts";
 import { invalid, requireArray, requireRecord, type ShapeContext } from "../cni/shape.ts";
-
-export interface PodIdentity {
-  readonly namespace: string;
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-}
+import { labelKeyProblem, labelValueProblem, namespaceProblem, podNameProblem } from "../k8s/names.ts";
+import type { PodIdentity } from "../node-state/node-state.ts";
 
 /** Where a pod without K8S_POD_NAMESPACE lives, as in Kubernetes. */
 export const DEFAULT_NAMESPACE = "default";

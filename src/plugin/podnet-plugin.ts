@@ -4,6 +4,7 @@
  */
 
 import { existsSync, readFileSync } from "node:fs";
+import type { AttachmentKey } from "../cni/attachment-key.ts";
 import { checkCniArgs } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { NetConf } from "../cni/netconf.ts";
@@ -15,34 +16,26 @@ import { formatIP } from "../ipnet/address.ts";
 import { formatInterfaceCIDR, formatPrefix, parseInterfaceCIDR } from "../ipnet/prefix.ts";
 import { netnsAt } from "../linux/ip.ts";
 import { assertNetnsFile } from "../linux/netns.ts";
-import { pokeAgent } from "./agent-poke.ts";
-import {
-  attach,
-  deleteHostVeth,
-  InterfaceExistsError,
-  inspectBridge,
-  linkExistsIn,
-  listHostVeths,
-} from "./attach.ts";
+import { hostVethAlias, listHostVeths, pokeAgent } from "../node-state/node-state.ts";
+import { attach, deleteHostVeth, InterfaceExistsError, inspectBridge, linkExistsIn } from "./attach.ts";
 import { checkAttachment } from "./check.ts";
 import type { PodnetConfig } from "./config.ts";
 import { parsePodnetConfig } from "./config.ts";
 import { PodnetErrorCode } from "./error-codes.ts";
 import type { IpamBackend, IpamLease } from "./ipam-backend.ts";
-import type { PluginRequest } from "./ipam-factory.ts";
-import { ipamFor } from "./ipam-factory.ts";
+import { chooseIpam } from "./ipam-choice.ts";
 import { configuredPrefixLength } from "./link-plan.ts";
-import type { AttachmentId } from "./naming.ts";
-import { bridgeMac, containerMac, hostVethAlias, hostVethMac, hostVethName } from "./naming.ts";
+import { bridgeMac, containerMac, hostVethMac, hostVethName } from "./naming.ts";
+import type { PluginRequest } from "./plugin-request.ts";
 import { podIdentity } from "./pod-identity.ts";
 import { parseRequestedIPs } from "./requested-ips.ts";
 
-function attachmentId(netconf: NetConf, req: PluginRequest): AttachmentId {
+function attachmentKey(netconf: NetConf, req: PluginRequest): AttachmentKey {
   return { network: netconf.name, containerId: req.invocation.containerId, ifname: req.invocation.ifname };
 }
 
 function withIpam<T>(config: PodnetConfig, req: PluginRequest, fn: (ipam: IpamBackend) => T): T {
-  const ipam = ipamFor(config, req);
+  const ipam = chooseIpam(config, req);
   try {
     return fn(ipam);
   } finally {
@@ -114,25 +107,25 @@ export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
   checkCniArgs(req.invocation.args, KNOWN_CNI_ARGS);
   // Before any allocation or kernel work: a pod that could not be recorded is refused whole.
   const pod = podIdentity(netconf, req.invocation.args, req.invocation.containerId);
-  const id = attachmentId(netconf, req);
+  const key = attachmentKey(netconf, req);
   // These checks come before IPAM: a repeated ADD for a running pod must fail without touching
   // the addresses that pod holds, and a bad namespace must not cost an allocation.
   assertNetnsFile(req.invocation.netns);
-  if (linkExistsIn(id.ifname, netnsAt(req.invocation.netns))) {
-    throw new InterfaceExistsError(id.ifname, req.invocation.netns);
+  if (linkExistsIn(key.ifname, netnsAt(req.invocation.netns))) {
+    throw new InterfaceExistsError(key.ifname, req.invocation.netns);
   }
   return withIpam(config, req, (ipam) => {
     // The pod row is written with the addresses; failing below releases both together.
     const lease = ipam.add(parseRequestedIPs(netconf, req.invocation.args), pod);
     try {
-      const hostVeth = hostVethName(id);
+      const hostVeth = hostVethName(key);
       const ipv4 = lease.addresses.find((a) => a.ip.family === 4)?.ip;
       const firstGateway = lease.addresses.find((a) => a.gateway)?.gateway;
       const bridge = config.mode === "bridge" ? inspectBridge(config.bridge) : undefined;
       const macs = {
         bridge: bridge?.mac ?? bridgeMac(config.bridge, firstGateway ? formatIP(firstGateway) : netconf.name),
-        host: hostVethMac(id),
-        container: containerMac(id, ipv4),
+        host: hostVethMac(key),
+        container: containerMac(key, ipv4),
       };
       attach({
         mode: config.mode,
@@ -143,8 +136,8 @@ export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
         hairpin: config.hairpin,
         hostVeth,
         hostMac: macs.host,
-        hostAlias: hostVethAlias(id),
-        ifname: id.ifname,
+        hostAlias: hostVethAlias(key),
+        ifname: key.ifname,
         containerMac: macs.container,
         netnsPath: req.invocation.netns,
         addresses: lease.addresses,
@@ -183,7 +176,7 @@ export function cmdDel(netconf: NetConf, req: PluginRequest): void {
   try {
     // The veth pair dies with either end, so deleting the host side also cleans the pod's side,
     // and works when the pod's namespace is already gone.
-    deleteHostVeth(hostVethName(attachmentId(netconf, req)));
+    deleteHostVeth(hostVethName(attachmentKey(netconf, req)));
   } catch (e) {
     errors.push((e as Error).message);
   }
@@ -214,7 +207,7 @@ export function cmdCheck(netconf: NetConf, req: PluginRequest): void {
   checkAttachment({
     mode: config.mode,
     bridge: config.bridge,
-    hostVeth: hostVethName(attachmentId(netconf, req)),
+    hostVeth: hostVethName(attachmentKey(netconf, req)),
     ifname,
     netnsPath: req.invocation.netns,
     prevResult: prev,
@@ -231,9 +224,7 @@ export function cmdGc(netconf: NetConf, req: PluginRequest): void {
     errors.push((e as Error).message);
   }
   notifyAgent(config);
-  const keep = new Set(
-    valid.map((a) => hostVethName({ network: netconf.name, containerId: a.containerId, ifname: a.ifname })),
-  );
+  const keep = new Set(valid.map(hostVethName));
   for (const link of listHostVeths(netconf.name)) {
     if (keep.has(link.ifname)) continue;
     try {

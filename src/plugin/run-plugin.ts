@@ -2,6 +2,8 @@
  * Entry point when executed by a container runtime (CNI_COMMAND set): parse the environment and
  * stdin, run the verb, print exactly one JSON document on stdout (CNI.md, "Invocation").
  */
+
+import { unhandled } from "../base/unhandled.ts";
 import type { Command } from "../cni/env.ts";
 import { parseEnvironment } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
@@ -12,8 +14,8 @@ import type { CniVersion } from "../cni/version.ts";
 import { isSupportedVersion, LATEST_VERSION, versionResult, versionSupports } from "../cni/version.ts";
 import { closeNetlinkSockets } from "../linux/ip.ts";
 import { toCniError } from "./error-codes.ts";
-import type { PluginRequest } from "./ipam-factory.ts";
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from "./ipam-plugin.ts";
+import type { PluginRequest } from "./plugin-request.ts";
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from "./podnet-ipam-plugin.ts";
 import { cmdAdd, cmdCheck, cmdDel, cmdGc, cmdStatus } from "./podnet-plugin.ts";
 
 export type PluginKind = "podnet" | "podnet-ipam";
@@ -68,8 +70,10 @@ function dispatch(
     case "VERSION":
       return versionResult(netconf.cniVersion);
     default: {
-      const never: never = command;
-      throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND ${String(never)}`);
+      unhandled(
+        command,
+        (shown) => new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND ${shown}`),
+      );
     }
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
-import type { Endpoint } from "../cluster/service-model.ts";
-import { diffRulesets, fullSync } from "./diff.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
+import type { Endpoint } from "../k8s/service-model.ts";
+import { diffRulesets, fullSync, type SyncPlan } from "./diff.ts";
 import { DIFF_CASES, endpoint, GOLDEN_CASES, nodeInput, service } from "./golden-cases.ts";
 import type { Ruleset } from "./nft-model.ts";
 import { comparable, ReplayError, replay, stateOf } from "./nft-replay.ts";
@@ -22,8 +22,16 @@ function cluster(
   );
 }
 
-/** Applies `diff` to the state of `prev` with the transaction model and checks it reaches `next`. */
-function expectReaches(prev: Ruleset, next: Ruleset, diff: string): void {
+/** The text of a partial sync; fails the test when the plan is something else. */
+function partial(plan: SyncPlan): string {
+  if (plan.kind !== "partial") throw new Error(`expected a partial sync, got ${plan.kind}`);
+  return plan.text;
+}
+
+/** Applies `plan` to the state of `prev` with the transaction model and checks it reaches `next`. */
+function expectReaches(prev: Ruleset, next: Ruleset, plan: SyncPlan): void {
+  expect(plan.kind).not.toBe("full");
+  const diff = plan.kind === "none" ? "" : plan.text;
   expect(diff.startsWith("add table")).toBe(false);
   expect(comparable(replay(stateOf(prev), diff, `${next.family} ${next.table}`))).toEqual(
     comparable(stateOf(next)),
@@ -39,7 +47,8 @@ describe("partial sync", () => {
       i === 500 ? { ...s, endpoints: [endpoint("10.244.250.1"), ...s.endpoints.slice(1)] } : s,
     );
     const next = renderRuleset({ ...input, services }, prev);
-    const diff = diffRulesets(prev, next);
+    const plan = diffRulesets(prev, next);
+    const diff = partial(plan);
     const lines = diff.trimEnd().split("\n");
     expect(lines.length).toBeLessThanOrEqual(12);
     // svc-500 is 10.96.1.244, NodePort 30500, endpoints 10.244.100.21-23 (the first replaced).
@@ -49,20 +58,21 @@ describe("partial sync", () => {
     expect(diff).toContain("10.96.1.244 . 80 . 2 : 10.244.250.1 . 8080");
     expect(diff).toContain("30500 . 2 : 10.244.250.1 . 8080");
     // Reuse of the previous render is an optimisation only: a fresh render diffs the same.
-    expect(diffRulesets(prev, renderRuleset({ ...input, services }))).toBe(diff);
-    expectReaches(prev, next, diff);
+    expect(diffRulesets(prev, renderRuleset({ ...input, services }))).toEqual(plan);
+    expectReaches(prev, next, plan);
   });
 
   test("the last endpoint leaving swaps the map elements for a no-endpoint entry", () => {
     const services = input.services.map((s, i) => (i === 7 ? { ...s, endpoints: [] } : s));
     const next = renderRuleset({ ...input, services }, prev);
-    const diff = diffRulesets(prev, next);
+    const plan = diffRulesets(prev, next);
+    const diff = partial(plan);
     expect(diff).toContain("delete element ip podnet service-ips { 10.96.0.7 . tcp . 80 }\n");
     expect(diff).toContain("delete element ip podnet service-nodeports { tcp . 30007 }\n");
     expect(diff).toContain("add element ip podnet no-endpoint-nodeports { tcp . 30007 }\n");
     for (const line of diff.trimEnd().split("\n"))
       expect(line).toMatch(/default\/svc-7\/|10\.96\.0\.7 |30007|10\.244\.7\.\d+ \./);
-    expectReaches(prev, next, diff);
+    expectReaches(prev, next, plan);
   });
 
   test("a Service added and one removed send only their own chains and elements", () => {
@@ -71,19 +81,20 @@ describe("partial sync", () => {
       { service: service("new", ["10.96.200.1"], [tcp80]), endpoints: [endpoint("10.244.9.9")] },
     ];
     const next = renderRuleset({ ...input, services }, prev);
-    const diff = diffRulesets(prev, next);
+    const plan = diffRulesets(prev, next);
+    const diff = partial(plan);
     for (const line of diff.trimEnd().split("\n"))
       expect(line).toMatch(
         /default\/svc-3\/|default\/new\/|10\.96\.0\.3\b|10\.96\.200\.1\b|30003|10\.244\.(3\.\d+|9\.9) \.|endpoints-tcp-1\b/,
       );
     // The new Service is the only one with one endpoint: its shared DNAT chain arrives with it.
     expect(diff).toContain("add chain ip podnet endpoints-tcp-1\n");
-    expectReaches(prev, next, diff);
+    expectReaches(prev, next, plan);
   });
 
   test("nothing changed, nothing sent", () => {
-    expect(diffRulesets(prev, renderRuleset(input, prev))).toBe("");
-    expect(diffRulesets(prev, renderRuleset(input))).toBe("");
+    expect(diffRulesets(prev, renderRuleset(input, prev))).toEqual({ kind: "none" });
+    expect(diffRulesets(prev, renderRuleset(input))).toEqual({ kind: "none" });
   });
 
   for (const [name, { prev: before, next: after }] of Object.entries(DIFF_CASES)) {
@@ -127,7 +138,8 @@ describe("partial sync", () => {
 
 describe("full sync", () => {
   test("replaces podnet's table and nothing else", () => {
-    const text = fullSync(renderRuleset(GOLDEN_CASES["tcp-two-endpoints"]));
+    const { kind, text } = fullSync(renderRuleset(GOLDEN_CASES["tcp-two-endpoints"]));
+    expect(kind).toBe("full");
     expect(text.startsWith("add table ip podnet\ndelete table ip podnet\ntable ip podnet {\n")).toBe(true);
     expect(text.match(/^\S.*$/gm)).toEqual([
       "add table ip podnet",
@@ -140,13 +152,13 @@ describe("full sync", () => {
   test("is what a partial sync falls back to when a change cannot be made in place", () => {
     const v4 = renderRuleset(GOLDEN_CASES["tcp-two-endpoints"]);
     const v6 = renderRuleset(GOLDEN_CASES.ipv6);
-    expect(diffRulesets(v4, v6)).toBe(fullSync(v6));
+    expect(diffRulesets(v4, v6)).toEqual(fullSync(v6));
     const chains = new Map(v4.chains);
     const output = chains.get("nat-output");
     if (!output?.hook) throw new Error("nat-output is a base chain");
     chains.set("nat-output", { ...output, hook: { ...output.hook, priority: -150 } });
     const moved: Ruleset = { ...v4, chains };
-    expect(diffRulesets(moved, v4)).toBe(fullSync(v4));
+    expect(diffRulesets(moved, v4)).toEqual(fullSync(v4));
   });
 });
 
@@ -154,7 +166,7 @@ describe("the transaction model", () => {
   test("refuses a transaction that deletes a chain something still jumps to", () => {
     const p = renderRuleset(DIFF_CASES["last-endpoint-gone"].prev);
     const n = renderRuleset(DIFF_CASES["last-endpoint-gone"].next);
-    const lines = diffRulesets(p, n).trimEnd().split("\n");
+    const lines = partial(diffRulesets(p, n)).trimEnd().split("\n");
     const reordered = [...lines.filter((l) => l.startsWith("delete chain")), ...lines].join("\n");
     expect(() => replay(stateOf(p), reordered, "ip podnet")).toThrow(ReplayError);
     expect(() =>

@@ -15,9 +15,19 @@ import { chainDeclaration, elementText, NO_SHARED_ELEMENTS, setDeclaration } fro
 import { renderNft } from "./render-nft.ts";
 import { SharedChanges } from "./shared-changes.ts";
 
+/**
+ * What a sync sends to the kernel: nothing, a partial transaction, or the transaction that replaces
+ * podnet's table of the family in full (which the caller counts, and which a refused partial one
+ * falls back to).
+ */
+export type SyncPlan =
+  | { readonly kind: "none" }
+  | { readonly kind: "partial"; readonly text: string }
+  | { readonly kind: "full"; readonly text: string };
+
 /** The transaction that replaces podnet's table of this family with `next` in full. */
-export function fullSync(next: Ruleset): string {
-  return renderNft(next);
+export function fullSync(next: Ruleset): Extract<SyncPlan, { kind: "full" }> {
+  return { kind: "full", text: renderNft(next) };
 }
 
 function sameRules(a: readonly string[], b: readonly string[]): boolean {
@@ -176,10 +186,10 @@ function diffService(tx: Transaction, old: ServiceRules | undefined, group: Serv
 }
 
 /**
- * The partial-sync transaction from `prev` to `next`: "" when nothing changed, the full sync when
- * a change cannot be made in place (see needsFullSync).
+ * The sync from `prev` to `next`: none when nothing changed, partial when every change can be made
+ * in place, otherwise full (see needsFullSync).
  */
-export function diffRulesets(prev: Ruleset, next: Ruleset): string {
+export function diffRulesets(prev: Ruleset, next: Ruleset): SyncPlan {
   if (needsFullSync(prev, next)) return fullSync(next);
   const tx = new Transaction(`${next.family} ${next.table}`);
   const shared = new SharedChanges();
@@ -200,5 +210,6 @@ export function diffRulesets(prev: Ruleset, next: Ruleset): string {
   for (const [key, old] of prev.services)
     if (!next.services.has(key)) diffService(tx, old, { chains: [], sets: [], shared: NO_SHARED_ELEMENTS });
   for (const [name, { remove, add }] of shared.resolve(prev, next)) tx.elements(name, remove, add);
-  return tx.text();
+  const text = tx.text();
+  return text === "" ? { kind: "none" } : { kind: "partial", text };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
-import type { PodRecord, Service } from "../cluster/service-model.ts";
-import { endpointsOf } from "../cluster/service-model.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
+import type { PodRecord, Service } from "../k8s/service-model.ts";
+import { endpointsOf } from "../k8s/service-model.ts";
 import { EndpointIndex } from "./endpoint-index.ts";
 
 const svc = (ns: string, name: string, selector: Record<string, string>): Service => ({

@@ -4,8 +4,8 @@
  * Services of its namespace, a Service change scans only its namespace's pods, so one event
  * among 10,000 Services and 100,000 pods stays cheap.
  */
-import type { Endpoint, PodRecord, Service } from "../cluster/service-model.ts";
-import { endpointsOf, serviceKey } from "../cluster/service-model.ts";
+import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
+import { endpointsOf, serviceKey } from "../k8s/service-model.ts";
 
 export interface ServiceEntry {
   readonly service: Service;

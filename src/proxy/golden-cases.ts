@@ -4,7 +4,7 @@
  * with `nft --check`. Addresses are from the lab's ranges: pods 10.244.0.0/16, services
  * 10.96.0.0/12, nodes in 192.0.2.0/24 (IPv6: fd00:10:244::/56, fd00:10:96::/112, 2001:db8::/64).
  */
-import type { Endpoint, Service, ServicePort, SessionAffinity } from "../cluster/service-model.ts";
+import type { Endpoint, Service, ServicePort, SessionAffinity } from "../k8s/service-model.ts";
 import { nonMasqueradeCidrs } from "./masquerade-cidrs.ts";
 import type { ProxyInput } from "./ruleset.ts";
 

@@ -1,10 +1,9 @@
-import type { ServiceMemo } from "./service-plan.ts";
-
 /**
  * The service proxy's desired nftables state as plain data: one table, its sets and maps with
  * their elements, and its chains with their rules (each rule one line of `nft` syntax). Rendering
  * to text (render-nft.ts) and diffing two states (diff.ts) both work on this, so what is applied
- * in full and what is applied in part always come from the same description.
+ * in full and what is applied in part always come from the same description. It imports nothing:
+ * the renderer, the diff, the text and the replay model all build on it.
  */
 
 export type NftFamily = "ip" | "ip6";
@@ -102,7 +101,11 @@ export interface ServiceRules {
   readonly shared: SharedElements;
 }
 
-export interface Ruleset {
+/**
+ * `S` is what is kept per Service: the renderer keeps more than the rules (render-services.ts's
+ * ServiceMemo, so the next render can reuse them); everything else needs only the rules.
+ */
+export interface Ruleset<S extends ServiceRules = ServiceRules> {
   readonly family: NftFamily;
   readonly table: string;
   /**
@@ -113,11 +116,11 @@ export interface Ruleset {
   /** The base chains and shared helper chains, in render order. */
   readonly chains: ReadonlyMap<string, NftChain>;
   /**
-   * Per-service chains and sets by "namespace/name", in render order. Each entry also records how
-   * it was rendered, so the next render reuses the entry of an unchanged Service (the very same
-   * object, which the diff then skips by identity).
+   * Per-service chains and sets by "namespace/name", in render order. The renderer's entries also
+   * record how they were rendered, so the next render reuses the entry of an unchanged Service
+   * (the very same object, which the diff then skips by identity).
    */
-  readonly services: ReadonlyMap<string, ServiceMemo>;
+  readonly services: ReadonlyMap<string, S>;
   /** Input that was skipped; callers log and count these, the ruleset is otherwise complete. */
   readonly problems: readonly RenderProblem[];
 }

@@ -5,7 +5,7 @@
  * Names depend only on identity, never on order, so an unchanged service keeps its names across
  * renders and a partial sync leaves it alone.
  */
-import type { Protocol } from "../cluster/service-model.ts";
+import type { Protocol } from "../k8s/service-model.ts";
 
 /** Names of the table's shared chains and sets. */
 export const NAMES = {
@@ -27,7 +27,9 @@ export const NAMES = {
   hairpin: "hairpin",
 } as const;
 
-type Proto = "tcp" | "udp" | "sctp";
+/** The Service protocols as nft writes them (`tcp dport`). */
+export type Proto = "tcp" | "udp" | "sctp";
+export const PROTOS: readonly Proto[] = ["tcp", "udp", "sctp"];
 
 /**
  * The endpoint maps are per protocol: their data is declared as `daddr . tcp dport` (udp, sctp),

@@ -16,32 +16,18 @@
  * - nat postrouting (100): masquerade what was marked (non-pod clients, NodePorts), hairpin
  *   connections (a pod DNATed to itself: source . destination in the `hairpin` set), then egress
  *   masquerade as one set-based rule.
+ *
+ * The steps: the node's addresses (here), the chains every table has (base-chains.ts), the
+ * Services' chains and elements with the shared DNAT chains (render-services.ts), and the shared
+ * sets and maps (table-sets.ts).
  */
-import type { Endpoint, Service } from "../cluster/service-model.ts";
-import { serviceKey } from "../cluster/service-model.ts";
+import type { Endpoint, Service } from "../k8s/service-model.ts";
 import { AddressCanonicalizer, ipFamilyOf, normalizeCidrs } from "./addresses.ts";
-import type { NftChain, NftFamily, NftNamedSet, RenderProblem, Ruleset } from "./nft-model.ts";
-import { NO_SHARED_ELEMENTS, TABLE_NAME } from "./nft-model.ts";
-import {
-  endpointsChainName,
-  NAMES,
-  nodePortEndpointsChainName,
-  nodePortEndpointsMap,
-  serviceEndpointsMap,
-} from "./nft-names.ts";
-import {
-  claimPorts,
-  inputFingerprint,
-  type PortOwners,
-  resolveService,
-  type ServiceMemo,
-} from "./service-plan.ts";
-import { MARK_TEXT, renderServicePort, SET_MARK } from "./service-rules.ts";
-import { sharedElementsOf } from "./shared-elements.ts";
-
-export { NAMES } from "./nft-names.ts";
-export { renderNft } from "./render-nft.ts";
-export { MASQUERADE_MARK } from "./service-rules.ts";
+import { baseChains, nodePortMatch } from "./base-chains.ts";
+import type { NftChain, NftFamily, RenderProblem, Ruleset } from "./nft-model.ts";
+import { TABLE_NAME } from "./nft-model.ts";
+import { renderServices, type ServiceMemo } from "./render-services.ts";
+import { type NodeAddresses, tableSets } from "./table-sets.ts";
 
 export interface ProxyInput {
   /** One table per family; callers render both for dual-stack. */
@@ -62,100 +48,16 @@ export interface ProxyInput {
   readonly nodeName?: string;
 }
 
-/**
- * The endpoint maps come one per protocol, declared by example (`typeof ip daddr . udp dport .
- * numgen … : ip daddr . udp dport`), because a numgen result has no sized type name. Not one map
- * with `th dport`: nft 1.0.6 cannot read that declaration back from the kernel ("conflicting
- * protocols specified: ip vs. th"), so every later transaction adding a rule that uses the map
- * failed; and with `tcp dport` as the data of a shared map nft adds a TCP-only match to the rule.
- */
-type Proto = "tcp" | "udp" | "sctp";
-const PROTOS: readonly Proto[] = ["tcp", "udp", "sctp"];
+/** A ruleset as rendered: each Service's entry also says how it was made, for the next render. */
+export type RenderedRuleset = Ruleset<ServiceMemo>;
 
-const NAT_DST_PRIORITY = -100;
-const NAT_SRC_PRIORITY = 100;
-/** After DNAT: whatever still has a ClusterIP destination was not translated. */
-const REJECT_PRIORITY = -90;
-
-function set(name: string, type: string, flags: readonly "interval"[], elements: string[]): NftNamedSet {
-  return { kind: "set", name, type, flags, elements };
-}
-
-function baseChains(input: ProxyInput, nodeportMatch: string): NftChain[] {
-  const addr = input.family;
-  const icmp = addr === "ip" ? "icmp" : "icmpv6";
-  const postrouting = [
-    // The bit is cleared so it does not leak into whatever else looks at marks (policy routing).
-    `meta mark & ${MARK_TEXT} == ${MARK_TEXT} meta mark set meta mark ^ ${MARK_TEXT} masquerade fully-random`,
-    // Hairpin: a pod reaching itself through its Service would get the reply straight from its
-    // own stack with the wrong source; masquerading makes the reply return through conntrack.
-    `ct status dnat ${addr} saddr . ${addr} daddr @${NAMES.hairpin} masquerade fully-random`,
-  ];
-  if (input.masqueradeEgress) {
-    postrouting.push(
-      `${addr} saddr @${NAMES.podCidrs} ${addr} daddr != @${NAMES.noMasquerade} masquerade fully-random`,
-    );
-  }
-  const hooked = (
-    name: string,
-    type: "filter" | "nat",
-    hook: "prerouting" | "output" | "postrouting",
-    priority: number,
-    rules: string[],
-  ): NftChain => ({
-    name,
-    hook: { type, hook, priority },
-    rules,
-  });
-  return [
-    hooked(NAMES.natPrerouting, "nat", "prerouting", NAT_DST_PRIORITY, [`jump ${NAMES.services}`]),
-    hooked(NAMES.natOutput, "nat", "output", NAT_DST_PRIORITY, [`jump ${NAMES.services}`]),
-    hooked(NAMES.natPostrouting, "nat", "postrouting", NAT_SRC_PRIORITY, postrouting),
-    hooked(NAMES.filterPrerouting, "filter", "prerouting", REJECT_PRIORITY, [
-      `ct state new jump ${NAMES.rejectCheck}`,
-    ]),
-    hooked(NAMES.filterOutput, "filter", "output", REJECT_PRIORITY, [
-      `ct state new jump ${NAMES.rejectCheck}`,
-    ]),
-    {
-      name: NAMES.services,
-      rules: [
-        // Clients outside the pod CIDRs (the node itself, other hosts) are masqueraded so the
-        // endpoint's reply comes back through this node's conntrack entry and gets un-DNATed.
-        `${addr} daddr @${NAMES.clusterIPs} ${addr} saddr != @${NAMES.podCidrs} ${SET_MARK}`,
-        `${addr} daddr . meta l4proto . th dport vmap @${NAMES.serviceIps}`,
-        `${nodeportMatch} meta l4proto . th dport vmap @${NAMES.serviceNodeports}`,
-      ],
-    },
-    {
-      name: NAMES.rejectCheck,
-      rules: [
-        `${addr} daddr @${NAMES.clusterIPs} goto ${NAMES.reject}`,
-        // `ct status dnat` guards against a DNAT that happened to land on a node address and port.
-        `ct status & dnat == 0 ${nodeportMatch} meta l4proto . th dport @${NAMES.noEndpointNodeports} goto ${NAMES.reject}`,
-      ],
-    },
-    {
-      name: NAMES.reject,
-      rules: ["meta l4proto tcp reject with tcp reset", `reject with ${icmp} type port-unreachable`],
-    },
-  ];
-}
-
-/**
- * Renders the desired ruleset of `input.family`; input that cannot be rendered is listed in
- * `problems`. With `previous` (the last render of the same family), Services whose input did not
- * change reuse its chain objects: rendering 10,000 Services after one endpoint change then costs
- * a fraction of a full render, and diffRulesets skips reused chains by identity.
- */
-export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
-  const addr = input.family;
-  const family = ipFamilyOf(addr);
-  const addrType = addr === "ip" ? "ipv4_addr" : "ipv6_addr";
-  const problems: RenderProblem[] = [];
-  const addresses = new AddressCanonicalizer(family);
-  const prevServices = previous?.family === addr ? previous.services : undefined;
-
+/** The node's CIDRs and addresses of the table's family; what is not an address is a problem. */
+function nodeAddresses(
+  input: ProxyInput,
+  addresses: AddressCanonicalizer,
+  problems: RenderProblem[],
+): NodeAddresses {
+  const family = ipFamilyOf(input.family);
   const cidrProblems = (invalid: string[]) => {
     for (const text of invalid)
       problems.push({
@@ -181,137 +83,27 @@ export function renderRuleset(input: ProxyInput, previous?: Ruleset): Ruleset {
       });
     else if (ip !== "other-family") nodeIPs.add(ip);
   }
-  const loopback = addr === "ip" ? "127.0.0.0/8" : "::1";
-  // Without configured node addresses NodePorts answer on every local address except loopback
-  // (as kube-proxy does), because a DNAT of 127.0.0.1 traffic would need route_localnet.
-  const nodeportMatch =
-    nodeIPs.size > 0
-      ? `${addr} daddr @${NAMES.nodeportIPs}`
-      : `fib daddr type local ${addr} daddr != ${loopback}`;
+  return { podCidrs: pods.cidrs, noMasquerade: noMasq.cidrs, nodeIPs: [...nodeIPs].sort() };
+}
+
+/**
+ * Renders the desired ruleset of `input.family`; input that cannot be rendered is listed in
+ * `problems`. With `previous` (the last render of the same family), Services whose input did not
+ * change reuse its chain objects: rendering 10,000 Services after one endpoint change then costs
+ * a fraction of a full render, and diffRulesets skips reused chains by identity.
+ */
+export function renderRuleset(input: ProxyInput, previous?: RenderedRuleset): RenderedRuleset {
+  const addr = input.family;
+  const problems: RenderProblem[] = [];
+  const addresses = new AddressCanonicalizer(ipFamilyOf(addr));
+  const node = nodeAddresses(input, addresses, problems);
+  const reusable = previous?.family === addr ? previous.services : undefined;
+  const { services, dnatChains } = renderServices(input, addresses, reusable, problems);
 
   const chains = new Map<string, NftChain>();
-  for (const chain of baseChains(input, nodeportMatch)) chains.set(chain.name, chain);
-  /** "proto/count" pairs whose shared DNAT chains are in use. */
-  const endpointsChains = new Set<string>();
-  const nodeportEndpointsChains = new Set<string>();
-  const owners: PortOwners = { ports: new Map(), nodePorts: new Map() };
-  const services = new Map<string, ServiceMemo>();
-
-  const sorted = input.services
-    .map((entry) => ({ entry, key: serviceKey(entry.service) }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  for (const { entry, key } of sorted) {
-    if (services.has(key)) {
-      problems.push({
-        kind: "duplicate-service",
-        subject: key,
-        message: `Service "${key}" is listed twice; the second is skipped`,
-      });
-      continue;
-    }
-    const fingerprint = inputFingerprint(entry.service, entry.endpoints, input.nodeName);
-    const old = prevServices?.get(key);
-    const same = old !== undefined && old.fingerprint === fingerprint;
-    const found: RenderProblem[] = [];
-    const resolved = same
-      ? old.resolved
-      : resolveService(addresses, entry.service, entry.endpoints, found, input.nodeName);
-    const resolveProblems = same ? old.problems : found;
-    problems.push(...resolveProblems);
-    if (resolved === undefined) {
-      services.set(key, {
-        fingerprint,
-        resolved,
-        problems: resolveProblems,
-        claims: "",
-        outputs: [],
-        chains: [],
-        sets: [],
-        shared: NO_SHARED_ELEMENTS,
-      });
-      continue;
-    }
-    const claims = claimPorts(resolved, entry.service.ports, owners, problems);
-    let memo: ServiceMemo;
-    if (same && old.claims === claims.key) {
-      memo = old;
-    } else {
-      const outputs = claims.ports.map((port) => renderServicePort(addr, resolved, port));
-      memo = {
-        fingerprint,
-        resolved,
-        problems: resolveProblems,
-        claims: claims.key,
-        outputs,
-        chains: outputs.flatMap((o) => o.chains),
-        sets: outputs.flatMap((o) => o.sets),
-        shared: sharedElementsOf(resolved, outputs),
-      };
-    }
-    services.set(key, memo);
-    for (const out of memo.outputs) {
-      const proto = out.protocol.toLowerCase() as Proto;
-      if (out.endpointsChain !== undefined) endpointsChains.add(`${proto}/${out.endpointsChain}`);
-      if (out.nodePortEndpointsChain !== undefined)
-        nodeportEndpointsChains.add(`${proto}/${out.nodePortEndpointsChain}`);
-    }
-  }
-
-  // The shared DNAT chains, one per protocol and endpoint count in use (service-rules.ts says why).
-  const dnat = (name: string, count: number, key: string, map: string) =>
-    chains.set(name, { name, rules: [`dnat ${addr} to ${key} . numgen random mod ${count} map @${map}`] });
-  const byProtoThenCount = (pairs: Set<string>) =>
-    [...pairs]
-      .map((p) => p.split("/") as [Proto, string])
-      .map(([proto, n]) => [proto, Number(n)] as const)
-      .sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : a[0] < b[0] ? -1 : 1));
-  for (const [proto, n] of byProtoThenCount(endpointsChains))
-    dnat(endpointsChainName(proto, n), n, `${addr} daddr . ${proto} dport`, serviceEndpointsMap(proto));
-  for (const [proto, n] of byProtoThenCount(nodeportEndpointsChains))
-    dnat(nodePortEndpointsChainName(proto, n), n, `${proto} dport`, nodePortEndpointsMap(proto));
-
-  const sets = new Map<string, NftNamedSet>();
-  for (const s of [
-    set(NAMES.podCidrs, addrType, ["interval"], pods.cidrs),
-    set(NAMES.noMasquerade, addrType, ["interval"], noMasq.cidrs),
-    set(NAMES.nodeportIPs, addrType, [], [...nodeIPs].sort()),
-    // These and the maps below hold only what Services add (ServiceRules.shared).
-    set(NAMES.clusterIPs, addrType, [], []),
-    set(NAMES.noEndpointNodeports, "inet_proto . inet_service", [], []),
-    set(NAMES.hairpin, `${addrType} . ${addrType}`, [], []),
-    {
-      kind: "map",
-      name: NAMES.serviceIps,
-      type: `${addrType} . inet_proto . inet_service`,
-      data: "verdict",
-      elements: new Map(),
-    } as const,
-    {
-      kind: "map",
-      name: NAMES.serviceNodeports,
-      type: "inet_proto . inet_service",
-      data: "verdict",
-      elements: new Map(),
-    } as const,
-    ...PROTOS.flatMap((proto) => [
-      {
-        kind: "map",
-        name: serviceEndpointsMap(proto),
-        type: `${addr} daddr . ${proto} dport . numgen random mod 1`,
-        data: `${addr} daddr . ${proto} dport`,
-        typeOf: true,
-        elements: new Map(),
-      } as const,
-      {
-        kind: "map",
-        name: nodePortEndpointsMap(proto),
-        type: `${proto} dport . numgen random mod 1`,
-        data: `${addr} daddr . ${proto} dport`,
-        typeOf: true,
-        elements: new Map(),
-      } as const,
-    ]),
-  ])
-    sets.set(s.name, s);
+  const nodeportMatch = nodePortMatch(addr, node.nodeIPs);
+  for (const chain of baseChains(addr, input.masqueradeEgress, nodeportMatch)) chains.set(chain.name, chain);
+  for (const chain of dnatChains) chains.set(chain.name, chain);
+  const sets = new Map(tableSets(addr, node).map((set) => [set.name, set] as const));
   return { family: addr, table: TABLE_NAME, sets, chains, services, problems };
 }

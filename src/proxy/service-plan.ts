@@ -4,29 +4,11 @@
  * another Service already has on the same ClusterIP, or a NodePort already taken, is reported
  * and skipped rather than letting one bad record break the whole transaction.
  */
-import type { Endpoint, Service, ServicePort } from "../cluster/service-model.ts";
-import { serviceKey } from "../cluster/service-model.ts";
+import type { Endpoint, Service, ServicePort } from "../k8s/service-model.ts";
+import { serviceKey } from "../k8s/service-model.ts";
 import type { AddressCanonicalizer } from "./addresses.ts";
-import type { RenderProblem, ServiceRules } from "./nft-model.ts";
-import {
-  type ClaimedPort,
-  type FamilyService,
-  nodePortKey,
-  type PortOutput,
-  serviceIpKey,
-} from "./service-rules.ts";
-
-/** One Service's rules and how they were made, kept in the Ruleset for the next render. */
-export interface ServiceMemo extends ServiceRules {
-  /** inputFingerprint of the Service and its endpoints. */
-  readonly fingerprint: string;
-  readonly resolved: FamilyService | undefined;
-  /** Problems found while resolving (reported again when the entry is reused). */
-  readonly problems: readonly RenderProblem[];
-  /** Claims.key of the ports it got. */
-  readonly claims: string;
-  readonly outputs: readonly PortOutput[];
-}
+import type { RenderProblem } from "./nft-model.ts";
+import { type ClaimedPort, type FamilyService, nodePortKey, serviceIpKey } from "./service-rules.ts";
 
 /**
  * Everything the rendering of a Service depends on, as one string: equal fingerprints render
@@ -43,12 +25,12 @@ export function inputFingerprint(
   return `${service.clusterIPs.join(",")}|${a.kind === "ClientIP" ? a.timeoutSeconds : ""}|${ports.join(",")}|${ips.join(",")}`;
 }
 
-/** The Service as the table of the canonicalizer's family sees it; undefined when it has no ClusterIP there. */
 /** Whether an endpoint runs on this node (every endpoint counts as local when the node is not named). */
 function isLocal(endpoint: Endpoint, nodeName: string | undefined): boolean {
   return nodeName === undefined || endpoint.node === nodeName;
 }
 
+/** The Service as the table of the canonicalizer's family sees it; undefined when it has no ClusterIP there. */
 export function resolveService(
   addresses: AddressCanonicalizer,
   service: Service,

@@ -1,98 +1,121 @@
 /**
  * The service proxy of one node (part of the agent): follows Services and pod records in the
- * datastore, renders this node's nftables tables (ruleset.ts) and applies them with `nft -f` —
- * the whole table on the first sync, after a failure and when the table went missing, otherwise
- * only what changed (diff.ts). Bursts of events are coalesced into one sync. After a sync, UDP
- * conntrack entries towards endpoints that are gone are deleted (stale-flows.ts).
+ * datastore, renders this node's nftables tables (ruleset.ts) and applies them through the
+ * kernel (proxy-kernel.ts) — the whole table on the first sync, after a failure and when the
+ * table went missing, otherwise only what changed (diff.ts). Bursts of events are coalesced into
+ * one sync (daemon/sync-loop.ts). After a sync, UDP conntrack entries towards endpoints that are
+ * gone are deleted (stale-flows.ts).
  *
  * The tables are left in place on stop: Services keep working while the agent restarts, and the
  * next start replaces them in full.
  */
 
-import type { Logger } from "../agent/log.ts";
-import type { Registry } from "../agent/metrics.ts";
 import { listPodRecords, watchPodRecords } from "../cluster/pod-records.ts";
 import { listServices, watchServices } from "../cluster/service-store.ts";
+import type { Logger } from "../daemon/log.ts";
+import type { Metrics } from "../daemon/metrics.ts";
+import { SyncLoop } from "../daemon/sync-loop.ts";
+import { Timers } from "../daemon/timers.ts";
+import { WatchKeeper } from "../daemon/watch-keeper.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { diffRulesets, fullSync } from "./diff.ts";
 import { EndpointIndex, type ServiceEntry } from "./endpoint-index.ts";
-import { applyTransaction, deleteFlowEntries, tableExists } from "./kernel-commands.ts";
-import { nonMasqueradeCidrs } from "./masquerade-cidrs.ts";
-import type { NftFamily, Ruleset } from "./nft-model.ts";
-import { renderRuleset } from "./ruleset.ts";
+import type { NftFamily } from "./nft-model.ts";
+import type { ProxyKernel } from "./proxy-kernel.ts";
+import { type RenderedRuleset, renderRuleset } from "./ruleset.ts";
 import { newlyServedUdp, staleUdpFlows } from "./stale-flows.ts";
+import { type EgressPolicy, type NodeView, tableInputs } from "./table-inputs.ts";
 
-export interface ProxyOptions {
-  /** Masquerade pod traffic to destinations outside the non-masquerade CIDRs (egress). */
-  readonly masqueradeEgress: boolean;
-  /** Keep RFC 1918 / ULA destinations unmasqueraded too (ip-masq-agent's convention). */
-  readonly keepPrivateRanges: boolean;
-  /** Further destinations that must see pod addresses. */
-  readonly nonMasqueradeCidrs: readonly string[];
+export interface ProxyOptions extends EgressPolicy {
   /** How often the tables' presence is checked (a full sync follows when one is missing). */
   readonly checkSeconds: number;
+  /**
+   * A failed sync is retried after this long, doubled per failure up to maxRetryMs (default 1 s,
+   * up to the check period: the same rule as the agent's other loops).
+   */
+  readonly firstRetryMs?: number;
+  readonly maxRetryMs?: number;
 }
 
-/** What the proxy needs to know about its node and cluster; read at every sync. */
-export interface NodeView {
-  readonly nodeName: string;
-  /** Where NodePorts answer. */
-  readonly nodeIPs: readonly string[];
-  readonly clusterCidrs: readonly string[];
-  readonly serviceCidrs: readonly string[];
-}
-
+/** Events this close together are served by one sync. */
 const COALESCE_MS = 10;
+
+type SyncKind = "full" | "partial";
+
+/** The proxy's Prometheus series; every labelled one exists from the first scrape. */
+function proxyMetrics(metrics: Metrics) {
+  const m = {
+    syncs: metrics.counter(
+      "podnet_proxy_syncs_total",
+      "Service proxy syncs applied, by kind (full, partial).",
+      ["kind"],
+    ),
+    seconds: metrics.histogram(
+      "podnet_proxy_sync_duration_seconds",
+      "Duration of one service proxy sync (render, diff, nft).",
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
+    errors: metrics.counter(
+      "podnet_proxy_errors_total",
+      "Service proxy errors by kind (nft, store, conntrack).",
+      ["kind"],
+    ),
+    services: metrics.gauge("podnet_proxy_services", "Services the proxy knows."),
+    endpoints: metrics.gauge("podnet_proxy_endpoints", "Endpoints over all Services."),
+    problems: metrics.gauge("podnet_proxy_render_problems", "Service input skipped when rendering."),
+    stale: metrics.counter(
+      "podnet_proxy_stale_udp_entries_deleted_total",
+      "Conntrack entries of UDP flows to removed endpoints that were deleted.",
+    ),
+  };
+  for (const kind of ["full", "partial"]) m.syncs.inc({ kind }, 0);
+  for (const kind of ["nft", "store", "conntrack"]) m.errors.inc({ kind }, 0);
+  return m;
+}
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 export class ServiceProxy {
   private readonly index = new EndpointIndex();
-  private readonly applied = new Map<NftFamily, Ruleset>();
+  /** What the kernel has, per family, as far as the proxy knows: cleared when it does not know. */
+  private readonly applied = new Map<NftFamily, RenderedRuleset>();
+  private readonly m: ReturnType<typeof proxyMetrics>;
+  private readonly loop: SyncLoop;
+  private readonly watches: WatchKeeper;
+  private readonly timers = new Timers();
   private lastEntries: readonly ServiceEntry[] = [];
   private lastProblems = "";
   private firstSyncDone = false;
-  private watches: Watch[] = [];
-  private timers: ReturnType<typeof setTimeout>[] = [];
-  private rewatchTimer: ReturnType<typeof setTimeout> | undefined;
-  private syncTimer: ReturnType<typeof setTimeout> | undefined;
-  private running = false;
-  private queued = false;
   private forceFull = false;
-  private stopped = false;
-  private idle: Promise<void> = Promise.resolve();
-  private readonly m;
+  private syncing = false;
 
   constructor(
     private readonly store: Store,
     private readonly options: ProxyOptions,
     private readonly nodeView: () => NodeView,
     private readonly log: Logger,
-    metrics: Registry,
+    metrics: Metrics,
+    private readonly kernel: ProxyKernel,
   ) {
-    this.m = {
-      syncs: metrics.counter(
-        "podnet_proxy_syncs_total",
-        "Service proxy syncs applied, by kind (full, partial).",
-      ),
-      seconds: metrics.histogram(
-        "podnet_proxy_sync_duration_seconds",
-        "Duration of one service proxy sync (render, diff, nft).",
-        [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      ),
-      errors: metrics.counter(
-        "podnet_proxy_errors_total",
-        "Service proxy errors by kind (nft, store, conntrack).",
-      ),
-      services: metrics.gauge("podnet_proxy_services", "Services the proxy knows."),
-      endpoints: metrics.gauge("podnet_proxy_endpoints", "Endpoints over all Services."),
-      problems: metrics.gauge("podnet_proxy_render_problems", "Service input skipped when rendering."),
-      stale: metrics.counter(
-        "podnet_proxy_stale_udp_entries_deleted_total",
-        "Conntrack entries of UDP flows to removed endpoints that were deleted.",
-      ),
-    };
-    for (const kind of ["full", "partial"]) this.m.syncs.inc({ kind }, 0);
-    for (const kind of ["nft", "store", "conntrack"]) this.m.errors.inc({ kind }, 0);
-    this.m.stale.inc({}, 0);
+    this.m = proxyMetrics(metrics);
+    this.loop = new SyncLoop({
+      sync: () => this.sync(),
+      failed: (error, _reason, retryInMs) => {
+        this.m.errors.inc({ kind: "nft" });
+        this.log.error("service proxy sync failed; retrying with a full sync", { error, retryInMs });
+      },
+      firstRetryMs: options.firstRetryMs ?? 1000,
+      maxRetryMs: options.maxRetryMs ?? options.checkSeconds * 1000,
+      coalesceMs: COALESCE_MS,
+    });
+    this.watches = new WatchKeeper({
+      open: (failed) => this.listAndWatch(failed),
+      reopened: () => this.requestSync(),
+      failed: (error) => {
+        this.m.errors.inc({ kind: "store" });
+        this.log.error("Service/pod watch failed; listing and watching again", { error });
+      },
+    });
   }
 
   /**
@@ -100,45 +123,32 @@ export class ServiceProxy {
    * logged, counted and retried; the sync metrics tell when the first sync is in.
    */
   async start(): Promise<void> {
-    const check = setInterval(() => void this.checkTables(), this.options.checkSeconds * 1000);
-    this.timers.push(check);
+    this.timers.every(this.options.checkSeconds * 1000, () => void this.checkTables());
     try {
-      await this.listAndWatch();
+      await this.watches.open();
     } catch (e) {
-      this.watchFailed(e as Error);
+      this.watches.fail(asError(e));
       return;
     }
-    await this.syncNow().catch(() => {});
+    await this.loop.flush("start");
   }
 
   /** Schedules a sync (coalesced with others requested within a few milliseconds). */
-  requestSync(full = false): void {
-    if (full) this.forceFull = true;
-    if (this.stopped || this.syncTimer) return;
-    this.syncTimer = setTimeout(() => {
-      this.syncTimer = undefined;
-      void this.syncNow().catch(() => {});
-    }, COALESCE_MS);
+  requestSync(): void {
+    this.loop.request("requested");
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const w of this.watches) w.close();
-    this.watches = [];
-    for (const t of this.timers) clearInterval(t);
-    if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
-    if (this.syncTimer) clearTimeout(this.syncTimer);
-    this.syncTimer = undefined;
-    await this.idle;
+    this.watches.close();
+    this.timers.clear();
+    await this.loop.stop();
   }
 
-  private async listAndWatch(): Promise<void> {
+  private async listAndWatch(failed: (e: Error) => void): Promise<Watch[]> {
     const [services, pods] = await Promise.all([listServices(this.store), listPodRecords(this.store)]);
     for (const reason of [...services.invalid, ...pods.invalid]) this.log.warn("record skipped", { reason });
     this.index.reset(services.services, pods.pods);
-    for (const w of this.watches) w.close();
-    const failed = (e: Error) => this.watchFailed(e);
-    this.watches = [
+    return [
       watchServices(
         this.store,
         services.revision + 1,
@@ -148,7 +158,7 @@ export class ServiceProxy {
             else if (ev.type === "delete") this.index.deleteService(ev.namespace, ev.name);
             else this.log.warn("Service record skipped", { key: ev.key, reason: ev.reason });
           }
-          this.requestSync();
+          this.loop.request("Services changed");
         },
         failed,
       ),
@@ -161,58 +171,20 @@ export class ServiceProxy {
             else if (ev.type === "delete") this.index.deletePod(ev.pod);
             else this.log.warn("pod record skipped", { key: ev.key, reason: ev.reason });
           }
-          this.requestSync();
+          this.loop.request("pods changed");
         },
         failed,
       ),
     ];
   }
 
-  private watchFailed(e: Error): void {
-    if (this.stopped) return;
-    this.m.errors.inc({ kind: "store" });
-    this.log.error("Service/pod watch failed; listing and watching again", { error: e });
-    for (const w of this.watches) w.close();
-    this.watches = [];
-    if (this.rewatchTimer) return;
-    this.rewatchTimer = setTimeout(async () => {
-      this.rewatchTimer = undefined;
-      if (this.stopped) return;
-      try {
-        await this.listAndWatch();
-        this.requestSync();
-      } catch (err) {
-        this.watchFailed(err as Error);
-      }
-    }, 1000);
-  }
-
-  private families(view: NodeView, entries: readonly ServiceEntry[]): NftFamily[] {
-    const v6 =
-      [...view.clusterCidrs, ...view.serviceCidrs].some((c) => c.includes(":")) ||
-      entries.some((e) => e.service.clusterIPs.some((ip) => ip.includes(":")));
-    return v6 ? ["ip", "ip6"] : ["ip"];
-  }
-
-  /** Runs a sync now, or once more after the running one. */
-  private async syncNow(): Promise<void> {
-    if (this.running) {
-      this.queued = true;
-      return this.idle;
+  private async sync(): Promise<void> {
+    this.syncing = true;
+    try {
+      await this.syncOnce();
+    } finally {
+      this.syncing = false;
     }
-    this.running = true;
-    const done = (async () => {
-      try {
-        do {
-          this.queued = false;
-          await this.syncOnce();
-        } while (this.queued && !this.stopped);
-      } finally {
-        this.running = false;
-      }
-    })();
-    this.idle = done.catch(() => {});
-    return done;
   }
 
   private async syncOnce(): Promise<void> {
@@ -222,52 +194,16 @@ export class ServiceProxy {
     const full = this.forceFull;
     this.forceFull = false;
     const problems: string[] = [];
-    let kind: "full" | "partial" = "partial";
+    let kind: SyncKind = "partial";
     try {
-      for (const family of this.families(view, entries)) {
-        const prev = full ? undefined : this.applied.get(family);
-        const next = renderRuleset(
-          {
-            family,
-            services: entries,
-            nodeIPs: view.nodeIPs,
-            podCidrs: view.clusterCidrs,
-            nonMasqueradeCidrs: nonMasqueradeCidrs({
-              clusterCidrs: view.clusterCidrs,
-              serviceCidrs: view.serviceCidrs,
-              keepPrivateRanges: this.options.keepPrivateRanges,
-              extra: this.options.nonMasqueradeCidrs,
-            }),
-            masqueradeEgress: this.options.masqueradeEgress,
-            nodeName: view.nodeName,
-          },
-          this.applied.get(family),
-        );
+      for (const input of tableInputs(view, this.options, entries)) {
+        const next = renderRuleset(input, this.applied.get(input.family));
         problems.push(...next.problems.map((p) => p.message));
-        if (prev === undefined) {
-          kind = "full";
-          await applyTransaction(fullSync(next));
-        } else {
-          const text = diffRulesets(prev, next);
-          if (text.startsWith("add table")) kind = "full";
-          try {
-            if (text !== "") await applyTransaction(text);
-          } catch (e) {
-            // The kernel is not what we think it is (someone changed the table): replace it.
-            this.m.errors.inc({ kind: "nft" });
-            this.log.warn("partial sync refused; replacing the table in full", { family, error: e });
-            this.applied.delete(family);
-            kind = "full";
-            await applyTransaction(fullSync(next));
-          }
-        }
-        this.applied.set(family, next);
+        if ((await this.applyFamily(input.family, next, full)) === "full") kind = "full";
       }
     } catch (e) {
-      this.m.errors.inc({ kind: "nft" });
-      this.log.error("service proxy sync failed; retrying with a full sync", { error: e });
-      for (const family of ["ip", "ip6"] as const) this.applied.delete(family);
-      this.retryLater();
+      // What the kernel has is unknown now: the retry replaces every table in full.
+      this.applied.clear();
       throw e;
     }
     this.m.syncs.inc({ kind });
@@ -282,10 +218,26 @@ export class ServiceProxy {
     await this.deleteStaleFlows(entries);
   }
 
-  private retryLater(): void {
-    if (this.stopped) return;
-    const t = setTimeout(() => this.requestSync(true), 1000);
-    this.timers.push(t);
+  /** Brings the kernel's table of `family` to `next`: in part where it can, else in full. */
+  private async applyFamily(family: NftFamily, next: RenderedRuleset, full: boolean): Promise<SyncKind> {
+    const prev = full ? undefined : this.applied.get(family);
+    const plan = prev === undefined ? fullSync(next) : diffRulesets(prev, next);
+    if (plan.kind !== "none") {
+      try {
+        await this.kernel.applyTransaction(plan.text);
+      } catch (e) {
+        if (plan.kind === "full") throw e;
+        // The kernel is not what we think it is (someone changed the table): replace it.
+        this.m.errors.inc({ kind: "nft" });
+        this.log.warn("partial sync refused; replacing the table in full", { family, error: e });
+        this.applied.delete(family);
+        await this.kernel.applyTransaction(fullSync(next).text);
+        this.applied.set(family, next);
+        return "full";
+      }
+    }
+    this.applied.set(family, next);
+    return plan.kind === "full" ? "full" : "partial";
   }
 
   private async deleteStaleFlows(entries: readonly ServiceEntry[]): Promise<void> {
@@ -299,12 +251,12 @@ export class ServiceProxy {
     ];
     this.lastEntries = entries;
     for (const flow of stale) {
-      const result = await deleteFlowEntries(flow);
+      const result = await this.kernel.deleteFlowEntries(flow);
       if ("error" in result) {
         this.m.errors.inc({ kind: "conntrack" });
         this.log.warn("could not delete stale UDP conntrack entries", { flow, error: result.error });
       } else if (result.deleted > 0) {
-        this.m.stale.inc({}, result.deleted);
+        this.m.stale.inc(result.deleted);
         this.log.info("deleted stale UDP conntrack entries", { flow, entries: result.deleted });
       }
     }
@@ -312,13 +264,19 @@ export class ServiceProxy {
 
   /** A table flushed or deleted behind our back is put back in full. */
   private async checkTables(): Promise<void> {
-    if (this.running || this.stopped) return;
-    for (const family of this.applied.keys()) {
-      if (!(await tableExists(family))) {
-        this.log.warn("podnet's nftables table is missing; replacing it in full", { family });
-        this.requestSync(true);
-        return;
+    if (this.syncing) return;
+    try {
+      for (const family of this.applied.keys()) {
+        if (!(await this.kernel.tableExists(family))) {
+          this.log.warn("podnet's nftables table is missing; replacing it in full", { family });
+          this.forceFull = true;
+          this.loop.request("table missing");
+          return;
+        }
       }
+    } catch (e) {
+      this.m.errors.inc({ kind: "nft" });
+      this.log.warn("could not check podnet's nftables tables", { error: e });
     }
   }
 }

@@ -16,7 +16,7 @@
  * ClientIP affinity needs to remember which endpoint a client got, which a map lookup cannot, so
  * those Services keep a chain per endpoint that updates a per-endpoint set of client addresses.
  */
-import type { Protocol } from "../cluster/service-model.ts";
+import type { Protocol } from "../k8s/service-model.ts";
 import type { NftChain, NftSet } from "./nft-model.ts";
 import {
   affinitySetName,
@@ -29,7 +29,7 @@ import {
 } from "./nft-names.ts";
 
 /** The packet mark bit that asks nat-postrouting to masquerade (the bit kube-proxy uses too). */
-export const MASQUERADE_MARK = 0x4000;
+const MASQUERADE_MARK = 0x4000;
 export const MARK_TEXT = `0x${MASQUERADE_MARK.toString(16).padStart(8, "0")}`;
 export const SET_MARK = `meta mark set meta mark | ${MARK_TEXT}`;
 

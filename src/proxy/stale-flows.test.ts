@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Service } from "../cluster/service-model.ts";
+import type { Service } from "../k8s/service-model.ts";
 import type { ServiceEntry } from "./endpoint-index.ts";
 import { conntrackDeleteArgs, newlyServedUdp, type StaleFlow, staleUdpFlows } from "./stale-flows.ts";
 

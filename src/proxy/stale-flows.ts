@@ -11,8 +11,9 @@
  * untranslated entries go — only they: their reply comes from the address and port the client
  * sent to, where a translated flow's reply comes from an endpoint, which may already be in use.
  */
-import { serviceKey } from "../cluster/service-model.ts";
+
 import { tryParseIP } from "../ipnet/address.ts";
+import { serviceKey } from "../k8s/service-model.ts";
 import type { ServiceEntry } from "./endpoint-index.ts";
 
 /** Entries to delete: UDP flows to `destination` (a ClusterIP, or any address for a NodePort) DNATed to `endpoint`. */

@@ -4,6 +4,7 @@
  */
 import type { ICompare, IKeyValue, IRequestOp } from "etcd3";
 import { CompareResult, CompareTarget } from "etcd3";
+import { unhandled } from "../base/unhandled.ts";
 import type { Compare, KeyValue, TxnOp } from "./store.ts";
 import { InvalidStoreArgumentError } from "./store.ts";
 import { isLeaseId } from "./store-args.ts";
@@ -49,8 +50,7 @@ export function toCompare(c: Compare): ICompare {
     case "modRevision":
       return { ...base, mod_revision: c.value };
     default: {
-      const _never: never = c;
-      throw new InvalidStoreArgumentError("compare", JSON.stringify(_never));
+      unhandled(c, (shown) => new InvalidStoreArgumentError("compare", shown));
     }
   }
 }
@@ -76,8 +76,7 @@ export function toRequestOp(op: TxnOp): IRequestOp {
     case "delete":
       return { request_delete_range: { key } };
     default: {
-      const _never: never = op;
-      throw new InvalidStoreArgumentError("transaction op", JSON.stringify(_never));
+      unhandled(op, (shown) => new InvalidStoreArgumentError("transaction op", shown));
     }
   }
 }

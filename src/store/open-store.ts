@@ -3,6 +3,7 @@
  * `etcd://HOST:PORT[,HOST:PORT...]` (every member of an etcd cluster, plain http).
  */
 import { isIPv4, isIPv6 } from "node:net";
+import { unhandled } from "../base/unhandled.ts";
 import type { EtcdStoreOptions } from "./etcd-store.ts";
 import { EtcdStore } from "./etcd-store.ts";
 import type { SqliteStoreOptions } from "./sqlite-store.ts";
@@ -107,8 +108,7 @@ export async function openStore(spec: string, options: OpenStoreOptions = {}): P
     case "etcd":
       return new EtcdStore(parsed.endpoints, options.etcd);
     default: {
-      const _never: never = parsed;
-      throw new DatastoreSpecError(spec, `unknown kind ${JSON.stringify(_never)}`);
+      unhandled(parsed, (shown) => new DatastoreSpecError(spec, `unknown kind ${shown}`));
     }
   }
 }

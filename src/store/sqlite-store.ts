@@ -8,6 +8,7 @@
 import { SQLiteError } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, normalize } from "node:path";
+import { unhandled } from "../base/unhandled.ts";
 import { SqliteDb, toKeyValue } from "./sqlite-db.ts";
 import { SqliteWatchHub } from "./sqlite-watch.ts";
 import { compareHolds, RevisionWriter } from "./sqlite-writer.ts";
@@ -134,8 +135,7 @@ export class SqliteStore implements Store {
             w.delete(op.key);
             break;
           default: {
-            const _never: never = op;
-            throw new InvalidStoreArgumentError("transaction op", JSON.stringify(_never));
+            unhandled(op, (shown) => new InvalidStoreArgumentError("transaction op", shown));
           }
         }
       }

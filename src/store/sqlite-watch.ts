@@ -4,6 +4,8 @@
  * kicked at once after a write through this store). Each poll reads the log in one read
  * transaction, so a watch sees whole revisions in order and never half of a writer's work.
  */
+
+import { unhandled } from "../base/unhandled.ts";
 import type { EventRow, SqliteDb } from "./sqlite-db.ts";
 import type { Watch, WatchEvent, WatchOptions } from "./store.ts";
 import { CompactedError } from "./store.ts";
@@ -143,8 +145,7 @@ export class SqliteWatchHub {
         w.deliver(step.rows.map(toEvent));
         return true;
       default: {
-        const _never: never = step;
-        throw new Error(`unknown poll step ${JSON.stringify(_never)}`);
+        unhandled(step, (shown) => new Error(`unknown poll step ${shown}`));
       }
     }
   }

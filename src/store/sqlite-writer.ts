@@ -3,6 +3,8 @@
  * and every change of the transaction recorded under one new revision in both the key table
  * and the event log that watches read.
  */
+
+import { unhandled } from "../base/unhandled.ts";
 import type { KvRow, SqliteDb } from "./sqlite-db.ts";
 import type { Compare, CompareOp } from "./store.ts";
 import { compareUtf8 } from "./store-args.ts";
@@ -18,8 +20,7 @@ function opHolds(op: CompareOp, sign: number): boolean {
     case ">":
       return sign > 0;
     default: {
-      const _never: never = op;
-      return _never;
+      unhandled(op);
     }
   }
 }
@@ -36,8 +37,7 @@ export function compareHolds(c: Compare, row: KvRow | undefined): boolean {
     case "modRevision":
       return opHolds(c.op, Math.sign((row?.mod_rev ?? 0) - c.value));
     default: {
-      const _never: never = c;
-      return _never;
+      unhandled(c);
     }
   }
 }

@@ -2,6 +2,8 @@
  * Argument checks shared by both engines, so a bad key or transaction fails the same way on
  * SQLite and on etcd, before anything is written.
  */
+
+import { unhandled } from "../base/unhandled.ts";
 import type { Compare, TxnOp } from "./store.ts";
 import { InvalidStoreArgumentError } from "./store.ts";
 
@@ -71,8 +73,7 @@ function checkOps(branch: string, ops: readonly TxnOp[]): void {
       case "delete":
         break;
       default: {
-        const _never: never = op;
-        throw new InvalidStoreArgumentError("transaction op", `unknown kind in ${JSON.stringify(_never)}`);
+        unhandled(op, (shown) => new InvalidStoreArgumentError("transaction op", `unknown kind in ${shown}`));
       }
     }
   }

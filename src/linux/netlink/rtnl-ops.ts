@@ -1,5 +1,6 @@
 /** The kernel requests behind each planned `ip` operation, sent over one rtnetlink socket. */
 import { closeSync, openSync } from "node:fs";
+import { unhandled } from "../../base/unhandled.ts";
 import type { IPAddress } from "../../ipnet/address.ts";
 import type { Attr } from "./codec.ts";
 import { attr, cstringOf, decodeAttrs, ifaddrmsg, ifinfomsg, macOf, rtmsg, u32Of } from "./codec.ts";
@@ -218,8 +219,7 @@ export class RtnlExecutor {
         return;
       }
       default: {
-        const never: never = op;
-        throw new Error(`unknown operation ${JSON.stringify(never)}`);
+        unhandled(op, (shown) => new Error(`unknown operation ${shown}`));
       }
     }
   }

@@ -1,0 +1,58 @@
+/**
+ * The command line of `podnet agent` as the lab starts it in a node namespace — and the
+ * integration tests and the cluster benchmark too, so all three run the agent the same way and a
+ * new agent flag is added in one place. Settings left out are not passed: the agent's own
+ * default applies (`podnet agent --help`).
+ */
+import type { Backend } from "../cluster/node-record.ts";
+
+export interface AgentCommandLine {
+  /** The podnet executable. */
+  readonly exe: string;
+  readonly nodeName: string;
+  readonly datastore: string;
+  readonly backend: Backend;
+  readonly uplink: string;
+  readonly clusterCidr: string;
+  readonly cniConfDir: string;
+  readonly cniMode?: "bridge" | "ptp";
+  readonly network: string;
+  readonly stateDir: string;
+  readonly leaseTtlSeconds?: number;
+  readonly blockGraceSeconds?: number;
+  readonly resyncSeconds?: number;
+  readonly metricsAddr?: string;
+  /** Flags passed through as they are, after the others. */
+  readonly extraArgs?: readonly string[];
+}
+
+export function agentCommandLine(o: AgentCommandLine): string[] {
+  const optional = (flag: string, value: string | number | undefined): string[] =>
+    value === undefined ? [] : [flag, String(value)];
+  return [
+    o.exe,
+    "agent",
+    "--node-name",
+    o.nodeName,
+    "--datastore",
+    o.datastore,
+    "--backend",
+    o.backend,
+    "--uplink",
+    o.uplink,
+    "--cluster-cidr",
+    o.clusterCidr,
+    "--cni-conf-dir",
+    o.cniConfDir,
+    ...optional("--cni-mode", o.cniMode),
+    "--network",
+    o.network,
+    "--state-dir",
+    o.stateDir,
+    ...optional("--lease-ttl", o.leaseTtlSeconds),
+    ...optional("--block-grace", o.blockGraceSeconds),
+    ...optional("--resync", o.resyncSeconds),
+    ...optional("--metrics-addr", o.metricsAddr),
+    ...(o.extraArgs ?? []),
+  ];
+}

@@ -1,0 +1,145 @@
+import { Database } from "bun:sqlite";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { AttachmentKey } from "../cni/attachment-key.ts";
+import { AddressExhaustedError } from "../ipam/errors.ts";
+import { buildRangeSets } from "../ipam/range-set.ts";
+import { formatIP } from "../ipnet/address.ts";
+import { NodeState, type PodIdentity } from "./node-state.ts";
+
+let root: string;
+let dir: string;
+const opened: NodeState[] = [];
+
+function open(): NodeState {
+  const state = NodeState.open(dir);
+  opened.push(state);
+  return state;
+}
+
+beforeEach(() => {
+  root = mkdtempSync("/tmp/podnet-pod-rows-");
+  dir = join(root, "state");
+});
+
+afterEach(() => {
+  for (const state of opened.splice(0)) state.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const dual = buildRangeSets([[{ subnet: "10.22.0.0/24" }], [{ subnet: "fd00:22::/64" }]]);
+const tiny = buildRangeSets([[{ subnet: "10.23.0.0/30" }]]);
+const key = (containerId: string, ifname = "eth0", network = "podnet"): AttachmentKey => ({
+  network,
+  containerId,
+  ifname,
+});
+const web: PodIdentity = { namespace: "shop", name: "web-1", labels: { app: "web", tier: "front" } };
+
+describe("pod rows in the IPAM state", () => {
+  test("an allocation with a pod records the pod with every address of the attachment", () => {
+    const state = open();
+    const { allocations } = state.allocate(key("c1"), dual, [], web);
+    const { rows, problems } = state.listPods("podnet");
+    expect(problems).toEqual([]);
+    expect(rows).toEqual([{ ...key("c1"), ...web, ips: allocations.map((a) => formatIP(a.ip)) }]);
+    expect(rows[0]?.ips).toEqual(["10.22.0.2", "fd00:22::2"]);
+    // Another process (the agent) reads the same rows.
+    const reader = open();
+    expect(reader.listPods("podnet").rows).toEqual(rows);
+  });
+
+  test("an allocation without a pod (podnet-ipam standalone) records none", () => {
+    const state = open();
+    state.allocate(key("c1"), dual, []);
+    expect(state.listPods("podnet").rows).toEqual([]);
+  });
+
+  test("a failed allocation records no pod (one transaction)", () => {
+    const state = open();
+    state.allocate(key("a"), tiny, [], web);
+    expect(() => state.allocate(key("b"), tiny, [], { ...web, name: "web-2" })).toThrow(
+      AddressExhaustedError,
+    );
+    expect(state.listPods("podnet").rows.map((r) => r.containerId)).toEqual(["a"]);
+  });
+
+  test("a repeated ADD keeps the addresses and updates the pod", () => {
+    const state = open();
+    const first = state.allocate(key("c1"), dual, [], web);
+    const relabelled = { ...web, labels: { app: "web", track: "canary" } };
+    const again = state.allocate(key("c1"), dual, [], relabelled);
+    expect(again.existing).toBe(true);
+    expect(again.allocations.map((a) => formatIP(a.ip))).toEqual(
+      first.allocations.map((a) => formatIP(a.ip)),
+    );
+    expect(state.listPods("podnet").rows).toEqual([
+      { ...key("c1"), ...relabelled, ips: ["10.22.0.2", "fd00:22::2"] },
+    ]);
+  });
+
+  test("release removes the pod row with the addresses; releasing again or the unknown is fine", () => {
+    const state = open();
+    state.allocate(key("c1"), dual, [], web);
+    state.allocate(key("c2"), dual, [], { ...web, name: "web-2" });
+    state.release(key("c1"));
+    expect(state.listPods("podnet").rows.map((r) => r.containerId)).toEqual(["c2"]);
+    expect(state.release(key("c1"))).toEqual([]);
+    expect(state.release(key("never"))).toEqual([]);
+    expect(state.listPods("podnet").rows.map((r) => r.containerId)).toEqual(["c2"]);
+  });
+
+  test("rows are listed per network, by container and interface", () => {
+    const state = open();
+    state.allocate(key("b", "net1"), dual, [], web);
+    state.allocate(key("b", "eth0"), dual, [], web);
+    state.allocate(key("a"), dual, [], { ...web, name: "web-0" });
+    state.allocate(key("z", "eth0", "other"), dual, [], web);
+    expect(state.listPods("podnet").rows.map((r) => `${r.containerId}/${r.ifname}`)).toEqual([
+      "a/eth0",
+      "b/eth0",
+      "b/net1",
+    ]);
+    expect(state.listPods("other").rows.map((r) => r.containerId)).toEqual(["z"]);
+  });
+
+  test("an unreadable row is named and the others are still listed", () => {
+    const state = open();
+    state.allocate(key("good"), dual, [], web);
+    state.allocate(key("bad"), dual, [], web);
+    const db = new Database(join(dir, "ipam.db"));
+    db.run("UPDATE pods SET labels = '[1]' WHERE container_id = 'bad'");
+    db.close();
+    const { rows, problems } = state.listPods("podnet");
+    expect(rows.map((r) => r.containerId)).toEqual(["good"]);
+    expect(problems).toEqual([
+      'pod row of bad/eth0 in network "podnet" is unreadable: labels are not a JSON object',
+    ]);
+  });
+
+  test("a database of schema version 1 gains the pods table and keeps its allocations", () => {
+    mkdirSync(dir, { recursive: true });
+    const v1 = new Database(join(dir, "ipam.db"));
+    v1.run(
+      "CREATE TABLE allocations (network TEXT NOT NULL, ip TEXT NOT NULL, container_id TEXT NOT NULL, " +
+        "ifname TEXT NOT NULL, set_index INTEGER NOT NULL, subnet TEXT NOT NULL, gateway TEXT, " +
+        "allocated_at INTEGER NOT NULL, PRIMARY KEY (network, ip))",
+    );
+    v1.run(
+      "CREATE TABLE last_reserved (network TEXT NOT NULL, range_set TEXT NOT NULL, ip TEXT NOT NULL, PRIMARY KEY (network, range_set))",
+    );
+    v1.run("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    v1.run(
+      "INSERT INTO allocations VALUES ('podnet', '10.22.0.2', 'old', 'eth0', 0, '10.22.0.0/24', '10.22.0.1', 1)",
+    );
+    v1.run("PRAGMA user_version = 1");
+    v1.close();
+    const state = open();
+    expect(state.find(key("old")).map((a) => formatIP(a.ip))).toEqual(["10.22.0.2"]);
+    state.allocate(key("new"), buildRangeSets([[{ subnet: "10.22.0.0/24" }]]), [], web);
+    expect(state.listPods("podnet").rows.map((r) => [r.containerId, r.ips])).toEqual([
+      ["new", ["10.22.0.3"]],
+    ]);
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * The SQLite file behind NodeState: a private directory, WAL, a busy timeout long enough for
+ * a burst of pod creations, and the schema. Concurrent first openers race safely. The schema is
+ * private to this folder: the plugin writes and the agent reads only through NodeState.
+ */
+import { constants, Database, SQLiteError } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+
+/** The state directory or database cannot be used; `path` names it and `reason` says why. */
+export class StateUnavailableError extends Error {
+  override readonly name = "StateUnavailableError";
+  readonly path: string;
+  readonly reason: string;
+  /** The SQLite error code when SQLite reported the failure, e.g. "SQLITE_BUSY" after the busy timeout. */
+  readonly sqliteCode: string | undefined;
+
+  constructor(path: string, reason: string, sqliteCode?: string) {
+    super(`IPAM state "${path}" is unavailable: ${reason}`);
+    this.path = path;
+    this.reason = reason;
+    this.sqliteCode = sqliteCode;
+  }
+}
+
+/** 2 added the pods table; opening a version 1 database adds it (CREATE ... IF NOT EXISTS). */
+const SCHEMA_VERSION = 2;
+const BUSY_TIMEOUT_MS = 10_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS allocations (
+  network TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  ifname TEXT NOT NULL,
+  set_index INTEGER NOT NULL,
+  subnet TEXT NOT NULL,
+  gateway TEXT,
+  allocated_at INTEGER NOT NULL,
+  PRIMARY KEY (network, ip)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS allocations_by_attachment
+  ON allocations (network, container_id, ifname, set_index);
+CREATE TABLE IF NOT EXISTS last_reserved (
+  network TEXT NOT NULL,
+  range_set TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  PRIMARY KEY (network, range_set)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pods (
+  network TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  ifname TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  ips TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  PRIMARY KEY (network, container_id, ifname)
+);
+PRAGMA user_version = ${SCHEMA_VERSION};
+`;
+
+export function reasonOf(error: unknown): string {
+  if (error instanceof SQLiteError) return error.code ? `${error.message} (${error.code})` : error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Wraps a failure of the database at `path`, keeping SQLite's code for callers that retry on SQLITE_BUSY. */
+export function unavailable(path: string, error: unknown): StateUnavailableError {
+  if (error instanceof StateUnavailableError) return error;
+  return new StateUnavailableError(
+    path,
+    reasonOf(error),
+    error instanceof SQLiteError ? error.code : undefined,
+  );
+}
+
+function validateDataDir(dataDir: string): void {
+  const bad = dataDir.includes("\0")
+    ? "contains a NUL byte"
+    : !dataDir.startsWith("/")
+      ? "is not an absolute path"
+      : dataDir.split("/").includes("..")
+        ? 'contains ".."'
+        : undefined;
+  if (bad !== undefined) throw new StateUnavailableError(dataDir, bad);
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof SQLiteError && (error.code?.startsWith("SQLITE_BUSY") ?? false);
+}
+
+/** Retries `body` while another process holds a lock the busy handler does not wait for. */
+function retryBusy<T>(body: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return body();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() > deadline) throw error;
+      Bun.sleepSync(2 + Math.random() * 8);
+    }
+  }
+}
+
+/**
+ * Opens (creating if needed) `${dataDir}/ipam.db` in WAL mode with the current schema. Runs in
+ * every plugin invocation, so an up-to-date database costs only a few pragmas.
+ */
+export function openStateDatabase(dataDir: string): { path: string; db: Database } {
+  validateDataDir(dataDir);
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new StateUnavailableError(dataDir, `cannot create directory: ${reasonOf(error)}`);
+  }
+  const path = `${dataDir}/ipam.db`;
+  let db: Database | undefined;
+  try {
+    db = new Database(path, { create: true, readwrite: true });
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Keep the WAL file when the last connection closes: each plugin run is a whole
+    // open/close cycle, and deleting and recreating the file every time is wasted work.
+    db.fileControl(constants.SQLITE_FCNTL_PERSIST_WAL, 1);
+    const conn = db;
+    const mode = retryBusy(() => conn.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get());
+    if (mode?.journal_mode !== "wal") retryBusy(() => conn.run("PRAGMA journal_mode = WAL"));
+    // NORMAL is durable across process crashes in WAL mode; only power loss can drop the last commits.
+    db.run("PRAGMA synchronous = NORMAL");
+    const version = conn.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+    if (version > SCHEMA_VERSION) {
+      throw new StateUnavailableError(
+        path,
+        `schema version ${version} is newer than this podnet (${SCHEMA_VERSION})`,
+      );
+    }
+    if (version < SCHEMA_VERSION) retryBusy(() => conn.transaction(() => conn.run(SCHEMA)).immediate());
+    return { path, db };
+  } catch (error) {
+    db?.close();
+    throw unavailable(path, error);
+  }
+}

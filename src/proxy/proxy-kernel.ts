@@ -1,0 +1,28 @@
+/**
+ * What the service proxy asks of the kernel, three operations: apply one `nft -f` transaction to
+ * podnet's table, see whether the table of a family is there, delete the conntrack entries of a
+ * flow. KernelCommands runs the programs; RecordingKernel stands in for it in unit tests, so the
+ * proxy's apply / fall back / resync logic is tested without root.
+ */
+import type { NftFamily } from "./nft-model.ts";
+import type { StaleFlow } from "./stale-flows.ts";
+
+/** How many conntrack entries of a flow were deleted, or why none could be. */
+export type FlowDeletion = { readonly deleted: number } | { readonly error: string };
+
+export interface ProxyKernel {
+  /**
+   * Applies one transaction atomically (all of it or nothing). Rejects with NftRefusedError when
+   * nft refused it, with another error when nft could not be run.
+   */
+  applyTransaction(text: string): Promise<void>;
+  /** Whether podnet's table of `family` exists. */
+  tableExists(family: NftFamily): Promise<boolean>;
+  /** Deletes the conntrack entries of one flow; never rejects (a failure is the `error` answer). */
+  deleteFlowEntries(flow: StaleFlow): Promise<FlowDeletion>;
+}
+
+/** nft ran and refused the transaction (it does not fit the table the kernel has). */
+export class NftRefusedError extends Error {
+  override readonly name = "NftRefusedError";
+}

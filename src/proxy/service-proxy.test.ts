@@ -1,0 +1,221 @@
+/**
+ * The service proxy's apply / fall back / resync logic against a recording kernel: what it sends
+ * on the first sync, on an endpoint change, after a refused transaction, when its table went
+ * missing, and while nft fails — with a real (SQLite) datastore for Services and pod records.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { useTempStores } from "../../test/support/temp-store.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import { metricValue } from "../../testkit/prometheus-text.ts";
+import { deletePodRecord, putPodRecord } from "../cluster/pod-records.ts";
+import { createService } from "../cluster/service-store.ts";
+import type { ServiceInput } from "../cluster/service-validation.ts";
+import type { Logger } from "../daemon/log.ts";
+import { Metrics } from "../daemon/metrics.ts";
+import { buildClusterConfig } from "../ipam/cluster-config.ts";
+import type { Store } from "../store/store.ts";
+import { RecordingKernel } from "./recording-kernel.ts";
+import { type ProxyOptions, ServiceProxy } from "./service-proxy.ts";
+import type { NodeView } from "./table-inputs.ts";
+
+const store = useTempStores("podnet-service-proxy");
+const config = buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/24"] });
+const VIEW: NodeView = {
+  nodeName: "node-1",
+  nodeIPs: ["192.0.2.10"],
+  clusterCidrs: ["10.244.0.0/16"],
+  serviceCidrs: ["10.96.0.0/24"],
+};
+const FULL = "add table ip podnet\ndelete table ip podnet\ntable ip podnet {\n";
+const stops: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+interface LogEntry {
+  readonly level: string;
+  readonly msg: string;
+  readonly fields?: Record<string, unknown>;
+}
+
+async function setup(options: Partial<ProxyOptions> = {}) {
+  const s = await store();
+  const kernel = new RecordingKernel();
+  const metrics = new Metrics({ processMetrics: false });
+  const logs: LogEntry[] = [];
+  const entry = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void logs.push({ level, msg, ...(fields ? { fields } : {}) });
+  const log: Logger = { debug: () => {}, info: entry("info"), warn: entry("warn"), error: entry("error") };
+  const proxy = new ServiceProxy(
+    s,
+    {
+      masqueradeEgress: true,
+      keepPrivateRanges: true,
+      nonMasqueradeCidrs: [],
+      checkSeconds: 3600,
+      ...options,
+    },
+    () => VIEW,
+    log,
+    metrics,
+    kernel,
+  );
+  stops.push(() => proxy.stop());
+  /** One sample of the proxy's metrics, e.g. `podnet_proxy_syncs_total{kind="full"}`. */
+  const metric = async (sample: string): Promise<number> => {
+    const value = metricValue(await metrics.render(), sample);
+    if (value === undefined) throw new Error(`no sample ${sample}`);
+    return value;
+  };
+  return { s, kernel, logs, proxy, metric };
+}
+
+function service(name: string, app: string, protocol: "TCP" | "UDP" = "TCP"): ServiceInput {
+  return { namespace: "default", name, selector: { app }, ports: [{ protocol, port: 80, targetPort: 8080 }] };
+}
+
+function pod(s: Store, name: string, ip: string, app: string): Promise<void> {
+  return putPodRecord(s, { namespace: "default", name, node: "node-1", ips: [ip], labels: { app } });
+}
+
+/** Waits for what a watch event or a timer brings about (the proxy works within milliseconds). */
+const until = (what: string, check: () => boolean | Promise<boolean>) =>
+  pollUntil(what, check, 3000, { intervalMs: 5 });
+
+const syncs = (kind: "full" | "partial") => `podnet_proxy_syncs_total{kind="${kind}"}`;
+const errors = (kind: "nft" | "store" | "conntrack") => `podnet_proxy_errors_total{kind="${kind}"}`;
+
+describe("ServiceProxy", () => {
+  test("the first sync replaces the table in full; an endpoint change sends only the change", async () => {
+    const { s, kernel, proxy, metric } = await setup();
+    const web = await createService(s, config, service("web", "web"));
+    await pod(s, "web-1", "10.244.1.5", "web");
+    await proxy.start();
+    expect(kernel.transactions.map((t) => t.outcome)).toEqual(["applied"]);
+    const [first] = kernel.applied;
+    expect(first).toStartWith(FULL);
+    expect(first).toContain(`${web.clusterIPs[0]} . 80 . 0 : 10.244.1.5 . 8080`);
+    expect([await metric(syncs("full")), await metric(syncs("partial"))]).toEqual([1, 0]);
+    expect(await metric("podnet_proxy_endpoints")).toBe(1);
+
+    await pod(s, "web-2", "10.244.1.6", "web");
+    await until("the partial sync", () => kernel.transactions.length === 2);
+    const [, second] = kernel.applied;
+    expect(second).not.toContain("table ip podnet");
+    expect(second).toContain("add element ip podnet service-endpoints-tcp");
+    expect(second).toContain("10.244.1.6 . 8080");
+    await until("the sync to be counted", async () => (await metric(syncs("partial"))) === 1);
+    expect(await metric(syncs("full"))).toBe(1);
+    expect(await metric("podnet_proxy_endpoints")).toBe(2);
+    expect(await metric(errors("nft"))).toBe(0);
+  });
+
+  test("a partial transaction the kernel refuses is answered with a full sync at once", async () => {
+    const { s, kernel, proxy, metric, logs } = await setup();
+    await createService(s, config, service("web", "web"));
+    await pod(s, "web-1", "10.244.1.5", "web");
+    await proxy.start();
+    kernel.refuseNext();
+    await pod(s, "web-2", "10.244.1.6", "web");
+    await until("the full sync after the refusal", () => kernel.transactions.length === 3);
+    const [full, refused, replacement] = kernel.transactions;
+    expect([full?.outcome, refused?.outcome, replacement?.outcome]).toEqual([
+      "applied",
+      "refused",
+      "applied",
+    ]);
+    expect(refused?.text).not.toStartWith("add table");
+    expect(replacement?.text).toStartWith(FULL);
+    expect(replacement?.text).toContain("10.244.1.6 . 8080");
+    await until("the sync to be counted", async () => (await metric(syncs("full"))) === 2);
+    expect(await metric(syncs("partial"))).toBe(0);
+    expect(await metric(errors("nft"))).toBe(1);
+    expect(logs.map((l) => l.msg)).toContain("partial sync refused; replacing the table in full");
+  });
+
+  test("a table deleted behind the proxy's back is found by the periodic check and put back in full", async () => {
+    const { s, kernel, proxy, metric } = await setup({ checkSeconds: 0.02 });
+    await createService(s, config, service("web", "web"));
+    await pod(s, "web-1", "10.244.1.5", "web");
+    await proxy.start();
+    // A table that is there costs a check and nothing else.
+    await until("three table checks", () => kernel.tableChecks.length >= 3);
+    expect(kernel.transactions).toHaveLength(1);
+    kernel.dropTable("ip");
+    await until("the table to be back", () => kernel.hasTable("ip"));
+    expect(kernel.transactions.map((t) => t.outcome)).toEqual(["applied", "applied"]);
+    expect(kernel.applied[1]).toStartWith(FULL);
+    expect(kernel.applied[1]).toBe(kernel.applied[0] as string);
+    await until("the sync to be counted", async () => (await metric(syncs("full"))) === 2);
+  });
+
+  test("while nft fails, syncs are retried in full with backoff, one retry at a time; none is left after", async () => {
+    const { s, kernel, proxy, metric, logs } = await setup({ firstRetryMs: 20, maxRetryMs: 80 });
+    await createService(s, config, service("web", "web"));
+    kernel.fail();
+    await proxy.start();
+    expect(kernel.transactions.map((t) => t.outcome)).toEqual(["failed"]);
+    expect(await metric(errors("nft"))).toBe(1);
+    // Events during the outage each run a sync that fails: with a retry of its own per failure
+    // (the leak this replaces), five chains of retries would run side by side from here on.
+    for (let i = 1; i <= 5; i++) {
+      await pod(s, `web-${i}`, `10.244.1.${i}`, "web");
+      await Bun.sleep(15);
+    }
+    await Bun.sleep(200); // the delay has doubled up to its maximum by now
+    const before = kernel.transactions.length;
+    await Bun.sleep(800);
+    const attempts = kernel.transactions.length - before;
+    // One retry pending at a time, every 80 ms: about 10 in 800 ms (five chains would make ~50).
+    expect(attempts).toBeGreaterThanOrEqual(4);
+    expect(attempts).toBeLessThanOrEqual(12);
+    for (const t of kernel.transactions) expect(t.text).toStartWith(FULL);
+    const delays = logs.filter((l) => l.level === "error").map((l) => l.fields?.retryInMs as number);
+    expect(delays[0]).toBe(20);
+    expect(Math.max(...delays)).toBe(80);
+    expect(delays).toEqual([...delays].sort((a, b) => a - b));
+    expect(await metric(errors("nft"))).toBe(kernel.transactions.length);
+
+    kernel.recover();
+    await until("the retry to apply the table", () => kernel.applied.length === 1);
+    expect(kernel.applied[0]).toContain("10.244.1.5 . 8080");
+    await until("the sync to be counted", async () => (await metric(syncs("full"))) === 1);
+    const settled = kernel.transactions.length;
+    await Bun.sleep(300); // several retry periods: no retry, and no timer left behind, fires again
+    expect(kernel.transactions).toHaveLength(settled);
+    expect([await metric(syncs("full")), await metric(syncs("partial"))]).toEqual([1, 0]);
+    expect(await metric("podnet_proxy_endpoints")).toBe(5);
+  });
+
+  test("stop during an nft outage cancels the pending retry", async () => {
+    const { s, kernel, proxy } = await setup({ firstRetryMs: 20, maxRetryMs: 20 });
+    await createService(s, config, service("web", "web"));
+    kernel.fail();
+    await proxy.start();
+    await until("a retry", () => kernel.transactions.length >= 2);
+    await proxy.stop();
+    const stopped = kernel.transactions.length;
+    await Bun.sleep(100);
+    expect(kernel.transactions).toHaveLength(stopped);
+  });
+
+  test("a UDP endpoint that goes away has its conntrack entries deleted after the sync", async () => {
+    const { s, kernel, proxy, metric } = await setup();
+    const dns = await createService(s, config, service("dns", "dns", "UDP"));
+    await pod(s, "dns-a", "10.244.1.7", "dns");
+    await pod(s, "dns-b", "10.244.1.8", "dns");
+    await proxy.start();
+    expect(kernel.flowDeletions).toEqual([]);
+    await deletePodRecord(s, { node: "node-1", namespace: "default", name: "dns-a" });
+    await until("the stale flow to be deleted", () => kernel.flowDeletions.length > 0);
+    expect(kernel.flowDeletions).toEqual([
+      { family: 4, clusterIP: dns.clusterIPs[0], port: 80, endpoint: "10.244.1.7" },
+    ]);
+    await until(
+      "the deletion to be counted",
+      async () => (await metric("podnet_proxy_stale_udp_entries_deleted_total")) === 1,
+    );
+    expect(kernel.applied).toHaveLength(2);
+  });
+});
