@@ -7,8 +7,8 @@ import { type AddressPlan, type Overlap, planAddresses, type RangeKind } from ".
 import { familyKey, type PerFamily, parseBlockLength } from "../ipam/node-block-length.ts";
 import { serviceIPBands } from "../ipam/service-ip-allocator.ts";
 import type { Family } from "../ipnet/address.ts";
-import { formatIP } from "../ipnet/address.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
+import { formatRange } from "../ipnet/range.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, flagList, UsageError } from "./args.ts";
 
@@ -89,7 +89,7 @@ function families(plan: AddressPlan): Family[] {
 
 function staticBandText(plan: AddressPlan, index: number): string | null {
   const band = serviceIPBands(plan.serviceCidrs[index]!).staticBand;
-  return band === undefined ? null : `${formatIP(band.start)}-${formatIP(band.end)}`;
+  return band === undefined ? null : formatRange(band);
 }
 
 function planJSON(plan: AddressPlan): unknown {

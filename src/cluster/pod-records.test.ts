@@ -5,11 +5,11 @@ import type { PodRecord, Service } from "../k8s/service-model.ts";
 import { selects } from "../k8s/service-model.ts";
 import type { PodRecordEvent } from "./pod-records.ts";
 import {
-  deletePodRecord,
   InvalidPodRecordError,
   listEndpoints,
   listPodRecords,
   PODS_PREFIX,
+  podRecordKey,
   putPodRecord,
   watchPodRecords,
 } from "./pod-records.ts";
@@ -45,8 +45,8 @@ describe("pod records", () => {
     expect(two?.ips).toEqual(["10.244.2.7", "fd00:10:244:2::7"]);
     await putPodRecord(s, pod({ labels: { app: "db" } }));
     expect((await listPodRecords(s, "node-1")).pods[0]?.labels).toEqual({ app: "db" });
-    expect(await deletePodRecord(s, { node: "node-1", namespace: "default", name: "web-1" })).toBe(true);
-    expect(await deletePodRecord(s, { node: "node-1", namespace: "default", name: "web-1" })).toBe(false);
+    expect(await s.delete(podRecordKey({ node: "node-1", namespace: "default", name: "web-1" }))).toBe(true);
+    expect(await s.delete(podRecordKey({ node: "node-1", namespace: "default", name: "web-1" }))).toBe(false);
     expect((await listPodRecords(s)).pods.map((p) => p.name)).toEqual(["web-2"]);
   });
 
@@ -98,7 +98,7 @@ describe("pod records", () => {
     );
     try {
       await putPodRecord(s, pod());
-      await deletePodRecord(s, pod());
+      await s.delete(podRecordKey(pod()));
       const deadline = Date.now() + 5000;
       while (events.length < 2 && Date.now() < deadline) await Bun.sleep(10);
       expect(events[0]).toMatchObject({ type: "put", pod: pod() });

@@ -106,11 +106,6 @@ export async function putPodRecord(store: Store, record: PodRecord, leaseId?: st
   );
 }
 
-/** Returns whether the record existed. */
-export async function deletePodRecord(store: Store, pod: PodRef): Promise<boolean> {
-  return store.delete(podRecordKey(pod));
-}
-
 export interface PodRecordList {
   readonly pods: PodRecord[];
   /** Records that could not be read, with the reason. */

@@ -2,10 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { useTempStores } from "../../test/support/temp-store.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import { ServiceIPUnavailableError } from "../ipam/cluster-errors.ts";
-import { inStaticBand } from "../ipam/service-ip-allocator.ts";
+import { serviceIPBands } from "../ipam/service-ip-allocator.ts";
 import { formatIP, parseIP } from "../ipnet/address.ts";
 import { parsePrefix } from "../ipnet/prefix.ts";
-import { allocateClusterIP, listServiceIPs, releaseClusterIP } from "./service-ips.ts";
+import { rangeContains } from "../ipnet/range.ts";
+import { allocateClusterIP, listServiceIPs, serviceIPKey } from "./service-ips.ts";
+import { releaseIfHeld } from "./service-node-ports.ts";
 
 const config = buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/24"] });
 const store = useTempStores("podnet-svcip");
@@ -18,8 +20,8 @@ describe("allocateClusterIP", () => {
     );
     const texts = ips.map(formatIP);
     expect(new Set(texts).size).toBe(40);
-    const cidr = parsePrefix("10.96.0.0/24");
-    for (const ip of ips) expect(inStaticBand(cidr, ip)).toBe(false);
+    const staticBand = serviceIPBands(parsePrefix("10.96.0.0/24")).staticBand!;
+    for (const ip of ips) expect(rangeContains(staticBand, ip)).toBe(false);
     expect((await listServiceIPs(s)).length).toBe(40);
   });
 
@@ -30,7 +32,8 @@ describe("allocateClusterIP", () => {
     await expect(
       allocateClusterIP(s, config, 4, "default/other", parseIP("10.96.0.10")),
     ).rejects.toBeInstanceOf(ServiceIPUnavailableError);
-    expect(await releaseClusterIP(s, "10.96.0.10")).toBe(true);
+    expect(await releaseIfHeld(s, serviceIPKey(parseIP("10.96.0.10")), "default/other")).toBe(false);
+    expect(await releaseIfHeld(s, serviceIPKey(parseIP("10.96.0.10")), "kube-system/dns")).toBe(true);
     expect(formatIP(await allocateClusterIP(s, config, 4, "default/other", parseIP("10.96.0.10")))).toBe(
       "10.96.0.10",
     );

@@ -10,7 +10,7 @@ import { serviceCidrOf } from "../ipam/cluster-config.ts";
 import { ServiceIPUnavailableError } from "../ipam/cluster-errors.ts";
 import { allocateServiceIP } from "../ipam/service-ip-allocator.ts";
 import type { Family, IPAddress } from "../ipnet/address.ts";
-import { formatIP, parseIP } from "../ipnet/address.ts";
+import { formatIP } from "../ipnet/address.ts";
 import type { Store } from "../store/store.ts";
 import { ROOT } from "./keys.ts";
 
@@ -62,8 +62,4 @@ export async function allocateClusterIP(
     if (requested) throw new ServiceIPUnavailableError(formatIP(requested), "is already allocated");
   }
   throw new Error(`Cannot allocate a ClusterIP for ${service}: the service range is too contended`);
-}
-
-export async function releaseClusterIP(store: Store, ip: string): Promise<boolean> {
-  return store.delete(serviceIPKey(parseIP(ip)));
 }

@@ -7,7 +7,7 @@ import {
   holderValue,
   listNodePorts,
   nodePortKey,
-  releaseNodePort,
+  releaseIfHeld,
 } from "./service-node-ports.ts";
 
 const store = useTempStores("podnet-nodeport");
@@ -33,8 +33,8 @@ describe("allocateNodePort", () => {
       'Cannot allocate NodePort 30053/UDP: already allocated to Service "a/dns"',
     );
     expect(await allocateNodePort(s, "TCP", "b/other", 30053)).toBe(30053);
-    expect(await releaseNodePort(s, "UDP", 30053, "b/other")).toBe(false);
-    expect(await releaseNodePort(s, "UDP", 30053, "a/dns")).toBe(true);
+    expect(await releaseIfHeld(s, nodePortKey("UDP", 30053), "b/other")).toBe(false);
+    expect(await releaseIfHeld(s, nodePortKey("UDP", 30053), "a/dns")).toBe(true);
     expect(await allocateNodePort(s, "UDP", "b/other", 30053)).toBe(30053);
     expect(await listNodePorts(s)).toEqual([
       { protocol: "TCP", port: 30053, service: "b/other" },

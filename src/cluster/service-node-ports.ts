@@ -112,13 +112,3 @@ export async function allocateNodePort(
   }
   throw new NodePortUnavailableError(undefined, protocol, "the NodePort range is too contended, try again");
 }
-
-/** Gives back a NodePort, only if `service` holds it. */
-export async function releaseNodePort(
-  store: Store,
-  protocol: Protocol,
-  port: number,
-  service: string,
-): Promise<boolean> {
-  return releaseIfHeld(store, nodePortKey(protocol, port), service);
-}

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { CniError } from "./errors.ts";
-import { encodeResult, ipamResultOnly, parseResult, type Result } from "./result.ts";
+import { encodeResult, parseResult, type Result } from "./result.ts";
 import { SUPPORTED_VERSIONS } from "./version.ts";
 
 function failure(fn: () => unknown): CniError {
@@ -238,26 +238,5 @@ describe("encodeResult", () => {
         expect(ip.version).toBe(version === "0.4.0" ? (ip.address.includes(":") ? "6" : "4") : undefined);
       }
     }
-  });
-});
-
-describe("ipamResultOnly", () => {
-  test("strips interfaces and ips[].interface, keeping addresses, routes and dns", () => {
-    const ipam = ipamResultOnly(FULL_11);
-    expect(ipam).toEqual({
-      cniVersion: "1.1.0",
-      ips: [{ address: "10.244.1.5/24", gateway: "10.244.1.1" }, { address: "fd00:244:1::5/64" }],
-      routes: FULL_11.routes,
-      dns: FULL_11.dns,
-    });
-    expect(encodeResult(ipam, "1.1.0")).not.toHaveProperty("interfaces");
-  });
-
-  test("does not share structure with its input", () => {
-    const ipam = ipamResultOnly(FULL_11);
-    ipam.routes?.push({ dst: "10.0.0.0/8" });
-    ipam.dns?.nameservers?.push("1.1.1.1");
-    expect(FULL_11.routes).toHaveLength(2);
-    expect(FULL_11.dns?.nameservers).toEqual(["10.96.0.10"]);
   });
 });

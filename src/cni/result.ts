@@ -267,21 +267,6 @@ export function encodeResult(result: Result, cniVersion: CniVersion): JsonObject
   return out;
 }
 
-/** What an IPAM plugin returns: no interfaces, and no ips[].interface (IPAM knows no interfaces). */
-export function ipamResultOnly(result: Result): Result {
-  const out: Result = { cniVersion: result.cniVersion };
-  if (result.ips !== undefined) {
-    out.ips = result.ips.map((ip) => {
-      const copy: IPConfig = { address: ip.address };
-      if (ip.gateway !== undefined) copy.gateway = ip.gateway;
-      return copy;
-    });
-  }
-  if (result.routes !== undefined) out.routes = result.routes.map((r) => ({ ...r }));
-  if (result.dns !== undefined) out.dns = structuredClone(result.dns);
-  return out;
-}
-
 function compact(obj: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(obj)) if (v !== undefined) out[k] = v;

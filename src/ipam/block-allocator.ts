@@ -13,7 +13,7 @@ import {
   prefixFromIP,
   prefixSize,
 } from "../ipnet/prefix.ts";
-import { type ClusterConfig, clusterCidrsOf, clusterFamilies, nodeBlockLengthOf } from "./cluster-config.ts";
+import { type ClusterConfig, clusterCidrsOf, nodeBlockLengthOf } from "./cluster-config.ts";
 import { BlockExhaustedError } from "./cluster-errors.ts";
 import { podsPerBlock } from "./node-block-length.ts";
 
@@ -114,22 +114,6 @@ export function chooseBlock(
   throw new BlockExhaustedError(cidrs.map(formatPrefix), length);
 }
 
-/** One block per family of the cluster, in the cluster's family order. */
-export function chooseNodeBlocks(
-  config: ClusterConfig,
-  taken: readonly IPPrefix[],
-  previous: readonly IPPrefix[] = [],
-): IPPrefix[] {
-  return clusterFamilies(config).map((family) =>
-    chooseBlock(
-      config,
-      family,
-      taken,
-      previous.find((p) => p.family === family),
-    ),
-  );
-}
-
 export interface BlockCapacity {
   readonly family: Family;
   readonly blockLength: number;
@@ -146,29 +130,4 @@ export function blockCapacity(config: ClusterConfig, family: Family): BlockCapac
   for (const cidr of clusterCidrsOf(config, family)) blocks += 1n << BigInt(blockLength - cidr.length);
   const addressesPerBlock = prefixSize(prefixFromIP(ipFromBigint(family, 0n), blockLength));
   return { family, blockLength, blocks, addressesPerBlock, podsPerBlock: podsPerBlock(family, blockLength) };
-}
-
-/** Blocks of `family` that no taken prefix touches. */
-export function freeBlockCount(config: ClusterConfig, family: Family, taken: readonly IPPrefix[]): bigint {
-  const { blocks, addressesPerBlock: size } = blockCapacity(config, family);
-  const spans = takenSpans(taken, family);
-  let used = 0n;
-  for (const cidr of clusterCidrsOf(config, family)) {
-    const cidrStart = cidr.network.value;
-    const cidrEnd = lastIP(cidr).value;
-    // Spans are merged, but two of them can still touch one block: count each block once.
-    let lastCounted = -1n;
-    for (let i = firstSpanFrom(spans, cidrStart); i < spans.length && spans[i]!.start <= cidrEnd; i++) {
-      const span = spans[i]!;
-      // Clip the span to the CIDR, then count in block indexes.
-      let first = span.start / size;
-      if (span.start < cidrStart) first = cidrStart / size;
-      let last = span.end / size;
-      if (span.end > cidrEnd) last = cidrEnd / size;
-      const from = first > lastCounted ? first : lastCounted + 1n;
-      if (last >= from) used += last - from + 1n;
-      if (last > lastCounted) lastCounted = last;
-    }
-  }
-  return blocks - used;
 }

@@ -1,7 +1,8 @@
-import { formatIP, type IPAddress, ipFromBigint } from "../ipnet/address.ts";
+import { formatIP, type IPAddress, ipEquals, ipFromBigint } from "../ipnet/address.ts";
 import { containsIP, formatPrefix } from "../ipnet/prefix.ts";
+import { formatRange, rangeContains } from "../ipnet/range.ts";
 import { AddressExhaustedError, RequestedAddressError } from "./errors.ts";
-import { type AddressRange, inRangeSpan, type RangeSet, reservedReason } from "./range-set.ts";
+import { type AddressRange, isAllocatable, type RangeSet, reservedReason } from "./range-set.ts";
 
 export interface AllocationInput {
   rangeSets: readonly RangeSet[];
@@ -23,7 +24,7 @@ function locate(
   ip: IPAddress,
 ): { setIndex: number; range: AddressRange } | undefined {
   for (const [setIndex, set] of rangeSets.entries()) {
-    for (const range of set) if (inRangeSpan(range, ip)) return { setIndex, range };
+    for (const range of set) if (rangeContains(range, ip)) return { setIndex, range };
   }
   return undefined;
 }
@@ -34,7 +35,7 @@ function whyNotInRange(rangeSets: readonly RangeSet[], ip: IPAddress): string {
       if (!containsIP(range.subnet, ip)) continue;
       return (
         reservedReason(range, ip) ??
-        `is outside the allocatable range ${formatIP(range.start)}-${formatIP(range.end)} of "${formatPrefix(range.subnet)}"`
+        `is outside the allocatable range ${formatRange(range)} of "${formatPrefix(range.subnet)}"`
       );
     }
   }
@@ -52,7 +53,7 @@ function chooseRequested(input: AllocationInput, ip: IPAddress): ChosenAddress {
 
 /** Spans to scan, as [range, first value, last value], in round-robin order after `last`. */
 function scanOrder(set: RangeSet, last: IPAddress | undefined): [AddressRange, bigint, bigint][] {
-  const at = last === undefined ? -1 : set.findIndex((r) => inRangeSpan(r, last));
+  const at = last === undefined ? -1 : set.findIndex((r) => rangeContains(r, last));
   if (last === undefined || at === -1) return set.map((r) => [r, r.start.value, r.end.value]);
   const spans: [AddressRange, bigint, bigint][] = [];
   const current = set[at]!;
@@ -106,13 +107,13 @@ export function matchHeld(
   requested: readonly IPAddress[],
 ): ChosenAddress[] | undefined {
   if (held.length === 0 || held.length !== rangeSets.length) return undefined;
-  if (!requested.every((ip) => held.some((h) => h.family === ip.family && h.value === ip.value))) {
+  if (!requested.every((ip) => held.some((h) => ipEquals(h, ip)))) {
     return undefined;
   }
   const result: ChosenAddress[] = [];
   for (const [setIndex, set] of rangeSets.entries()) {
     const matches = held.flatMap((ip) => {
-      const range = set.find((r) => inRangeSpan(r, ip) && reservedReason(r, ip) === undefined);
+      const range = set.find((r) => isAllocatable(r, ip));
       return range === undefined ? [] : [{ setIndex, ip, range }];
     });
     if (matches.length !== 1) return undefined;

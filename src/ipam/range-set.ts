@@ -1,6 +1,7 @@
 import { addToIP, compareIP, formatIP, type IPAddress, ipEquals, parseIP } from "../ipnet/address.ts";
 import { AddressParseError } from "../ipnet/errors.ts";
-import { containsIP, formatPrefix, type IPPrefix, lastIP, parsePrefix } from "../ipnet/prefix.ts";
+import { containsIP, formatPrefix, type IPPrefix, lastIP, nthIP, parsePrefix } from "../ipnet/prefix.ts";
+import { formatRange, rangeContains, rangesOverlap } from "../ipnet/range.ts";
 import { InvalidRangeError } from "./errors.ts";
 
 /** An allocatable span `start..end` (inclusive) inside `subnet`; the gateway is never handed out. */
@@ -48,18 +49,14 @@ export function reservedReason(range: AddressRange, ip: IPAddress): string | und
   return structuralReservation(range.subnet, ip);
 }
 
-export function inRangeSpan(range: AddressRange, ip: IPAddress): boolean {
-  return ip.family === range.start.family && ip.value >= range.start.value && ip.value <= range.end.value;
-}
-
 /** Whether `ip` is one the allocator may hand out from `range`. */
 export function isAllocatable(range: AddressRange, ip: IPAddress): boolean {
-  return inRangeSpan(range, ip) && reservedReason(range, ip) === undefined;
+  return rangeContains(range, ip) && reservedReason(range, ip) === undefined;
 }
 
 export function allocatableCount(range: AddressRange): bigint {
   let count = range.end.value - range.start.value + 1n;
-  if (range.gateway !== undefined && inRangeSpan(range, range.gateway)) count--;
+  if (range.gateway !== undefined && rangeContains(range, range.gateway)) count--;
   return count;
 }
 
@@ -110,13 +107,13 @@ export function buildRange(input: RangeInput, where = ""): AddressRange {
       ? parseAddressField(`${where}gateway`, input.gateway, subnet)
       : p2p
         ? undefined
-        : addToIP(subnet.network, 1n);
+        : nthIP(subnet, 1n);
   const start =
     input.rangeStart !== undefined
       ? parseAddressField(`${where}rangeStart`, input.rangeStart, subnet)
       : p2p
         ? subnet.network
-        : addToIP(subnet.network, 1n);
+        : nthIP(subnet, 1n);
   const last = lastIP(subnet);
   const end =
     input.rangeEnd !== undefined
@@ -137,7 +134,7 @@ export function buildRange(input: RangeInput, where = ""): AddressRange {
     throw new InvalidRangeError(
       `${where}subnet`,
       input.subnet,
-      `range ${formatIP(start)}-${formatIP(end)} has no allocatable address besides the gateway`,
+      `range ${formatRange(range)} has no allocatable address besides the gateway`,
     );
   }
   return range;
@@ -163,15 +160,11 @@ export function buildRangeSets(input: RangeInput[][]): RangeSet[] {
         );
       }
       for (const other of seen) {
-        if (
-          other.range.start.family === range.start.family &&
-          other.range.start.value <= range.end.value &&
-          range.start.value <= other.range.end.value
-        ) {
+        if (rangesOverlap(other.range, range)) {
           throw new InvalidRangeError(
             where,
-            `${formatIP(range.start)}-${formatIP(range.end)}`,
-            `overlaps ${other.where} (${formatIP(other.range.start)}-${formatIP(other.range.end)})`,
+            formatRange(range),
+            `overlaps ${other.where} (${formatRange(other.range)})`,
           );
         }
       }

@@ -7,8 +7,8 @@
  * addresses or fewer have no static band. Pure: the caller says what is taken (`isAllocated`).
  */
 import { addToIP, formatIP, type IPAddress, ipFromBigint } from "../ipnet/address.ts";
-import { containsIP, formatPrefix, type IPPrefix, lastIP, prefixSize } from "../ipnet/prefix.ts";
-import { type IPRange, makeRange, rangeContains, rangeSize } from "../ipnet/range.ts";
+import { containsIP, formatPrefix, type IPPrefix, lastIP, nthIP, prefixSize } from "../ipnet/prefix.ts";
+import { type IPRange, makeRange, rangeSize } from "../ipnet/range.ts";
 import { ServiceIPExhaustedError, ServiceIPUnavailableError } from "./cluster-errors.ts";
 
 /** KEP-3070's band formula: never less than 16 nor more than 256 addresses, size/16 between. */
@@ -37,7 +37,7 @@ export function serviceIPBands(cidr: IPPrefix): ServiceIPBands {
     throw new RangeError(`Service CIDR "${formatPrefix(cidr)}" has no address for a ClusterIP`);
   }
   const band = staticBandSize(cidr);
-  const staticEnd = addToIP(cidr.network, band);
+  const staticEnd = nthIP(cidr, band);
   const staticBand = band === 0n ? undefined : makeRange(first, staticEnd);
   const dynamicStart = band === 0n ? first : addToIP(staticEnd, 1n);
   const dynamicBand = dynamicStart.value <= last.value ? makeRange(dynamicStart, last) : undefined;
@@ -117,10 +117,4 @@ export function allocateServiceIP(request: ServiceIPRequest): IPAddress {
     if (ip !== undefined) return ip;
   }
   throw new ServiceIPExhaustedError(formatPrefix(cidr));
-}
-
-/** Whether `ip` lies in the static band of `cidr` (where automatic allocation goes last). */
-export function inStaticBand(cidr: IPPrefix, ip: IPAddress): boolean {
-  const band = serviceIPBands(cidr).staticBand;
-  return band !== undefined && rangeContains(band, ip);
 }

@@ -124,11 +124,6 @@ export function nthIP(p: IPPrefix, n: bigint): IPAddress {
   return addToIP(p.network, n);
 }
 
-export function ipOffset(p: IPPrefix, ip: IPAddress): bigint {
-  if (!containsIP(p, ip)) throw new RangeError(`Address ${formatIP(ip)} is not inside ${formatPrefix(p)}`);
-  return ip.value - p.network.value;
-}
-
 export function* iterateIPs(p: IPPrefix): Generator<IPAddress> {
   const end = lastIP(p).value;
   for (let v = p.network.value; v <= end; v++) yield ipFromBigint(p.family, v);

@@ -18,7 +18,7 @@
 import type { Backend } from "../cluster/node-record.ts";
 import { BACKENDS, NODE_NAME } from "../cluster/node-record.ts";
 import { addToIP, formatIP } from "../ipnet/address.ts";
-import { containsPrefix, firstIP, lastIP, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
+import { containsPrefix, firstIP, lastIP, nthIP, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
 import type { HostSpec, Segment, Topology } from "./topology.ts";
 import { MAX_LAB_NODES } from "./topology.ts";
 
@@ -77,7 +77,7 @@ function segmentOf(v: unknown, i: number): Segment {
       `segments[${i}].cidr "${s.cidr}"`,
       "is too small for a router and nodes (use /26 or larger)",
     );
-  return { name: s.name, cidr: s.cidr, gateway: formatIP(addToIP(firstIP(cidr), 1n)) };
+  return { name: s.name, cidr: s.cidr, gateway: formatIP(nthIP(cidr, 1n)) };
 }
 
 export function parseClusterFile(text: string): ClusterFile {

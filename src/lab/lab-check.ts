@@ -9,36 +9,13 @@ import { ipJson, netnsAt } from "../linux/ip.ts";
 import { netnsPath } from "../linux/netns.ts";
 import type { PairProbe, Verdict } from "./claims.ts";
 import { reachWithoutNat, sharedLocalhost, uniquePodIps } from "./claims.ts";
-import { CniRuntime } from "./cni-runtime.ts";
 import type { LabState } from "./lab-state.ts";
 import { nodeIpChangeRecovers } from "./node-ip-change.ts";
+import { pluginCheckAll } from "./plugin-check.ts";
 import { inspectPodInterface } from "./pod-inspect.ts";
 import type { PodView } from "./probe.ts";
 import { probeFrom } from "./probe.ts";
 import { serviceChecks } from "./service-check.ts";
-
-async function cniCheckAll(state: LabState): Promise<Verdict> {
-  const claim = "the CNI plugin's CHECK confirms every pod's interface, addresses and routes";
-  const problems: string[] = [];
-  for (const pod of state.pods) {
-    const node = state.nodes.find((n) => n.name === pod.node);
-    if (!node) continue;
-    const runtime = new CniRuntime(node.conflist, { binDirs: state.cniPath, nodeNetns: node.netns });
-    try {
-      await runtime.check(
-        { containerId: pod.containerId, ifname: pod.ifname, netnsPath: pod.netnsPath },
-        pod.result,
-      );
-    } catch (e) {
-      problems.push(`${pod.name}: ${(e as Error).message}`);
-    }
-  }
-  return {
-    ok: problems.length === 0,
-    claim,
-    evidence: problems.length ? problems.join("; ") : `CHECK passed for ${state.pods.length} pods`,
-  };
-}
 
 /** Every address the namespace holds (a node may answer from any of them). */
 function addressesIn(netns: string): string[] {
@@ -134,7 +111,7 @@ export async function labCheck(state: LabState): Promise<Verdict[]> {
     }
   }
   verdicts.push(reachWithoutNat("every node reaches every pod", nodeProbes));
-  verdicts.push(await cniCheckAll(state));
+  verdicts.push(await pluginCheckAll(state));
   verdicts.push(...(await serviceChecks(state, views)));
   if (state.nodes.length > 1) verdicts.push(await nodeIpChangeRecovers(state, views));
   return verdicts;

@@ -4,8 +4,8 @@
  * (so `auto` routes directly between them) and every third sits behind the router on the second
  * (so it is reached through VXLAN). An external host sits on a third segment (203.0.113.0/24).
  */
-import { addToIP, formatIP } from "../ipnet/address.ts";
-import { firstIP, parsePrefix } from "../ipnet/prefix.ts";
+import { formatIP } from "../ipnet/address.ts";
+import { nthIP, parsePrefix } from "../ipnet/prefix.ts";
 
 export interface Segment {
   readonly name: string;
@@ -33,7 +33,7 @@ export interface Topology {
 export const MAX_LAB_NODES = 40;
 
 function segment(name: string, cidr: string): Segment {
-  return { name, cidr, gateway: formatIP(addToIP(firstIP(parsePrefix(cidr)), 1n)) };
+  return { name, cidr, gateway: formatIP(nthIP(parsePrefix(cidr), 1n)) };
 }
 
 function hostOn(seg: Segment, name: string, hostNumber: number): HostSpec {
@@ -41,7 +41,7 @@ function hostOn(seg: Segment, name: string, hostNumber: number): HostSpec {
   return {
     name,
     segment: seg.name,
-    address: `${formatIP(addToIP(firstIP(prefix), BigInt(hostNumber)))}/${prefix.length}`,
+    address: `${formatIP(nthIP(prefix, BigInt(hostNumber)))}/${prefix.length}`,
   };
 }
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { useTempStores } from "../../test/support/temp-store.ts";
 import { pollUntil } from "../../testkit/poll-until.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
-import { deletePodRecord, putPodRecord } from "../cluster/pod-records.ts";
+import { podRecordKey, putPodRecord } from "../cluster/pod-records.ts";
 import { createService } from "../cluster/service-store.ts";
 import type { ServiceInput } from "../cluster/service-validation.ts";
 import type { Logger } from "../daemon/log.ts";
@@ -207,7 +207,7 @@ describe("ServiceProxy", () => {
     await pod(s, "dns-b", "10.244.1.8", "dns");
     await proxy.start();
     expect(kernel.flowDeletions).toEqual([]);
-    await deletePodRecord(s, { node: "node-1", namespace: "default", name: "dns-a" });
+    await s.delete(podRecordKey({ node: "node-1", namespace: "default", name: "dns-a" }));
     await until("the stale flow to be deleted", () => kernel.flowDeletions.length > 0);
     expect(kernel.flowDeletions).toEqual([
       { family: 4, clusterIP: dns.clusterIPs[0], port: 80, endpoint: "10.244.1.7" },
