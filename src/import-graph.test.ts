@@ -202,7 +202,9 @@ describe("docs/architecture.md", () => {
     expect(named.length).toBeGreaterThan(30);
     // Paths are relative to src/ unless they start with a top-level folder of the repository.
     const missing = named.filter((path) => {
-      const top = ["src/", "test/", "bench/", "testkit/", "docs/", "scripts/"].some((t) => path.startsWith(t));
+      const top = ["src/", "test/", "bench/", "testkit/", "docs/", "scripts/"].some((t) =>
+        path.startsWith(t),
+      );
       return !existsSync(join(top ? ROOT : SRC, path));
     });
     expect(missing).toEqual([]);

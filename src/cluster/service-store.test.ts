@@ -7,19 +7,15 @@ import { ServiceIPUnavailableError } from "../ipam/cluster-errors.ts";
 import { parseIP } from "../ipnet/address.ts";
 import type { Service } from "../k8s/service-model.ts";
 import { NODE_PORT_MAX, NODE_PORT_MIN } from "../k8s/service-model.ts";
-import type { Store, TxnOp } from "../store/store.ts";
-import { DatastoreUnavailableError } from "../store/store.ts";
 import {
   NodePortUnavailableError,
   ServiceExistsError,
   ServiceNotFoundError,
-  ServiceRollbackError,
   ServiceValidationError,
 } from "./service-errors.ts";
-import { resourcesOf } from "./service-holdings.ts";
-import { listServiceIPs, serviceIPKey } from "./service-ips.ts";
-import { listNodePorts, nodePortKey } from "./service-node-ports.ts";
-import { SERVICES_PREFIX, serviceRecordKey } from "./service-record.ts";
+import { serviceIPKey } from "./service-ips.ts";
+import { nodePortKey } from "./service-node-ports.ts";
+import { serviceRecordKey } from "./service-record.ts";
 import type { ServiceEvent } from "./service-store.ts";
 import { createService, deleteService, getService, listServices, watchServices } from "./service-store.ts";
 

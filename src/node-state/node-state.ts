@@ -13,7 +13,7 @@ import type { AttachmentKey } from "../cni/attachment-key.ts";
 import { chooseAddresses, matchHeld } from "../ipam/node-allocator.ts";
 import { type RangeSet, rangeSetKey } from "../ipam/range-set.ts";
 import { compareIP, formatIP, type IPAddress, ipEquals } from "../ipnet/address.ts";
-import { formatPrefix, prefixEquals } from "../ipnet/prefix.ts";
+import { prefixEquals } from "../ipnet/prefix.ts";
 import { type Allocation, AllocationRows, allocation } from "./allocation-rows.ts";
 import { type PodIdentity, type PodRow, PodRows } from "./pod-rows.ts";
 import { openStateDatabase, StateUnavailableError, unavailable } from "./state-db.ts";
