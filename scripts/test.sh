@@ -9,7 +9,7 @@ failed_steps=()
 step() { local name=$1; shift; echo "== $name"; "$@" || failed_steps+=("$name"); }
 
 step "typecheck" node_modules/.bin/tsc -p .
-step "lint" node_modules/.bin/biome check src test bench scripts
+step "lint" node_modules/.bin/biome check src test testkit bench scripts
 
 passed=0; failed=0
 run_bun_tests() {
@@ -25,7 +25,7 @@ run_bun_tests() {
   rm -f "$out"
 }
 
-run_bun_tests "unit tests" src bench
+run_bun_tests "unit tests" src testkit bench
 if [ "$(id -u)" = 0 ]; then
   run_bun_tests "integration tests" --timeout 180000 test/integration
 else

@@ -1,35 +1,75 @@
 /**
- * The executable under test, dist/podnet: built once per test process when it is missing or older
- * than the sources, so an integration run never exercises stale code.
+ * The executable the integration tests and the benchmarks run, dist/podnet, and whether it is
+ * older than the sources. The tests rebuild a stale one (they must never exercise stale code);
+ * the benchmarks measure the build they are given and only warn (someone may be comparing an old
+ * build on purpose).
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { runSync } from "../../src/linux/exec.ts";
+import { resolve } from "node:path";
+import { mustRunSync, runSync } from "../src/linux/exec.ts";
 
-export const REPO = resolve(import.meta.dir, "../..");
+export const REPO = resolve(import.meta.dir, "..");
 export const PODNET = `${REPO}/dist/podnet`;
 
-function newestMtime(dir: string): number {
+/** The newest modification time of the sources the executable is built from (tests excluded). */
+function newestSourceMtimeMs(): number {
   let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  for (const entry of readdirSync(`${REPO}/src`, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || entry.name.endsWith(".test.ts")) continue;
+    newest = Math.max(newest, statSync(`${entry.parentPath}/${entry.name}`).mtimeMs);
   }
   return newest;
 }
 
+function isStale(exe: string): boolean {
+  return statSync(exe).mtimeMs < newestSourceMtimeMs();
+}
+
+/** Builds `path` with scripts/build.sh (bundled, minified, bytecode). */
+function build(path: string): void {
+  mustRunSync([`${REPO}/scripts/build.sh`, path], { cwd: REPO, timeoutMs: 300_000 });
+}
+
+export class PodnetBinaryError extends Error {
+  override readonly name = "PodnetBinaryError";
+}
+
 let built = false;
 
-/** Builds dist/podnet when it is missing or older than any file under src/ (once per process). */
+/** For the tests: builds dist/podnet when it is missing or older than the sources (once per process). */
 export function ensurePodnetBuilt(): string {
   if (built) return PODNET;
-  const stale = !existsSync(PODNET) || statSync(PODNET).mtimeMs < newestMtime(`${REPO}/src`);
-  if (stale) {
-    const r = runSync([`${REPO}/scripts/build.sh`, PODNET], { cwd: REPO, timeoutMs: 120_000 });
-    if (r.code !== 0) {
-      throw new Error(`Cannot build ${PODNET} (run "npm run build"): ${r.stderr.trim() || r.stdout.trim()}`);
+  if (!existsSync(PODNET) || isStale(PODNET)) {
+    try {
+      build(PODNET);
+    } catch (e) {
+      throw new PodnetBinaryError(`Cannot build ${PODNET} (run "npm run build"): ${(e as Error).message}`);
     }
   }
   built = true;
   return PODNET;
+}
+
+/**
+ * For the benchmarks: the podnet to measure, built when it is dist/podnet and missing or when
+ * `rebuild` asks for it; a dist/podnet older than the sources is measured as it is, with a warning.
+ */
+export function ensurePodnetBinary(path: string, rebuild: boolean, warn: (message: string) => void): string {
+  if (rebuild || !existsSync(path)) {
+    if (path !== PODNET)
+      throw new PodnetBinaryError(
+        `${path} does not exist (only the default ${PODNET} is built by the benchmark)`,
+      );
+    warn(`building ${path}`);
+    build(path);
+  } else if (path === PODNET && isStale(path)) {
+    warn(`${path} is older than src/: measuring that older build (pass --build to rebuild first)`);
+  }
+  return path;
+}
+
+/** What `podnet --version` says, for a report: which build the figures belong to. */
+export function podnetVersion(exe: string): string {
+  const r = runSync([exe, "--version"]);
+  return r.code === 0 ? r.stdout.trim() : "unknown";
 }

@@ -4,7 +4,7 @@
  * what the event cost the cluster.
  */
 import { runSync } from "../../src/linux/exec.ts";
-import { metricSum } from "./agent-log.ts";
+import { metricSum } from "../../testkit/prometheus-text.ts";
 import type { BenchAgent } from "./bench-agent.ts";
 
 export interface AgentSnapshot {

@@ -7,12 +7,14 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { CONFLIST_NAME } from "../../src/agent/cni-config-writer.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
+import { agentCommandLine } from "../../src/lab/agent-command-line.ts";
 import type { Conflist } from "../../src/lab/cni-runtime.ts";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import type { LogEntry } from "./agent-log.ts";
-import { parseAgentLog } from "./agent-log.ts";
-import type { Child, ClusterSandbox } from "./sandbox.ts";
+import type { LogEntry } from "../../testkit/agent-log.ts";
+import { parseAgentLog } from "../../testkit/agent-log.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import type { BenchSandbox, Child } from "../support/sandbox.ts";
 
 export const BENCH_NETWORK = "podnet-bench";
 const METRICS_ADDR = "127.0.0.1:9464";
@@ -64,39 +66,29 @@ export class BenchAgent {
     this.logPath = paths.logPath;
   }
 
-  static start(sandbox: ClusterSandbox, exe: string, spec: AgentSpec): BenchAgent {
+  static start(sandbox: BenchSandbox, exe: string, spec: AgentSpec): BenchAgent {
     const confDir = `${spec.dir}/net.d`;
     const stateDir = `${spec.dir}/state`;
     const logPath = `${spec.dir}/agent.log`;
     mkdirSync(confDir, { recursive: true });
-    const argv = inNetns(spec.netns, [
-      exe,
-      "agent",
-      "--node-name",
-      spec.node,
-      "--datastore",
-      spec.datastore,
-      "--backend",
-      spec.backend,
-      "--uplink",
-      "eth0",
-      "--cluster-cidr",
-      spec.clusterCidr,
-      "--cni-conf-dir",
-      confDir,
-      "--cni-mode",
-      spec.cniMode,
-      "--network",
-      BENCH_NETWORK,
-      "--state-dir",
-      stateDir,
-      "--lease-ttl",
-      String(spec.leaseTtlSeconds),
-      "--resync",
-      String(spec.resyncSeconds),
-      "--metrics-addr",
-      METRICS_ADDR,
-    ]);
+    const argv = inNetns(
+      spec.netns,
+      agentCommandLine({
+        exe,
+        nodeName: spec.node,
+        datastore: spec.datastore,
+        backend: spec.backend,
+        uplink: "eth0",
+        clusterCidr: spec.clusterCidr,
+        cniConfDir: confDir,
+        cniMode: spec.cniMode,
+        network: BENCH_NETWORK,
+        stateDir,
+        leaseTtlSeconds: spec.leaseTtlSeconds,
+        resyncSeconds: spec.resyncSeconds,
+        metricsAddr: METRICS_ADDR,
+      }),
+    );
     const spawnedAtMs = Date.now();
     const child = sandbox.spawn(`agent ${spec.node}`, argv, { log: logPath });
     return new BenchAgent(spec, child, spawnedAtMs, { confDir, stateDir, logPath });
@@ -124,17 +116,18 @@ export class BenchAgent {
 
   /** Resolves once the agent has written its readiness marker (its first route sync is done). */
   async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.isReady()) return;
-      if (!this.running)
-        throw new AgentStartError(
-          `The agent of ${this.spec.node} exited before it was ready: ${this.logTail()}`,
-        );
-      await Bun.sleep(20);
-    }
-    throw new AgentStartError(
-      `The agent of ${this.spec.node} was not ready within ${timeoutMs} ms: ${this.logTail()}`,
+    await pollUntil(
+      `the agent of ${this.spec.node} to get ready`,
+      () => {
+        if (this.isReady()) return true;
+        if (!this.running)
+          throw new AgentStartError(
+            `The agent of ${this.spec.node} exited before it was ready: ${this.logTail()}`,
+          );
+        return false;
+      },
+      timeoutMs,
+      { detail: () => this.logTail(), intervalMs: 20 },
     );
   }
 

@@ -12,15 +12,17 @@ import type { Backend } from "../../src/cluster/node-record.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import type { LogEntry, StartTimeline } from "./agent-log.ts";
-import { problems, startTimeline } from "./agent-log.ts";
+import type { LogEntry } from "../../testkit/agent-log.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import type { BenchSandbox } from "../support/sandbox.ts";
 import type { AgentSnapshot } from "./agent-snapshot.ts";
 import { snapshotAgents, snapshotDelta } from "./agent-snapshot.ts";
+import type { StartTimeline } from "./agent-timeline.ts";
+import { problems, startTimeline } from "./agent-timeline.ts";
 import type { AgentMemory } from "./bench-agent.ts";
 import { BenchAgent } from "./bench-agent.ts";
 import { segmentTopology } from "./bench-topology.ts";
 import { RouteMonitor } from "./route-monitor.ts";
-import type { ClusterSandbox } from "./sandbox.ts";
 
 export interface ConvergenceOptions {
   readonly nodes: number;
@@ -79,21 +81,11 @@ async function routeCount(netns: string): Promise<number> {
   return out.split("\n").filter((l) => l.trim() !== "").length;
 }
 
-async function until(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean> | boolean,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`${what} within ${timeoutMs} ms`);
-}
+/** Polls 49 namespaces at most ten times a second: every check costs the busy nodes CPU. */
+const EVERY_100_MS = { intervalMs: 100 } as const;
 
 export async function measureConvergence(
-  sandbox: ClusterSandbox,
+  sandbox: BenchSandbox,
   exe: string,
   tag: string,
   options: ConvergenceOptions,
@@ -143,13 +135,14 @@ export async function measureConvergence(
     const bootSeconds = (performance.now() - bootStart) / 1000;
     progress(`${tag}: ${peers.length} ${options.backend} agents ready in ${bootSeconds.toFixed(1)} s`);
     const meshStart = performance.now();
-    await until(
-      `the first ${peers.length} nodes did not all route to each other`,
-      options.readyTimeoutMs,
+    await pollUntil(
+      `the first ${peers.length} nodes to route to each other`,
       async () => {
         const counts = await Promise.all(peers.map((n) => routeCount(netnsOf(n))));
         return counts.every((c) => c === peers.length - 1);
       },
+      options.readyTimeoutMs,
+      EVERY_100_MS,
     );
     const meshSeconds = (performance.now() - meshStart) / 1000;
     progress(`${tag}: full mesh of ${peers.length} nodes after ${meshSeconds.toFixed(1)} s more`);
@@ -166,8 +159,11 @@ export async function measureConvergence(
     await Promise.all(
       peers.map((n) => ipIn(netnsOf(n), ["route", "add", "blackhole", PROBE.dst, "proto", PROBE.proto])),
     );
-    await until("route monitors did not report the probe route", 10_000, () =>
-      monitors.every((m) => m.firstAdd(PROBE.dst, PROBE.proto, probeSince) !== undefined),
+    await pollUntil(
+      "the route monitors to report the probe route",
+      () => monitors.every((m) => m.firstAdd(PROBE.dst, PROBE.proto, probeSince) !== undefined),
+      10_000,
+      EVERY_100_MS,
     );
     await Promise.all(
       peers.map((n) => ipIn(netnsOf(n), ["route", "del", "blackhole", PROBE.dst, "proto", PROBE.proto])),
@@ -183,8 +179,11 @@ export async function measureConvergence(
     const block = joiner.blocks()[0];
     if (block === undefined) throw new Error(`the agent of ${joinerName} reports no block`);
     const arrivalOf = (m: RouteMonitor) => m.firstAdd(block, ROUTE_PROTO, origin);
-    await until(`every node routes to ${joinerName}'s block ${block}`, options.convergeTimeoutMs, () =>
-      monitors.every((m) => arrivalOf(m) !== undefined),
+    await pollUntil(
+      `every node to route to ${joinerName}'s block ${block}`,
+      () => monitors.every((m) => arrivalOf(m) !== undefined),
+      options.convergeTimeoutMs,
+      EVERY_100_MS,
     ).catch((e: Error) => progress(`${tag}: ${e.message}`));
     const peersAfter = await snapshotAgents(agents.filter((a) => a !== joiner));
     const joinerAfter = await snapshotAgents([joiner]);

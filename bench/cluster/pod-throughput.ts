@@ -15,11 +15,12 @@ import { CniRuntime } from "../../src/lab/cni-runtime.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
 import { mustRunSync, run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import type { BenchSandbox, Child } from "../support/sandbox.ts";
 import { BenchAgent } from "./bench-agent.ts";
 import { hostIP, segmentTopology } from "./bench-topology.ts";
 import type { IperfResult } from "./iperf-result.ts";
 import { parseIperfJson } from "./iperf-result.ts";
-import type { Child, ClusterSandbox } from "./sandbox.ts";
 
 export type PathKey = "raw" | "host-gw" | "vxlan";
 export const PATHS: readonly PathKey[] = ["raw", "host-gw", "vxlan"];
@@ -67,13 +68,11 @@ async function mtuOf(netns: string, dev: string): Promise<number> {
 }
 
 async function waitListening(netns: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const r = await run(inNetns(netns, ["ss", "-Hltn", "sport", "=", `:${PORT}`]));
-    if (r.stdout.trim() !== "") return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`iperf3 server in ${netns} is not listening on ${PORT} after ${timeoutMs} ms`);
+  await pollUntil(
+    `the iperf3 server in ${netns} to listen on ${PORT}`,
+    async () => (await run(inNetns(netns, ["ss", "-Hltn", "sport", "=", `:${PORT}`]))).stdout.trim() !== "",
+    timeoutMs,
+  );
 }
 
 /** One iperf3 client run, bounded: the client gives up 20 s after the test should have ended. */
@@ -95,7 +94,7 @@ async function iperf(
 }
 
 export async function measurePodThroughput(
-  sandbox: ClusterSandbox,
+  sandbox: BenchSandbox,
   exe: string,
   options: ThroughputOptions,
   fail: (message: string) => void,
@@ -140,19 +139,21 @@ export async function measurePodThroughput(
     }
     await Promise.all(agents.map((a) => a.waitReady(options.readyTimeoutMs)));
     // Each node must route to its one peer before a pod can reach the other side.
-    const deadline = Date.now() + options.readyTimeoutMs;
+    const routesFrom = Date.now();
     for (const node of names) {
-      for (;;) {
-        const r = await run(inNetns(netnsOf(node), ["ip", "-4", "route", "show", "proto", ROUTE_PROTO]));
-        if (r.stdout.trim() !== "") break;
-        if (Date.now() > deadline) throw new Error(`${node} has no route to its peer's block`);
-        await Bun.sleep(50);
-      }
+      await pollUntil(
+        `${node} to route to its peer's block`,
+        async () =>
+          (
+            await run(inNetns(netnsOf(node), ["ip", "-4", "route", "show", "proto", ROUTE_PROTO]))
+          ).stdout.trim() !== "",
+        Math.max(0, options.readyTimeoutMs - (Date.now() - routesFrom)),
+      );
     }
     const podIP: Record<string, string> = {};
     for (const agent of agents) {
       const node = agent.spec.node;
-      const podNetns = sandbox.createNetns(`${tag}-${node}-pod`);
+      const podNetns = sandbox.createNetns(`${tag}-${node}-pod`).path;
       const runtime = new CniRuntime(agent.conflist(), { binDirs: [binDir], nodeNetns: agent.spec.netns });
       const result = (await runtime.add({
         containerId: `pbc-${sandbox.id}-${node}`,

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Backend } from "../../src/cluster/node-record.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 import type { LeaseRound } from "./block-leases-bench.ts";
 import type { ConvergenceRun } from "./convergence.ts";
 import type { IperfSample, PathKey, ThroughputRun } from "./pod-throughput.ts";
@@ -7,16 +8,6 @@ import type { RawResults } from "./report.ts";
 import { buildReport } from "./report.ts";
 import { renderTable } from "./table.ts";
 import { TARGETS } from "./targets.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function leaseRound(agents: number, seconds: number, distinct = agents): LeaseRound {
   const claims = Array.from({ length: agents }, (_, i) => ({

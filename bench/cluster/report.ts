@@ -1,17 +1,20 @@
 /**
- * Turns the raw measurements into the report (JSON) judged against the issue's targets (pure).
+ * Turns the raw measurements into the report (JSON) judged against podnet's targets (pure).
  * Throughput ratios are podnet / raw underlay: 1 would mean podnet costs nothing.
  */
 import type { Backend } from "../../src/cluster/node-record.ts";
-import type { Summary } from "../cni/stats.ts";
-import { ratio, round3, roundSummary, summarize } from "../cni/stats.ts";
-import type { StartTimeline } from "./agent-log.ts";
+import type { FailureReport } from "../support/failures.ts";
+import { failureReport } from "../support/failures.ts";
+import type { Machine } from "../support/machine.ts";
+import type { Summary } from "../support/stats.ts";
+import { ratio, round3, roundSummary, summarize } from "../support/stats.ts";
+import type { TargetCheck } from "../support/targets.ts";
 import type { AgentSnapshot } from "./agent-snapshot.ts";
+import type { StartTimeline } from "./agent-timeline.ts";
 import type { LeaseRound, LeaseVerification } from "./block-leases-bench.ts";
 import type { ConvergenceRun } from "./convergence.ts";
 import type { PathInfo, PathKey, ThroughputRun } from "./pod-throughput.ts";
 import { PATHS } from "./pod-throughput.ts";
-import type { TargetCheck } from "./targets.ts";
 import { judgeTargets } from "./targets.ts";
 
 export type Part = "leases" | "convergence" | "throughput";
@@ -20,14 +23,7 @@ export const PARTS: readonly Part[] = ["leases", "convergence", "throughput"];
 export interface RawResults {
   readonly startedAt: string;
   readonly durationSeconds: number;
-  readonly machine: {
-    readonly cpus: number;
-    readonly kernel: string;
-    readonly bun: string;
-    readonly memoryGiB: number;
-    /** 1-minute load average when the run started and when it ended: other work skews every figure. */
-    readonly loadAverage: { readonly start: number; readonly end: number };
-  };
+  readonly machine: Machine;
   readonly podnet: {
     readonly binary: string;
     readonly version: string;
@@ -137,7 +133,7 @@ export interface BenchReport {
   readonly convergence: readonly ConvergenceReport[];
   readonly throughput: ThroughputReport | null;
   readonly targets: readonly TargetCheck[];
-  readonly failures: { readonly count: number; readonly first: readonly string[] };
+  readonly failures: FailureReport;
 }
 
 const r3 = (v: number | null | undefined): number | null =>
@@ -302,6 +298,6 @@ export function buildReport(raw: RawResults): BenchReport {
       convergence,
       throughput: raw.throughput ? throughputRatios(raw.throughput) : null,
     }),
-    failures: { count: raw.failures.length, first: raw.failures.slice(0, 10) },
+    failures: failureReport(raw.failures),
   };
 }

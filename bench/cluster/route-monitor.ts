@@ -5,9 +5,9 @@
  * `ip route show`, whose own CPU use would slow the agents it measures on a small machine.
  */
 import { inNetns } from "../../src/linux/netns.ts";
+import type { BenchSandbox, Child } from "../support/sandbox.ts";
 import type { RouteEvent } from "./route-events.ts";
 import { parseRouteEvent } from "./route-events.ts";
-import type { Child, ClusterSandbox } from "./sandbox.ts";
 
 export class RouteMonitor {
   readonly events: RouteEvent[] = [];
@@ -15,7 +15,7 @@ export class RouteMonitor {
   private readonly reading: Promise<void>;
 
   constructor(
-    private readonly sandbox: ClusterSandbox,
+    private readonly sandbox: BenchSandbox,
     readonly netns: string,
   ) {
     // `ip netns exec` rather than `ip -n`: the same namespace entry as everything else here.

@@ -5,14 +5,26 @@
  * etcd members this run creates and removes. See bench/README.md for what is measured and how.
  * Progress goes to stderr; the table and the JSON report go to stdout.
  */
-import { existsSync, statSync } from "node:fs";
-import { cpus, loadavg, release, totalmem } from "node:os";
+import { statSync } from "node:fs";
+import { totalmem } from "node:os";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
 import { BACKENDS } from "../../src/cluster/node-record.ts";
 import { ETCD_BINARY, startEtcdCluster } from "../../src/linux/etcd-process.ts";
-import { elapsedSeconds, intFlag, listFlag, progress, publishReport, runBench } from "../bench-cli.ts";
-import { DEFAULT_PODNET, ensurePodnetBinary, PreflightError, podnetVersion } from "../cni/setup.ts";
+import { ensurePodnetBinary, PODNET, podnetVersion } from "../../testkit/podnet-build.ts";
+import {
+  elapsedSeconds,
+  failureRecorder,
+  intFlag,
+  listFlag,
+  progress,
+  publishReport,
+  runBench,
+} from "../support/bench-cli.ts";
+import { describeMachine, loadAtStart } from "../support/machine.ts";
+import type { FileNeeded, ProgramNeeded } from "../support/preflight.ts";
+import { preflight } from "../support/preflight.ts";
+import { BenchSandbox } from "../support/sandbox.ts";
 import type { LeaseRound } from "./block-leases-bench.ts";
 import { measureBlockLeases } from "./block-leases-bench.ts";
 import type { ConvergenceRun } from "./convergence.ts";
@@ -21,7 +33,6 @@ import type { ThroughputRun } from "./pod-throughput.ts";
 import { measurePodThroughput } from "./pod-throughput.ts";
 import type { Part, RawResults } from "./report.ts";
 import { buildReport, PARTS } from "./report.ts";
-import { ClusterSandbox } from "./sandbox.ts";
 import { renderTable } from "./table.ts";
 
 const USAGE = `usage: bun bench/cluster/run.ts [options]   (as root)
@@ -52,27 +63,20 @@ function cniModeFlag(args: ReturnType<typeof parseArgs>): "bridge" | "ptp" {
   return mode;
 }
 
-function preflight(parts: readonly Part[]): void {
-  if (process.platform !== "linux")
-    throw new PreflightError(
-      `The cluster benchmark needs Linux network namespaces (this is ${process.platform})`,
-    );
-  if (process.getuid?.() !== 0)
-    throw new PreflightError(
-      "The cluster benchmark needs root: it creates network namespaces (run it with sudo)",
-    );
-  const PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`;
-  const needs: [string, boolean, string][] = [
-    ["ip", true, "iproute2"],
-    ["curl", parts.includes("convergence"), "curl (reads the agents' metrics)"],
-    ["iperf3", parts.includes("throughput"), "iperf3 (scripts/setup.sh installs it)"],
-    ["ss", parts.includes("throughput"), "iproute2's ss"],
+/** What the parts asked for run: programs on PATH, and etcd for the lease part. */
+function needsOf(parts: readonly Part[]): (ProgramNeeded | FileNeeded)[] {
+  const when = <T>(part: Part, needs: T[]): T[] => (parts.includes(part) ? needs : []);
+  return [
+    { program: "ip", what: "iproute2" },
+    ...when("convergence", [{ program: "curl", what: "curl (reads the agents' metrics)" }]),
+    ...when("throughput", [
+      { program: "iperf3", what: "iperf3 (scripts/setup.sh installs it)" },
+      { program: "ss", what: "iproute2's ss" },
+    ]),
+    ...when("leases", [
+      { file: ETCD_BINARY, missing: `The lease benchmark needs ${ETCD_BINARY} (Debian package etcd-server)` },
+    ]),
   ];
-  for (const [program, needed, what] of needs)
-    if (needed && !Bun.which(program, { PATH }))
-      throw new PreflightError(`The cluster benchmark needs ${what}`);
-  if (parts.includes("leases") && !existsSync(ETCD_BINARY))
-    throw new PreflightError(`The lease benchmark needs ${ETCD_BINARY} (Debian package etcd-server)`);
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -114,12 +118,8 @@ async function main(argv: readonly string[]): Promise<number> {
     agentResyncSeconds: RESYNC_SECONDS,
   };
   const jsonFile = flag(args, "json");
-  preflight(parts);
-  const exe = ensurePodnetBinary(
-    flag(args, "podnet") ?? DEFAULT_PODNET,
-    flag(args, "build") !== undefined,
-    progress,
-  );
+  preflight("cluster benchmark", needsOf(parts));
+  const exe = ensurePodnetBinary(flag(args, "podnet") ?? PODNET, flag(args, "build") !== undefined, progress);
   if (parts.includes("convergence") && options.nodes * 100 * 2 ** 20 > totalmem())
     progress(
       `warning: ${options.nodes} agents may need ${options.nodes * 100} MiB; this machine has ${Math.round(totalmem() / 2 ** 20)} MiB`,
@@ -128,18 +128,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const builtMs = statSync(exe).mtimeMs;
   const podnet = { binary: exe, version: podnetVersion(exe), modified: new Date(builtMs).toISOString() };
   const startedAt = new Date().toISOString();
-  const loadAtStart = loadavg()[0] ?? 0;
-  if (loadAtStart > 0.5 * cpus().length)
-    progress(
-      `warning: load average ${loadAtStart.toFixed(2)} on ${cpus().length} CPUs: other work is running, the figures will be noisy`,
-    );
-  const failures: string[] = [];
-  const fail = (message: string) => {
-    if (failures.length < 3) progress(`FAILED: ${message}`);
-    failures.push(message);
-  };
+  const loadBefore = loadAtStart();
+  const { failures, fail } = failureRecorder();
 
-  const sandbox = new ClusterSandbox();
+  const sandbox = new BenchSandbox("pbc");
   try {
     progress(`namespaces ${sandbox.prefix}*, files in ${sandbox.dir}`);
     let leases: RawResults["leases"];
@@ -223,13 +215,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const report = buildReport({
       startedAt,
       durationSeconds: elapsedSeconds(),
-      machine: {
-        cpus: cpus().length,
-        kernel: release(),
-        bun: Bun.version,
-        memoryGiB: totalmem() / 2 ** 30,
-        loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
-      },
+      machine: describeMachine(loadBefore),
       podnet: { ...podnet, replacedDuringRun: statSync(exe).mtimeMs !== builtMs },
       options,
       requested: {
@@ -244,8 +230,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(throughput ? { throughput } : {}),
       failures,
     });
-    publishReport(renderTable(report), report, jsonFile);
-    return failures.length === 0 ? 0 : 1;
+    return publishReport(renderTable(report), report, jsonFile);
   } finally {
     await sandbox.close();
   }

@@ -1,6 +1,8 @@
 /** The human-readable side of the cluster benchmark's report: aligned tables, ratios, targets (pure). */
-import type { Summary } from "../cni/stats.ts";
-import { fmt, table } from "../cni/table.ts";
+import { failureLines } from "../support/failures.ts";
+import type { Summary } from "../support/stats.ts";
+import { targetLines } from "../support/targets.ts";
+import { fmt, table } from "../support/text-table.ts";
 import { PATHS } from "./pod-throughput.ts";
 import type { BenchReport, ConvergenceReport, LeaseReport, ThroughputReport } from "./report.ts";
 
@@ -120,17 +122,6 @@ export function renderTable(report: BenchReport): string {
   if (report.leases) out.push("", ...leases(report.leases));
   if (report.convergence.length > 0) out.push("", ...convergence(report.convergence));
   if (report.throughput) out.push("", ...throughput(report.throughput, report.options));
-  out.push(
-    "",
-    "Targets (from the issue)",
-    ...table(
-      ["", "value", "target", ""],
-      report.targets.map((t) => [t.name, fmt(t.value, t.digits), t.target, t.met ? "met" : "NOT MET"]),
-    ),
-    "",
-    report.failures.count === 0
-      ? "Failures: none"
-      : [`Failures: ${report.failures.count}`, ...report.failures.first.map((f) => `  ${f}`)].join("\n"),
-  );
+  out.push("", ...targetLines(report.targets), "", ...failureLines(report.failures));
   return out.join("\n");
 }

@@ -1,7 +1,9 @@
-/** The issue's targets and how a report is judged against them (pure): on unrounded values. */
+/** What podnet aims for in the cluster benchmark, and how a report is judged (pure): on unrounded values. */
 
 import type { Backend } from "../../src/cluster/node-record.ts";
-import { round3 } from "../cni/stats.ts";
+import { round3 } from "../support/stats.ts";
+import type { TargetCheck } from "../support/targets.ts";
+import { judge } from "../support/targets.ts";
 import type { ConvergenceReport, LeaseReport } from "./report.ts";
 
 const r3 = (v: number | null): number | null => (v === null ? null : round3(v));
@@ -14,15 +16,6 @@ export const TARGETS = {
   hostGwRatio: { min: 0.9, text: "≥ 0.90" },
   vxlanRatio: { min: 0.75, text: "≥ 0.75" },
 } as const;
-
-export interface TargetCheck {
-  readonly name: string;
-  readonly target: string;
-  readonly value: number | null;
-  /** Decimals worth printing for this value. */
-  readonly digits: number;
-  readonly met: boolean;
-}
 
 export interface TargetInputs {
   /** What the run set out to measure: a part or backend that failed still gets its target, unmet. */
@@ -55,42 +48,26 @@ export function judgeTargets({ requested, leases, convergence, throughput }: Tar
   if (requested.nodes !== undefined) {
     for (const backend of requested.backends) {
       const c = convergence.find((x) => x.backend === backend);
-      const value = c?.convergenceMs ?? null;
-      out.push({
-        name: `convergence, ${requested.nodes} nodes, ${backend}, ms`,
-        target: TARGETS.convergenceMs.text,
-        value,
-        digits: 0,
-        met: value !== null && value <= TARGETS.convergenceMs.max,
-      });
+      out.push(
+        judge(
+          `convergence, ${requested.nodes} nodes, ${backend}, ms`,
+          c?.convergenceMs ?? null,
+          TARGETS.convergenceMs,
+          0,
+        ),
+      );
     }
     const rss = convergence.flatMap((c) => (c.memory.rssMiB ? [c.memory.rssMiB.max] : []));
     const worst = rss.length > 0 ? Math.max(...rss) : null;
-    out.push({
-      name: `agent RSS with ${requested.nodes - 1} peers, largest, MiB`,
-      target: TARGETS.agentRssMiB.text,
-      value: worst,
-      digits: 1,
-      met: worst !== null && worst <= TARGETS.agentRssMiB.max,
-    });
+    out.push(
+      judge(`agent RSS with ${requested.nodes - 1} peers, largest, MiB`, worst, TARGETS.agentRssMiB, 1),
+    );
   }
   if (requested.throughput) {
     const ratio = (key: "hostGw" | "vxlan") => throughput?.[key] ?? null;
     out.push(
-      {
-        name: "pod-to-pod TCP, host-gw / raw",
-        target: TARGETS.hostGwRatio.text,
-        value: r3(ratio("hostGw")),
-        digits: 2,
-        met: (ratio("hostGw") ?? 0) >= TARGETS.hostGwRatio.min,
-      },
-      {
-        name: "pod-to-pod TCP, vxlan / raw",
-        target: TARGETS.vxlanRatio.text,
-        value: r3(ratio("vxlan")),
-        digits: 2,
-        met: (ratio("vxlan") ?? 0) >= TARGETS.vxlanRatio.min,
-      },
+      judge("pod-to-pod TCP, host-gw / raw", ratio("hostGw"), TARGETS.hostGwRatio, 2, r3(ratio("hostGw"))),
+      judge("pod-to-pod TCP, vxlan / raw", ratio("vxlan"), TARGETS.vxlanRatio, 2, r3(ratio("vxlan"))),
     );
   }
   return out;

@@ -4,15 +4,20 @@
  * above 1 podnet is faster for throughput.
  */
 
+import type { FailureReport } from "../support/failures.ts";
+import { failureReport } from "../support/failures.ts";
+import type { RatioSummary, Summary } from "../support/stats.ts";
+import { ratio, ratioOfSummaries, round3, roundSummary, summarize } from "../support/stats.ts";
+import type { TargetCheck } from "../support/targets.ts";
+import { judge } from "../support/targets.ts";
 import type { Baselines } from "./baseline.ts";
 import type { SerialSamples } from "./latency.ts";
 import type { Calibration } from "./memory.ts";
-import type { RatioSummary, Summary } from "./stats.ts";
-import { ratio, ratioOfSummaries, round3, roundSummary, summarize } from "./stats.ts";
 import type { SubjectKey } from "./subjects.ts";
 import type { PhaseRun, ThroughputRound } from "./throughput.ts";
 import { podsPerSecond } from "./throughput.ts";
 
+/** What podnet aims for against the reference plugins. */
 export const TARGETS = {
   addP50Ratio: { max: 0.8, text: "≤ 0.8" },
   addThroughputRatio: { min: 1.5, text: "≥ 1.5" },
@@ -68,13 +73,6 @@ export interface RateComparison {
   readonly ratio: number | null;
 }
 
-export interface TargetCheck {
-  readonly name: string;
-  readonly target: string;
-  readonly value: number | null;
-  readonly met: boolean;
-}
-
 export interface BenchReport {
   readonly benchmark: "podnet-cni";
   readonly startedAt: string;
@@ -103,7 +101,7 @@ export interface BenchReport {
       }
     | { readonly method: "none"; readonly reason: string; readonly calibration: Calibration };
   readonly targets: readonly TargetCheck[];
-  readonly failures: { readonly count: number; readonly first: readonly string[] };
+  readonly failures: FailureReport;
 }
 
 const r3 = (v: number | null): number | null => (v === null ? null : round3(v));
@@ -213,19 +211,14 @@ export function buildReport(raw: RawResults): BenchReport {
     },
     memory,
     targets: [
-      {
-        name: "ADD p50 latency ratio",
-        target: TARGETS.addP50Ratio.text,
-        value: add.ratio.p50,
-        met: add.ratio.p50 !== null && add.ratio.p50 <= TARGETS.addP50Ratio.max,
-      },
-      {
-        name: `ADD throughput ratio (concurrency ${raw.options.concurrency})`,
-        target: TARGETS.addThroughputRatio.text,
-        value: addRate.ratio,
-        met: addRate.ratio !== null && addRate.ratio >= TARGETS.addThroughputRatio.min,
-      },
+      judge("ADD p50 latency ratio", add.ratio.p50, TARGETS.addP50Ratio, 2),
+      judge(
+        `ADD throughput ratio (concurrency ${raw.options.concurrency})`,
+        addRate.ratio,
+        TARGETS.addThroughputRatio,
+        2,
+      ),
     ],
-    failures: { count: raw.failures.length, first: raw.failures.slice(0, 10) },
+    failures: failureReport(raw.failures),
   };
 }

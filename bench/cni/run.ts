@@ -7,7 +7,17 @@ import { statSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { assertKnownFlags, flag, parseArgs } from "../../src/cli/args.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
-import { elapsedSeconds, intFlag, progress, publishReport, runBench } from "../bench-cli.ts";
+import { ensurePodnetBinary, PODNET, podnetVersion } from "../../testkit/podnet-build.ts";
+import {
+  elapsedSeconds,
+  failureRecorder,
+  intFlag,
+  progress,
+  publishReport,
+  runBench,
+} from "../support/bench-cli.ts";
+import { preflight } from "../support/preflight.ts";
+import { BenchSandbox } from "../support/sandbox.ts";
 import { measureBaselines } from "./baseline.ts";
 import type { Subjects } from "./latency.ts";
 import { measureLatency } from "./latency.ts";
@@ -15,15 +25,7 @@ import type { GnuTimeStatus } from "./memory.ts";
 import { calibrate, ensureGnuTime, measureMemory } from "./memory.ts";
 import type { RawResults } from "./report.ts";
 import { buildReport } from "./report.ts";
-import { Sandbox } from "./sandbox.ts";
-import {
-  DEFAULT_PODNET,
-  DEFAULT_REFERENCE_DIR,
-  ensurePodnetBinary,
-  podnetVersion,
-  preflight,
-  referenceVersion,
-} from "./setup.ts";
+import { cniBenchNeeds, DEFAULT_REFERENCE_DIR, referenceVersion } from "./setup.ts";
 import { CNI_VERSION, podnetSpec, referenceSpec, SUBJECTS, Subject } from "./subjects.ts";
 import { renderTable } from "./table.ts";
 import { measureThroughput } from "./throughput.ts";
@@ -94,22 +96,18 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   const jsonFile = flag(args, "json");
   const referenceDir = flag(args, "reference-dir") ?? DEFAULT_REFERENCE_DIR;
-  preflight(referenceDir);
+  preflight("CNI benchmark", cniBenchNeeds(referenceDir));
   const podnetExe = ensurePodnetBinary(
-    flag(args, "podnet") ?? DEFAULT_PODNET,
+    flag(args, "podnet") ?? PODNET,
     flag(args, "build") !== undefined,
     progress,
   );
   const gnuTime: GnuTimeStatus = ensureGnuTime(progress);
 
   const startedAt = new Date().toISOString();
-  const failures: string[] = [];
-  const fail = (message: string) => {
-    if (failures.length < 3) progress(`FAILED: ${message}`);
-    failures.push(message);
-  };
+  const { failures, fail } = failureRecorder();
 
-  const sandbox = new Sandbox();
+  const sandbox = new BenchSandbox("pb");
   try {
     const binDir = `${sandbox.dir}/bin`;
     mustRunSync([podnetExe, "install-cni", "--bin-dir", binDir]);
@@ -171,10 +169,9 @@ async function main(argv: readonly string[]): Promise<number> {
       memory,
       failures,
     });
-    publishReport(renderTable(report), report, jsonFile);
-    return failures.length === 0 ? 0 : 1;
+    return publishReport(renderTable(report), report, jsonFile);
   } finally {
-    sandbox.dispose();
+    await sandbox.close();
   }
 }
 

@@ -8,7 +8,8 @@ import { mkdirSync } from "node:fs";
 import type { AttachmentSpec, Conflist, JsonObject } from "../../src/lab/cni-runtime.ts";
 import { CniRuntime } from "../../src/lab/cni-runtime.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
-import type { Sandbox } from "./sandbox.ts";
+import { deleteNetns } from "../../src/linux/netns.ts";
+import type { BenchSandbox } from "../support/sandbox.ts";
 
 export type SubjectKey = "podnet" | "reference";
 export const SUBJECTS: readonly SubjectKey[] = ["podnet", "reference"];
@@ -41,7 +42,7 @@ export class Subject {
   constructor(
     readonly spec: SubjectSpec,
     readonly nodeNetns: string,
-    private readonly sandbox: Sandbox,
+    private readonly sandbox: BenchSandbox,
   ) {
     this.runtime = new CniRuntime(spec.conflist, { binDirs: [spec.binDir], nodeNetns, timeoutMs: 30_000 });
     const [plugin] = spec.conflist.plugins;
@@ -84,7 +85,7 @@ export class Subject {
   }
 
   deletePod(pod: Pod): void {
-    this.sandbox.deleteNetns(pod.netns);
+    deleteNetns(pod.netns);
   }
 
   /** One ADD; `ms` is the wall time around the plugin process (spawn to exit and output read). */

@@ -1,20 +1,8 @@
-/** The human-readable side of the report: aligned tables, ratios and targets (pure). */
+/** The human-readable side of the CNI benchmark's report: aligned tables, ratios and targets (pure). */
+import { failureLines } from "../support/failures.ts";
+import { targetLines } from "../support/targets.ts";
+import { fmt, table } from "../support/text-table.ts";
 import type { BenchReport, Comparison, RateComparison } from "./report.ts";
-
-export function fmt(v: number | null | undefined, digits = 2): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits);
-}
-
-/** Rows under a header: first column left-aligned, figures right-aligned. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-      .join("   ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
-}
 
 const HEADER = ["", "podnet", "reference", "podnet/ref"] as const;
 
@@ -80,18 +68,9 @@ export function renderTable(report: BenchReport): string {
   }
   out.push(
     "",
-    "Targets (from the issue; ratios are podnet/reference)",
-    ...table(
-      ["", "value", "target", ""],
-      report.targets.map((t) => [t.name, fmt(t.value), t.target, t.met ? "met" : "NOT MET"]),
-    ),
+    ...targetLines(report.targets, "ratios are podnet/reference"),
     "",
-    report.failures.count === 0
-      ? "Failures: none"
-      : [
-          `Failures: ${report.failures.count} (excluded from the figures)`,
-          ...report.failures.first.map((f) => `  ${f}`),
-        ].join("\n"),
+    ...failureLines(report.failures, "excluded from the figures"),
   );
   return out.join("\n");
 }

@@ -5,7 +5,7 @@
  * (every rule before it is tested), the random ones its average case.
  */
 
-import { mulberry32 } from "../../test/support/seeded-random.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 
 export type TargetKind = "last" | "random";
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import type { Endpoint, Service } from "../../src/cluster/service-model.ts";
+import type { Endpoint, Service } from "../../src/k8s/service-model.ts";
 import type { ProxyInput } from "../../src/proxy/ruleset.ts";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 import {
   endpointChainName,
   IPTABLES_TABLE,

@@ -16,7 +16,7 @@
  * port (and endpoint), so they look and hash like the real ones.
  */
 import { createHash } from "node:crypto";
-import type { Protocol } from "../../src/cluster/service-model.ts";
+import type { Protocol } from "../../src/k8s/service-model.ts";
 import type { ProxyInput } from "../../src/proxy/ruleset.ts";
 
 export const IPTABLES_TABLE = "kube-iptables";

@@ -14,7 +14,7 @@ import { renderBatch } from "../../src/linux/ip.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import { fullSync } from "../../src/proxy/diff.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
-import type { ClusterSandbox } from "../cluster/sandbox.ts";
+import type { BenchSandbox } from "../support/sandbox.ts";
 import type { TargetKind } from "./connection-plan.ts";
 import { parseClientResult, roundOrder, shares } from "./connection-plan.ts";
 import { renderIptablesStructure } from "./iptables-structure.ts";
@@ -96,7 +96,7 @@ function rulesetText(
   const input = benchInput({ services, endpointsPerService, nodeIP });
   switch (subject) {
     case "podnet":
-      return fullSync(renderRuleset(input));
+      return fullSync(renderRuleset(input)).text;
     case "iptables":
       return renderIptablesStructure(input).text;
     default: {
@@ -116,20 +116,18 @@ interface MutableCase extends LatencyCase {
 }
 
 export async function measureLatency(
-  sandbox: ClusterSandbox,
+  sandbox: BenchSandbox,
   options: LatencyOptions,
   progress: (message: string) => void,
 ): Promise<LatencyCase[]> {
-  const backend = sandbox.netnsName("lbe");
-  sandbox.createNetns("lbe");
+  const backend = sandbox.createNetns("lbe").name;
   // Every pod address is local to the backend, so one listener answers for all endpoints.
   await ipIn(backend, [["route", "add", "local", POD_CIDR, "dev", "lo"]]);
   const cases: MutableCase[] = [];
   for (const subject of SUBJECTS)
     for (const services of options.sizes) {
       const k = cases.length;
-      const netns = sandbox.netnsName(`lc${k}`);
-      sandbox.createNetns(`lc${k}`);
+      const netns = sandbox.createNetns(`lc${k}`).name;
       const client = `198.51.100.${4 * k + 1}`;
       const gateway = `198.51.100.${4 * k + 2}`;
       await ipIn(backend, [

@@ -6,7 +6,7 @@
  */
 import { CommandError, run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { summarize } from "../cni/stats.ts";
+import { summarize } from "../support/stats.ts";
 
 const APPLY_TIMEOUT_MS = 180_000;
 

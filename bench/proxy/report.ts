@@ -1,10 +1,15 @@
 /**
- * Turns the proxy benchmark's raw measurements into its report (JSON), judged against the issue's
+ * Turns the proxy benchmark's raw measurements into its report (JSON), judged against podnet's
  * targets on unrounded values (pure). Latency ratios are large table / small table for the same
  * ruleset layout: 1 would mean the table's size costs a new connection nothing.
  */
-import type { Summary } from "../cni/stats.ts";
-import { ratio, round3, roundSummary, summarize } from "../cni/stats.ts";
+import type { FailureReport } from "../support/failures.ts";
+import { failureReport } from "../support/failures.ts";
+import type { Machine } from "../support/machine.ts";
+import type { Summary } from "../support/stats.ts";
+import { ratio, round3, roundSummary, summarize } from "../support/stats.ts";
+import type { TargetCheck } from "../support/targets.ts";
+import { judge } from "../support/targets.ts";
 import type { LatencyCase, Subject } from "./latency-bench.ts";
 import type { MemoryResult } from "./memory-bench.ts";
 import type { SyncRun } from "./sync-bench.ts";
@@ -14,6 +19,7 @@ export const PARTS: readonly Part[] = ["sync", "latency", "memory"];
 
 const MB_IN_MIB = 1e6 / 2 ** 20;
 
+/** What podnet aims for in the proxy benchmark. */
 export const TARGETS = {
   fullSyncMs: { max: 2000, text: "≤ 2000 ms" },
   incrementalMs: { max: 100, text: "≤ 100 ms" },
@@ -38,14 +44,7 @@ export interface BenchOptions {
 export interface RawResults {
   readonly startedAt: string;
   readonly durationSeconds: number;
-  readonly machine: {
-    readonly cpus: number;
-    readonly kernel: string;
-    readonly bun: string;
-    readonly nft: string;
-    readonly memoryGiB: number;
-    readonly loadAverage: { readonly start: number; readonly end: number };
-  };
+  readonly machine: Machine & { readonly nft: string };
   readonly options: BenchOptions;
   /** Median of an empty `nft -f` through `ip netns exec`: inside every apply figure. */
   readonly nftStartMs: number | null;
@@ -98,14 +97,6 @@ export interface LatencyRatio {
   readonly firstByteP50: number | null;
 }
 
-export interface TargetCheck {
-  readonly name: string;
-  readonly target: string;
-  readonly value: number | null;
-  readonly digits: number;
-  readonly met: boolean;
-}
-
 export interface BenchReport {
   readonly benchmark: "podnet-proxy";
   readonly startedAt: string;
@@ -121,7 +112,7 @@ export interface BenchReport {
   };
   readonly memory: MemoryResult | null;
   readonly targets: readonly TargetCheck[];
-  readonly failures: { readonly count: number; readonly first: readonly string[] };
+  readonly failures: FailureReport;
 }
 
 const maybeSummary = (v: readonly number[], what: string): Summary | null =>
@@ -181,15 +172,6 @@ export function latencyRatio(
   };
 }
 
-function upTo(
-  name: string,
-  value: number | null,
-  limit: { max: number; text: string },
-  digits: number,
-): TargetCheck {
-  return { name, target: limit.text, value, digits, met: value !== null && value <= limit.max };
-}
-
 export function judgeTargets(raw: RawResults): TargetCheck[] {
   const o = raw.options;
   const out: TargetCheck[] = [];
@@ -199,20 +181,20 @@ export function judgeTargets(raw: RawResults): TargetCheck[] {
     const full = run && run.full.totalMs.length > 0 ? summarize(run.full.totalMs).p50 : null;
     const inc = run?.incremental?.totalMs.length ? summarize(run.incremental.totalMs).p50 : null;
     out.push(
-      upTo(`full sync, ${large} Services, median ms`, full, TARGETS.fullSyncMs, 0),
-      upTo(`incremental sync, ${large} Services, median ms`, inc, TARGETS.incrementalMs, 1),
+      judge(`full sync, ${large} Services, median ms`, full, TARGETS.fullSyncMs, 0),
+      judge(`incremental sync, ${large} Services, median ms`, inc, TARGETS.incrementalMs, 1),
     );
   }
   if (o.parts.includes("memory")) {
     const rss = raw.memory?.rssMiB ?? null;
-    out.push(upTo(`proxy RSS, ${o.memoryServices} Services, MiB`, rss, TARGETS.rssMiB, 1));
+    out.push(judge(`proxy RSS, ${o.memoryServices} Services, MiB`, rss, TARGETS.rssMiB, 1));
   }
   if (o.parts.includes("latency")) {
     const r = latencyRatio(raw.latency, "podnet", o.latencySizes);
     const small = Math.min(...o.latencySizes);
     const large = Math.max(...o.latencySizes);
     out.push(
-      upTo(
+      judge(
         `podnet connect p50, ${large} / ${small} Services`,
         r?.connectP50 ?? null,
         TARGETS.latencyRatio,
@@ -286,6 +268,6 @@ export function buildReport(raw: RawResults): BenchReport {
             workMs: round3(m.workMs),
           },
     targets: judgeTargets(raw),
-    failures: { count: raw.failures.length, first: raw.failures.slice(0, 10) },
+    failures: failureReport(raw.failures),
   };
 }

@@ -1,10 +1,18 @@
-import { cpus, loadavg, release, totalmem } from "node:os";
 import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { deleteNetns } from "../../src/linux/netns.ts";
-import { elapsedSeconds, intFlag, listFlag, progress, publishReport, runBench } from "../bench-cli.ts";
-import { ClusterSandbox } from "../cluster/sandbox.ts";
-import { PreflightError } from "../cni/setup.ts";
+import {
+  elapsedSeconds,
+  failureRecorder,
+  intFlag,
+  listFlag,
+  progress,
+  publishReport,
+  runBench,
+} from "../support/bench-cli.ts";
+import { describeMachine, loadAtStart } from "../support/machine.ts";
+import { preflight } from "../support/preflight.ts";
+import { BenchSandbox } from "../support/sandbox.ts";
 import type { LatencyCase } from "./latency-bench.ts";
 import { measureLatency } from "./latency-bench.ts";
 import type { MemoryResult } from "./memory-bench.ts";
@@ -41,21 +49,7 @@ function sizesFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: r
   return [...new Set(sizes)].sort((a, b) => a - b);
 }
 
-function preflight(): string {
-  if (process.platform !== "linux")
-    throw new PreflightError(
-      `The proxy benchmark needs Linux network namespaces (this is ${process.platform})`,
-    );
-  if (process.getuid?.() !== 0)
-    throw new PreflightError(
-      "The proxy benchmark needs root: it creates network namespaces (run it with sudo)",
-    );
-  const PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`;
-  for (const [program, what] of [
-    ["ip", "iproute2"],
-    ["nft", "nftables (the nft command)"],
-  ] as const)
-    if (!Bun.which(program, { PATH })) throw new PreflightError(`The proxy benchmark needs ${what}`);
+function nftVersion(): string {
   const r = runSync(["nft", "--version"]);
   return r.code === 0 ? r.stdout.trim() : "nft (version unknown)";
 }
@@ -97,21 +91,17 @@ async function main(argv: readonly string[]): Promise<number> {
   if (options.parts.includes("latency") && options.latencySizes.length !== 2)
     throw new UsageError("--latency-sizes needs exactly two sizes: the small and the large table");
   const jsonFile = flag(args, "json");
-  const nft = preflight();
+  preflight("proxy benchmark", [
+    { program: "ip", what: "iproute2" },
+    { program: "nft", what: "nftables (the nft command)" },
+  ]);
+  const nft = nftVersion();
 
   const startedAt = new Date().toISOString();
-  const loadAtStart = loadavg()[0] ?? 0;
-  if (loadAtStart > 0.5 * cpus().length)
-    progress(
-      `warning: load average ${loadAtStart.toFixed(2)} on ${cpus().length} CPUs: other work is running, the figures will be noisy`,
-    );
-  const failures: string[] = [];
-  const fail = (message: string) => {
-    if (failures.length < 3) progress(`FAILED: ${message}`);
-    failures.push(message);
-  };
+  const loadBefore = loadAtStart();
+  const { failures, fail } = failureRecorder();
 
-  const sandbox = new ClusterSandbox();
+  const sandbox = new BenchSandbox("pbc");
   try {
     progress(`namespaces ${sandbox.prefix}*, files in ${sandbox.dir}`);
     // Memory first, while nothing else of ours holds CPU or kernel memory.
@@ -181,14 +171,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const report = buildReport({
       startedAt,
       durationSeconds: elapsedSeconds(),
-      machine: {
-        cpus: cpus().length,
-        kernel: release(),
-        bun: Bun.version,
-        nft,
-        memoryGiB: totalmem() / 2 ** 30,
-        loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
-      },
+      machine: { ...describeMachine(loadBefore), nft },
       options,
       nftStartMs,
       sync,
@@ -196,8 +179,7 @@ async function main(argv: readonly string[]): Promise<number> {
       memory,
       failures,
     });
-    publishReport(renderTable(report), report, jsonFile);
-    return failures.length === 0 ? 0 : 1;
+    return publishReport(renderTable(report), report, jsonFile);
   } finally {
     await sandbox.close();
   }

@@ -6,7 +6,7 @@
  * client inside a namespace can tell which endpoints a ClusterIP may be translated to without
  * being told.
  */
-import type { Endpoint, Service } from "../../src/cluster/service-model.ts";
+import type { Endpoint, Service } from "../../src/k8s/service-model.ts";
 import type { ProxyInput } from "../../src/proxy/ruleset.ts";
 
 export const SERVICE_CIDR = "10.96.0.0/12";

@@ -11,8 +11,8 @@ import { deleteNetns } from "../../src/linux/netns.ts";
 import { diffRulesets, fullSync } from "../../src/proxy/diff.ts";
 import type { ProxyInput } from "../../src/proxy/ruleset.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
-import { mulberry32 } from "../../test/support/seeded-random.ts";
-import type { ClusterSandbox } from "../cluster/sandbox.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
+import type { BenchSandbox } from "../support/sandbox.ts";
 import { applyNft, listTables } from "./nft-apply.ts";
 import { benchInput, replaceEndpoint } from "./service-input.ts";
 
@@ -69,7 +69,7 @@ async function discard(netns: string): Promise<void> {
 }
 
 export async function measureSync(
-  sandbox: ClusterSandbox,
+  sandbox: BenchSandbox,
   options: SyncOptions,
   progress: (message: string) => void,
 ): Promise<SyncRun> {
@@ -84,13 +84,12 @@ export async function measureSync(
   let problems = 0;
   let kept: { netns: string; ruleset: Ruleset } | undefined;
   for (let rep = 0; rep < options.repetitions; rep++) {
-    const netns = sandbox.netnsName(`fs${services}-${rep}`);
-    sandbox.createNetns(`fs${services}-${rep}`);
+    const netns = sandbox.createNetns(`fs${services}-${rep}`).name;
     // Garbage of the previous repetition is not this one's cost.
     Bun.gc(true);
     const t0 = performance.now();
     const ruleset = renderRuleset(input);
-    const text = fullSync(ruleset);
+    const { text } = fullSync(ruleset);
     const t1 = performance.now();
     const applied = await applyNft(netns, text);
     renderMs.push(t1 - t0);
@@ -137,15 +136,15 @@ export async function measureSync(
     const next = renderRuleset(input, previous);
     const transaction = diffRulesets(previous, next);
     const t1 = performance.now();
-    if (transaction === "")
+    if (transaction.kind === "none")
       throw new Error(`replacing an endpoint of Service #${service} gave an empty transaction`);
-    const applied = await applyNft(kept.netns, transaction);
+    const applied = await applyNft(kept.netns, transaction.text);
     previous = next;
     if (i < options.warmupChanges) continue;
     inc.renderMs.push(t1 - t0);
     inc.applyMs.push(applied);
     inc.totalMs.push(t1 - t0 + applied);
-    inc.lines.push(lineCount(transaction));
+    inc.lines.push(lineCount(transaction.text));
   }
   await discard(kept.netns);
   return {

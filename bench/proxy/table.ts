@@ -1,6 +1,8 @@
 /** The human-readable side of the proxy benchmark's report: aligned tables, ratios, targets (pure). */
-import type { Summary } from "../cni/stats.ts";
-import { fmt, table } from "../cni/table.ts";
+import { failureLines } from "../support/failures.ts";
+import type { Summary } from "../support/stats.ts";
+import { targetLines } from "../support/targets.ts";
+import { fmt, table } from "../support/text-table.ts";
 import type { BenchReport, LatencyRatio } from "./report.ts";
 
 const count = (n: number) => n.toLocaleString("en-US");
@@ -124,15 +126,9 @@ export function renderTable(report: BenchReport): string {
     ...latency(report),
     ...memory(report),
     "",
-    "Targets (from the issue)",
-    ...table(
-      ["", "value", "target", ""],
-      report.targets.map((t) => [t.name, fmt(t.value, t.digits), t.target, t.met ? "met" : "NOT MET"]),
-    ),
+    ...targetLines(report.targets),
     "",
-    report.failures.count === 0
-      ? "Failures: none"
-      : [`Failures: ${report.failures.count}`, ...report.failures.first.map((f) => `  ${f}`)].join("\n"),
+    ...failureLines(report.failures),
   ];
   return out.join("\n");
 }

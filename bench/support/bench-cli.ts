@@ -1,11 +1,12 @@
 /**
  * What every benchmark runner shares: its flags (whole numbers in a range, lists from a fixed
- * set), progress lines on stderr, the report on stdout (and as JSON in a file), and the exit
- * code (0 all measured, 1 some measurement failed, 2 usage or setup error).
+ * set), progress lines on stderr, the record of failed steps, the report on stdout (and as JSON
+ * in a file), and the exit code (0 all measured, 1 some measurement failed, 2 usage or setup
+ * error).
  */
 import { writeFileSync } from "node:fs";
-import type { parseArgs } from "../src/cli/args.ts";
-import { flag, UsageError } from "../src/cli/args.ts";
+import type { parseArgs } from "../../src/cli/args.ts";
+import { flag, UsageError } from "../../src/cli/args.ts";
 
 type Args = ReturnType<typeof parseArgs>;
 
@@ -52,14 +53,35 @@ export function progress(message: string): void {
   process.stderr.write(`[${elapsedSeconds().toFixed(1).padStart(6)} s] ${message}\n`);
 }
 
-/** Prints the table and the JSON report, writes the JSON to `jsonFile` when given. */
-export function publishReport(table: string, report: unknown, jsonFile: string | undefined): void {
+/**
+ * Where a run's failed steps are recorded: `fail` adds one (the first three also go to stderr as
+ * they happen), `failures` is the list the report counts.
+ */
+export function failureRecorder(): { readonly failures: string[]; readonly fail: (message: string) => void } {
+  const failures: string[] = [];
+  const fail = (message: string) => {
+    if (failures.length < 3) progress(`FAILED: ${message}`);
+    failures.push(message);
+  };
+  return { failures, fail };
+}
+
+/**
+ * Prints the table and the JSON report, writes the JSON to `jsonFile` when given; returns the exit
+ * code: 1 when some step failed (a missed target does not change it: the figures are the output).
+ */
+export function publishReport(
+  table: string,
+  report: { readonly failures: { readonly count: number } },
+  jsonFile: string | undefined,
+): number {
   const json = JSON.stringify(report, null, 2);
   console.log(`${table}\n\nJSON report:\n${json}`);
   if (jsonFile) {
     writeFileSync(jsonFile, `${json}\n`);
     progress(`wrote ${jsonFile}`);
   }
+  return report.failures.count === 0 ? 0 : 1;
 }
 
 /** Runs a benchmark's main and sets the exit code; usage errors print the usage. */

@@ -1,19 +1,17 @@
 /**
- * Everything the cluster benchmark creates on the machine: one temporary directory, network
- * namespaces named `pbc<random>-...`, and the processes it starts (agents, iperf3, route
- * monitors). close() stops the processes by pid (SIGTERM, then SIGKILL), runs the registered
- * closers (etcd, stores) and removes every namespace with the run's prefix; disposeNow() does
- * the synchronous part of that from Ctrl-C, SIGTERM or an exit with work still running.
- * Nothing here touches the root network namespace.
+ * Everything a benchmark creates on the machine: one temporary directory, network namespaces
+ * named `<tag><random>-...`, and the processes it starts (plugins' pods, agents, iperf3, route
+ * monitors, servers). close() stops the processes by pid (SIGTERM, then SIGKILL), runs the
+ * registered closers (etcd, stores) and removes every namespace with the run's prefix;
+ * disposeNow() does the synchronous part of that from Ctrl-C, SIGTERM or an exit with work still
+ * running. Nothing here touches the root network namespace.
  */
-
 import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
 import { createNetns, deleteNetns, listNetns, randomSuffix } from "../../src/linux/netns.ts";
-
-const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-const SIGNAL_NUMBER: Record<(typeof SIGNALS)[number], number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
+import { disposeOnExit } from "../../testkit/dispose-on-exit.ts";
+import { stopProcess } from "../../testkit/stop-process.ts";
 
 export interface Child {
   readonly pid: number;
@@ -26,34 +24,34 @@ export interface SpawnOptions {
   readonly log?: string;
 }
 
-export class ClusterSandbox {
+export class BenchSandbox {
   readonly id = randomSuffix(5);
-  readonly prefix = `pbc${this.id}-`;
+  /** Two runs (or a crashed one) never collide: every namespace name starts with this. */
+  readonly prefix: string;
   readonly dir: string;
   private readonly children = new Map<number, Child>();
   private readonly closers: { label: string; close: () => Promise<void> }[] = [];
   private disposed = false;
-  private readonly onSignal = (signal: (typeof SIGNALS)[number]) => {
-    process.stderr.write(
-      `\n${signal}: stopping the benchmark's processes, removing its namespaces and files\n`,
-    );
-    this.disposeNow();
-    process.exit(128 + SIGNAL_NUMBER[signal]);
-  };
-  private readonly onExit = () => this.disposeNow();
+  private readonly forgetExitHook: () => void;
 
-  constructor() {
-    this.dir = mkdtempSync(`${tmpdir()}/podnet-bench-cluster-`);
-    for (const s of SIGNALS) process.on(s, this.onSignal);
-    process.on("exit", this.onExit);
+  /** `tag` names the benchmark in its namespaces (`pb` for the CNI one, `pbc` for the others). */
+  constructor(tag: string) {
+    this.prefix = `${tag}${this.id}-`;
+    this.dir = mkdtempSync(`${tmpdir()}/podnet-bench-`);
+    this.forgetExitHook = disposeOnExit(
+      () => this.disposeNow(),
+      "stopping the benchmark's processes, removing its namespaces and files",
+    );
   }
 
   netnsName(local: string): string {
     return `${this.prefix}${local}`;
   }
 
-  createNetns(local: string): string {
-    return createNetns(this.netnsName(local));
+  /** Creates the namespace `${prefix}${local}`; returns its name and path. */
+  createNetns(local: string): { name: string; path: string } {
+    const name = this.netnsName(local);
+    return { name, path: createNetns(name) };
   }
 
   /** Starts a process and tracks it until it exits or is stopped. */
@@ -77,16 +75,7 @@ export class ClusterSandbox {
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
   async stop(child: Child, graceMs = 5000): Promise<void> {
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-    child.proc.kill("SIGTERM");
-    const exited = await Promise.race([
-      child.proc.exited.then(() => true),
-      Bun.sleep(graceMs).then(() => false),
-    ]);
-    if (!exited) {
-      child.proc.kill("SIGKILL");
-      await child.proc.exited;
-    }
+    await stopProcess(child.proc, "SIGTERM", graceMs);
   }
 
   /** Registers something to close (an etcd cluster, store clients) on close(). */
@@ -130,6 +119,7 @@ export class ClusterSandbox {
   disposeNow(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.forgetExitHook();
     for (const c of this.children.values()) {
       try {
         process.kill(c.pid, "SIGKILL");
@@ -140,8 +130,6 @@ export class ClusterSandbox {
     this.children.clear();
     const failures = this.removeNamespaces();
     rmSync(this.dir, { recursive: true, force: true });
-    for (const s of SIGNALS) process.off(s, this.onSignal);
-    process.off("exit", this.onExit);
     if (failures.length > 0)
       process.stderr.write(`Could not remove ${failures.length} namespace(s): ${failures.join("; ")}\n`);
   }

@@ -1,15 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { EmptySampleError, percentile, ratio, ratioOfSummaries, summarize } from "./stats.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("percentile", () => {
   test("nearest rank over 1..100 gives the rank itself", () => {

@@ -1,4 +1,4 @@
-/** Summary statistics and ratios for the CNI benchmark (pure). */
+/** Summary statistics and ratios for the benchmarks' figures (pure). */
 
 export interface Summary {
   readonly n: number;

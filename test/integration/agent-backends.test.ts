@@ -7,17 +7,14 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Backend } from "../../src/cluster/node-record.ts";
-import type { AgentProcess, ClusterPod, PathKind } from "./cluster-harness.ts";
-import {
-  agentLog,
-  logTail,
-  metricValue,
-  pollUntil,
-  rejection,
-  routeProblems,
-  useTestCluster,
-} from "./cluster-harness.ts";
-import { ipJsonIn } from "./kernel-state.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import { metricValue } from "../../testkit/prometheus-text.ts";
+import { agentLog, logTail } from "./harness/agent-log.ts";
+import type { AgentProcess } from "./harness/cluster-agent.ts";
+import { ipJsonIn } from "./harness/kernel-state.ts";
+import { rejection } from "./harness/rejection.ts";
+import { type PathKind, routeProblems } from "./harness/route-problems.ts";
+import { type ClusterPod, useTestCluster } from "./harness/test-cluster.ts";
 
 const NODES = ["node1", "node2", "node3"] as const;
 const lan1 = new Set(["node1", "node2"]);
@@ -78,7 +75,7 @@ for (const k of CASES) {
           return last.length === 0;
         },
         5000,
-        () => `${last.join("\n")}\n${logs()}`,
+        { detail: () => `${last.join("\n")}\n${logs()}` },
       );
       for (const n of NODES) {
         expect(c.hasVxlan(n)).toBe(k.backend === "vxlan");
@@ -99,18 +96,20 @@ for (const k of CASES) {
         await pollUntil(
           "every node naming the peers it cannot route",
           () =>
-            ["node1", "node2"].every((n) => skips(n).some((l) => l.peer === "node3")) &&
-            ["node1", "node2"].every((p) => skips("node3").some((l) => l.peer === p)),
+            ["node1", "node2"].every((n) => skips(n).some((l) => l.fields.peer === "node3")) &&
+            ["node1", "node2"].every((p) => skips("node3").some((l) => l.fields.peer === p)),
           5000,
-          logs,
+          { detail: logs },
         );
         for (const n of ["node1", "node2"]) {
-          const skipped = skips(n).find((l) => l.peer === "node3");
-          expect(skipped).toMatchObject({ level: "warn", block: b3 });
-          expect(String(skipped?.reason)).toContain("not on a directly connected subnet");
-          expect(skips(n).every((l) => l.peer === "node3")).toBe(true);
+          const skipped = skips(n).find((l) => l.fields.peer === "node3");
+          expect(skipped).toMatchObject({ level: "warn", fields: { block: b3 } });
+          expect(String(skipped?.fields.reason)).toContain("not on a directly connected subnet");
+          expect(skips(n).every((l) => l.fields.peer === "node3")).toBe(true);
         }
-        expect(skips("node3").every((l) => l.peer === "node1" || l.peer === "node2")).toBe(true);
+        expect(skips("node3").every((l) => l.fields.peer === "node1" || l.fields.peer === "node2")).toBe(
+          true,
+        );
         const text = await c.metrics("node1");
         expect(metricValue(text, 'podnet_agent_peer_routes{route="skipped"}')).toBe(1);
         expect(metricValue(text, 'podnet_agent_peer_routes{route="direct"}')).toBe(1);

@@ -14,9 +14,13 @@ import { listNodes } from "../../src/cluster/node-registry.ts";
 import type { EtcdMember } from "../../src/linux/etcd-process.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { Store } from "../../src/store/store.ts";
-import type { AgentProcess, PathKind } from "./cluster-harness.ts";
-import { addressOf, logTail, pollUntil, routeProblems, TestCluster } from "./cluster-harness.ts";
-import { type EtcdBackend, etcdBackend } from "./store-backends.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import { logTail } from "./harness/agent-log.ts";
+import type { AgentProcess } from "./harness/cluster-agent.ts";
+import { addressOf } from "./harness/cluster-node.ts";
+import { type PathKind, routeProblems } from "./harness/route-problems.ts";
+import { type EtcdBackend, etcdBackend } from "./harness/store-backends.ts";
+import { TestCluster } from "./harness/test-cluster.ts";
 
 const NODE_PORTS = [23790, 23791, 23792];
 const SPEC = `etcd://${NODE_PORTS.map((p) => `127.0.0.1:${p}`).join(",")}`;
@@ -168,7 +172,7 @@ describe("podnet agent on a three-member etcd", () => {
         return last.length === 0;
       },
       timeoutMs,
-      () => `${last.join("\n")}\n${logs()}`,
+      { detail: () => `${last.join("\n")}\n${logs()}` },
     );
   }
 
@@ -237,7 +241,7 @@ describe("podnet agent on a three-member etcd", () => {
       "peers dropping node3's routes",
       () => ["node1", "node2"].every((n) => c().routeTo(n, b3) === undefined),
       (TTL + 5) * 1000,
-      logs,
+      { detail: logs },
     );
     expect(ms).toBeGreaterThan((TTL * 2 * 1000) / 3 - 500);
     const { leases } = await listBlockLeases(store);

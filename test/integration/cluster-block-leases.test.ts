@@ -18,8 +18,9 @@ import { BlockExhaustedError, ClusterConfigError } from "../../src/ipam/cluster-
 import type { IPPrefix } from "../../src/ipnet/prefix.ts";
 import { formatPrefix, parsePrefix } from "../../src/ipnet/prefix.ts";
 import type { Store } from "../../src/store/store.ts";
-import { claimInWorkers, overlappingBlocks, rejection } from "./cluster-harness.ts";
-import { etcdBackend, type StoreBackend, sqliteBackend } from "./store-backends.ts";
+import { claimInWorkers, overlappingBlocks } from "./harness/block-claims.ts";
+import { rejection } from "./harness/rejection.ts";
+import { etcdBackend, type StoreBackend, sqliteBackend } from "./harness/store-backends.ts";
 
 interface Datastore {
   readonly backend: StoreBackend;

@@ -12,9 +12,9 @@ import { formatPrefix } from "../../src/ipnet/prefix.ts";
 import type { EtcdMember } from "../../src/linux/etcd-process.ts";
 import { EtcdStore } from "../../src/store/etcd-store.ts";
 import type { Store } from "../../src/store/store.ts";
-import type { WorkerClaim } from "./cluster-harness.ts";
-import { claimInWorkers, overlappingBlocks, pollUntil } from "./cluster-harness.ts";
-import { type EtcdBackend, etcdBackend } from "./store-backends.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import { claimInWorkers, overlappingBlocks, type WorkerClaim } from "./harness/block-claims.ts";
+import { type EtcdBackend, etcdBackend } from "./harness/store-backends.ts";
 
 async function isLeader(m: EtcdMember): Promise<boolean> {
   if (!m.running) return false;

@@ -7,7 +7,8 @@ import { formatIP } from "../../src/ipnet/address.ts";
 import type { JsonObject } from "../../src/lab/cni-runtime.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
 import { hostVethName } from "../../src/plugin/naming.ts";
-import { addrsIn, cniFailure, linkIn, NETWORK, podnetVeths, useFreshTestNode } from "./harness.ts";
+import { addrsIn, linkIn, podnetVeths } from "./harness/kernel-state.ts";
+import { cniFailure, NETWORK, useFreshTestNode } from "./harness/test-node.ts";
 
 const held = (allocs: { containerId: string; ip: { family: 4 | 6 } }[]) =>
   allocs.map((a) => a.containerId).sort();

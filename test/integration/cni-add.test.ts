@@ -5,8 +5,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { formatIP, parseIP, tryParseIP } from "../../src/ipnet/address.ts";
 import { containsIP, parseInterfaceCIDR, parsePrefix } from "../../src/ipnet/prefix.ts";
-import type { TestPod } from "./harness.ts";
-import { addrsIn, linkIn, routesIn, useTestNode } from "./harness.ts";
+import { addrsIn, linkIn, routesIn } from "./harness/kernel-state.ts";
+import { type TestPod, useTestNode } from "./harness/test-node.ts";
 
 type Mode = "bridge" | "ptp";
 type Version = "0.4.0" | "1.0.0" | "1.1.0";

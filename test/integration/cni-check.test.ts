@@ -4,8 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { mustRunSync } from "../../src/linux/exec.ts";
-import type { TestNode } from "./harness.ts";
-import { cniFailure, useTestNode } from "./harness.ts";
+import { cniFailure, type TestNode, useTestNode } from "./harness/test-node.ts";
 
 interface AddResult {
   interfaces: { name: string }[];

@@ -6,7 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { formatIP, parseIP } from "../../src/ipnet/address.ts";
 import { parseInterfaceCIDR } from "../../src/ipnet/prefix.ts";
-import { addrsIn, linkIn, podnetVeths, useTestNode } from "./harness.ts";
+import { addrsIn, linkIn, podnetVeths } from "./harness/kernel-state.ts";
+import { useTestNode } from "./harness/test-node.ts";
 
 const PODS = 20;
 // Spread over the pods: which ADDs ran first (and raced to create the bridge) is not known.

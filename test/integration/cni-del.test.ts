@@ -6,8 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { formatIP } from "../../src/ipnet/address.ts";
 import { parseInterfaceCIDR } from "../../src/ipnet/prefix.ts";
-import type { TestNode } from "./harness.ts";
-import { linkIn, podnetVeths, routesIn, useFreshTestNode } from "./harness.ts";
+import { linkIn, podnetVeths, routesIn } from "./harness/kernel-state.ts";
+import { type TestNode, useFreshTestNode } from "./harness/test-node.ts";
 
 interface AddResult {
   interfaces: { name: string }[];

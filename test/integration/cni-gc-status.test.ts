@@ -6,8 +6,9 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import type { Conflist, JsonObject } from "../../src/lab/cni-runtime.ts";
-import type { TestNode, TestPod } from "./harness.ts";
-import { cniFailure, linkIn, NETWORK, podnetVeths, useFreshTestNode, waitFor } from "./harness.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import { linkIn, podnetVeths } from "./harness/kernel-state.ts";
+import { cniFailure, NETWORK, type TestNode, type TestPod, useFreshTestNode } from "./harness/test-node.ts";
 
 const OTHER = "pntest-other";
 
@@ -26,7 +27,7 @@ describe("GC", () => {
     n.deletePodNetns(n.pod(1));
     n.deletePodNetns(n.pod(2));
     // p0, p3 and other stay; p1's and p2's veths die with their namespaces (asynchronously).
-    await waitFor("the veths of deleted namespaces to go", () => podnetVeths(n.netns).length === 3);
+    await pollUntil("the veths of deleted namespaces to go", () => podnetVeths(n.netns).length === 3, 5000);
     return { conflist, rt, other };
   };
 

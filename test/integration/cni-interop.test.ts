@@ -10,7 +10,8 @@ import { parseInterfaceCIDR } from "../../src/ipnet/prefix.ts";
 import type { Conflist, JsonObject } from "../../src/lab/cni-runtime.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { addrsIn, linkIn, NETWORK, podnetVeths, useFreshTestNode } from "./harness.ts";
+import { addrsIn, linkIn, podnetVeths } from "./harness/kernel-state.ts";
+import { NETWORK, useFreshTestNode } from "./harness/test-node.ts";
 
 interface AddResult {
   cniVersion: string;

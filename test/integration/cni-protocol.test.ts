@@ -4,8 +4,8 @@
  * exactly one JSON document on stdout whether the plugin succeeds or fails.
  */
 import { describe, expect, test } from "bun:test";
-import type { TestNode } from "./harness.ts";
-import { linkIn, NETWORK, podnetVeths, stdoutJson, useTestNode } from "./harness.ts";
+import { linkIn, podnetVeths } from "./harness/kernel-state.ts";
+import { NETWORK, stdoutJson, type TestNode, useTestNode } from "./harness/test-node.ts";
 
 const SUPPORTED = ["0.4.0", "1.0.0", "1.1.0"];
 

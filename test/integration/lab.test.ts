@@ -7,13 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { runSync } from "../../src/linux/exec.ts";
 import { listNetns } from "../../src/linux/netns.ts";
+import { ensurePodnetBuilt, PODNET } from "../../testkit/podnet-build.ts";
 
-const root = process.cwd();
-const exe = `${root}/dist/podnet`;
 const labRoot = mkdtempSync(`${tmpdir()}/podnet-lab-test-`);
 
 function podnet(...args: string[]) {
-  return runSync([exe, ...args], { env: { PODNET_LAB_ROOT: labRoot }, timeoutMs: 120_000 });
+  return runSync([PODNET, ...args], { env: { PODNET_LAB_ROOT: labRoot }, timeoutMs: 120_000 });
 }
 
 function labNamespaces(): string[] {
@@ -28,7 +27,7 @@ function rootLinks(): string[] {
 let before: { ns: string[]; links: string[] };
 
 beforeAll(() => {
-  if (!Bun.file(exe).size) throw new Error(`${exe} is missing: run "npm run build" (scripts/test.sh does)`);
+  ensurePodnetBuilt();
   before = { ns: labNamespaces(), links: rootLinks() };
 });
 

@@ -4,59 +4,30 @@
  * worth of plan twice, once per executor, in separate namespaces, and compares what `ip` reports.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseIP } from "../../src/ipnet/address.ts";
 import { parsePrefix } from "../../src/ipnet/prefix.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
 import type { IpCommand } from "../../src/linux/ip.ts";
-import { createNetns, deleteNetns, inNetns, netnsPath, randomSuffix } from "../../src/linux/netns.ts";
+import { inNetns, netnsPath } from "../../src/linux/netns.ts";
 import type { AttachInput } from "../../src/plugin/link-plan.ts";
 import { planAttach } from "../../src/plugin/link-plan.ts";
-import { ipJsonIn } from "./kernel-state.ts";
-import { disposeOnExit, OWNER_FILE, sweepStaleRuns } from "./leftovers.ts";
+import { ipJsonIn } from "./harness/kernel-state.ts";
+import { TestRun } from "./harness/test-run.ts";
 
-// Named like a TestNode's (pntest-<6 chars>-...) and owned through a temp dir of the same name,
-// so that sweepStaleRuns() in a later run removes what a killed run of this file left behind.
-const prefix = `pntest-${randomSuffix(6)}`;
-const created: string[] = [];
-const RUNNER = `${import.meta.dir}/ip-batch-runner.ts`;
-let ownerDir: string | undefined;
-let forgetExitHook: () => void = () => {};
-
-function removeAll(): string[] {
-  const problems: string[] = [];
-  for (const name of created.splice(0).reverse()) {
-    try {
-      deleteNetns(name);
-    } catch (e) {
-      problems.push(`namespace ${name}: ${(e as Error).message}`);
-    }
-  }
-  if (ownerDir !== undefined) rmSync(ownerDir, { recursive: true, force: true });
-  return problems;
-}
+const RUNNER = `${import.meta.dir}/harness/ip-batch-runner.ts`;
+let testRun: TestRun | undefined;
 
 beforeAll(() => {
-  sweepStaleRuns();
-  ownerDir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  writeFileSync(join(ownerDir, OWNER_FILE), String(process.pid));
-  // Synchronous, so it also runs from the exit and signal hooks when afterAll is never reached.
-  forgetExitHook = disposeOnExit(() => removeAll());
+  testRun = new TestRun();
 });
 
 afterAll(() => {
-  forgetExitHook();
-  const problems = removeAll();
-  if (problems.length > 0) throw new Error(`cleanup of ${prefix} failed: ${problems.join("; ")}`);
+  testRun?.dispose();
 });
 
 function ns(name: string): string {
-  const full = `${prefix}-${name}`;
-  created.push(full);
-  createNetns(full);
-  return full;
+  if (!testRun) throw new Error("the test run is not set up (beforeAll failed?)");
+  return testRun.createNetns(name).name;
 }
 
 interface RunnerOutput {

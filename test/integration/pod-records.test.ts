@@ -8,13 +8,16 @@
 import { describe, expect, test } from "bun:test";
 import { nodeKey } from "../../src/cluster/keys.ts";
 import { listPodRecords, PODS_PREFIX, putPodRecord } from "../../src/cluster/pod-records.ts";
-import type { PodRecord } from "../../src/cluster/service-model.ts";
-import { IpamState } from "../../src/plugin/ipam-state.ts";
+import type { PodRecord } from "../../src/k8s/service-model.ts";
+import { NodeState } from "../../src/node-state/node-state.ts";
 import type { Store } from "../../src/store/store.ts";
-import type { AgentProcess, ClusterPod } from "./cluster-harness.ts";
-import { logTail, metricValue, NETWORK, pollUntil, useTestCluster } from "./cluster-harness.ts";
-import { cniFailure } from "./harness.ts";
-import { linkIn, podnetVeths } from "./kernel-state.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import { metricValue } from "../../testkit/prometheus-text.ts";
+import { logTail } from "./harness/agent-log.ts";
+import { type AgentProcess, NETWORK } from "./harness/cluster-agent.ts";
+import { linkIn, podnetVeths } from "./harness/kernel-state.ts";
+import { type ClusterPod, useTestCluster } from "./harness/test-cluster.ts";
+import { cniFailure } from "./harness/test-node.ts";
 
 const NODE = "node1";
 const RESYNC = 30;
@@ -43,8 +46,8 @@ describe("pod records published by the node agent", () => {
   const nodeLease = () => withStore(async (s) => (await s.get(nodeKey(NODE)))?.lease);
   const recordLeases = () =>
     withStore(async (s) => (await s.list(`${PODS_PREFIX}${NODE}/`)).kvs.map((kv) => kv.lease));
-  const localState = <T>(fn: (state: IpamState) => T): T => {
-    const state = IpamState.open(cluster().node(NODE).stateDir);
+  const localState = <T>(fn: (state: NodeState) => T): T => {
+    const state = NodeState.open(cluster().node(NODE).stateDir);
     try {
       return fn(state);
     } finally {
@@ -70,12 +73,9 @@ describe("pod records published by the node agent", () => {
     });
     agent = c.startAgent(NODE, { backend: "host-gw", resync: RESYNC });
     await c.waitReady(agent);
-    await pollUntil(
-      "the ghost record to go",
-      async () => (await records()).length === 0,
-      5000,
-      () => logTail(agent),
-    );
+    await pollUntil("the ghost record to go", async () => (await records()).length === 0, 5000, {
+      detail: () => logTail(agent),
+    });
     expect(await withStore(async (s) => (await listPodRecords(s, "node9")).pods)).toEqual([elsewhere]);
   });
 
@@ -84,12 +84,9 @@ describe("pod records published by the node agent", () => {
     const started = Date.now();
     pods.push(await c.addPod(NODE, { name: "web-1", labels: { app: "web", "example.com/tier": "front" } }));
     const addMs = Date.now() - started;
-    const { value: record, ms } = await pollUntil(
-      "the pod's record",
-      () => recordOf("web-1"),
-      5000,
-      () => logTail(agent),
-    );
+    const { value: record, ms } = await pollUntil("the pod's record", () => recordOf("web-1"), 5000, {
+      detail: () => logTail(agent),
+    });
     expect(record).toEqual({
       namespace: "default",
       name: "web-1",
@@ -114,18 +111,15 @@ describe("pod records published by the node agent", () => {
     const c = cluster();
     const db = await c.addPod(NODE, { name: "db-1", labels: { app: "db" } });
     pods.push(db);
-    await pollUntil(
-      "both records",
-      async () => (await records()).length === 2,
-      5000,
-      () => logTail(agent),
-    );
+    await pollUntil("both records", async () => (await records()).length === 2, 5000, {
+      detail: () => logTail(agent),
+    });
     await del(db);
     const { ms } = await pollUntil(
       "the deleted pod's record to go",
       async () => (await records()).map((p) => p.name).join() === "web-1",
       5000,
-      () => logTail(agent),
+      { detail: () => logTail(agent) },
     );
     expect(ms).toBeLessThan(1000);
     await del(db);
@@ -172,12 +166,9 @@ describe("pod records published by the node agent", () => {
     // back), this pod would not get the address right after the last pod's.
     const last = pods[1]?.ip.split(".").map(Number) ?? [];
     expect(late.ip).toBe([...last.slice(0, 3), (last[3] ?? 0) + 1].join("."));
-    await pollUntil(
-      "the late pod's record",
-      () => recordOf("late-1"),
-      5000,
-      () => logTail(agent),
-    );
+    await pollUntil("the late pod's record", () => recordOf("late-1"), 5000, {
+      detail: () => logTail(agent),
+    });
     const oldLease = await nodeLease();
     expect(await c.stopAgent(agent)).toBe(0);
     // DEL while no agent runs: the plugin's poke finds nobody, and the DEL still succeeds.
@@ -192,7 +183,7 @@ describe("pod records published by the node agent", () => {
         (await records()).map((p) => p.name).join() === "web-1" &&
         (await recordLeases()).every((l) => l === newLease),
       5000,
-      () => logTail(agent),
+      { detail: () => logTail(agent) },
     );
     // The record is the live pod's, with its address.
     expect((await recordOf("web-1"))?.ips).toEqual([web().ip]);

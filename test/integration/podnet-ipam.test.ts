@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { JsonObject } from "../../src/lab/cni-runtime.ts";
-import { cniFailure, NETWORK, useFreshTestNode } from "./harness.ts";
+import { cniFailure, NETWORK, useFreshTestNode } from "./harness/test-node.ts";
 
 interface IpamResult {
   cniVersion: string;

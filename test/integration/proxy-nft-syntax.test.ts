@@ -3,42 +3,31 @@
  * and every partial-sync transaction of golden-cases.ts's DIFF_CASES applied right after the full
  * sync of its starting state (one file, so `nft --check` sees the table the diff expects); then the
  * same transactions applied for real, one `nft -f` each as the agent does, must leave exactly the
- * table a full sync of the next state gives. All inside a namespace of our own (`pntest-<id>-nft`).
+ * table a full sync of the next state gives. All inside a namespace of our own (`pntest-<id>-nft`, a TestRun's).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../src/linux/exec.ts";
-import { createNetns, deleteNetns, inNetns, netnsExists, randomSuffix } from "../../src/linux/netns.ts";
+import { inNetns, netnsExists } from "../../src/linux/netns.ts";
 import { diffRulesets, fullSync } from "../../src/proxy/diff.ts";
 import { DIFF_CASES, GOLDEN_CASES } from "../../src/proxy/golden-cases.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
-import { disposeOnExit, OWNER_FILE, sweepStaleRuns } from "./leftovers.ts";
+import { TestRun } from "./harness/test-run.ts";
 
 const GOLDEN_DIR = join(import.meta.dir, "../../src/proxy/golden");
-const id = randomSuffix(6);
-const netns = `pntest-${id}-nft`;
+let testRun: TestRun | undefined;
+let netns = "";
 let dir = "";
-let forget: () => void = () => {};
-
-function cleanup(): void {
-  deleteNetns(netns);
-  if (dir !== "") rmSync(dir, { recursive: true, force: true });
-}
 
 beforeAll(() => {
-  if (process.getuid?.() !== 0) throw new Error("this test creates a network namespace and must run as root");
-  sweepStaleRuns();
-  dir = mkdtempSync(join(tmpdir(), `pntest-${id}-`));
-  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
-  forget = disposeOnExit(cleanup);
-  createNetns(netns);
+  testRun = new TestRun();
+  netns = testRun.createNetns("nft").name;
+  dir = testRun.dir;
 });
 
 afterAll(() => {
-  cleanup();
-  forget();
+  testRun?.dispose();
   expect(netnsExists(netns)).toBe(false);
 });
 
@@ -106,9 +95,11 @@ describe("nft accepts the rendered rulesets", () => {
   for (const [name, { prev, next }] of Object.entries(DIFF_CASES)) {
     test(`full sync then partial sync: ${name}`, async () => {
       const before = renderRuleset(prev);
-      const diff = diffRulesets(before, renderRuleset(next, before));
+      const plan = diffRulesets(before, renderRuleset(next, before));
+      expect(plan.kind).toBe("partial");
+      const diff = plan.kind === "none" ? "" : plan.text;
       expect(diff).not.toBe("");
-      expect(await checkText(`diff-${name}`, fullSync(before) + diff)).toEqual({ code: 0, stderr: "" });
+      expect(await checkText(`diff-${name}`, fullSync(before).text + diff)).toEqual({ code: 0, stderr: "" });
     });
   }
 
@@ -119,11 +110,16 @@ describe("nft accepts the rendered rulesets", () => {
       const before = renderRuleset(prev);
       const after = renderRuleset(next, before);
       await flushRuleset();
-      expect(await apply(`full-${name}`, fullSync(before))).toEqual({ code: 0, stderr: "" });
-      expect(await apply(`partial-${name}`, diffRulesets(before, after))).toEqual({ code: 0, stderr: "" });
+      expect(await apply(`full-${name}`, fullSync(before).text)).toEqual({ code: 0, stderr: "" });
+      const plan = diffRulesets(before, after);
+      expect(plan.kind).toBe("partial");
+      expect(await apply(`partial-${name}`, plan.kind === "none" ? "" : plan.text)).toEqual({
+        code: 0,
+        stderr: "",
+      });
       const partial = await tables(after.family);
       await flushRuleset();
-      expect(await apply(`next-${name}`, fullSync(after))).toEqual({ code: 0, stderr: "" });
+      expect(await apply(`next-${name}`, fullSync(after).text)).toEqual({ code: 0, stderr: "" });
       expect(partial).toEqual(await tables(after.family));
       await flushRuleset();
     });
@@ -133,7 +129,7 @@ describe("nft accepts the rendered rulesets", () => {
     // nft derives a protocol match from the endpoint map's declaration; a TCP match in a UDP
     // chain once left UDP Services untranslated. Read back the bytecode, not the text.
     await flushRuleset();
-    expect(await apply("multi", fullSync(renderRuleset(GOLDEN_CASES["multi-protocol"])))).toEqual({
+    expect(await apply("multi", fullSync(renderRuleset(GOLDEN_CASES["multi-protocol"])).text)).toEqual({
       code: 0,
       stderr: "",
     });
@@ -157,12 +153,13 @@ describe("nft accepts the rendered rulesets", () => {
   });
 
   test("a full sync can follow a full sync (the table already exists)", async () => {
-    const text = fullSync(renderRuleset(GOLDEN_CASES.nodeport)) + fullSync(renderRuleset(GOLDEN_CASES.ipv6));
+    const text =
+      fullSync(renderRuleset(GOLDEN_CASES.nodeport)).text + fullSync(renderRuleset(GOLDEN_CASES.ipv6)).text;
     expect(await checkText("twice", text + text)).toEqual({ code: 0, stderr: "" });
   });
 
   test("the check is real: a transaction that breaks a reference is refused", async () => {
-    const text = `${fullSync(renderRuleset(GOLDEN_CASES["tcp-two-endpoints"]))}delete chain ip podnet services\n`;
+    const text = `${fullSync(renderRuleset(GOLDEN_CASES["tcp-two-endpoints"])).text}delete chain ip podnet services\n`;
     const r = await checkText("broken", text);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("delete chain ip podnet services");

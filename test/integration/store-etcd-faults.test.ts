@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { EtcdMember } from "../../src/linux/etcd-process.ts";
 import type { Store, WatchEvent } from "../../src/store/store.ts";
 import { DatastoreUnavailableError } from "../../src/store/store.ts";
-import { type EtcdBackend, etcdBackend, mulberry32, uniquePrefix, waitFor } from "./store-backends.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import { mulberry32 } from "../../testkit/seeded-random.ts";
+import { type EtcdBackend, etcdBackend, uniquePrefix } from "./harness/store-backends.ts";
 
 const RANGE = 400;
 
@@ -84,10 +86,11 @@ async function isLeader(member: EtcdMember): Promise<boolean> {
 }
 
 async function leaderOf(members: readonly EtcdMember[]): Promise<EtcdMember> {
-  return waitFor("a leader", async () => {
+  const { value } = await pollUntil("a leader", async () => {
     for (const m of members) if (await isLeader(m)) return m;
     return undefined;
   });
+  return value;
 }
 
 async function timedFailure(
@@ -139,7 +142,7 @@ describe("etcd with three members under faults", () => {
 
     // Kill the leader in the middle of a round of allocations: they must all complete.
     const round = Promise.all(agents.map((a) => a.allocateMany(10, Date.now() + 30_000, 25)));
-    await waitFor("allocations to be under way", () => (owned() >= 28 ? true : undefined));
+    await pollUntil("allocations to be under way", () => (owned() >= 28 ? true : undefined));
     const firstVictim = await leaderOf(cluster.members);
     await cluster.stop(firstVictim, "SIGKILL");
     const atKill = owned();
@@ -203,7 +206,7 @@ describe("etcd with three members under faults", () => {
     expect(stored.size - believers.size).toBeLessThanOrEqual(unknown);
 
     // The watch reconnected on its own and saw every block created exactly once.
-    await waitFor("the watch to catch up", () => {
+    await pollUntil("the watch to catch up", () => {
       if (watchErrors.length > 0) throw watchErrors[0];
       const seen = new Set(events.filter((e) => e.type === "put").map((e) => e.kv.key));
       return [...stored.keys()].every((n) => seen.has(`${blocks}${n}`)) ? true : undefined;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type EtcdCluster, startEtcdCluster } from "../../src/linux/etcd-process.ts";
 import { EtcdStore } from "../../src/store/etcd-store.ts";
-import { disposeOnExit } from "./leftovers.ts";
+import { disposeOnExit } from "../../testkit/dispose-on-exit.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "podnet-store-test-"));
 const unregister = disposeOnExit(() => rmSync(dir, { recursive: true, force: true }));

@@ -15,9 +15,10 @@ import {
   DatastoreUnavailableError,
   InvalidStoreArgumentError,
 } from "../../src/store/store.ts";
-import { type SqliteBackend, sqliteBackend, uniquePrefix, waitFor } from "./store-backends.ts";
+import { pollUntil } from "../../testkit/poll-until.ts";
+import { type SqliteBackend, sqliteBackend, uniquePrefix } from "./harness/store-backends.ts";
 
-const WORKER = join(import.meta.dir, "store-sqlite-worker.ts");
+const WORKER = join(import.meta.dir, "harness/store-sqlite-worker.ts");
 const BLOCKS = 60;
 
 describe("SqliteStore", () => {
@@ -47,7 +48,7 @@ describe("SqliteStore", () => {
         timeoutMs: 60_000,
       }),
     );
-    await waitFor("every worker to be ready", async () =>
+    await pollUntil("every worker to be ready", async () =>
       (await store.list(`${p}ready/`)).kvs.length === owners.length ? true : undefined,
     );
     await store.put(`${p}go`, "1");
@@ -77,7 +78,7 @@ describe("SqliteStore", () => {
 
     // Each worker left a key on a 1 s lease and exited: only our store's sweep can delete them.
     const leased = owners.map((o) => `${p}leased/${o}`);
-    await waitFor(
+    await pollUntil(
       "the workers' expired leases to be swept",
       () => {
         if (errors.length > 0) throw errors[0];
@@ -112,10 +113,10 @@ describe("SqliteStore", () => {
       onEvents: (es) => events.push(...es),
       onError: (e) => errors.push(e),
     });
-    const error = await waitFor("the compaction error", () => errors[0]);
+    const { value: error } = await pollUntil("the compaction error", () => errors[0]);
     expect(error).toBeInstanceOf(CompactedError);
     expect(error).toMatchObject({ requested: revisions[0], oldest: last - 4 });
-    await waitFor("the kept window", () => (events.length >= 5 ? true : undefined));
+    await pollUntil("the kept window", () => (events.length >= 5 ? true : undefined));
     old.close();
     recent.close();
     expect(events.map((e) => e.revision)).toEqual(revisions.slice(5));

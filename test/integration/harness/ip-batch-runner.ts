@@ -5,8 +5,8 @@
  * stdin: {"commands": [[...tokens]], "netns": "/run/netns/x" | null}; stdout: {"ok": true} or the error.
  */
 import { readFileSync } from "node:fs";
-import type { IpCommand } from "../../src/linux/ip.ts";
-import { CURRENT_NETNS, IpBatchError, ipBatch, netnsAt } from "../../src/linux/ip.ts";
+import type { IpCommand } from "../../../src/linux/ip.ts";
+import { CURRENT_NETNS, IpBatchError, ipBatch, netnsAt } from "../../../src/linux/ip.ts";
 
 const input = JSON.parse(readFileSync(0, "utf8")) as { commands: IpCommand[]; netns: string | null };
 try {

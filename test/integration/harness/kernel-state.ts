@@ -2,7 +2,7 @@
  * Reading kernel state inside a test namespace with `ip -n NAME -j ...`: links, addresses, routes
  * as the kernel reports them, independent of what the plugin claims.
  */
-import { mustRunSync } from "../../src/linux/exec.ts";
+import { mustRunSync } from "../../../src/linux/exec.ts";
 
 export interface IpAddr {
   readonly family: "inet" | "inet6";

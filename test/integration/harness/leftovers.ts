@@ -1,47 +1,17 @@
 /**
- * Last-resort cleanup for integration runs that do not reach their afterAll/afterEach: an exit
- * and signal hook for this process, and a sweep of what killed earlier runs left behind.
+ * Cleanup of integration runs: the teardown every harness ends with, and a sweep of what earlier
+ * runs left behind when they were killed before their afterAll/afterEach (the exit and signal
+ * hook for this process is testkit's disposeOnExit).
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteNetns, listNetns } from "../../src/linux/netns.ts";
+import { deleteNetns, listNetns } from "../../../src/linux/netns.ts";
 
 /** Written into each test node's temp dir: the pid of the run that owns it. */
 export const OWNER_FILE = "owner.pid";
 
-const disposers = new Set<() => void>();
-let hooksInstalled = false;
 let swept = false;
-
-function runDisposers(): void {
-  for (const dispose of [...disposers]) {
-    try {
-      dispose();
-    } catch {
-      // exiting anyway: clean up as much as possible
-    }
-  }
-}
-
-/**
- * Registers a synchronous disposer to run if the process exits (or gets ^C / SIGTERM) before it
- * was unregistered; returns the unregister function.
- */
-export function disposeOnExit(dispose: () => void): () => void {
-  if (!hooksInstalled) {
-    hooksInstalled = true;
-    process.on("exit", runDisposers);
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.once(signal, () => {
-        runDisposers();
-        process.exit(130);
-      });
-    }
-  }
-  disposers.add(dispose);
-  return () => disposers.delete(dispose);
-}
 
 function processAlive(pid: number): boolean {
   try {

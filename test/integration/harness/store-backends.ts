@@ -6,13 +6,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type EtcdCluster, startEtcdCluster } from "../../src/linux/etcd-process.ts";
-import { EtcdStore } from "../../src/store/etcd-store.ts";
-import { openSqliteStore, type SqliteStoreOptions } from "../../src/store/sqlite-store.ts";
-import type { Store } from "../../src/store/store.ts";
-import { disposeOnExit } from "./leftovers.ts";
-
-export { mulberry32 } from "../support/seeded-random.ts";
+import { type EtcdCluster, startEtcdCluster } from "../../../src/linux/etcd-process.ts";
+import { EtcdStore } from "../../../src/store/etcd-store.ts";
+import { openSqliteStore, type SqliteStoreOptions } from "../../../src/store/sqlite-store.ts";
+import type { Store } from "../../../src/store/store.ts";
+import { disposeOnExit } from "../../../testkit/dispose-on-exit.ts";
 
 export interface StoreBackend {
   readonly name: string;
@@ -96,21 +94,6 @@ export async function etcdBackend(members: 1 | 3): Promise<EtcdBackend> {
       }
     },
   };
-}
-
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(50);
-  }
 }
 
 export function uniquePrefix(name: string): string {

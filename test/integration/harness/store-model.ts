@@ -2,7 +2,7 @@
  * A reference model of the Store contract's key-value part (etcd's semantics, in memory), which
  * the property test drives in lockstep with a real store: every answer must agree.
  */
-import type { Compare, CompareOp, KeyValue, TxnOp, TxnResult } from "../../src/store/store.ts";
+import type { Compare, CompareOp, KeyValue, TxnOp, TxnResult } from "../../../src/store/store.ts";
 
 function utf8Compare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));

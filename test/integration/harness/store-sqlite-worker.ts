@@ -4,8 +4,8 @@
  * test watches expire, and prints the blocks it won as JSON.
  * Usage: bun store-sqlite-worker.ts DB_PATH OWNER PREFIX COUNT SEED
  */
-import { openSqliteStore } from "../../src/store/sqlite-store.ts";
-import { mulberry32 } from "./store-backends.ts";
+import { openSqliteStore } from "../../../src/store/sqlite-store.ts";
+import { mulberry32 } from "../../../testkit/seeded-random.ts";
 
 const [path, owner, prefix, countText, seedText] = process.argv.slice(2);
 if (!path || !owner || !prefix || !countText || !seedText) {
