@@ -13,7 +13,7 @@ import { run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { LogEntry } from "../../testkit/agent-log.ts";
 import { parseAgentLog } from "../../testkit/agent-log.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import type { BenchSandbox, Child } from "../support/sandbox.ts";
 
 export const BENCH_NETWORK = "podnet-bench";

@@ -13,7 +13,7 @@ import { buildUnderlay } from "../../src/lab/underlay.ts";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { LogEntry } from "../../testkit/agent-log.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import type { BenchSandbox } from "../support/sandbox.ts";
 import type { AgentSnapshot } from "./agent-snapshot.ts";
 import { snapshotAgents, snapshotDelta } from "./agent-snapshot.ts";

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { useTempStores } from "../../test/support/temp-store.ts";
+import { pollUntil } from "../base/poll-until.ts";
 import { listBlockLeases } from "../cluster/block-leases.ts";
 import { listNodes } from "../cluster/node-registry.ts";
 import type { Logger } from "../daemon/log.ts";
@@ -22,14 +23,6 @@ afterEach(() => {
 });
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 function setup(s: Store, nodeName: string, existingStateDir?: string) {
   const uplink = { nodeIPs: [parseIP("192.0.2.11")] };
@@ -82,7 +75,11 @@ describe("NodeRegistration", () => {
     await s.revoke(lostLease); // what an expiry does: the record goes with the lease
     expect((await listNodes(s)).nodes).toEqual([]);
     registration.keepAlive(10);
-    await until("the node to be registered again", async () => (await listNodes(s)).nodes.length === 1);
+    await pollUntil(
+      "the node to be registered again",
+      async () => (await listNodes(s)).nodes.length === 1,
+      5000,
+    );
     expect(registration.leaseId).not.toBe(lostLease);
     expect(registration.blocks.map(formatPrefix)).toEqual(before);
     expect(events).toEqual(["registered again"]);
@@ -104,7 +101,7 @@ describe("NodeRegistration", () => {
     const [stolen] = (await thief.registration.leaseBlocks()).map(formatPrefix);
     expect(stolen).toBe(mine);
     one.registration.keepAlive(10);
-    await until("new blocks", async () => one.events.length === 2);
+    await pollUntil("new blocks", async () => one.events.length === 2, 5000);
     const now = one.registration.blocks.map(formatPrefix);
     expect(now).not.toEqual([mine]);
     expect(one.events).toEqual([`blocks ${now.join()}`, "registered again"]);

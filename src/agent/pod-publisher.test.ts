@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { useTempStores } from "../../test/support/temp-store.ts";
+import { pollUntil } from "../base/poll-until.ts";
 import { listPodRecords, PODS_PREFIX, putPodRecord } from "../cluster/pod-records.ts";
 import type { Logger } from "../daemon/log.ts";
 import { Metrics } from "../daemon/metrics.ts";
@@ -71,12 +72,7 @@ async function setup(resyncSeconds = 3600): Promise<Setup> {
 
 /** Polls until `check` holds; returns how long it took. */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 3000): Promise<number> {
-  const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-  return performance.now() - started;
+  return (await pollUntil(what, check, timeoutMs, { intervalMs: 5 })).ms;
 }
 
 const names = async (s: Store) =>

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { useTempStores } from "../../test/support/temp-store.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
+import { pollUntil } from "../base/poll-until.ts";
 import type { PodRecord, Service } from "../k8s/service-model.ts";
 import { selects } from "../k8s/service-model.ts";
 import type { PodRecordEvent } from "./pod-records.ts";
@@ -99,8 +100,7 @@ describe("pod records", () => {
     try {
       await putPodRecord(s, pod());
       await s.delete(podRecordKey(pod()));
-      const deadline = Date.now() + 5000;
-      while (events.length < 2 && Date.now() < deadline) await Bun.sleep(10);
+      await pollUntil("a put and a delete event", () => events.length >= 2, 5000, { intervalMs: 10 });
       expect(events[0]).toMatchObject({ type: "put", pod: pod() });
       expect(events[1]).toMatchObject({
         type: "delete",

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { serviceHoldings as expected, holdings } from "../../test/support/service-holdings.ts";
 import { useTempStores } from "../../test/support/temp-store.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
+import { pollUntil } from "../base/poll-until.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import { ServiceIPUnavailableError } from "../ipam/cluster-errors.ts";
 import { parseIP } from "../ipnet/address.ts";
@@ -272,8 +273,7 @@ describe("watchServices", () => {
     try {
       const svc = await createService(s, v4, { namespace: "default", name: "web", ports: [{ port: 80 }] });
       await deleteService(s, "default", "web");
-      const deadline = Date.now() + 5000;
-      while (events.length < 2 && Date.now() < deadline) await Bun.sleep(10);
+      await pollUntil("a put and a delete event", () => events.length >= 2, 5000, { intervalMs: 10 });
       expect(events.map((e) => e.type)).toEqual(["put", "delete"]);
       expect(events[0]?.type === "put" && events[0].service).toEqual(svc);
       expect(events[1]).toMatchObject({ type: "delete", namespace: "default", name: "web" });

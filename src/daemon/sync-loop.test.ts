@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { pollUntil } from "../base/poll-until.ts";
 import { SyncLoop } from "./sync-loop.ts";
 
 /** A sync that waits until released, so tests control when each one ends. */
@@ -60,8 +61,7 @@ describe("SyncLoop", () => {
       maxRetryMs: 12,
     });
     loop.request("start");
-    const deadline = Date.now() + 2000;
-    while (calls < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    await pollUntil("the fourth call", () => calls >= 4, 2000, { intervalMs: 2 });
     await loop.idle();
     expect(calls).toBe(4);
     expect(failures.map((f) => f.retryInMs)).toEqual([5, 10, 12]);
@@ -86,8 +86,7 @@ describe("SyncLoop", () => {
     });
     loop.request("start");
     loop.request("event"); // queued behind the failing sync, fails too while the retry waits
-    const deadline = Date.now() + 2000;
-    while (reasons.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    await pollUntil("the fourth sync", () => reasons.length >= 4, 2000, { intervalMs: 2 });
     await loop.idle();
     await new Promise((r) => setTimeout(r, 30));
     // One retry after the two early failures, a second after the retry's failure, then quiet.

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { pollUntil } from "../base/poll-until.ts";
 import type { Watch } from "../store/store.ts";
 import { WatchKeeper } from "./watch-keeper.ts";
 
@@ -6,14 +7,6 @@ class FakeWatch implements Watch {
   closed = false;
   close(): void {
     this.closed = true;
-  }
-}
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
   }
 }
 
@@ -47,7 +40,7 @@ describe("WatchKeeper", () => {
     fail(new Error("watch lost"));
     fail(new Error("watch lost again")); // a second report while waiting adds no second timer
     expect(opened[0]?.closed).toBe(true);
-    await until("the watch to be opened again", () => reopened === 1);
+    await pollUntil("the watch to be opened again", () => reopened === 1, 2000, { intervalMs: 2 });
     expect(opened.length).toBe(2);
     expect(opened[1]?.closed).toBe(false);
     expect(errors).toEqual([

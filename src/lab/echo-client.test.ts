@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket as UdpSocket } from "node:dgram";
 import { createSocket } from "node:dgram";
+import { pollUntil } from "../base/poll-until.ts";
 import { EchoProbeError, probeEchoUdp } from "./echo-client.ts";
 import type { EchoReply } from "./echo-reply.ts";
 
@@ -21,11 +22,7 @@ function udpSocket(address: string): Promise<UdpSocket> {
 }
 
 async function until(what: string, condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await Bun.sleep(10);
-  }
+  await pollUntil(what, condition, timeoutMs, { intervalMs: 10 });
 }
 
 const reply = (over: Partial<EchoReply>): string =>

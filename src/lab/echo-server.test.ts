@@ -7,6 +7,7 @@ import type { Socket as UdpSocket } from "node:dgram";
 import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
+import { pollUntil } from "../base/poll-until.ts";
 import { probeEcho, probeEchoUdp } from "./echo-client.ts";
 import type { EchoServer } from "./echo-server.ts";
 import { echoUdpAddresses, ownNetns, serveEcho } from "./echo-server.ts";
@@ -28,11 +29,7 @@ async function start(
 }
 
 async function until(what: string, condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await Bun.sleep(10);
-  }
+  await pollUntil(what, condition, timeoutMs, { intervalMs: 10 });
 }
 
 function udpSocket(type: "udp4" | "udp6", address: string, port = 0): Promise<UdpSocket> {

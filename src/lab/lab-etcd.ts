@@ -5,6 +5,7 @@
  * dies with its namespace on `lab down`.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { pollUntil } from "../base/poll-until.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 
@@ -48,15 +49,15 @@ export async function startLabEtcd(
     ]),
     logPath,
   );
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (existsSync(logPath) && readFileSync(logPath, "utf8").includes("ready to serve client requests")) {
-      return { spec: `etcd://${ip}:${ETCD_CLIENT_PORT}`, pid };
-    }
-    await Bun.sleep(50);
-  }
-  const log = existsSync(logPath)
-    ? readFileSync(logPath, "utf8").trim().split("\n").slice(-3).join(" | ")
-    : "(no output)";
-  throw new Error(`the lab's etcd did not become ready within 20 s: ${log}`);
+  const lastLines = () =>
+    existsSync(logPath)
+      ? readFileSync(logPath, "utf8").trim().split("\n").slice(-3).join(" | ")
+      : "(no output)";
+  await pollUntil(
+    "the lab's etcd to become ready",
+    () => existsSync(logPath) && readFileSync(logPath, "utf8").includes("ready to serve client requests"),
+    20_000,
+    { detail: lastLines },
+  );
+  return { spec: `etcd://${ip}:${ETCD_CLIENT_PORT}`, pid };
 }

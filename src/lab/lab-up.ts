@@ -4,6 +4,7 @@
  * the compiled plugin with the conflist the node's agent wrote — exactly as a runtime does.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { pollUntil } from "../base/poll-until.ts";
 import type { Backend } from "../cluster/node-record.ts";
 import { parseConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
@@ -46,20 +47,6 @@ function podName(node: string, index: number): string {
   return `${node}-${String.fromCharCode(97 + index)}`;
 }
 
-async function waitFor(
-  what: string,
-  check: () => boolean,
-  timeoutMs: number,
-  detail: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return;
-    await Bun.sleep(25);
-  }
-  throw new Error(`${what} within ${timeoutMs} ms: ${detail()}`);
-}
-
 const tail = (path: string) =>
   existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").slice(-5).join(" | ") : "(no output)";
 
@@ -90,12 +77,10 @@ export async function attachPod(
     inNetns(netns, [exe, "lab", "echo-server", "--pod", name, "--port", String(ECHO_PORT)]),
     log,
   );
-  await waitFor(
-    `echo server of ${name} did not start`,
-    () => tail(log).includes("listening"),
-    10_000,
-    () => tail(log),
-  );
+  await pollUntil(`the echo server of ${name} to start`, () => tail(log).includes("listening"), 10_000, {
+    detail: () => tail(log),
+    intervalMs: 25,
+  });
   return { name, node: node.name, netns, netnsPath, containerId, ifname: "eth0", result, echoPid };
 }
 
@@ -127,11 +112,14 @@ async function startExternalEcho(state: LabState): Promise<void> {
     ]),
     log,
   );
-  await waitFor(
-    "echo server of the external host did not start",
+  await pollUntil(
+    "the echo server of the external host to start",
     () => tail(log).includes("listening"),
     10_000,
-    () => tail(log),
+    {
+      detail: () => tail(log),
+      intervalMs: 25,
+    },
   );
 }
 
@@ -173,11 +161,11 @@ async function startNode(
     ),
     log,
   );
-  await waitFor(
-    `the agent of ${spec.name} did not get ready`,
+  await pollUntil(
+    `the agent of ${spec.name} to get ready`,
     () => existsSync(`${stateDir}/ready`) && readdirSync(confDir).some((f) => f.endsWith(".conflist")),
     20_000,
-    () => tail(log),
+    { detail: () => tail(log), intervalMs: 25 },
   );
   const file = readdirSync(confDir).find((f) => f.endsWith(".conflist")) as string;
   const conflist = parseConflist(readFileSync(`${confDir}/${file}`, "utf8"));

@@ -4,6 +4,8 @@
  * own (one pod reaching itself, one UDP backend being replaced), removed again afterwards.
  * Verdicts come from service-claims.ts.
  */
+
+import { pollUntil } from "../base/poll-until.ts";
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ProbeOutcome, Verdict } from "./claims.ts";
@@ -39,22 +41,22 @@ const bareAddress = (cidr: string) => cidr.split("/")[0] as string;
 
 /** Waits until every node's table sends this ClusterIP port somewhere (the proxies caught up). */
 async function waitProgrammed(state: LabState, key: string): Promise<void> {
-  const deadline = Date.now() + PROGRAM_TIMEOUT_MS;
   let pending = state.nodes.map((n) => n.name);
-  while (Date.now() < deadline) {
-    const still: string[] = [];
-    for (const node of state.nodes.filter((n) => pending.includes(n.name))) {
-      const r = await run(inNetns(node.netns, ["nft", "list", "map", "ip", "podnet", "service-ips"]), {
-        timeoutMs: 10_000,
-      });
-      if (!r.stdout.includes(key)) still.push(node.name);
-    }
-    pending = still;
-    if (pending.length === 0) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(
-    `the service proxy of ${pending.join(", ")} did not program ${key} within ${PROGRAM_TIMEOUT_MS} ms`,
+  await pollUntil(
+    `every node's service proxy to program ${key}`,
+    async () => {
+      const still: string[] = [];
+      for (const node of state.nodes.filter((n) => pending.includes(n.name))) {
+        const r = await run(inNetns(node.netns, ["nft", "list", "map", "ip", "podnet", "service-ips"]), {
+          timeoutMs: 10_000,
+        });
+        if (!r.stdout.includes(key)) still.push(node.name);
+      }
+      pending = still;
+      return pending.length === 0;
+    },
+    PROGRAM_TIMEOUT_MS,
+    { detail: () => `not programmed on ${pending.join(", ")}` },
   );
 }
 

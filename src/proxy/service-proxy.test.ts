@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { useTempStores } from "../../test/support/temp-store.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
+import { pollUntil } from "../base/poll-until.ts";
 import { podRecordKey, putPodRecord } from "../cluster/pod-records.ts";
 import { createService } from "../cluster/service-store.ts";
 import type { ServiceInput } from "../cluster/service-validation.ts";

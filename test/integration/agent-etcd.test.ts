@@ -14,7 +14,7 @@ import { listNodes } from "../../src/cluster/node-registry.ts";
 import type { EtcdMember } from "../../src/linux/etcd-process.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { Store } from "../../src/store/store.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { logTail } from "./harness/agent-log.ts";
 import type { AgentProcess } from "./harness/cluster-agent.ts";
 import { addressOf } from "./harness/cluster-node.ts";

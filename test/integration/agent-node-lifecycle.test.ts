@@ -13,7 +13,7 @@ import { formatPrefix } from "../../src/ipnet/prefix.ts";
 import { PluginFailedError } from "../../src/lab/cni-runtime.ts";
 import { mustRunSync, run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { agentLog, logTail } from "./harness/agent-log.ts";
 import { TTL, useAutoBackendCluster } from "./harness/auto-backend-cluster.ts";

@@ -12,7 +12,7 @@ import { formatPrefix } from "../../src/ipnet/prefix.ts";
 import type { EtcdMember } from "../../src/linux/etcd-process.ts";
 import { EtcdStore } from "../../src/store/etcd-store.ts";
 import type { Store } from "../../src/store/store.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { claimInWorkers, overlappingBlocks, type WorkerClaim } from "./harness/block-claims.ts";
 import { type EtcdBackend, etcdBackend } from "./harness/store-backends.ts";
 

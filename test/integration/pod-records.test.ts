@@ -11,7 +11,7 @@ import { listPodRecords, PODS_PREFIX, putPodRecord } from "../../src/cluster/pod
 import type { PodRecord } from "../../src/k8s/service-model.ts";
 import { NodeState } from "../../src/node-state/node-state.ts";
 import type { Store } from "../../src/store/store.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { logTail } from "./harness/agent-log.ts";
 import { type AgentProcess, NETWORK } from "./harness/cluster-agent.ts";

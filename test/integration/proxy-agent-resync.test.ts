@@ -11,7 +11,7 @@ import { mustRunSync, runSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import { TABLE_NAME } from "../../src/proxy/nft-model.ts";
 import { NAMES } from "../../src/proxy/nft-names.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { echo, NODES, RESYNC, reach, service, udp, useProxyCluster, WEB } from "./harness/proxy-cluster.ts";
 
 /** UDP conntrack entries of `ns` from client port `sport` to `dst`, as `conntrack -L` lines. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { EtcdMember } from "../../src/linux/etcd-process.ts";
 import type { Store, WatchEvent } from "../../src/store/store.ts";
 import { DatastoreUnavailableError } from "../../src/store/store.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { type EtcdBackend, etcdBackend, uniquePrefix } from "./harness/store-backends.ts";
 

@@ -15,7 +15,7 @@ import {
   DatastoreUnavailableError,
   InvalidStoreArgumentError,
 } from "../../src/store/store.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { type SqliteBackend, sqliteBackend, uniquePrefix } from "./harness/store-backends.ts";
 
 const WORKER = join(import.meta.dir, "harness/store-sqlite-worker.ts");

@@ -9,7 +9,7 @@ import {
   InvalidStoreArgumentError,
   LeaseNotFoundError,
 } from "../../src/store/store.ts";
-import { pollUntil } from "../../testkit/poll-until.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { rejection } from "./harness/rejection.ts";
 import { uniquePrefix } from "./harness/store-backends.ts";
 import { collect, describeEachEngine, eventsSettled, versionIs0 } from "./harness/store-contract-suite.ts";

@@ -5,7 +5,7 @@
  * those tests repeat: every route as expected, and a pod reaching another.
  */
 import { beforeAll } from "bun:test";
-import { pollUntil } from "../../../testkit/poll-until.ts";
+import { pollUntil } from "../../../src/base/poll-until.ts";
 import { logTail } from "./agent-log.ts";
 import type { AgentProcess } from "./cluster-agent.ts";
 import { type PathKind, routeProblems } from "./route-problems.ts";

@@ -5,7 +5,7 @@
 import type { IPPrefix } from "../../../src/ipnet/prefix.ts";
 import { parsePrefix, prefixesOverlap } from "../../../src/ipnet/prefix.ts";
 import { REPO } from "../../../testkit/podnet-build.ts";
-import { pollUntil } from "../../../testkit/poll-until.ts";
+import { pollUntil } from "../../../src/base/poll-until.ts";
 
 /** Every pair of the given blocks that overlap (the same block twice included), as "a ∩ b". */
 export function overlappingBlocks(blocks: readonly string[]): string[] {

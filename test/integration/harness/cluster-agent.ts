@@ -7,7 +7,7 @@ import type { Subprocess } from "bun";
 import type { Backend } from "../../../src/cluster/node-record.ts";
 import { agentCommandLine } from "../../../src/lab/agent-command-line.ts";
 import { PODNET } from "../../../testkit/podnet-build.ts";
-import { pollUntil } from "../../../testkit/poll-until.ts";
+import { pollUntil } from "../../../src/base/poll-until.ts";
 import { stopProcess } from "../../../testkit/stop-process.ts";
 import { logTail } from "./agent-log.ts";
 import type { ClusterNode } from "./cluster-node.ts";

@@ -10,7 +10,7 @@ import type { ServiceInput } from "../../../src/cluster/service-validation.ts";
 import type { Service } from "../../../src/k8s/service-model.ts";
 import type { EchoProbe } from "../../../src/lab/echo-reply.ts";
 import type { Store } from "../../../src/store/store.ts";
-import { pollUntil } from "../../../testkit/poll-until.ts";
+import { pollUntil } from "../../../src/base/poll-until.ts";
 import { metricValue } from "../../../testkit/prometheus-text.ts";
 import { logTail } from "./agent-log.ts";
 import type { AgentProcess } from "./cluster-agent.ts";
