@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { CONFLIST_NAME } from "../../src/agent/cni-config-writer.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
 import { agentCommandLine } from "../../src/lab/agent-command-line.ts";
 import type { Conflist } from "../../src/lab/cni-runtime.ts";
@@ -13,7 +14,6 @@ import { run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { LogEntry } from "../../testkit/agent-log.ts";
 import { parseAgentLog } from "../../testkit/agent-log.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import type { BenchSandbox, Child } from "../support/sandbox.ts";
 
 export const BENCH_NETWORK = "podnet-bench";

@@ -8,12 +8,12 @@
  */
 import { mkdirSync } from "node:fs";
 import { ROUTE_PROTO } from "../../src/agent/route-diff.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { LogEntry } from "../../testkit/agent-log.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import type { BenchSandbox } from "../support/sandbox.ts";
 import type { AgentSnapshot } from "./agent-snapshot.ts";
 import { snapshotAgents, snapshotDelta } from "./agent-snapshot.ts";

@@ -10,12 +10,12 @@
  */
 import { mkdirSync } from "node:fs";
 import { ROUTE_PROTO } from "../../src/agent/route-diff.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
 import { CniRuntime } from "../../src/lab/cni-runtime.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
 import { mustRunSync, run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import type { BenchSandbox, Child } from "../support/sandbox.ts";
 import { BenchAgent } from "./bench-agent.ts";
 import { hostIP, segmentTopology } from "./bench-topology.ts";

@@ -6,8 +6,8 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import type { Backend } from "../../src/cluster/node-record.ts";
 import { pollUntil } from "../../src/base/poll-until.ts";
+import type { Backend } from "../../src/cluster/node-record.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { agentLog, logTail } from "./harness/agent-log.ts";
 import type { AgentProcess } from "./harness/cluster-agent.ts";

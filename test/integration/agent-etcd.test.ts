@@ -9,12 +9,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Subprocess } from "bun";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { listBlockLeases } from "../../src/cluster/block-leases.ts";
 import { listNodes } from "../../src/cluster/node-registry.ts";
 import type { EtcdMember } from "../../src/linux/etcd-process.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { Store } from "../../src/store/store.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { logTail } from "./harness/agent-log.ts";
 import type { AgentProcess } from "./harness/cluster-agent.ts";
 import { addressOf } from "./harness/cluster-node.ts";

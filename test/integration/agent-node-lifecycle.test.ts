@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { listBlockLeases } from "../../src/cluster/block-leases.ts";
 import { extendClusterCidrs } from "../../src/cluster/cluster-config-store.ts";
 import { ipamKey, nodeKey } from "../../src/cluster/keys.ts";
@@ -13,7 +14,6 @@ import { formatPrefix } from "../../src/ipnet/prefix.ts";
 import { PluginFailedError } from "../../src/lab/cni-runtime.ts";
 import { mustRunSync, run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { agentLog, logTail } from "./harness/agent-log.ts";
 import { TTL, useAutoBackendCluster } from "./harness/auto-backend-cluster.ts";

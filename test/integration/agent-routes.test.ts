@@ -7,12 +7,12 @@
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { listBlockLeases } from "../../src/cluster/block-leases.ts";
 import { listIpamReports } from "../../src/cluster/ipam-report.ts";
 import { listNodes } from "../../src/cluster/node-registry.ts";
 import { formatPrefix } from "../../src/ipnet/prefix.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { autoPath, useAutoBackendCluster } from "./harness/auto-backend-cluster.ts";
 import { addressOf } from "./harness/cluster-node.ts";

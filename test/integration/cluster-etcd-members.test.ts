@@ -5,6 +5,7 @@
  * member is the dead one; once it returns, every member reports the same blocks, none twice.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { listBlockLeases } from "../../src/cluster/block-leases.ts";
 import { initClusterConfig } from "../../src/cluster/cluster-config-store.ts";
 import { buildClusterConfig } from "../../src/ipam/cluster-config.ts";
@@ -12,7 +13,6 @@ import { formatPrefix } from "../../src/ipnet/prefix.ts";
 import type { EtcdMember } from "../../src/linux/etcd-process.ts";
 import { EtcdStore } from "../../src/store/etcd-store.ts";
 import type { Store } from "../../src/store/store.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { claimInWorkers, overlappingBlocks, type WorkerClaim } from "./harness/block-claims.ts";
 import { type EtcdBackend, etcdBackend } from "./harness/store-backends.ts";
 

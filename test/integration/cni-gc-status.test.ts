@@ -5,8 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import type { Conflist, JsonObject } from "../../src/lab/cni-runtime.ts";
 import { pollUntil } from "../../src/base/poll-until.ts";
+import type { Conflist, JsonObject } from "../../src/lab/cni-runtime.ts";
 import { linkIn, podnetVeths } from "./harness/kernel-state.ts";
 import { cniFailure, NETWORK, type TestNode, type TestPod, useFreshTestNode } from "./harness/test-node.ts";
 

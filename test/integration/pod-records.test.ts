@@ -6,12 +6,12 @@
  * agents run with a 30 s resync, so only the poke can explain a record that shows up in a second.
  */
 import { describe, expect, test } from "bun:test";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { nodeKey } from "../../src/cluster/keys.ts";
 import { listPodRecords, PODS_PREFIX, putPodRecord } from "../../src/cluster/pod-records.ts";
 import type { PodRecord } from "../../src/k8s/service-model.ts";
 import { NodeState } from "../../src/node-state/node-state.ts";
 import type { Store } from "../../src/store/store.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { logTail } from "./harness/agent-log.ts";
 import { type AgentProcess, NETWORK } from "./harness/cluster-agent.ts";

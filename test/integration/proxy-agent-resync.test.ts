@@ -5,13 +5,13 @@
  * (proxy-cluster.ts), checked with real packets, nftables maps and conntrack entries.
  */
 import { describe, expect, test } from "bun:test";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { readClusterConfig } from "../../src/cluster/cluster-config-store.ts";
 import { createService, deleteService } from "../../src/cluster/service-store.ts";
 import { mustRunSync, runSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import { TABLE_NAME } from "../../src/proxy/nft-model.ts";
 import { NAMES } from "../../src/proxy/nft-names.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { echo, NODES, RESYNC, reach, service, udp, useProxyCluster, WEB } from "./harness/proxy-cluster.ts";
 
 /** UDP conntrack entries of `ns` from client port `sport` to `dst`, as `conntrack -L` lines. */

@@ -6,11 +6,11 @@
  * ClusterIP, NodePort, no endpoints, hairpin, affinity and egress (proxy-cluster.ts sets it up).
  */
 import { describe, expect, test } from "bun:test";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import type { EchoProbe } from "../../src/lab/echo-reply.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import { PODNET } from "../../testkit/podnet-build.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { addressOf } from "./harness/cluster-node.ts";
 import { ECHO_PORT } from "./harness/echo-pods.ts";
 import { type IpLink, ipJsonIn } from "./harness/kernel-state.ts";

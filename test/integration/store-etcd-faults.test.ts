@@ -6,10 +6,10 @@
  * no block has two owners. A watch runs through all of it and must miss nothing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import type { EtcdMember } from "../../src/linux/etcd-process.ts";
 import type { Store, WatchEvent } from "../../src/store/store.ts";
 import { DatastoreUnavailableError } from "../../src/store/store.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { type EtcdBackend, etcdBackend, uniquePrefix } from "./harness/store-backends.ts";
 

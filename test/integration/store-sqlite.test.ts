@@ -7,6 +7,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import { run } from "../../src/linux/exec.ts";
 import { openSqliteStore } from "../../src/store/sqlite-store.ts";
 import type { WatchEvent } from "../../src/store/store.ts";
@@ -15,7 +16,6 @@ import {
   DatastoreUnavailableError,
   InvalidStoreArgumentError,
 } from "../../src/store/store.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { type SqliteBackend, sqliteBackend, uniquePrefix } from "./harness/store-backends.ts";
 
 const WORKER = join(import.meta.dir, "harness/store-sqlite-worker.ts");

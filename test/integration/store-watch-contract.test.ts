@@ -3,13 +3,13 @@
  * replay, compaction), a second client, and a closed one.
  */
 import { expect, test } from "bun:test";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import {
   CompactedError,
   DatastoreUnavailableError,
   InvalidStoreArgumentError,
   LeaseNotFoundError,
 } from "../../src/store/store.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { rejection } from "./harness/rejection.ts";
 import { uniquePrefix } from "./harness/store-backends.ts";
 import { collect, describeEachEngine, eventsSettled, versionIs0 } from "./harness/store-contract-suite.ts";

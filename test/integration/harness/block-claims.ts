@@ -2,10 +2,11 @@
  * Block claims from several processes at once, as agents starting together on many machines make
  * them, and the check every claim test ends with: no two blocks overlap.
  */
+
+import { pollUntil } from "../../../src/base/poll-until.ts";
 import type { IPPrefix } from "../../../src/ipnet/prefix.ts";
 import { parsePrefix, prefixesOverlap } from "../../../src/ipnet/prefix.ts";
 import { REPO } from "../../../testkit/podnet-build.ts";
-import { pollUntil } from "../../../src/base/poll-until.ts";
 
 /** Every pair of the given blocks that overlap (the same block twice included), as "a ∩ b". */
 export function overlappingBlocks(blocks: readonly string[]): string[] {

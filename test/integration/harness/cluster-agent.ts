@@ -4,10 +4,10 @@
  */
 import { existsSync } from "node:fs";
 import type { Subprocess } from "bun";
+import { pollUntil } from "../../../src/base/poll-until.ts";
 import type { Backend } from "../../../src/cluster/node-record.ts";
 import { agentCommandLine } from "../../../src/lab/agent-command-line.ts";
 import { PODNET } from "../../../testkit/podnet-build.ts";
-import { pollUntil } from "../../../src/base/poll-until.ts";
 import { stopProcess } from "../../../testkit/stop-process.ts";
 import { logTail } from "./agent-log.ts";
 import type { ClusterNode } from "./cluster-node.ts";

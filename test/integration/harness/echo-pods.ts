@@ -4,11 +4,11 @@
  * says which pod answered and which source address it saw.
  */
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { pollUntil } from "../../../src/base/poll-until.ts";
 import type { EchoProbe } from "../../../src/lab/echo-server.ts";
 import { run } from "../../../src/linux/exec.ts";
 import { inNetns } from "../../../src/linux/netns.ts";
 import { PODNET } from "../../../testkit/podnet-build.ts";
-import { pollUntil } from "../../../src/base/poll-until.ts";
 import type { TestRun } from "./test-run.ts";
 
 export const ECHO_PORT = 8080;

@@ -4,13 +4,13 @@
  * (every Service and endpoint programmed on both nodes) before the first test.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
+import { pollUntil } from "../../../src/base/poll-until.ts";
 import { readClusterConfig } from "../../../src/cluster/cluster-config-store.ts";
 import { createService } from "../../../src/cluster/service-store.ts";
 import type { ServiceInput } from "../../../src/cluster/service-validation.ts";
 import type { Service } from "../../../src/k8s/service-model.ts";
 import type { EchoProbe } from "../../../src/lab/echo-reply.ts";
 import type { Store } from "../../../src/store/store.ts";
-import { pollUntil } from "../../../src/base/poll-until.ts";
 import { metricValue } from "../../../testkit/prometheus-text.ts";
 import { logTail } from "./agent-log.ts";
 import type { AgentProcess } from "./cluster-agent.ts";
