@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 # Debian packages: iproute2/util-linux (ip, nsenter), nftables and conntrack (services, masquerade),
-# the reference CNI plugins (interop tests, benchmark anchor), iperf3, etcd (datastore), GNU time.
-DEB_PACKAGES=(iproute2 util-linux nftables conntrack containernetworking-plugins iperf3 etcd-server time procps)
+# the reference CNI plugins (interop tests, benchmark anchor), iperf3, etcd (datastore), GNU time,
+# containerd with runc and busybox-static (the CRI test, its images built from busybox), podman
+# (the podman test; runc named, as podman would otherwise pull in crun).
+DEB_PACKAGES=(iproute2 util-linux nftables conntrack containernetworking-plugins iperf3 etcd-server time procps containerd runc busybox-static podman)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,6 +23,10 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   # Debian's etcd-server package may start a system etcd; podnet starts its own on loopback.
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now etcd >/dev/null 2>&1 || true; fi
+  # Debian's containerd package starts a system containerd; the CRI test runs its own in a namespace.
+  if [[ " ${missing[*]} " == *" containerd "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now containerd >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! command -v npm >/dev/null 2>&1; then log "Node.js/npm is required (apt-get install nodejs npm)"; exit 1; fi

@@ -1,39 +1,41 @@
 /**
- * The one podnet executable. Executed by a container runtime (CNI_COMMAND set) it is the CNI
- * plugin — `podnet`, or `podnet-ipam` when installed under that name; otherwise it is the CLI.
+ * The podnet command line, dist/podnet. It is also the CNI plugin when executed as one
+ * (plugin/plugin-invocation.ts decides: CNI_COMMAND or other CNI_* variables set, the name
+ * podnet-ipam, or a network config on stdin), so a plugin directory holding a copy of this
+ * executable keeps working; `podnet install-cni` installs the lean dist/podnet-cni instead.
  *
- * Both halves are imported lazily: the runtime starts the plugin once per pod operation, and
- * loading the CLI's modules (sockets for the lab, tables...) would add milliseconds to each.
+ * Both halves are imported lazily: the CLI's modules (the lab, the datastore clients) are not
+ * loaded for a plugin execution, nor the plugin's for a command.
  */
-import { readFileSync, writeSync } from "node:fs";
-import { basename } from "node:path";
+import { decideEntry, looksLikeNetworkConfig } from "./plugin/plugin-invocation.ts";
 
-function readStdin(): string {
-  try {
-    return readFileSync(0, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-function pluginKind(): "podnet" | "podnet-ipam" {
-  const names = [process.argv0, process.execPath, process.argv[1] ?? ""].map((p) => basename(p));
-  return names.includes("podnet-ipam") ? "podnet-ipam" : "podnet";
-}
+/** How long `podnet` without arguments waits for a config on a non-terminal stdin. */
+const STDIN_CONFIG_WAIT_MS = 300;
 
 async function main(): Promise<number> {
-  if (process.env.CNI_COMMAND !== undefined) {
-    const { runPlugin } = await import("./plugin/run-plugin.ts");
-    const out = runPlugin(pluginKind(), process.env, readStdin());
-    // A synchronous write: the document must be complete on stdout before we exit.
-    if (out.stdout !== "") writeSync(1, `${out.stdout}\n`);
-    return out.exitCode;
+  const args = process.argv.slice(2);
+  const decision = decideEntry({
+    args,
+    env: process.env,
+    programNames: [process.argv0, process.execPath, process.argv[1] ?? ""],
+    stdinIsTTY: () => process.stdin.isTTY === true,
+  });
+  if (decision.mode === "plugin") {
+    const { runAsPlugin } = await import("./plugin/plugin-entry.ts");
+    return await runAsPlugin(decision.kind, decision.reason);
+  }
+  if (decision.mode === "stdin") {
+    const { readStdinWithin } = await import("./plugin/stdin-peek.ts");
+    const text = await readStdinWithin(STDIN_CONFIG_WAIT_MS);
+    if (text !== undefined && looksLikeNetworkConfig(text)) {
+      const { runAsPlugin } = await import("./plugin/plugin-entry.ts");
+      return await runAsPlugin(decision.kind, "stdin holds a network config", text);
+    }
   }
   const { runCli } = await import("./cli/run-cli.ts");
-  return await runCli(process.argv.slice(2));
+  return await runCli(args);
 }
 
-// Not top-level await: the executable is compiled to bytecode, which needs a CommonJS-shaped entry.
 main().then(
   (code) => {
     process.exitCode = code;

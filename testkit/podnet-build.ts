@@ -1,15 +1,19 @@
 /**
- * The executable the integration tests and the benchmarks run, dist/podnet, and whether it is
+ * The executables the integration tests and the benchmarks run — dist/podnet (the CLI) and
+ * dist/podnet-cni (the plugin, built beside it by scripts/build.sh) — and whether they are
  * older than the sources. The tests rebuild a stale one (they must never exercise stale code);
  * the benchmarks measure the build they are given and only warn (someone may be comparing an old
  * build on purpose).
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { mustRunSync, runSync } from "../src/linux/exec.ts";
 
 export const REPO = resolve(import.meta.dir, "..");
 export const PODNET = `${REPO}/dist/podnet`;
+/** The plugin executable scripts/build.sh writes beside a CLI built at `cli`. */
+export const pluginBeside = (cli: string): string => `${dirname(cli)}/podnet-cni`;
+export const PODNET_CNI = pluginBeside(PODNET);
 
 /** The newest modification time of the sources the executable is built from (tests excluded). */
 function newestSourceMtimeMs(): number {
@@ -21,11 +25,13 @@ function newestSourceMtimeMs(): number {
   return newest;
 }
 
-function isStale(exe: string): boolean {
-  return statSync(exe).mtimeMs < newestSourceMtimeMs();
+/** The CLI or the plugin beside it is missing or older than the sources. */
+function isStale(cli: string): boolean {
+  const newest = newestSourceMtimeMs();
+  return [cli, pluginBeside(cli)].some((exe) => !existsSync(exe) || statSync(exe).mtimeMs < newest);
 }
 
-/** Builds `path` with scripts/build.sh (bundled, minified, bytecode). */
+/** Builds the CLI at `path` and the plugin beside it with scripts/build.sh (bundled, minified, bytecode). */
 function build(path: string): void {
   mustRunSync([`${REPO}/scripts/build.sh`, path], { cwd: REPO, timeoutMs: 300_000 });
 }
@@ -36,10 +42,10 @@ export class PodnetBinaryError extends Error {
 
 let built = false;
 
-/** For the tests: builds dist/podnet when it is missing or older than the sources (once per process). */
+/** For the tests: builds dist/podnet and dist/podnet-cni when missing or older than the sources (once per process). */
 export function ensurePodnetBuilt(): string {
   if (built) return PODNET;
-  if (!existsSync(PODNET) || isStale(PODNET)) {
+  if (isStale(PODNET)) {
     try {
       build(PODNET);
     } catch (e) {
@@ -55,7 +61,7 @@ export function ensurePodnetBuilt(): string {
  * `rebuild` asks for it; a dist/podnet older than the sources is measured as it is, with a warning.
  */
 export function ensurePodnetBinary(path: string, rebuild: boolean, warn: (message: string) => void): string {
-  if (rebuild || !existsSync(path)) {
+  if (rebuild || !existsSync(path) || (path === PODNET && !existsSync(PODNET_CNI))) {
     if (path !== PODNET)
       throw new PodnetBinaryError(
         `${path} does not exist (only the default ${PODNET} is built by the benchmark)`,

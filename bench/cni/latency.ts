@@ -1,11 +1,12 @@
 /**
  * Serial ADD and DEL latency. Pods are attached in rounds: each round creates a fresh batch of pod
- * namespaces for both subjects (outside the timed region), then runs one subject's batch (all ADDs,
- * then all DELs) and the other's, alternating who goes first (P R, R P, P R, ...), so a burst of
- * machine noise or kernel cleanup work lands on both sides alike. The namespaces are deleted at
- * the end of the round, which bounds how many exist at once.
+ * namespaces for every subject (outside the timed region), then runs each subject's batch in turn
+ * (all ADDs, then all DELs), the order rotating from round to round (P A R, A R P, R P A, ...), so
+ * a burst of machine noise or kernel cleanup work lands on every side alike. The namespaces are
+ * deleted at the end of the round, which bounds how many exist at once.
  */
 import type { Pod, Subject, SubjectKey } from "./subjects.ts";
+import { SUBJECTS } from "./subjects.ts";
 
 export type FailureSink = (message: string) => void;
 export type Progress = (message: string) => void;
@@ -21,9 +22,10 @@ export interface LatencyOptions {
   readonly batch: number;
 }
 
-/** Round r runs podnet first when r is even and the reference first when it is odd. */
-export function roundOrder(round: number): [SubjectKey, SubjectKey] {
-  return round % 2 === 0 ? ["podnet", "reference"] : ["reference", "podnet"];
+/** The subjects in round r's order: SUBJECTS rotated by r, so each leads as often as the others. */
+export function roundOrder(round: number): SubjectKey[] {
+  const k = round % SUBJECTS.length;
+  return [...SUBJECTS.slice(k), ...SUBJECTS.slice(0, k)];
 }
 
 /** Sizes of the rounds: full batches and a last, smaller one for the remainder. */
@@ -61,6 +63,7 @@ export async function measureLatency(
 ): Promise<Record<SubjectKey, SerialSamples>> {
   const samples: Record<SubjectKey, SerialSamples> = {
     podnet: { add: [], del: [] },
+    agent: { add: [], del: [] },
     reference: { add: [], del: [] },
   };
   const sizes = roundSizes(opts.pods, opts.batch);

@@ -134,22 +134,51 @@ async function oneSample(
   }
 }
 
-/** `samples` ADDs per subject, alternating; peak RSS of each in KiB. */
+/** Peak RSS of the floor program (floor.ts) answering VERSION, through the same launcher. */
+async function floorSample(
+  netns: string,
+  floorExe: string,
+  timePath: string,
+  timeFile: string,
+  fail: FailureSink,
+): Promise<number | undefined> {
+  rmSync(timeFile, { force: true });
+  const r = await run(inNetns(netns, [timePath, "-f", "%M", "-o", timeFile, floorExe]), {
+    env: { CNI_COMMAND: "VERSION" },
+    timeoutMs: 30_000,
+  });
+  const kib = existsSync(timeFile) ? parseTimeOutput(readFileSync(timeFile, "utf8")) : undefined;
+  if (r.code !== 0 || kib === undefined) fail(`the floor program under GNU time failed (exit ${r.code})`);
+  return kib;
+}
+
+export interface MemorySamples {
+  /** Peak RSS of one ADD per subject, KiB. */
+  readonly kib: Record<SubjectKey, number[]>;
+  /** Peak RSS of the floor program, KiB. */
+  readonly floorKiB: number[];
+}
+
+/** `samples` ADDs per subject in turns, and as many runs of the floor program; peak RSS in KiB. */
 export async function measureMemory(
   subjects: Subjects,
+  floorExe: string,
   samples: number,
   timePath: string,
   timeFile: string,
   fail: FailureSink,
   progress: Progress,
-): Promise<Record<SubjectKey, number[]>> {
-  const kib: Record<SubjectKey, number[]> = { podnet: [], reference: [] };
+): Promise<MemorySamples> {
+  const kib: Record<SubjectKey, number[]> = { podnet: [], agent: [], reference: [] };
+  const floorKiB: number[] = [];
   for (let i = 0; i < samples; i++) {
     for (const key of roundOrder(i)) {
       const v = await oneSample(subjects[key], timePath, timeFile, fail);
       if (v !== undefined) kib[key].push(v);
     }
+    const f = await floorSample(subjects.podnet.nodeNetns, floorExe, timePath, timeFile, fail);
+    if (f !== undefined) floorKiB.push(f);
   }
-  progress(`memory: ${samples} ADDs each under GNU time`);
-  return kib;
+  progress(`memory: ${samples} ADDs each and ${samples} floor runs under GNU time`);
+  return { kib, floorKiB };
 }

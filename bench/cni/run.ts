@@ -1,6 +1,6 @@
 /**
- * `npm run bench:cni`: podnet's CNI plugin against the reference bridge + host-local, in network
- * namespaces this run creates and removes. See bench/README.md for what is measured and how to
+ * `npm run bench:cni`: podnet's CNI plugin, on its own and with its node agent running, against
+ * the reference bridge + host-local, in network namespaces this run creates and removes. See bench/README.md for what is measured and how to
  * read the figures. Progress goes to stderr; the table and the JSON report go to stdout.
  */
 import { statSync } from "node:fs";
@@ -18,7 +18,9 @@ import {
 } from "../support/bench-cli.ts";
 import { preflight } from "../support/preflight.ts";
 import { BenchSandbox } from "../support/sandbox.ts";
+import { startAgentNode } from "./agent-node.ts";
 import { measureBaselines } from "./baseline.ts";
+import { buildFloor } from "./floor.ts";
 import type { Subjects } from "./latency.ts";
 import { measureLatency } from "./latency.ts";
 import type { GnuTimeStatus } from "./memory.ts";
@@ -26,21 +28,22 @@ import { calibrate, ensureGnuTime, measureMemory } from "./memory.ts";
 import type { RawResults } from "./report.ts";
 import { buildReport } from "./report.ts";
 import { cniBenchNeeds, DEFAULT_REFERENCE_DIR, referenceVersion } from "./setup.ts";
-import { CNI_VERSION, podnetSpec, referenceSpec, SUBJECTS, Subject } from "./subjects.ts";
+import { agentSpec, CNI_VERSION, podnetSpec, referenceSpec, SUBJECTS, Subject } from "./subjects.ts";
 import { renderTable } from "./table.ts";
 import { measureThroughput } from "./throughput.ts";
 import { verifyAttachment } from "./verify.ts";
 
 const USAGE = `usage: bun bench/cni/run.ts [options]   (as root)
   --pods N               serial ADD/DEL latency over N pods per plugin (default 100)
-  --batch N              pods per alternating latency round (default 25)
+  --batch N              pods per latency round, subjects in rotating order (default 25)
   --throughput-pods N    pods ADDed then DELed concurrently per round (default 200)
   --concurrency N        operations in flight during throughput rounds (default 8)
-  --throughput-rounds N  throughput rounds per plugin, alternating (default 2)
+  --throughput-rounds N  throughput rounds per plugin, in rotating order (default 2)
   --memory-samples N     ADDs per plugin measured for peak RSS (default 5)
   --warmup N             unmeasured ADD+DEL per plugin first (default 3)
   --json FILE            also write the JSON report to FILE
-  --podnet PATH          podnet executable (default dist/podnet, built when missing)
+  --podnet PATH          podnet CLI (default dist/podnet, built when missing); install-cni installs
+                         the plugin executable beside it (podnet-cni) for both podnet subjects
   --build                rebuild dist/podnet first
   --reference-dir DIR    reference plugins (default /usr/lib/cni)`;
 
@@ -111,21 +114,26 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const binDir = `${sandbox.dir}/bin`;
     mustRunSync([podnetExe, "install-cni", "--bin-dir", binDir]);
+    const floorExe = buildFloor(sandbox.dir);
+    const agentNode = await startAgentNode(sandbox, podnetExe);
+    progress(`node agent ready in ${agentNode.netns} (pid ${agentNode.agent.pid})`);
     const specs = {
       podnet: podnetSpec(podnetExe, binDir, `${sandbox.dir}/podnet-state`),
+      agent: agentSpec(agentNode.agent.conflist(), binDir),
       reference: referenceSpec(referenceDir, `${sandbox.dir}/host-local-state`),
     };
     const subjects: Subjects = {
       podnet: new Subject(specs.podnet, sandbox.createNetns("node-p").name, sandbox),
+      agent: new Subject(specs.agent, agentNode.netns, sandbox),
       reference: new Subject(specs.reference, sandbox.createNetns("node-r").name, sandbox),
     };
     progress(
-      `node namespaces ${subjects.podnet.nodeNetns} and ${subjects.reference.nodeNetns}; state in ${sandbox.dir}`,
+      `node namespaces ${SUBJECTS.map((k) => subjects[k].nodeNetns).join(", ")}; state in ${sandbox.dir}`,
     );
 
     await warmUp(subjects, options.warmup);
-    progress("warm-up done; both plugins attached a pod (address, bridge port, hairpin verified)");
-    const baselines = await measureBaselines(subjects, BASELINE_SAMPLES);
+    progress("warm-up done; every subject attached a pod (address, bridge port, hairpin verified)");
+    const baselines = await measureBaselines(subjects, floorExe, BASELINE_SAMPLES);
     const latency = await measureLatency(subjects, options, fail, progress);
     const throughput = await measureThroughput(
       subjects,
@@ -139,9 +147,19 @@ async function main(argv: readonly string[]): Promise<number> {
       ? {
           method: "gnu-time",
           calibration,
-          kib: await measureMemory(subjects, options.memorySamples, gnuTime.path, timeFile, fail, progress),
+          ...(await measureMemory(
+            subjects,
+            floorExe,
+            options.memorySamples,
+            gnuTime.path,
+            timeFile,
+            fail,
+            progress,
+          )),
         }
       : { method: "none", reason: gnuTime.reason, calibration };
+    const agentMemory = agentNode.agent.memory();
+    const installed = `${binDir}/podnet`;
 
     const report = buildReport({
       startedAt,
@@ -149,10 +167,17 @@ async function main(argv: readonly string[]): Promise<number> {
       machine: { cpus: cpus().length, kernel: release(), bun: Bun.version },
       subjects: {
         podnet: {
-          description: `podnet ${podnetVersion(podnetExe)} (bridge mode, podnet-ipam built in)`,
-          binary: podnetExe,
-          binaryModified: statSync(podnetExe).mtime.toISOString(),
+          description: `the plugin alone, ${podnetVersion(podnetExe)} (bridge mode, podnet-ipam built in; no agent on the node)`,
+          binary: installed,
+          binaryModified: statSync(installed).mtime.toISOString(),
           conflist: specs.podnet.conflist,
+        },
+        agent: {
+          description:
+            "the same plugin with the node agent running (the conflist the agent wrote; the agent does the work)",
+          binary: installed,
+          binaryModified: statSync(installed).mtime.toISOString(),
+          conflist: specs.agent.conflist,
         },
         reference: {
           description: `bridge + host-local (${referenceVersion(referenceDir)})`,
@@ -167,6 +192,7 @@ async function main(argv: readonly string[]): Promise<number> {
       latency,
       throughput,
       memory,
+      agentMemoryKiB: agentMemory ? { rss: agentMemory.rssKiB, peak: agentMemory.peakRssKiB } : undefined,
       failures,
     });
     return publishReport(renderTable(report), report, jsonFile);

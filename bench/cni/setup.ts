@@ -5,10 +5,11 @@ import type { FileNeeded, ProgramNeeded } from "../support/preflight.ts";
 
 export const DEFAULT_REFERENCE_DIR = "/usr/lib/cni";
 
-/** iproute2 and the two reference plugins the comparison executes. */
+/** iproute2, nft (the node agent's proxy), and the two reference plugins the comparison executes. */
 export function cniBenchNeeds(referenceDir: string): (ProgramNeeded | FileNeeded)[] {
   return [
     { program: "ip", what: 'iproute2 ("ip")' },
+    { program: "nft", what: 'nftables ("nft"), which the node agent\'s service proxy runs' },
     ...["bridge", "host-local"].map((plugin) => ({
       file: `${referenceDir}/${plugin}`,
       missing: `Reference plugin "${referenceDir}/${plugin}" is missing: install containernetworking-plugins or pass --reference-dir`,

@@ -1,8 +1,10 @@
 /**
- * The two things compared: podnet (bridge mode, built-in podnet-ipam) and the reference plugins
- * (`bridge` + `host-local`) with an equivalent config: same subnet size, gateway on the bridge,
- * hairpin on, default route, state in the run's temporary directory. Each lives in its own node
- * namespace with its own bridge and is executed through CniRuntime, as a runtime would.
+ * The three things compared: podnet's plugin on its own (bridge mode, built-in podnet-ipam: how
+ * podman on a host without an agent runs it), podnet with its node agent running (the conflist
+ * the agent wrote; the plugin hands each operation to the warm agent: how a Kubernetes node runs
+ * it), and the reference plugins (`bridge` + `host-local`) with an equivalent config: gateway on
+ * the bridge, hairpin on, default route, state in the run's temporary directory. Each lives in
+ * its own node namespace with its own bridge and is executed through CniRuntime, as a runtime would.
  */
 import { mkdirSync } from "node:fs";
 import type { AttachmentSpec, Conflist, JsonObject } from "../../src/lab/cni-runtime.ts";
@@ -11,8 +13,18 @@ import { mustRunSync } from "../../src/linux/exec.ts";
 import { deleteNetns } from "../../src/linux/netns.ts";
 import type { BenchSandbox } from "../support/sandbox.ts";
 
-export type SubjectKey = "podnet" | "reference";
-export const SUBJECTS: readonly SubjectKey[] = ["podnet", "reference"];
+export type SubjectKey = "podnet" | "agent" | "reference";
+export const SUBJECTS: readonly SubjectKey[] = ["podnet", "agent", "reference"];
+/** The subjects that are podnet: every ratio is one of them over the reference. */
+export type PodnetKey = Exclude<SubjectKey, "reference">;
+export const PODNET_SUBJECTS: readonly PodnetKey[] = ["podnet", "agent"];
+
+/** Labels in tables and messages. */
+export const LABELS: Readonly<Record<SubjectKey, string>> = {
+  podnet: "podnet",
+  agent: "podnet+agent",
+  reference: "reference",
+};
 
 export const CNI_VERSION = "1.0.0";
 
@@ -136,7 +148,18 @@ export function podnetSpec(podnetExe: string, binDir: string, dataDir: string): 
     CNI_VERSION,
   ]);
   const conflist = JSON.parse(r.stdout) as Conflist;
-  return { key: "podnet", label: "podnet", subnet, bridge, binDir, conflist };
+  return { key: "podnet", label: LABELS.podnet, subnet, bridge, binDir, conflist };
+}
+
+/** The conflist the node agent wrote, used unchanged (its block, its bridge, its state dir). */
+export function agentSpec(conflist: Conflist, binDir: string): SubjectSpec {
+  const [plugin] = conflist.plugins;
+  const ipam = plugin?.ipam as { ranges?: { subnet?: string }[][] } | undefined;
+  const subnet = ipam?.ranges?.[0]?.[0]?.subnet;
+  const bridge = plugin?.bridge;
+  if (typeof subnet !== "string" || typeof bridge !== "string")
+    throw new Error(`the agent's conflist names no subnet or bridge: ${JSON.stringify(conflist)}`);
+  return { key: "agent", label: LABELS.agent, subnet, bridge, binDir, conflist };
 }
 
 /** bridge + host-local configured like podnet's conflist (isGateway and hairpin on). */
@@ -158,5 +181,5 @@ export function referenceSpec(binDir: string, dataDir: string): SubjectSpec {
       },
     ],
   };
-  return { key: "reference", label: "reference", subnet, bridge, binDir, conflist };
+  return { key: "reference", label: LABELS.reference, subnet, bridge, binDir, conflist };
 }

@@ -1,7 +1,7 @@
 /**
  * Concurrent throughput: N pods ADDed by `concurrency` workers at once (as a kubelet starting a
  * burst of pods does), then DELed the same way. The clock runs from the first spawn to the last
- * exit. Rounds alternate between the subjects like the latency rounds; pod namespaces are created
+ * exit. Rounds take the subjects in turn, rotating like the latency rounds; pod namespaces are created
  * before and deleted after each subject's round, outside the timed region.
  */
 import type { FailureSink, Progress, Subjects } from "./latency.ts";
@@ -85,7 +85,7 @@ export async function measureThroughput(
   fail: FailureSink,
   progress: Progress,
 ): Promise<Record<SubjectKey, ThroughputRound[]>> {
-  const rounds: Record<SubjectKey, ThroughputRound[]> = { podnet: [], reference: [] };
+  const rounds: Record<SubjectKey, ThroughputRound[]> = { podnet: [], agent: [], reference: [] };
   for (let r = 0; r < opts.rounds; r++) {
     for (const key of roundOrder(r)) {
       const result = await oneRound(subjects[key], r, opts, fail);

@@ -17,6 +17,7 @@ import { ServiceProxy } from "../proxy/service-proxy.ts";
 import type { Store } from "../store/store.ts";
 import { agentMetrics } from "./agent-metrics.ts";
 import type { AgentOptions } from "./agent-options.ts";
+import { CniService } from "./cni-service.ts";
 import { IpamReporter } from "./ipam-reporter.ts";
 import { LocalNetwork } from "./local-network.ts";
 import { NodeRegistration } from "./node-registration.ts";
@@ -33,6 +34,7 @@ export class Agent {
   private readonly local: LocalNetwork;
   private readonly registration: NodeRegistration;
   private readonly ipam: IpamReporter;
+  private readonly cni: CniService;
   private uplink: UplinkWatch | undefined;
   private routes: PeerRouteLoop | undefined;
   private pods: PodPublisher | undefined;
@@ -48,6 +50,7 @@ export class Agent {
     this.readiness = new Readiness(`${o.stateDir}/ready`, o.nodeName, this.m.ready);
     this.local = new LocalNetwork(o, this.readiness.file);
     this.ipam = new IpamReporter(store, o, this.m);
+    this.cni = new CniService(o.stateDir, log, this.metrics);
     this.registration = new NodeRegistration(
       store,
       o,
@@ -90,6 +93,9 @@ export class Agent {
     );
     this.uplink = uplink;
 
+    // Serving the plugin's operations warm is an optimisation: plugins do the work themselves
+    // until this runs and whenever it does not, so it starts first and needs nothing else.
+    this.cni.start();
     const blocks = await this.registration.leaseBlocks();
     const changed = this.local.setUp(uplink.state, blocks);
     this.log.info("CNI config written", { dir: o.cniConfDir, changed });
@@ -147,6 +153,7 @@ export class Agent {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.cni.stop();
     this.registration.stop();
     this.uplink?.stop();
     await this.routes?.stop();

@@ -1,6 +1,9 @@
 /**
  * Writes the node's CNI conflist where the container runtime reads it. Atomic (temp file and
  * rename in the same directory): a runtime listing the directory never sees half a file.
+ * The versions are renderConflist's defaults (cniVersion 1.0.0, cniVersions 1.0.0 and 1.1.0): the
+ * node may run containerd 1.6/1.7 or CRI-O before 1.31, whose libcni refuses 1.1.0 results, or
+ * containerd 2.x, which picks 1.1.0 from the list and can then ask the plugin for STATUS.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { renderConflist } from "../cni/conflist.ts";

@@ -1,16 +1,19 @@
 /**
  * `podnet cni conflist --name NAME --subnet CIDR [--subnet CIDR6] [--mode bridge|ptp]`: a
- * standalone conflist, so podnet works with no agent (e.g. for a single-host runtime).
+ * standalone conflist, so podnet works with no agent (e.g. for a single-host runtime). Without
+ * `--cni-version` it declares 1.0.0 and lists 1.1.0 in `cniVersions` (see renderConflist), which
+ * podman 4.x, containerd 1.6 to 2.x and CRI-O all accept; with it, exactly that version.
  */
 import { renderConflist } from "../cni/conflist.ts";
-import type { CniVersion } from "../cni/version.ts";
+import { isSupportedVersion, SUPPORTED_VERSIONS } from "../cni/version.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, flagList, UsageError } from "./args.ts";
 
 export const CONFLIST_USAGE =
   "podnet cni conflist --name NAME --subnet CIDR [--subnet CIDR6] [--mode bridge|ptp] [--bridge NAME] [--mtu N] [--data-dir DIR] [--cni-version V] [--chain portmap,tuning]";
 
-export function cniConflistCommand(args: ParsedArgs): number {
+/** `out` receives the conflist text (the tests read it; the CLI prints it). */
+export function cniConflistCommand(args: ParsedArgs, out: (text: string) => void = console.log): number {
   assertKnownFlags(args, ["name", "subnet", "mode", "bridge", "mtu", "data-dir", "cni-version", "chain"]);
   const name = flag(args, "name");
   const subnets = flagList(args, "subnet");
@@ -32,6 +35,8 @@ export function cniConflistCommand(args: ParsedArgs): number {
   const bridge = flag(args, "bridge");
   const dataDir = flag(args, "data-dir");
   const cniVersion = flag(args, "cni-version");
+  if (cniVersion !== undefined && !isSupportedVersion(cniVersion))
+    throw new UsageError(`--cni-version "${cniVersion}" must be one of ${SUPPORTED_VERSIONS.join(", ")}`);
   const conflist = renderConflist({
     name,
     subnets,
@@ -39,9 +44,9 @@ export function cniConflistCommand(args: ParsedArgs): number {
     ...(bridge ? { bridge } : {}),
     ...(mtu !== undefined ? { mtu } : {}),
     ...(dataDir ? { dataDir } : {}),
-    ...(cniVersion ? { cniVersion: cniVersion as CniVersion } : {}),
+    ...(cniVersion !== undefined ? { cniVersion } : {}),
     ...(chain.length > 0 ? { chain } : {}),
   });
-  console.log(JSON.stringify(conflist, null, 2));
+  out(JSON.stringify(conflist, null, 2));
   return 0;
 }

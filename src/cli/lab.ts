@@ -8,7 +8,7 @@ import { parseClusterFile } from "../lab/cluster-file.ts";
 import { labCheck } from "../lab/lab-check.ts";
 import { labDown } from "../lab/lab-down.ts";
 import { listLabServices } from "../lab/lab-services.ts";
-import { findNetns, requireLabState } from "../lab/lab-state.ts";
+import { findNetns, labCli, requireLabState } from "../lab/lab-state.ts";
 import { labUp } from "../lab/lab-up.ts";
 import { MAX_LAB_NODES } from "../lab/topology.ts";
 import { runInteractive } from "../linux/exec.ts";
@@ -146,7 +146,7 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       if ((sub !== "show" && sub !== "check") || !node)
         throw new UsageError("usage: podnet lab ipam show|check");
       return await runInteractive(
-        inNetns(node.netns, [`${state.binDir}/podnet`, "ipam", sub, "--datastore", state.datastore]),
+        inNetns(node.netns, [labCli(state), "ipam", sub, "--datastore", state.datastore]),
       );
     }
     case "metrics": {
@@ -156,12 +156,7 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       if (!node || !state.nodes.some((n) => n.name === node))
         throw new UsageError("usage: podnet lab metrics NODE");
       return await runInteractive(
-        inNetns(findNetns(state, node), [
-          `${state.binDir}/podnet`,
-          "lab",
-          "http-get",
-          "http://127.0.0.1:9464/metrics",
-        ]),
+        inNetns(findNetns(state, node), [labCli(state), "lab", "http-get", "http://127.0.0.1:9464/metrics"]),
       );
     }
     case "http-get": {

@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { type ConflistOptions, parseConflist, renderConflist } from "./conflist.ts";
+import {
+  type ConflistOptions,
+  DEFAULT_CNI_VERSION,
+  DEFAULT_CNI_VERSIONS,
+  parseConflist,
+  renderConflist,
+} from "./conflist.ts";
 import { CniError } from "./errors.ts";
 import { parseNetConf } from "./netconf.ts";
 
@@ -22,7 +28,8 @@ const DUAL: ConflistOptions = {
 describe("renderConflist", () => {
   test("bridge mode, dual stack: the plugin contract with defaults filled in", () => {
     expect(renderConflist(DUAL)).toEqual({
-      cniVersion: "1.1.0",
+      cniVersion: "1.0.0",
+      cniVersions: ["1.0.0", "1.1.0"],
       name: "podnet",
       plugins: [
         {
@@ -69,6 +76,66 @@ describe("renderConflist", () => {
     });
   });
 
+  test("the default file, as `podnet cni conflist` prints it: versions first, for every runtime", () => {
+    const text = JSON.stringify(
+      renderConflist({ ...DUAL, subnets: ["10.88.0.0/24"], chain: ["portmap"] }),
+      null,
+      2,
+    );
+    expect(text).toBe(
+      [
+        "{",
+        '  "cniVersion": "1.0.0",',
+        '  "cniVersions": [',
+        '    "1.0.0",',
+        '    "1.1.0"',
+        "  ],",
+        '  "name": "podnet",',
+        '  "plugins": [',
+        "    {",
+        '      "type": "podnet",',
+        '      "mode": "bridge",',
+        '      "bridge": "podnet0",',
+        '      "mtu": 1500,',
+        '      "hairpinMode": true,',
+        '      "ipam": {',
+        '        "type": "podnet-ipam",',
+        '        "ranges": [',
+        "          [",
+        "            {",
+        '              "subnet": "10.88.0.0/24"',
+        "            }",
+        "          ]",
+        "        ],",
+        '        "routes": [',
+        "          {",
+        '            "dst": "0.0.0.0/0"',
+        "          }",
+        "        ],",
+        '        "dataDir": "/run/podnet"',
+        "      }",
+        "    },",
+        "    {",
+        '      "type": "portmap",',
+        '      "capabilities": {',
+        '        "portMappings": true',
+        "      }",
+        "    }",
+        "  ]",
+        "}",
+      ].join("\n"),
+    );
+  });
+
+  test("an explicit version is written alone, so no runtime negotiates another one", () => {
+    for (const v of ["0.4.0", "1.0.0", "1.1.0"] as const) {
+      const out = renderConflist({ ...DUAL, cniVersion: v });
+      expect(out.cniVersion).toBe(v);
+      expect(out).not.toHaveProperty("cniVersions");
+      expect(parseConflist(JSON.stringify(out)).cniVersion).toBe(v);
+    }
+  });
+
   test("orders families IPv4 first and writes prefixes canonically", () => {
     const a = renderConflist({ ...DUAL, subnets: ["FD00:244:1:0::/64", "10.244.1.0/24"] });
     expect(a).toEqual(renderConflist(DUAL));
@@ -91,8 +158,11 @@ describe("renderConflist", () => {
 
   test("what it renders parses back, as a list and per plugin", () => {
     const text = JSON.stringify(renderConflist({ ...DUAL, chain: ["portmap"] }));
+    // libcni before 1.2 reads only "cniVersion"; a CNI 1.1 runtime picks the highest it supports.
+    expect((JSON.parse(text) as { cniVersion: string }).cniVersion).toBe(DEFAULT_CNI_VERSION);
     const list = parseConflist(text);
     expect(list.cniVersion).toBe("1.1.0");
+    expect(list.cniVersions).toEqual([...DEFAULT_CNI_VERSIONS]);
     expect(list.name).toBe("podnet");
     expect(list.plugins).toHaveLength(2);
     // What a runtime hands each plugin: the list's name and version inserted.
@@ -160,11 +230,18 @@ describe("parseConflist", () => {
     });
   });
 
-  test("negotiates cniVersions: the highest one we support wins", () => {
+  test("negotiates cniVersion and cniVersions: the highest one we support wins", () => {
     const a = parseConflist(list({ cniVersion: "1.0.0", cniVersions: ["1.0.0", "1.1.0", "1.2.0"] }));
     expect(a.cniVersion).toBe("1.1.0");
     expect(a.cniVersions).toEqual(["1.0.0", "1.1.0", "1.2.0"]);
     expect(parseConflist(list({ cniVersion: "1.0.0", cniVersions: ["2.0.0"] })).cniVersion).toBe("1.0.0");
+    // "cniVersion" is one of the set (SPEC.md, "Version considerations"), not only a fallback.
+    expect(parseConflist(list({ cniVersion: "1.1.0", cniVersions: ["1.0.0"] })).cniVersion).toBe("1.1.0");
+    expect(parseConflist(list({ cniVersion: "0.3.1", cniVersions: ["1.0.0"] })).cniVersion).toBe("1.0.0");
+    const none = failure(() => parseConflist(list({ cniVersion: "0.3.1", cniVersions: ["2.0.0"] })));
+    expect(none.code).toBe(1);
+    expect(none.message).toContain('"0.3.1", "2.0.0"');
+    expect(failure(() => parseConflist(list({ cniVersion: 1, cniVersions: ["1.0.0"] }))).code).toBe(7);
     expect(parseConflist(list({ cniVersion: undefined, cniVersions: ["0.4.0"] })).cniVersion).toBe("0.4.0");
     expect(failure(() => parseConflist(list({ cniVersion: undefined, cniVersions: ["2.0.0"] }))).code).toBe(
       1,

@@ -6,6 +6,7 @@ import { ifnameProblem } from "./env.ts";
 import { CniError, ErrorCode } from "./errors.ts";
 import { decodeJSON, networkNameProblem, pluginTypeProblem } from "./netconf.ts";
 import {
+  describeValue,
   invalid,
   isRecord,
   type JsonObject,
@@ -20,7 +21,6 @@ import {
   type CniVersion,
   highestSupported,
   isSupportedVersion,
-  LATEST_VERSION,
   SUPPORTED_VERSIONS,
 } from "./version.ts";
 
@@ -35,6 +35,10 @@ export interface ConflistOptions {
   bridge?: string;
   mtu?: number;
   dataDir?: string;
+  /**
+   * Exactly this version, with no `cniVersions` list. Absent: `cniVersion`
+   * DEFAULT_CNI_VERSION and `cniVersions` DEFAULT_CNI_VERSIONS, which every runtime in use accepts.
+   */
   cniVersion?: CniVersion;
   chain?: ChainedPlugin[];
   /**
@@ -45,6 +49,10 @@ export interface ConflistOptions {
 }
 
 export interface Conflist {
+  /**
+   * Rendered: the version runtimes without `cniVersions` support use. Parsed: the version a CNI 1.1
+   * runtime picks, the highest of `cniVersion` and `cniVersions` this plugin supports.
+   */
   cniVersion: CniVersion;
   /** The `cniVersions` list (CNI 1.1) when the file has one. */
   cniVersions?: string[];
@@ -59,6 +67,21 @@ export const DEFAULT_MTU = 1500;
 export const DEFAULT_DATA_DIR = "/run/podnet";
 export const PLUGIN_TYPE = "podnet";
 export const IPAM_TYPE = "podnet-ipam";
+
+/**
+ * The `cniVersion` of a conflist rendered without an explicit version. libcni before 1.2 (podman
+ * 4.x, containerd 1.6/1.7, CRI-O up to 1.30) reads only this field and parses results up to 1.0.0,
+ * so a 1.1.0 config fails there with "unsupported CNI result version".
+ */
+export const DEFAULT_CNI_VERSION: CniVersion = "1.0.0";
+
+/**
+ * The `cniVersions` of that default conflist. libcni 1.2 and later (containerd 2.x, CRI-O 1.31 and
+ * later) picks the highest version it implements from `cniVersion` and this list (SPEC.md, "Version
+ * considerations"): 1.1.0, so GC and STATUS work where the runtime calls them. Older libcni
+ * ignores fields it does not know.
+ */
+export const DEFAULT_CNI_VERSIONS: readonly CniVersion[] = ["1.0.0", "1.1.0"];
 
 /** IPv4 needs 68 octets (RFC 791), IPv6 1280 (RFC 8200 §5); 65535 is the largest IP packet. */
 const MIN_MTU: Record<4 | 6, number> = { 4: 68, 6: 1280 };
@@ -141,7 +164,7 @@ export function renderConflist(opts: ConflistOptions): Conflist {
     throw invalid(RENDER, `mtu ${mtu} must be an integer from ${minMtu} to ${MAX_MTU} for these subnets`);
   }
   const dataDir = normalPath(opts.dataDir ?? DEFAULT_DATA_DIR);
-  const cniVersion = opts.cniVersion ?? LATEST_VERSION;
+  const cniVersion = opts.cniVersion ?? DEFAULT_CNI_VERSION;
   if (!isSupportedVersion(cniVersion)) {
     throw new CniError(
       ErrorCode.IncompatibleVersion,
@@ -185,9 +208,15 @@ export function renderConflist(opts: ConflistOptions): Conflist {
     seen.add(c);
     plugins.push(chainEntry(c));
   }
-  return { cniVersion, name: opts.name, plugins };
+  // An explicit version is written alone: a list would let a newer runtime pick another one.
+  if (opts.cniVersion !== undefined) return { cniVersion, name: opts.name, plugins };
+  return { cniVersion, cniVersions: [...DEFAULT_CNI_VERSIONS], name: opts.name, plugins };
 }
 
+/**
+ * CNI 1.1 ("Version considerations"): the runtime uses the highest version it supports from the set
+ * of `cniVersion` and `cniVersions`, as libcni 1.2 does; without `cniVersions`, `cniVersion` alone.
+ */
 function negotiatedVersion(raw: JsonObject): { cniVersion: CniVersion; cniVersions?: string[] } {
   const listed = raw.cniVersions;
   if (listed === undefined || listed === null)
@@ -196,16 +225,16 @@ function negotiatedVersion(raw: JsonObject): { cniVersion: CniVersion; cniVersio
     if (typeof v !== "string") throw invalid(LIST, `"cniVersions[${i}]" must be a string`);
     return v;
   });
-  // CNI 1.1: use the highest version in cniVersions we support; cniVersion is for older runtimes.
-  const best = highestSupported(cniVersions);
+  const declared = raw.cniVersion;
+  if (declared !== undefined && declared !== null && typeof declared !== "string")
+    throw invalid(LIST, `"cniVersion" must be a string, got ${describeValue(declared)}`);
+  const candidates = typeof declared === "string" ? [declared, ...cniVersions] : cniVersions;
+  const best = highestSupported(candidates);
   if (best !== undefined) return { cniVersion: best, cniVersions };
-  if (raw.cniVersion === undefined) {
-    throw new CniError(
-      ErrorCode.IncompatibleVersion,
-      `Incompatible CNI versions ${cniVersions.map((v) => `"${v}"`).join(", ")}: none is supported`,
-    );
-  }
-  return { cniVersion: assertSupportedVersion(raw.cniVersion, LIST.where), cniVersions };
+  throw new CniError(
+    ErrorCode.IncompatibleVersion,
+    `Incompatible CNI versions ${candidates.map((v) => `"${v}"`).join(", ")}: this plugin supports ${SUPPORTED_VERSIONS.join(", ")}`,
+  );
 }
 
 /** Reads a *.conflist file: JSON errors are code 6, bad structure 7, unsupported versions 1. */

@@ -7,7 +7,7 @@ import type { Service } from "../k8s/service-model.ts";
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { LabState } from "./lab-state.ts";
-import { ECHO_PORT } from "./lab-state.ts";
+import { ECHO_PORT, labCli } from "./lab-state.ts";
 
 /** The port clients use on the demo ClusterIP (the pods listen on ECHO_PORT). */
 export const SERVICE_PORT = 80;
@@ -22,7 +22,7 @@ export class LabServiceError extends Error {
 async function serviceCli(state: LabState, args: readonly string[]): Promise<unknown> {
   const node = state.nodes[0];
   if (!node) throw new LabServiceError("the lab has no node to run podnet service in");
-  const argv = [`${state.binDir}/podnet`, "service", ...args, "--datastore", state.datastore, "--json"];
+  const argv = [labCli(state), "service", ...args, "--datastore", state.datastore, "--json"];
   const r = await run(inNetns(node.netns, argv), { timeoutMs: 30_000 });
   if (r.code !== 0)
     throw new LabServiceError(

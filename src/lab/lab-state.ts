@@ -68,6 +68,14 @@ export interface LabState {
   readonly pods: LabPod[];
 }
 
+/**
+ * The lab's own copy of the podnet CLI (agents, echo servers, probes run it): the plugins in
+ * binDir are the lean plugin executable, and dist/podnet may be rebuilt while the lab is up.
+ */
+export function labCli(state: Pick<LabState, "dir">): string {
+  return `${state.dir}/podnet`;
+}
+
 export class NoLabError extends Error {
   override readonly name = "NoLabError";
   constructor() {

@@ -9,7 +9,7 @@ import type { Backend } from "../cluster/node-record.ts";
 import { parseConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { createNetns, deleteNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
-import { installPlugins } from "../plugin/install.ts";
+import { copyExecutable, installPlugins, selfExecutable } from "../plugin/install.ts";
 import { agentCommandLine } from "./agent-command-line.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { labDown } from "./lab-down.ts";
@@ -17,7 +17,7 @@ import { startLabEtcd } from "./lab-etcd.ts";
 import { LAB_MARKER, labDir, labNetnsPrefix, nodeNetns, podNetns } from "./lab-paths.ts";
 import { createLabServices } from "./lab-services.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
-import { ECHO_PORT, loadLabState, saveLabState } from "./lab-state.ts";
+import { ECHO_PORT, labCli, loadLabState, saveLabState } from "./lab-state.ts";
 import type { Topology } from "./topology.ts";
 import { defaultTopology } from "./topology.ts";
 import { buildUnderlay } from "./underlay.ts";
@@ -60,7 +60,7 @@ export async function attachPod(
   name: string,
   labels: Readonly<Record<string, string>>,
 ): Promise<LabPod> {
-  const exe = `${state.binDir}/podnet`;
+  const exe = labCli(state);
   const netns = podNetns(state.id, name);
   const netnsPath = createNetns(netns);
   const containerId = `lab-${state.id}-${name}`;
@@ -102,7 +102,7 @@ async function startExternalEcho(state: LabState): Promise<void> {
   const log = `${state.dir}/logs/external.log`;
   spawnDetached(
     inNetns(state.external.netns, [
-      `${state.binDir}/podnet`,
+      labCli(state),
       "lab",
       "echo-server",
       "--pod",
@@ -215,7 +215,9 @@ export async function labUp(options: LabOptions): Promise<LabState> {
     pods: [],
   };
   try {
-    const [exe] = installPlugins(binDir);
+    installPlugins(binDir);
+    const exe = labCli(state);
+    copyExecutable(selfExecutable(), exe);
     saveLabState(state);
     const etcdHost = options.datastore === "etcd" ? [topology.datastore] : [];
     buildUnderlay(
@@ -239,7 +241,7 @@ export async function labUp(options: LabOptions): Promise<LabState> {
     }
     // Agents start together, as nodes of a real cluster boot: they race for blocks in the datastore.
     const nodes = await Promise.all(
-      topology.nodes.map((_, i) => startNode(state, topology, i, exe as string, options)),
+      topology.nodes.map((_, i) => startNode(state, topology, i, exe, options)),
     );
     state.nodes.push(...nodes);
     saveLabState(state);

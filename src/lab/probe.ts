@@ -4,7 +4,7 @@ import { inNetns } from "../linux/netns.ts";
 import type { ProbeOutcome } from "./claims.ts";
 import { parseEchoProbe } from "./echo-reply.ts";
 import type { LabState } from "./lab-state.ts";
-import { ECHO_PORT } from "./lab-state.ts";
+import { ECHO_PORT, labCli } from "./lab-state.ts";
 
 const PROBE_TIMEOUT_MS = 3000;
 
@@ -32,7 +32,7 @@ export async function probeFrom(
   host: string,
   opts: ProbeOptions = {},
 ): Promise<ProbeOutcome> {
-  const exe = `${state.binDir}/podnet`;
+  const exe = labCli(state);
   const argv = [
     "lab",
     "echo-client",

@@ -8,6 +8,7 @@ import type { IPAddress } from "../ipnet/address.ts";
 import { formatIP, ipEquals } from "../ipnet/address.ts";
 import { type Allocation, NodeState, type PodIdentity } from "../node-state/node-state.ts";
 import type { IpamBackend, IpamLease } from "./ipam-backend.ts";
+import type { NodeStateCache } from "./plugin-request.ts";
 import type { PodnetIpamConfig } from "./podnet-ipam-config.ts";
 
 export class AllocationMismatchError extends Error {
@@ -36,16 +37,18 @@ export class BuiltinIpam implements IpamBackend {
   constructor(
     private readonly config: PodnetIpamConfig,
     private readonly key: AttachmentKey,
+    private readonly cache?: NodeStateCache,
   ) {}
 
   /** Opened lazily: VERSION and argument errors never touch the disk. */
   private db(): NodeState {
-    this.state ??= NodeState.open(this.config.dataDir);
+    this.state ??= this.cache?.use(this.config.dataDir) ?? NodeState.open(this.config.dataDir);
     return this.state;
   }
 
   close(): void {
-    this.state?.close();
+    // A cached state is its cache's to close.
+    if (this.cache === undefined) this.state?.close();
     this.state = undefined;
   }
 

@@ -14,11 +14,15 @@ export function chooseIpam(config: PodnetConfig, req: PluginRequest): IpamBacken
   const spec = config.ipam;
   switch (spec.kind) {
     case "builtin":
-      return new BuiltinIpam(spec.config, {
-        network: config.netconf.name,
-        containerId: req.invocation.containerId,
-        ifname: req.invocation.ifname,
-      });
+      return new BuiltinIpam(
+        spec.config,
+        {
+          network: config.netconf.name,
+          containerId: req.invocation.containerId,
+          ifname: req.invocation.ifname,
+        },
+        req.stateCache,
+      );
     case "delegate":
       return new DelegateIpam({
         type: spec.type,

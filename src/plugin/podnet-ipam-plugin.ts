@@ -20,11 +20,11 @@ function open(netconf: NetConf, req: PluginRequest): BuiltinIpam {
   if (!netconf.ipam)
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'network config has no "ipam" section');
   const config = parsePodnetIpam(netconf.ipam);
-  return new BuiltinIpam(config, {
-    network: netconf.name,
-    containerId: req.invocation.containerId,
-    ifname: req.invocation.ifname,
-  });
+  return new BuiltinIpam(
+    config,
+    { network: netconf.name, containerId: req.invocation.containerId, ifname: req.invocation.ifname },
+    req.stateCache,
+  );
 }
 
 function using<T>(netconf: NetConf, req: PluginRequest, fn: (ipam: BuiltinIpam) => T): T {

@@ -1,6 +1,7 @@
 /**
- * Entry point when executed by a container runtime (CNI_COMMAND set): parse the environment and
- * stdin, run the verb, print exactly one JSON document on stdout (CNI.md, "Invocation").
+ * The plugin's work for one invocation, in this process: parse the environment and stdin, run the
+ * verb, answer with exactly one JSON document (CNI.md, "Invocation"). The executed plugin calls it
+ * (plugin-process.ts) and so does the node agent for the operations it serves (agent-protocol.ts).
  */
 
 import { unhandled } from "../base/unhandled.ts";
@@ -11,27 +12,20 @@ import type { NetConf } from "../cni/netconf.ts";
 import { parseNetConf } from "../cni/netconf.ts";
 import { encodeResult } from "../cni/result.ts";
 import type { CniVersion } from "../cni/version.ts";
-import { isSupportedVersion, LATEST_VERSION, versionResult, versionSupports } from "../cni/version.ts";
+import { versionResult, versionSupports } from "../cni/version.ts";
 import { closeNetlinkSockets } from "../linux/ip.ts";
+import { configVersionHint } from "./config-version.ts";
 import { toCniError } from "./error-codes.ts";
-import type { PluginRequest } from "./plugin-request.ts";
+import type { PluginKind } from "./plugin-invocation.ts";
+import type { NodeStateCache, PluginRequest } from "./plugin-request.ts";
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from "./podnet-ipam-plugin.ts";
 import { cmdAdd, cmdCheck, cmdDel, cmdGc, cmdStatus } from "./podnet-plugin.ts";
 
-export type PluginKind = "podnet" | "podnet-ipam";
+export type { PluginKind } from "./plugin-invocation.ts";
 
 export interface PluginOutput {
   readonly exitCode: number;
   readonly stdout: string;
-}
-
-function configVersionHint(stdin: string): CniVersion {
-  try {
-    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
-    return isSupportedVersion(v) ? v : LATEST_VERSION;
-  } catch {
-    return LATEST_VERSION;
-  }
 }
 
 function requireFeature(netconf: NetConf, command: Command): void {
@@ -82,6 +76,7 @@ export function runPlugin(
   kind: PluginKind,
   env: Record<string, string | undefined>,
   stdin: string,
+  stateCache?: NodeStateCache,
 ): PluginOutput {
   let version: CniVersion = configVersionHint(stdin);
   try {
@@ -93,7 +88,12 @@ export function runPlugin(
     const netconf = parseNetConf(stdin);
     version = netconf.cniVersion;
     requireFeature(netconf, invocation.command);
-    const out = dispatch(kind, invocation.command, netconf, { invocation, stdin, env });
+    const out = dispatch(kind, invocation.command, netconf, {
+      invocation,
+      stdin,
+      env,
+      ...(stateCache ? { stateCache } : {}),
+    });
     return { exitCode: 0, stdout: out === undefined ? "" : JSON.stringify(out) };
   } catch (e) {
     const err = toCniError(e);

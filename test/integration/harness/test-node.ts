@@ -4,6 +4,7 @@
  * a TestRun, so removed after the test also when it fails. Nothing here touches the machine's
  * own namespace: the plugin only ever runs through `ip netns exec <node>`.
  */
+import type { Subprocess } from "bun";
 import type { ConflistOptions } from "../../../src/cni/conflist.ts";
 import { renderConflist } from "../../../src/cni/conflist.ts";
 import type { AttachmentSpec, Conflist, JsonObject } from "../../../src/lab/cni-runtime.ts";
@@ -90,6 +91,11 @@ export class TestNode {
     const p = this.pods[i];
     if (!p) throw new Error(`test node ${this.prefix} has no pod #${i}`);
     return p;
+  }
+
+  /** Kills `child` when the node is disposed (a daemon a test runs in the node, such as the agent). */
+  adopt<T extends Subprocess>(child: T): T {
+    return this.testRun.adopt(child);
   }
 
   /** Removes a pod's namespace (as a runtime does when the sandbox dies). */
