@@ -44,7 +44,7 @@ if ! node_modules/.bin/bun --version >/dev/null 2>&1; then
   (cd node_modules/bun && node install.js >&2)
 fi
 
-if [ ! -x dist/podnet ] || [ -n "$(find src package.json -newer dist/podnet -print -quit)" ]; then
-  log "building dist/podnet"
+if [ ! -x dist/podnet ] || [ ! -x dist/podnet-cni ] || [ -n "$(find src package.json -newer dist/podnet -print -quit)" ]; then
+  log "building dist/podnet and dist/podnet-cni"
   scripts/build.sh dist/podnet
 fi

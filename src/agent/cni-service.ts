@@ -110,6 +110,7 @@ export class CniService {
   private listener: UnixSocketListener<Connection> | undefined;
   private readonly m: ReturnType<typeof serviceMetrics>;
   private readonly states = new OpenNodeStates();
+  private readonly declined = new Set<string>();
 
   constructor(
     stateDir: string,
@@ -164,8 +165,13 @@ export class CniService {
     const command = typeof request === "string" ? "unknown" : commandLabel(request.env.CNI_COMMAND);
     if (typeof request === "string" || decline !== undefined) {
       this.m.operations.inc({ command, result: "declined" });
-      this.log.warn("declined a plugin operation; the plugin does it itself", { reason: decline });
-      reply({ v: PROTOCOL_VERSION, declined: decline ?? "invalid request" });
+      const reason = decline ?? "invalid request";
+      // Once per reason: an agent that cannot serve this node's plugins would say it for every pod.
+      if (!this.declined.has(reason) && this.declined.size < 100) {
+        this.declined.add(reason);
+        this.log.warn("declined a plugin operation; the plugin does it itself", { reason });
+      }
+      reply({ v: PROTOCOL_VERSION, declined: reason });
       socket.end();
       return;
     }

@@ -203,10 +203,9 @@ describe("SIGKILL on the agent's path", () => {
     expect(problems).toEqual([]);
     expect(killed).toBeGreaterThan(0);
     expect(attachmentLeftovers(n, scopeOf(n))).toEqual([]);
-    // The agent did the work (and declined nothing): every answered ADD was its, and killed
-    // plugins that had sent theirs left the agent to finish them.
+    // The agent did the work: every answered ADD was its (a plugin killed before the agent got
+    // to its request is declined, being gone, and nothing is done for it).
     expect(await agentOperations(n, "ADD", "ok")).toBeGreaterThanOrEqual(answered);
-    expect(await agentOperations(n, "unknown", "declined")).toBe(0);
     await expectPoolWhole(n, plugin, problems);
   });
 
