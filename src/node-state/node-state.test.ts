@@ -1,7 +1,8 @@
 import { Database } from "bun:sqlite";
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { useTempNodeState } from "../../test/support/temp-node-state.ts";
 import type { AttachmentKey } from "../cni/attachment-key.ts";
 import { AddressExhaustedError, RequestedAddressError } from "../ipam/errors.ts";
 import { buildRangeSets, type RangeInput } from "../ipam/range-set.ts";
@@ -9,25 +10,8 @@ import { formatIP, parseIP } from "../ipnet/address.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
 import { NodeState, StateUnavailableError } from "./node-state.ts";
 
-let root: string;
-let dir: string;
-const opened: NodeState[] = [];
-
-function open(dataDir = dir): NodeState {
-  const state = NodeState.open(dataDir);
-  opened.push(state);
-  return state;
-}
-
-beforeEach(() => {
-  root = mkdtempSync("/tmp/podnet-node-state-");
-  dir = join(root, "state");
-});
-
-afterEach(() => {
-  for (const state of opened.splice(0)) state.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const t = useTempNodeState("podnet-node-state");
+const open = (dataDir?: string) => t.open(dataDir);
 
 const sets = (...input: RangeInput[][]) => buildRangeSets(input);
 const v4 = sets([{ subnet: "10.22.0.0/24" }]);
@@ -51,10 +35,10 @@ function unavailable(fn: () => unknown): StateUnavailableError {
 describe("open", () => {
   test("creates the directory with mode 0700 and the database inside", () => {
     const state = open();
-    expect(statSync(dir).mode & 0o777).toBe(0o700);
-    expect(statSync(join(dir, "ipam.db")).isFile()).toBe(true);
-    expect(state.path).toBe(join(dir, "ipam.db"));
-    const db = new Database(join(dir, "ipam.db"), { readonly: true });
+    expect(statSync(t.dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(t.dir, "ipam.db")).isFile()).toBe(true);
+    expect(state.path).toBe(join(t.dir, "ipam.db"));
+    const db = new Database(join(t.dir, "ipam.db"), { readonly: true });
     expect(db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()?.journal_mode).toBe("wal");
     db.close();
   });
@@ -71,31 +55,31 @@ describe("open", () => {
   });
 
   test("a directory that cannot be created names the path", () => {
-    writeFileSync(join(root, "file"), "");
-    const error = unavailable(() => NodeState.open(join(root, "file", "state")));
-    expect(error.path).toBe(join(root, "file", "state"));
+    writeFileSync(join(t.root, "file"), "");
+    const error = unavailable(() => NodeState.open(join(t.root, "file", "state")));
+    expect(error.path).toBe(join(t.root, "file", "state"));
     expect(error.reason).toContain("cannot create directory");
   });
 
   test("a corrupt database file is reported, not overwritten", () => {
-    mkdirSync(dir);
+    mkdirSync(t.dir);
     writeFileSync(
-      join(dir, "ipam.db"),
+      join(t.dir, "ipam.db"),
       "this is not a database, it is a text file of some length".repeat(100),
     );
-    const error = unavailable(() => NodeState.open(dir));
-    expect(error.path).toBe(join(dir, "ipam.db"));
+    const error = unavailable(() => NodeState.open(t.dir));
+    expect(error.path).toBe(join(t.dir, "ipam.db"));
     expect(error.message).toContain("not a database");
     expect(error.sqliteCode).toBe("SQLITE_NOTADB");
-    expect(readFileSync(join(dir, "ipam.db"), "utf8")).toStartWith("this is not a database");
+    expect(readFileSync(join(t.dir, "ipam.db"), "utf8")).toStartWith("this is not a database");
   });
 
   test("a schema from a newer podnet is refused", () => {
     open().close();
-    const db = new Database(join(dir, "ipam.db"));
+    const db = new Database(join(t.dir, "ipam.db"));
     db.run("PRAGMA user_version = 99");
     db.close();
-    expect(unavailable(() => NodeState.open(dir)).reason).toContain("schema version 99 is newer");
+    expect(unavailable(() => NodeState.open(t.dir)).reason).toContain("schema version 99 is newer");
   });
 
   test("reopening an up-to-date database keeps its data and schema version and writes nothing", () => {
@@ -104,7 +88,7 @@ describe("open", () => {
     first.close();
     // data_version changes for this connection whenever another connection commits: reopening
     // runs in every plugin invocation and must only read (no schema rewrite, no write lock taken).
-    const observer = new Database(join(dir, "ipam.db"), { readonly: true });
+    const observer = new Database(join(t.dir, "ipam.db"), { readonly: true });
     const dataVersion = () =>
       observer.query<{ data_version: number }, []>("PRAGMA data_version").get()?.data_version;
     const userVersion = () =>
@@ -245,7 +229,7 @@ describe("allocate / release", () => {
 
   test("the schema itself refuses a second holder of an address", () => {
     open().allocate(key("a"), v4, []);
-    const db = new Database(join(dir, "ipam.db"));
+    const db = new Database(join(t.dir, "ipam.db"));
     expect(() =>
       db.run(
         "INSERT INTO allocations (network, ip, container_id, ifname, set_index, subnet, gateway, allocated_at) " +
@@ -262,7 +246,7 @@ describe("probe and close", () => {
     state.probe();
     state.close();
     expect(unavailable(() => state.probe()).reason).toBe("the database is closed");
-    expect(unavailable(() => state.find(key("a"))).path).toBe(join(dir, "ipam.db"));
+    expect(unavailable(() => state.find(key("a"))).path).toBe(join(t.dir, "ipam.db"));
   });
 });
 
@@ -271,7 +255,7 @@ describe("concurrency", () => {
     const helper = join(import.meta.dir, "node-state.concurrency-helper.ts");
     const startAt = Date.now() + 400;
     const children = Array.from({ length: 20 }, (_, i) =>
-      Bun.spawn([process.execPath, helper, dir, `container-${i}`, String(startAt)], {
+      Bun.spawn([process.execPath, helper, t.dir, `container-${i}`, String(startAt)], {
         stdout: "pipe",
         stderr: "pipe",
       }),

@@ -1,32 +1,16 @@
 import { Database } from "bun:sqlite";
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { useTempNodeState } from "../../test/support/temp-node-state.ts";
 import type { AttachmentKey } from "../cni/attachment-key.ts";
 import { AddressExhaustedError } from "../ipam/errors.ts";
 import { buildRangeSets } from "../ipam/range-set.ts";
 import { formatIP } from "../ipnet/address.ts";
-import { NodeState, type PodIdentity } from "./node-state.ts";
+import type { PodIdentity } from "./node-state.ts";
 
-let root: string;
-let dir: string;
-const opened: NodeState[] = [];
-
-function open(): NodeState {
-  const state = NodeState.open(dir);
-  opened.push(state);
-  return state;
-}
-
-beforeEach(() => {
-  root = mkdtempSync("/tmp/podnet-pod-rows-");
-  dir = join(root, "state");
-});
-
-afterEach(() => {
-  for (const state of opened.splice(0)) state.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const t = useTempNodeState("podnet-pod-rows");
+const open = (dataDir?: string) => t.open(dataDir);
 
 const dual = buildRangeSets([[{ subnet: "10.22.0.0/24" }], [{ subnet: "fd00:22::/64" }]]);
 const tiny = buildRangeSets([[{ subnet: "10.23.0.0/30" }]]);
@@ -108,7 +92,7 @@ describe("pod rows in the IPAM state", () => {
     const state = open();
     state.allocate(key("good"), dual, [], web);
     state.allocate(key("bad"), dual, [], web);
-    const db = new Database(join(dir, "ipam.db"));
+    const db = new Database(join(t.dir, "ipam.db"));
     db.run("UPDATE pods SET labels = '[1]' WHERE container_id = 'bad'");
     db.close();
     const { rows, problems } = state.listPods("podnet");
@@ -119,8 +103,8 @@ describe("pod rows in the IPAM state", () => {
   });
 
   test("a database of schema version 1 gains the pods table and keeps its allocations", () => {
-    mkdirSync(dir, { recursive: true });
-    const v1 = new Database(join(dir, "ipam.db"));
+    mkdirSync(t.dir, { recursive: true });
+    const v1 = new Database(join(t.dir, "ipam.db"));
     v1.run(
       "CREATE TABLE allocations (network TEXT NOT NULL, ip TEXT NOT NULL, container_id TEXT NOT NULL, " +
         "ifname TEXT NOT NULL, set_index INTEGER NOT NULL, subnet TEXT NOT NULL, gateway TEXT, " +
