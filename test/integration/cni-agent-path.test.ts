@@ -9,7 +9,6 @@
  */
 import { describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
 import { pollUntil } from "../../src/base/poll-until.ts";
 import type { AttachmentSpec, Conflist, JsonObject } from "../../src/lab/cni-runtime.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
@@ -19,6 +18,7 @@ import { attachmentLeftovers, type LeftoverScope } from "./harness/attachment-le
 import { addrsIn, podnetVeths } from "./harness/kernel-state.ts";
 import { KillablePlugin, type KillableRun } from "./harness/killable-plugin.ts";
 import { agentOperations, startNodeAgent } from "./harness/node-agent.ts";
+import { holdStateLock } from "./harness/state-lock.ts";
 import { NETWORK, type TestNode, useFreshTestNode } from "./harness/test-node.ts";
 
 const PODS = 30;
@@ -216,22 +216,16 @@ describe("SIGKILL on the agent's path", () => {
     const problems: string[] = [];
     // The agent's first operation waits on the state's write lock, held by another process: the
     // agent is inside that ADD, for certain, when it is killed.
-    const holder = Bun.spawn(
-      [process.execPath, join(import.meta.dir, "harness/state-lock-holder.ts"), n.stateDir],
-      { stdout: "pipe", stderr: "pipe" },
-    );
+    const holder = await holdStateLock(n.stateDir);
     let adds: Promise<KillableRun>[] = [];
     try {
-      const first = await holder.stdout.getReader().read();
-      expect(new TextDecoder().decode(first.value)).toBe("held\n");
       adds = n.pods.slice(0, CONCURRENCY).map((pod) => plugin.run("ADD", n.attachment(pod)));
       await pollUntil("the agent to start an operation", () =>
         agentLog(agent).some((e) => e.msg === "serving a plugin operation"),
       );
       await stopProcess(agent.child, "SIGKILL");
     } finally {
-      holder.kill("SIGKILL");
-      await holder.exited;
+      await holder.kill();
     }
     const runs = await Promise.all(adds);
     // The one the agent had taken: "try again later"; the others, never taken, done by the plugins.

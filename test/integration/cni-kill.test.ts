@@ -10,7 +10,6 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { pollUntil } from "../../src/base/poll-until.ts";
 import type { AttachmentSpec, Conflist, JsonObject } from "../../src/lab/cni-runtime.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
@@ -22,6 +21,7 @@ import {
 } from "./harness/attachment-leftovers.ts";
 import { addrsIn, linksIn, podnetVeths } from "./harness/kernel-state.ts";
 import { hasFileOpen, KillablePlugin, type KillableRun } from "./harness/killable-plugin.ts";
+import { holdStateLock } from "./harness/state-lock.ts";
 import { NETWORK, type TestNode, type TestPod, useFreshTestNode, useTestNode } from "./harness/test-node.ts";
 
 const PODS = 40;
@@ -231,15 +231,9 @@ describe("a plugin killed while it holds the node state's write lock", () => {
     const plugin = killable(n, conflist);
     const dbPath = withNodeState(n.stateDir, (s) => s.path);
 
-    const holder = Bun.spawn(
-      [process.execPath, join(import.meta.dir, "harness/state-lock-holder.ts"), n.stateDir],
-      { stdout: "pipe", stderr: "pipe" },
-    );
+    const holder = await holdStateLock(n.stateDir);
     let adds: Promise<KillableRun>[] = [];
     try {
-      const first = await holder.stdout.getReader().read();
-      expect(new TextDecoder().decode(first.value)).toBe("held\n");
-
       const started: number[] = [];
       adds = n.pods.map((pod) =>
         plugin.run("ADD", n.attachment(pod), { started: (proc) => started.push(proc.pid) }),
@@ -251,8 +245,7 @@ describe("a plugin killed while it holds the node state's write lock", () => {
         () => started.length === n.pods.length && started.every((pid) => hasFileOpen(pid, dbPath)),
         8_000,
       );
-      holder.kill("SIGKILL");
-      await holder.exited;
+      await holder.kill();
 
       const runs = await Promise.all(adds);
       expect(runs.map((r, i) => failure(`ADD ${n.pod(i).name}`, r))).toEqual(runs.map(() => undefined));
@@ -260,8 +253,7 @@ describe("a plugin killed while it holds the node state's write lock", () => {
       expect(held).toHaveLength(CONCURRENCY);
       expect(new Set(held.map((a) => a.ip.value)).size).toBe(CONCURRENCY);
     } finally {
-      holder.kill("SIGKILL");
-      await holder.exited;
+      await holder.kill();
       // No plugin may still be running in the namespaces the node's disposal removes.
       await Promise.allSettled(adds);
     }

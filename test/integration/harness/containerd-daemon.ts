@@ -6,16 +6,16 @@
  * a config move, stay in the temp dir — and every mount containerd, its shims and runc make
  * (snapshots, pod netns files, shm) lives and dies with that mount namespace instead of appearing
  * on the machine. The process starts in the test's
- * cgroup (containerd-cgroup.ts), which is what kills it and all it started.
+ * cgroup (run-cgroup.ts), which is what kills it and all it started.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { pollUntil } from "../../../src/base/poll-until.ts";
 import { mustRunSync } from "../../../src/linux/exec.ts";
 import { netnsPath } from "../../../src/linux/netns.ts";
-import type { ContainerdCgroup } from "./containerd-cgroup.ts";
 import { type ContainerdLayout, renderContainerdConfig } from "./containerd-config.ts";
 import { CriClient } from "./cri-client.ts";
+import type { RunCgroup } from "./run-cgroup.ts";
 
 /** The Kubernetes namespace of containerd: images the CRI plugin sees are imported here. */
 export const K8S_NAMESPACE = "k8s.io";
@@ -31,7 +31,7 @@ const BIND_AND_EXEC = 'mount --bind "$0" /run && mount --bind "$1" /var/lib && s
 export interface ContainerdStartOptions {
   readonly layout: ContainerdLayout;
   readonly netns: string;
-  readonly cgroup: ContainerdCgroup;
+  readonly cgroup: RunCgroup;
   readonly sandboxImage: string;
   /** Called with the process before anything else, so the test run kills it on any exit. */
   readonly adopt: (child: Subprocess) => void;

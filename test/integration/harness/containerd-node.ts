@@ -25,11 +25,11 @@ import {
   waitAgentReady,
 } from "./cluster-agent.ts";
 import { type ClusterNode, clusterNode } from "./cluster-node.ts";
-import { ContainerdCgroup } from "./containerd-cgroup.ts";
 import { containerdLayout } from "./containerd-config.ts";
 import { ContainerdDaemon } from "./containerd-daemon.ts";
 import type { CriClient } from "./cri-client.ts";
 import { buildBusyboxImages } from "./oci-image.ts";
+import { RunCgroup } from "./run-cgroup.ts";
 import { REFERENCE_PLUGINS } from "./test-node.ts";
 import { TestRun } from "./test-run.ts";
 
@@ -56,7 +56,7 @@ export interface CniCacheEntry {
 export class ContainerdNode {
   // The cgroup's exit hook is registered before the TestRun's, so on an abrupt exit the pods'
   // processes die before the namespaces and the temp dir under them are removed.
-  private cgroup: ContainerdCgroup | undefined;
+  private cgroup: RunCgroup | undefined;
   private readonly forgetCgroupHook = disposeOnExit(() => this.cgroup?.destroy());
   private readonly testRun = new TestRun();
   readonly prefix = this.testRun.prefix;
@@ -77,8 +77,8 @@ export class ContainerdNode {
     ensurePodnetBuilt();
     const n = new ContainerdNode();
     try {
-      ContainerdCgroup.sweepStale();
-      n.cgroup = new ContainerdCgroup(n.prefix);
+      RunCgroup.sweepStale();
+      n.cgroup = new RunCgroup(n.prefix);
       mustRunSync([PODNET, "install-cni", "--bin-dir", n.binDir]);
       // CRI brings up the pod's lo with the loopback plugin, looked up in the same bin_dir.
       symlinkSync(`${REFERENCE_PLUGINS}/loopback`, `${n.binDir}/loopback`);

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deleteNetns, listNetns } from "../../../src/linux/netns.ts";
+import { RunCgroup } from "./run-cgroup.ts";
 
 /** Written into each test node's temp dir: the pid of the run that owns it. */
 export const OWNER_FILE = "owner.pid";
@@ -24,8 +25,9 @@ function processAlive(pid: number): boolean {
 
 /**
  * Removes what earlier runs left when they died without cleaning up (SIGKILL, a crash): every
- * `pntest-<id>` whose temp dir names an owner process that no longer exists. Runs still alive
- * (a parallel run) are left alone. Runs once per process.
+ * `pntest-<id>` whose temp dir names an owner process that no longer exists, and the cgroups
+ * (with their processes) of runs whose temp dir is gone. Runs still alive (a parallel run) are
+ * left alone. Runs once per process.
  */
 export function sweepStaleRuns(): void {
   if (swept) return;
@@ -48,6 +50,8 @@ export function sweepStaleRuns(): void {
     }
     rmSync(dir, { recursive: true, force: true });
   }
+  // The runtimes' pods (containerd shims, conmon, container processes) of runs that are gone.
+  RunCgroup.sweepStale();
 }
 
 export interface TestRun {

@@ -22,7 +22,6 @@ import { inNetns, netnsPath } from "../../../src/linux/netns.ts";
 import { type Allocation, NodeState, type PodRow } from "../../../src/node-state/node-state.ts";
 import { disposeOnExit } from "../../../testkit/dispose-on-exit.ts";
 import { ensurePodnetBuilt, PODNET } from "../../../testkit/podnet-build.ts";
-import { ContainerdCgroup } from "./containerd-cgroup.ts";
 import { type IpLink, podnetVeths } from "./kernel-state.ts";
 import {
   type PodmanLayout,
@@ -32,6 +31,7 @@ import {
   writePodmanConfig,
 } from "./podman-config.ts";
 import { BUSYBOX, busyboxRootfsTar } from "./podman-image.ts";
+import { RunCgroup } from "./run-cgroup.ts";
 import { REFERENCE_PLUGINS } from "./test-node.ts";
 import { TestRun } from "./test-run.ts";
 
@@ -57,7 +57,7 @@ export class PodmanCommandError extends Error {
 export class PodmanHost {
   // Registered before the TestRun's hook, so on an abrupt exit the containers are removed and
   // their processes killed before the namespace and the temp dir under them go.
-  private cgroup: ContainerdCgroup | undefined;
+  private cgroup: RunCgroup | undefined;
   private readonly forgetRuntimeHook = disposeOnExit(() => this.stopRuntime());
   private readonly testRun = new TestRun();
   readonly prefix = this.testRun.prefix;
@@ -72,8 +72,8 @@ export class PodmanHost {
     ensurePodnetBuilt();
     const h = new PodmanHost();
     try {
-      ContainerdCgroup.sweepStale();
-      h.cgroup = new ContainerdCgroup(h.prefix);
+      RunCgroup.sweepStale();
+      h.cgroup = new RunCgroup(h.prefix);
       h.installNetwork();
       h.testRun.createNetns("host");
       mustRunSync(["ip", "-n", h.netns, "link", "set", "lo", "up"]);
@@ -104,7 +104,7 @@ export class PodmanHost {
   }
 
   /** Starts the process holding podman's mount namespace (in the run's cgroup) and mounts the private dirs. */
-  private async startHolder(cgroup: ContainerdCgroup): Promise<void> {
+  private async startHolder(cgroup: RunCgroup): Promise<void> {
     const argv = ["unshare", "--mount", "--propagation", "private"];
     const holder = this.testRun.adopt(
       // stderr inherited: if unshare or nsenter fails, the test output says why.

@@ -1,6 +1,6 @@
 /**
- * The cgroup a test's containerd runs in, and that its pods' cgroup_parent points below: the one
- * handle on everything containerd starts. Shims daemonize (their parent exits, so they are no
+ * The cgroup a test run's runtime (containerd, or podman's conmon) runs in, and that its pods'
+ * cgroup_parent points below: the one handle on everything the runtime starts. Shims daemonize (their parent exits, so they are no
  * children of the test), but no process leaves its cgroup subtree by forking, so the test finds
  * containerd, every containerd-shim-runc-v2, runc and every container process by pid here, kills
  * them and removes the cgroups runc created — on a normal teardown, in the exit hook, or in the
@@ -59,7 +59,7 @@ function procsOf(dir: string): number[] {
   }
 }
 
-export class ContainerdCgroup {
+export class RunCgroup {
   private readonly all = hierarchies();
   private readonly tracking = trackingHierarchy(this.all);
 
@@ -146,6 +146,6 @@ export class ContainerdCgroup {
         if (e.isDirectory() && /^pntest-[a-z0-9]{6}$/.test(e.name) && !liveRuns.has(e.name))
           stale.add(e.name);
     }
-    for (const name of stale) new ContainerdCgroup(name).destroy();
+    for (const name of stale) new RunCgroup(name).destroy();
   }
 }

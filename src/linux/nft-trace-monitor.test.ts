@@ -1,0 +1,58 @@
+/** The monitor's sentinel filter over real trace lines (the child itself: test/integration/kernel-facts.test.ts). */
+import { describe, expect, test } from "bun:test";
+import type { TraceEvent } from "./kernel-facts.ts";
+import { SentinelFilter, startTraceMonitor, TraceMonitorError } from "./nft-trace-monitor.ts";
+import { parseTraceLine } from "./nft-trace-parse.ts";
+
+const ev = (line: string): TraceEvent => {
+  const e = parseTraceLine(line, 0);
+  if (e === undefined) throw new Error(`not a trace line: ${line}`);
+  return e;
+};
+
+const SENTINEL_OUT =
+  'trace id 9a9251a9 inet podnet-trace-abcdefgh trace-out packet: oif "lo" ip saddr 127.0.0.1 ip daddr 127.0.0.1 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 59058 ip protocol udp ip length 29 udp sport 46301 udp dport 9 udp length 9 @th,64,8 0x78 ';
+const SENTINEL_RULE =
+  "trace id 9a9251a9 inet podnet-trace-abcdefgh trace-out rule ip daddr 127.0.0.1 udp dport 9 meta nftrace set 1 (verdict continue)";
+const SENTINEL_POLICY = "trace id 9a9251a9 inet podnet-trace-abcdefgh trace-out policy accept ";
+const REAL_SAME_ID =
+  'trace id 9a9251a9 inet podnet-trace-abcdefgh trace-out packet: oif "veth0" ip saddr 192.0.2.1 ip daddr 10.96.0.10 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 5841 ip protocol tcp ip length 60 tcp sport 53316 tcp dport 80 tcp flags == syn tcp window 64240 ';
+const REAL_RULE =
+  "trace id 9a9251a9 inet podnet-trace-abcdefgh trace-out rule ip daddr { 10.96.0.10, 192.0.2.2 } meta nftrace set 1 (verdict continue)";
+const OTHER_PORT =
+  'trace id 11111111 inet podnet-trace-abcdefgh trace-out packet: oif "lo" ip saddr 127.0.0.1 ip daddr 127.0.0.1 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 1 ip protocol udp ip length 29 udp sport 46301 udp dport 53 udp length 9 @th,64,8 0x78 ';
+
+describe("SentinelFilter", () => {
+  test("drops the sentinel's packet and the rule/policy lines of its trace id", () => {
+    const f = new SentinelFilter("127.0.0.1", 9);
+    expect(f.isSentinelPacket(ev(SENTINEL_OUT))).toBe(true);
+    expect([SENTINEL_OUT, SENTINEL_RULE, SENTINEL_POLICY].map((l) => f.keep(ev(l)))).toEqual([
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  test("keeps a real packet that reuses the sentinel's trace id, and what follows it", () => {
+    const f = new SentinelFilter("127.0.0.1", 9);
+    f.keep(ev(SENTINEL_OUT));
+    expect(f.keep(ev(REAL_SAME_ID))).toBe(true);
+    expect(f.keep(ev(REAL_RULE))).toBe(true);
+  });
+
+  test("loopback traffic to another port is not the sentinel", () => {
+    const f = new SentinelFilter("127.0.0.1", 9);
+    expect(f.keep(ev(OTHER_PORT))).toBe(true);
+  });
+});
+
+describe("startTraceMonitor input checks", () => {
+  test("refuses a sentinel that is not loopback or not a port, before starting anything", async () => {
+    await expect(
+      startTraceMonitor({ sentinel: { address: "192.0.2.1", port: 9 }, readyTimeoutMs: 100 }),
+    ).rejects.toThrow(TraceMonitorError);
+    await expect(
+      startTraceMonitor({ sentinel: { address: "127.0.0.1", port: 0 }, readyTimeoutMs: 100 }),
+    ).rejects.toThrow("not a port");
+  });
+});
