@@ -3,8 +3,9 @@
  * blocks (node-registration.ts), sets itself up and writes the CNI conflist (local-network.ts),
  * publishes its pods as endpoint candidates (pod-publisher.ts), runs the service proxy, routes
  * every other node's blocks (peer-route-loop.ts), follows its own node IP (uplink-watch.ts),
- * and is marked ready after the first route sync (readiness.ts). Every timer, watch and server
- * is disposed on stop (SIGTERM); errors in the loops are logged, counted and retried.
+ * answers `podnet explain` and `podnet trace` (diagnosis-responder.ts), and is marked ready
+ * after the first route sync (readiness.ts). Every timer, watch and server is disposed on stop
+ * (SIGTERM); errors in the loops are logged, counted and retried.
  */
 import type { Logger } from "../daemon/log.ts";
 import { Metrics } from "../daemon/metrics.ts";
@@ -18,6 +19,7 @@ import type { Store } from "../store/store.ts";
 import { agentMetrics } from "./agent-metrics.ts";
 import type { AgentOptions } from "./agent-options.ts";
 import { CniService } from "./cni-service.ts";
+import { DiagnosisResponder } from "./diagnosis-responder.ts";
 import { IpamReporter } from "./ipam-reporter.ts";
 import { LocalNetwork } from "./local-network.ts";
 import { NodeRegistration } from "./node-registration.ts";
@@ -39,6 +41,7 @@ export class Agent {
   private routes: PeerRouteLoop | undefined;
   private pods: PodPublisher | undefined;
   private proxy: ServiceProxy | undefined;
+  private diagnosis: DiagnosisResponder | undefined;
   private stopped = false;
 
   constructor(
@@ -103,6 +106,25 @@ export class Agent {
 
     this.pods = new PodPublisher(this.store, o, () => this.registration.leaseId, this.log, this.metrics);
     this.pods.start();
+    this.diagnosis = new DiagnosisResponder(
+      this.store,
+      {
+        facts: {
+          nodeName: o.nodeName,
+          backend: o.backend,
+          uplink: o.uplink,
+          stateDir: o.stateDir,
+          cniNetwork: o.cniNetwork,
+          nodeIPs: () => uplink.state.addresses.map(formatIP),
+          blocks: () => this.registration.blocks.map(formatPrefix),
+        },
+      },
+      this.log,
+      this.metrics,
+    );
+    // Answering `podnet explain` and `podnet trace` is no condition of the node's pod network:
+    // start() only sweeps leftover trace tables and lists once; a failed watch is retried.
+    await this.diagnosis.start();
     if (o.proxy) {
       this.proxy = new ServiceProxy(
         this.store,
@@ -158,6 +180,8 @@ export class Agent {
     this.uplink?.stop();
     await this.routes?.stop();
     await this.pods?.stop();
+    // Before the datastore closes: every trace session's table and monitor are removed.
+    await this.diagnosis?.stop();
     await this.proxy?.stop();
     this.readiness.clear();
     this.log.info("agent stopped; blocks stay leased until the lease expires", {

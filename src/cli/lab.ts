@@ -6,6 +6,7 @@ import { BACKENDS } from "../cluster/node-record.ts";
 import { formatVerdict } from "../lab/claims.ts";
 import { parseClusterFile } from "../lab/cluster-file.ts";
 import { labCheck } from "../lab/lab-check.ts";
+import { labExplain, labTrace } from "../lab/lab-diagnosis.ts";
 import { labDown } from "../lab/lab-down.ts";
 import { listLabServices } from "../lab/lab-services.ts";
 import { findNetns, labCli, requireLabState } from "../lab/lab-state.ts";
@@ -21,13 +22,21 @@ import { formatServices, formatStatus } from "./lab-status-table.ts";
 
 export const LAB_USAGE = `usage:
   podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp] [--datastore sqlite|etcd] [-f cluster.yaml]
+                [--resync-seconds N]
                                                  build the lab: N nodes (default 3) with an agent each,
-                                                 N pods per node (default 2)
+                                                 N pods per node (default 2); the agents repair drift
+                                                 every N seconds (default 5; longer keeps a fault
+                                                 you inject by hand, to explain and trace it)
   podnet lab status                              pods with their IP, MAC and interface
   podnet lab check                               prove the IP-per-pod claims with real packets
   podnet lab exec NAME -- CMD [ARG...]           run a command inside a pod, a node or "external"
   podnet lab metrics NODE                        the node agent's Prometheus metrics
   podnet lab ipam show|check                     the cluster's allocations, as seen in its datastore
+  podnet lab explain NAME|ADDRESS[:PORT] [--json]
+                                                 what an address is and whether every node agrees
+                                                 (NAME: a pod, a node, external, echo, no-endpoints)
+  podnet lab trace SRC DST[:PORT][/tcp|udp|icmp] [--json] [--no-probe]
+                                                 a packet's path, predicted and seen with a real one
   podnet lab down                                remove everything the lab created`;
 
 function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
@@ -40,7 +49,7 @@ function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, 
 }
 
 async function up(args: ParsedArgs): Promise<number> {
-  assertKnownFlags(args, ["nodes", "pods", "backend", "mode", "datastore", "file"]);
+  assertKnownFlags(args, ["nodes", "pods", "backend", "mode", "datastore", "file", "resync-seconds"]);
   const filePath = flag(args, "file");
   const file = filePath ? parseClusterFile(readFileSync(filePath, "utf8")) : undefined;
   const mode = flag(args, "mode") ?? file?.mode ?? "bridge";
@@ -60,6 +69,7 @@ async function up(args: ParsedArgs): Promise<number> {
     backend: backend as Backend,
     mode,
     datastore,
+    resyncSeconds: intFlag(args, "resync-seconds", 5, 1, 3600),
     ...(file ? { topology: file.topology } : {}),
     ...(file?.clusterCidr ? { clusterCidr: file.clusterCidr } : {}),
   });
@@ -95,6 +105,34 @@ async function down(): Promise<number> {
   return 0;
 }
 
+const LAB_EXPLAIN_USAGE = "usage: podnet lab explain NAME|ADDRESS[:PORT] [--json] [--timeout-ms N]";
+const LAB_TRACE_USAGE =
+  "usage: podnet lab trace SRC DST[:PORT][/tcp|udp|icmp] [--json] [--no-probe] [--timeout-ms N]";
+
+async function explain(args: ParsedArgs): Promise<number> {
+  assertKnownFlags(args, ["json", "timeout-ms"]);
+  const [target, ...extra] = args.positionals;
+  if (target === undefined || extra.length > 0) throw new UsageError(LAB_EXPLAIN_USAGE);
+  const timeoutMs = flag(args, "timeout-ms");
+  return await labExplain(requireLabState(), target, {
+    json: flag(args, "json") !== undefined,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  });
+}
+
+async function trace(args: ParsedArgs): Promise<number> {
+  assertKnownFlags(args, ["json", "no-probe", "timeout-ms"]);
+  const [source, destination, ...extra] = args.positionals;
+  if (source === undefined || destination === undefined || extra.length > 0)
+    throw new UsageError(LAB_TRACE_USAGE);
+  const timeoutMs = flag(args, "timeout-ms");
+  return await labTrace(requireLabState(), source, destination, {
+    json: flag(args, "json") !== undefined,
+    noProbe: flag(args, "no-probe") !== undefined,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  });
+}
+
 async function exec(args: ParsedArgs): Promise<number> {
   const [pod] = args.positionals;
   if (!pod || args.rest.length === 0) throw new UsageError("usage: podnet lab exec POD -- CMD [ARG...]");
@@ -111,9 +149,15 @@ export async function labCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
+function switchesOf(sub: string | undefined): readonly string[] {
+  if (sub === "echo-client") return ECHO_CLIENT_SWITCHES;
+  if (sub === "explain" || sub === "trace") return ["json", "no-probe"];
+  return [];
+}
+
 async function labSubcommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const args = parseArgs(rest, sub === "echo-client" ? ECHO_CLIENT_SWITCHES : []);
+  const args = parseArgs(rest, switchesOf(sub));
   switch (sub) {
     case "up":
       return await up(args);
@@ -133,6 +177,10 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       return await down();
     case "exec":
       return await exec(args);
+    case "explain":
+      return await explain(args);
+    case "trace":
+      return await trace(args);
     // Internal: what runs inside the pods.
     case "echo-server":
       return await echoServerCommand(args);

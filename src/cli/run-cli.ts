@@ -18,6 +18,10 @@ usage:
   podnet ipam show|check --datastore SPEC [--json]       cluster-wide allocations, leaks and duplicates
   podnet cluster show|add-cidr CIDR --datastore SPEC     the cluster's address plan; add a pod range
   podnet service create|delete|show|list --datastore SPEC  Services and their endpoints (service --help)
+  podnet explain ADDRESS[:PORT] --datastore SPEC [--json]  what an address is, who gave it out, does every node agree
+  podnet trace SOURCE DESTINATION[:PORT][/tcp|udp|icmp] --datastore SPEC [--json] [--no-probe]
+                                                       the path a packet takes: predicted, and observed with a real packet
+  podnet probe --to IP [--port N] --proto tcp|udp|icmp  one connection or datagram, as trace's probe (JSON out)
   ${CONFLIST_USAGE}
   ${PLAN_USAGE}
   podnet version
@@ -61,6 +65,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       case "ipam": {
         const { ipamCommand } = await import("./ipam.ts");
         return await ipamCommand(rest, (a) => parseArgs(a, ["json"]));
+      }
+      case "explain": {
+        const { explainCommand } = await import("./explain.ts");
+        return await explainCommand(rest, (a) => parseArgs(a, ["json", "help"]));
+      }
+      case "trace": {
+        const { traceCommand } = await import("./trace.ts");
+        return await traceCommand(rest, (a) => parseArgs(a, ["json", "help", "no-probe"]));
+      }
+      case "probe": {
+        const { probeCommand } = await import("./probe.ts");
+        return await probeCommand(rest);
       }
       case "lab":
         return await labCommand(rest);

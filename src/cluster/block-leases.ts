@@ -19,11 +19,14 @@ import { BLOCKS_PREFIX, blockFromKey, blockKey } from "./keys.ts";
 export interface BlockLease {
   readonly node: string;
   readonly block: IPPrefix;
+  /** When the node first claimed the block (ISO 8601); records written before it was kept lack it. */
+  readonly claimedAt?: string;
 }
 
 interface BlockValue {
   readonly node: string;
   readonly block: string;
+  readonly claimedAt?: string;
 }
 
 export class BlockClaimError extends Error {
@@ -34,7 +37,11 @@ export function parseBlockLease(kv: KeyValue): BlockLease | undefined {
   try {
     const v = JSON.parse(kv.value) as BlockValue;
     if (typeof v.node !== "string") return undefined;
-    return { node: v.node, block: blockFromKey(kv.key) };
+    const block = blockFromKey(kv.key);
+    // A time that does not parse is dropped, not trusted: the lease itself is still valid.
+    return typeof v.claimedAt === "string" && !Number.isNaN(Date.parse(v.claimedAt))
+      ? { node: v.node, block, claimedAt: v.claimedAt }
+      : { node: v.node, block };
   } catch {
     return undefined;
   }
@@ -89,8 +96,9 @@ export async function claimBlocks(
   leaseId: string,
   previous: readonly IPPrefix[] = [],
 ): Promise<IPPrefix[]> {
-  const value = (block: IPPrefix) =>
-    JSON.stringify({ node, block: formatPrefix(block) } satisfies BlockValue);
+  // claimedAt is kept across re-attachments, so it says how long the node has held the block.
+  const value = (block: IPPrefix, claimedAt: string) =>
+    JSON.stringify({ node, block: formatPrefix(block), claimedAt } satisfies BlockValue);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const { kvs } = await store.list(BLOCKS_PREFIX);
     const held: IPPrefix[] = [];
@@ -104,9 +112,10 @@ export async function claimBlocks(
       });
       if (mine) {
         const block = blockFromKey(mine.key);
+        const claimedAt = parseBlockLease(mine)?.claimedAt ?? new Date().toISOString();
         const r = await store.txn(
           [{ key: mine.key, target: "modRevision", op: "=", value: mine.modRevision }],
-          [{ kind: "put", key: mine.key, value: value(block), lease: leaseId }],
+          [{ kind: "put", key: mine.key, value: value(block, claimedAt), lease: leaseId }],
         );
         if (!r.succeeded) {
           conflict = true;
@@ -127,7 +136,14 @@ export async function claimBlocks(
         throw new BlockClaimError(`allocator chose taken block ${formatPrefix(block)}`);
       const r = await store.txn(
         [{ key: blockKey(block), target: "version", op: "=", value: 0 }],
-        [{ kind: "put", key: blockKey(block), value: value(block), lease: leaseId }],
+        [
+          {
+            kind: "put",
+            key: blockKey(block),
+            value: value(block, new Date().toISOString()),
+            lease: leaseId,
+          },
+        ],
       );
       if (!r.succeeded) {
         conflict = true; // another agent took it between our list and our claim

@@ -31,6 +31,8 @@ export interface LabOptions {
   /** A custom layout (from a cluster file); the default topology of `nodes` nodes otherwise. */
   readonly topology?: Topology;
   readonly clusterCidr?: string;
+  /** How often the agents resync (repairing drift in routes, FDB, rules); 5 s by default. */
+  readonly resyncSeconds?: number;
 }
 
 export const LAB_NETWORK = "podnet-lab";
@@ -155,7 +157,7 @@ async function startNode(
         stateDir,
         leaseTtlSeconds: 15,
         blockGraceSeconds: 60,
-        resyncSeconds: 5,
+        resyncSeconds: options.resyncSeconds ?? 5,
         metricsAddr: "127.0.0.1:9464",
       }),
     ),

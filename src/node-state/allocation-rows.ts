@@ -15,6 +15,8 @@ export interface Allocation extends AttachmentKey {
   ip: IPAddress;
   subnet: IPPrefix;
   gateway?: IPAddress;
+  /** When the row was written (ms since the epoch); set on allocations read from the database. */
+  allocatedAt?: number;
 }
 
 interface Row {
@@ -25,11 +27,12 @@ interface Row {
   set_index: number;
   subnet: string;
   gateway: string | null;
+  allocated_at: number;
 }
 
 type Key = [network: string, containerId: string, ifname: string];
 
-const COLUMNS = "network, ip, container_id, ifname, set_index, subnet, gateway";
+const COLUMNS = "network, ip, container_id, ifname, set_index, subnet, gateway, allocated_at";
 
 /**
  * Statements compiled on first use (and cached by bun:sqlite's query()): a plugin invocation runs
@@ -152,7 +155,8 @@ export class AllocationRows {
       const subnet = parsePrefix(row.subnet);
       const gateway = row.gateway === null ? undefined : parseIP(row.gateway);
       const key = { network: row.network, containerId: row.container_id, ifname: row.ifname };
-      return allocation(key, { setIndex: row.set_index, ip: parseIP(row.ip), range: { subnet, gateway } });
+      const a = allocation(key, { setIndex: row.set_index, ip: parseIP(row.ip), range: { subnet, gateway } });
+      return { ...a, allocatedAt: row.allocated_at };
     } catch (error) {
       throw new StateUnavailableError(this.path, `corrupt allocation row for ${row.ip}: ${reasonOf(error)}`);
     }

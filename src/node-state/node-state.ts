@@ -16,12 +16,14 @@ import { compareIP, formatIP, type IPAddress, ipEquals } from "../ipnet/address.
 import { prefixEquals } from "../ipnet/prefix.ts";
 import { type Allocation, AllocationRows, allocation } from "./allocation-rows.ts";
 import { type PodIdentity, type PodRow, PodRows } from "./pod-rows.ts";
+import { type ReleaseRow, ReleaseRows } from "./release-rows.ts";
 import { openStateDatabase, StateUnavailableError, unavailable } from "./state-db.ts";
 
 export { POD_POKE_FILE, pokeAgent } from "./agent-poke.ts";
 export type { Allocation } from "./allocation-rows.ts";
 export { type HostVeth, hostVethAlias, listHostVeths } from "./host-veths.ts";
 export type { PodIdentity, PodRow } from "./pod-rows.ts";
+export { RELEASES_KEPT, type ReleaseRow } from "./release-rows.ts";
 export { StateUnavailableError } from "./state-db.ts";
 
 export class NodeState {
@@ -29,6 +31,7 @@ export class NodeState {
   private readonly db: Database;
   private readonly allocations: AllocationRows;
   private readonly pods: PodRows;
+  private readonly releases: ReleaseRows;
   private readonly transact: (body: () => unknown) => unknown;
   private closed = false;
 
@@ -37,6 +40,7 @@ export class NodeState {
     this.db = db;
     this.allocations = new AllocationRows(db, path);
     this.pods = new PodRows(db);
+    this.releases = new ReleaseRows(db);
     this.transact = db.transaction((body: () => unknown) => body()).immediate;
   }
 
@@ -106,21 +110,36 @@ export class NodeState {
   }
 
   /**
-   * Releases everything `key` holds, its pod row included; releasing nothing is not an error
-   * (DEL is idempotent).
+   * Releases everything `key` holds, its pod row included, and records each address in the
+   * releases table (newest RELEASES_KEPT per network); releasing nothing is not an error (DEL is
+   * idempotent).
    */
   release(key: AttachmentKey): Allocation[] {
     return this.write(() => {
       const held = this.allocations.held(key);
-      if (held.length > 0) this.allocations.deleteHeld(key);
+      if (held.length > 0) {
+        this.releases.record(key, Date.now());
+        this.allocations.deleteHeld(key);
+      }
       this.pods.delete(key);
       return held;
     });
   }
 
-  /** The pod rows of `network` (what the node agent publishes), and the unreadable ones. */
-  listPods(network: string): { rows: PodRow[]; problems: string[] } {
-    return this.read(() => this.pods.list(network));
+  /**
+   * The pod rows of `network` (what the node agent publishes), and the unreadable ones;
+   * `withRecordedAt` adds when each was written (for diagnosis).
+   */
+  listPods(
+    network: string,
+    options: { withRecordedAt?: boolean } = {},
+  ): { rows: PodRow[]; problems: string[] } {
+    return this.read(() => this.pods.list(network, options.withRecordedAt ?? false));
+  }
+
+  /** Recently released addresses, newest first (of `network`, or of every network). */
+  listReleases(network?: string): ReleaseRow[] {
+    return this.read(() => this.releases.list(network));
   }
 
   /** Attachments of `network` with a pod row (for GC, which must also find rows without addresses). */

@@ -13,11 +13,15 @@ export interface PodIdentity {
   readonly namespace: string;
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** The pod's network namespace path as the runtime gave it (CNI_NETNS), for `podnet explain`. */
+  readonly netns?: string;
 }
 
 /** One attachment as the agent reads it: the pod it serves and its addresses (canonical text). */
 export interface PodRow extends AttachmentKey, PodIdentity {
   readonly ips: readonly string[];
+  /** When the plugin wrote the row (ms since the epoch); only listed for diagnosis (listPods option). */
+  readonly recordedAt?: number;
 }
 
 interface Row {
@@ -28,11 +32,13 @@ interface Row {
   name: string;
   labels: string;
   ips: string;
+  netns: string | null;
+  recorded_at: number;
 }
 
 type Key = [network: string, containerId: string, ifname: string];
 
-const COLUMNS = "network, container_id, ifname, namespace, name, labels, ips";
+const COLUMNS = "network, container_id, ifname, namespace, name, labels, ips, netns";
 
 /** Statements on the pods table; no transactions of its own (the caller's write holds one). */
 export class PodRows {
@@ -40,10 +46,11 @@ export class PodRows {
 
   put(key: AttachmentKey, pod: PodIdentity, ips: readonly string[]): void {
     this.db
-      .query<unknown, [...Key, string, string, string, string, number]>(
-        `INSERT INTO pods (${COLUMNS}, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ` +
+      .query<unknown, [...Key, string, string, string, string, string | null, number]>(
+        `INSERT INTO pods (${COLUMNS}, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
           "ON CONFLICT (network, container_id, ifname) DO UPDATE SET namespace = excluded.namespace, " +
-          "name = excluded.name, labels = excluded.labels, ips = excluded.ips, recorded_at = excluded.recorded_at",
+          "name = excluded.name, labels = excluded.labels, ips = excluded.ips, netns = excluded.netns, " +
+          "recorded_at = excluded.recorded_at",
       )
       .run(
         key.network,
@@ -53,6 +60,7 @@ export class PodRows {
         pod.name,
         JSON.stringify(pod.labels),
         JSON.stringify(ips),
+        pod.netns ?? null,
         Date.now(),
       );
   }
@@ -64,15 +72,17 @@ export class PodRows {
   }
 
   /** The rows of `network` by container and interface; unreadable ones are left out and named. */
-  list(network: string): { rows: PodRow[]; problems: string[] } {
+  list(network: string, withRecordedAt = false): { rows: PodRow[]; problems: string[] } {
     const rows: PodRow[] = [];
     const problems: string[] = [];
     for (const row of this.db
-      .query<Row, [string]>(`SELECT ${COLUMNS} FROM pods WHERE network = ? ORDER BY container_id, ifname`)
+      .query<Row, [string]>(
+        `SELECT ${COLUMNS}, recorded_at FROM pods WHERE network = ? ORDER BY container_id, ifname`,
+      )
       .all(network)) {
       const decoded = decode(row);
       if (typeof decoded === "string") problems.push(decoded);
-      else rows.push(decoded);
+      else rows.push(withRecordedAt ? { ...decoded, recordedAt: row.recorded_at } : decoded);
     }
     return { rows, problems };
   }
@@ -112,5 +122,6 @@ function decode(row: Row): PodRow | string {
     name: row.name,
     labels: labels as Record<string, string>,
     ips,
+    ...(row.netns !== null ? { netns: row.netns } : {}),
   };
 }

@@ -22,8 +22,11 @@ export class StateUnavailableError extends Error {
   }
 }
 
-/** 2 added the pods table; opening a version 1 database adds it (CREATE ... IF NOT EXISTS). */
-const SCHEMA_VERSION = 2;
+/**
+ * 2 added the pods table; opening a version 1 database adds it (CREATE ... IF NOT EXISTS).
+ * 3 added pods.netns (ALTER TABLE on a version 2 database, see migrate) and the releases table.
+ */
+const SCHEMA_VERSION = 3;
 const BUSY_TIMEOUT_MS = 10_000;
 
 const SCHEMA = `
@@ -56,10 +59,30 @@ CREATE TABLE IF NOT EXISTS pods (
   labels TEXT NOT NULL,
   ips TEXT NOT NULL,
   recorded_at INTEGER NOT NULL,
+  netns TEXT,
   PRIMARY KEY (network, container_id, ifname)
 );
-PRAGMA user_version = ${SCHEMA_VERSION};
+CREATE TABLE IF NOT EXISTS releases (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  network TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  ifname TEXT NOT NULL,
+  namespace TEXT,
+  name TEXT,
+  released_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS releases_by_network ON releases (network, id);
 `;
+
+/** Brings a database of any older version to SCHEMA_VERSION; runs inside one IMMEDIATE transaction. */
+function migrate(db: Database): void {
+  db.run(SCHEMA);
+  // A version 2 pods table predates netns; CREATE ... IF NOT EXISTS left it as it was.
+  const columns = db.query<{ name: string }, []>("PRAGMA table_info(pods)").all();
+  if (!columns.some((c) => c.name === "netns")) db.run("ALTER TABLE pods ADD COLUMN netns TEXT");
+  db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+}
 
 export function reasonOf(error: unknown): string {
   if (error instanceof SQLiteError) return error.code ? `${error.message} (${error.code})` : error.message;
@@ -135,7 +158,7 @@ export function openStateDatabase(dataDir: string): { path: string; db: Database
         `schema version ${version} is newer than this podnet (${SCHEMA_VERSION})`,
       );
     }
-    if (version < SCHEMA_VERSION) retryBusy(() => conn.transaction(() => conn.run(SCHEMA)).immediate());
+    if (version < SCHEMA_VERSION) retryBusy(() => conn.transaction(() => migrate(conn)).immediate());
     return { path, db };
   } catch (error) {
     db?.close();

@@ -106,7 +106,11 @@ export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
   const config = parsePodnetConfig(netconf);
   checkCniArgs(req.invocation.args, KNOWN_CNI_ARGS);
   // Before any allocation or kernel work: a pod that could not be recorded is refused whole.
-  const pod = podIdentity(netconf, req.invocation.args, req.invocation.containerId);
+  const pod = {
+    ...podIdentity(netconf, req.invocation.args, req.invocation.containerId),
+    // Recorded so `podnet explain` can look inside the pod's namespace (checked just below).
+    netns: req.invocation.netns,
+  };
   const key = attachmentKey(netconf, req);
   // These checks come before IPAM: a repeated ADD for a running pod must fail without touching
   // the addresses that pod holds, and a bad namespace must not cost an allocation.

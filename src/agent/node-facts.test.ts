@@ -1,0 +1,186 @@
+import { describe, expect, test } from "bun:test";
+import { useTempNodeState } from "../../test/support/temp-node-state.ts";
+import type { DiagnosisRequest } from "../cluster/diagnosis-protocol.ts";
+import { buildRangeSets } from "../ipam/range-set.ts";
+import type { InterfaceFact, RouteFact } from "../linux/kernel-facts.ts";
+import { hostVethAlias } from "../node-state/node-state.ts";
+import { forwardingSysctlKeys, gatherNodeFacts, type KernelReaders } from "./node-facts.ts";
+
+const t = useTempNodeState("podnet-node-facts");
+const NETWORK = "podnet";
+const key = { network: NETWORK, containerId: "c1", ifname: "eth0" };
+
+const request: DiagnosisRequest = {
+  id: "abcd1234",
+  kind: "facts",
+  createdAt: "2026-12-06T10:00:00.000Z",
+  requester: "test",
+  nodes: [],
+  addresses: ["10.244.1.2"],
+  routeLookups: [{ dst: "10.244.2.2" }],
+};
+
+const link = (name: string, extra: Partial<InterfaceFact> = {}): InterfaceFact => ({
+  name,
+  index: 1,
+  kind: "",
+  mac: "02:00:00:00:00:01",
+  mtu: 1500,
+  up: true,
+  addresses: [],
+  ...extra,
+});
+const route: RouteFact = {
+  dst: "10.244.2.0/24",
+  via: "192.0.2.12",
+  dev: "eth0",
+  onlink: false,
+  type: "unicast",
+};
+
+function readers(overrides: Partial<KernelReaders> = {}): KernelReaders & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    readInterfaces: async (o) => {
+      calls.push(`links ${o?.netnsPath ?? "node"} ${o?.dev ?? ""}`.trim());
+      if (o?.netnsPath !== undefined) return [link("eth0", { addresses: ["10.244.1.2/24"] })];
+      return [
+        link("eth0", { addresses: ["192.0.2.11/24"] }),
+        link("podnet0", { kind: "bridge", addresses: ["10.244.1.1/24"] }),
+        link("podnet-vx", { kind: "vxlan" }),
+        link("vethabc", { kind: "veth", master: "podnet0", alias: hostVethAlias(key) }),
+      ];
+    },
+    readRoutes: async (o) => (o?.netnsPath !== undefined ? [{ ...route, dst: "default" }] : [route]),
+    lookupRoute: async (q) => ({ route: { ...route, dst: q.dst } }),
+    readNeighbours: async () => [],
+    readFdb: async (dev) => [{ dev, mac: "02:00:00:00:00:02", dst: "198.51.100.13", flags: ["self"] }],
+    listConntrack: async (f) => {
+      calls.push(`conntrack ${f.addresses.join(",")} ${f.limit}`);
+      return [];
+    },
+    readNftTable: async (family, name) => ({ tables: [`${family} ${name}`], sets: [], chains: [] }),
+    readSysctl: (k) => (k.includes("bridge") ? undefined : "1"),
+    ...overrides,
+  };
+}
+
+const ctx = (r: KernelReaders, blocks = ["10.244.1.0/24"]) => ({
+  nodeName: "node1",
+  backend: "auto",
+  uplink: "eth0",
+  stateDir: t.dir,
+  cniNetwork: NETWORK,
+  nodeIPs: () => ["192.0.2.11"],
+  blocks: () => blocks,
+  readers: r,
+  now: () => new Date("2026-12-06T10:00:01.000Z"),
+});
+
+describe("gatherNodeFacts", () => {
+  test("reports the kernel, the pod rows checked inside their namespace, allocations and releases", async () => {
+    const state = t.open();
+    const sets = buildRangeSets([[{ subnet: "10.244.1.0/24" }]]);
+    state.allocate(key, sets, [], {
+      namespace: "default",
+      name: "node1-a",
+      labels: {},
+      netns: "/run/netns/pod-a",
+    });
+    state.allocate({ ...key, containerId: "gone" }, sets, [], {
+      namespace: "default",
+      name: "old",
+      labels: {},
+    });
+    state.release({ ...key, containerId: "gone" });
+    const r = readers();
+    const facts = await gatherNodeFacts(ctx(r), request);
+    expect(facts.errors).toEqual([]);
+    expect(facts.node).toBe("node1");
+    expect(facts.collectedAt).toBe("2026-12-06T10:00:01.000Z");
+    expect(facts.agent).toEqual({
+      backend: "auto",
+      uplink: "eth0",
+      nodeIPs: ["192.0.2.11"],
+      blocks: ["10.244.1.0/24"],
+    });
+    expect(facts.routes).toEqual([route]);
+    expect(facts.fdb).toHaveLength(1);
+    expect(facts.nft.tables).toEqual(["ip podnet"]);
+    expect(facts.routeLookups).toEqual([
+      { query: { dst: "10.244.2.2" }, route: { ...route, dst: "10.244.2.2" } },
+    ]);
+    expect(r.calls).toContain("conntrack 10.244.1.2 256");
+    expect(Object.keys(facts.sysctls).sort()).toEqual(
+      forwardingSysctlKeys("eth0", "podnet0")
+        .filter((k) => !k.includes("bridge"))
+        .sort(),
+    );
+    expect(facts.pods).toHaveLength(1);
+    const pod = facts.pods[0];
+    expect(pod).toMatchObject({
+      namespace: "default",
+      name: "node1-a",
+      netns: "/run/netns/pod-a",
+      ips: ["10.244.1.2"],
+      hostVeth: "vethabc",
+      inside: {
+        mac: "02:00:00:00:00:01",
+        addresses: ["10.244.1.2/24"],
+        routes: [{ ...route, dst: "default" }],
+      },
+    });
+    expect(r.calls).toContain("links /run/netns/pod-a eth0");
+    expect(facts.allocations.map((a) => [a.ip, a.containerId])).toEqual([["10.244.1.2", "c1"]]);
+    expect(facts.allocations[0]?.allocatedAt).toMatch(/^\d{4}-/);
+    expect(facts.releases.map((x) => [x.ip, x.name])).toEqual([["10.244.1.3", "old"]]);
+  });
+
+  test("a part that fails is named in errors and the rest is still answered", async () => {
+    const state = t.open();
+    state.allocate(key, buildRangeSets([[{ subnet: "10.244.1.0/24" }]]), [], {
+      namespace: "default",
+      name: "node1-a",
+      labels: {},
+      netns: "/run/netns/gone",
+    });
+    const r = readers({
+      listConntrack: async () => {
+        throw new Error("conntrack v1.4.7: Operation not permitted");
+      },
+      readNftTable: async () => {
+        throw new Error("No such file or directory");
+      },
+      readInterfaces: async (o) => {
+        if (o?.netnsPath !== undefined) throw new Error(`Cannot open network namespace "${o.netnsPath}"`);
+        return [link("eth0")];
+      },
+      lookupRoute: async () => ({ error: "Network is unreachable" }),
+    });
+    const facts = await gatherNodeFacts(ctx(r, ["10.244.1.0/24", "fd00:244:1::/64"]), request);
+    expect(facts.errors).toEqual([
+      "nft ip podnet: No such file or directory",
+      "nft ip6 podnet: No such file or directory",
+      "conntrack: conntrack v1.4.7: Operation not permitted",
+    ]);
+    expect(facts.routes).toEqual([route]);
+    expect(facts.fdb).toEqual([]); // no podnet-vx on this node
+    expect(facts.routeLookups).toEqual([{ query: { dst: "10.244.2.2" }, error: "Network is unreachable" }]);
+    expect(facts.pods[0]?.insideError).toContain("/run/netns/gone");
+    expect(facts.pods[0]?.inside).toBeUndefined();
+  });
+
+  test("a pod row without a namespace path says so; an unreadable state is an error, not a throw", async () => {
+    t.open().allocate(key, buildRangeSets([[{ subnet: "10.244.1.0/24" }]]), [], {
+      namespace: "default",
+      name: "older",
+      labels: {},
+    });
+    const facts = await gatherNodeFacts(ctx(readers()), { ...request, addresses: [] });
+    expect(facts.pods[0]?.insideError).toContain("names no network namespace");
+    const broken = await gatherNodeFacts({ ...ctx(readers()), stateDir: "relative/dir" }, request);
+    expect(broken.errors[0]).toMatch(/^node state: .*not an absolute path/);
+    expect(broken.pods).toEqual([]);
+  });
+});

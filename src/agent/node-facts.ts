@@ -1,0 +1,302 @@
+/**
+ * What this node answers to a diagnosis request (cluster/diagnosis-protocol.ts NodeFacts): its
+ * links, routes, neighbours, VXLAN forwarding entries, the sysctls that decide forwarding, the
+ * proxy's nft table, the plugin's pod rows checked against what is really inside each pod's
+ * namespace, allocations and recent releases, conntrack entries naming the request's addresses,
+ * and the FIB lookups the request asks for. Every part is read on its own: one that fails is
+ * named in `errors` and the rest is still answered — a partial answer beats none when the node
+ * itself is what is broken.
+ */
+import { readFileSync } from "node:fs";
+import type {
+  AllocationFact,
+  DiagnosisRequest,
+  NftFacts,
+  NodeFacts,
+  NodePodFact,
+  ReleaseFact,
+  RouteLookupFact,
+} from "../cluster/diagnosis-protocol.ts";
+import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { formatIP } from "../ipnet/address.ts";
+import { listConntrack } from "../linux/conntrack-list.ts";
+import type { InterfaceFact } from "../linux/kernel-facts.ts";
+import { readInterfaces } from "../linux/link-facts.ts";
+import { readFdb, readNeighbours } from "../linux/neighbour-facts.ts";
+import { readNftTable } from "../linux/nft-facts.ts";
+import { lookupRoute, readRoutes } from "../linux/route-facts.ts";
+import { hostVethAlias, NodeState } from "../node-state/node-state.ts";
+import { VXLAN_DEV } from "./vxlan-device.ts";
+
+/** The kernel readers node facts are made of (linux/*-facts.ts); tests pass fakes. */
+export interface KernelReaders {
+  readonly readInterfaces: typeof readInterfaces;
+  readonly readRoutes: typeof readRoutes;
+  readonly lookupRoute: typeof lookupRoute;
+  readonly readNeighbours: typeof readNeighbours;
+  readonly readFdb: typeof readFdb;
+  readonly listConntrack: typeof listConntrack;
+  readonly readNftTable: typeof readNftTable;
+  /** A sysctl of this namespace, or undefined when it does not exist (no bridge module, no device). */
+  readonly readSysctl: (key: string) => string | undefined;
+}
+
+const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_@:-]+)+$/;
+
+/** /proc/sys/net is per network namespace: this reads the agent's own (the node's). */
+export function readSysctl(key: string): string | undefined {
+  // The pattern allows no empty segment, so the key cannot climb out of /proc/sys.
+  if (!SYSCTL_KEY.test(key)) throw new Error(`Invalid sysctl key "${key}"`);
+  try {
+    return readFileSync(`/proc/sys/${key.replaceAll(".", "/")}`, "utf8").trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+export const KERNEL_READERS: KernelReaders = {
+  readInterfaces,
+  readRoutes,
+  lookupRoute,
+  readNeighbours,
+  readFdb,
+  listConntrack,
+  readNftTable,
+  readSysctl,
+};
+
+/** What the agent knows of itself, and where its state is. */
+export interface NodeFactsContext {
+  readonly nodeName: string;
+  readonly backend: string;
+  readonly uplink: string;
+  /** The plugin's data dir (node-state). */
+  readonly stateDir: string;
+  /** The CNI network whose pods the agent publishes. */
+  readonly cniNetwork: string;
+  readonly bridge?: string;
+  readonly nodeIPs: () => readonly string[];
+  /** The node's blocks ("10.244.1.0/24"). */
+  readonly blocks: () => readonly string[];
+  readonly readers?: KernelReaders;
+  readonly now?: () => Date;
+}
+
+/** Conntrack entries reported per request (the CLI shows a handful; a busy node has thousands). */
+export const CONNTRACK_LIMIT = 256;
+/** The proxy's table (proxy/service-proxy.ts applies `table ip podnet`, and `ip6 podnet` for IPv6). */
+const NFT_TABLE = "podnet";
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The sysctls that decide whether this node forwards a packet and accepts it on an interface. */
+export function forwardingSysctlKeys(uplink: string, bridge: string): string[] {
+  return [
+    "net.ipv4.ip_forward",
+    "net.ipv4.conf.all.rp_filter",
+    `net.ipv4.conf.${uplink}.rp_filter`,
+    `net.ipv4.conf.${bridge}.rp_filter`,
+    "net.bridge.bridge-nf-call-iptables",
+    "net.ipv6.conf.all.forwarding",
+  ];
+}
+
+/** Reads the keys that exist; the ones that fail to read are named in `errors`. */
+export function readSysctls(
+  readers: Pick<KernelReaders, "readSysctl">,
+  keys: readonly string[],
+  errors: string[],
+): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const key of keys) {
+    try {
+      const value = readers.readSysctl(key);
+      if (value !== undefined) values[key] = value;
+    } catch (e) {
+      errors.push(`sysctl ${key}: ${message(e)}`);
+    }
+  }
+  return values;
+}
+
+const EMPTY_NFT: NftFacts = { tables: [], sets: [], chains: [] };
+
+function mergeNft(a: NftFacts, b: NftFacts): NftFacts {
+  return {
+    tables: [...a.tables, ...b.tables],
+    sets: [...a.sets, ...b.sets],
+    chains: [...a.chains, ...b.chains],
+  };
+}
+
+/** A namespace path from the node state, checked before it reaches a command line. */
+function usableNetnsPath(path: string | undefined): string | undefined {
+  if (path === undefined || !path.startsWith("/") || path.includes("\0") || path.split("/").includes(".."))
+    return undefined;
+  return path;
+}
+
+interface StateFacts {
+  readonly pods: Omit<NodePodFact, "hostVeth" | "inside" | "insideError">[];
+  readonly allocations: AllocationFact[];
+  readonly releases: ReleaseFact[];
+}
+
+function readState(ctx: NodeFactsContext, errors: string[]): StateFacts {
+  let state: NodeState;
+  try {
+    state = NodeState.open(ctx.stateDir);
+  } catch (e) {
+    errors.push(`node state: ${message(e)}`);
+    return { pods: [], allocations: [], releases: [] };
+  }
+  try {
+    const pods: StateFacts["pods"] = [];
+    try {
+      const { rows, problems } = state.listPods(ctx.cniNetwork, { withRecordedAt: true });
+      for (const p of problems) errors.push(`node state: ${p}`);
+      for (const r of rows)
+        pods.push({
+          network: r.network,
+          namespace: r.namespace,
+          name: r.name,
+          containerId: r.containerId,
+          ifname: r.ifname,
+          ...(r.netns !== undefined ? { netns: r.netns } : {}),
+          ips: r.ips,
+          recordedAt: new Date(r.recordedAt ?? 0).toISOString(),
+        });
+    } catch (e) {
+      errors.push(`node state pods: ${message(e)}`);
+    }
+    let allocations: AllocationFact[] = [];
+    try {
+      allocations = state.listAll().map((a) => ({
+        network: a.network,
+        ip: formatIP(a.ip),
+        containerId: a.containerId,
+        ifname: a.ifname,
+        allocatedAt: a.allocatedAt !== undefined ? new Date(a.allocatedAt).toISOString() : "",
+      }));
+    } catch (e) {
+      errors.push(`node state allocations: ${message(e)}`);
+    }
+    let releases: ReleaseFact[] = [];
+    try {
+      releases = state.listReleases().map((r) => ({
+        network: r.network,
+        ip: r.ip,
+        containerId: r.containerId,
+        ifname: r.ifname,
+        ...(r.namespace !== undefined ? { namespace: r.namespace } : {}),
+        ...(r.name !== undefined ? { name: r.name } : {}),
+        releasedAt: new Date(r.releasedAt).toISOString(),
+      }));
+    } catch (e) {
+      errors.push(`node state releases: ${message(e)}`);
+    }
+    return { pods, allocations, releases };
+  } finally {
+    state.close();
+  }
+}
+
+async function podFact(
+  readers: KernelReaders,
+  pod: StateFacts["pods"][number],
+  interfaces: readonly InterfaceFact[],
+): Promise<NodePodFact> {
+  const alias = hostVethAlias({ network: pod.network, containerId: pod.containerId, ifname: pod.ifname });
+  const hostVeth = interfaces.find((i) => i.alias === alias)?.name;
+  const base: NodePodFact = { ...pod, ...(hostVeth !== undefined ? { hostVeth } : {}) };
+  const netnsPath = usableNetnsPath(pod.netns);
+  if (netnsPath === undefined)
+    return {
+      ...base,
+      insideError:
+        pod.netns === undefined
+          ? "the pod row names no network namespace (written before podnet recorded it)"
+          : `the recorded network namespace ${JSON.stringify(pod.netns)} is not an absolute path`,
+    };
+  try {
+    const [links, routes] = await Promise.all([
+      readers.readInterfaces({ netnsPath, dev: pod.ifname }),
+      readers.readRoutes({ netnsPath }),
+    ]);
+    const link = links.find((l) => l.name === pod.ifname);
+    if (link === undefined) return { ...base, insideError: `no interface "${pod.ifname}" in ${netnsPath}` };
+    return { ...base, inside: { mac: link.mac, addresses: link.addresses, routes } };
+  } catch (e) {
+    return { ...base, insideError: message(e) };
+  }
+}
+
+/**
+ * Collects the node's facts for `request`; never throws for what the node cannot read (that
+ * goes to `errors`).
+ */
+export async function gatherNodeFacts(ctx: NodeFactsContext, request: DiagnosisRequest): Promise<NodeFacts> {
+  const readers = ctx.readers ?? KERNEL_READERS;
+  const errors: string[] = [];
+  const attempt = async <T>(what: string, fallback: T, body: () => Promise<T>): Promise<T> => {
+    try {
+      return await body();
+    } catch (e) {
+      errors.push(`${what}: ${message(e)}`);
+      return fallback;
+    }
+  };
+  const bridge = ctx.bridge ?? DEFAULT_BRIDGE;
+  const blocks = ctx.blocks();
+  const hasV6 = blocks.some((b) => b.includes(":"));
+  const [interfaces, routes, neighbours, nft4, nft6, conntrack, routeLookups] = await Promise.all([
+    attempt("interfaces", [] as InterfaceFact[], () => readers.readInterfaces()),
+    attempt("routes", [], () => readers.readRoutes()),
+    attempt("neighbours", [], () => readers.readNeighbours()),
+    attempt("nft ip podnet", EMPTY_NFT, () => readers.readNftTable("ip", NFT_TABLE)),
+    hasV6 ? attempt("nft ip6 podnet", EMPTY_NFT, () => readers.readNftTable("ip6", NFT_TABLE)) : EMPTY_NFT,
+    request.addresses.length === 0
+      ? []
+      : attempt("conntrack", [], () =>
+          readers.listConntrack({ addresses: request.addresses, limit: CONNTRACK_LIMIT }),
+        ),
+    Promise.all(
+      request.routeLookups.map(
+        async (query): Promise<RouteLookupFact> =>
+          attempt(`route lookup ${query.dst}`, { query, error: "lookup failed" }, async () => {
+            const r = await readers.lookupRoute(query);
+            return {
+              query,
+              ...(r.route !== undefined ? { route: r.route } : {}),
+              ...(r.error !== undefined ? { error: r.error } : {}),
+            };
+          }),
+      ),
+    ),
+  ]);
+  const hasVxlan = interfaces.some((i) => i.name === VXLAN_DEV);
+  const fdb = hasVxlan ? await attempt(`fdb ${VXLAN_DEV}`, [], () => readers.readFdb(VXLAN_DEV)) : [];
+  const state = readState(ctx, errors);
+  const pods = await Promise.all(state.pods.map((p) => podFact(readers, p, interfaces)));
+  const sysctls = readSysctls(readers, forwardingSysctlKeys(ctx.uplink, bridge), errors);
+  return {
+    node: ctx.nodeName,
+    collectedAt: (ctx.now?.() ?? new Date()).toISOString(),
+    agent: { backend: ctx.backend, uplink: ctx.uplink, nodeIPs: [...ctx.nodeIPs()], blocks: [...blocks] },
+    interfaces,
+    routes,
+    neighbours,
+    fdb,
+    sysctls,
+    nft: mergeNft(nft4, nft6),
+    pods,
+    allocations: state.allocations,
+    releases: state.releases,
+    conntrack,
+    routeLookups,
+    errors,
+  };
+}

@@ -1,0 +1,232 @@
+import { describe, expect, test } from "bun:test";
+import type { DiagnosisRequest, NodeFacts, NodeObservation } from "./diagnosis-protocol.ts";
+import { diagnosisKey } from "./diagnosis-protocol.ts";
+import {
+  InvalidDiagnosisRecordError,
+  parseArmedReport,
+  parseDiagnosisKey,
+  parseDiagnosisRequest,
+  parseNodeFacts,
+  parseNodeObservation,
+  parseProbeResult,
+} from "./diagnosis-records.ts";
+
+const ID = "abcd1234efgh";
+const KEY = diagnosisKey(ID, "request");
+
+const trace: DiagnosisRequest = {
+  id: ID,
+  kind: "trace",
+  createdAt: "2026-12-06T10:00:00.000Z",
+  requester: "podnet trace on host pid 1",
+  nodes: ["node1", "node2"],
+  addresses: ["10.244.1.2", "10.244.2.2"],
+  routeLookups: [{ dst: "10.244.2.2", from: "10.244.1.2", iif: "podnet0" }],
+  trace: {
+    proto: "tcp",
+    source: { kind: "pod", node: "node1", namespace: "default", name: "node1-a" },
+    destination: { ip: "10.244.2.2", port: 8080 },
+    sourcePort: 41000,
+    match: { pairs: [["10.244.1.2", "10.244.2.2"]], ports: [41000, 8080] },
+    vxlanPeers: ["198.51.100.13"],
+    probeTimeoutMs: 2000,
+  },
+};
+
+/** The request with one field replaced (by a path of property names/indexes). */
+function mutate(path: (string | number)[], value: unknown): string {
+  const copy = JSON.parse(JSON.stringify(trace));
+  let at = copy;
+  for (const p of path.slice(0, -1)) at = at[p];
+  const last = path[path.length - 1] as string | number;
+  if (value === undefined) delete at[last];
+  else at[last] = value;
+  return JSON.stringify(copy);
+}
+
+function rejects(text: string, field: string, reason?: RegExp): void {
+  let caught: unknown;
+  try {
+    parseDiagnosisRequest(KEY, text);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(InvalidDiagnosisRecordError);
+  const e = caught as InvalidDiagnosisRecordError;
+  expect(e.key).toBe(KEY);
+  expect(e.field).toBe(field);
+  expect(e.message).toContain(KEY);
+  if (reason !== undefined) expect(e.reason).toMatch(reason);
+}
+
+describe("parseDiagnosisKey", () => {
+  test("names the part, the id and the node", () => {
+    expect(parseDiagnosisKey(diagnosisKey(ID, "request"))).toEqual({ id: ID, part: "request" });
+    expect(parseDiagnosisKey(diagnosisKey(ID, "go"))).toEqual({ id: ID, part: "go" });
+    expect(parseDiagnosisKey(diagnosisKey(ID, "facts", "node2"))).toEqual({
+      id: ID,
+      part: "facts",
+      node: "node2",
+    });
+    expect(parseDiagnosisKey(diagnosisKey(ID, "observed", "node1"))).toEqual({
+      id: ID,
+      part: "observed",
+      node: "node1",
+    });
+  });
+  test("refuses other keys", () => {
+    expect(parseDiagnosisKey("/podnet/nodes/node1")).toBeUndefined();
+    expect(parseDiagnosisKey(diagnosisKey("BAD-ID", "request"))).toBeUndefined();
+    expect(parseDiagnosisKey(diagnosisKey(ID, "facts"))).toBeUndefined();
+    expect(parseDiagnosisKey(diagnosisKey(ID, "facts", "Node_1"))).toBeUndefined();
+    expect(parseDiagnosisKey(diagnosisKey(ID, "other", "node1"))).toBeUndefined();
+  });
+});
+
+describe("parseDiagnosisRequest", () => {
+  test("accepts a trace request and puts addresses in canonical form", () => {
+    expect(parseDiagnosisRequest(KEY, JSON.stringify(trace))).toEqual(trace);
+    const v6 = mutate(["addresses"], ["2001:DB8:0:0::1"]);
+    expect(parseDiagnosisRequest(KEY, v6).addresses).toEqual(["2001:db8::1"]);
+  });
+
+  test("accepts a facts request without trace", () => {
+    const facts = { ...trace, kind: "facts", trace: undefined, nodes: [] };
+    expect(parseDiagnosisRequest(KEY, JSON.stringify(facts)).trace).toBeUndefined();
+  });
+
+  test("refuses what is not JSON or not an object", () => {
+    rejects("{", "record", /not JSON/);
+    rejects("[]", "record", /object/);
+  });
+
+  test("refuses bad ids, also one that differs from the key's", () => {
+    rejects(mutate(["id"], "UPPER123"), "id");
+    rejects(mutate(["id"], "abc"), "id");
+    rejects(mutate(["id"], "zzzz9999"), "id", /key names/);
+  });
+
+  test("refuses bad node names and kinds", () => {
+    rejects(mutate(["kind"], "dump"), "kind");
+    rejects(mutate(["nodes", 1], "node2; rm -rf /"), "nodes[1]");
+    rejects(mutate(["trace", "source", "node"], "-x"), "trace.source.node");
+  });
+
+  test("refuses addresses that are not addresses", () => {
+    rejects(mutate(["addresses", 0], "10.244.1.2 --help"), "addresses[0]");
+    rejects(mutate(["addresses", 0], "010.1.1.1"), "addresses[0]");
+    rejects(mutate(["routeLookups", 0, "dst"], "10.0.0.0/8"), "routeLookups[0].dst");
+    rejects(mutate(["trace", "destination", "ip"], "example.com"), "trace.destination.ip");
+    rejects(mutate(["trace", "match", "pairs", 0, 1], 7), "trace.match.pairs[0][1]");
+    rejects(mutate(["trace", "vxlanPeers", 0], ""), "trace.vxlanPeers[0]");
+    rejects(mutate(["trace", "source"], { kind: "external", ip: "x" }), "trace.source.ip");
+  });
+
+  test("refuses interface names that could be options or paths", () => {
+    rejects(mutate(["routeLookups", 0, "iif"], "eth0 table 5"), "routeLookups[0].iif");
+    rejects(mutate(["routeLookups", 0, "iif"], "averyveryverylongname"), "routeLookups[0].iif");
+    rejects(mutate(["routeLookups", 0, "iif"], "../x"), "routeLookups[0].iif");
+  });
+
+  test("refuses ports out of range and bad protocols", () => {
+    rejects(mutate(["trace", "destination", "port"], 0), "trace.destination.port");
+    rejects(mutate(["trace", "destination", "port"], 65536), "trace.destination.port");
+    rejects(mutate(["trace", "destination", "port"], undefined), "trace.destination.port", /tcp/);
+    rejects(mutate(["trace", "sourcePort"], 1.5), "trace.sourcePort");
+    rejects(mutate(["trace", "match", "ports", 0], "80"), "trace.match.ports[0]");
+    rejects(mutate(["trace", "proto"], "sctp"), "trace.proto");
+    rejects(mutate(["trace", "probeTimeoutMs"], 3_600_000), "trace.probeTimeoutMs");
+  });
+
+  test("bounds the counts", () => {
+    const pair = ["10.0.0.1", "10.0.0.2"];
+    rejects(mutate(["trace", "match", "pairs"], new Array(65).fill(pair)), "trace.match.pairs", /64/);
+    rejects(mutate(["trace", "match", "ports"], new Array(17).fill(80)), "trace.match.ports", /16/);
+    rejects(mutate(["addresses"], new Array(257).fill("10.0.0.1")), "addresses", /256/);
+    rejects(mutate(["trace", "match", "pairs"], []), "trace.match.pairs", /at least one/);
+  });
+
+  test("refuses mixed-family pairs, a pod source with a bad name, trace on facts", () => {
+    rejects(mutate(["trace", "match", "pairs", 0], ["10.0.0.1", "2001:db8::1"]), "trace.match.pairs[0]");
+    rejects(mutate(["trace", "source", "namespace"], "Default"), "trace.source.namespace");
+    rejects(mutate(["trace", "source", "name"], "a/b"), "trace.source.name");
+    rejects(mutate(["kind"], "facts"), "trace", /absent/);
+    rejects(mutate(["trace"], undefined), "trace", /must be given/);
+  });
+});
+
+const facts: NodeFacts = {
+  node: "node1",
+  collectedAt: "2026-12-06T10:00:00.000Z",
+  agent: { backend: "direct", uplink: "eth0", nodeIPs: ["192.0.2.11"], blocks: ["10.244.1.0/24"] },
+  interfaces: [{ name: "podnet0", index: 3, kind: "bridge", mac: "aa", mtu: 1500, up: true, addresses: [] }],
+  routes: [{ dst: "default", onlink: false, type: "unicast" }],
+  neighbours: [],
+  fdb: [],
+  sysctls: { "net.ipv4.ip_forward": "1" },
+  nft: { tables: ["ip podnet"], sets: [{ name: "s", elements: [{ key: ["1"] }] }], chains: [] },
+  pods: [],
+  allocations: [],
+  releases: [],
+  conntrack: [],
+  routeLookups: [],
+  errors: [],
+};
+
+describe("answers", () => {
+  test("facts: accepted when the shape is right, refused with the field otherwise", () => {
+    const key = diagnosisKey(ID, "facts", "node1");
+    expect(parseNodeFacts(key, JSON.stringify(facts))).toEqual(facts);
+    expect(() => parseNodeFacts(key, JSON.stringify({ ...facts, routes: {} }))).toThrow(
+      /routes must be an array/,
+    );
+    expect(() => parseNodeFacts(key, JSON.stringify({ ...facts, sysctls: { a: 1 } }))).toThrow(
+      /sysctls.a must be a string/,
+    );
+    expect(() => parseNodeFacts(diagnosisKey(ID, "facts", "node2"), JSON.stringify(facts))).toThrow(
+      /key names "node2"/,
+    );
+  });
+
+  test("armed and probe", () => {
+    const armed = { node: "node2", table: "inet podnet-trace-abcd1234efgh" };
+    expect(parseArmedReport(diagnosisKey(ID, "armed", "node2"), JSON.stringify(armed))).toEqual(armed);
+    expect(() => parseArmedReport(diagnosisKey(ID, "armed", "node2"), '{"node":"node2"}')).toThrow(/table/);
+    const probe = {
+      outcome: "answered",
+      ms: 3,
+      echo: { pod: "p", ip: "10.0.0.1", from: "10.0.0.2", fromPort: 5 },
+    };
+    expect(parseProbeResult(diagnosisKey(ID, "probe"), JSON.stringify(probe))).toEqual(probe as never);
+    expect(() => parseProbeResult(diagnosisKey(ID, "probe"), '{"outcome":"maybe","ms":1}')).toThrow(
+      /outcome/,
+    );
+  });
+
+  test("observation", () => {
+    const obs: NodeObservation = {
+      node: "node1",
+      events: [{ atMs: 1, traceId: "x", family: "inet", table: "t", chain: "c", type: "packet", raw: "…" }],
+      conntrack: [
+        {
+          proto: "tcp",
+          timeoutSeconds: 1,
+          original: { src: "a", dst: "b" },
+          reply: { src: "b", dst: "a" },
+          flags: [],
+        },
+      ],
+      counters: [{ chain: "observe", name: "vxlan-out 1.2.3.4", packets: 1, bytes: 2 }],
+      sysctls: {},
+      errors: [],
+    };
+    const key = diagnosisKey(ID, "observed", "node1");
+    expect(parseNodeObservation(key, JSON.stringify(obs))).toEqual(obs);
+    expect(() =>
+      parseNodeObservation(
+        key,
+        JSON.stringify({ ...obs, counters: [{ chain: "c", name: "n", packets: "1" }] }),
+      ),
+    ).toThrow(/counters\[0\].packets must be a number/);
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * A node's own kernel settings and addresses against what podnet needs and announces (pure):
+ * forwarding on, no strict reverse-path filter on the devices pod traffic crosses, the announced
+ * node IPs really on the uplink; and the nodes that did not answer at all.
+ */
+
+import { VXLAN_DEV } from "../agent/vxlan-device.ts";
+import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import type { Drift } from "./drift-kinds.ts";
+import { addressOf } from "./fact-text.ts";
+import { sameIP } from "./target.ts";
+
+/** rp_filter in effect on a device: the larger of `all` and the device's own (kernel rule). */
+export function effectiveRpFilter(
+  sysctls: Readonly<Record<string, string>>,
+  dev: string,
+): number | undefined {
+  const all = sysctls["net.ipv4.conf.all.rp_filter"];
+  const own = sysctls[`net.ipv4.conf.${dev}.rp_filter`];
+  if (all === undefined && own === undefined) return undefined;
+  return Math.max(Number(all ?? 0), Number(own ?? 0));
+}
+
+/** The uplink's addresses as the node reports them ("192.0.2.11/24"). */
+export function uplinkAddresses(facts: NodeFacts): readonly string[] {
+  return facts.interfaces.find((i) => i.name === facts.agent.uplink)?.addresses ?? [];
+}
+
+export function nodeDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] {
+  const drift: Drift[] = [];
+  const forward = facts.sysctls["net.ipv4.ip_forward"];
+  if (forward === "0") {
+    drift.push({
+      node: facts.node,
+      kind: "ip-forward-off",
+      subject: facts.node,
+      problem:
+        "does not forward IPv4: pods on it reach nothing beyond it, and nothing reaches them through it",
+      evidence: "net.ipv4.ip_forward = 0",
+      command: "sysctl net.ipv4.ip_forward",
+    });
+  }
+  const devices = [facts.agent.uplink, DEFAULT_BRIDGE, VXLAN_DEV].filter((d) =>
+    facts.interfaces.some((i) => i.name === d),
+  );
+  const strict = devices.filter((d) => effectiveRpFilter(facts.sysctls, d) === 1);
+  if (strict.length > 0) {
+    drift.push({
+      node: facts.node,
+      kind: "rp-filter-strict",
+      subject: strict.join(","),
+      problem: `strict reverse-path filtering on ${strict.join(", ")} can drop pod traffic that arrives on another path than its reply`,
+      evidence: strict
+        .map(
+          (d) =>
+            `net.ipv4.conf.all.rp_filter = ${facts.sysctls["net.ipv4.conf.all.rp_filter"] ?? "?"}, net.ipv4.conf.${d}.rp_filter = ${facts.sysctls[`net.ipv4.conf.${d}.rp_filter`] ?? "?"}`,
+        )
+        .join("; "),
+      command: `sysctl -a 2>/dev/null | grep '\\.rp_filter'`,
+    });
+  }
+  const record = snapshot.nodes.find((n) => n.name === facts.node);
+  const current = uplinkAddresses(facts).map(addressOf);
+  if (record && current.length > 0) {
+    for (const ip of record.nodeIPs) {
+      if (current.some((c) => sameIP(c, ip))) continue;
+      drift.push({
+        node: facts.node,
+        kind: "node-ip-changed",
+        subject: ip,
+        problem: `announces node IP ${ip}, but its uplink ${facts.agent.uplink} no longer holds it: peers route its pods to an old address`,
+        evidence: `${facts.agent.uplink} has ${uplinkAddresses(facts).join(", ")}; the node record announces ${record.nodeIPs.join(", ")}`,
+        command: `ip addr show ${facts.agent.uplink}`,
+      });
+    }
+  }
+  return drift;
+}
+
+export function missingDrift(missing: readonly { node: string; reason: string }[]): Drift[] {
+  return missing.map((m) => ({
+    node: m.node,
+    kind: "agent-not-answering" as const,
+    subject: m.node,
+    problem: "its agent did not answer: nothing about its kernel is known",
+    evidence: m.reason,
+    command: "podnet lab status (in the lab), or the agent's log on the node",
+  }));
+}

@@ -1,0 +1,290 @@
+/**
+ * How each node should reach every pod block, and whether its kernel does (pure): the routes podnet's
+ * agent would program (planPeerRoutes over a LocalView built from the node's own facts) against the
+ * node's routes, neighbours and FDB entries. Used by explain (one block) and by findDrift (all).
+ */
+
+import { type LocalView, type PeerRoute, planPeerRoutes } from "../agent/peer-routes.ts";
+import { VXLAN_DEV } from "../agent/vxlan-device.ts";
+import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { BACKENDS, type Backend } from "../cluster/node-record.ts";
+import { formatIP } from "../ipnet/address.ts";
+import {
+  containsPrefix,
+  formatPrefix,
+  type IPPrefix,
+  parseInterfaceCIDR,
+  parsePrefix,
+} from "../ipnet/prefix.ts";
+import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import type { Drift } from "./drift-kinds.ts";
+import type { BlockRoute } from "./explanation.ts";
+import { fdbText, neighbourText, routeDst, routeText } from "./fact-text.ts";
+import { sameIP } from "./target.ts";
+
+/** rtnetlink protocol of podnet's peer routes (agent/route-diff.ts ROUTE_PROTO). */
+const PEER_PROTO = "200";
+
+function tryPrefix(text: string): IPPrefix | undefined {
+  try {
+    return parsePrefix(text, { strict: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The node's own view, as its agent has it: backend, uplink subnets, own blocks, the leases. */
+export function localViewOf(snapshot: ClusterSnapshot, facts: NodeFacts): LocalView {
+  const record = snapshot.nodes.find((n) => n.name === facts.node);
+  const backend: Backend = BACKENDS.includes(facts.agent.backend as Backend)
+    ? (facts.agent.backend as Backend)
+    : (record?.backend ?? "auto");
+  const uplink = facts.interfaces.find((i) => i.name === facts.agent.uplink);
+  const connected: IPPrefix[] = [];
+  for (const cidr of uplink?.addresses ?? []) {
+    try {
+      connected.push(parseInterfaceCIDR(cidr).prefix);
+    } catch {
+      // an unreadable address is no connected subnet
+    }
+  }
+  const ownBlocks = facts.agent.blocks.map(tryPrefix).filter((p): p is IPPrefix => p !== undefined);
+  const owners = new Map(snapshot.blocks.map((b) => [routeDst(b.block), b.node]));
+  const clusterCidrs = snapshot.config.clusterCidrs
+    .map(tryPrefix)
+    .filter((p): p is IPPrefix => p !== undefined);
+  return {
+    name: facts.node,
+    backend,
+    connected,
+    ownBlocks,
+    blockProblem: (peer, block) => {
+      const length = snapshot.config.nodeBlockLength[String(block.family)];
+      if (
+        !clusterCidrs.some((c) => containsPrefix(c, block)) ||
+        (length !== undefined && block.length !== length)
+      ) {
+        return "it is not a node block of this cluster";
+      }
+      const owner = owners.get(formatPrefix(block));
+      return owner === peer ? undefined : `the datastore leases it to ${owner ?? "nobody"}, not to ${peer}`;
+    },
+  };
+}
+
+export interface BlockExamination {
+  readonly route: BlockRoute;
+  readonly drift: readonly Drift[];
+}
+
+function routeFor(facts: NodeFacts, block: string) {
+  return facts.routes.find((r) => routeDst(r.dst) === block);
+}
+
+function localBlock(facts: NodeFacts, block: string): BlockExamination {
+  const r = routeFor(facts, block);
+  const ok = r !== undefined && r.via === undefined && r.dev !== undefined && r.dev !== VXLAN_DEV;
+  const command = `ip route show ${block}`;
+  const route: BlockRoute = {
+    node: facts.node,
+    block,
+    how: "local",
+    ok,
+    what: `${block} is this node's own block, on its bridge`,
+    evidence: r ? routeText(r) : `no route for ${block}`,
+    command,
+  };
+  const drift: Drift[] = ok
+    ? []
+    : [
+        {
+          node: facts.node,
+          kind: r ? "wrong-route" : "missing-route",
+          subject: block,
+          problem: r
+            ? `its own block ${block} is not routed to its bridge`
+            : `its own block ${block} has no route`,
+          evidence: route.evidence,
+          command,
+        },
+      ];
+  return { route, drift };
+}
+
+function directBlock(facts: NodeFacts, want: Extract<PeerRoute, { kind: "direct" }>): BlockExamination {
+  const block = formatPrefix(want.block);
+  const via = formatIP(want.via);
+  const r = routeFor(facts, block);
+  const ok = r !== undefined && r.via !== undefined && sameIP(r.via, via) && !r.onlink && r.dev !== VXLAN_DEV;
+  const command = `ip route show ${block}`;
+  const evidence = r ? routeText(r) : `no route for ${block}`;
+  const route: BlockRoute = {
+    node: facts.node,
+    block,
+    how: "direct",
+    via,
+    ok,
+    what: `${block} via ${via} (${want.peer}, same segment: direct)`,
+    evidence,
+    command,
+  };
+  const drift: Drift[] = ok
+    ? []
+    : [
+        {
+          node: facts.node,
+          kind: r ? "wrong-route" : "missing-route",
+          subject: block,
+          problem: r
+            ? `routes ${want.peer}'s block ${block} wrongly: it should go via ${via} (direct)`
+            : `has no route to ${want.peer}'s block ${block} (should be via ${via}, direct)`,
+          evidence,
+          command,
+        },
+      ];
+  return { route, drift };
+}
+
+function vxlanBlock(facts: NodeFacts, want: Extract<PeerRoute, { kind: "vxlan" }>): BlockExamination {
+  const block = formatPrefix(want.block);
+  const vtep = formatIP(want.vtep);
+  const underlay = formatIP(want.underlay);
+  const mac = want.vtepMac.toLowerCase();
+  const r = routeFor(facts, block);
+  const routeOk =
+    r !== undefined && r.via !== undefined && sameIP(r.via, vtep) && r.dev === VXLAN_DEV && r.onlink;
+  const n = facts.neighbours.find((x) => x.dev === VXLAN_DEV && sameIP(x.address, vtep));
+  const neighOk = n !== undefined && n.mac?.toLowerCase() === mac && !n.state.includes("FAILED");
+  const f = facts.fdb.find((x) => x.dev === VXLAN_DEV && x.mac.toLowerCase() === mac);
+  const fdbOk = f !== undefined && f.dst !== undefined && sameIP(f.dst, underlay);
+  const routeEvidence = r ? routeText(r) : `no route for ${block}`;
+  const neighEvidence = n ? neighbourText(n) : `no neighbour entry for ${vtep} on ${VXLAN_DEV}`;
+  const fdbEvidence = f ? fdbText(f) : `no fdb entry for ${mac} on ${VXLAN_DEV}`;
+  const drift: Drift[] = [];
+  const add = (kind: Drift["kind"], problem: string, evidence: string, command: string) =>
+    drift.push({ node: facts.node, kind, subject: block, problem, evidence, command });
+  if (!routeOk) {
+    add(
+      r ? "wrong-route" : "missing-route",
+      r
+        ? `routes ${want.peer}'s block ${block} wrongly: it should go via ${vtep} dev ${VXLAN_DEV} onlink (VXLAN)`
+        : `has no route to ${want.peer}'s block ${block} (should be via ${vtep} dev ${VXLAN_DEV} onlink, VXLAN)`,
+      routeEvidence,
+      `ip route show ${block}`,
+    );
+  }
+  if (!neighOk) {
+    add(
+      n ? "stale-neighbour" : "missing-neighbour",
+      n
+        ? `its neighbour entry for ${want.peer}'s VTEP ${vtep} does not name ${mac}`
+        : `has no neighbour entry for ${want.peer}'s VTEP ${vtep} (should be ${mac} PERMANENT)`,
+      neighEvidence,
+      `ip neigh show ${vtep} dev ${VXLAN_DEV}`,
+    );
+  }
+  if (!fdbOk) {
+    add(
+      f ? "stale-fdb" : "missing-fdb",
+      f
+        ? `its fdb entry for ${want.peer}'s VTEP MAC ${mac} sends to ${f.dst ?? "nowhere"}, not ${underlay}`
+        : `has no fdb entry for ${want.peer}'s VTEP MAC ${mac} (should send to ${underlay})`,
+      fdbEvidence,
+      `bridge fdb show dev ${VXLAN_DEV}`,
+    );
+  }
+  const route: BlockRoute = {
+    node: facts.node,
+    block,
+    how: "vxlan",
+    via: vtep,
+    vtepMac: mac,
+    underlay,
+    ok: drift.length === 0,
+    what: `${block} via ${vtep} dev ${VXLAN_DEV} onlink, neighbour ${vtep} → ${mac}, fdb → ${underlay} (${want.peer}, other segment: VXLAN)`,
+    evidence: [routeEvidence, neighEvidence, fdbEvidence].join("; "),
+    command: `ip route show ${block}; ip neigh show dev ${VXLAN_DEV}; bridge fdb show dev ${VXLAN_DEV}`,
+  };
+  return { route, drift };
+}
+
+/** How `facts.node` should reach `block` and whether it does. */
+export function examineBlock(
+  snapshot: ClusterSnapshot,
+  facts: NodeFacts,
+  blockText: string,
+): BlockExamination {
+  const block = routeDst(blockText);
+  const view = localViewOf(snapshot, facts);
+  if (view.ownBlocks.some((b) => formatPrefix(b) === block)) return localBlock(facts, block);
+  const plan = planPeerRoutes(view, snapshot.nodes);
+  const want = plan.routes.find((r) => formatPrefix(r.block) === block);
+  if (want?.kind === "direct") return directBlock(facts, want);
+  if (want?.kind === "vxlan") return vxlanBlock(facts, want);
+  const skipped = plan.skipped.find((s) => routeDst(s.block) === block);
+  const reason = skipped ? `${skipped.peer}: ${skipped.reason}` : "no node announces this block";
+  const r = routeFor(facts, block);
+  return {
+    route: {
+      node: facts.node,
+      block,
+      how: "not-routed",
+      reason,
+      ok: false,
+      what: `${block} is not routed by podnet on this node`,
+      evidence: r ? `${routeText(r)} (${reason})` : reason,
+      command: `ip route show ${block}`,
+    },
+    drift: [],
+  };
+}
+
+/** Every block's route on every answering node, plus podnet routes, neighbours and fdb entries no peer needs. */
+export function peerRouteDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] {
+  const view = localViewOf(snapshot, facts);
+  const plan = planPeerRoutes(view, snapshot.nodes);
+  const drift: Drift[] = [];
+  const blocks = new Set(snapshot.nodes.flatMap((n) => n.blocks.map(routeDst)));
+  for (const b of facts.agent.blocks) blocks.add(routeDst(b));
+  for (const block of blocks) drift.push(...examineBlock(snapshot, facts, block).drift);
+  const wanted = new Set(plan.routes.map((r) => formatPrefix(r.block)));
+  for (const r of facts.routes) {
+    if (r.proto === PEER_PROTO && !wanted.has(routeDst(r.dst))) {
+      drift.push({
+        node: facts.node,
+        kind: "wrong-route",
+        subject: routeDst(r.dst),
+        problem: `has a podnet route (proto ${PEER_PROTO}) for ${routeDst(r.dst)}, which no peer holds`,
+        evidence: routeText(r),
+        command: `ip route show ${routeDst(r.dst)}`,
+      });
+    }
+  }
+  const vx = plan.routes.filter((r): r is Extract<PeerRoute, { kind: "vxlan" }> => r.kind === "vxlan");
+  for (const f of facts.fdb) {
+    if (f.dev !== VXLAN_DEV || !f.flags.includes("permanent")) continue;
+    if (f.mac === "00:00:00:00:00:00") continue;
+    if (vx.some((r) => r.vtepMac.toLowerCase() === f.mac.toLowerCase())) continue;
+    drift.push({
+      node: facts.node,
+      kind: "stale-fdb",
+      subject: f.mac,
+      problem: `has an fdb entry for ${f.mac}, the VTEP MAC of no peer it reaches through VXLAN`,
+      evidence: fdbText(f),
+      command: `bridge fdb show dev ${VXLAN_DEV}`,
+    });
+  }
+  for (const n of facts.neighbours) {
+    if (n.dev !== VXLAN_DEV || !n.state.includes("PERMANENT")) continue;
+    if (vx.some((r) => sameIP(formatIP(r.vtep), n.address))) continue;
+    drift.push({
+      node: facts.node,
+      kind: "stale-neighbour",
+      subject: n.address,
+      problem: `has a neighbour entry for ${n.address} on ${VXLAN_DEV}, the VTEP of no peer it reaches through VXLAN`,
+      evidence: neighbourText(n),
+      command: `ip neigh show dev ${VXLAN_DEV}`,
+    });
+  }
+  return drift;
+}

@@ -1,0 +1,125 @@
+/**
+ * Node IPs and addresses outside the cluster (pure). A node IP: which node announces it and
+ * whether its uplink still holds it (or which node holds an address it does not announce). An
+ * outside address: whether pod traffic from each node is masqueraded to the node's IP on the way
+ * there, per that node's `no-masquerade` set and its masquerade rule.
+ */
+import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { parseIP } from "../ipnet/address.ts";
+import { containsIP } from "../ipnet/prefix.ts";
+import { NAMES } from "../proxy/nft-names.ts";
+import { uplinkAddresses } from "./drift-node.ts";
+import { hasProxyTable, nftSet, PROXY_TABLE } from "./drift-services.ts";
+import { type ExplainContext, type Finding, factsOf, prefixOrUndefined } from "./explain-context.ts";
+import type { Check, EgressDecision } from "./explanation.ts";
+import { addressOf } from "./fact-text.ts";
+import { sameIP } from "./target.ts";
+
+export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
+  const announcedBy = ctx.snapshot.nodes.find((n) => n.nodeIPs.some((a) => sameIP(a, ctx.ip)));
+  const heldBy = ctx.facts.find((f) => uplinkAddresses(f).some((a) => sameIP(addressOf(a), ctx.ip)));
+  const name = announcedBy?.name ?? heldBy?.node;
+  if (name === undefined) return undefined;
+  const f = factsOf(ctx, name);
+  const record = ctx.snapshot.nodes.find((n) => n.name === name);
+  const current = f ? uplinkAddresses(f) : undefined;
+  const holds = current?.some((a) => sameIP(addressOf(a), ctx.ip)) ?? false;
+  const changed = f !== undefined && (announcedBy === undefined || !holds);
+  const segment = current?.find((a) => sameIP(addressOf(a), ctx.ip));
+  const checks: Check[] = f
+    ? [
+        {
+          node: name,
+          ok: holds && announcedBy !== undefined,
+          what: `${name}'s uplink ${f.agent.uplink} holds ${ctx.ip} and the node record announces it`,
+          evidence: `${f.agent.uplink} has ${current?.join(", ") || "no address"}; announced ${record?.nodeIPs.join(", ") || "nothing"}`,
+          command: `ip addr show ${f.agent.uplink}`,
+        },
+      ]
+    : [];
+  const segText = segment ? prefixOrUndefined(segment) : undefined;
+  const summary = announcedBy
+    ? `node ${name}${f ? ` (${f.agent.uplink}${segText ? ` ${segment}` : ""}, ${record?.backend ?? f.agent.backend} backend)` : ""}${changed ? `: announced, but ${name}'s uplink no longer holds it` : ""}`
+    : `held by ${name}'s uplink, but ${name} announces ${record?.nodeIPs.join(", ") || "nothing"}: its node IP changed`;
+  return {
+    kinds: ["node-ip"],
+    summary: [summary],
+    nodeIP: {
+      node: name,
+      backend: record?.backend ?? f?.agent.backend ?? "?",
+      announced: record?.nodeIPs ?? [],
+      ...(current ? { current } : {}),
+      ...(f ? { uplink: f.agent.uplink } : {}),
+      changed,
+    },
+    checks,
+    subjects: [ctx.ip, name],
+  };
+}
+
+function egressOn(f: NodeFacts, ip: string): EgressDecision {
+  const nodeIP = f.agent.nodeIPs.find((a) => a.includes(".") === ip.includes("."));
+  if (!hasProxyTable(f)) {
+    return {
+      node: f.node,
+      masquerade: false,
+      reason: `no ${PROXY_TABLE} table: pods' traffic leaves unmasqueraded`,
+    };
+  }
+  const addr = parseIP(ip);
+  if (addr.family === 6) {
+    return {
+      node: f.node,
+      masquerade: false,
+      reason: `IPv6: the agents report only the IPv4 table ${PROXY_TABLE}`,
+    };
+  }
+  const listed = (nftSet(f, NAMES.noMasquerade)?.elements ?? [])
+    .map((e) => e.key[0] ?? "")
+    .find((k) => {
+      const p = prefixOrUndefined(k.includes("/") ? k : `${k}/${k.includes(":") ? 128 : 32}`);
+      return p !== undefined && p.family === addr.family && containsIP(p, addr);
+    });
+  if (listed) {
+    return {
+      node: f.node,
+      masquerade: false,
+      reason: `in set ${NAMES.noMasquerade} (${listed}): pods keep their address`,
+    };
+  }
+  const rule = (f.nft.chains.find((c) => c.name === NAMES.natPostrouting)?.rules ?? []).find(
+    (r) =>
+      r.includes(`@${NAMES.podCidrs}`) && r.includes(`@${NAMES.noMasquerade}`) && r.includes("masquerade"),
+  );
+  if (!rule) {
+    return {
+      node: f.node,
+      masquerade: false,
+      reason: "egress masquerade is off on this node: pods keep their address",
+    };
+  }
+  return {
+    node: f.node,
+    masquerade: true,
+    ...(nodeIP ? { as: nodeIP } : {}),
+    reason: `not in set ${NAMES.noMasquerade}: ${NAMES.natPostrouting} masquerades pod traffic to the node's address`,
+  };
+}
+
+/** An address in no cluster or service range and no node's: how pods reach it. */
+export function explainOutside(ctx: ExplainContext): Finding {
+  const egress = ctx.facts.map((f) => egressOn(f, ctx.ip));
+  const masq = egress.filter((e) => e.masquerade);
+  const summary =
+    egress.length === 0
+      ? "outside every cluster range"
+      : masq.length === egress.length
+        ? "outside every cluster range: pods reach it through masquerade to their node's IP"
+        : masq.length === 0
+          ? "outside every cluster range, not masqueraded: pods reach it with their own address"
+          : `outside every cluster range: masqueraded from ${masq.map((e) => e.node).join(", ")}, not from ${egress
+              .filter((e) => !e.masquerade)
+              .map((e) => e.node)
+              .join(", ")}`;
+  return { kinds: ["outside"], summary: [summary], egress, subjects: [ctx.ip] };
+}

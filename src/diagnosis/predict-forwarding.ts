@@ -1,0 +1,254 @@
+/**
+ * A node's handling of a packet after prerouting (pure): local delivery, the forwarding checks
+ * (ip_forward, strict rp_filter), the FIB decision, and postrouting — masquerade for a new
+ * connection, un-DNAT for a reply — before the next hop.
+ */
+
+import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { deliver, describeNext, onward } from "./predict-next-hop.ts";
+import { decideRoute, routeCommand } from "./predict-route.ts";
+import { masqueradeStep } from "./predict-service.ts";
+import {
+  type At,
+  dropHere,
+  hop,
+  hostPort,
+  showPacket,
+  type WalkContext,
+  type WalkEnd,
+  type WalkState,
+  with_,
+} from "./predict-state.ts";
+import { familyOf, localAddresses, longestMatch, sameIP } from "./trace-net.ts";
+import type { PacketHeader } from "./trace-types.ts";
+
+const BRIDGE_NF = "net.bridge.bridge-nf-call-iptables";
+
+/** Whether bridged IPv4 traffic passes the ip hooks (br_netfilter loaded and enabled); assumed when not reported. */
+export function bridgeNetfilter(facts: NodeFacts): boolean {
+  return facts.sysctls[BRIDGE_NF]?.trim() !== "0";
+}
+
+function sysctlNumber(facts: NodeFacts, key: string): number | undefined {
+  const v = facts.sysctls[key];
+  if (v === undefined) return undefined;
+  const n = Number(v.trim());
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function afterPrerouting(
+  ctx: WalkContext,
+  w0: WalkState,
+  facts: NodeFacts,
+  at: Extract<At, { kind: "node" }>,
+  natHere = false,
+): WalkEnd[] {
+  let w = w0;
+  const node = facts.node;
+  const dst = w.packet.dst;
+  if (localAddresses(facts).some((a) => sameIP(a, dst))) return deliver(ctx, w, facts, at.iif ?? "lo");
+  const forwarding = at.iif !== undefined;
+  const fibWhere = `${node} FIB`;
+  if (forwarding) {
+    const key = familyOf(dst) === 4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding";
+    if (facts.sysctls[key] !== undefined && sysctlNumber(facts, key) === 0)
+      return [
+        dropHere(
+          w,
+          fibWhere,
+          node,
+          {
+            reason: "ip-forward-off",
+            node,
+            message: `ip_forward is off on ${node} (${key} = ${facts.sysctls[key]}): it does not route ${showPacket(w.packet)}`,
+            evidence: [`${key} = ${facts.sysctls[key]}`],
+          },
+          { commands: [{ node, command: `sysctl ${key}` }] },
+        ),
+      ];
+    if (familyOf(dst) === 4 && at.iif) {
+      const all = sysctlNumber(facts, "net.ipv4.conf.all.rp_filter") ?? 0;
+      const dev = sysctlNumber(facts, `net.ipv4.conf.${at.iif}.rp_filter`) ?? 0;
+      const mode = Math.max(all, dev);
+      if (mode === 1) {
+        const back = longestMatch(facts.routes, w.packet.src);
+        if (back && back.dev !== undefined && back.dev !== at.iif)
+          return [
+            dropHere(
+              w,
+              fibWhere,
+              node,
+              {
+                reason: "rp-filter",
+                node,
+                message: `strict reverse-path filter on ${node}: ${w.packet.src} arrived on ${at.iif} but ${node} routes it back via ${back.dev}`,
+                evidence: [
+                  `net.ipv4.conf.all.rp_filter = ${all}`,
+                  `net.ipv4.conf.${at.iif}.rp_filter = ${dev}`,
+                  `route back: ${back.dst} dev ${back.dev}`,
+                ],
+              },
+              {
+                commands: [
+                  { node, command: `sysctl net.ipv4.conf.all.rp_filter net.ipv4.conf.${at.iif}.rp_filter` },
+                ],
+              },
+            ),
+          ];
+      }
+    }
+  }
+  const query =
+    at.iif === DEFAULT_BRIDGE && at.arrival !== "local"
+      ? { dst, from: w.packet.src, iif: DEFAULT_BRIDGE }
+      : { dst };
+  const decision = decideRoute(ctx.snapshot, facts, query);
+  const commands = [{ node, command: routeCommand(query) }];
+  if (decision.kind === "drop") {
+    const dev = decision.route?.dev;
+    const l2Commands =
+      dev && (decision.drop.reason === "missing-fdb" || decision.drop.reason === "missing-neighbour")
+        ? [
+            {
+              node,
+              command: `ip neigh show dev ${dev}${decision.route?.via ? ` ${decision.route.via}` : ""}`,
+            },
+            { node, command: `bridge fdb show dev ${dev}` },
+          ]
+        : [];
+    return [
+      dropHere(w, fibWhere, node, decision.drop, {
+        ...(decision.route ? { route: decision.route } : {}),
+        commands: [...commands, ...l2Commands],
+      }),
+    ];
+  }
+  const next = decision.next;
+  // br_netfilter's "bridged DNAT": a packet that came in on the bridge and whose new (NATed)
+  // destination is on that same bridge is bridged to it, not routed — TTL unchanged.
+  if (
+    natHere &&
+    at.iif === DEFAULT_BRIDGE &&
+    next.kind === "bridge" &&
+    next.dev === DEFAULT_BRIDGE &&
+    bridgeNetfilter(facts)
+  ) {
+    w = with_(
+      w,
+      {},
+      hop(w, {
+        point: "bridge",
+        node,
+        where: `${node} ${DEFAULT_BRIDGE}`,
+        description: `bridged (L2) to ${dst} after NAT: its new destination is on the same bridge (br_netfilter), TTL unchanged`,
+        layer: "l2",
+        iif: DEFAULT_BRIDGE,
+        oif: DEFAULT_BRIDGE,
+        route: decision.route,
+        evidence: [
+          ...decision.evidence,
+          `net.bridge.bridge-nf-call-iptables = ${facts.sysctls[BRIDGE_NF] ?? "1 (assumed)"}`,
+        ],
+        commands: [...commands, { node, command: `sysctl ${BRIDGE_NF}` }],
+      }),
+    );
+    return deliver(ctx, postrouting(ctx, w, facts, DEFAULT_BRIDGE), facts, DEFAULT_BRIDGE);
+  }
+  const ttl = w.ttl === undefined ? undefined : forwarding ? w.ttl - 1 : w.ttl;
+  const oif = next.kind === "vxlan" ? next.vxlan.device : next.dev;
+  w = with_(
+    w,
+    ttl === undefined ? {} : { ttl },
+    hop(w, {
+      point: "fib",
+      node,
+      where: fibWhere,
+      description: describeNext(dst, decision.route.dst, next),
+      ...(ttl !== undefined ? { ttl } : {}),
+      layer: "l3",
+      ...(at.iif ? { iif: at.iif } : {}),
+      oif,
+      route: decision.route,
+      ...(next.kind === "vxlan" ? { vxlan: next.vxlan } : {}),
+      evidence: decision.evidence,
+      commands:
+        next.kind === "vxlan"
+          ? [
+              ...commands,
+              { node, command: `ip neigh show dev ${next.vxlan.device} ${next.vxlan.vtep}` },
+              { node, command: `bridge fdb show dev ${next.vxlan.device}` },
+            ]
+          : commands,
+    }),
+  );
+
+  w = postrouting(ctx, w, facts, oif);
+  return onward(ctx, w, facts, next, oif);
+}
+
+/** Postrouting: masquerade a new connection's first packet; un-DNAT a reply (conntrack). */
+export function postrouting(ctx: WalkContext, w0: WalkState, facts: NodeFacts, oif: string): WalkState {
+  let w = w0;
+  const node = facts.node;
+  // Each node keeps its own conntrack: a connection another node masqueraded is new here.
+  if (w.direction === "forward" && !w.nat.some((n) => n.kind === "snat" && n.node === node)) {
+    const m = masqueradeStep(ctx.snapshot, facts, w.packet, { marked: w.marked, dnatted: w.dnatted, oif });
+    if (m) {
+      const packet: PacketHeader = {
+        proto: w.packet.proto,
+        src: m.ip,
+        dst: w.packet.dst,
+        ...(w.packet.dport !== undefined ? { dport: w.packet.dport } : {}),
+      };
+      w = with_(
+        w,
+        { packet, nat: [...w.nat, { node, kind: "snat", before: w.packet, after: packet }] },
+        hop(w, {
+          point: "masquerade",
+          node,
+          where: `${node} nat-postrouting`,
+          description: `masquerade to ${m.ip}${w.packet.proto === "icmp" ? "" : " (random port)"}: ${m.why}`,
+          packet,
+          before: w.packet,
+          oif,
+          evidence: m.evidence,
+          commands: [
+            { node, command: "nft list chain ip podnet nat-postrouting" },
+            { node, command: `conntrack -L -s ${w.packet.src}` },
+          ],
+        }),
+      );
+    }
+  }
+  if (w.direction === "reply") {
+    const dnat = w.nat.find(
+      (n) =>
+        n.kind === "dnat" &&
+        n.node === node &&
+        sameIP(n.after.dst, w.packet.src) &&
+        (n.after.dport === undefined || n.after.dport === w.packet.sport),
+    );
+    if (dnat) {
+      const packet = {
+        ...w.packet,
+        src: dnat.before.dst,
+        ...(dnat.before.dport !== undefined ? { sport: dnat.before.dport } : {}),
+      };
+      w = with_(
+        w,
+        { packet },
+        hop(w, {
+          point: "un-nat",
+          node,
+          where: `${node} conntrack`,
+          description: `un-DNAT: the reply's source ${hostPort(w.packet.src, w.packet.sport)} becomes ${hostPort(packet.src, packet.sport)} again`,
+          packet,
+          before: w.packet,
+          commands: [{ node, command: `conntrack -L -d ${dnat.before.dst}` }],
+        }),
+      );
+    }
+  }
+  return w;
+}

@@ -1,0 +1,111 @@
+import { describe, expect, test } from "bun:test";
+import { LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
+import { labPlan } from "./fixtures/trace-scenarios.ts";
+import { resolveTarget } from "./target.ts";
+import { defaultTraceProto, parseTraceDestination, planTrace, TracePlanError } from "./trace-plan.ts";
+
+describe("parseTraceDestination", () => {
+  test("strips the protocol suffix, case-insensitively", () => {
+    expect(parseTraceDestination("default/echo:80/udp")).toEqual({ target: "default/echo:80", proto: "udp" });
+    expect(parseTraceDestination("10.244.3.2/ICMP")).toEqual({ target: "10.244.3.2", proto: "icmp" });
+    expect(parseTraceDestination("[2001:db8::1]:80/tcp")).toEqual({
+      target: "[2001:db8::1]:80",
+      proto: "tcp",
+    });
+  });
+  test("leaves a namespace/name alone", () => {
+    expect(parseTraceDestination("default/node2-a")).toEqual({ target: "default/node2-a" });
+  });
+  test("refuses a bare protocol", () => {
+    expect(() => parseTraceDestination("/tcp")).toThrow(TracePlanError);
+  });
+});
+
+describe("defaultTraceProto", () => {
+  test("tcp with a port, icmp without, the Service port's protocol for Services", () => {
+    expect(defaultTraceProto(resolveTarget(LAB_SNAPSHOT, "node2-a:8080"))).toBe("tcp");
+    expect(defaultTraceProto(resolveTarget(LAB_SNAPSHOT, "node2-a"))).toBe("icmp");
+    expect(defaultTraceProto(resolveTarget(LAB_SNAPSHOT, "192.0.2.11:30772"))).toBe("udp");
+    expect(defaultTraceProto(resolveTarget(LAB_SNAPSHOT, "default/echo:80"))).toBe("tcp");
+  });
+});
+
+describe("planTrace", () => {
+  test("pod → pod over VXLAN: both nodes, the pair and ports, both route lookups", () => {
+    const plan = labPlan("node1-a", "default/node3-b:8080", 41000);
+    expect(plan.spec.source).toEqual({ kind: "pod", node: "node1", namespace: "default", name: "node1-a" });
+    expect(plan.spec.destination).toEqual({ ip: "10.244.8.3", port: 8080 });
+    expect(plan.spec.match.pairs).toEqual([["10.244.0.2", "10.244.8.3"]]);
+    expect(plan.spec.match.ports).toEqual([41000, 8080]);
+    expect(plan.request.nodes).toEqual(["node1", "node3"]);
+    expect(plan.spec.vxlanPeers).toEqual(["192.0.2.11", "198.51.100.13"]);
+    expect(plan.request.routeLookups).toEqual([
+      { dst: "10.244.8.3", from: "10.244.0.2", iif: "podnet0" },
+      { dst: "10.244.0.2", from: "10.244.8.3", iif: "podnet0" },
+    ]);
+  });
+
+  test("pod → ClusterIP: every endpoint's node, pairs to every endpoint, hairpin pairs, target ports", () => {
+    const plan = labPlan("node1-a", "default/echo:80");
+    expect(plan.request.nodes).toEqual(["node1", "node2", "node3"]);
+    expect(plan.candidates.map((c) => c.ip)).toEqual([
+      "10.244.0.2",
+      "10.244.0.3",
+      "10.244.3.2",
+      "10.244.3.3",
+      "10.244.8.2",
+      "10.244.8.3",
+    ]);
+    expect(plan.spec.match.pairs).toContainEqual(["10.244.0.2", "10.102.49.235"]);
+    expect(plan.spec.match.pairs).toContainEqual(["10.244.0.2", "10.244.8.3"]);
+    // The pod reaching itself is masqueraded to its gateway.
+    expect(plan.spec.match.pairs).toContainEqual(["10.244.0.1", "10.244.0.2"]);
+    expect(plan.spec.match.ports).toEqual([40000, 80, 8080]);
+    expect(plan.servicePort?.targetPort).toBe(8080);
+    // A ClusterIP routes only after DNAT: no lookup towards it.
+    expect(plan.request.routeLookups.some((q) => q.dst === "10.102.49.235")).toBe(false);
+  });
+
+  test("external → NodePort: the NodePort's node and the masquerade pairs of its addresses", () => {
+    const plan = labPlan("203.0.113.100", "192.0.2.11:32032");
+    expect(plan.spec.source).toEqual({ kind: "external", ip: "203.0.113.100" });
+    expect(plan.request.nodes[0]).toBe("node1");
+    expect(plan.spec.match.pairs).toContainEqual(["192.0.2.11", "10.244.8.3"]);
+    expect(plan.spec.match.pairs).toContainEqual(["10.244.0.0", "10.244.8.3"]);
+    expect(plan.spec.match.pairs.length).toBeLessThanOrEqual(64);
+  });
+
+  test("pod → external: the node's addresses pair with the outside address (masquerade)", () => {
+    const plan = labPlan("node1-a", "203.0.113.100:8080");
+    expect(plan.request.nodes).toEqual(["node1"]);
+    expect(plan.spec.match.pairs).toContainEqual(["192.0.2.11", "203.0.113.100"]);
+  });
+
+  test("icmp carries no ports", () => {
+    const plan = labPlan("node1-a", "node2-a");
+    expect(plan.spec.proto).toBe("icmp");
+    expect(plan.spec.match.ports).toEqual([]);
+    expect(plan.spec.sourcePort).toBeUndefined();
+  });
+
+  test("a Service cannot be a source; tcp needs a port; a Service with two ports needs one named", () => {
+    const echo = resolveTarget(LAB_SNAPSHOT, "default/echo:80");
+    const pod = resolveTarget(LAB_SNAPSHOT, "node1-a");
+    expect(() => planTrace(LAB_SNAPSHOT, echo, pod, "icmp", { sourcePort: 1, probeTimeoutMs: 1 })).toThrow(
+      /a Service sends nothing/,
+    );
+    expect(() => labPlan("node1-a", "node2-a/tcp")).toThrow(/give a port/);
+    expect(() =>
+      planTrace(LAB_SNAPSHOT, pod, resolveTarget(LAB_SNAPSHOT, "10.102.49.235"), "tcp", {
+        sourcePort: 40000,
+        probeTimeoutMs: 1,
+      }),
+    ).not.toThrow();
+    expect(() =>
+      planTrace(LAB_SNAPSHOT, pod, resolveTarget(LAB_SNAPSHOT, "10.244.3.2:80"), "tcp", {
+        sourcePort: 0,
+        probeTimeoutMs: 1,
+      }),
+    ).toThrow(/source port 0/);
+  });
+});
