@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { pollUntil } from "../base/poll-until.ts";
 import type { DiagnosisRequest, ProbeResult, TraceSpec } from "../cluster/diagnosis-protocol.ts";
-import { DIAGNOSIS_PREFIX, diagnosisKey } from "../cluster/diagnosis-protocol.ts";
+import { DIAGNOSIS_PREFIX, DIAGNOSIS_REQUESTS_PREFIX, diagnosisKey } from "../cluster/diagnosis-protocol.ts";
 import {
   parseArmedReport,
   parseNodeFacts,
@@ -11,9 +11,13 @@ import {
 } from "../cluster/diagnosis-records.ts";
 import type { Logger } from "../daemon/log.ts";
 import { Metrics } from "../daemon/metrics.ts";
+import { buildRangeSets } from "../ipam/range-set.ts";
+import { NodeState } from "../node-state/node-state.ts";
 import { openSqliteStore, type SqliteStore } from "../store/sqlite-store.ts";
-import { DiagnosisResponder, probeArgv } from "./diagnosis-responder.ts";
+import type { Store } from "../store/store.ts";
+import { DiagnosisResponder, type DiagnosisResponderOptions } from "./diagnosis-responder.ts";
 import type { KernelReaders } from "./node-facts.ts";
+import { probeArgv } from "./probe-runner.ts";
 import { type FakeTraceKernel, fakeTraceKernel } from "./trace-kernel.fake.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -24,7 +28,7 @@ const readers: KernelReaders = {
   lookupRoute: async () => ({ error: "Network is unreachable" }),
   readNeighbours: async () => [],
   readFdb: async () => [],
-  listConntrack: async () => [],
+  listConntrack: async () => ({ entries: [], errors: [] }),
   readNftTable: async () => ({ tables: [], sets: [], chains: [] }),
   readSysctl: () => "1",
 };
@@ -74,9 +78,11 @@ async function start(
   node: string,
   kernel: FakeTraceKernel,
   metrics = new Metrics(),
+  extra: Partial<DiagnosisResponderOptions> = {},
+  on: Store = store,
 ): Promise<DiagnosisResponder> {
   const r = new DiagnosisResponder(
-    store,
+    on,
     {
       facts: {
         nodeName: node,
@@ -94,6 +100,7 @@ async function start(
         return { outcome: "answered", ms: 1, localPort: s.sourcePort ?? 0 };
       },
       observeDelayMs: 10,
+      ...extra,
     },
     quiet,
     metrics,
@@ -142,6 +149,23 @@ describe("the diagnosis responder", () => {
     await present(diagnosisKey("goodreq01", "facts", "node1"));
     expect(await value(diagnosisKey("nolease01", "facts", "node1"))).toBeUndefined();
     expect(await value(diagnosisKey("badreq001", "facts", "node1"))).toBeUndefined();
+  });
+
+  test("an invalid trace request is counted as an invalid trace (not facts)", async () => {
+    const metrics = new Metrics();
+    await start("node1", fakeTraceKernel(), metrics);
+    const lease = await store.grantLease(10);
+    const bad = { ...request("badtrace1", "trace"), addresses: ["not-an-address"] };
+    await store.put(diagnosisKey("badtrace1", "request"), JSON.stringify(bad), { lease: lease.id });
+    await pollUntil(
+      "the invalid trace to be counted",
+      async () =>
+        (await metrics.render()).includes('podnet_diagnosis_requests_total{kind="trace",result="invalid"} 1'),
+      5000,
+    );
+    expect(await metrics.render()).toContain(
+      'podnet_diagnosis_requests_total{kind="facts",result="invalid"} 0',
+    );
   });
 
   test("a trace: armed on both, the source probes on go, both observe and remove their tables", async () => {
@@ -261,6 +285,103 @@ describe("requests written before the agent starts", () => {
     expect(await value(diagnosisKey("answered1", "armed", "node1"))).toBeUndefined();
     await store.revoke(lease.id);
     await pollUntil("the trace table to go", () => kernel.tables.size === 0, 5000);
+  });
+});
+
+describe("review fixes", () => {
+  test("the agent lists and watches requests only, never the other nodes' answers", async () => {
+    const prefixes: string[] = [];
+    const spy: Store = Object.assign(Object.create(store) as Store, {
+      list: (prefix: string) => {
+        prefixes.push(prefix);
+        return store.list(prefix);
+      },
+      watch: (prefix: string, o: Parameters<Store["watch"]>[1]) => {
+        prefixes.push(prefix);
+        return store.watch(prefix, o);
+      },
+    });
+    await start("node1", fakeTraceKernel(), new Metrics(), {}, spy);
+    const lease = await store.grantLease(10);
+    await store.put(diagnosisKey("spied0001", "request"), JSON.stringify(request("spied0001", "facts")), {
+      lease: lease.id,
+    });
+    await present(diagnosisKey("spied0001", "facts", "node1"));
+    expect(prefixes.length).toBeGreaterThan(0);
+    for (const p of prefixes) expect(p).toBe(DIAGNOSIS_REQUESTS_PREFIX);
+    await store.revoke(lease.id);
+  });
+
+  test("beyond the concurrent-trace limit a trace is refused with an armed error naming it; facts still come", async () => {
+    const kernel = fakeTraceKernel();
+    await start("node1", kernel, new Metrics(), { maxConcurrentTraces: 1 });
+    const lease = await store.grantLease(10);
+    await store.put(diagnosisKey("first0001", "request"), JSON.stringify(request("first0001", "trace")), {
+      lease: lease.id,
+    });
+    await present(diagnosisKey("first0001", "armed", "node1"));
+    await store.put(diagnosisKey("second001", "request"), JSON.stringify(request("second001", "trace")), {
+      lease: lease.id,
+    });
+    const { value: armed } = await present(diagnosisKey("second001", "armed", "node1"));
+    expect(parseArmedReport(diagnosisKey("second001", "armed", "node1"), armed).error).toBe(
+      "too many traces in progress on node1 (limit 1); try again when one ended",
+    );
+    await present(diagnosisKey("second001", "facts", "node1"));
+    expect([...kernel.tables]).toEqual(["podnet-trace-first0001"]);
+    await store.revoke(lease.id);
+  });
+
+  test("a pod source whose record or namespace is unusable gets a probe error naming pod and path", async () => {
+    const kernel = fakeTraceKernel();
+    const stateDir = `${dir}/state-node1`;
+    const state = NodeState.open(stateDir);
+    state.allocate(
+      { network: "podnet", containerId: "c1", ifname: "eth0" },
+      buildRangeSets([[{ subnet: "10.244.1.0/24" }]]),
+      [],
+      {
+        namespace: "default",
+        name: "stale",
+        labels: {},
+        netns: dir,
+      },
+    );
+    state.close();
+    await start("node1", kernel, new Metrics(), { sendProbe: undefined });
+    const lease = await store.grantLease(10);
+    for (const [id, name, expected] of [
+      [
+        "podgone01",
+        "gone",
+        "cannot send the probe from pod default/gone on node1: pod default/gone has no record on node1",
+      ],
+      ["podstale1", "stale", `cannot send the probe from pod default/stale on node1:`],
+    ] as const) {
+      const r = {
+        ...request(id, "trace"),
+        trace: { ...spec, source: { kind: "pod" as const, node: "node1", namespace: "default", name } },
+      };
+      await store.put(diagnosisKey(id, "request"), JSON.stringify(r), { lease: lease.id });
+      await present(diagnosisKey(id, "armed", "node1"));
+      await store.put(diagnosisKey(id, "go"), "{}", { lease: lease.id });
+      const { value: probe } = await present(diagnosisKey(id, "probe"));
+      const result = parseProbeResult(diagnosisKey(id, "probe"), probe);
+      expect(result.outcome).toBe("error");
+      expect(result.error).toStartWith(expected);
+      if (name === "stale") expect(result.error).toContain(dir);
+    }
+    await store.revoke(lease.id);
+  });
+
+  test("the start-up sweep removes each leftover on its own and retries the ones that failed", async () => {
+    const kernel = fakeTraceKernel(["podnet-trace-stuck0001", "podnet-trace-other0001"]);
+    kernel.undeletable.add("podnet-trace-stuck0001");
+    await start("node1", kernel, new Metrics(), { sweepRetryMs: 30 });
+    expect([...kernel.tables]).toEqual(["podnet-trace-stuck0001"]);
+    expect(kernel.orphanSweeps).toBe(1);
+    kernel.undeletable.clear();
+    await pollUntil("the retried sweep", () => kernel.tables.size === 0, 5000);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The agent's side of `podnet explain` and `podnet trace` (cluster/diagnosis-protocol.ts): it
- * watches `/podnet/diagnosis/`, answers every request that names this node with its facts, and
+ * watches `/podnet/diagnosis/requests/` (never the other nodes' answers), answers every request
+ * that names this node with its facts (kept under the answer size limit), and
  * for a trace arms a TraceSession, sends the probe when the source is here, and reports what its
  * kernel saw. Every key it writes hangs on the request's lease, and when the request goes (the
  * CLI revoked the lease, or died and the lease expired) or a write on that lease fails, the
@@ -9,30 +10,42 @@
  */
 
 import { unhandled } from "../base/unhandled.ts";
+import { escapeControlsDeep } from "../cluster/diagnosis-checker.ts";
 import type {
   DiagnosisKind,
   DiagnosisRequest,
   ProbeResult,
   TraceSpec,
 } from "../cluster/diagnosis-protocol.ts";
-import { DIAGNOSIS_PREFIX, diagnosisKey } from "../cluster/diagnosis-protocol.ts";
-import { parseDiagnosisKey, parseDiagnosisRequest, parseProbeResult } from "../cluster/diagnosis-records.ts";
+import { DIAGNOSIS_REQUESTS_PREFIX, diagnosisKey } from "../cluster/diagnosis-protocol.ts";
+import { parseDiagnosisKey, parseDiagnosisRequest } from "../cluster/diagnosis-records.ts";
 import type { Logger } from "../daemon/log.ts";
 import type { Metrics } from "../daemon/metrics.ts";
 import { WatchKeeper } from "../daemon/watch-keeper.ts";
-import { run } from "../linux/exec.ts";
-import { NodeState } from "../node-state/node-state.ts";
-import { selfExecutable } from "../plugin/install.ts";
 import type { KeyValue, Store, WatchEvent } from "../store/store.ts";
+import { fitFacts, fitObservation } from "./answer-budget.ts";
 import { forwardingSysctlKeys, gatherNodeFacts, type NodeFactsContext } from "./node-facts.ts";
-import { runProbe } from "./trace-probe.ts";
-import { sweepTraceTables, TRACE_KERNEL, type TraceKernel, TraceSession } from "./trace-session.ts";
+import { podNetns, runProbeProcess } from "./probe-runner.ts";
+import {
+  sweepTraceTables,
+  TRACE_KERNEL,
+  type TraceKernel,
+  TraceSession,
+  traceTableName,
+} from "./trace-session.ts";
 import { VXLAN_PORT } from "./vxlan-device.ts";
 
 /** A trace session ends on its own after this long, whatever the CLI does. */
 export const SESSION_CAP_MS = 60_000;
 /** After the probe, packets still in flight (the reply, the last ACK) reach the monitor within this. */
 export const OBSERVE_DELAY_MS = 300;
+/**
+ * At most this many trace sessions run at once on a node: each has a table, a monitor and a timer,
+ * and every monitor receives every session's events (tracing is per namespace).
+ */
+export const MAX_CONCURRENT_TRACES = 4;
+/** A failed start-up sweep of leftover tracing tables is retried this often until it succeeds. */
+export const SWEEP_RETRY_MS = 30_000;
 
 export const DIAGNOSIS_RESULTS = ["answered", "observed", "aborted", "invalid", "failed"] as const;
 export type DiagnosisResult = (typeof DIAGNOSIS_RESULTS)[number];
@@ -44,6 +57,8 @@ export interface DiagnosisResponderOptions {
   readonly sendProbe?: (spec: TraceSpec, netns: string | undefined) => Promise<ProbeResult>;
   readonly sessionCapMs?: number;
   readonly observeDelayMs?: number;
+  readonly maxConcurrentTraces?: number;
+  readonly sweepRetryMs?: number;
 }
 
 interface Entry {
@@ -73,38 +88,15 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** The argv of `podnet probe` for `spec`, run inside `netns` with nsenter when given. */
-export function probeArgv(exe: string, spec: TraceSpec, netns: string | undefined): string[] {
-  const argv = [exe, "probe", "--to", spec.destination.ip, "--proto", spec.proto];
-  if (spec.proto !== "icmp") {
-    if (spec.destination.port !== undefined) argv.push("--port", String(spec.destination.port));
-    if (spec.sourcePort !== undefined) argv.push("--sport", String(spec.sourcePort));
-  }
-  argv.push("--timeout-ms", String(spec.probeTimeoutMs));
-  return netns === undefined ? argv : ["nsenter", `--net=${netns}`, ...argv];
-}
-
-async function runProbeProcess(spec: TraceSpec, netns: string | undefined): Promise<ProbeResult> {
-  const started = performance.now();
-  const ms = () => Math.round(performance.now() - started);
-  // The agent's own namespace needs no child process.
-  if (netns === undefined)
-    return runProbe({
-      to: spec.destination.ip,
-      proto: spec.proto,
-      ...(spec.destination.port !== undefined ? { port: spec.destination.port } : {}),
-      ...(spec.sourcePort !== undefined && spec.proto !== "icmp" ? { sport: spec.sourcePort } : {}),
-      timeoutMs: spec.probeTimeoutMs,
-    });
+/** What an unparseable request claims to be, for the metric ("facts" when it says nothing usable). */
+function requestKind(value: string): DiagnosisKind {
   try {
-    const r = await run(probeArgv(selfExecutable(), spec, netns), { timeoutMs: spec.probeTimeoutMs + 5000 });
-    const line = r.stdout.trim().split("\n").at(-1) ?? "";
-    if (r.code !== 0 || line === "")
-      return { outcome: "error", ms: ms(), error: `podnet probe exited with ${r.code}: ${r.stderr.trim()}` };
-    return parseProbeResult("podnet probe output", line);
-  } catch (e) {
-    return { outcome: "error", ms: ms(), error: message(e) };
+    const v: unknown = JSON.parse(value);
+    if (typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "trace") return "trace";
+  } catch {
+    // not JSON: counted as facts
   }
+  return "facts";
 }
 
 export class DiagnosisResponder {
@@ -114,6 +106,10 @@ export class DiagnosisResponder {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly m: ReturnType<typeof diagnosisMetrics>;
   private stopped = false;
+  /** Invalid requests already logged and counted, by key and revision (a re-listing repeats them). */
+  private readonly invalid = new Set<string>();
+  /** Set while leftover tables still wait to be removed (a failed sweep is retried). */
+  private sweepRetry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -124,10 +120,11 @@ export class DiagnosisResponder {
     this.m = diagnosisMetrics(metrics);
     this.watch = new WatchKeeper({
       open: async (failed) => {
-        const listed = await this.store.list(DIAGNOSIS_PREFIX);
-        this.reconcile(listed.kvs);
+        // Requests and signals only: the other nodes' answers never reach this agent.
+        const listed = await this.store.list(DIAGNOSIS_REQUESTS_PREFIX);
+        await this.reconcile(listed.kvs);
         return [
-          this.store.watch(DIAGNOSIS_PREFIX, {
+          this.store.watch(DIAGNOSIS_REQUESTS_PREFIX, {
             fromRevision: listed.revision + 1,
             onEvents: (events) => this.onEvents(events),
             onError: failed,
@@ -147,14 +144,12 @@ export class DiagnosisResponder {
     return this.o.kernel ?? TRACE_KERNEL;
   }
 
-  /** Removes leftover tracing tables, then follows the requests; never throws (a failed watch is retried). */
+  /**
+   * Removes leftover tracing tables and monitors, then follows the requests; never throws (a failed
+   * watch is retried, and so is a failed sweep, every sweepRetryMs until it succeeds).
+   */
   async start(): Promise<void> {
-    try {
-      const swept = await sweepTraceTables(this.kernel);
-      if (swept.length > 0) this.log.info("removed leftover trace tables", { tables: swept });
-    } catch (e) {
-      this.log.error("cannot remove leftover trace tables", { error: e });
-    }
+    await this.sweep();
     try {
       await this.watch.open();
     } catch (e) {
@@ -163,8 +158,29 @@ export class DiagnosisResponder {
     }
   }
 
+  /** One sweep of leftovers; the tables of this agent's own sessions are kept. */
+  private async sweep(): Promise<void> {
+    this.sweepRetry = undefined;
+    if (this.stopped) return;
+    const live = new Set([...this.entries.keys()].map(traceTableName));
+    try {
+      const swept = await sweepTraceTables(this.kernel, live);
+      if (swept.length > 0) this.log.info("removed leftover trace tables", { tables: swept });
+    } catch (e) {
+      this.log.error("cannot remove leftover trace tables; retrying", {
+        error: e,
+        retryInMs: this.o.sweepRetryMs ?? SWEEP_RETRY_MS,
+      });
+      if (this.stopped) return;
+      this.sweepRetry = setTimeout(() => void this.sweep(), this.o.sweepRetryMs ?? SWEEP_RETRY_MS);
+      this.sweepRetry.unref?.();
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.sweepRetry !== undefined) clearTimeout(this.sweepRetry);
+    this.sweepRetry = undefined;
     this.watch.close();
     const ids = [...this.entries.keys()];
     await Promise.all(ids.map((id) => this.end(id, "agent stopping")));
@@ -172,15 +188,17 @@ export class DiagnosisResponder {
   }
 
   /** What the listing says, as if each key had just been written (after a start or a lost watch). */
-  private reconcile(kvs: readonly KeyValue[]): void {
+  private async reconcile(kvs: readonly KeyValue[]): Promise<void> {
     const requests = new Set<string>();
-    /** Requests this node answered before it (re)started: their sessions are gone, so is their trace. */
-    const answered = new Set<string>();
     for (const kv of kvs) {
       const k = parseDiagnosisKey(kv.key);
       if (k?.part === "request") requests.add(k.id);
-      if (k?.part === "facts" && k.node === this.node && !this.entries.has(k.id)) answered.add(k.id);
     }
+    /** Requests this node answered before it (re)started: their sessions are gone, so is their trace. */
+    const answered = new Set<string>();
+    for (const id of requests)
+      if (!this.entries.has(id) && (await this.store.get(diagnosisKey(id, "facts", this.node))) !== undefined)
+        answered.add(id);
     for (const id of this.entries.keys())
       if (!requests.has(id)) this.enqueue(id, () => this.end(id, "request gone while the watch was down"));
     const puts: WatchEvent[] = kvs
@@ -196,7 +214,10 @@ export class DiagnosisResponder {
       const k = parseDiagnosisKey(key);
       if (k === undefined) continue;
       if (event.type === "delete") {
-        if (k.part === "request") this.enqueue(k.id, () => this.end(k.id, "request deleted"));
+        if (k.part === "request") {
+          for (const seen of this.invalid) if (seen.startsWith(`${key}@`)) this.invalid.delete(seen);
+          this.enqueue(k.id, () => this.end(k.id, "request deleted"));
+        }
         continue;
       }
       switch (k.part) {
@@ -247,8 +268,12 @@ export class DiagnosisResponder {
     try {
       request = parseDiagnosisRequest(kv.key, kv.value);
     } catch (e) {
+      // Once per key and revision: a re-listing after a lost watch shows it again.
+      const seen = `${kv.key}@${kv.modRevision}`;
+      if (this.invalid.has(seen)) return;
+      this.invalid.add(seen);
       this.log.warn("ignoring an invalid diagnosis request", { key: kv.key, error: e });
-      this.count("facts", "invalid");
+      this.count(requestKind(kv.value), "invalid");
       return;
     }
     if (request.nodes.length > 0 && !request.nodes.includes(this.node)) return;
@@ -273,6 +298,22 @@ export class DiagnosisResponder {
       this.o.sessionCapMs ?? SESSION_CAP_MS,
     );
     const trace = request.trace;
+    const running = [...this.entries.values()].filter((e) => e.session !== undefined && !e.done).length;
+    const limit = this.o.maxConcurrentTraces ?? MAX_CONCURRENT_TRACES;
+    if (trace !== undefined && running >= limit) {
+      // Facts still come; the trace is refused with its reason, and nothing is installed.
+      const facts = fitFacts(await gatherNodeFacts(this.o.facts, request));
+      if (!(await this.answer(entry, diagnosisKey(id, "facts", this.node), facts))) return;
+      const error = `too many traces in progress on ${this.node} (limit ${limit}); try again when one ended`;
+      this.log.warn("refusing a trace", { id, error });
+      this.settle(entry, "failed");
+      await this.answer(entry, diagnosisKey(id, "armed", this.node), {
+        node: this.node,
+        table: `inet ${traceTableName(id)}`,
+        error,
+      });
+      return;
+    }
     const session =
       trace === undefined
         ? undefined
@@ -284,7 +325,7 @@ export class DiagnosisResponder {
           });
     entry.session = session;
     const [facts, armed] = await Promise.all([gatherNodeFacts(this.o.facts, request), session?.arm()]);
-    if (!(await this.answer(entry, diagnosisKey(id, "facts", this.node), facts))) return;
+    if (!(await this.answer(entry, diagnosisKey(id, "facts", this.node), fitFacts(facts)))) return;
     if (session === undefined || armed === undefined) {
       this.settle(entry, "answered");
       return;
@@ -303,7 +344,8 @@ export class DiagnosisResponder {
   private async answer(entry: Entry, key: string, value: unknown): Promise<boolean> {
     if (entry.done) return false;
     try {
-      await this.store.put(key, JSON.stringify(value), { lease: entry.lease });
+      // Control characters (an echo line, a tool's stderr) are written visibly: readers refuse them.
+      await this.store.put(key, JSON.stringify(escapeControlsDeep(value)), { lease: entry.lease });
       return true;
     } catch (e) {
       this.log.warn("cannot write diagnosis answer; ending the session", { key, error: message(e) });
@@ -325,30 +367,27 @@ export class DiagnosisResponder {
       return;
     entry.probed = true;
     let netns: string | undefined;
+    let pod: string | undefined;
     if (spec.source.kind === "pod") {
-      netns = this.podNetns(spec.source.namespace, spec.source.name);
-      if (netns === undefined) {
-        const error = `pod ${spec.source.namespace}/${spec.source.name} has no recorded network namespace on ${this.node}`;
+      pod = `${spec.source.namespace}/${spec.source.name}`;
+      try {
+        netns = podNetns(this.o.facts, spec.source.namespace, spec.source.name);
+      } catch (e) {
+        // Whatever went wrong, the requester learns it now instead of waiting for its timeout.
+        const error = `cannot send the probe from pod ${pod} on ${this.node}: ${message(e)}`;
+        this.log.warn("trace probe not sent", { id, error });
         await this.answer(entry, diagnosisKey(id, "probe"), { outcome: "error", ms: 0, error });
         return;
       }
     }
-    const send = this.o.sendProbe ?? runProbeProcess;
+    const podName = pod;
+    const send =
+      this.o.sendProbe ?? ((s: TraceSpec, n: string | undefined) => runProbeProcess(s, n, podName));
     const result = await send(spec, netns).catch(
       (e): ProbeResult => ({ outcome: "error", ms: 0, error: message(e) }),
     );
     this.log.info("trace probe sent", { id, outcome: result.outcome, ms: result.ms });
     await this.answer(entry, diagnosisKey(id, "probe"), result);
-  }
-
-  private podNetns(namespace: string, name: string): string | undefined {
-    const state = NodeState.open(this.o.facts.stateDir);
-    try {
-      const { rows } = state.listPods(this.o.facts.cniNetwork);
-      return rows.find((r) => r.namespace === namespace && r.name === name)?.netns;
-    } finally {
-      state.close();
-    }
   }
 
   private async onProbe(id: string): Promise<void> {
@@ -358,7 +397,7 @@ export class DiagnosisResponder {
       return;
     entry.observed = true;
     await new Promise((resolve) => setTimeout(resolve, this.o.observeDelayMs ?? OBSERVE_DELAY_MS));
-    const observation = await session.observe();
+    const observation = fitObservation(await session.observe());
     if (await this.answer(entry, diagnosisKey(id, "observed", this.node), observation)) {
       this.settle(entry, "observed");
       this.log.info("trace observed", {
@@ -383,7 +422,7 @@ export class DiagnosisResponder {
     if (wasDone) return;
     if (entry.session !== undefined) {
       try {
-        await entry.session.close();
+        await entry.session.close(reason);
       } catch (e) {
         this.log.error("cannot clean up trace session", { id, error: e });
       }

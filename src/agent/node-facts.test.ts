@@ -4,7 +4,13 @@ import type { DiagnosisRequest } from "../cluster/diagnosis-protocol.ts";
 import { buildRangeSets } from "../ipam/range-set.ts";
 import type { InterfaceFact, RouteFact } from "../linux/kernel-facts.ts";
 import { hostVethAlias } from "../node-state/node-state.ts";
-import { forwardingSysctlKeys, gatherNodeFacts, type KernelReaders } from "./node-facts.ts";
+import {
+  forwardingSysctlKeys,
+  gatherNodeFacts,
+  type KernelReaders,
+  readSysctl,
+  sysctlPath,
+} from "./node-facts.ts";
 
 const t = useTempNodeState("podnet-node-facts");
 const NETWORK = "podnet";
@@ -58,7 +64,7 @@ function readers(overrides: Partial<KernelReaders> = {}): KernelReaders & { call
     readFdb: async (dev) => [{ dev, mac: "02:00:00:00:00:02", dst: "198.51.100.13", flags: ["self"] }],
     listConntrack: async (f) => {
       calls.push(`conntrack ${f.addresses.join(",")} ${f.limit}`);
-      return [];
+      return { entries: [], errors: [] };
     },
     readNftTable: async (family, name) => ({ tables: [`${family} ${name}`], sets: [], chains: [] }),
     readSysctl: (k) => (k.includes("bridge") ? undefined : "1"),
@@ -182,5 +188,29 @@ describe("gatherNodeFacts", () => {
     const broken = await gatherNodeFacts({ ...ctx(readers()), stateDir: "relative/dir" }, request);
     expect(broken.errors[0]).toMatch(/^node state: .*not an absolute path/);
     expect(broken.pods).toEqual([]);
+  });
+});
+
+describe("sysctlPath", () => {
+  test("an interface name with dots (a VLAN uplink) stays one path segment", () => {
+    expect(sysctlPath("net.ipv4.conf.eth0.100.rp_filter")).toBe("/proc/sys/net/ipv4/conf/eth0.100/rp_filter");
+    expect(sysctlPath("net.ipv4.conf.bond0.42.rp_filter")).toBe("/proc/sys/net/ipv4/conf/bond0.42/rp_filter");
+    expect(sysctlPath("net.ipv4.conf.eth0.rp_filter")).toBe("/proc/sys/net/ipv4/conf/eth0/rp_filter");
+    expect(sysctlPath("net.ipv4.ip_forward")).toBe("/proc/sys/net/ipv4/ip_forward");
+    expect(sysctlPath("net.bridge.bridge-nf-call-iptables")).toBe(
+      "/proc/sys/net/bridge/bridge-nf-call-iptables",
+    );
+  });
+
+  test("refuses keys that could leave /proc/sys or name no interface", () => {
+    expect(() => sysctlPath("net..ipv4")).toThrow(/Invalid sysctl key/);
+    expect(() => sysctlPath("../etc/passwd")).toThrow(/Invalid sysctl key/);
+    expect(() => sysctlPath("net.ipv4.conf.a-name-far-too-long-for-a-link.x.rp_filter")).toThrow(
+      /Invalid sysctl key/,
+    );
+  });
+
+  test("reads the loopback's rp_filter through the per-device path", () => {
+    expect(readSysctl("net.ipv4.conf.lo.rp_filter")).toMatch(/^[012]$/);
   });
 });

@@ -21,6 +21,7 @@ import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
 import { formatIP } from "../ipnet/address.ts";
 import { listConntrack } from "../linux/conntrack-list.ts";
 import type { InterfaceFact } from "../linux/kernel-facts.ts";
+import { validateIfname } from "../linux/kernel-read.ts";
 import { readInterfaces } from "../linux/link-facts.ts";
 import { readFdb, readNeighbours } from "../linux/neighbour-facts.ts";
 import { readNftTable } from "../linux/nft-facts.ts";
@@ -42,13 +43,35 @@ export interface KernelReaders {
 }
 
 const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_@:-]+)+$/;
+/** Keys whose fourth segment on is an interface name, which may hold dots (eth0.100, bond0.42). */
+const PER_DEVICE = /^net\.ipv[46]\.(conf|neigh)\./;
+
+/**
+ * Pure: the /proc/sys path of a dotted sysctl key. An interface name inside a per-device key
+ * (`net.ipv4.conf.eth0.100.rp_filter`) keeps its dots: it is everything between the fourth
+ * segment and the last, and must be a valid interface name. No segment is empty or "..", so the
+ * path cannot climb out of /proc/sys.
+ */
+export function sysctlPath(key: string): string {
+  if (!SYSCTL_KEY.test(key)) throw new Error(`Invalid sysctl key "${key}"`);
+  const parts = key.split(".");
+  if (PER_DEVICE.test(key) && parts.length > 5) {
+    const device = parts.slice(3, -1).join(".");
+    try {
+      validateIfname(device);
+    } catch (e) {
+      throw new Error(`Invalid sysctl key "${key}": ${message(e)}`);
+    }
+    return `/proc/sys/${[...parts.slice(0, 3), device, parts.at(-1)].join("/")}`;
+  }
+  return `/proc/sys/${parts.join("/")}`;
+}
 
 /** /proc/sys/net is per network namespace: this reads the agent's own (the node's). */
 export function readSysctl(key: string): string | undefined {
-  // The pattern allows no empty segment, so the key cannot climb out of /proc/sys.
-  if (!SYSCTL_KEY.test(key)) throw new Error(`Invalid sysctl key "${key}"`);
+  const path = sysctlPath(key);
   try {
-    return readFileSync(`/proc/sys/${key.replaceAll(".", "/")}`, "utf8").trim();
+    return readFileSync(path, "utf8").trim();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
@@ -133,7 +156,7 @@ function mergeNft(a: NftFacts, b: NftFacts): NftFacts {
 }
 
 /** A namespace path from the node state, checked before it reaches a command line. */
-function usableNetnsPath(path: string | undefined): string | undefined {
+export function usableNetnsPath(path: string | undefined): string | undefined {
   if (path === undefined || !path.startsWith("/") || path.includes("\0") || path.split("/").includes(".."))
     return undefined;
   return path;
@@ -259,8 +282,8 @@ export async function gatherNodeFacts(ctx: NodeFactsContext, request: DiagnosisR
     attempt("nft ip podnet", EMPTY_NFT, () => readers.readNftTable("ip", NFT_TABLE)),
     hasV6 ? attempt("nft ip6 podnet", EMPTY_NFT, () => readers.readNftTable("ip6", NFT_TABLE)) : EMPTY_NFT,
     request.addresses.length === 0
-      ? []
-      : attempt("conntrack", [], () =>
+      ? { entries: [], errors: [] }
+      : attempt("conntrack", { entries: [], errors: [] }, () =>
           readers.listConntrack({ addresses: request.addresses, limit: CONNTRACK_LIMIT }),
         ),
     Promise.all(
@@ -295,8 +318,8 @@ export async function gatherNodeFacts(ctx: NodeFactsContext, request: DiagnosisR
     pods,
     allocations: state.allocations,
     releases: state.releases,
-    conntrack,
+    conntrack: conntrack.entries,
     routeLookups,
-    errors,
+    errors: [...errors, ...conntrack.errors],
   };
 }

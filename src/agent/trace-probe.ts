@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { createConnection } from "node:net";
 import { unhandled } from "../base/unhandled.ts";
+import { escapeControls } from "../cluster/diagnosis-checker.ts";
 import type { ProbeResult, TraceProto } from "../cluster/diagnosis-protocol.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
 
@@ -69,9 +70,14 @@ export function firstLine(data: Buffer): string {
 
 function withAnswer(result: ProbeResult, data: Buffer): ProbeResult {
   if (data.length === 0) return result;
-  const answer = firstLine(data);
-  const echo = parseEchoFields(answer);
-  return { ...result, answer, ...(echo !== undefined ? { echo } : {}) };
+  const line = firstLine(data);
+  const echo = parseEchoFields(line);
+  // The destination's bytes are shown on a terminal: controls are written visibly.
+  return {
+    ...result,
+    answer: escapeControls(line),
+    ...(echo !== undefined ? { echo: { ...echo, pod: escapeControls(echo.pod) } } : {}),
+  };
 }
 
 /** The outcome a socket error stands for. */

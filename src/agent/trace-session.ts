@@ -6,15 +6,9 @@
  * probe went: trace events, the flow's conntrack entries, the counters and the forwarding
  * sysctls. `close` removes whatever is still installed; it is safe to call at any point, twice.
  */
-import type {
-  ArmedReport,
-  ConntrackFact,
-  CounterFact,
-  NodeObservation,
-  TraceSpec,
-} from "../cluster/diagnosis-protocol.ts";
-import { listConntrack } from "../linux/conntrack-list.ts";
-import { startTraceMonitor, type TraceMonitor } from "../linux/nft-trace-monitor.ts";
+import type { ArmedReport, CounterFact, NodeObservation, TraceSpec } from "../cluster/diagnosis-protocol.ts";
+import { type ConntrackFilter, type ConntrackListing, listConntrack } from "../linux/conntrack-list.ts";
+import { startTraceMonitor, sweepOrphanMonitors, type TraceMonitor } from "../linux/nft-trace-monitor.ts";
 import {
   deleteTraceTable,
   installTraceTable,
@@ -31,11 +25,10 @@ export interface TraceKernel {
   readonly listTraceTables: () => Promise<string[]>;
   readonly readTraceCounters: (table: string) => Promise<CounterFact[]>;
   readonly startTraceMonitor: typeof startTraceMonitor;
-  readonly listConntrack: (filter: {
-    addresses: readonly string[];
-    limit?: number;
-  }) => Promise<ConntrackFact[]>;
+  readonly listConntrack: (filter: ConntrackFilter) => Promise<ConntrackListing>;
   readonly readSysctl: (key: string) => string | undefined;
+  /** Ends `nft monitor trace` children a crashed agent left; their pids. */
+  readonly sweepOrphanMonitors: () => number[];
 }
 
 export const TRACE_KERNEL: TraceKernel = {
@@ -44,15 +37,20 @@ export const TRACE_KERNEL: TraceKernel = {
   listTraceTables,
   readTraceCounters,
   startTraceMonitor,
-  listConntrack,
+  listConntrack: (filter) => listConntrack(filter),
   readSysctl,
+  sweepOrphanMonitors: () => sweepOrphanMonitors(),
 };
 
 export const TRACE_TABLE_PREFIX = "podnet-trace-";
-const SENTINEL_ADDRESS = "127.0.0.1";
-/** Sentinel ports come from this range, one per request id, so concurrent traces do not see each other's. */
-const SENTINEL_BASE = 33_000;
-const SENTINEL_SPAN = 16_000;
+/**
+ * The sentinel datagram goes to the discard port (RFC 863), below every ephemeral range (Linux
+ * 32768–60999) and the NodePort range, so no client socket of the node receives it; each session
+ * has its own loopback address in 127.80.0.0/16 (the whole 127/8 is local), so concurrent
+ * sessions tell their sentinels apart.
+ */
+export const SENTINEL_PORT = 9;
+const SENTINEL_NET = "127.80";
 const MONITOR_READY_MS = 3000;
 const CONNTRACK_LIMIT = 64;
 
@@ -60,27 +58,54 @@ export function traceTableName(id: string): string {
   return `${TRACE_TABLE_PREFIX}${id}`;
 }
 
-/** A loopback port derived from the request id (FNV-1a), for the monitor's sentinel packet. */
-export function sentinelPort(id: string): number {
+/**
+ * Pure: the loopback address of the session's sentinel, derived from the request id (FNV-1a) and
+ * moved on past the addresses `inUse` by sessions still running.
+ */
+export function sentinelAddress(id: string, inUse: ReadonlySet<string> = new Set()): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
-  return SENTINEL_BASE + (h % SENTINEL_SPAN);
+  for (let n = 0; n < 254 * 256; n++) {
+    const slot = (h + n) % (254 * 256);
+    const address = `${SENTINEL_NET}.${Math.floor(slot / 254)}.${(slot % 254) + 1}`;
+    if (!inUse.has(address)) return address;
+  }
+  throw new Error("no free sentinel address (more than 65000 trace sessions at once)");
 }
 
-/** The tracing rules for a request (its spec was validated by cluster/diagnosis-records.ts). */
-export function traceRules(id: string, spec: TraceSpec, vxlanPort: number): TraceRules {
+/** Sentinel addresses of this agent's sessions that are armed or arming. */
+const sentinelsInUse = new Set<string>();
+
+/**
+ * The tracing rules for a request (its spec was validated by cluster/diagnosis-records.ts). The
+ * probe's source port is matched exactly on the pairs that start at the probe's source address
+ * (trace-plan.ts lists them first: source → destination, source → each endpoint); the other
+ * pairs are the legs after a masquerade (node address → endpoint or outside host, gateway → pod
+ * for a hairpin), where the proxy's fully-random masquerade gave the flow another source port.
+ */
+export function traceRules(
+  id: string,
+  spec: TraceSpec,
+  vxlanPort: number,
+  sentinel = sentinelAddress(id),
+): TraceRules {
+  const sourcePort = spec.proto === "icmp" ? undefined : spec.sourcePort;
   const ports = new Set(spec.match.ports);
-  if (spec.proto !== "icmp") {
-    if (spec.sourcePort !== undefined) ports.add(spec.sourcePort);
-    if (spec.destination.port !== undefined) ports.add(spec.destination.port);
-  }
+  if (spec.proto !== "icmp" && spec.destination.port !== undefined) ports.add(spec.destination.port);
+  // The probe's own port is matched on its side of the tuple, not as a destination port.
+  if (sourcePort !== undefined && sourcePort !== spec.destination.port) ports.delete(sourcePort);
+  const origin = spec.match.pairs[0]?.[0];
+  const own = spec.match.pairs.filter(([a]) => sourcePort === undefined || a === origin);
+  const natPairs = spec.match.pairs.filter(([a]) => sourcePort !== undefined && a !== origin);
   return {
     table: traceTableName(id),
     l4proto: spec.proto,
-    pairs: spec.match.pairs,
+    pairs: own,
+    ...(natPairs.length > 0 ? { natPairs } : {}),
     ports: spec.proto === "icmp" ? [] : [...ports].sort((a, b) => a - b),
+    ...(sourcePort !== undefined ? { sourcePort } : {}),
     vxlan: { port: vxlanPort, peers: spec.vxlanPeers },
-    sentinel: { address: SENTINEL_ADDRESS, port: sentinelPort(id) },
+    sentinel: { address: sentinel, port: SENTINEL_PORT },
   };
 }
 
@@ -98,6 +123,9 @@ export class TraceSession {
   private monitor: TraceMonitor | undefined;
   private installed = false;
   private closed = false;
+  /** Why the session was closed (the request went, the agent stops, …). */
+  private closedBecause = "";
+  private sentinel: string | undefined;
 
   constructor(
     readonly id: string,
@@ -125,13 +153,17 @@ export class TraceSession {
   async arm(): Promise<ArmedReport> {
     const report = { node: this.o.nodeName, table: `inet ${this.table}` };
     try {
-      if (this.closed) throw new Error("the trace session was closed before it was armed");
-      const rules = traceRules(this.id, this.spec, this.o.vxlanPort);
+      if (this.closed)
+        throw new Error(`the trace session was closed before it was armed (${this.closedBecause})`);
+      this.sentinel = sentinelAddress(this.id, sentinelsInUse);
+      sentinelsInUse.add(this.sentinel);
+      const rules = traceRules(this.id, this.spec, this.o.vxlanPort, this.sentinel);
       await this.kernel.installTraceTable(rules);
       // Set only now: a close() that ran during the install found nothing to delete, so the
       // check below (and the catch) must remove the table.
       this.installed = true;
-      if (this.closed) throw new Error("the trace session was closed while it was armed");
+      if (this.closed)
+        throw new Error(`the trace session was closed while it was armed (${this.closedBecause})`);
       const monitor = await this.kernel.startTraceMonitor({
         sentinel: rules.sentinel,
         readyTimeoutMs: MONITOR_READY_MS,
@@ -139,12 +171,12 @@ export class TraceSession {
       // Closed while the monitor started (the request went): stop what just started.
       if (this.closed) {
         await monitor.stop();
-        throw new Error("the trace session was closed while it was armed");
+        throw new Error(`the trace session was closed while it was armed (${this.closedBecause})`);
       }
       this.monitor = monitor;
       return report;
     } catch (e) {
-      await this.close();
+      await this.close("arming failed");
       return { ...report, error: message(e) };
     }
   }
@@ -169,12 +201,27 @@ export class TraceSession {
     if (monitor === undefined) errors.push("the trace monitor was not running");
     const died = monitor?.failure();
     if (died !== undefined) errors.push(`nft monitor trace ended early: ${died}`);
-    const [conntrack, counters] = await Promise.all([
-      attempt("conntrack", [], () =>
-        this.kernel.listConntrack({ addresses: flowAddresses(this.spec), limit: CONNTRACK_LIMIT }),
+    const dropped = monitor?.dropped() ?? 0;
+    if (dropped > 0)
+      errors.push(
+        `nft monitor trace: ${dropped} events dropped after the first ${events.length} (answer size limit)`,
+      );
+    const sourcePort = this.spec.proto === "icmp" ? undefined : this.spec.sourcePort;
+    const [listing, counters] = await Promise.all([
+      attempt("conntrack", { entries: [], errors: [] }, () =>
+        this.kernel.listConntrack({
+          addresses: flowAddresses(this.spec),
+          limit: CONNTRACK_LIMIT,
+          // The probe's flow only, filtered in the kernel by its source port when it has one.
+          ...(sourcePort !== undefined && this.spec.proto !== "icmp"
+            ? { proto: this.spec.proto, sourcePort }
+            : {}),
+        }),
       ),
       attempt("counters", [], () => this.kernel.readTraceCounters(this.table)),
     ]);
+    const conntrack = listing.entries;
+    errors.push(...listing.errors);
     const sysctls: Record<string, string> = {};
     for (const key of this.o.sysctlKeys) {
       try {
@@ -189,17 +236,25 @@ export class TraceSession {
     } catch (e) {
       errors.push(`deleting table inet ${this.table}: ${message(e)}`);
     }
+    this.releaseSentinel();
     return { node: this.o.nodeName, events, conntrack, counters, sysctls, errors };
   }
 
-  /** Stops the monitor and removes the table, whatever state the session is in. */
-  async close(): Promise<void> {
+  private releaseSentinel(): void {
+    if (this.sentinel !== undefined) sentinelsInUse.delete(this.sentinel);
+    this.sentinel = undefined;
+  }
+
+  /** Stops the monitor and removes the table, whatever state the session is in; `reason` is for errors. */
+  async close(reason = "closed"): Promise<void> {
+    if (!this.closed) this.closedBecause = reason;
     this.closed = true;
     const monitor = this.monitor;
     this.monitor = undefined;
     const failures: string[] = [];
     if (monitor !== undefined) await monitor.stop().catch((e: unknown) => failures.push(message(e)));
     await this.removeTable().catch((e: unknown) => failures.push(message(e)));
+    this.releaseSentinel();
     if (failures.length > 0)
       throw new Error(`Cannot end trace session ${this.id} cleanly: ${failures.join("; ")}`);
   }
@@ -211,9 +266,43 @@ export class TraceSession {
   }
 }
 
-/** Removes every podnet-trace-* table (leftovers of an agent that died mid-trace); returns their names. */
-export async function sweepTraceTables(kernel: TraceKernel = TRACE_KERNEL): Promise<string[]> {
-  const tables = (await kernel.listTraceTables()).filter((t) => t.startsWith(TRACE_TABLE_PREFIX));
-  for (const table of tables) await kernel.deleteTraceTable(table);
-  return tables;
+export class TraceSweepError extends Error {
+  override readonly name = "TraceSweepError";
+  constructor(
+    readonly removed: readonly string[],
+    readonly failures: readonly string[],
+  ) {
+    super(`Cannot remove every leftover trace table: ${failures.join("; ")}`);
+  }
+}
+
+/**
+ * Removes every podnet-trace-* table but those in `keep` (live sessions), each on its own so one
+ * failure leaves no other behind, and ends the monitors a crashed agent left; returns the tables
+ * removed. Throws TraceSweepError naming each failure after trying all.
+ */
+export async function sweepTraceTables(
+  kernel: TraceKernel = TRACE_KERNEL,
+  keep: ReadonlySet<string> = new Set(),
+): Promise<string[]> {
+  const failures: string[] = [];
+  try {
+    kernel.sweepOrphanMonitors();
+  } catch (e) {
+    failures.push(`leftover nft monitor trace processes: ${message(e)}`);
+  }
+  const tables = (await kernel.listTraceTables()).filter(
+    (t) => t.startsWith(TRACE_TABLE_PREFIX) && !keep.has(t),
+  );
+  const removed: string[] = [];
+  for (const table of tables) {
+    try {
+      await kernel.deleteTraceTable(table);
+      removed.push(table);
+    } catch (e) {
+      failures.push(`table inet ${table}: ${message(e)}`);
+    }
+  }
+  if (failures.length > 0) throw new TraceSweepError(removed, failures);
+  return removed;
 }

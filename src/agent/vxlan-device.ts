@@ -3,6 +3,8 @@
  * address, learning off (podnet programs FDB and neighbour entries itself, like flannel), with
  * each local pod block's network address as its tunnel endpoint address.
  */
+
+import { VXLAN_DEV, VXLAN_PORT, VXLAN_VNI } from "../cluster/vxlan-convention.ts";
 import type { IPAddress } from "../ipnet/address.ts";
 import { formatIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
@@ -11,9 +13,7 @@ import type { IpCommand, LinkInfo } from "../linux/ip.ts";
 import { getLinkDetails, ipBatch, ipTry } from "../linux/ip.ts";
 import { vtepAddress } from "./peer-routes.ts";
 
-export const VXLAN_DEV = "podnet-vx";
-export const VXLAN_VNI = 4096;
-export const VXLAN_PORT = 4789;
+export { VXLAN_DEV, VXLAN_PORT, VXLAN_VNI } from "../cluster/vxlan-convention.ts";
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
 export const VXLAN_OVERHEAD_V4 = 50;
 export const VXLAN_OVERHEAD_V6 = 70;

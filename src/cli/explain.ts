@@ -10,6 +10,7 @@
 import { collectFacts } from "../diagnosis/diagnosis-client.ts";
 import { explainAddress, parseExplainQuery } from "../diagnosis/explain.ts";
 import { renderExplanation } from "../diagnosis/render-explain.ts";
+import { screenFacts } from "../diagnosis/screen-facts.ts";
 import { readClusterSnapshot } from "../diagnosis/snapshot-reader.ts";
 import { openStore } from "../store/open-store.ts";
 import type { ParsedArgs } from "./args.ts";
@@ -38,7 +39,7 @@ export async function explainCommand(
   const store = await openStore(options.datastore);
   try {
     const snapshot = await readClusterSnapshot(store);
-    const { facts, missing } = await collectFacts(
+    const collected = await collectFacts(
       store,
       snapshot,
       {
@@ -49,7 +50,10 @@ export async function explainCommand(
       },
       { timeoutMs: options.timeoutMs },
     );
-    const explanation = explainAddress(snapshot, facts, query, new Date(), missing);
+    // A node whose answer the readers cannot take is left out and named, not fatal for the rest.
+    const screened = screenFacts(snapshot, collected.facts);
+    const missing = [...collected.missing, ...screened.missing];
+    const explanation = explainAddress(snapshot, screened.facts, query, new Date(), missing);
     io.out(options.json ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation));
     return 0;
   } finally {

@@ -67,12 +67,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         return await ipamCommand(rest, (a) => parseArgs(a, ["json"]));
       }
       case "explain": {
-        const { explainCommand } = await import("./explain.ts");
-        return await explainCommand(rest, (a) => parseArgs(a, ["json", "help"]));
+        const [{ explainCommand }, { EXPLAIN_SWITCHES }] = await Promise.all([
+          import("./explain.ts"),
+          import("./diagnosis-args.ts"),
+        ]);
+        return await explainCommand(rest, (a) => parseArgs(a, EXPLAIN_SWITCHES));
       }
       case "trace": {
-        const { traceCommand } = await import("./trace.ts");
-        return await traceCommand(rest, (a) => parseArgs(a, ["json", "help", "no-probe"]));
+        const [{ traceCommand }, { TRACE_SWITCHES }] = await Promise.all([
+          import("./trace.ts"),
+          import("./diagnosis-args.ts"),
+        ]);
+        return await traceCommand(rest, (a) => parseArgs(a, TRACE_SWITCHES));
       }
       case "probe": {
         const { probeCommand } = await import("./probe.ts");

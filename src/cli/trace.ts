@@ -16,9 +16,11 @@ import { externalProber } from "../diagnosis/external-probe.ts";
 import { observeTrace } from "../diagnosis/observe.ts";
 import { predictTrace } from "../diagnosis/predict.ts";
 import { renderTraceReport } from "../diagnosis/render-trace.ts";
+import { screenFacts } from "../diagnosis/screen-facts.ts";
 import { readClusterSnapshot } from "../diagnosis/snapshot-reader.ts";
 import { resolveTarget } from "../diagnosis/target.ts";
-import { defaultTraceProto, parseTraceDestination, planTrace } from "../diagnosis/trace-plan.ts";
+import { defaultTraceProto, parseTraceDestination } from "../diagnosis/trace-destination.ts";
+import { planTrace } from "../diagnosis/trace-plan.ts";
 import { buildTraceReport } from "../diagnosis/trace-report.ts";
 import { openStore } from "../store/open-store.ts";
 import type { ParsedArgs } from "./args.ts";
@@ -69,17 +71,20 @@ export async function traceCommand(
         ? { sendProbe: externalProber(netns, selfCommand()) }
         : {}),
     });
-    const prediction = predictTrace(snapshot, session.facts, plan);
+    // A node whose answer the readers cannot take is left out and named, not fatal for the rest.
+    const screened = screenFacts(snapshot, session.facts);
+    const missing = [...session.missing, ...screened.missing];
+    const prediction = predictTrace(snapshot, screened.facts, plan);
     const observation = options.probe ? observeTrace(plan, session.observations, session.probe) : undefined;
     const verdict = compareTrace(prediction, observation);
-    const drift = findDrift(snapshot, session.facts, session.missing);
+    const drift = findDrift(snapshot, screened.facts, missing);
     const report = buildTraceReport({
       plan,
       prediction,
       ...(observation !== undefined ? { observation } : {}),
       verdict,
       drift,
-      missing: session.missing,
+      missing,
       probed: options.probe,
     });
     io.out(options.json ? JSON.stringify(report, null, 2) : renderTraceReport(report));

@@ -1,18 +1,23 @@
 /**
  * How `podnet explain` and `podnet trace` ask the node agents for what only a node can see, through
  * the datastore: the CLI puts a request under a short lease it keeps alive; every agent the request
- * names answers under `/podnet/diagnosis/ID/…` with the *same* lease, so a request, its answers and
- * (through the agents watching it) the tracing rules it caused all go when the CLI revokes the lease
- * or dies and the lease expires. Nothing piles up.
+ * names answers with the *same* lease, so a request, its answers and (through the agents watching
+ * it) the tracing rules it caused all go when the CLI revokes the lease or dies and the lease
+ * expires. Nothing piles up.
  *
- * Keys under `/podnet/diagnosis/ID/`:
- * - `request`          the CLI's {@link DiagnosisRequest}
- * - `facts/NODE`       an agent's {@link NodeFacts} (every request)
- * - `armed/NODE`       an agent's {@link ArmedReport}: its tracing rules and monitor are ready (trace)
- * - `go`               the CLI: every agent on the path is armed, send the probe now (trace)
- * - `probe`            the result of the probe ({@link ProbeResult}), written by the source node's
- *                      agent (pod and node sources) or by whoever sent it (the lab's external host)
- * - `observed/NODE`    an agent's {@link NodeObservation}: what its kernel saw (trace)
+ * What the agents must see and what only the requester reads live under separate prefixes, so an
+ * agent watches `requests/` alone and never receives the other nodes' (large) answers:
+ * - `/podnet/diagnosis/requests/ID/request`        the CLI's {@link DiagnosisRequest}
+ * - `/podnet/diagnosis/requests/ID/go`             the CLI: every agent on the path is armed, send the probe now (trace)
+ * - `/podnet/diagnosis/requests/ID/probe`          the result of the probe ({@link ProbeResult}), written by the
+ *                                                  source node's agent (pod and node sources) or by whoever sent
+ *                                                  it (the lab's external host); the armed agents observe on it
+ * - `/podnet/diagnosis/answers/ID/facts/NODE`      an agent's {@link NodeFacts} (every request)
+ * - `/podnet/diagnosis/answers/ID/armed/NODE`      an agent's {@link ArmedReport}: its tracing rules and monitor are ready (trace)
+ * - `/podnet/diagnosis/answers/ID/observed/NODE`   an agent's {@link NodeObservation}: what its kernel saw (trace)
+ *
+ * Every answer is bounded by its serialized size (MAX_ANSWER_BYTES, well under etcd's 1.5 MiB
+ * request limit); what an agent had to cut is said in its `errors`.
  *
  * The records are data from the network: every reader validates them before use.
  */
@@ -42,12 +47,41 @@ export type {
 } from "../linux/kernel-facts.ts";
 
 export const DIAGNOSIS_PREFIX = `${ROOT}/diagnosis/`;
+/** What the agents watch: requests and the requester's (and prober's) signals. */
+export const DIAGNOSIS_REQUESTS_PREFIX = `${DIAGNOSIS_PREFIX}requests/`;
+/** What only the requester reads: the agents' answers. */
+export const DIAGNOSIS_ANSWERS_PREFIX = `${DIAGNOSIS_PREFIX}answers/`;
 
 /** Request ids: lowercase letters and digits, 8–32 characters (they name an nft table too). */
 export const DIAGNOSIS_ID = /^[a-z0-9]{8,32}$/;
 
-export function diagnosisKey(id: string, ...rest: string[]): string {
-  return `${DIAGNOSIS_PREFIX}${[id, ...rest].join("/")}`;
+/** An answer's serialized size is kept under this (etcd refuses requests over 1.5 MiB by default). */
+export const MAX_ANSWER_BYTES = 512 * 1024;
+
+export type DiagnosisSignalPart = "request" | "go" | "probe";
+export type DiagnosisAnswerPart = "facts" | "armed" | "observed";
+
+/** The key of a request's signal, or of a node's answer. */
+export function diagnosisKey(id: string, part: DiagnosisSignalPart): string;
+export function diagnosisKey(id: string, part: DiagnosisAnswerPart, node: string): string;
+export function diagnosisKey(
+  id: string,
+  part: DiagnosisSignalPart | DiagnosisAnswerPart,
+  node?: string,
+): string {
+  switch (part) {
+    case "request":
+    case "go":
+    case "probe":
+      return `${DIAGNOSIS_REQUESTS_PREFIX}${id}/${part}`;
+    default:
+      return `${DIAGNOSIS_ANSWERS_PREFIX}${id}/${part}/${node ?? ""}`;
+  }
+}
+
+/** The prefixes of one request's signals and of its answers (what its requester watches). */
+export function diagnosisPrefixes(id: string): { readonly requests: string; readonly answers: string } {
+  return { requests: `${DIAGNOSIS_REQUESTS_PREFIX}${id}/`, answers: `${DIAGNOSIS_ANSWERS_PREFIX}${id}/` };
 }
 
 export type DiagnosisKind = "facts" | "trace";

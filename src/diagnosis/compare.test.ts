@@ -307,3 +307,38 @@ describe("compareTrace with a silent node", () => {
     expect(v.summary).toContain("node3 did not report");
   });
 });
+
+describe("br_netfilter off or not loaded", () => {
+  const BRIDGE_NF = "net.bridge.bridge-nf-call-iptables";
+  const withoutKey = LAB_FACTS.map((f) => {
+    if (f.node !== "node1") return f;
+    const { [BRIDGE_NF]: _gone, ...sysctls } = f.sysctls;
+    return { ...f, sysctls };
+  });
+  const answered: ProbeResult = { outcome: "answered", ms: 1, localIp: "10.244.0.2", localPort: 57476 };
+
+  for (const [name, facts] of [
+    ["= 0", withSysctl("node1", BRIDGE_NF, "0")],
+    ["absent", withoutKey],
+  ] as const) {
+    test(`${name}: a healthy same-node pair is not a disagreement; its bridged hops are unobservable`, () => {
+      const v = verdict("node1-a", "node1-b:8080", 57476, facts, [nodeObservation("node1", [])], answered);
+      expect(v.status).toBe("agree");
+      expect(v.firstDisagreement).toBeUndefined();
+      const bridge = v.hops.find((h) => h.point === "bridge" && h.direction === "forward");
+      expect(bridge?.status).toBe("unobservable");
+      expect(bridge?.note).toContain("br_netfilter off");
+    });
+  }
+
+  test("a Service endpoint on the client's bridge: the reply bypasses un-DNAT, predicted as that failure", () => {
+    const plan = labPlan("node1-a", "default/echo:80", 40000);
+    const prediction = predictTrace(LAB_SNAPSHOT, withoutKey, plan);
+    const path = prediction.paths.find((p) => p.endpoint?.pod === "default/node1-b");
+    expect(path?.outcome).toBe("dropped");
+    expect(path?.drop?.reason).toBe("reply-not-un-natted");
+    expect(path?.drop?.evidence.join(" ")).toContain("br_netfilter is not loaded");
+    // The forward direction is routed (no bridged DNAT without br_netfilter).
+    expect(path?.forward.some((h) => h.point === "fib" && h.node === "node1")).toBe(true);
+  });
+});

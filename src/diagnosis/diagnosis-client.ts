@@ -79,7 +79,7 @@ function factsMissing(session: DiagnosisSession, nodes: readonly string[], waite
     out.push({
       node,
       reason: rejected
-        ? `answered with a record podnet cannot read: ${rejected}`
+        ? `answered malformed facts: ${rejected}`
         : `no answer within ${seconds(waitedMs)} — is its agent running?`,
     });
   }
@@ -212,7 +212,7 @@ export async function runTraceSession(
       if (!session.facts.has(node) && !session.armed.has(node)) continue; // already "no answer"
       const report = session.armed.get(node);
       const rejected = session.rejected.get(`armed/${node}`);
-      if (rejected) missing.push({ node, reason: `its armed report cannot be read: ${rejected}` });
+      if (rejected) missing.push({ node, reason: `answered a malformed armed report: ${rejected}` });
       else if (report === undefined)
         missing.push({ node, reason: `did not arm its tracing rules within ${seconds(armedMs)}` });
       else if (report.error !== undefined)
@@ -222,7 +222,7 @@ export async function runTraceSession(
         missing.push({
           node,
           reason: bad
-            ? `its observation cannot be read: ${bad}`
+            ? `answered a malformed observation: ${bad}`
             : "armed, but reported no observation in time",
         });
       }
@@ -233,7 +233,7 @@ export async function runTraceSession(
       missing.push({
         node: source,
         reason: bad
-          ? `the probe result cannot be read: ${bad}`
+          ? `answered a malformed probe result: ${bad}`
           : "the probe result never came — was the source node armed and its agent running?",
       });
     }

@@ -15,7 +15,7 @@ import type {
   NodeObservation,
   ProbeResult,
 } from "../cluster/diagnosis-protocol.ts";
-import { DIAGNOSIS_ID, diagnosisKey } from "../cluster/diagnosis-protocol.ts";
+import { DIAGNOSIS_ID, diagnosisKey, diagnosisPrefixes } from "../cluster/diagnosis-protocol.ts";
 import {
   InvalidDiagnosisRecordError,
   parseArmedReport,
@@ -59,16 +59,17 @@ export class DiagnosisSession {
   readonly facts = new Map<string, NodeFacts>();
   readonly armed = new Map<string, ArmedReport>();
   readonly observed = new Map<string, NodeObservation>();
-  /** Answers that did not validate, by key under the request ("facts/NODE", "probe"), with the reason. */
+  /** Answers that did not validate, by part ("facts/NODE", "probe"), with "FIELD REASON". */
   readonly rejected = new Map<string, string>();
   probe: ProbeResult | undefined;
 
   private failure: Error | undefined;
   private waiters: (() => void)[] = [];
-  private watch: Watch | undefined;
+  private readonly watches: Watch[] = [];
   private keeper: ReturnType<typeof setInterval> | undefined;
   private leaseId: string | undefined;
-  private closed = false;
+  /** The one close in progress or done: every caller (the signal handler too) awaits the same revoke. */
+  private closing: Promise<void> | undefined;
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
 
   private constructor(
@@ -110,14 +111,20 @@ export class DiagnosisSession {
         );
       });
     }, this.options.keepAliveMs ?? KEEP_ALIVE_INTERVAL_MS);
-    const prefix = diagnosisKey(this.id, "");
-    const { revision } = await this.store.list(prefix);
-    this.watch = this.store.watch(prefix, {
-      fromRevision: revision + 1,
-      onEvents: (events) => this.onEvents(events),
-      onError: (e) =>
-        this.fail(new DiagnosisSessionError(`Lost the watch on diagnosis request ${this.id}: ${e.message}`)),
-    });
+    // The answers, and the request's own signals (the probe result an agent puts), each under its prefix.
+    const { requests, answers } = diagnosisPrefixes(this.id);
+    const { revision } = await this.store.list(answers);
+    for (const prefix of [answers, requests])
+      this.watches.push(
+        this.store.watch(prefix, {
+          fromRevision: revision + 1,
+          onEvents: (events) => this.onEvents(events),
+          onError: (e) =>
+            this.fail(
+              new DiagnosisSessionError(`Lost the watch on diagnosis request ${this.id}: ${e.message}`),
+            ),
+        }),
+      );
     await this.put("request", JSON.stringify(request));
   }
 
@@ -162,7 +169,11 @@ export class DiagnosisSession {
         }
       } catch (e) {
         if (!(e instanceof InvalidDiagnosisRecordError)) throw e;
-        this.rejected.set("node" in named ? `${named.part}/${named.node}` : named.part, e.message);
+        // The field and why: the client words it as "answered malformed facts: FIELD REASON".
+        this.rejected.set(
+          "node" in named ? `${named.part}/${named.node}` : named.part,
+          `${e.field} ${e.reason}`,
+        );
       }
     }
     this.wake();
@@ -208,15 +219,23 @@ export class DiagnosisSession {
     }
   }
 
-  /** Stops the keep-alive and the watch and revokes the lease (deleting every key of the request). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /**
+   * Stops the keep-alive and the watches and revokes the lease (deleting every key of the request).
+   * Every call returns the same promise: a second caller (a signal during the final revoke, or the
+   * normal unwinding after a signal) waits for the revoke in flight instead of returning at once.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
     if (this.keeper) clearInterval(this.keeper);
-    this.watch?.close();
+    for (const w of this.watches.splice(0)) w.close();
     try {
       if (this.leaseId !== undefined) await this.store.revoke(this.leaseId);
     } finally {
+      // Handlers stay until the revoke is over: a signal meanwhile waits for it (see installSignalHandlers).
       for (const [signal, handler] of this.signalHandlers.splice(0)) process.off(signal, handler);
       this.wake();
     }

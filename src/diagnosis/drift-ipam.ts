@@ -5,6 +5,7 @@
  */
 import type { AllocationFact, NodeFacts, NodePodFact } from "../cluster/diagnosis-protocol.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import { identifierWord, ifnameWord, netnsWord } from "./command-words.ts";
 import type { Drift } from "./drift-kinds.ts";
 import { addressOf } from "./fact-text.ts";
 import { sameIP } from "./target.ts";
@@ -57,7 +58,7 @@ export function interfaceProblem(
 }
 
 function commandFor(a: { network: string; containerId: string; ifname: string }): string {
-  return `ip -d link show | grep -B2 'alias podnet:${a.network}:${a.containerId}:${a.ifname}'`;
+  return `ip -d link show | grep -B2 'alias podnet:${identifierWord(a.network)}:${identifierWord(a.containerId)}:${ifnameWord(a.ifname)}'`;
 }
 
 /** IPAM drift on one node. */
@@ -80,7 +81,7 @@ export function ipamDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] 
       pod?.ips[0] ?? i.name,
       `host veth ${i.name}${pod ? ` of ${pod.namespace}/${pod.name}` : ""} (container ${owner.containerId}/${owner.ifname}) has no allocation`,
       `${i.name} alias ${i.alias}; no allocation for the container`,
-      `ip -d link show ${i.name}`,
+      `ip -d link show ${ifnameWord(i.name)}`,
     );
   }
   for (const pod of facts.pods) {
@@ -92,7 +93,7 @@ export function ipamDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] 
         ip,
         `${pod.namespace}/${pod.name} holds ${ip} on ${pod.ifname}, which the node never allocated`,
         `${pod.ifname} ${pod.inside?.mac ?? ""} has ${ip}; no allocation`,
-        `nsenter --net=${pod.netns ?? "POD-NETNS"} ip addr show ${pod.ifname}`,
+        `nsenter --net=${pod.netns === undefined ? "POD-NETNS" : netnsWord(pod.netns)} ip addr show ${ifnameWord(pod.ifname)}`,
       );
     }
   }

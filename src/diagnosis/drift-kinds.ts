@@ -34,3 +34,12 @@ export interface Drift {
   /** The command that shows it, to run on `node` (node-agnostic form: no `ip netns exec`). */
   readonly command: string;
 }
+
+/** Drift that breaks every path through its node, so it concerns every address the node handles. */
+export const NODE_WIDE_DRIFT: ReadonlySet<DriftKind> = new Set<DriftKind>([
+  "ip-forward-off",
+  "rp-filter-strict",
+  "agent-not-answering",
+  "nft-table-missing",
+  "node-ip-changed",
+]);

@@ -4,10 +4,11 @@
  * node IPs really on the uplink; and the nodes that did not answer at all.
  */
 
-import { VXLAN_DEV } from "../agent/vxlan-device.ts";
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import { ifnameWord } from "./command-words.ts";
 import type { Drift } from "./drift-kinds.ts";
 import { addressOf } from "./fact-text.ts";
 import { sameIP } from "./target.ts";
@@ -28,6 +29,31 @@ export function uplinkAddresses(facts: NodeFacts): readonly string[] {
   return facts.interfaces.find((i) => i.name === facts.agent.uplink)?.addresses ?? [];
 }
 
+/** A node's announced node IPs against what its uplink holds. */
+export interface NodeIPStatus {
+  /** The node record's node IPs (empty without a record). */
+  readonly announced: readonly string[];
+  /** The uplink's addresses as reported ("192.0.2.11/24"); empty when it holds none or is gone. */
+  readonly held: readonly string[];
+  /** Announced node IPs the uplink does not hold. */
+  readonly notHeld: readonly string[];
+  /** Whether the node could read its interfaces at all (else nothing is known about `held`). */
+  readonly readable: boolean;
+}
+
+/** One answer to "does the uplink still hold the announced node IPs", for explain and drift alike. */
+export function nodeIPStatus(
+  record: { nodeIPs: readonly string[] } | undefined,
+  facts: NodeFacts,
+): NodeIPStatus {
+  const readable = !facts.errors.some((e) => e.startsWith("interfaces:"));
+  const held = uplinkAddresses(facts);
+  const current = held.map(addressOf);
+  const announced = record?.nodeIPs ?? [];
+  const notHeld = readable ? announced.filter((ip) => !current.some((c) => sameIP(c, ip))) : [];
+  return { announced, held, notHeld, readable };
+}
+
 export function nodeDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] {
   const drift: Drift[] = [];
   const forward = facts.sysctls["net.ipv4.ip_forward"];
@@ -40,6 +66,19 @@ export function nodeDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] 
         "does not forward IPv4: pods on it reach nothing beyond it, and nothing reaches them through it",
       evidence: "net.ipv4.ip_forward = 0",
       command: "sysctl net.ipv4.ip_forward",
+    });
+  }
+  // IPv6 forwarding matters only where the cluster has IPv6 pod addresses.
+  const v6 = snapshot.config.clusterCidrs.some((c) => c.includes(":"));
+  if (v6 && facts.sysctls["net.ipv6.conf.all.forwarding"]?.trim() === "0") {
+    drift.push({
+      node: facts.node,
+      kind: "ip-forward-off",
+      subject: facts.node,
+      problem:
+        "does not forward IPv6: its pods' IPv6 traffic reaches nothing beyond it, and nothing reaches them through it",
+      evidence: "net.ipv6.conf.all.forwarding = 0",
+      command: "sysctl net.ipv6.conf.all.forwarding",
     });
   }
   const devices = [facts.agent.uplink, DEFAULT_BRIDGE, VXLAN_DEV].filter((d) =>
@@ -62,19 +101,16 @@ export function nodeDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] 
     });
   }
   const record = snapshot.nodes.find((n) => n.name === facts.node);
-  const current = uplinkAddresses(facts).map(addressOf);
-  if (record && current.length > 0) {
-    for (const ip of record.nodeIPs) {
-      if (current.some((c) => sameIP(c, ip))) continue;
-      drift.push({
-        node: facts.node,
-        kind: "node-ip-changed",
-        subject: ip,
-        problem: `announces node IP ${ip}, but its uplink ${facts.agent.uplink} no longer holds it: peers route its pods to an old address`,
-        evidence: `${facts.agent.uplink} has ${uplinkAddresses(facts).join(", ")}; the node record announces ${record.nodeIPs.join(", ")}`,
-        command: `ip addr show ${facts.agent.uplink}`,
-      });
-    }
+  const status = nodeIPStatus(record, facts);
+  for (const ip of status.notHeld) {
+    drift.push({
+      node: facts.node,
+      kind: "node-ip-changed",
+      subject: ip,
+      problem: `announces node IP ${ip}, but its uplink ${facts.agent.uplink} no longer holds it: peers route its pods to an old address`,
+      evidence: `${facts.agent.uplink} has ${status.held.join(", ") || "no address"}; the node record announces ${status.announced.join(", ")}`,
+      command: `ip addr show ${ifnameWord(facts.agent.uplink)}`,
+    });
   }
   return drift;
 }

@@ -5,33 +5,21 @@
  */
 
 import { type LocalView, type PeerRoute, planPeerRoutes } from "../agent/peer-routes.ts";
-import { VXLAN_DEV } from "../agent/vxlan-device.ts";
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { BACKENDS, type Backend } from "../cluster/node-record.ts";
+import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
 import { formatIP } from "../ipnet/address.ts";
-import {
-  containsPrefix,
-  formatPrefix,
-  type IPPrefix,
-  parseInterfaceCIDR,
-  parsePrefix,
-} from "../ipnet/prefix.ts";
+import { containsPrefix, formatPrefix, type IPPrefix, parseInterfaceCIDR } from "../ipnet/prefix.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import { addressWord, prefixWord } from "./command-words.ts";
 import type { Drift } from "./drift-kinds.ts";
 import type { BlockRoute } from "./explanation.ts";
 import { fdbText, neighbourText, routeDst, routeText } from "./fact-text.ts";
 import { sameIP } from "./target.ts";
+import { prefixOrUndefined } from "./trace-net.ts";
 
 /** rtnetlink protocol of podnet's peer routes (agent/route-diff.ts ROUTE_PROTO). */
 const PEER_PROTO = "200";
-
-function tryPrefix(text: string): IPPrefix | undefined {
-  try {
-    return parsePrefix(text, { strict: false });
-  } catch {
-    return undefined;
-  }
-}
 
 /** The node's own view, as its agent has it: backend, uplink subnets, own blocks, the leases. */
 export function localViewOf(snapshot: ClusterSnapshot, facts: NodeFacts): LocalView {
@@ -48,10 +36,10 @@ export function localViewOf(snapshot: ClusterSnapshot, facts: NodeFacts): LocalV
       // an unreadable address is no connected subnet
     }
   }
-  const ownBlocks = facts.agent.blocks.map(tryPrefix).filter((p): p is IPPrefix => p !== undefined);
+  const ownBlocks = facts.agent.blocks.map(prefixOrUndefined).filter((p): p is IPPrefix => p !== undefined);
   const owners = new Map(snapshot.blocks.map((b) => [routeDst(b.block), b.node]));
   const clusterCidrs = snapshot.config.clusterCidrs
-    .map(tryPrefix)
+    .map(prefixOrUndefined)
     .filter((p): p is IPPrefix => p !== undefined);
   return {
     name: facts.node,
@@ -180,7 +168,7 @@ function vxlanBlock(facts: NodeFacts, want: Extract<PeerRoute, { kind: "vxlan" }
         ? `its neighbour entry for ${want.peer}'s VTEP ${vtep} does not name ${mac}`
         : `has no neighbour entry for ${want.peer}'s VTEP ${vtep} (should be ${mac} PERMANENT)`,
       neighEvidence,
-      `ip neigh show ${vtep} dev ${VXLAN_DEV}`,
+      `ip neigh show ${addressWord(vtep)} dev ${VXLAN_DEV}`,
     );
   }
   if (!fdbOk) {
@@ -256,7 +244,7 @@ export function peerRouteDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Dri
         subject: routeDst(r.dst),
         problem: `has a podnet route (proto ${PEER_PROTO}) for ${routeDst(r.dst)}, which no peer holds`,
         evidence: routeText(r),
-        command: `ip route show ${routeDst(r.dst)}`,
+        command: `ip route show ${prefixWord(routeDst(r.dst))}`,
       });
     }
   }

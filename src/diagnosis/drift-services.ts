@@ -2,12 +2,14 @@
  * Whether a node's Service proxy table agrees with the datastore (pure): every ClusterIP in
  * `cluster-ips`, every port of a Service with endpoints in `service-ips`, and exactly the Service's
  * endpoints in `service-endpoints-PROTO` (keyed `clusterIP . port . index : podIP . targetPort`).
+ * Every NodePort of a Service with endpoints in `service-nodeports`, and exactly its endpoints in
+ * `nodeport-endpoints-PROTO` (keyed `nodePort . index : podIP . targetPort`).
  * Only the IPv4 table `ip podnet` is read by the agents, so only IPv4 ClusterIPs are checked.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import type { Service, ServicePort } from "../k8s/service-model.ts";
 import type { NftSetFact } from "../linux/kernel-facts.ts";
-import { NAMES, type Proto, serviceEndpointsMap } from "../proxy/nft-names.ts";
+import { NAMES, nodePortEndpointsMap, type Proto, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
 import type { Drift } from "./drift-kinds.ts";
 import { canonicalIP, sameIP } from "./target.ts";
@@ -104,6 +106,54 @@ function checkService(facts: NodeFacts, view: ServiceView): Drift[] {
         );
       }
     }
+  }
+  drift.push(...nodePortDrift(facts, view));
+  return drift;
+}
+
+/** The endpoints (podIP . targetPort) a node's NodePort map holds for one NodePort. */
+export function nodePortEndpoints(facts: NodeFacts, proto: Proto, nodePort: number): string[] {
+  return (nftSet(facts, nodePortEndpointsMap(proto))?.elements ?? [])
+    .filter((e) => e.key[0] === String(nodePort))
+    .map((e) => `${canonicalIP(e.value?.[0] ?? "") ?? e.value?.[0] ?? "?"}:${e.value?.[1] ?? "?"}`);
+}
+
+/**
+ * A Service's NodePorts on one node: each in `service-nodeports` and its map holding exactly the
+ * Service's endpoints. The subject is the node's own NODE-IP:NODEPORT/PROTO (what explain asks).
+ */
+function nodePortDrift(facts: NodeFacts, view: ServiceView): Drift[] {
+  const drift: Drift[] = [];
+  const svc = serviceName(view.service);
+  const endpoints = view.endpoints.filter((e) => isV4(e.ip));
+  const nodeIP = facts.agent.nodeIPs.map((a) => canonicalIP(a) ?? a).find(isV4) ?? facts.node;
+  for (const port of view.service.ports) {
+    if (port.nodePort === undefined || endpoints.length === 0) continue;
+    const proto = protoOf(port);
+    const subject = `${nodeIP}:${port.nodePort}/${proto}`;
+    if (!setHas(nftSet(facts, NAMES.serviceNodeports), [proto, String(port.nodePort)]))
+      drift.push({
+        node: facts.node,
+        kind: "missing-service",
+        subject,
+        problem: `its proxy table does not answer NodePort ${port.nodePort}/${proto} of Service ${svc}`,
+        evidence: `map ${NAMES.serviceNodeports} has no element ${proto} . ${port.nodePort}`,
+        command: `nft list map ${PROXY_TABLE} ${NAMES.serviceNodeports}`,
+      });
+    const map = nodePortEndpointsMap(proto);
+    const have = nodePortEndpoints(facts, proto, port.nodePort);
+    const want = endpoints.map((e) => `${canonicalIP(e.ip) ?? e.ip}:${port.targetPort}`);
+    const missing = want.filter((w) => !have.includes(w));
+    const stale = have.filter((h) => !want.includes(h));
+    if (missing.length > 0 || stale.length > 0)
+      drift.push({
+        node: facts.node,
+        kind: missing.length > 0 ? "missing-endpoint" : "stale-endpoint",
+        subject,
+        problem: `its NodePort ${port.nodePort}/${proto} of Service ${svc} ${missing.length > 0 ? `lacks endpoint(s) ${missing.join(", ")}` : ""}${missing.length > 0 && stale.length > 0 ? " and " : ""}${stale.length > 0 ? `still sends to ${stale.join(", ")}, not endpoints` : ""}`,
+        evidence: `map ${map} has ${have.length} endpoint(s) for ${port.nodePort}: ${have.join(", ") || "none"}`,
+        command: `nft list map ${PROXY_TABLE} ${map}`,
+      });
   }
   return drift;
 }

@@ -2,8 +2,9 @@ import { describe, expect, test } from "bun:test";
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { type Drift, type DriftKind, findDrift } from "./drift.ts";
+import { explainAddress, parseExplainQuery } from "./explain.ts";
 import { LAB_FACTS } from "./fixtures/lab-facts.ts";
-import { LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
+import { LAB_NOW, LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
 
 /** The lab's facts with one node's changed by `patch`. */
 function patched(node: string, patch: (f: NodeFacts) => NodeFacts): NodeFacts[] {
@@ -243,5 +244,74 @@ describe("findDrift: node settings and silent nodes", () => {
     const drift = findDrift(LAB_SNAPSHOT, facts, [{ node: "node3", reason: "no answer within 2000 ms" }]);
     expect(kinds(drift)).toEqual([["node3", "agent-not-answering", "node3"]]);
     expect(drift[0]?.evidence).toBe("no answer within 2000 ms");
+  });
+});
+
+describe("findDrift: answers that came, steps that did not", () => {
+  test("a node that reported its facts but missed a trace step is not agent-not-answering", () => {
+    const drift = findDrift(LAB_SNAPSHOT, LAB_FACTS, [
+      { node: "node3", reason: "armed, but reported no observation in time" },
+      { node: "node1", reason: "the probe result never came" },
+    ]);
+    expect(drift).toEqual([]);
+  });
+
+  test("an uplink without any address is node-ip-changed, the same as explain says", () => {
+    const facts = patched("node1", (f) => ({
+      ...f,
+      interfaces: f.interfaces.map((i) => (i.name === "eth0" ? { ...i, addresses: [] } : i)),
+    }));
+    const d = only(findDrift(LAB_SNAPSHOT, facts), "node-ip-changed");
+    expect([d.node, d.subject]).toEqual(["node1", "192.0.2.11"]);
+    expect(d.evidence).toContain("eth0 has no address");
+    const e = explainAddress(LAB_SNAPSHOT, facts, parseExplainQuery("192.0.2.11"), LAB_NOW);
+    expect(e.nodeIP?.changed).toBe(true);
+    expect(e.drift.relevant.map((x) => x.kind)).toContain("node-ip-changed");
+  });
+
+  test("interfaces that could not be read say nothing about node IPs", () => {
+    const facts = patched("node1", (f) => ({
+      ...f,
+      interfaces: [],
+      errors: ["interfaces: ip -j -d addr failed"],
+    }));
+    expect(findDrift(LAB_SNAPSHOT, facts).filter((d) => d.kind === "node-ip-changed")).toEqual([]);
+  });
+});
+
+describe("findDrift: IPv6 forwarding", () => {
+  test("net.ipv6.conf.all.forwarding 0 is drift only on a cluster with IPv6 pod addresses", () => {
+    expect(findDrift(LAB_SNAPSHOT, LAB_FACTS)).toEqual([]); // the lab is IPv4: its 0 is fine
+    const dual: ClusterSnapshot = {
+      ...LAB_SNAPSHOT,
+      config: {
+        ...LAB_SNAPSHOT.config,
+        clusterCidrs: [...LAB_SNAPSHOT.config.clusterCidrs, "fd00:10:244::/56"],
+      },
+    };
+    const d = findDrift(dual, LAB_FACTS).filter((x) => x.kind === "ip-forward-off");
+    expect(d.map((x) => x.node)).toEqual(["node1", "node2", "node3"]);
+    expect(d[0]?.evidence).toBe("net.ipv6.conf.all.forwarding = 0");
+  });
+});
+
+describe("findDrift: NodePorts", () => {
+  test("a NodePort endpoint missing from a node's map is missing-endpoint, subject the node's NODEIP:PORT/proto", () => {
+    const facts = patched("node2", (f) =>
+      withSet(f, "nodeport-endpoints-tcp", (els) => els.filter((e) => e.key[1] !== "0")),
+    );
+    const d = only(findDrift(LAB_SNAPSHOT, facts), "missing-endpoint");
+    expect([d.node, d.subject]).toEqual(["node2", "192.0.2.12:32032/tcp"]);
+    expect(d.command).toBe("nft list map ip podnet nodeport-endpoints-tcp");
+    const e = explainAddress(LAB_SNAPSHOT, facts, parseExplainQuery("192.0.2.12:32032"), LAB_NOW);
+    expect(e.drift.relevant.map((x) => x.kind)).toContain("missing-endpoint");
+  });
+
+  test("a NodePort the service-nodeports map lacks is missing-service", () => {
+    const facts = patched("node1", (f) =>
+      withSet(f, "service-nodeports", (els) => els.filter((e) => e.key[1] !== "32032")),
+    );
+    const d = only(findDrift(LAB_SNAPSHOT, facts), "missing-service");
+    expect([d.node, d.subject]).toEqual(["node1", "192.0.2.11:32032/tcp"]);
   });
 });

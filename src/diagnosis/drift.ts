@@ -15,13 +15,19 @@ import { serviceDrift } from "./drift-services.ts";
 
 export type { Drift, DriftKind } from "./drift-kinds.ts";
 
-/** Every disagreement between the snapshot and the nodes' facts, node by node; `missing` nodes first. */
+/**
+ * Every disagreement between the snapshot and the nodes' facts, node by node; `missing` nodes
+ * first. A node that reported its facts but missed a later step of a trace (arming, observing,
+ * the probe) is listed by the caller as not answering that step, never as drift "nothing about its
+ * kernel is known" — its kernel is known.
+ */
 export function findDrift(
   snapshot: ClusterSnapshot,
   facts: readonly NodeFacts[],
   missing: readonly { node: string; reason: string }[] = [],
 ): Drift[] {
-  const drift = missingDrift(missing);
+  const reported = new Set(facts.map((f) => f.node));
+  const drift = missingDrift(missing.filter((m) => !reported.has(m.node)));
   for (const f of [...facts].sort((a, b) => a.node.localeCompare(b.node))) {
     drift.push(
       ...nodeDrift(snapshot, f),

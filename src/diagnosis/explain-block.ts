@@ -4,24 +4,19 @@
  * → lease → allocation, what the owner node's kernel holds, and how every node routes the block.
  */
 
-import { VXLAN_DEV } from "../agent/vxlan-device.ts";
 import type { NodeFacts, NodePodFact } from "../cluster/diagnosis-protocol.ts";
+import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
 import { formatIP, parseIP } from "../ipnet/address.ts";
 import { firstIP, nthIP } from "../ipnet/prefix.ts";
 import type { BlockLeaseView } from "./cluster-snapshot.ts";
+import { addressWord, ifnameWord, netnsWord, shellWord } from "./command-words.ts";
 import { interfaceProblem } from "./drift-ipam.ts";
 import { examineBlock } from "./drift-peer-routes.ts";
-import {
-  age,
-  type ExplainContext,
-  type Finding,
-  factsOf,
-  inPrefix,
-  prefixOrUndefined,
-} from "./explain-context.ts";
+import { age, type ExplainContext, type Finding, factsOf } from "./explain-context.ts";
 import type { Check, PodPart, Provenance } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
 import { sameIP } from "./target.ts";
+import { inPrefix, prefixOrUndefined } from "./trace-net.ts";
 
 function holders(f: NodeFacts, ip: string): string[] {
   return f.interfaces.filter((i) => i.addresses.some((a) => sameIP(addressOf(a), ip))).map((i) => i.name);
@@ -76,7 +71,8 @@ function podChecks(ctx: ExplainContext, pod: PodPart, f: NodeFacts | undefined):
     evidence: alloc
       ? `allocation ${alloc.network} ${alloc.containerId}/${alloc.ifname} at ${alloc.allocatedAt}`
       : `no allocation of ${ctx.ip} among ${f.allocations.length}`,
-    command: `podnet ipam show --datastore ${ctx.snapshot.store}`,
+    // A node-local fact: the node's own state (its data dir, /run/podnet by default).
+    command: `sqlite3 -readonly /run/podnet/ipam.db "SELECT network, container_id, ifname, allocated_at FROM allocations WHERE ip = '${addressWord(ctx.ip)}'"`,
   });
   if (alloc) {
     const problem = interfaceProblem(f, alloc);
@@ -90,7 +86,7 @@ function podChecks(ctx: ExplainContext, pod: PodPart, f: NodeFacts | undefined):
           /\s+/g,
           " ",
         ),
-      command: `nsenter --net=${fact?.netns ?? "POD-NETNS"} ip addr show ${alloc.ifname}`,
+      command: `nsenter --net=${fact?.netns === undefined ? "POD-NETNS" : netnsWord(fact.netns)} ip addr show ${ifnameWord(alloc.ifname)}`,
     });
   }
   if (fact?.hostVeth) {
@@ -102,7 +98,7 @@ function podChecks(ctx: ExplainContext, pod: PodPart, f: NodeFacts | undefined):
       evidence: veth
         ? `${veth.name} ${veth.up ? "up" : "DOWN"}${veth.master ? ` master ${veth.master}` : " (no bridge)"}`
         : `no interface ${fact.hostVeth}`,
-      command: `ip -d link show ${fact.hostVeth}`,
+      command: `ip -d link show ${ifnameWord(fact.hostVeth)}`,
     });
   }
   checks.push({
@@ -112,7 +108,8 @@ function podChecks(ctx: ExplainContext, pod: PodPart, f: NodeFacts | undefined):
     evidence: pod.inDatastore
       ? `pod record ${pod.namespace}/${pod.name} on ${node}`
       : "no pod record names the address",
-    command: `podnet ipam show --datastore ${ctx.snapshot.store}`,
+    // Pod records show as the endpoints of the Services that select them.
+    command: `podnet service list --datastore ${shellWord(ctx.snapshot.store)}`,
   });
   return checks;
 }
@@ -132,15 +129,15 @@ function nodeAddressCheck(
       ok: held.includes(dev),
       what,
       evidence: held.length ? `held by ${held.join(", ")}` : `no interface of ${node} holds ${ip}`,
-      command: `ip addr show ${dev}`,
+      command: `ip addr show ${ifnameWord(dev)}`,
     },
   ];
 }
 
 export function explainBlockAddress(ctx: ExplainContext): Finding | undefined {
   const { snapshot, ip } = ctx;
-  const range = snapshot.config.clusterCidrs.find((c) => inPrefix(c, ip));
-  const block = snapshot.blocks.find((b) => inPrefix(b.block, ip));
+  const range = snapshot.config.clusterCidrs.find((c) => inPrefix(ip, c));
+  const block = snapshot.blocks.find((b) => inPrefix(ip, b.block));
   if (!range && !block) return undefined;
   if (!block) {
     return {
@@ -262,7 +259,7 @@ export function explainBlockAddress(ctx: ExplainContext): Finding | undefined {
         evidence: held.length
           ? `held by ${held.join(", ")} without an allocation`
           : "no interface or pod holds it",
-        command: `ip -br addr | grep -w ${ip}`,
+        command: `ip -br addr | grep -w ${addressWord(ip)}`,
       });
     }
     extra = {

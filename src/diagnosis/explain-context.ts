@@ -3,8 +3,6 @@
  * the shape of what each part finds about the address.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
-import { parseIP } from "../ipnet/address.ts";
-import { containsIP, type IPPrefix, parsePrefix } from "../ipnet/prefix.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import type {
   AddressKind,
@@ -59,20 +57,6 @@ export function factsOf(ctx: ExplainContext, node: string): NodeFacts | undefine
 export function age(at: string, now: Date): Age {
   const t = Date.parse(at);
   return { at, ageSeconds: Number.isNaN(t) ? 0 : Math.round((now.getTime() - t) / 1000) };
-}
-
-export function prefixOrUndefined(text: string): IPPrefix | undefined {
-  try {
-    return parsePrefix(text, { strict: false });
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether the prefix text contains the (canonical) address. */
-export function inPrefix(prefix: string, ip: string): boolean {
-  const p = prefixOrUndefined(prefix);
-  return p !== undefined && containsIP(p, parseIP(ip));
 }
 
 /** "3m ago", "40s ago", "2h ago", "1d ago". */

@@ -8,12 +8,14 @@ import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { parseIP } from "../ipnet/address.ts";
 import { containsIP } from "../ipnet/prefix.ts";
 import { NAMES } from "../proxy/nft-names.ts";
-import { uplinkAddresses } from "./drift-node.ts";
+import { ifnameWord } from "./command-words.ts";
+import { nodeIPStatus, uplinkAddresses } from "./drift-node.ts";
 import { hasProxyTable, nftSet, PROXY_TABLE } from "./drift-services.ts";
-import { type ExplainContext, type Finding, factsOf, prefixOrUndefined } from "./explain-context.ts";
+import { type ExplainContext, type Finding, factsOf } from "./explain-context.ts";
 import type { Check, EgressDecision } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
 import { sameIP } from "./target.ts";
+import { prefixOrUndefined } from "./trace-net.ts";
 
 export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
   const announcedBy = ctx.snapshot.nodes.find((n) => n.nodeIPs.some((a) => sameIP(a, ctx.ip)));
@@ -22,9 +24,13 @@ export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
   if (name === undefined) return undefined;
   const f = factsOf(ctx, name);
   const record = ctx.snapshot.nodes.find((n) => n.name === name);
-  const current = f ? uplinkAddresses(f) : undefined;
+  const status = f ? nodeIPStatus(record, f) : undefined;
+  const current = status?.held;
   const holds = current?.some((a) => sameIP(addressOf(a), ctx.ip)) ?? false;
-  const changed = f !== undefined && (announcedBy === undefined || !holds);
+  // Changed: announced but not held (the same rule as drift's node-ip-changed), or held but not announced.
+  const changed =
+    status?.readable === true &&
+    (announcedBy === undefined || status.notHeld.some((ip) => sameIP(ip, ctx.ip)));
   const segment = current?.find((a) => sameIP(addressOf(a), ctx.ip));
   const checks: Check[] = f
     ? [
@@ -33,7 +39,7 @@ export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
           ok: holds && announcedBy !== undefined,
           what: `${name}'s uplink ${f.agent.uplink} holds ${ctx.ip} and the node record announces it`,
           evidence: `${f.agent.uplink} has ${current?.join(", ") || "no address"}; announced ${record?.nodeIPs.join(", ") || "nothing"}`,
-          command: `ip addr show ${f.agent.uplink}`,
+          command: `ip addr show ${ifnameWord(f.agent.uplink)}`,
         },
       ]
     : [];

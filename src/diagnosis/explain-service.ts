@@ -12,10 +12,11 @@ import type { Endpoint, Service, ServicePort } from "../k8s/service-model.ts";
 import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ServiceView } from "./cluster-snapshot.ts";
 import { hasProxyTable, mapEndpoints, nftSet, PROXY_TABLE, protoOf, setHas } from "./drift-services.ts";
-import { type ExplainContext, type Finding, inPrefix, prefixOrUndefined } from "./explain-context.ts";
+import type { ExplainContext, Finding } from "./explain-context.ts";
 import type { Check, EndpointUse } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
 import { sameIP } from "./target.ts";
+import { inPrefix, prefixOrUndefined } from "./trace-net.ts";
 
 export function serviceName(s: Service): string {
   return `${s.namespace}/${s.name}`;
@@ -106,7 +107,7 @@ function clusterIPChecks(ctx: ExplainContext, view: ServiceView, f: NodeFacts): 
 
 /** A ClusterIP or an unallocated service-CIDR address; undefined outside every service CIDR. */
 export function explainServiceAddress(ctx: ExplainContext): Finding | undefined {
-  const cidr = ctx.snapshot.config.serviceCidrs.find((c) => inPrefix(c, ctx.ip));
+  const cidr = ctx.snapshot.config.serviceCidrs.find((c) => inPrefix(ctx.ip, c));
   const view = ctx.snapshot.services.find((v) => v.service.clusterIPs.some((c) => sameIP(c, ctx.ip)));
   if (!cidr && !view) return undefined;
   const band = cidr ? bandOf(cidr, ctx.ip) : undefined;

@@ -3,6 +3,7 @@ import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { ExplainQueryError, explainAddress, parseExplainQuery } from "./explain.ts";
 import { LAB_FACTS } from "./fixtures/lab-facts.ts";
 import { LAB_NOW, LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
+import { renderExplanation } from "./render-explain.ts";
 
 function explain(
   text: string,
@@ -286,5 +287,19 @@ describe("explainAddress with drift", () => {
       const e = explain(q);
       expect(JSON.parse(JSON.stringify(e))).toEqual(e);
     }
+  });
+});
+
+describe("explainAddress: a ClusterIP's FIB", () => {
+  test("no FIB decision is shown for a ClusterIP: it is DNATed before routing", () => {
+    const facts = LAB_FACTS.map((f) => ({
+      ...f,
+      routeLookups: [{ query: { dst: "10.102.49.235" }, error: "Network is unreachable" }],
+    }));
+    const e = explainAddress(LAB_SNAPSHOT, facts, parseExplainQuery("10.102.49.235"), LAB_NOW);
+    expect(e.fib).toEqual([]);
+    expect(renderExplanation(e)).toContain(
+      "fib       not used: a ClusterIP is DNATed to an endpoint before routing",
+    );
   });
 });

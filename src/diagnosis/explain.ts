@@ -6,7 +6,8 @@
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
-import { type Drift, type DriftKind, findDrift } from "./drift.ts";
+import { findDrift } from "./drift.ts";
+import { relevantDrift } from "./drift-relevance.ts";
 import { explainBlockAddress } from "./explain-block.ts";
 import type { ExplainContext, Finding } from "./explain-context.ts";
 import { explainNodeIP, explainOutside } from "./explain-node.ts";
@@ -43,15 +44,6 @@ export function parseExplainQuery(text: string): ExplainQuery {
   if (ip === undefined) throw new ExplainQueryError(text, `"${parts.host}" is not an IPv4 or IPv6 address`);
   return parts.port === undefined ? { ip } : { ip, port: parts.port };
 }
-
-/** Node-wide drift breaks every path through the node, so it concerns every address. */
-const NODE_WIDE: readonly DriftKind[] = [
-  "ip-forward-off",
-  "rp-filter-strict",
-  "agent-not-answering",
-  "nft-table-missing",
-  "node-ip-changed",
-];
 
 function conntrackOf(facts: readonly NodeFacts[], query: ExplainQuery): ConntrackSummary {
   const names = (t: { src: string; dst: string; sport?: number; dport?: number }) =>
@@ -90,14 +82,6 @@ function fibOf(facts: readonly NodeFacts[], ip: string): FibDecision[] {
   );
 }
 
-function relevantDrift(all: readonly Drift[], ip: string, subjects: readonly string[]): Drift[] {
-  const set = new Set(subjects);
-  return all.filter(
-    (d) =>
-      NODE_WIDE.includes(d.kind) || set.has(d.subject) || d.subject === ip || d.subject.startsWith(`${ip}:`),
-  );
-}
-
 export function explainAddress(
   snapshot: ClusterSnapshot,
   facts: readonly NodeFacts[],
@@ -127,7 +111,7 @@ export function explainAddress(
     findings.find((f) => f[key] !== undefined)?.[key];
   const subjects = findings.flatMap((f) => f.subjects ?? []);
   const all = findDrift(snapshot, facts, missing);
-  const relevant = relevantDrift(all, ip, subjects);
+  const relevant = relevantDrift(all, { addresses: [ip], subjects });
   const provenance = findings.map((f) => f.provenance).find((p) => p !== undefined) ?? {};
   const parts = {
     pod: pick("pod"),
@@ -160,7 +144,9 @@ export function explainAddress(
     endpointOf: isPod ? endpointUses(ctx) : [],
     routes: findings.flatMap((f) => f.routes ?? []),
     checks: [...findings.flatMap((f) => f.checks ?? []), ...(isPod ? endpointChecks(ctx) : [])],
-    fib: fibOf(facts, ip),
+    // A ClusterIP is DNATed to an endpoint in prerouting, before any routing decision: the FIB's
+    // answer for the ClusterIP itself (the default route, or unreachable) is never used.
+    fib: kinds.includes("cluster-ip") ? [] : fibOf(facts, ip),
     conntrack,
     drift: { relevant, others: all.length - relevant.length },
     missing: missing.map((m) => ({ node: m.node, reason: m.reason })),

@@ -25,10 +25,14 @@ export function fdbText(f: FdbFact): string {
   return `${f.mac} dev ${f.dev}${f.dst ? ` dst ${f.dst}` : ""}${f.flags.length ? ` ${f.flags.join(" ")}` : ""}`;
 }
 
+/** "10.0.0.1:80", "[2001:db8::1]:80", or the bare address without a port. */
+export function hostPort(ip: string, port: number | string | undefined): string {
+  if (port === undefined) return ip;
+  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 export function tupleText(t: ConntrackTuple): string {
-  const host = (ip: string) => (ip.includes(":") ? `[${ip}]` : ip);
-  const end = (ip: string, port: number | undefined) => (port === undefined ? ip : `${host(ip)}:${port}`);
-  return `${end(t.src, t.sport)} → ${end(t.dst, t.dport)}`;
+  return `${hostPort(t.src, t.sport)} → ${hostPort(t.dst, t.dport)}`;
 }
 
 /** A route's destination in canonical form ("10.244.3.0/24"; a bare address gets /32 or /128). */

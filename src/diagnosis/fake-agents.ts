@@ -1,6 +1,6 @@
 /**
  * Test double of the node agents' diagnosis side (the real one is the agent's): it watches
- * `/podnet/diagnosis/`, validates each request as an agent would, and answers facts, armed,
+ * `/podnet/diagnosis/requests/` as an agent does, validates each request as an agent would, and answers facts, armed,
  * probe and observed with plausible records under the request's lease. Each node can be told to
  * misbehave, so the client's handling of silence and broken answers can be shown.
  */
@@ -11,7 +11,7 @@ import type {
   NodeObservation,
   ProbeResult,
 } from "../cluster/diagnosis-protocol.ts";
-import { DIAGNOSIS_PREFIX, diagnosisKey } from "../cluster/diagnosis-protocol.ts";
+import { DIAGNOSIS_REQUESTS_PREFIX, diagnosisKey } from "../cluster/diagnosis-protocol.ts";
 import { parseDiagnosisKey, parseDiagnosisRequest } from "../cluster/diagnosis-records.ts";
 import type { Store, Watch, WatchEvent } from "../store/store.ts";
 
@@ -99,7 +99,7 @@ export class FakeAgents {
     private readonly behaviour: ReadonlyMap<string, FakeBehaviour>,
     fromRevision: number,
   ) {
-    this.watch = store.watch(DIAGNOSIS_PREFIX, {
+    this.watch = store.watch(DIAGNOSIS_REQUESTS_PREFIX, {
       fromRevision,
       onEvents: (events) => {
         for (const ev of events) void this.onEvent(ev);
@@ -109,7 +109,7 @@ export class FakeAgents {
   }
 
   static async start(store: Store, behaviour: Record<string, FakeBehaviour>): Promise<FakeAgents> {
-    const { revision } = await store.list(DIAGNOSIS_PREFIX);
+    const { revision } = await store.list(DIAGNOSIS_REQUESTS_PREFIX);
     return new FakeAgents(store, new Map(Object.entries(behaviour)), revision + 1);
   }
 

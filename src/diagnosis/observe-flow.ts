@@ -11,9 +11,9 @@ import type {
   ProbeResult,
   TraceEvent,
 } from "../cluster/diagnosis-protocol.ts";
+import type { Direction, PacketHeader } from "./prediction-types.ts";
 import { canonicalIP, sameIP } from "./trace-net.ts";
 import type { TracePlan } from "./trace-plan.ts";
-import type { Direction, PacketHeader } from "./trace-types.ts";
 
 export interface Tuple {
   readonly src: string;
@@ -71,6 +71,16 @@ export class FlowTuples {
 
 export function ctTuple(t: ConntrackTuple): Tuple {
   return tuple(t.src, t.dst, t.sport, t.dport);
+}
+
+/**
+ * Whether a protocol name nft or conntrack reported is the trace's protocol. A trace says "icmp"
+ * for both families; nft names IPv6's "ipv6-icmp" (or "icmpv6"), conntrack "icmpv6".
+ */
+export function isTraceProto(reported: string, proto: PacketHeader["proto"]): boolean {
+  const name = reported.toLowerCase();
+  if (proto === "icmp") return name === "icmp" || name === "ipv6-icmp" || name === "icmpv6";
+  return name === proto;
 }
 
 export function headerOf(e: TraceEvent, proto: PacketHeader["proto"]): PacketHeader | undefined {
@@ -136,7 +146,7 @@ export function stitch(
   for (const t of originalTuple(plan, probe)) flow.add("forward", t);
   for (const o of observations) traceTranslations(plan, o, flow);
   const proto = plan.spec.proto;
-  const entries = observations.flatMap((o) => o.conntrack).filter((c) => c.proto === proto);
+  const entries = observations.flatMap((o) => o.conntrack).filter((c) => isTraceProto(c.proto, proto));
   for (let round = 0; round < 6; round++) {
     let grew = false;
     for (const c of entries) {

@@ -6,10 +6,11 @@
  * traversal on the same node (that is what nft prints).
  */
 import type { NodeObservation, TraceEvent } from "../cluster/diagnosis-protocol.ts";
-import { ctTuple, type FlowTuples, headerOf } from "./observe-flow.ts";
+import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
+import type { ObservedNode, SeenPacket, SeenVerdict } from "./observation-types.ts";
+import { ctTuple, type FlowTuples, headerOf, isTraceProto } from "./observe-flow.ts";
 import { sameIP } from "./trace-net.ts";
 import type { TracePlan } from "./trace-plan.ts";
-import type { ObservedNode, SeenPacket, SeenVerdict } from "./trace-types.ts";
 
 /** The hook a chain is attached to, from podnet's and the tracing table's chain names. */
 export function hookOf(e: TraceEvent): string {
@@ -24,7 +25,7 @@ export function hookOf(e: TraceEvent): string {
 }
 
 export function isVxlanDevice(dev: string | undefined): boolean {
-  return dev !== undefined && (dev === "podnet-vx" || /vx|vxlan|flannel/.test(dev));
+  return dev !== undefined && (dev === VXLAN_DEV || /vx|vxlan|flannel/.test(dev));
 }
 
 /** "svc-c80vt274-default/echo/tcp/80" → "default/echo" (proxy/nft-names.ts: KIND-HASH-ns/name/proto/port). */
@@ -47,7 +48,7 @@ export function observeNode(plan: TracePlan, o: NodeObservation, flow: FlowTuple
   const current = new Map<string, SeenPacket>();
   let svcChain: string | undefined;
   for (const e of o.events) {
-    if (e.l4proto !== undefined && e.l4proto !== proto && e.type === "packet") continue;
+    if (e.l4proto !== undefined && !isTraceProto(e.l4proto, proto) && e.type === "packet") continue;
     if (e.type === "packet") {
       const header = headerOf(e, proto);
       const direction = header ? flow.direction(header) : undefined;
@@ -104,7 +105,7 @@ export function observeNode(plan: TracePlan, o: NodeObservation, flow: FlowTuple
   const conntrack = o.conntrack
     .filter(
       (c) =>
-        c.proto === proto &&
+        isTraceProto(c.proto, proto) &&
         (flow.direction(ctTuple(c.original)) !== undefined || flow.direction(ctTuple(c.reply)) !== undefined),
     )
     .map((c) => ({

@@ -22,6 +22,8 @@ import {
 } from "./fixtures/trace-captures.ts";
 import { labPlan } from "./fixtures/trace-scenarios.ts";
 import { observeTrace, serviceOfChain } from "./observe.ts";
+import { FlowTuples, isTraceProto, tuple } from "./observe-flow.ts";
+import { observeNode } from "./observe-node.ts";
 
 describe("serviceOfChain", () => {
   test("maps proxy chain names back to the Service", () => {
@@ -269,5 +271,38 @@ describe("observeTrace on captured faults and other sources", () => {
       "node3:to-pod",
     ]);
     expect(o.hops.at(-1)).toMatchObject({ node: "node1", point: "to-host" });
+  });
+});
+
+describe("IPv6 ICMP", () => {
+  test("nft's ipv6-icmp packet lines and conntrack's icmpv6 entries belong to an icmp trace", () => {
+    const base = labPlan("node1-a", "10.244.3.2/icmp");
+    const plan = {
+      ...base,
+      spec: { ...base.spec, destination: { ...base.spec.destination, ip: "fd00:10:244:3::2" } },
+    };
+    const lines = [
+      'trace id 1a2b3c4d inet podnet-trace-t1 pre packet: iif "podnet0" ether saddr 02:00:00:00:00:01 ether daddr 02:00:00:00:00:02 ip6 saddr fd00:10:244::2 ip6 daddr fd00:10:244:3::2 ip6 dscp cs0 ip6 ecn not-ect ip6 hoplimit 64 ip6 flowlabel 0 ip6 nexthdr ipv6-icmp ip6 length 64 icmpv6 type echo-request icmpv6 code no-route icmpv6 parameter-problem 65536 ',
+    ];
+    const o = nodeObservation("node1", lines, {
+      conntrack: [
+        "icmpv6   58 29 src=fd00:10:244::2 dst=fd00:10:244:3::2 type=128 code=0 id=7 src=fd00:10:244:3::2 dst=fd00:10:244::2 type=129 code=0 id=7 mark=0 use=1",
+      ],
+    });
+    const flow = new FlowTuples();
+    flow.add("forward", tuple("fd00:10:244::2", "fd00:10:244:3::2"));
+    const story = observeNode(plan, o, flow);
+    expect(story.node.packets.map((p) => `${p.direction}:${p.hook}:${p.packet.dst}`)).toEqual([
+      "forward:prerouting:fd00:10:244:3::2",
+    ]);
+    expect(story.node.conntrack).toHaveLength(1);
+  });
+
+  test("isTraceProto: icmp covers both families, other protocols only themselves", () => {
+    expect(isTraceProto("ipv6-icmp", "icmp")).toBe(true);
+    expect(isTraceProto("icmpv6", "icmp")).toBe(true);
+    expect(isTraceProto("icmp", "icmp")).toBe(true);
+    expect(isTraceProto("icmpv6", "tcp")).toBe(false);
+    expect(isTraceProto("udp", "tcp")).toBe(false);
   });
 });

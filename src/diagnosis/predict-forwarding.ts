@@ -6,6 +6,7 @@
 
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { addressWord, ifnameWord } from "./command-words.ts";
 import { deliver, describeNext, onward } from "./predict-next-hop.ts";
 import { decideRoute, routeCommand } from "./predict-route.ts";
 import { masqueradeStep } from "./predict-service.ts";
@@ -13,21 +14,51 @@ import {
   type At,
   dropHere,
   hop,
-  hostPort,
+  type NatRecord,
   showPacket,
+  unNat,
   type WalkContext,
   type WalkEnd,
   type WalkState,
   with_,
 } from "./predict-state.ts";
+import type { PacketHeader } from "./prediction-types.ts";
 import { familyOf, localAddresses, longestMatch, sameIP } from "./trace-net.ts";
-import type { PacketHeader } from "./trace-types.ts";
 
 const BRIDGE_NF = "net.bridge.bridge-nf-call-iptables";
 
-/** Whether bridged IPv4 traffic passes the ip hooks (br_netfilter loaded and enabled); assumed when not reported. */
+/**
+ * Whether bridged IPv4 traffic passes the ip/inet hooks and conntrack: br_netfilter loaded (the
+ * sysctl exists only then) and enabled. Without it a bridged packet is neither NATed, un-NATed
+ * nor traced.
+ */
 export function bridgeNetfilter(facts: NodeFacts): boolean {
-  return facts.sysctls[BRIDGE_NF]?.trim() !== "0";
+  const v = facts.sysctls[BRIDGE_NF]?.trim();
+  return v !== undefined && v !== "0";
+}
+
+/** The sysctl as evidence: its value, or that br_netfilter is not loaded. */
+export function bridgeNetfilterEvidence(facts: NodeFacts): string {
+  const v = facts.sysctls[BRIDGE_NF];
+  return v === undefined
+    ? `${BRIDGE_NF} absent: br_netfilter is not loaded, bridged traffic skips the ip hooks and conntrack`
+    : `${BRIDGE_NF} = ${v.trim()}`;
+}
+
+export const BRIDGE_NF_COMMAND = `sysctl ${BRIDGE_NF}`;
+
+/** Why bridged hops are not traced on a node without br_netfilter. */
+export const BRIDGED_UNOBSERVABLE = "bridged traffic is not seen by the ip hooks: br_netfilter off";
+
+/** The DNAT a reply on this node must undo (conntrack), if any. */
+export function pendingUnDnat(w: WalkState, node: string): NatRecord | undefined {
+  return w.nat.find(
+    (n) =>
+      n.kind === "dnat" &&
+      n.node === node &&
+      sameIP(n.after.dst, w.packet.src) &&
+      (n.after.dport === undefined || n.after.dport === w.packet.sport),
+  );
 }
 
 function sysctlNumber(facts: NodeFacts, key: string): number | undefined {
@@ -91,7 +122,10 @@ export function afterPrerouting(
               },
               {
                 commands: [
-                  { node, command: `sysctl net.ipv4.conf.all.rp_filter net.ipv4.conf.${at.iif}.rp_filter` },
+                  {
+                    node,
+                    command: `sysctl net.ipv4.conf.all.rp_filter net.ipv4.conf.${ifnameWord(at.iif)}.rp_filter`,
+                  },
                 ],
               },
             ),
@@ -112,9 +146,9 @@ export function afterPrerouting(
         ? [
             {
               node,
-              command: `ip neigh show dev ${dev}${decision.route?.via ? ` ${decision.route.via}` : ""}`,
+              command: `ip neigh show dev ${ifnameWord(dev)}${decision.route?.via ? ` ${addressWord(decision.route.via)}` : ""}`,
             },
-            { node, command: `bridge fdb show dev ${dev}` },
+            { node, command: `bridge fdb show dev ${ifnameWord(dev)}` },
           ]
         : [];
     return [
@@ -146,11 +180,8 @@ export function afterPrerouting(
         iif: DEFAULT_BRIDGE,
         oif: DEFAULT_BRIDGE,
         route: decision.route,
-        evidence: [
-          ...decision.evidence,
-          `net.bridge.bridge-nf-call-iptables = ${facts.sysctls[BRIDGE_NF] ?? "1 (assumed)"}`,
-        ],
-        commands: [...commands, { node, command: `sysctl ${BRIDGE_NF}` }],
+        evidence: [...decision.evidence, bridgeNetfilterEvidence(facts)],
+        commands: [...commands, { node, command: BRIDGE_NF_COMMAND }],
       }),
     );
     return deliver(ctx, postrouting(ctx, w, facts, DEFAULT_BRIDGE), facts, DEFAULT_BRIDGE);
@@ -176,8 +207,11 @@ export function afterPrerouting(
         next.kind === "vxlan"
           ? [
               ...commands,
-              { node, command: `ip neigh show dev ${next.vxlan.device} ${next.vxlan.vtep}` },
-              { node, command: `bridge fdb show dev ${next.vxlan.device}` },
+              {
+                node,
+                command: `ip neigh show dev ${ifnameWord(next.vxlan.device)} ${addressWord(next.vxlan.vtep)}`,
+              },
+              { node, command: `bridge fdb show dev ${ifnameWord(next.vxlan.device)}` },
             ]
           : commands,
     }),
@@ -215,40 +249,15 @@ export function postrouting(ctx: WalkContext, w0: WalkState, facts: NodeFacts, o
           evidence: m.evidence,
           commands: [
             { node, command: "nft list chain ip podnet nat-postrouting" },
-            { node, command: `conntrack -L -s ${w.packet.src}` },
+            { node, command: `conntrack -L -s ${addressWord(w.packet.src)}` },
           ],
         }),
       );
     }
   }
   if (w.direction === "reply") {
-    const dnat = w.nat.find(
-      (n) =>
-        n.kind === "dnat" &&
-        n.node === node &&
-        sameIP(n.after.dst, w.packet.src) &&
-        (n.after.dport === undefined || n.after.dport === w.packet.sport),
-    );
-    if (dnat) {
-      const packet = {
-        ...w.packet,
-        src: dnat.before.dst,
-        ...(dnat.before.dport !== undefined ? { sport: dnat.before.dport } : {}),
-      };
-      w = with_(
-        w,
-        { packet },
-        hop(w, {
-          point: "un-nat",
-          node,
-          where: `${node} conntrack`,
-          description: `un-DNAT: the reply's source ${hostPort(w.packet.src, w.packet.sport)} becomes ${hostPort(packet.src, packet.sport)} again`,
-          packet,
-          before: w.packet,
-          commands: [{ node, command: `conntrack -L -d ${dnat.before.dst}` }],
-        }),
-      );
-    }
+    const dnat = pendingUnDnat(w, node);
+    if (dnat) w = unNat(w, node, dnat);
   }
   return w;
 }

@@ -3,6 +3,7 @@
  * straight to a peer over the node network, through VXLAN to a peer, or out of the cluster.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { addressWord, ifnameWord } from "./command-words.ts";
 import type { NextHop } from "./predict-route.ts";
 import {
   dropHere,
@@ -13,8 +14,8 @@ import {
   type WalkState,
   with_,
 } from "./predict-state.ts";
+import type { PacketHeader } from "./prediction-types.ts";
 import { factsOf, localAddresses, podByIP, podName, sameIP } from "./trace-net.ts";
-import type { PacketHeader } from "./trace-types.ts";
 
 function podOnNode(ctx: WalkContext, facts: NodeFacts, ip: string): string | undefined {
   const local = facts.pods.find((p) => p.ips.some((a) => sameIP(a, ip)));
@@ -53,7 +54,7 @@ export function deliver(ctx: WalkContext, w: WalkState, facts: NodeFacts, dev: s
             `pods on ${node}: ${facts.pods.map((p) => `${p.name} ${p.ips.join(",")}`).join("; ") || "none"}`,
           ],
         },
-        { commands: [{ node, command: `ip neigh show dev ${dev} ${dst}` }] },
+        { commands: [{ node, command: `ip neigh show dev ${ifnameWord(dev)} ${addressWord(dst)}` }] },
       ),
     ];
   const record = ctx.snapshot.pods.find((p) => podName(p) === pod);
@@ -64,7 +65,7 @@ export function deliver(ctx: WalkContext, w: WalkState, facts: NodeFacts, dev: s
     where: `${pod.split("/")[1] ?? pod} eth0`,
     description: `delivered to ${pod} (${dst})`,
     iif: dev,
-    commands: [{ node, command: `ip neigh show dev ${dev} ${dst}` }],
+    commands: [{ node, command: `ip neigh show dev ${ifnameWord(dev)} ${addressWord(dst)}` }],
   });
   return [
     finish(
@@ -140,7 +141,7 @@ export function onward(
           `neighbour ${v.vtep} → ${v.vtepMac ?? "?"}`,
           `fdb ${v.vtepMac ?? "?"} → ${v.outerDst ?? "?"}`,
         ],
-        commands: [{ node, command: `ip -d link show ${v.device}` }],
+        commands: [{ node, command: `ip -d link show ${ifnameWord(v.device)}` }],
       });
       const { ttl: _innerTtl, ...wire } = hop(w, {
         point: "underlay",
@@ -148,7 +149,7 @@ export function onward(
         where: `${node} → ${next.node ?? v.outerDst}`,
         description: `outer packet ${outer.src} → ${outer.dst} udp/${v.port} across the node network`,
         packet: outer,
-        commands: [{ node, command: `ip route get ${outer.dst}` }],
+        commands: [{ node, command: `ip route get ${addressWord(outer.dst)}` }],
       });
       if (!next.node) {
         ctx.unknowns.push(`the VXLAN peer ${v.outerDst} is not a node of the cluster`);

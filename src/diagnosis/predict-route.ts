@@ -6,8 +6,12 @@
  */
 
 import type { NodeFacts, RouteFact } from "../cluster/diagnosis-protocol.ts";
+import { VXLAN_DEV, VXLAN_PORT, VXLAN_VNI } from "../cluster/vxlan-convention.ts";
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import { addressWord, ifnameWord } from "./command-words.ts";
+import { routeText } from "./fact-text.ts";
+import type { Drop, RouteUsed, VxlanHop } from "./prediction-types.ts";
 import {
   blockOwner,
   deviceAddresses,
@@ -18,10 +22,6 @@ import {
   nodeByNodeIP,
   sameIP,
 } from "./trace-net.ts";
-import type { Drop, RouteUsed, VxlanHop } from "./trace-types.ts";
-
-/** podnet's VXLAN device, VNI and port (agent/vxlan-device.ts), used when the node did not report its own. */
-export const VXLAN_DEFAULTS = { device: "podnet-vx", vni: 4096, port: 4789 } as const;
 
 export type NextHop =
   /** To a pod (or the gateway) on this node's bridge. */
@@ -48,15 +48,6 @@ export type NextHop =
 export type RouteDecision =
   | { readonly kind: "next"; readonly route: RouteUsed; readonly next: NextHop; readonly evidence: string[] }
   | { readonly kind: "drop"; readonly route?: RouteUsed; readonly drop: Drop };
-
-function describeRoute(r: RouteFact): string {
-  const parts = [r.type === "unicast" ? "" : r.type, r.dst];
-  if (r.via) parts.push(`via ${r.via}`);
-  if (r.dev) parts.push(`dev ${r.dev}`);
-  if (r.onlink) parts.push("onlink");
-  if (r.proto) parts.push(`proto ${r.proto}`);
-  return parts.filter((p) => p !== "").join(" ");
-}
 
 /** The node's connected subnets on its uplink ("192.0.2.0/24"). */
 function uplinkSubnets(facts: NodeFacts): string {
@@ -104,7 +95,7 @@ export function findRoute(
 }
 
 export function routeCommand(query: { dst: string; from?: string; iif?: string }): string {
-  return `ip route get ${query.dst}${query.from && query.iif ? ` from ${query.from} iif ${query.iif}` : ""}`;
+  return `ip route get ${addressWord(query.dst)}${query.from && query.iif ? ` from ${addressWord(query.from)} iif ${ifnameWord(query.iif)}` : ""}`;
 }
 
 /**
@@ -147,7 +138,7 @@ export function decideRoute(
     ...(r.onlink ? { onlink: true } : {}),
     source: found.source,
   };
-  const evidence = [`${found.source === "lookup" ? cmd : `main table of ${node}`} → ${describeRoute(r)}`];
+  const evidence = [`${found.source === "lookup" ? cmd : `main table of ${node}`} → ${routeText(r)}`];
   if (r.type !== "unicast")
     return {
       kind: "drop",
@@ -165,7 +156,7 @@ export function decideRoute(
       drop: {
         reason: "no-route",
         node,
-        message: `${node} has no route for ${owner.block} (${owner.node}'s block): ${query.dst} follows ${describeRoute({ ...r, dst: routeDst })} out of the cluster`,
+        message: `${node} has no route for ${owner.block} (${owner.node}'s block): ${query.dst} follows ${routeText({ ...r, dst: routeDst })} out of the cluster`,
         evidence,
       },
     };
@@ -174,13 +165,13 @@ export function decideRoute(
     return { kind: "next", route, next: { kind: "bridge", dev }, evidence };
 
   const vxlanLink = facts.interfaces.find((i) => i.name === dev && i.kind === "vxlan");
-  if (vxlanLink || dev === VXLAN_DEFAULTS.device) {
+  if (vxlanLink || dev === VXLAN_DEV) {
     const vtep = r.via ?? query.dst;
     const neighbour = facts.neighbours.find((n) => n.dev === dev && sameIP(n.address, vtep) && n.mac);
     const base = {
       device: dev,
-      vni: vxlanLink?.vxlan?.vni ?? VXLAN_DEFAULTS.vni,
-      port: vxlanLink?.vxlan?.port ?? VXLAN_DEFAULTS.port,
+      vni: vxlanLink?.vxlan?.vni ?? VXLAN_VNI,
+      port: vxlanLink?.vxlan?.port ?? VXLAN_PORT,
       vtep,
     };
     if (!neighbour?.mac || neighbour.state.includes("FAILED") || neighbour.state.includes("INCOMPLETE"))

@@ -11,8 +11,8 @@ import type { ServicePort } from "../k8s/service-model.ts";
 import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
 import { masqueradeAddress } from "./predict-route.ts";
+import type { Candidate, DropReason, HopCommand, PacketHeader } from "./prediction-types.ts";
 import { canonicalIP, familyOf, inAny, sameIP, serviceByClusterIP } from "./trace-net.ts";
-import type { Candidate, DropReason, HopCommand, PacketHeader } from "./trace-types.ts";
 
 export type ServiceStep =
   | { readonly kind: "none" }

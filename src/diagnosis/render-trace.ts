@@ -6,7 +6,9 @@
  * commands that reproduce each hop.
  */
 import { hostPort } from "./predict-walk.ts";
-import type { Hop, HopComparison, HopStatus, PredictedPath, TraceReport } from "./trace-types.ts";
+import type { Hop, PredictedPath } from "./prediction-types.ts";
+import { printableLines } from "./printable.ts";
+import type { HopComparison, HopStatus, TraceReport } from "./trace-types.ts";
 
 const MARK: Record<HopStatus, string> = {
   observed: "✓",
@@ -30,6 +32,12 @@ function outcomeMark(ok: boolean | undefined): string {
   return ok === undefined ? "" : ok ? "✓" : "✗";
 }
 
+function predictedMark(outcome: TraceReport["prediction"]["outcome"]): string {
+  if (outcome === "partial") return "~";
+  if (outcome === "unknown") return "?";
+  return outcomeMark(outcome === "delivered" || outcome === "left-cluster");
+}
+
 function pathLabel(path: PredictedPath, index: number, count: number): string {
   if (!path.endpoint) return "";
   return ` — endpoint ${path.endpoint.pod ?? path.endpoint.ip} (${hostPort(path.endpoint.ip, path.endpoint.port)}), path ${index + 1} of ${count}`;
@@ -49,7 +57,11 @@ function hopLines(
     const mark = c ? MARK[c.status] : " ";
     const extra = [
       h.ttl !== undefined && (h.point === "fib" || h.point === "bridge") ? `ttl ${h.ttl}` : "",
-      h.drop ? `DROP ${h.drop.reason}` : "",
+      h.drop
+        ? h.drop.reason === "agent-missing"
+          ? "UNKNOWN past here: agent-missing"
+          : `DROP ${h.drop.reason}`
+        : "",
     ]
       .filter((x) => x !== "")
       .join(", ");
@@ -70,16 +82,17 @@ export function renderTraceReport(report: TraceReport): string {
   const out: string[] = [];
   const v = report.verdict;
   const dst = report.destination;
-  const target = `${dst.text}${dst.kind === "pod" || dst.kind === "service" ? ` ${hostPort(dst.ip, report.port)}` : report.port !== undefined && dst.kind !== "node-port" ? `:${report.port}` : ""}/${report.proto}`;
+  const inBlock =
+    dst.kind === "external" && dst.node !== undefined ? ` (in ${dst.node}'s block, no pod record)` : "";
+  const target = `${dst.text}${dst.kind === "pod" || dst.kind === "service" ? ` ${hostPort(dst.ip, report.port)}` : report.port !== undefined && dst.kind !== "node-port" ? `:${report.port}` : ""}/${report.proto}${inBlock}`;
   const prediction = report.prediction;
-  const predictedOk = prediction.outcome === "delivered" || prediction.outcome === "left-cluster";
   const observation = report.observation;
   const traced = observation ? observation.nodes.filter((n) => n.reported && n.packets.length > 0).length : 0;
   const observed = observation?.probed
     ? `observed ${outcomeMark(observation.outcome === "answered")} ${observation.outcome} (real ${report.proto === "tcp" ? "connection" : report.proto === "udp" ? "datagram" : "ping"}, ${traced} node(s) traced)`
     : "not probed";
   out.push(
-    `trace ${report.source.text} → ${target}    predicted ${prediction.outcome === "partial" ? "~" : outcomeMark(predictedOk)} ${prediction.outcome}    ${observed}`,
+    `trace ${report.source.text} → ${target}    predicted ${predictedMark(prediction.outcome)} ${prediction.outcome}    ${observed}`,
   );
   out.push(`verdict: ${v.status} — ${v.summary}`);
 
@@ -154,5 +167,5 @@ export function renderTraceReport(report: TraceReport): string {
     if (unique.length > MAX_COMMANDS)
       out.push(`  … ${unique.length - MAX_COMMANDS} more (--json: each hop's commands)`);
   }
-  return `${out.join("\n")}\n`;
+  return `${printableLines(out)}\n`;
 }

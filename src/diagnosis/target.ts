@@ -10,7 +10,7 @@
  */
 import type { NodeRecord } from "../cluster/node-record.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
-import { firstIP, nthIP, parsePrefix } from "../ipnet/prefix.ts";
+import { containsIP, firstIP, nthIP, parsePrefix } from "../ipnet/prefix.ts";
 import type { PodRecord, Protocol, Service, ServicePort } from "../k8s/service-model.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 
@@ -36,8 +36,17 @@ export type ResolvedTarget =
       readonly service: Service;
       readonly servicePort: ServicePort;
     }
-  /** Any other address. */
-  | { readonly kind: "external"; readonly ip: string; readonly port?: number };
+  /**
+   * Any other address. `block` when it lies in a node's pod block although no pod record holds it
+   * (an allocation whose record is gone, a released or never-used address): that node delivers or
+   * refuses it.
+   */
+  | {
+      readonly kind: "external";
+      readonly ip: string;
+      readonly port?: number;
+      readonly block?: { readonly node: string; readonly block: string };
+    };
 
 export class TargetError extends Error {
   override readonly name = "TargetError";
@@ -155,6 +164,33 @@ function nodeTarget(
   return withPort({ kind: "node", ip, node } as const, port);
 }
 
+/** Whether `ip` lies in `prefix` ("10.244.0.0/16", "default", or an interface CIDR "10.244.0.1/24"). */
+export function inPrefix(ip: string, prefix: string): boolean {
+  const address = tryParseIP(ip);
+  if (!address) return false;
+  if (prefix === "default") return true;
+  try {
+    const p = parsePrefix(prefix.includes("/") ? prefix : `${prefix}/${address.family === 4 ? 32 : 128}`, {
+      strict: false,
+    });
+    return p.family === address.family && containsIP(p, address);
+  } catch {
+    return false;
+  }
+}
+
+/** The node whose pod block holds the address. */
+export function blockOwner(
+  snapshot: ClusterSnapshot,
+  ip: string,
+): { node: string; block: string } | undefined {
+  for (const lease of snapshot.blocks)
+    if (inPrefix(ip, lease.block)) return { node: lease.node, block: lease.block };
+  for (const node of snapshot.nodes)
+    for (const block of node.blocks) if (inPrefix(ip, block)) return { node: node.name, block };
+  return undefined;
+}
+
 function resolveAddress(snapshot: ClusterSnapshot, ip: string, port: number | undefined): ResolvedTarget {
   const pod = snapshot.pods.find((p) => p.ips.some((a) => sameIP(a, ip)));
   if (pod) return withPort({ kind: "pod", ip, pod } as const, port);
@@ -162,7 +198,10 @@ function resolveAddress(snapshot: ClusterSnapshot, ip: string, port: number | un
   if (node) return nodeTarget(snapshot, node, ip, port);
   const view = snapshot.services.find((s) => s.service.clusterIPs.some((c) => sameIP(c, ip)));
   if (view) return serviceTarget(view.service, ip, port);
-  return withPort({ kind: "external", ip } as const, port);
+  // In a pod block but held by no pod record (a stale allocation, a just-released or free address):
+  // still the block owner's to deliver or refuse, so its node is on the path.
+  const block = blockOwner(snapshot, ip);
+  return withPort({ kind: "external", ip, ...(block ? { block } : {}) } as const, port);
 }
 
 function firstAddress(ips: readonly string[]): string | undefined {

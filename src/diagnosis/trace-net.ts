@@ -5,25 +5,19 @@
 import type { NodeFacts, RouteFact } from "../cluster/diagnosis-protocol.ts";
 import type { NodeRecord } from "../cluster/node-record.ts";
 import { tryParseIP } from "../ipnet/address.ts";
-import { containsIP, parsePrefix } from "../ipnet/prefix.ts";
+import { type IPPrefix, parsePrefix } from "../ipnet/prefix.ts";
 import type { PodRecord } from "../k8s/service-model.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
-import { canonicalIP, nodeAddresses, sameIP } from "./target.ts";
+import { blockOwner, canonicalIP, inPrefix, nodeAddresses, sameIP } from "./target.ts";
 
-export { canonicalIP, sameIP };
+export { blockOwner, canonicalIP, inPrefix, sameIP };
 
-/** Whether `ip` lies in `prefix` ("10.244.0.0/16", "default", or an interface CIDR "10.244.0.1/24"). */
-export function inPrefix(ip: string, prefix: string): boolean {
-  const address = tryParseIP(ip);
-  if (!address) return false;
-  if (prefix === "default") return true;
+/** The prefix a text names (host bits allowed), or undefined. */
+export function prefixOrUndefined(text: string): IPPrefix | undefined {
   try {
-    const p = parsePrefix(prefix.includes("/") ? prefix : `${prefix}/${address.family === 4 ? 32 : 128}`, {
-      strict: false,
-    });
-    return p.family === address.family && containsIP(p, address);
+    return parsePrefix(text, { strict: false });
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -74,18 +68,6 @@ export function nodeByNodeIP(snapshot: ClusterSnapshot, ip: string): NodeRecord 
 /** The node that answers on this address: node IP, gateway or VTEP. */
 export function nodeByAddress(snapshot: ClusterSnapshot, ip: string): NodeRecord | undefined {
   return snapshot.nodes.find((n) => nodeAddresses(n).some((a) => sameIP(a, ip)));
-}
-
-/** The node whose pod block holds the address. */
-export function blockOwner(
-  snapshot: ClusterSnapshot,
-  ip: string,
-): { node: string; block: string } | undefined {
-  for (const lease of snapshot.blocks)
-    if (inPrefix(ip, lease.block)) return { node: lease.node, block: lease.block };
-  for (const node of snapshot.nodes)
-    for (const block of node.blocks) if (inPrefix(ip, block)) return { node: node.name, block };
-  return undefined;
 }
 
 export function podByIP(snapshot: ClusterSnapshot, ip: string): PodRecord | undefined {

@@ -1,8 +1,11 @@
 import { describe, expect, test } from "bun:test";
+import { LAB_FACTS } from "./fixtures/lab-facts.ts";
 import { LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
 import { labPlan } from "./fixtures/trace-scenarios.ts";
+import { predictTrace } from "./predict.ts";
 import { resolveTarget } from "./target.ts";
-import { defaultTraceProto, parseTraceDestination, planTrace, TracePlanError } from "./trace-plan.ts";
+import { defaultTraceProto, parseTraceDestination } from "./trace-destination.ts";
+import { planTrace, TracePlanError } from "./trace-plan.ts";
 
 describe("parseTraceDestination", () => {
   test("strips the protocol suffix, case-insensitively", () => {
@@ -107,5 +110,42 @@ describe("planTrace", () => {
         probeTimeoutMs: 1,
       }),
     ).toThrow(/source port 0/);
+  });
+});
+
+describe("an address in a pod block without a pod record", () => {
+  const withoutRecord = {
+    ...LAB_SNAPSHOT,
+    pods: LAB_SNAPSHOT.pods.filter((p) => !p.ips.includes("10.244.3.2")),
+  };
+
+  test("resolves with its block's owner, which is asked and on the path", () => {
+    const to = resolveTarget(withoutRecord, "10.244.3.2:8080");
+    expect(to).toMatchObject({
+      kind: "external",
+      ip: "10.244.3.2",
+      block: { node: "node2", block: "10.244.3.0/24" },
+    });
+    const plan = planTrace(withoutRecord, resolveTarget(withoutRecord, "default/node1-a"), to, "tcp", {
+      sourcePort: 40000,
+      probeTimeoutMs: 2000,
+    });
+    expect(plan.request.nodes).toEqual(["node1", "node2"]);
+    // Pod to pod: no masquerade to node1's addresses.
+    expect(plan.spec.match.pairs).toEqual([["10.244.0.2", "10.244.3.2"]]);
+  });
+
+  test("a free address of a peer's block: the owner is asked too; prediction ends on node2, not at a silent node", () => {
+    const to = resolveTarget(LAB_SNAPSHOT, "10.244.3.9:8080");
+    const plan = planTrace(LAB_SNAPSHOT, resolveTarget(LAB_SNAPSHOT, "default/node1-a"), to, "tcp", {
+      sourcePort: 40000,
+      probeTimeoutMs: 2000,
+    });
+    expect(plan.request.nodes).toContain("node2");
+    const prediction = predictTrace(LAB_SNAPSHOT, LAB_FACTS, plan);
+    expect(prediction.unknowns).toEqual([]);
+    const last = prediction.paths[0]?.forward.at(-1);
+    expect(last?.node).toBe("node2");
+    expect(prediction.paths[0]?.drop?.reason).not.toBe("agent-missing");
   });
 });

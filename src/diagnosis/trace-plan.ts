@@ -14,9 +14,9 @@ import type { NodeRecord } from "../cluster/node-record.ts";
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
 import type { ServicePort } from "../k8s/service-model.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import type { Candidate } from "./prediction-types.ts";
 import { nodeAddresses, type ResolvedTarget } from "./target.ts";
 import { canonicalIP, familyOf, nodeByNodeIP, nodeNamed, podByIP, podName } from "./trace-net.ts";
-import type { Candidate } from "./trace-types.ts";
 
 export class TracePlanError extends Error {
   override readonly name = "TracePlanError";
@@ -35,37 +35,6 @@ export interface TracePlan {
   readonly clusterCidrs: readonly string[];
   /** The addresses each node on the path answers on (node IPs, gateway, VTEP): its own traffic. */
   readonly nodeAddresses: Readonly<Record<string, readonly string[]>>;
-}
-
-const PROTO_SUFFIX = /\/(tcp|udp|icmp)$/i;
-
-/**
- * Splits "DEST[:PORT][/tcp|udp|icmp]" into the target text and the protocol written, if any. The
- * protocol is lower-cased; without one the caller picks with {@link defaultTraceProto}.
- */
-export function parseTraceDestination(text: string): { target: string; proto?: TraceProto } {
-  const m = PROTO_SUFFIX.exec(text);
-  if (!m?.[1]) return { target: text };
-  const target = text.slice(0, text.length - m[0].length);
-  if (target === "")
-    throw new TracePlanError(`Cannot trace to "${text}": no destination before the protocol`);
-  return { target, proto: m[1].toLowerCase() as TraceProto };
-}
-
-/** tcp when the destination has a port (or is a Service or NodePort), icmp otherwise. */
-export function defaultTraceProto(destination: ResolvedTarget): TraceProto {
-  switch (destination.kind) {
-    case "service":
-      return destination.protocol === "UDP" ? "udp" : "tcp";
-    case "node-port":
-      return destination.servicePort.protocol === "UDP" ? "udp" : "tcp";
-    case "pod":
-    case "node":
-    case "external":
-      return destination.port === undefined ? "icmp" : "tcp";
-    default:
-      return unhandledTarget(destination);
-  }
 }
 
 function unhandledTarget(target: never): never {
@@ -209,8 +178,11 @@ export function planTrace(
     case "node-port":
       pushUnique(nodes, (destination.node ?? nodeByNodeIP(snapshot, destination.ip))?.name);
       break;
-    case "service":
     case "external":
+      // An address of a pod block without a pod record: its block's node delivers or refuses it.
+      pushUnique(nodes, destination.block?.node);
+      break;
+    case "service":
       break;
     default:
       unhandledTarget(destination);
@@ -240,7 +212,8 @@ export function planTrace(
     for (const a of addressesOfNode(sourceNode, family)) pair(a, srcs[0] ?? source.ip);
   // Traffic to addresses outside the no-masquerade set (outside hosts, node IPs, NodePorts) leaves
   // with the source node's address (masquerade).
-  if (destination.kind === "external" || destination.kind === "node" || destination.kind === "node-port")
+  const outside = destination.kind === "external" && destination.block === undefined;
+  if (outside || destination.kind === "node" || destination.kind === "node-port")
     for (const a of addressesOfNode(sourceNode, family)) pair(a, dst);
 
   const ports: number[] = [];
@@ -279,7 +252,7 @@ export function planTrace(
     else lookup({ dst: to });
   }
   const repliers = [
-    ...(destination.kind === "pod" ? [dst] : []),
+    ...(destination.kind === "pod" || (destination.kind === "external" && destination.block) ? [dst] : []),
     ...candidates.filter((c) => podByIP(snapshot, c.ip)).map((c) => c.ip),
   ];
   for (const back of repliers)

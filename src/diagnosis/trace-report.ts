@@ -6,17 +6,13 @@
  */
 import type { ProbeResult } from "../cluster/diagnosis-protocol.ts";
 import type { Drift } from "./drift.ts";
+import { relevantDrift } from "./drift-relevance.ts";
+import type { Observation } from "./observation-types.ts";
+import type { Prediction } from "./prediction-types.ts";
 import type { ResolvedTarget } from "./target.ts";
-import { inPrefix, podName, sameIP } from "./trace-net.ts";
+import { podName } from "./trace-net.ts";
 import type { TracePlan } from "./trace-plan.ts";
-import {
-  type Observation,
-  type Prediction,
-  TRACE_SCHEMA,
-  type TraceEndpointView,
-  type TraceReport,
-  type TraceVerdict,
-} from "./trace-types.ts";
+import { TRACE_SCHEMA, type TraceEndpointView, type TraceReport, type TraceVerdict } from "./trace-types.ts";
 
 export function endpointView(target: ResolvedTarget): TraceEndpointView {
   switch (target.kind) {
@@ -64,6 +60,7 @@ export function endpointView(target: ResolvedTarget): TraceEndpointView {
         text: target.ip,
         ip: target.ip,
         ...(target.port !== undefined ? { port: target.port } : {}),
+        ...(target.block ? { node: target.block.node } : {}),
       };
     default: {
       const never: never = target;
@@ -72,32 +69,9 @@ export function endpointView(target: ResolvedTarget): TraceEndpointView {
   }
 }
 
-/** Drift kinds that concern every packet a node forwards, whatever its addresses. */
-const NODE_WIDE = new Set<string>([
-  "ip-forward-off",
-  "rp-filter-strict",
-  "agent-not-answering",
-  "nft-table-missing",
-  "node-ip-changed",
-]);
-
-/** The drift on the path's nodes that names one of its addresses (or a block or Service holding one), or the whole node. */
+/** The drift on the path's nodes that names one of its addresses (or a prefix holding one), or the whole node. */
 export function driftOnPath(plan: TracePlan, drift: readonly Drift[]): Drift[] {
-  const nodes = new Set(plan.request.nodes);
-  const addresses = plan.request.addresses;
-  const services = new Set(
-    [plan.destination, plan.source].flatMap((t) =>
-      t.kind === "service" || t.kind === "node-port" ? [`${t.service.namespace}/${t.service.name}`] : [],
-    ),
-  );
-  const mentions = (subject: string): boolean => {
-    const head = subject.split(/[\s:]/)[0] ?? subject;
-    if (addresses.some((a) => sameIP(a, head))) return true;
-    if (head.includes("/") && addresses.some((a) => inPrefix(a, head))) return true;
-    if ([...services].some((s) => subject.includes(s))) return true;
-    return addresses.some((a) => subject.includes(a));
-  };
-  return drift.filter((d) => nodes.has(d.node) && (NODE_WIDE.has(d.kind) || mentions(d.subject)));
+  return relevantDrift(drift, { addresses: plan.request.addresses, nodes: new Set(plan.request.nodes) });
 }
 
 export function buildTraceReport(input: {

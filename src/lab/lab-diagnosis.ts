@@ -9,6 +9,8 @@
  * `external` as a trace SOURCE has no agent to send for it: the plain command is told to send
  * the probe itself from the external host's namespace (its hidden --external-probe-netns).
  */
+
+import { hostPort } from "../diagnosis/fact-text.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
 import { runInteractive } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
@@ -75,9 +77,6 @@ function split(text: string): Split | undefined {
   if (!m?.[1]) return undefined;
   return { host: m[1], ...(m[2] !== undefined ? { port: m[2] } : {}), proto: m[3] ?? "" };
 }
-
-const hostPort = (ip: string, port: string | undefined) =>
-  port === undefined ? ip : ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 
 /** The lab Service a text names ("echo", "echo:80"), if any: the caller fetches its ClusterIP. */
 export function labServiceNamed(text: string): string | undefined {

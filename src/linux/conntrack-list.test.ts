@@ -1,7 +1,12 @@
 /** parseConntrackLine over real `conntrack -L` lines (conntrack-tools 1.4.7, kernel 6.18, scratch netns). */
 import { describe, expect, test } from "bun:test";
 import { AddressParseError } from "../ipnet/errors.ts";
-import { listConntrack, parseConntrackLine } from "./conntrack-list.ts";
+import {
+  conntrackQueries,
+  KERNEL_FILTERED_ADDRESSES,
+  listConntrack,
+  parseConntrackLine,
+} from "./conntrack-list.ts";
 
 const TCP =
   "tcp      6 119 TIME_WAIT src=192.0.2.1 dst=192.0.2.2 sport=55104 dport=8080 src=192.0.2.2 dst=192.0.2.1 sport=8080 dport=55104 [ASSURED] mark=0 use=1";
@@ -56,6 +61,37 @@ describe("parseConntrackLine", () => {
 describe("listConntrack input checks", () => {
   test("refuses a filter address that is not one, and asks nothing for no addresses", async () => {
     await expect(listConntrack({ addresses: ["10.0.0.1", "-D"] })).rejects.toThrow(AddressParseError);
-    expect(await listConntrack({ addresses: [] })).toEqual([]);
+    expect(await listConntrack({ addresses: [] })).toEqual({ entries: [], errors: [] });
+  });
+});
+
+describe("conntrackQueries: the kernel filters, not the agent", () => {
+  test("a probe's flow: by protocol and original source port first, then its addresses", () => {
+    expect(
+      conntrackQueries({ addresses: ["10.244.1.2", "fd00::1"], proto: "tcp", sourcePort: 40000 }),
+    ).toEqual([
+      ["conntrack", "-L", "-f", "ipv4", "-p", "tcp", "--sport", "40000"],
+      ["conntrack", "-L", "-f", "ipv6", "-p", "tcp", "--sport", "40000"],
+      ["conntrack", "-L", "-f", "ipv4", "-s", "10.244.1.2"],
+      ["conntrack", "-L", "-f", "ipv4", "-d", "10.244.1.2"],
+      ["conntrack", "-L", "-f", "ipv6", "-s", "fd00::1"],
+      ["conntrack", "-L", "-f", "ipv6", "-d", "fd00::1"],
+    ]);
+    expect(() => conntrackQueries({ addresses: ["10.0.0.1"], sourcePort: 40000 })).toThrow(/protocol/);
+    expect(() => conntrackQueries({ addresses: ["10.0.0.1"], proto: "udp", sourcePort: 0 })).toThrow(/port/);
+  });
+
+  test("a few addresses: -s and -d each, canonical and once", () => {
+    expect(conntrackQueries({ addresses: ["10.0.0.1", "2001:DB8::1", "10.0.0.1"] })).toEqual([
+      ["conntrack", "-L", "-f", "ipv4", "-s", "10.0.0.1"],
+      ["conntrack", "-L", "-f", "ipv4", "-d", "10.0.0.1"],
+      ["conntrack", "-L", "-f", "ipv6", "-s", "2001:db8::1"],
+      ["conntrack", "-L", "-f", "ipv6", "-d", "2001:db8::1"],
+    ]);
+  });
+
+  test("many addresses: one streamed listing per family (cut at the limit)", () => {
+    const many = Array.from({ length: KERNEL_FILTERED_ADDRESSES + 1 }, (_, i) => `10.0.0.${i + 1}`);
+    expect(conntrackQueries({ addresses: many })).toEqual([["conntrack", "-L", "-f", "ipv4"]]);
   });
 });

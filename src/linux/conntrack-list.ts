@@ -5,7 +5,7 @@
  */
 import { formatIP, parseIP, tryParseIP } from "../ipnet/address.ts";
 import type { ConntrackFact, ConntrackTuple } from "./kernel-facts.ts";
-import { type NetnsOption, runRead } from "./kernel-read.ts";
+import { type NetnsOption, streamRead } from "./kernel-read.ts";
 
 interface TupleBuilder {
   src?: string;
@@ -102,30 +102,107 @@ function names(entry: ConntrackFact, wanted: ReadonlySet<string>): boolean {
   return false;
 }
 
+export interface ConntrackFilter {
+  readonly addresses: readonly string[];
+  /** At most this many entries (default 500). */
+  readonly limit?: number;
+  /** With `sourcePort`: this protocol's entries whose original source port is it (a probe's flow) come first. */
+  readonly proto?: "tcp" | "udp";
+  readonly sourcePort?: number;
+  /** Stop reading one listing after this many bytes of output (default 16 MiB). */
+  readonly maxBytes?: number;
+}
+
+export interface ConntrackListing {
+  readonly entries: ConntrackFact[];
+  /** What was cut ("conntrack: more than 64 entries, first 64 shown"). */
+  readonly errors: string[];
+}
+
+/** Up to this many addresses are filtered in the kernel, one `-s` and one `-d` listing each. */
+export const KERNEL_FILTERED_ADDRESSES = 8;
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
 /**
- * Entries whose original or reply tuple names one of `addresses` (at most `limit`, default 500),
- * from one `conntrack -L` per address family asked for, filtered here.
+ * Pure: the `conntrack -L` argv lists that cover `filter`, filtered in the kernel where it can be:
+ * a probe's own entries first, by protocol and original source port (one listing per family;
+ * a fully-random masquerade gives the legs after it another port, so the addresses follow), a
+ * handful of addresses by original source and destination (`-s`, `-d`; the reply tuple of a
+ * NATed entry names its original's other end), and only beyond KERNEL_FILTERED_ADDRESSES the whole
+ * table per family, streamed and cut at the limit. Addresses are validated (and canonical) first.
+ */
+export function conntrackQueries(filter: ConntrackFilter): string[][] {
+  const ips = filter.addresses.map(parseIP);
+  const families = [...new Set(ips.map((ip) => ip.family))].sort();
+  const fam = (f: 4 | 6) => ["-f", f === 4 ? "ipv4" : "ipv6"];
+  const byPort: string[][] = [];
+  if (filter.sourcePort !== undefined) {
+    if (!Number.isInteger(filter.sourcePort) || filter.sourcePort < 1 || filter.sourcePort > 65535)
+      throw new RangeError(`conntrack filter: source port ${filter.sourcePort} is not a port (1-65535)`);
+    if (filter.proto !== "tcp" && filter.proto !== "udp")
+      throw new RangeError("conntrack filter: a source port needs the protocol tcp or udp");
+    for (const f of families)
+      byPort.push(["conntrack", "-L", ...fam(f), "-p", filter.proto, "--sport", String(filter.sourcePort)]);
+  }
+  if (ips.length <= KERNEL_FILTERED_ADDRESSES) {
+    const unique = [...new Map(ips.map((ip) => [formatIP(ip), ip])).values()];
+    return [
+      ...byPort,
+      ...unique.flatMap((ip) =>
+        ["-s", "-d"].map((dir) => ["conntrack", "-L", ...fam(ip.family), dir, formatIP(ip)]),
+      ),
+    ];
+  }
+  return [...byPort, ...families.map((f) => ["conntrack", "-L", ...fam(f)])];
+}
+
+function entryKey(e: ConntrackFact): string {
+  return JSON.stringify([e.proto, e.original, e.reply]);
+}
+
+/**
+ * Entries whose original or reply tuple names one of `addresses` (at most `limit`), read with the
+ * kernel-side filters of conntrackQueries and streamed: the agent never holds a whole busy table,
+ * and stops reading at the limit. What was cut is said in `errors`.
  */
 export async function listConntrack(
-  filter: { readonly addresses: readonly string[]; readonly limit?: number },
+  filter: ConntrackFilter,
   options: NetnsOption = {},
-): Promise<ConntrackFact[]> {
+): Promise<ConntrackListing> {
   const limit = filter.limit ?? 500;
-  const ips = filter.addresses.map(parseIP);
-  if (ips.length === 0 || limit <= 0) return [];
-  const wanted = new Set(ips.map(formatIP));
-  const families = [...new Set(ips.map((ip) => ip.family))].sort();
-  const listings = await Promise.all(
-    families.map((f) => runRead(options, ["conntrack", "-L", "-f", f === 4 ? "ipv4" : "ipv6"])),
-  );
-  const out: ConntrackFact[] = [];
-  for (const r of listings) {
-    for (const line of r.stdout.split("\n")) {
-      const entry = parseConntrackLine(line);
-      if (entry === undefined || !names(entry, wanted)) continue;
-      out.push(entry);
-      if (out.length >= limit) return out;
-    }
+  const queries = conntrackQueries(filter);
+  if (queries.length === 0 || limit <= 0) return { entries: [], errors: [] };
+  const wanted = new Set(filter.addresses.map((a) => formatIP(parseIP(a))));
+  const maxBytes = filter.maxBytes ?? DEFAULT_MAX_BYTES;
+  const seen = new Set<string>();
+  const entries: ConntrackFact[] = [];
+  const errors: string[] = [];
+  let more = false;
+  for (const argv of queries) {
+    const r = await streamRead(
+      options,
+      argv,
+      (line) => {
+        const entry = parseConntrackLine(line);
+        if (entry === undefined || !names(entry, wanted)) return true;
+        const key = entryKey(entry);
+        if (seen.has(key)) return true;
+        if (entries.length >= limit) {
+          more = true;
+          return false;
+        }
+        seen.add(key);
+        entries.push(entry);
+        return true;
+      },
+      { maxBytes },
+    );
+    if (r.stopped === "bytes")
+      errors.push(
+        `conntrack: "${argv.join(" ")}" cut after ${r.bytes} bytes of output; entries past it not read`,
+      );
+    if (more) break;
   }
-  return out;
+  if (more) errors.push(`conntrack: more than ${limit} entries, first ${limit} shown`);
+  return { entries, errors };
 }

@@ -44,17 +44,102 @@ export function argvIn(options: NetnsOption | undefined, argv: readonly string[]
   return ["nsenter", `--net=${path}`, "--", ...argv];
 }
 
+/** A read-only command is killed after this long. */
+export const READ_TIMEOUT_MS = 30_000;
+
+export class ReadTimeoutError extends Error {
+  override readonly name = "ReadTimeoutError";
+  constructor(
+    readonly argv: readonly string[],
+    readonly timeoutMs: number,
+  ) {
+    super(`Command "${argv.join(" ")}" timed out after ${timeoutMs / 1000} s and was killed`);
+  }
+}
+
 /** Runs a read-only command; a non-zero exit throws CommandError unless `accept` says otherwise. */
 export async function runRead(
   options: NetnsOption | undefined,
   argv: readonly string[],
   accept: (code: number, stderr: string) => boolean = () => false,
+  timeoutMs = READ_TIMEOUT_MS,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const full = argvIn(options, argv);
-  const r = await run(full, { timeoutMs: 30_000 });
+  const started = performance.now();
+  const r = await run(full, { timeoutMs });
+  // Killed by the timeout: say so, rather than "failed with exit code 143".
+  if (r.code !== 0 && performance.now() - started >= timeoutMs) throw new ReadTimeoutError(full, timeoutMs);
   if (r.code !== 0 && (nsenterFailed(r.stderr) || !accept(r.code, r.stderr)))
     throw new CommandError(full, r.code, r.stderr || r.stdout);
   return r;
+}
+
+const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Why a streamed read stopped before the command's end. */
+export type StreamStop = "enough" | "bytes";
+
+/**
+ * Runs a read-only command and hands its stdout to `onLine` line by line as it arrives, without
+ * holding the whole output: `onLine` returns false when it has enough, and the child is killed
+ * once `maxBytes` were read. A big listing (conntrack on a busy node) then costs what is read.
+ */
+export async function streamRead(
+  options: NetnsOption | undefined,
+  argv: readonly string[],
+  onLine: (line: string) => boolean,
+  limits: { readonly maxBytes: number; readonly timeoutMs?: number },
+): Promise<{ stopped?: StreamStop; bytes: number }> {
+  const full = argvIn(options, argv);
+  const [program, ...rest] = full;
+  const path = Bun.which(program as string, { PATH: `${process.env.PATH ?? ""}:${SYSTEM_PATH}` });
+  if (!path) throw new Error(`Cannot run "${program}": not found in PATH or ${SYSTEM_PATH}`);
+  const timeoutMs = limits.timeoutMs ?? READ_TIMEOUT_MS;
+  const child = Bun.spawn([path, ...rest], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  const stderr = new Response(child.stderr).text();
+  let stopped: StreamStop | undefined;
+  let bytes = 0;
+  try {
+    const decoder = new TextDecoder();
+    let pending = "";
+    const reader = child.stdout.getReader();
+    read: for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      bytes += value.byteLength;
+      pending += decoder.decode(value, { stream: true });
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines)
+        if (!onLine(line)) {
+          stopped = "enough";
+          break read;
+        }
+      if (bytes >= limits.maxBytes) {
+        stopped = "bytes";
+        break;
+      }
+    }
+    if (stopped === undefined) {
+      pending += decoder.decode();
+      if (pending.trim() !== "" && !onLine(pending)) stopped = "enough";
+    } else {
+      child.kill("SIGKILL");
+      await reader.cancel().catch(() => undefined);
+    }
+    const code = await child.exited;
+    if (timedOut) throw new ReadTimeoutError(full, timeoutMs);
+    const err = await stderr;
+    if (stopped === undefined && code !== 0) throw new CommandError(full, code, err);
+    return { ...(stopped !== undefined ? { stopped } : {}), bytes };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** nsenter's own failures (the namespace went away) are never the kernel's answer. */

@@ -1,7 +1,15 @@
 /** The monitor's sentinel filter over real trace lines (the child itself: test/integration/kernel-facts.test.ts). */
 import { describe, expect, test } from "bun:test";
 import type { TraceEvent } from "./kernel-facts.ts";
-import { SentinelFilter, startTraceMonitor, TraceMonitorError } from "./nft-trace-monitor.ts";
+import {
+  isOrphanMonitor,
+  MONITOR_MARKER,
+  type ProcessView,
+  SentinelFilter,
+  startTraceMonitor,
+  sweepOrphanMonitors,
+  TraceMonitorError,
+} from "./nft-trace-monitor.ts";
 import { parseTraceLine } from "./nft-trace-parse.ts";
 
 const ev = (line: string): TraceEvent => {
@@ -43,6 +51,65 @@ describe("SentinelFilter", () => {
   test("loopback traffic to another port is not the sentinel", () => {
     const f = new SentinelFilter("127.0.0.1", 9);
     expect(f.keep(ev(OTHER_PORT))).toBe(true);
+  });
+});
+
+describe("concurrent sessions", () => {
+  test("another session's sentinel (its own loopback address, the same port) is dropped, but proves nothing", () => {
+    const f = new SentinelFilter("127.80.1.2", 9);
+    const other = ev(SENTINEL_OUT.replaceAll("127.0.0.1", "127.80.3.4"));
+    expect(f.isSentinelPacket(other)).toBe(false);
+    expect(f.keep(other)).toBe(false);
+    expect(f.keep(ev(SENTINEL_RULE))).toBe(false);
+    expect(f.keep(ev(REAL_SAME_ID))).toBe(true);
+  });
+});
+
+describe("monitors a crashed agent left", () => {
+  const self = { pid: 1000, netns: 4026531840 };
+  const orphan: ProcessView = {
+    pid: 2000,
+    ppid: 1,
+    cmdline: ["/usr/sbin/nft", "monitor", "trace"],
+    environ: ["PATH=/usr/bin", MONITOR_MARKER],
+    netns: 4026531840,
+  };
+  test("an nft monitor trace podnet started, in this namespace, not our child, is an orphan", () => {
+    expect(isOrphanMonitor(orphan, self)).toBe(true);
+  });
+  test("our own children, other namespaces, other commands and unmarked monitors are left alone", () => {
+    expect(isOrphanMonitor({ ...orphan, ppid: 1000 }, self)).toBe(false);
+    expect(isOrphanMonitor({ ...orphan, netns: 4026532000 }, self)).toBe(false);
+    expect(isOrphanMonitor({ ...orphan, cmdline: ["/usr/sbin/nft", "monitor"] }, self)).toBe(false);
+    expect(isOrphanMonitor({ ...orphan, cmdline: ["/usr/bin/sleep", "monitor", "trace"] }, self)).toBe(false);
+    expect(isOrphanMonitor({ ...orphan, environ: ["PATH=/usr/bin"] }, self)).toBe(false);
+  });
+  test("a real orphan in a scratch namespace is ended", async () => {
+    const ns = `podnet-orphan-${Math.random().toString(36).slice(2, 8)}`;
+    expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+    try {
+      // The shell exits at once: the monitor is reparented, as after its agent died.
+      const sh = Bun.spawnSync([
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "sh",
+        "-c",
+        `${MONITOR_MARKER} setsid nft monitor trace >/dev/null 2>&1 &`,
+      ]);
+      expect(sh.exitCode).toBe(0);
+      const path = `/run/netns/${ns}`;
+      let killed: number[] = [];
+      for (let i = 0; i < 50 && killed.length === 0; i++) {
+        killed = sweepOrphanMonitors({ netnsPath: path });
+        if (killed.length === 0) await Bun.sleep(20);
+      }
+      expect(killed).toHaveLength(1);
+      expect(sweepOrphanMonitors({ netnsPath: path })).toEqual([]);
+    } finally {
+      Bun.spawnSync(["ip", "netns", "del", ns]);
+    }
   });
 });
 

@@ -5,6 +5,8 @@
  * trace-out chain marks: the monitor is ready once it printed one. Sentinel events are left out.
  */
 import { createSocket, type Socket } from "node:dgram";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { basename } from "node:path";
 import { formatIP, type IPAddress, parseIP } from "../ipnet/address.ts";
 import type { TraceEvent } from "./kernel-facts.ts";
 import { parseTraceLine } from "./nft-trace-parse.ts";
@@ -18,6 +20,8 @@ export interface TraceMonitor {
   stop(): Promise<TraceEvent[]>;
   /** Why the child ended before stop() (exit code and stderr), when it did. */
   failure(): string | undefined;
+  /** Events not kept because the kept ones reached MAX_TRACE_EVENT_BYTES. */
+  dropped(): number;
 }
 
 export class TraceMonitorError extends Error {
@@ -27,8 +31,16 @@ export class TraceMonitorError extends Error {
   }
 }
 
-/** A flood (tracing a busy flow) must not eat the agent's memory: later events are dropped. */
-export const MAX_TRACE_EVENTS = 20_000;
+/**
+ * A flood must neither eat the agent's memory nor outgrow the answer (diagnosis-protocol.ts
+ * MAX_ANSWER_BYTES): events past this many serialized bytes are counted, not kept.
+ */
+export const MAX_TRACE_EVENT_BYTES = 384 * 1024;
+/**
+ * Set in every monitor child's environment, so an agent starting after a crash finds the monitors
+ * its predecessor left (sweepOrphanMonitors): they never end by themselves once nothing is traced.
+ */
+export const MONITOR_MARKER = "PODNET_TRACE_MONITOR=1";
 const SENTINEL_INTERVAL_MS = 50;
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -53,13 +65,24 @@ export class SentinelFilter {
     private readonly port: number,
   ) {}
 
+  /** This monitor's own sentinel: the proof that it is live. */
   isSentinelPacket(e: TraceEvent): boolean {
     return e.type === "packet" && e.daddr === this.address && e.dport === this.port && e.l4proto === "udp";
   }
 
+  /** Any session's sentinel (tracing is per namespace: concurrent sessions see each other's). */
+  isAnySentinel(e: TraceEvent): boolean {
+    return (
+      e.type === "packet" &&
+      e.l4proto === "udp" &&
+      e.dport === this.port &&
+      e.daddr?.startsWith("127.") === true
+    );
+  }
+
   keep(e: TraceEvent): boolean {
     if (e.type === "packet") {
-      if (this.isSentinelPacket(e)) {
+      if (this.isAnySentinel(e)) {
         this.ids.add(e.traceId);
         return false;
       }
@@ -81,13 +104,17 @@ export async function startTraceMonitor(options: {
   const sentinelAddress = formatIP(sentinelIp);
   const filter = new SentinelFilter(sentinelAddress, port);
 
+  const [markerName, markerValue] = MONITOR_MARKER.split("=") as [string, string];
   const child = Bun.spawn([nftPath(), "monitor", "trace"], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
+    env: { ...process.env, [markerName]: markerValue },
   });
   const startedAt = Date.now();
   const events: TraceEvent[] = [];
+  let keptBytes = 0;
+  let dropped = 0;
   let ready = false;
   let onReady: (() => void) | undefined;
   let stopping = false;
@@ -100,7 +127,14 @@ export async function startTraceMonitor(options: {
       ready = true;
       onReady?.();
     }
-    if (filter.keep(e) && events.length < MAX_TRACE_EVENTS) events.push(e);
+    if (!filter.keep(e)) return;
+    const size = JSON.stringify(e).length + 1;
+    if (keptBytes + size > MAX_TRACE_EVENT_BYTES) {
+      dropped++;
+      return;
+    }
+    keptBytes += size;
+    events.push(e);
   };
 
   const reading = (async () => {
@@ -174,5 +208,76 @@ export async function startTraceMonitor(options: {
     events: () => [...events],
     stop,
     failure: () => failure,
+    dropped: () => dropped,
   };
+}
+
+/** What sweepOrphanMonitors reads of one process. */
+export interface ProcessView {
+  readonly pid: number;
+  readonly ppid: number;
+  /** argv, as /proc/PID/cmdline splits it. */
+  readonly cmdline: readonly string[];
+  readonly environ: readonly string[];
+  /** Inode of /proc/PID/ns/net. */
+  readonly netns: number;
+}
+
+/**
+ * Pure: whether `p` is a trace monitor a previous agent left in this namespace: started by podnet
+ * (MONITOR_MARKER), `nft monitor trace`, in the namespace `netns`, and not a child of `self`.
+ */
+export function isOrphanMonitor(
+  p: ProcessView,
+  self: { readonly pid: number; readonly netns: number },
+): boolean {
+  const [program, ...args] = p.cmdline;
+  return (
+    p.pid !== self.pid &&
+    p.ppid !== self.pid &&
+    p.netns === self.netns &&
+    program !== undefined &&
+    basename(program) === "nft" &&
+    args.join(" ") === "monitor trace" &&
+    p.environ.includes(MONITOR_MARKER)
+  );
+}
+
+function readProcess(pid: number): ProcessView | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "PID (COMM) STATE PPID …": COMM may hold spaces and parentheses; the last ")" ends it.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const split = (text: string) => text.split("\0").filter((x) => x !== "");
+    return {
+      pid,
+      ppid,
+      cmdline: split(readFileSync(`/proc/${pid}/cmdline`, "utf8")),
+      environ: split(readFileSync(`/proc/${pid}/environ`, "utf8")),
+      netns: statSync(`/proc/${pid}/ns/net`).ino,
+    };
+  } catch {
+    return undefined; // gone meanwhile, or not ours to read
+  }
+}
+
+/**
+ * Ends the `nft monitor trace` children a crashed agent left in this network namespace (or in the
+ * one at `netnsPath`); returns their pids. Run at agent start, before any session of its own.
+ */
+export function sweepOrphanMonitors(options: { readonly netnsPath?: string } = {}): number[] {
+  const self = { pid: process.pid, netns: statSync(options.netnsPath ?? "/proc/self/ns/net").ino };
+  const killed: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const p = readProcess(Number(name));
+    if (p === undefined || !isOrphanMonitor(p, self)) continue;
+    try {
+      process.kill(p.pid, "SIGTERM");
+      killed.push(p.pid);
+    } catch {
+      // it ended meanwhile
+    }
+  }
+  return killed;
 }

@@ -29,9 +29,47 @@ const RULES: TraceRules = {
   sentinel: { address: "127.0.0.1", port: 39999 },
 };
 
+/** A leg after masquerade: node1's address to the endpoint. */
+const NAT_PAIRS: TraceRules["natPairs"] = [["192.0.2.11", "10.244.2.3"]];
+
 describe("renderTraceTable", () => {
   test("renders the golden table: pairs both ways, ports, ICMP errors, sentinel, observer and VXLAN counters", () => {
     expect(renderTraceTable(RULES)).toBe(golden("trace-table-tcp.nft"));
+  });
+
+  test("with the probe's source port, traces only its exact tuple per direction (golden)", () => {
+    const text = renderTraceTable({ ...RULES, sourcePort: 40000, natPairs: NAT_PAIRS });
+    expect(text).toBe(golden("trace-table-tcp-sport.nft"));
+    // The legs after a fully-random masquerade: by the service side's port, one direction each.
+    expect(text).toContain(
+      "meta l4proto tcp ip saddr . ip daddr @natout4 th dport @ports meta nftrace set 1",
+    );
+    expect(text).toContain(
+      "meta l4proto tcp ip saddr . ip daddr @natback4 th sport @ports meta nftrace set 1",
+    );
+    expect(text).toContain("elements = { 192.0.2.11 . 10.244.2.3 }");
+    expect(text).toContain("elements = { 10.244.2.3 . 192.0.2.11 }");
+    // The application's own connections between the pair (another source port) are not traced.
+    expect(text).not.toMatch(/@pairs\d th dport @ports meta nftrace/);
+    expect(text).not.toMatch(/@pairs\d th sport @ports meta nftrace/);
+    expect(text).toContain(
+      "meta l4proto tcp ip saddr . ip daddr @pairs4 th sport 40000 th dport @ports meta nftrace set 1",
+    );
+    expect(text).toContain(
+      "meta l4proto tcp ip saddr . ip daddr @pairs4 th sport @ports th dport 40000 meta nftrace set 1",
+    );
+    expect(() => renderTraceTable({ ...RULES, sourcePort: 70000 })).toThrow(InvalidTraceRulesError);
+  });
+
+  test("ICMP errors about the flow are matched on their destination (a router's or node's error counts)", () => {
+    const text = renderTraceTable(RULES);
+    expect(text).toContain(
+      "ip daddr @ends4 icmp type { destination-unreachable, time-exceeded, parameter-problem } meta nftrace set 1",
+    );
+    expect(text).toContain(
+      "ip6 daddr @ends6 icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } meta nftrace set 1",
+    );
+    expect(text).not.toMatch(/@pairs\d icmp/);
   });
 
   test("replaces an earlier table of the same name in the same transaction", () => {
@@ -54,6 +92,12 @@ describe("renderTraceTable", () => {
     );
     // ct matches never fire at -301 (research/trace-anchors.md §7.8).
     expect(text).not.toContain(" ct ");
+  });
+
+  test("without the probe's port, the legs after NAT are traced like the other pairs", () => {
+    const text = renderTraceTable({ ...RULES, natPairs: NAT_PAIRS });
+    expect(text).not.toContain("natout");
+    expect(text).toContain("192.0.2.11 . 10.244.2.3, 10.244.2.3 . 192.0.2.11");
   });
 
   test("ICMP traces the pairs without ports; no ports traces any port", () => {

@@ -26,8 +26,22 @@ export interface TraceRules {
   readonly l4proto: "tcp" | "udp" | "icmp";
   /** (saddr, daddr); the rules also match the reverse; v4 and v6. */
   readonly pairs: readonly (readonly [string, string])[];
-  /** tcp/udp: trace when `th sport` or `th dport` is one of them (empty: any port). */
+  /**
+   * tcp/udp: the destination ports (the Service's, the endpoints' target ports). With `sourcePort`
+   * a packet is traced only on the probe's exact tuple per direction (`th sport S th dport @ports`
+   * and the reply `th sport @ports th dport S`); without it (an external source whose port is not
+   * known) when `th sport` or `th dport` is one of them. Empty: any port.
+   */
   readonly ports: readonly number[];
+  /** tcp/udp: the probe's own port, on `pairs` (the legs before any source NAT). */
+  readonly sourcePort?: number;
+  /**
+   * (saddr, daddr) of the legs after a masquerade (the proxy's is fully-random, so the source port
+   * is not the probe's): matched per direction by the service side's port, `th dport @ports` from
+   * saddr to daddr and `th sport @ports` back. Only used with `sourcePort`; without it every pair
+   * gets the port-set form.
+   */
+  readonly natPairs?: readonly (readonly [string, string])[];
   /** Count outer udp dport PORT to/from each peer. */
   readonly vxlan: { readonly port: number; readonly peers: readonly string[] };
   /** Loopback udp, traced, for monitor readiness. */
@@ -102,12 +116,15 @@ export function renderTraceTable(rules: TraceRules): string {
   const table = validateTable(rules.table);
   if (!["tcp", "udp", "icmp"].includes(rules.l4proto))
     throw new InvalidTraceRulesError(table, `unknown protocol "${String(rules.l4proto)}"`);
-  const pairs = rules.pairs.map(([a, b], i) => {
-    const s = address(table, a, `pair ${i + 1} source`);
-    const d = address(table, b, `pair ${i + 1} destination`);
-    if (s.family !== d.family) throw new InvalidTraceRulesError(table, `pair ${i + 1} mixes IPv4 and IPv6`);
-    return [s, d] as const;
-  });
+  const checkPairs = (list: readonly (readonly [string, string])[], what: string) =>
+    list.map(([a, b], i) => {
+      const s = address(table, a, `${what} ${i + 1} source`);
+      const d = address(table, b, `${what} ${i + 1} destination`);
+      if (s.family !== d.family)
+        throw new InvalidTraceRulesError(table, `${what} ${i + 1} mixes IPv4 and IPv6`);
+      return [s, d] as const;
+    });
+  const pairs = checkPairs(rules.pairs, "pair");
   if (pairs.length === 0) throw new InvalidTraceRulesError(table, "no address pairs to trace");
   const ports = [...new Set(rules.ports.map((p) => validatePort(table, p, "port")))].sort((a, b) => a - b);
   const vxlanPort = validatePort(table, rules.vxlan.port, "VXLAN port");
@@ -116,6 +133,14 @@ export function renderTraceTable(rules: TraceRules): string {
   if (!isLoopback(sentinel))
     throw new InvalidTraceRulesError(table, `sentinel ${rules.sentinel.address} is not loopback`);
   const sentinelPort = validatePort(table, rules.sentinel.port, "sentinel port");
+  const sourcePort =
+    rules.sourcePort === undefined || rules.l4proto === "icmp"
+      ? undefined
+      : validatePort(table, rules.sourcePort, "source port");
+  // Without the probe's port (or for ICMP), the legs after NAT are traced like the others.
+  const natPairs = checkPairs(rules.natPairs ?? [], "NAT pair");
+  const exactOnly = sourcePort !== undefined;
+  const allPairs = exactOnly ? pairs : [...pairs, ...natPairs];
 
   const sets: string[] = [];
   const trace: string[] = [];
@@ -123,26 +148,56 @@ export function renderTraceTable(rules: TraceRules): string {
   const withPorts = rules.l4proto !== "icmp" && ports.length > 0;
   if (withPorts)
     sets.push(`\tset ports {\n\t\ttype inet_service\n\t\telements = { ${ports.join(", ")} }\n\t}`);
+  const ofFamily = (list: readonly (readonly [IPAddress, IPAddress])[], f: Family) =>
+    list.filter(([s]) => (s.family === 4) === (f === V4));
+  const pairSet = (name: string, f: Family, elements: Iterable<string>) =>
+    `\tset ${name} {\n\t\ttype ${f.addrType} . ${f.addrType}\n\t\telements = { ${[...elements].join(", ")} }\n\t}`;
   for (const f of [V4, V6]) {
-    const mine = pairs.filter(([s]) => (s.family === 4) === (f === V4));
-    if (mine.length === 0) continue;
+    const mine = ofFamily(allPairs, f);
+    const nat = exactOnly ? ofFamily(natPairs, f) : [];
+    if (mine.length === 0 && nat.length === 0) continue;
     const elements = new Set<string>();
     const ends = new Set<string>();
     for (const [s, d] of mine) {
       elements.add(`${formatIP(s)} . ${formatIP(d)}`);
       elements.add(`${formatIP(d)} . ${formatIP(s)}`);
+    }
+    for (const [s, d] of [...mine, ...nat]) {
       ends.add(formatIP(s));
       ends.add(formatIP(d));
     }
+    if (mine.length > 0) sets.push(pairSet(`pairs${f.suffix}`, f, elements));
     sets.push(
-      `\tset pairs${f.suffix} {\n\t\ttype ${f.addrType} . ${f.addrType}\n\t\telements = { ${[...elements].join(", ")} }\n\t}`,
       `\tset ends${f.suffix} {\n\t\ttype ${f.addrType}\n\t\telements = { ${[...ends].join(", ")} }\n\t}`,
     );
+    if (nat.length > 0)
+      sets.push(
+        pairSet(`natout${f.suffix}`, f, new Set(nat.map(([s, d]) => `${formatIP(s)} . ${formatIP(d)}`))),
+        pairSet(`natback${f.suffix}`, f, new Set(nat.map(([s, d]) => `${formatIP(d)} . ${formatIP(s)}`))),
+      );
     const pairMatch = `${f.ip} saddr . ${f.ip} daddr @pairs${f.suffix}`;
+    const addrs = (set: string) => `${f.ip} saddr . ${f.ip} daddr @${set}${f.suffix}`;
     const proto = rules.l4proto === "icmp" ? f.icmp : rules.l4proto;
-    if (withPorts) {
+    if (withPorts && sourcePort !== undefined) {
+      // The probe's exact flow only: the application's own connections between the pair are left alone.
+      if (mine.length > 0) {
+        trace.push(
+          `meta l4proto ${proto} ${pairMatch} th sport ${sourcePort} th dport @ports meta nftrace set 1`,
+        );
+        trace.push(
+          `meta l4proto ${proto} ${pairMatch} th sport @ports th dport ${sourcePort} meta nftrace set 1`,
+        );
+      }
+      // After a fully-random masquerade only the service side's port is known: one direction each.
+      if (nat.length > 0) {
+        trace.push(`meta l4proto ${proto} ${addrs("natout")} th dport @ports meta nftrace set 1`);
+        trace.push(`meta l4proto ${proto} ${addrs("natback")} th sport @ports meta nftrace set 1`);
+      }
+    } else if (withPorts) {
       trace.push(`meta l4proto ${proto} ${pairMatch} th dport @ports meta nftrace set 1`);
       trace.push(`meta l4proto ${proto} ${pairMatch} th sport @ports meta nftrace set 1`);
+    }
+    if (withPorts) {
       // After SNAT the source is the node's; the destination and the service port stay.
       observe.push(
         `meta l4proto ${proto} ${f.ip} daddr @ends${f.suffix} th dport @ports counter comment "observe-post"`,
@@ -150,11 +205,14 @@ export function renderTraceTable(rules: TraceRules): string {
       observe.push(
         `meta l4proto ${proto} ${f.ip} daddr @ends${f.suffix} th dport != @ports th sport @ports counter comment "observe-post"`,
       );
-    } else {
+    } else if (mine.length > 0) {
       trace.push(`meta l4proto ${proto} ${pairMatch} meta nftrace set 1`);
       observe.push(`meta l4proto ${proto} ${f.ip} daddr @ends${f.suffix} counter comment "observe-post"`);
     }
-    if (rules.l4proto !== "icmp") trace.push(`${pairMatch} ${f.icmpErrors} meta nftrace set 1`);
+    // ICMP errors about the flow come from a router or a node (no route, too big, reject), not from
+    // the pair's other end: they are matched on their destination, one of the flow's ends.
+    if (rules.l4proto !== "icmp")
+      trace.push(`${f.ip} daddr @ends${f.suffix} ${f.icmpErrors} meta nftrace set 1`);
   }
   const vxlanIn: string[] = [];
   const vxlanOut: string[] = [];
@@ -203,7 +261,10 @@ export async function installTraceTable(rules: TraceRules, options: NetnsOption 
   const argv = argvIn(options, ["nft", "-f", "-"]);
   const r = await run(argv, { stdin: text, timeoutMs: 30_000 });
   if (r.code !== 0)
-    throw new TraceTableError(rules.table, r.stderr.trim().split("\n").slice(0, 3).join("; "));
+    throw new TraceTableError(
+      rules.table,
+      r.stderr.trim().split("\n").slice(0, 3).join("; ") || `nft -f exited with code ${r.code} (no output)`,
+    );
 }
 
 /** Deletes the tracing table; false when it was not there. */

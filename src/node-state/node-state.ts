@@ -96,8 +96,12 @@ export class NodeState {
         this.replace(key, allocations, rangeSets, false);
       return { allocations, existing: true };
     }
-    // Whatever this attachment held no longer fits: give it up first, all in this transaction.
-    if (held.length > 0) this.allocations.deleteHeld(key);
+    // Whatever this attachment held no longer fits: give it up first, all in this transaction,
+    // recorded as released (explain's "who held it last" covers this case too).
+    if (held.length > 0) {
+      this.releases.record(key, Date.now());
+      this.allocations.deleteHeld(key);
+    }
     const chosen = chooseAddresses({
       rangeSets,
       requested,

@@ -7,6 +7,7 @@ import type { AttachmentKey } from "../cni/attachment-key.ts";
 import { buildRangeSets } from "../ipam/range-set.ts";
 import { formatIP } from "../ipnet/address.ts";
 import { type PodIdentity, RELEASES_KEPT } from "./node-state.ts";
+import { RELEASES_TRIM_EVERY } from "./release-rows.ts";
 
 const t = useTempNodeState("podnet-release-rows");
 const open = () => t.open();
@@ -101,7 +102,55 @@ describe("the pod's netns and the releases table", () => {
     state.release(key("old"));
     expect(state.listReleases().map((r) => [r.ip, r.name])).toEqual([["10.22.0.2", "old-1"]]);
     const check = new Database(join(t.dir, "ipam.db"));
-    expect(check.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version).toBe(3);
+    // Schema 3 only adds: the file still says "readable by version 2", and records that it is 3.
+    expect(check.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version).toBe(2);
+    expect(
+      check.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'schema_version'").get()?.value,
+    ).toBe("3");
     check.close();
+  });
+
+  test("after an upgrade, a version 2 binary (which refuses user_version > 2) still opens the file", () => {
+    open().close();
+    const db = new Database(join(t.dir, "ipam.db"));
+    const version = db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+    db.close();
+    // The check version 2 code makes (state-db.ts at d6f88c8: `version > SCHEMA_VERSION` with 2).
+    expect(version > 2).toBe(false);
+  });
+
+  test("a database written by the first schema-3 code (user_version 3, no meta row) is brought to the new scheme", () => {
+    open().close();
+    const db = new Database(join(t.dir, "ipam.db"));
+    db.run("DELETE FROM meta WHERE key = 'schema_version'");
+    db.run("PRAGMA user_version = 3");
+    db.close();
+    open().close();
+    const check = new Database(join(t.dir, "ipam.db"));
+    expect(check.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version).toBe(2);
+    check.close();
+  });
+
+  test("the table is trimmed only now and then, and never shows more than RELEASES_KEPT", () => {
+    const state = open();
+    for (let i = 0; i < RELEASES_KEPT + RELEASES_TRIM_EVERY - 1; i++) {
+      state.allocate(key(`t${i}`), wide, []);
+      state.release(key(`t${i}`));
+    }
+    expect(state.listReleases("podnet")).toHaveLength(RELEASES_KEPT);
+    expect(state.listReleases()).toHaveLength(RELEASES_KEPT);
+    const db = new Database(join(t.dir, "ipam.db"));
+    const rows = db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM releases").get()?.n ?? 0;
+    db.close();
+    expect(rows).toBeGreaterThanOrEqual(RELEASES_KEPT);
+    expect(rows).toBeLessThanOrEqual(RELEASES_KEPT + RELEASES_TRIM_EVERY);
+  });
+
+  test("addresses an attachment gives up because they no longer fit the config are recorded as released", () => {
+    const state = open();
+    const old = state.allocate(key("moved"), wide, []).allocations.map((a) => formatIP(a.ip));
+    state.allocate(key("moved"), buildRangeSets([[{ subnet: "10.99.0.0/24" }]]), []);
+    expect(state.listReleases("podnet").map((r) => [r.containerId, r.ip])).toEqual([["moved", old[0] ?? ""]]);
+    expect(old).toHaveLength(1);
   });
 });

@@ -23,10 +23,19 @@ export class StateUnavailableError extends Error {
 }
 
 /**
+ * The schema this code writes (in `meta`, key "schema_version"):
  * 2 added the pods table; opening a version 1 database adds it (CREATE ... IF NOT EXISTS).
  * 3 added pods.netns (ALTER TABLE on a version 2 database, see migrate) and the releases table.
  */
-const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 3;
+/**
+ * `PRAGMA user_version` holds the oldest schema whose code can still use the file: a change
+ * that only adds (a nullable column, a table older code never reads) keeps it, so a plugin or
+ * agent of that older version still runs against the file after an upgrade in any order or a
+ * rollback. Version 2 code refuses a user_version above 2, which is why it stays 2 for schema 3.
+ * Only a change older code would corrupt raises it (and then older binaries refuse, as they must).
+ */
+export const READER_VERSION = 2;
 const BUSY_TIMEOUT_MS = 10_000;
 
 const SCHEMA = `
@@ -63,7 +72,7 @@ CREATE TABLE IF NOT EXISTS pods (
   PRIMARY KEY (network, container_id, ifname)
 );
 CREATE TABLE IF NOT EXISTS releases (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id INTEGER PRIMARY KEY,
   network TEXT NOT NULL,
   ip TEXT NOT NULL,
   container_id TEXT NOT NULL,
@@ -81,7 +90,18 @@ function migrate(db: Database): void {
   // A version 2 pods table predates netns; CREATE ... IF NOT EXISTS left it as it was.
   const columns = db.query<{ name: string }, []>("PRAGMA table_info(pods)").all();
   if (!columns.some((c) => c.name === "netns")) db.run("ALTER TABLE pods ADD COLUMN netns TEXT");
-  db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [String(SCHEMA_VERSION)]);
+  db.run(`PRAGMA user_version = ${READER_VERSION}`);
+}
+
+/** The schema version recorded in `meta` (0 when there is none: a database before version 3). */
+function writtenSchema(db: Database): number {
+  try {
+    const row = db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'schema_version'").get();
+    return row === null ? 0 : Number(row.value) || 0;
+  } catch {
+    return 0; // no meta table yet
+  }
 }
 
 export function reasonOf(error: unknown): string {
@@ -152,13 +172,15 @@ export function openStateDatabase(dataDir: string): { path: string; db: Database
     // NORMAL is durable across process crashes in WAL mode; only power loss can drop the last commits.
     db.run("PRAGMA synchronous = NORMAL");
     const version = conn.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+    // user_version is what a reader needs at least (READER_VERSION); refuse only a file this code cannot use.
     if (version > SCHEMA_VERSION) {
       throw new StateUnavailableError(
         path,
         `schema version ${version} is newer than this podnet (${SCHEMA_VERSION})`,
       );
     }
-    if (version < SCHEMA_VERSION) retryBusy(() => conn.transaction(() => migrate(conn)).immediate());
+    if (version < READER_VERSION || writtenSchema(conn) < SCHEMA_VERSION)
+      retryBusy(() => conn.transaction(() => migrate(conn)).immediate());
     return { path, db };
   } catch (error) {
     db?.close();

@@ -69,7 +69,7 @@ await send(8083, "192.0.2.2");   // rejected by the test's filter rule
 await send(5000, "10.244.2.9");  // routed into the VXLAN device, encapsulated towards 192.0.2.2
 await Bun.sleep(300);            // the monitor reads what the kernel already sent (trace events are asynchronous)
 const events = await monitor.stop();
-const conntrack = await listConntrack({ addresses: ["10.96.0.10"] });
+const conntrack = (await listConntrack({ addresses: ["10.96.0.10"] })).entries;
 const counters = await readTraceCounters(tcpTable);
 // A monitor whose nft dies (killed here by its pid: our own child) says so, and stop() still resolves.
 const doomed = await startTraceMonitor({ sentinel: { address: "127.0.0.1", port: 39001 }, readyTimeoutMs: 5000 });

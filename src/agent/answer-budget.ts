@@ -1,0 +1,125 @@
+/**
+ * Keeps an agent's diagnosis answer under MAX_ANSWER_BYTES serialized (cluster/diagnosis-protocol.ts;
+ * etcd refuses a request over 1.5 MiB and the whole answer would be lost). Pure: the lists that can
+ * grow with the cluster are cut, first the least useful, keeping their first entries, and each cut
+ * is said in the answer's `errors`, so a reader knows the list is partial.
+ */
+import type { NodeFacts, NodeObservation } from "../cluster/diagnosis-protocol.ts";
+import { MAX_ANSWER_BYTES } from "../cluster/diagnosis-protocol.ts";
+
+const encoder = new TextEncoder();
+
+export function serializedBytes(value: unknown): number {
+  return encoder.encode(JSON.stringify(value)).byteLength;
+}
+
+/** One list of the answer that may be cut: how to read it and how to put a shorter one back. */
+interface Cuttable<T> {
+  readonly name: string;
+  readonly get: (v: T) => readonly unknown[];
+  readonly set: (v: T, list: readonly unknown[]) => T;
+}
+
+/**
+ * Pure: `value` with its lists cut (in `order`, each down to what fits, at least to nothing) until
+ * it serializes within `maxBytes`, and what was cut appended to its errors.
+ */
+function fit<T extends { readonly errors: readonly string[] }>(
+  value: T,
+  order: readonly Cuttable<T>[],
+  what: string,
+  maxBytes: number,
+): T {
+  if (serializedBytes(value) <= maxBytes) return value;
+  let out = value;
+  const cuts: string[] = [];
+  // Room for the notes themselves.
+  const budget = maxBytes - 4096;
+  for (const c of order) {
+    const list = c.get(out);
+    if (list.length === 0) continue;
+    const over = serializedBytes(out) - budget;
+    if (over <= 0) break;
+    // Keep the longest prefix whose removal of the tail brings the size under the budget.
+    let keep = list.length;
+    let removed = 0;
+    while (keep > 0 && removed < over) {
+      keep--;
+      removed += serializedBytes(list[keep]) + 1;
+    }
+    out = c.set(out, list.slice(0, keep));
+    cuts.push(
+      `${what}: ${c.name} cut to the first ${keep} of ${list.length} (answer size limit ${maxBytes} bytes)`,
+    );
+  }
+  return { ...out, errors: [...out.errors, ...cuts] };
+}
+
+const OBSERVATION_CUTS: readonly Cuttable<NodeObservation>[] = [
+  {
+    name: "trace events",
+    get: (o) => o.events,
+    set: (o, l) => ({ ...o, events: l as NodeObservation["events"] }),
+  },
+  {
+    name: "conntrack entries",
+    get: (o) => o.conntrack,
+    set: (o, l) => ({ ...o, conntrack: l as NodeObservation["conntrack"] }),
+  },
+  {
+    name: "counters",
+    get: (o) => o.counters,
+    set: (o, l) => ({ ...o, counters: l as NodeObservation["counters"] }),
+  },
+];
+
+const FACTS_CUTS: readonly Cuttable<NodeFacts>[] = [
+  {
+    name: "nft chains of ip podnet",
+    get: (f) => f.nft.chains,
+    set: (f, l) => ({ ...f, nft: { ...f.nft, chains: l as NodeFacts["nft"]["chains"] } }),
+  },
+  {
+    name: "nft sets and maps of ip podnet",
+    get: (f) => f.nft.sets,
+    set: (f, l) => ({ ...f, nft: { ...f.nft, sets: l as NodeFacts["nft"]["sets"] } }),
+  },
+  {
+    name: "releases",
+    get: (f) => f.releases,
+    set: (f, l) => ({ ...f, releases: l as NodeFacts["releases"] }),
+  },
+  {
+    name: "conntrack entries",
+    get: (f) => f.conntrack,
+    set: (f, l) => ({ ...f, conntrack: l as NodeFacts["conntrack"] }),
+  },
+  {
+    name: "neighbours",
+    get: (f) => f.neighbours,
+    set: (f, l) => ({ ...f, neighbours: l as NodeFacts["neighbours"] }),
+  },
+  { name: "fdb entries", get: (f) => f.fdb, set: (f, l) => ({ ...f, fdb: l as NodeFacts["fdb"] }) },
+  { name: "pods", get: (f) => f.pods, set: (f, l) => ({ ...f, pods: l as NodeFacts["pods"] }) },
+  {
+    name: "allocations",
+    get: (f) => f.allocations,
+    set: (f, l) => ({ ...f, allocations: l as NodeFacts["allocations"] }),
+  },
+  { name: "routes", get: (f) => f.routes, set: (f, l) => ({ ...f, routes: l as NodeFacts["routes"] }) },
+  {
+    name: "interfaces",
+    get: (f) => f.interfaces,
+    set: (f, l) => ({ ...f, interfaces: l as NodeFacts["interfaces"] }),
+  },
+];
+
+/** The observation within `maxBytes`: trace events first, then conntrack, then counters are cut. */
+export function fitObservation(o: NodeObservation, maxBytes = MAX_ANSWER_BYTES): NodeObservation {
+  return fit(o, OBSERVATION_CUTS, "observation", maxBytes);
+}
+
+/** The facts within `maxBytes`: the proxy's nft chains and sets first, the node's own links last. */
+export function fitFacts(f: NodeFacts, maxBytes = MAX_ANSWER_BYTES): NodeFacts {
+  return fit(f, FACTS_CUTS, "facts", maxBytes);
+}
