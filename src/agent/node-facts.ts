@@ -7,6 +7,7 @@
  * named in `errors` and the rest is still answered — a partial answer beats none when the node
  * itself is what is broken.
  */
+
 import { readFileSync } from "node:fs";
 import type {
   AllocationFact,
@@ -27,6 +28,7 @@ import { readFdb, readNeighbours } from "../linux/neighbour-facts.ts";
 import { readNftTable } from "../linux/nft-facts.ts";
 import { lookupRoute, readRoutes } from "../linux/route-facts.ts";
 import { hostVethAlias, NodeState } from "../node-state/node-state.ts";
+import { errorText, partialAnswer } from "./partial-answer.ts";
 import { VXLAN_DEV } from "./vxlan-device.ts";
 
 /** The kernel readers node facts are made of (linux/*-facts.ts); tests pass fakes. */
@@ -60,7 +62,7 @@ export function sysctlPath(key: string): string {
     try {
       validateIfname(device);
     } catch (e) {
-      throw new Error(`Invalid sysctl key "${key}": ${message(e)}`);
+      throw new Error(`Invalid sysctl key "${key}": ${errorText(e)}`);
     }
     return `/proc/sys/${[...parts.slice(0, 3), device, parts.at(-1)].join("/")}`;
   }
@@ -111,10 +113,6 @@ export const CONNTRACK_LIMIT = 256;
 /** The proxy's table (proxy/service-proxy.ts applies `table ip podnet`, and `ip6 podnet` for IPv6). */
 const NFT_TABLE = "podnet";
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** The sysctls that decide whether this node forwards a packet and accepts it on an interface. */
 export function forwardingSysctlKeys(uplink: string, bridge: string): string[] {
   return [
@@ -139,7 +137,7 @@ export function readSysctls(
       const value = readers.readSysctl(key);
       if (value !== undefined) values[key] = value;
     } catch (e) {
-      errors.push(`sysctl ${key}: ${message(e)}`);
+      errors.push(`sysctl ${key}: ${errorText(e)}`);
     }
   }
   return values;
@@ -173,7 +171,7 @@ function readState(ctx: NodeFactsContext, errors: string[]): StateFacts {
   try {
     state = NodeState.open(ctx.stateDir);
   } catch (e) {
-    errors.push(`node state: ${message(e)}`);
+    errors.push(`node state: ${errorText(e)}`);
     return { pods: [], allocations: [], releases: [] };
   }
   try {
@@ -193,7 +191,7 @@ function readState(ctx: NodeFactsContext, errors: string[]): StateFacts {
           recordedAt: new Date(r.recordedAt ?? 0).toISOString(),
         });
     } catch (e) {
-      errors.push(`node state pods: ${message(e)}`);
+      errors.push(`node state pods: ${errorText(e)}`);
     }
     let allocations: AllocationFact[] = [];
     try {
@@ -205,7 +203,7 @@ function readState(ctx: NodeFactsContext, errors: string[]): StateFacts {
         allocatedAt: a.allocatedAt !== undefined ? new Date(a.allocatedAt).toISOString() : "",
       }));
     } catch (e) {
-      errors.push(`node state allocations: ${message(e)}`);
+      errors.push(`node state allocations: ${errorText(e)}`);
     }
     let releases: ReleaseFact[] = [];
     try {
@@ -219,7 +217,7 @@ function readState(ctx: NodeFactsContext, errors: string[]): StateFacts {
         releasedAt: new Date(r.releasedAt).toISOString(),
       }));
     } catch (e) {
-      errors.push(`node state releases: ${message(e)}`);
+      errors.push(`node state releases: ${errorText(e)}`);
     }
     return { pods, allocations, releases };
   } finally {
@@ -253,7 +251,7 @@ async function podFact(
     if (link === undefined) return { ...base, insideError: `no interface "${pod.ifname}" in ${netnsPath}` };
     return { ...base, inside: { mac: link.mac, addresses: link.addresses, routes } };
   } catch (e) {
-    return { ...base, insideError: message(e) };
+    return { ...base, insideError: errorText(e) };
   }
 }
 
@@ -263,15 +261,7 @@ async function podFact(
  */
 export async function gatherNodeFacts(ctx: NodeFactsContext, request: DiagnosisRequest): Promise<NodeFacts> {
   const readers = ctx.readers ?? KERNEL_READERS;
-  const errors: string[] = [];
-  const attempt = async <T>(what: string, fallback: T, body: () => Promise<T>): Promise<T> => {
-    try {
-      return await body();
-    } catch (e) {
-      errors.push(`${what}: ${message(e)}`);
-      return fallback;
-    }
-  };
+  const { errors, attempt } = partialAnswer();
   const bridge = ctx.bridge ?? DEFAULT_BRIDGE;
   const blocks = ctx.blocks();
   const hasV6 = blocks.some((b) => b.includes(":"));

@@ -7,8 +7,8 @@
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { createConnection } from "node:net";
+import { escapeControls } from "../base/control-chars.ts";
 import { unhandled } from "../base/unhandled.ts";
-import { escapeControls } from "../cluster/diagnosis-checker.ts";
 import type { ProbeResult, TraceProto } from "../cluster/diagnosis-protocol.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
 

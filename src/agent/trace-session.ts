@@ -6,6 +6,7 @@
  * probe went: trace events, the flow's conntrack entries, the counters and the forwarding
  * sysctls. `close` removes whatever is still installed; it is safe to call at any point, twice.
  */
+
 import type { ArmedReport, CounterFact, NodeObservation, TraceSpec } from "../cluster/diagnosis-protocol.ts";
 import { type ConntrackFilter, type ConntrackListing, listConntrack } from "../linux/conntrack-list.ts";
 import { startTraceMonitor, sweepOrphanMonitors, type TraceMonitor } from "../linux/nft-trace-monitor.ts";
@@ -17,6 +18,7 @@ import {
   type TraceRules,
 } from "../linux/trace-table.ts";
 import { readSysctl } from "./node-facts.ts";
+import { errorText, partialAnswer } from "./partial-answer.ts";
 
 /** The kernel side of a trace (linux/trace-table.ts, nft-trace-monitor.ts); tests pass fakes. */
 export interface TraceKernel {
@@ -114,10 +116,6 @@ export function flowAddresses(spec: TraceSpec): string[] {
   return [...new Set([...spec.match.pairs.flat(), spec.destination.ip])];
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 export class TraceSession {
   readonly table: string;
   private monitor: TraceMonitor | undefined;
@@ -177,7 +175,7 @@ export class TraceSession {
       return report;
     } catch (e) {
       await this.close("arming failed");
-      return { ...report, error: message(e) };
+      return { ...report, error: errorText(e) };
     }
   }
 
@@ -186,15 +184,7 @@ export class TraceSession {
    * the sysctls, then removes the table. Parts that fail are named in `errors`.
    */
   async observe(): Promise<NodeObservation> {
-    const errors: string[] = [];
-    const attempt = async <T>(what: string, fallback: T, body: () => Promise<T>): Promise<T> => {
-      try {
-        return await body();
-      } catch (e) {
-        errors.push(`${what}: ${message(e)}`);
-        return fallback;
-      }
-    };
+    const { errors, attempt } = partialAnswer();
     const monitor = this.monitor;
     this.monitor = undefined;
     const events = monitor === undefined ? [] : await attempt("nft monitor trace", [], () => monitor.stop());
@@ -228,13 +218,13 @@ export class TraceSession {
         const value = this.kernel.readSysctl(key);
         if (value !== undefined) sysctls[key] = value;
       } catch (e) {
-        errors.push(`sysctl ${key}: ${message(e)}`);
+        errors.push(`sysctl ${key}: ${errorText(e)}`);
       }
     }
     try {
       await this.removeTable();
     } catch (e) {
-      errors.push(`deleting table inet ${this.table}: ${message(e)}`);
+      errors.push(`deleting table inet ${this.table}: ${errorText(e)}`);
     }
     this.releaseSentinel();
     return { node: this.o.nodeName, events, conntrack, counters, sysctls, errors };
@@ -252,8 +242,8 @@ export class TraceSession {
     const monitor = this.monitor;
     this.monitor = undefined;
     const failures: string[] = [];
-    if (monitor !== undefined) await monitor.stop().catch((e: unknown) => failures.push(message(e)));
-    await this.removeTable().catch((e: unknown) => failures.push(message(e)));
+    if (monitor !== undefined) await monitor.stop().catch((e: unknown) => failures.push(errorText(e)));
+    await this.removeTable().catch((e: unknown) => failures.push(errorText(e)));
     this.releaseSentinel();
     if (failures.length > 0)
       throw new Error(`Cannot end trace session ${this.id} cleanly: ${failures.join("; ")}`);
@@ -289,7 +279,7 @@ export async function sweepTraceTables(
   try {
     kernel.sweepOrphanMonitors();
   } catch (e) {
-    failures.push(`leftover nft monitor trace processes: ${message(e)}`);
+    failures.push(`leftover nft monitor trace processes: ${errorText(e)}`);
   }
   const tables = (await kernel.listTraceTables()).filter(
     (t) => t.startsWith(TRACE_TABLE_PREFIX) && !keep.has(t),
@@ -300,7 +290,7 @@ export async function sweepTraceTables(
       await kernel.deleteTraceTable(table);
       removed.push(table);
     } catch (e) {
-      failures.push(`table inet ${table}: ${message(e)}`);
+      failures.push(`table inet ${table}: ${errorText(e)}`);
     }
   }
   if (failures.length > 0) throw new TraceSweepError(removed, failures);

@@ -3,39 +3,12 @@
  * one key so every error names it: "Invalid diagnosis record KEY: FIELD REASON". Strings never
  * carry control characters: they reach terminals and copy-paste command lines.
  */
+import { escapeCode, escapeControls, firstControl } from "../base/control-chars.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
 import { NODE_NAME } from "./node-record.ts";
 
 /** Interface names as the kernel allows them (IFNAMSIZ − 1), restricted to characters safe on a command line. */
 export const INTERFACE_NAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
-/**
- * What a terminal interprets or that reorders or breaks lines: C0 and C1 controls, DEL, the
- * Unicode line and paragraph separators and the bidirectional controls.
- */
-export function isControl(code: number): boolean {
-  return (
-    code <= 0x1f ||
-    (code >= 0x7f && code <= 0x9f) ||
-    code === 0x200e ||
-    code === 0x200f ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    (code >= 0x202a && code <= 0x202e) ||
-    (code >= 0x2066 && code <= 0x2069)
-  );
-}
-
-function firstControl(text: string): number | undefined {
-  for (const ch of text) {
-    const code = ch.codePointAt(0) ?? 0;
-    if (isControl(code)) return code;
-  }
-  return undefined;
-}
-
-function escapeCode(code: number): string {
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
-}
 
 export class InvalidDiagnosisRecordError extends Error {
   override readonly name = "InvalidDiagnosisRecordError";
@@ -189,17 +162,6 @@ export class Checker {
       throw this.fail(field, `must be one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`);
     return value as T;
   }
-}
-
-/** Pure: `text` with every control character (isControl) written as \xNN or \u{NNNN}. */
-export function escapeControls(text: string): string {
-  if (firstControl(text) === undefined) return text;
-  let out = "";
-  for (const ch of text) {
-    const code = ch.codePointAt(0) ?? 0;
-    out += isControl(code) ? escapeCode(code) : ch;
-  }
-  return out;
 }
 
 /** Pure: `value` (JSON data) with escapeControls applied to every string in it, keys included. */
