@@ -141,6 +141,11 @@ export function hopStatus(h: Hop, observation: Observation, path: PredictedPath)
           status: "differs",
           note: `not lost: the probe was answered (${h.node}'s state may have changed after its facts were read — agents repair drift)`,
         };
+      // Lost inside the pod (e.g. its ARP request unanswered): no node may see the packet.
+      if (h.pod)
+        return some
+          ? { status: "differs", note: `it left the pod: ${h.node} saw it` }
+          : { status: "observed", note: "no node saw it: it never left the pod" };
       const od = observation.drop;
       if (od && od.node === h.node) return { status: "observed", note: od.message };
       if (h.route?.dev && v.left && v.left.oif === h.route.dev)

@@ -50,6 +50,25 @@ const timeout = (port: number): ProbeResult => ({
 });
 
 describe("compareTrace", () => {
+  test("a free address of the source's own subnet: lost inside the pod (ARP unanswered), as predicted", () => {
+    const plan = labPlan("node1-a", "10.244.0.99:8080");
+    const prediction = predictTrace(LAB_SNAPSHOT, LAB_FACTS, plan);
+    const path = prediction.paths[0];
+    expect(path?.forward.map((h) => h.point)).toEqual(["drop"]);
+    expect(path?.drop).toMatchObject({ reason: "no-pod", node: "node1" });
+    const nothingSeen: NodeObservation = {
+      node: "node1",
+      events: [],
+      conntrack: [],
+      counters: [],
+      sysctls: {},
+      errors: [],
+    };
+    const v = compareTrace(prediction, observeTrace(plan, [nothingSeen], timeout(40000)));
+    expect(v.status).toBe("agree");
+    expect(v.firstDisagreement).toMatchObject({ reason: "no-pod", node: "node1" });
+  });
+
   test("not probed: predicted only", () => {
     const v = verdict("node1-a", "node3-b:8080", 40000, LAB_FACTS, undefined);
     expect(v.status).toBe("predicted-only");

@@ -17,7 +17,8 @@ import {
 import type { PacketHeader } from "./prediction-types.ts";
 import { factsOf, localAddresses, podByIP, podName, sameIP } from "./trace-net.ts";
 
-function podOnNode(ctx: WalkContext, facts: NodeFacts, ip: string): string | undefined {
+/** The pod (namespace/name) that holds `ip` on the node of `facts`, if any. */
+export function podOnNode(ctx: WalkContext, facts: NodeFacts, ip: string): string | undefined {
   const local = facts.pods.find((p) => p.ips.some((a) => sameIP(a, ip)));
   if (local) return `${local.namespace}/${local.name}`;
   const record = podByIP(ctx.snapshot, ip);

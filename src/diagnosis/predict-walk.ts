@@ -9,6 +9,7 @@ import type { PodRecord } from "../k8s/service-model.ts";
 import { addressWord } from "./command-words.ts";
 import { bridged } from "./predict-bridge.ts";
 import { afterPrerouting } from "./predict-forwarding.ts";
+import { podOnNode } from "./predict-next-hop.ts";
 import { serviceStep } from "./predict-service.ts";
 import {
   type At,
@@ -88,6 +89,37 @@ function atPod(ctx: WalkContext, w: WalkState, pod: PodRecord): WalkEnd[] {
     ];
   const l2 = !route.via;
   const text = `${route.dst}${route.via ? ` via ${route.via}` : ""} dev ${route.dev ?? ifname}`;
+  // On the pod's own subnet the pod resolves the destination's MAC itself: when nothing on the
+  // node holds the address, its ARP/NDP request goes unanswered and the packet never leaves it.
+  if (
+    l2 &&
+    facts &&
+    !localAddresses(facts).some((a) => sameIP(a, w.packet.dst)) &&
+    podOnNode(ctx, facts, w.packet.dst) === undefined
+  )
+    return [
+      dropHere(
+        w,
+        where,
+        pod.node,
+        {
+          reason: "no-pod",
+          node: pod.node,
+          message: `no pod holds ${w.packet.dst} on ${pod.node}: ${name}'s ARP/NDP request for it on its own subnet goes unanswered, so the packet never leaves the pod`,
+          evidence: [
+            `${name}: ${text}`,
+            `pods on ${pod.node}: ${facts.pods.map((p) => `${p.name} ${p.ips.join(",")}`).join("; ") || "none"}`,
+          ],
+        },
+        {
+          pod: name,
+          commands: [
+            ...commands,
+            { pod: name, node: pod.node, command: `ip neigh show ${addressWord(w.packet.dst)}` },
+          ],
+        },
+      ),
+    ];
   const h = hop(w, {
     point: "from-pod",
     node: pod.node,
