@@ -3,7 +3,7 @@
  * executable, in a lab root of its own, leaving no namespace or interface behind.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { runSync } from "../../src/linux/exec.ts";
 import { listNetns } from "../../src/linux/netns.ts";
@@ -15,8 +15,14 @@ function podnet(...args: string[]) {
   return runSync([PODNET, ...args], { env: { PODNET_LAB_ROOT: labRoot }, timeoutMs: 120_000 });
 }
 
-function labNamespaces(): string[] {
-  return listNetns().filter((n) => n.startsWith("pnlab-"));
+/** The id of the lab up in this test's lab root (other labs may run on the machine at the same time). */
+function labId(): string {
+  return (JSON.parse(readFileSync(`${labRoot}/state.json`, "utf8")) as { id: string }).id;
+}
+
+/** The namespaces of the lab `id`, and only of it. */
+function labNamespaces(id: string): string[] {
+  return listNetns().filter((n) => n.startsWith(`pnlab-${id}-`));
 }
 
 function rootLinks(): string[] {
@@ -24,11 +30,11 @@ function rootLinks(): string[] {
   return (JSON.parse(r.stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
 }
 
-let before: { ns: string[]; links: string[] };
+let before: { links: string[] };
 
 beforeAll(() => {
   ensurePodnetBuilt();
-  before = { ns: labNamespaces(), links: rootLinks() };
+  before = { links: rootLinks() };
 });
 
 afterAll(() => {
@@ -123,7 +129,8 @@ function proveLayout(layout: Layout): void {
     const up = podnet("lab", "up", ...layout.args);
     expect(up.stderr).toBe("");
     expect(up.code).toBe(0);
-    const created = labNamespaces().filter((n) => !before.ns.includes(n));
+    const id = labId();
+    const created = labNamespaces(id);
     // 3 segment switches, a router and the external host, then the nodes and their pods.
     expect(created.length).toBe(5 + (layout.extraNamespaces ?? 0) + layout.nodes * (1 + layout.podsPerNode));
 
@@ -175,7 +182,7 @@ function proveLayout(layout: Layout): void {
 
     const down = podnet("lab", "down");
     expect(down.code).toBe(0);
-    expect(labNamespaces().filter((n) => !before.ns.includes(n))).toEqual([]);
+    expect(labNamespaces(id)).toEqual([]);
     expect(rootLinks()).toEqual(before.links);
   }
 }
@@ -192,7 +199,7 @@ const SERVICE_CLAIMS = [
 
 test("check fails with ✗ and a non-zero exit when a pod loses its address", () => {
   expect(podnet("lab", "up", "--nodes", "1", "--pods", "2").code).toBe(0);
-  const ns = labNamespaces().find((n) => n.endsWith("-node1-b"));
+  const ns = labNamespaces(labId()).find((n) => n.endsWith("-node1-b"));
   expect(ns).toBeDefined();
   runSync(["ip", "-n", ns as string, "addr", "flush", "dev", "eth0"]);
   const check = podnet("lab", "check");
@@ -203,9 +210,11 @@ test("check fails with ✗ and a non-zero exit when a pod loses its address", ()
 
 test("down after a crashed up (no state saved) still removes the lab's namespaces", () => {
   expect(podnet("lab", "up", "--nodes", "2", "--pods", "1").code).toBe(0);
+  const id = labId();
+  expect(labNamespaces(id).length).toBeGreaterThan(0);
   rmSync(`${labRoot}/state.json`); // as if `up` died before saving its state
   expect(podnet("lab", "down").code).toBe(0);
-  expect(labNamespaces().filter((n) => !before.ns.includes(n))).toEqual([]);
+  expect(labNamespaces(id)).toEqual([]);
 });
 
 test("a second up while a lab is running is refused", () => {
