@@ -10,8 +10,9 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # `podnet trace`), iputils-ping (the icmp probe of `podnet trace`),
 # the reference CNI plugins (interop tests, benchmark anchor), iperf3, etcd (datastore), GNU time,
 # containerd with runc and busybox-static (the CRI test, its images built from busybox), podman
-# (the podman test; runc named, as podman would otherwise pull in crun).
-DEB_PACKAGES=(iproute2 util-linux nftables conntrack iputils-ping containernetworking-plugins iperf3 etcd-server time procps containerd runc busybox-static podman)
+# (the podman test; runc named, as podman would otherwise pull in crun), chromium (the map page's
+# browser tests and screenshots, driven by playwright-core).
+DEB_PACKAGES=(iproute2 util-linux nftables conntrack iputils-ping containernetworking-plugins iperf3 etcd-server time procps containerd runc busybox-static podman chromium)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,11 +7,9 @@
  * Exit codes: 0 when the address was explained (drift found or not — the output says), 1 when it
  * could not be (not an address, datastore unreachable, no cluster), 2 for a malformed command line.
  */
-import { collectFacts } from "../diagnosis/diagnosis-client.ts";
-import { explainAddress, parseExplainQuery } from "../diagnosis/explain.ts";
+import { parseExplainQuery } from "../diagnosis/explain.ts";
 import { renderExplanation } from "../diagnosis/render-explain.ts";
-import { screenFacts } from "../diagnosis/screen-facts.ts";
-import { readClusterSnapshot } from "../diagnosis/snapshot-reader.ts";
+import { runExplain } from "../diagnosis/run-explain.ts";
 import { openStore } from "../store/open-store.ts";
 import type { ParsedArgs } from "./args.ts";
 import { EXPLAIN_USAGE, parseExplainArgs } from "./diagnosis-args.ts";
@@ -38,22 +36,7 @@ export async function explainCommand(
   const query = parseExplainQuery(options.target);
   const store = await openStore(options.datastore);
   try {
-    const snapshot = await readClusterSnapshot(store);
-    const collected = await collectFacts(
-      store,
-      snapshot,
-      {
-        nodes: [],
-        addresses: [query.ip],
-        // Every node's own routing decision for the address: how (and whether) it reaches it.
-        routeLookups: [{ dst: query.ip }],
-      },
-      { timeoutMs: options.timeoutMs },
-    );
-    // A node whose answer the readers cannot take is left out and named, not fatal for the rest.
-    const screened = screenFacts(snapshot, collected.facts);
-    const missing = [...collected.missing, ...screened.missing];
-    const explanation = explainAddress(snapshot, screened.facts, query, new Date(), missing);
+    const explanation = await runExplain(store, query, { timeoutMs: options.timeoutMs });
     io.out(options.json ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation));
     return 0;
   } finally {

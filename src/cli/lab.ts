@@ -8,9 +8,12 @@ import { parseClusterFile } from "../lab/cluster-file.ts";
 import { labCheck } from "../lab/lab-check.ts";
 import { labExplain, labTrace } from "../lab/lab-diagnosis.ts";
 import { labDown } from "../lab/lab-down.ts";
+import { addLabPod, deleteLabPod } from "../lab/lab-pods.ts";
 import { listLabServices } from "../lab/lab-services.ts";
 import { findNetns, labCli, requireLabState } from "../lab/lab-state.ts";
+import { labUi, labUiServe } from "../lab/lab-ui.ts";
 import { labUp } from "../lab/lab-up.ts";
+import { labTcpPipe } from "../lab/tcp-pipe.ts";
 import { MAX_LAB_NODES } from "../lab/topology.ts";
 import { runInteractive } from "../linux/exec.ts";
 import { closeNetlinkSockets } from "../linux/ip.ts";
@@ -37,6 +40,14 @@ export const LAB_USAGE = `usage:
                                                  (NAME: a pod, a node, external, echo, no-endpoints)
   podnet lab trace SRC DST[:PORT][/tcp|udp|icmp] [--json] [--no-probe]
                                                  a packet's path, predicted and seen with a real one
+  podnet lab pod add NODE NAME [--labels K=V,...]
+                                                 attach one more pod on NODE (as lab up does; labels
+                                                 default to app=echo, so it joins the demo Service)
+  podnet lab pod delete NAME                     detach a pod and remove its namespace
+  podnet lab service create|delete|list|show ... podnet service on the lab's datastore (same
+                                                 arguments, without --datastore)
+  podnet lab ui [--listen ADDR:PORT] [--token T] the live map of the lab in a browser
+                                                 (default 127.0.0.1:7474; prints the URL)
   podnet lab down                                remove everything the lab created`;
 
 function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
@@ -133,6 +144,57 @@ async function trace(args: ParsedArgs): Promise<number> {
   });
 }
 
+const LAB_POD_USAGE = "usage: podnet lab pod add NODE NAME [--labels K=V,...] | podnet lab pod delete NAME";
+
+async function pod(args: ParsedArgs): Promise<number> {
+  assertKnownFlags(args, ["labels"]);
+  const [sub, ...names] = args.positionals;
+  const state = requireLabState();
+  if (sub === "add" && names.length === 2) {
+    const [node, name] = names as [string, string];
+    const p = await addLabPod(state, node, name, flag(args, "labels"));
+    console.log(`pod ${p.name} added on ${p.node} (netns ${p.netns})`);
+    return 0;
+  }
+  if (sub === "delete" && names.length === 1 && flag(args, "labels") === undefined) {
+    const p = await deleteLabPod(state, names[0] as string);
+    console.log(`pod ${p.name} deleted from ${p.node}`);
+    return 0;
+  }
+  throw new UsageError(LAB_POD_USAGE);
+}
+
+const LAB_SERVICE_SUBCOMMANDS = ["create", "delete", "list", "show"];
+
+/** `podnet service …` run inside the first node: the datastore may be the lab's etcd. */
+async function service(argv: readonly string[]): Promise<number> {
+  const [sub] = argv;
+  if (sub === undefined || !LAB_SERVICE_SUBCOMMANDS.includes(sub))
+    throw new UsageError(
+      "usage: podnet lab service create|delete|list|show ... (as podnet service, without --datastore)",
+    );
+  if (argv.some((a) => a === "--datastore" || a.startsWith("--datastore=")))
+    throw new UsageError("podnet lab service: --datastore is the lab's own; leave it out");
+  const state = requireLabState();
+  const node = state.nodes[0];
+  if (!node) throw new UsageError("podnet lab service: the lab has no node to run podnet service in");
+  return await runInteractive(
+    inNetns(node.netns, [labCli(state), "service", ...argv, "--datastore", state.datastore]),
+  );
+}
+
+async function ui(args: ParsedArgs): Promise<number> {
+  assertKnownFlags(args, ["listen", "token"]);
+  if (args.positionals.length > 0)
+    throw new UsageError("usage: podnet lab ui [--listen ADDR:PORT] [--token T]");
+  const listen = flag(args, "listen");
+  const token = flag(args, "token");
+  return await labUi(requireLabState(), {
+    ...(listen !== undefined ? { listen } : {}),
+    ...(token !== undefined ? { token } : {}),
+  });
+}
+
 async function exec(args: ParsedArgs): Promise<number> {
   const [pod] = args.positionals;
   if (!pod || args.rest.length === 0) throw new UsageError("usage: podnet lab exec POD -- CMD [ARG...]");
@@ -157,6 +219,8 @@ function switchesOf(sub: string | undefined): readonly string[] {
 
 async function labSubcommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  // Passed through unparsed: podnet service parses its own arguments.
+  if (sub === "service") return await service(rest);
   const args = parseArgs(rest, switchesOf(sub));
   switch (sub) {
     case "up":
@@ -181,6 +245,21 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       return await explain(args);
     case "trace":
       return await trace(args);
+    case "pod":
+      return await pod(args);
+    case "ui":
+      return await ui(args);
+    // Internal: the map server inside node1 and its relay's pipes (lab ui with the lab's etcd).
+    case "ui-serve": {
+      const listen = flag(args, "listen");
+      if (listen === undefined) throw new UsageError("usage: podnet lab ui-serve --listen 127.0.0.1:PORT");
+      return await labUiServe(requireLabState(), listen);
+    }
+    case "tcp-pipe": {
+      const [target] = args.positionals;
+      if (target === undefined) throw new UsageError("usage: podnet lab tcp-pipe 127.0.0.1:PORT");
+      return await labTcpPipe(target);
+    }
     // Internal: what runs inside the pods.
     case "echo-server":
       return await echoServerCommand(args);

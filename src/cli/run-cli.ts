@@ -21,6 +21,7 @@ usage:
   podnet explain ADDRESS[:PORT] --datastore SPEC [--json]  what an address is, who gave it out, does every node agree
   podnet trace SOURCE DESTINATION[:PORT][/tcp|udp|icmp] --datastore SPEC [--json] [--no-probe]
                                                        the path a packet takes: predicted, and observed with a real packet
+  podnet ui --datastore SPEC [--listen ADDR:PORT] [--token T]  a live map of the cluster in the browser (127.0.0.1:7474)
   podnet probe --to IP [--port N] --proto tcp|udp|icmp  one connection or datagram, as trace's probe (JSON out)
   ${CONFLIST_USAGE}
   ${PLAN_USAGE}
@@ -79,6 +80,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           import("./diagnosis-args.ts"),
         ]);
         return await traceCommand(rest, (a) => parseArgs(a, TRACE_SWITCHES));
+      }
+      case "ui": {
+        const { uiCommand, UI_SWITCHES } = await import("./ui.ts");
+        return await uiCommand(rest, (a) => parseArgs(a, UI_SWITCHES));
       }
       case "probe": {
         const { probeCommand } = await import("./probe.ts");

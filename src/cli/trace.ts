@@ -9,19 +9,10 @@
  * script reads that rather than the exit code; 1 when it could not be traced (unknown source or
  * destination, a source outside the cluster, datastore unreachable); 2 for a malformed command line.
  */
-import { compareTrace } from "../diagnosis/compare.ts";
-import { runTraceSession } from "../diagnosis/diagnosis-client.ts";
-import { findDrift } from "../diagnosis/drift.ts";
 import { externalProber } from "../diagnosis/external-probe.ts";
-import { observeTrace } from "../diagnosis/observe.ts";
-import { predictTrace } from "../diagnosis/predict.ts";
 import { renderTraceReport } from "../diagnosis/render-trace.ts";
-import { screenFacts } from "../diagnosis/screen-facts.ts";
-import { readClusterSnapshot } from "../diagnosis/snapshot-reader.ts";
-import { resolveTarget } from "../diagnosis/target.ts";
-import { defaultTraceProto, parseTraceDestination } from "../diagnosis/trace-destination.ts";
-import { planTrace } from "../diagnosis/trace-plan.ts";
-import { buildTraceReport } from "../diagnosis/trace-report.ts";
+import { runTrace } from "../diagnosis/run-trace.ts";
+import { parseTraceDestination } from "../diagnosis/trace-destination.ts";
 import { openStore } from "../store/open-store.ts";
 import type { ParsedArgs } from "./args.ts";
 import {
@@ -33,10 +24,7 @@ import {
 } from "./diagnosis-args.ts";
 import { CONSOLE_IO, type DiagnosisCommandIO } from "./explain.ts";
 
-/** A source no podnet agent can send from, without a namespace to send from instead. */
-export class TraceSourceError extends Error {
-  override readonly name = "TraceSourceError";
-}
+export { TraceSourceError } from "../diagnosis/run-trace.ts";
 
 export async function traceCommand(
   argv: readonly string[],
@@ -49,43 +37,19 @@ export async function traceCommand(
     return 0;
   }
   const options = parseTraceArgs(args);
-  const { target, proto } = parseTraceDestination(options.destination);
+  // Before the datastore is opened: a malformed destination costs nothing.
+  parseTraceDestination(options.destination);
   const store = await openStore(options.datastore);
   try {
-    const snapshot = await readClusterSnapshot(store);
-    const source = resolveTarget(snapshot, options.source);
-    const destination = resolveTarget(snapshot, target);
-    if (source.kind === "external" && options.externalProbeNetns === undefined)
-      throw new TraceSourceError(
-        `Cannot trace from ${source.ip}: it is outside the cluster, so no podnet agent can send from it (trace from a pod or a node; in the lab, "podnet lab trace external …" sends from the external host)`,
-      );
-    const plan = planTrace(snapshot, source, destination, proto ?? defaultTraceProto(destination), {
+    const netns = options.externalProbeNetns;
+    const report = await runTrace(store, {
+      source: options.source,
+      destination: options.destination,
+      probe: options.probe,
+      timeoutMs: options.timeoutMs,
       sourcePort: randomSourcePort(),
       probeTimeoutMs: probeTimeoutFor(options.timeoutMs),
-    });
-    const netns = options.externalProbeNetns;
-    const session = await runTraceSession(store, snapshot, plan, {
-      timeoutMs: options.timeoutMs,
-      probe: options.probe,
-      ...(netns !== undefined && source.kind === "external"
-        ? { sendProbe: externalProber(netns, selfCommand()) }
-        : {}),
-    });
-    // A node whose answer the readers cannot take is left out and named, not fatal for the rest.
-    const screened = screenFacts(snapshot, session.facts);
-    const missing = [...session.missing, ...screened.missing];
-    const prediction = predictTrace(snapshot, screened.facts, plan);
-    const observation = options.probe ? observeTrace(plan, session.observations, session.probe) : undefined;
-    const verdict = compareTrace(prediction, observation);
-    const drift = findDrift(snapshot, screened.facts, missing);
-    const report = buildTraceReport({
-      plan,
-      prediction,
-      ...(observation !== undefined ? { observation } : {}),
-      verdict,
-      drift,
-      missing,
-      probed: options.probe,
+      ...(netns !== undefined ? { externalProber: externalProber(netns, selfCommand()) } : {}),
     });
     io.out(options.json ? JSON.stringify(report, null, 2) : renderTraceReport(report));
     return 0;

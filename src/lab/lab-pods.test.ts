@@ -1,0 +1,46 @@
+import { describe, expect, test } from "bun:test";
+import { LabPodError, podLabels, validatePodName } from "./lab-pods.ts";
+
+const state = {
+  nodes: [{ name: "node1" }, { name: "node2" }],
+  pods: [{ name: "node1-a" }],
+} as unknown as Parameters<typeof validatePodName>[0];
+
+describe("validatePodName", () => {
+  test("accepts a DNS label", () => {
+    expect(validatePodName(state, "web-1")).toBe("web-1");
+    expect(validatePodName(state, "x")).toBe("x");
+  });
+
+  test.each([
+    ["", "must be"],
+    ["Web", "must be"],
+    ["-web", "must be"],
+    ["web-", "must be"],
+    ["a/b", "must be"],
+    ["a".repeat(33), "must be"],
+    ["external", "reserved"],
+    ["router", "reserved"],
+    ["sw-a", "reserved"],
+    ["node2", "a node's name"],
+    ["node1-a", "already exists"],
+  ])("refuses %p (%s)", (name, reason) => {
+    expect(() => validatePodName(state, name)).toThrow(LabPodError);
+    expect(() => validatePodName(state, name)).toThrow(reason);
+  });
+});
+
+describe("podLabels", () => {
+  test("without --labels: app=echo (the demo Service) and pod=NAME", () => {
+    expect(podLabels("web", undefined)).toEqual({ app: "echo", pod: "web" });
+  });
+
+  test("with --labels: those, and pod=NAME", () => {
+    expect(podLabels("web", "app=web,tier=front")).toEqual({ app: "web", tier: "front", pod: "web" });
+    expect(podLabels("web", "empty=")).toEqual({ empty: "", pod: "web" });
+  });
+
+  test.each(["app", "=x", "a b=c", "app=x y", "k=v,", "pod=other"])("refuses %p", (text) => {
+    expect(() => podLabels("web", text)).toThrow(LabPodError);
+  });
+});

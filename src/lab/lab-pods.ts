@@ -1,0 +1,90 @@
+/**
+ * `podnet lab pod add|delete`: a pod more or less on a running lab, attached and detached exactly
+ * as `lab up` attaches its pods (a CNI ADD/DEL with the node's conflist, the echo server inside),
+ * and recorded in the lab state so status, check, exec and down know it.
+ */
+import { netnsExists } from "../linux/netns.ts";
+import { podNetns } from "./lab-paths.ts";
+import type { LabPod, LabState } from "./lab-state.ts";
+import { findPod, saveLabState } from "./lab-state.ts";
+import { attachPod, detachPod, LAB_POD_LABEL } from "./lab-up.ts";
+
+export class LabPodError extends Error {
+  override readonly name = "LabPodError";
+}
+
+/** A DNS label (as a Kubernetes pod name), short enough to be a namespace name with the lab's prefix. */
+const POD_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+/** Label keys and values as Kubernetes allows them (the key without a prefix). */
+const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+/** Names the lab already uses for namespaces of its own. */
+const RESERVED = new Set(["external", "router", "datastore"]);
+
+/** Checks a new pod's name against the rules and the lab's names (pure). */
+export function validatePodName(state: Pick<LabState, "nodes" | "pods">, name: string): string {
+  if (!POD_NAME.test(name))
+    throw new LabPodError(
+      `pod name "${name}" must be 1 to 32 lowercase letters, digits and "-", starting and ending with a letter or digit`,
+    );
+  if (RESERVED.has(name) || name.startsWith("sw-"))
+    throw new LabPodError(`pod name "${name}" is reserved for the lab's own namespaces`);
+  if (state.nodes.some((n) => n.name === name)) throw new LabPodError(`pod name "${name}" is a node's name`);
+  if (state.pods.some((p) => p.name === name)) throw new LabPodError(`pod "${name}" already exists`);
+  return name;
+}
+
+/**
+ * `k=v,k2=v2` → labels (pure). Every pod also gets `pod=NAME` (as lab up's pods); without
+ * --labels it gets `app=echo` too, so it joins the demo Service like the others.
+ */
+export function podLabels(name: string, text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> =
+    text === undefined ? { [LAB_POD_LABEL.key]: LAB_POD_LABEL.value } : {};
+  if (text !== undefined) {
+    for (const pair of text.split(",")) {
+      const eq = pair.indexOf("=");
+      const key = eq < 0 ? pair : pair.slice(0, eq);
+      const value = eq < 0 ? undefined : pair.slice(eq + 1);
+      if (value === undefined || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value))
+        throw new LabPodError(`--labels "${text}": "${pair}" is not KEY=VALUE with a valid key and value`);
+      if (key === "pod")
+        throw new LabPodError(`--labels "${text}": the label "pod" is the pod's name, set by the lab`);
+      labels[key] = value;
+    }
+  }
+  labels.pod = name;
+  return labels;
+}
+
+/** Attaches pod NAME on NODE and records it; returns the pod. */
+export async function addLabPod(
+  state: LabState,
+  nodeName: string,
+  name: string,
+  labelsText?: string,
+): Promise<LabPod> {
+  const node = state.nodes.find((n) => n.name === nodeName);
+  if (!node)
+    throw new LabPodError(
+      `no node "${nodeName}" in the lab (nodes: ${state.nodes.map((n) => n.name).join(", ")})`,
+    );
+  validatePodName(state, name);
+  const labels = podLabels(name, labelsText);
+  if (netnsExists(podNetns(state.id, name)))
+    throw new LabPodError(`pod name "${name}": the namespace ${podNetns(state.id, name)} already exists`);
+  const pod = await attachPod(state, node, name, labels);
+  state.pods.push(pod);
+  saveLabState(state);
+  return pod;
+}
+
+/** Detaches pod NAME (CNI DEL, its namespace removed) and forgets it. */
+export async function deleteLabPod(state: LabState, name: string): Promise<LabPod> {
+  const pod = findPod(state, name);
+  await detachPod(state, pod);
+  const index = state.pods.indexOf(pod);
+  state.pods.splice(index, 1);
+  saveLabState(state);
+  return pod;
+}

@@ -1,0 +1,161 @@
+/**
+ * `podnet lab ui`: the live map (`podnet ui`) of the lab, with the lab's external host drawn as a
+ * host outside the cluster.
+ *
+ * Where the server runs depends on where the lab's datastore is reachable:
+ * - SQLite (the default): the database is a file, so the server runs right here, in the root
+ *   namespace, where the browser is. Diagnosis (explain, trace, facts) goes through the datastore
+ *   too, so nothing else needs the underlay.
+ * - The lab's etcd: reachable only on the underlay. The server runs inside node1's namespace (a
+ *   hidden `lab ui-serve`, listening on that namespace's 127.0.0.1), and this process relays every
+ *   TCP connection it accepts on 127.0.0.1 of the root namespace into it: one `lab tcp-pipe`
+ *   process per connection, started in node1's namespace, copying bytes both ways. The relay only
+ *   listens on loopback, since the token rule is the inner server's and that one sees loopback only.
+ */
+
+import { inNetns } from "../linux/netns.ts";
+import type { ListenAddress } from "../ui/listen-address.ts";
+import { isLoopback, parseListenAddress } from "../ui/listen-address.ts";
+import type { MapHost } from "../ui/map-types.ts";
+import { startUiServer } from "../ui/ui-server.ts";
+import type { LabState } from "./lab-state.ts";
+import { labCli } from "./lab-state.ts";
+import { DrainWaiter, writeAll } from "./tcp-pipe.ts";
+
+export class LabUiError extends Error {
+  override readonly name = "LabUiError";
+}
+
+export const LAB_UI_DEFAULT_LISTEN = "127.0.0.1:7474";
+
+/** The hosts outside the cluster the lab's map shows (pure). */
+export function labUiHosts(state: Pick<LabState, "external">): MapHost[] {
+  return [
+    {
+      name: "external",
+      ip: state.external.address.replace(/\/\d+$/, ""),
+      note: "the lab's host outside the cluster (runs the echo server on TCP and UDP 8080)",
+    },
+  ];
+}
+
+/** Whether the lab's datastore is reachable from the root namespace (a file), or only from the nodes. */
+export function datastoreIsLocal(state: Pick<LabState, "datastore">): boolean {
+  return state.datastore.startsWith("sqlite:");
+}
+
+export interface LabUiOptions {
+  readonly listen?: string;
+  readonly token?: string;
+}
+
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (signal: string) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      resolve(signal);
+    };
+    const onInt = () => done("SIGINT");
+    const onTerm = () => done("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+  });
+}
+
+/** Serves the map in this process until SIGINT/SIGTERM (the SQLite case, and `lab ui-serve`). */
+async function serveHere(state: LabState, listen: ListenAddress, token: string | undefined): Promise<number> {
+  const server = await startUiServer({
+    datastore: state.datastore,
+    hostname: listen.hostname,
+    port: listen.port,
+    ...(token !== undefined ? { token } : {}),
+    hosts: labUiHosts(state),
+  });
+  console.log(`podnet lab ui: the map of lab ${state.id} at ${server.url}`);
+  console.log("stop with Ctrl-C");
+  await untilSignal();
+  await server.stop();
+  return 0;
+}
+
+/** Relays connections on 127.0.0.1:PORT of the root namespace into node1's 127.0.0.1:PORT. */
+async function serveThroughNode(state: LabState, listen: ListenAddress): Promise<number> {
+  const node = state.nodes[0];
+  if (!node) throw new LabUiError("the lab has no node to run the map server in");
+  if (!isLoopback(listen.hostname))
+    throw new LabUiError(
+      `--listen ${listen.hostname}: with the lab's etcd the map is served through a relay on loopback only (the server runs in ${node.name}'s namespace, where the etcd is reachable)`,
+    );
+  const inner = Bun.spawn(
+    inNetns(node.netns, [labCli(state), "lab", "ui-serve", "--listen", `127.0.0.1:${listen.port}`]),
+    { stdin: "ignore", stdout: "pipe", stderr: "inherit" },
+  );
+  const reader = inner.stdout.getReader();
+  let printed = "";
+  while (!printed.includes("\n")) {
+    const chunk = await reader.read();
+    if (chunk.done)
+      throw new LabUiError(`the map server in ${node.name} exited: ${printed.trim() || "no output"}`);
+    printed += new TextDecoder().decode(chunk.value);
+  }
+  // The rest of what it prints is not needed here; keep its pipe from filling up.
+  void (async () => {
+    while (!(await reader.read()).done) {}
+  })().catch(() => {});
+  const pipes = new Set<ReturnType<typeof Bun.spawn>>();
+  const relay = Bun.listen<{ pipe?: Bun.Subprocess<"pipe", "pipe", "ignore">; waiter: DrainWaiter }>({
+    hostname: listen.hostname,
+    port: listen.port,
+    socket: {
+      open(socket) {
+        const pipe = Bun.spawn(
+          inNetns(node.netns, [labCli(state), "lab", "tcp-pipe", `127.0.0.1:${listen.port}`]),
+          { stdin: "pipe", stdout: "pipe", stderr: "ignore" },
+        );
+        const waiter = new DrainWaiter();
+        socket.data = { pipe, waiter };
+        pipes.add(pipe);
+        // The next chunk is read only once the page took the last: a slow page stalls its pipe.
+        (async () => {
+          for await (const chunk of pipe.stdout) await writeAll(socket, waiter, chunk);
+          socket.end();
+        })().catch(() => socket.end());
+        pipe.exited.then(() => pipes.delete(pipe));
+      },
+      data(socket, data) {
+        socket.data.pipe?.stdin.write(data);
+        socket.data.pipe?.stdin.flush();
+      },
+      drain(socket) {
+        socket.data.waiter.drained();
+      },
+      close(socket) {
+        socket.data.waiter.drained();
+        socket.data.pipe?.kill();
+      },
+    },
+  });
+  const url = printed.split("\n")[0]?.split(" at ").pop() ?? "";
+  console.log(`podnet lab ui: the map of lab ${state.id} at ${url} (served from ${node.name}, relayed)`);
+  console.log("stop with Ctrl-C");
+  await Promise.race([untilSignal(), inner.exited]);
+  relay.stop(true);
+  for (const p of pipes) p.kill();
+  inner.kill("SIGTERM");
+  await inner.exited;
+  return 0;
+}
+
+export async function labUi(state: LabState, options: LabUiOptions): Promise<number> {
+  const listen = parseListenAddress(options.listen ?? LAB_UI_DEFAULT_LISTEN);
+  if (datastoreIsLocal(state)) return await serveHere(state, listen, options.token);
+  if (options.token !== undefined)
+    throw new LabUiError("--token: with the lab's etcd the map is served on loopback only, without a token");
+  return await serveThroughNode(state, listen);
+}
+
+/** `lab ui-serve` (hidden): the server itself, inside node1's namespace (the etcd case). */
+export async function labUiServe(state: LabState, listen: string): Promise<number> {
+  return await serveHere(state, parseListenAddress(listen), undefined);
+}

@@ -1,0 +1,281 @@
+/**
+ * The live map behind `podnet ui`: one datastore watch for every page (kept open by the daemon
+ * toolkit's WatchKeeper), a snapshot read after each change, the nodes' kernel facts gathered
+ * every `factsIntervalMs` while someone is watching and right after the node set changes, and a
+ * version that increases whenever the map's content does. Pages wait for a version newer than the
+ * one they have and get the newest map — never a queue of old ones.
+ */
+import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { DIAGNOSIS_PREFIX } from "../cluster/diagnosis-protocol.ts";
+import { ROOT } from "../cluster/keys.ts";
+import { WatchKeeper } from "../daemon/watch-keeper.ts";
+import type { ClusterSnapshot } from "../diagnosis/cluster-snapshot.ts";
+import { collectFacts } from "../diagnosis/diagnosis-client.ts";
+import { screenFacts } from "../diagnosis/screen-facts.ts";
+import { readClusterSnapshot } from "../diagnosis/snapshot-reader.ts";
+import type { Store, WatchEvent } from "../store/store.ts";
+import { buildClusterMap, type MissingNode } from "./cluster-map.ts";
+import type { ClusterMap, MapHost } from "./map-types.ts";
+
+/** How often a watched feed checks whether its facts are due. */
+const FRESHEN_CHECK_MS = 1000;
+/** While a node did not answer, it is asked again this soon (it may have been starting). */
+const MISSING_RETRY_MS = 3000;
+
+export interface MapFeedOptions {
+  readonly hosts?: readonly MapHost[];
+  /** How often the nodes' facts are gathered while a page is open. */
+  readonly factsIntervalMs?: number;
+  /** How long the agents get to answer a facts request. */
+  readonly factsTimeoutMs?: number;
+  /** Changes arriving within this window make one rebuild. */
+  readonly settleMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** The map could not be built yet (the datastore unreachable, no cluster): the reason. */
+export class MapUnavailableError extends Error {
+  override readonly name = "MapUnavailableError";
+}
+
+/** Whether a datastore change can change the map (diagnosis requests and answers cannot). */
+export function concernsMap(event: WatchEvent): boolean {
+  const key = event.type === "put" ? event.kv.key : event.key;
+  return !key.startsWith(DIAGNOSIS_PREFIX);
+}
+
+/** The map without what changes on every build, to tell a real change from a rebuild. */
+function contentKey(map: ClusterMap): string {
+  const { version: _v, generatedAt: _g, factsAt: _f, ...content } = map;
+  return JSON.stringify(content);
+}
+
+const nodeSet = (s: ClusterSnapshot) =>
+  s.nodes
+    .map((n) => `${n.name}=${n.nodeIPs.join(",")}`)
+    .sort()
+    .join(" ");
+
+export class MapFeed {
+  private map: ClusterMap | undefined;
+  private key = "";
+  private snapshot: ClusterSnapshot | undefined;
+  private facts: readonly NodeFacts[] = [];
+  private missing: readonly MissingNode[] = [];
+  private version = 0;
+  private lastError: Error | undefined;
+  private waiters = new Set<() => void>();
+  private watchers = 0;
+  private closed = false;
+  private settleTimer: ReturnType<typeof setTimeout> | undefined;
+  private factsTimer: ReturnType<typeof setInterval> | undefined;
+  private building: Promise<void> | undefined;
+  private rebuildAgain = false;
+  private gathering: Promise<void> | undefined;
+  private gatherAgain = false;
+  private gatheredAt = 0;
+  private readonly keeper: WatchKeeper;
+
+  constructor(
+    private readonly store: Store,
+    private readonly o: MapFeedOptions = {},
+  ) {
+    this.keeper = new WatchKeeper({
+      open: async (failed) => {
+        const { revision } = await this.store.list(CONFIG_PROBE_KEY);
+        const watch = this.store.watch(`${ROOT}/`, {
+          fromRevision: revision + 1,
+          onEvents: (events) => {
+            if (events.some(concernsMap)) this.changed();
+          },
+          onError: failed,
+        });
+        return [watch];
+      },
+      reopened: () => this.changed(),
+      failed: (e) => this.log(`datastore watch failed: ${e.message}`),
+    });
+  }
+
+  /** Reads the cluster, opens the watch and gathers the first facts; throws when the datastore cannot be read. */
+  async start(): Promise<void> {
+    await this.keeper.open();
+    await this.rebuild();
+    if (this.map === undefined) throw this.lastError ?? new MapUnavailableError("the map could not be built");
+    await this.gatherFacts();
+    this.factsTimer = setInterval(() => {
+      if (this.watchers > 0) this.freshen();
+    }, FRESHEN_CHECK_MS);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.keeper.close();
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    if (this.factsTimer) clearInterval(this.factsTimer);
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  /** The newest map; throws MapUnavailableError before the first one was built. */
+  current(): ClusterMap {
+    if (this.map === undefined)
+      throw new MapUnavailableError(`the map is not available: ${this.lastError?.message ?? "not read yet"}`);
+    return this.map;
+  }
+
+  /** The snapshot the newest map was built from. */
+  currentSnapshot(): ClusterSnapshot | undefined {
+    return this.snapshot;
+  }
+
+  /** A page is watching: facts are gathered while at least one is. Returns the matching release. */
+  watch(): () => void {
+    this.watchers++;
+    if (this.watchers === 1) this.freshen();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.watchers--;
+    };
+  }
+
+  get watching(): number {
+    return this.watchers;
+  }
+
+  /**
+   * The newest map once its version is above `after`, or undefined when `timeoutMs` passed (or the
+   * feed closed, or `signal` aborted) first. Waiting holds no map: only a wake-up.
+   */
+  async next(after: number, timeoutMs: number, signal?: AbortSignal): Promise<ClusterMap | undefined> {
+    if (this.map !== undefined && this.map.version > after) return this.map;
+    if (this.closed || signal?.aborted) return undefined;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+      signal?.addEventListener("abort", done);
+    });
+    return this.map !== undefined && this.map.version > after ? this.map : undefined;
+  }
+
+  /**
+   * Gathers the facts again, in the background, when they are older than `factsIntervalMs` — or
+   * older than MISSING_RETRY_MS while a node did not answer. Called while pages watch, and when
+   * a page asks for the map.
+   */
+  freshen(): void {
+    if (this.gathering || this.closed) return;
+    const age = Date.now() - this.gatheredAt;
+    const due = this.missing.length > 0 ? MISSING_RETRY_MS : (this.o.factsIntervalMs ?? 10_000);
+    if (age >= due) void this.gatherFacts();
+  }
+
+  /** Gathers every node's facts now (at most one request at a time) and rebuilds. */
+  gatherFacts(): Promise<void> {
+    if (this.gathering) {
+      this.gatherAgain = true;
+      return this.gathering;
+    }
+    this.gathering = this.doGather().finally(() => {
+      this.gathering = undefined;
+      if (this.gatherAgain && !this.closed) {
+        this.gatherAgain = false;
+        void this.gatherFacts();
+      }
+    });
+    return this.gathering;
+  }
+
+  private async doGather(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const snapshot = this.snapshot ?? (await readClusterSnapshot(this.store));
+      const collected = await collectFacts(
+        this.store,
+        snapshot,
+        { nodes: [], addresses: [], routeLookups: [] },
+        { timeoutMs: this.o.factsTimeoutMs ?? 3000, command: "ui" },
+      );
+      const screened = screenFacts(snapshot, collected.facts);
+      this.facts = screened.facts;
+      this.missing = [...collected.missing, ...screened.missing];
+    } catch (e) {
+      this.log(`gathering the nodes' facts failed: ${(e as Error).message}`);
+    }
+    this.gatheredAt = Date.now();
+    await this.rebuild();
+  }
+
+  private log(line: string): void {
+    this.o.log?.(line);
+  }
+
+  private changed(): void {
+    if (this.closed || this.settleTimer) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      void this.rebuild();
+    }, this.o.settleMs ?? 50);
+  }
+
+  /** Reads the snapshot and publishes a new version when the map changed; one build at a time. */
+  private async rebuild(): Promise<void> {
+    if (this.building) {
+      this.rebuildAgain = true;
+      return await this.building;
+    }
+    this.building = this.build().finally(() => {
+      this.building = undefined;
+    });
+    await this.building;
+    if (this.rebuildAgain && !this.closed) {
+      this.rebuildAgain = false;
+      await this.rebuild();
+    }
+  }
+
+  private async build(): Promise<void> {
+    let snapshot: ClusterSnapshot;
+    try {
+      snapshot = await readClusterSnapshot(this.store);
+    } catch (e) {
+      this.lastError = e as Error;
+      this.log(`reading the datastore failed: ${(e as Error).message}`);
+      return;
+    }
+    const nodesChanged = this.snapshot !== undefined && nodeSet(this.snapshot) !== nodeSet(snapshot);
+    this.snapshot = snapshot;
+    this.lastError = undefined;
+    const candidate = buildClusterMap(
+      snapshot,
+      this.facts,
+      this.missing,
+      this.o.hosts ?? [],
+      this.version + 1,
+      new Date(),
+    );
+    const key = contentKey(candidate);
+    if (key === this.key && this.map !== undefined) {
+      // Nothing a page shows changed: keep the version, refresh when facts were read.
+      this.map = { ...this.map, ...(candidate.factsAt !== undefined ? { factsAt: candidate.factsAt } : {}) };
+    } else {
+      this.version++;
+      this.key = key;
+      this.map = candidate;
+      for (const wake of [...this.waiters]) wake();
+    }
+    // A node came or went, or changed address: its kernel facts are worth reading now.
+    if (nodesChanged && !this.closed) void this.gatherFacts();
+  }
+}
+
+/** Listed only for the store's revision, to watch from the one after it. */
+const CONFIG_PROBE_KEY = `${ROOT}/config`;

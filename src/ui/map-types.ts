@@ -1,0 +1,130 @@
+/**
+ * What `podnet ui` sends the page (plain JSON, pure types): the map of the cluster — segments with
+ * their nodes and the router between them, every node's blocks with their pods, the links between
+ * nodes as the agents' real routes make them, Services with their endpoints, hosts outside the
+ * cluster the operator named (the lab's external host), and the drift explain finds — and the HTTP
+ * API the page calls. The page draws it; it changes nothing in the cluster.
+ *
+ * API (read-only; every request carries the token when the server listens beyond loopback):
+ * - GET /                       the page
+ * - GET /api/map                the current {@link ClusterMap}
+ * - GET /api/events             Server-Sent Events: `event: map` with a {@link ClusterMap} whenever it
+ *                               changes (the newest only: a slow page skips versions), `: ping` every 5 s
+ * - GET /api/explain?address=A  an Explanation (diagnosis/explanation.ts), as `podnet explain --json`
+ * - GET /api/trace?source=S&destination=D[&probe=0]
+ *                               a TraceReport (diagnosis/trace-types.ts), as `podnet trace --json`
+ * Errors: JSON {@link ApiError} with status 400 (bad input, naming it), 401 (no or wrong token),
+ * 404, 503 (datastore unreachable).
+ */
+
+export const MAP_SCHEMA = "podnet.map/v1";
+
+export interface MapPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ip: string;
+  /** Further addresses (another family). */
+  readonly otherIPs: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface MapBlock {
+  readonly cidr: string;
+  /** Addresses pods may get (the block minus network, gateway and broadcast). */
+  readonly size: number;
+  readonly used: number;
+  /** Leased to a live node (false: in grace after its node left). */
+  readonly leased: boolean;
+  readonly gateway: string;
+  /** The VXLAN tunnel endpoint address (the block's network address) when the node runs VXLAN. */
+  readonly vtep?: string;
+  readonly pods: readonly MapPod[];
+}
+
+export interface MapNode {
+  readonly name: string;
+  readonly nodeIPs: readonly string[];
+  readonly backend: string;
+  /** The segment (connected subnet of its uplink) the node sits on; undefined when unknown. */
+  readonly segment?: string;
+  readonly blocks: readonly MapBlock[];
+  /** Whether its agent answered the last facts request. */
+  readonly answering: boolean;
+}
+
+export interface MapSegment {
+  /** "192.0.2.0/24": the connected subnet of the nodes' uplinks. */
+  readonly cidr: string;
+  /** The default gateway(s) the nodes on it use: the router between segments. */
+  readonly routers: readonly string[];
+  readonly nodes: readonly string[];
+}
+
+export type LinkKind = "direct" | "vxlan";
+
+export interface MapLink {
+  /** The node whose route this is. */
+  readonly from: string;
+  /** The peer whose block the route reaches. */
+  readonly to: string;
+  readonly kind: LinkKind;
+  readonly block: string;
+  /** The route as `ip route` prints it on `from`. */
+  readonly route: string;
+  /** The route is what the datastore says it should be (false: drift on this link). */
+  readonly ok: boolean;
+}
+
+export interface MapServicePort {
+  readonly protocol: string;
+  readonly port: number;
+  readonly targetPort: number;
+  readonly nodePort?: number;
+}
+
+export interface MapService {
+  readonly namespace: string;
+  readonly name: string;
+  readonly clusterIPs: readonly string[];
+  readonly ports: readonly MapServicePort[];
+  readonly endpoints: readonly { readonly ip: string; readonly pod: string; readonly node: string }[];
+}
+
+export interface MapHost {
+  readonly name: string;
+  readonly ip: string;
+  readonly note: string;
+}
+
+export interface MapDrift {
+  readonly node: string;
+  readonly kind: string;
+  readonly subject: string;
+  readonly problem: string;
+  readonly command: string;
+}
+
+export interface ClusterMap {
+  readonly schema: typeof MAP_SCHEMA;
+  /** Increases with every change the server pushes. */
+  readonly version: number;
+  readonly generatedAt: string;
+  readonly store: string;
+  readonly revision: number;
+  readonly clusterCidrs: readonly string[];
+  readonly serviceCidrs: readonly string[];
+  readonly segments: readonly MapSegment[];
+  readonly nodes: readonly MapNode[];
+  readonly links: readonly MapLink[];
+  readonly services: readonly MapService[];
+  readonly hosts: readonly MapHost[];
+  readonly drift: readonly MapDrift[];
+  /** Nodes whose agents did not answer, and why. */
+  readonly missing: readonly { readonly node: string; readonly reason: string }[];
+  /** When the kernel facts (segments, links, drift) were last read. */
+  readonly factsAt?: string;
+}
+
+export interface ApiError {
+  readonly error: string;
+}

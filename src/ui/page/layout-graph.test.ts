@@ -1,0 +1,99 @@
+import { describe, expect, test } from "bun:test";
+import ELK from "elkjs/lib/elk.bundled.js";
+import { LAB_FACTS } from "../../diagnosis/fixtures/lab-facts.ts";
+import { LAB_NOW, LAB_SNAPSHOT } from "../../diagnosis/fixtures/lab-snapshot.ts";
+import { buildClusterMap } from "../cluster-map.ts";
+import type { ClusterMap, MapNode } from "../map-types.ts";
+import { absoluteBoxes, type Box, COLLAPSE_OVER, ids, isCollapsed, layoutGraph } from "./layout-graph.ts";
+
+const HOSTS = [{ name: "external", ip: "203.0.113.10", note: "outside" }];
+const LAB_MAP = buildClusterMap(LAB_SNAPSHOT, LAB_FACTS, [], HOSTS, 1, LAB_NOW);
+
+const inside = (a: Box, b: Box) =>
+  a.x >= b.x && a.y >= b.y && a.x + a.width <= b.x + b.width + 0.5 && a.y + a.height <= b.y + b.height + 0.5;
+
+/** A map of `nodes` nodes with `pods` pods each, on one segment. */
+function bigMap(nodes: number, pods: number): ClusterMap {
+  const list: MapNode[] = Array.from({ length: nodes }, (_, i) => ({
+    name: `node${i}`,
+    nodeIPs: [`192.0.2.${i + 10}`],
+    backend: "vxlan",
+    segment: "192.0.2.0/24",
+    answering: true,
+    blocks: [
+      {
+        cidr: `10.244.${i}.0/24`,
+        size: 253,
+        used: pods,
+        leased: true,
+        gateway: `10.244.${i}.1`,
+        pods: Array.from({ length: pods }, (_, k) => ({
+          namespace: "default",
+          name: `pod-${i}-${k}`,
+          ip: `10.244.${i}.${k + 2}`,
+          otherIPs: [],
+          labels: {},
+        })),
+      },
+    ],
+  }));
+  return {
+    ...LAB_MAP,
+    segments: [{ cidr: "192.0.2.0/24", routers: ["192.0.2.1"], nodes: list.map((n) => n.name) }],
+    nodes: list,
+    links: [],
+    services: [],
+  };
+}
+
+describe("layoutGraph", () => {
+  test("routers above segments, nodes in their segment, blocks in their node, pods in their block", async () => {
+    const laid = await new ELK().layout(layoutGraph(LAB_MAP));
+    const boxes = absoluteBoxes(laid);
+    for (const seg of LAB_MAP.segments) {
+      const s = boxes.get(ids.segment(seg.cidr));
+      expect(s).toBeDefined();
+      for (const r of seg.routers) expect((boxes.get(ids.router(r))?.y ?? Infinity) < (s?.y ?? 0)).toBe(true);
+      for (const name of seg.nodes) expect(inside(boxes.get(ids.node(name)) as Box, s as Box)).toBe(true);
+    }
+    let pods = 0;
+    for (const n of LAB_MAP.nodes) {
+      const nb = boxes.get(ids.node(n.name)) as Box;
+      for (const b of n.blocks) {
+        const bb = boxes.get(ids.block(n.name, b.cidr)) as Box;
+        expect(inside(bb, nb)).toBe(true);
+        for (const p of b.pods) {
+          expect(inside(boxes.get(ids.pod(p)) as Box, bb)).toBe(true);
+          pods++;
+        }
+      }
+    }
+    expect(pods).toBeGreaterThan(0);
+    for (const s of LAB_MAP.services) expect(boxes.has(ids.service(s))).toBe(true);
+    expect(boxes.has(ids.host("203.0.113.10"))).toBe(true);
+  });
+
+  test("a block over the limit is one summary box until the user opens it", () => {
+    const map = bigMap(2, COLLAPSE_OVER + 1);
+    const node = map.nodes[0] as MapNode;
+    const block = node.blocks[0] as MapNode["blocks"][number];
+    const id = ids.block(node.name, block.cidr);
+    expect(isCollapsed(map, node, block, new Map())).toBe(true);
+    const closed = layoutGraph(map).children?.find((c) => c.id === ids.segment("192.0.2.0/24"));
+    const closedBlock = closed?.children?.[0]?.children?.[0];
+    expect(closedBlock?.children?.map((c) => c.id)).toEqual([ids.blockSummary(node.name, block.cidr)]);
+    const open = layoutGraph(map, new Map([[id, false]])).children?.find(
+      (c) => c.id === ids.segment("192.0.2.0/24"),
+    );
+    expect(open?.children?.[0]?.children?.[0]?.children).toHaveLength(COLLAPSE_OVER + 1);
+    expect(isCollapsed(bigMap(2, 3), node, { ...block, pods: block.pods.slice(0, 3) }, new Map())).toBe(
+      false,
+    );
+  });
+
+  test("50 nodes × 20 pods wrap into rows instead of one endless row", async () => {
+    const laid = await new ELK().layout(layoutGraph(bigMap(50, 20)));
+    expect(laid.width ?? 0).toBeLessThan(8000);
+    expect(laid.height ?? 0).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { initClusterConfig } from "../cluster/cluster-config-store.ts";
+import { announceNode } from "../cluster/node-registry.ts";
+import { putPodRecord } from "../cluster/pod-records.ts";
+import { FakeAgents } from "../diagnosis/fake-agents.ts";
+import { buildClusterConfig } from "../ipam/cluster-config.ts";
+import { openStore } from "../store/open-store.ts";
+import type { Store } from "../store/store.ts";
+import { parseListenAddress } from "./listen-address.ts";
+import type { ClusterMap } from "./map-types.ts";
+import { probeParam, queryParam, startUiServer, TOKEN_HEADER, type UiServer } from "./ui-server.ts";
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+const TOKEN = "test-token-123456";
+
+async function cluster(): Promise<Store> {
+  const dir = mkdtempSync(join(tmpdir(), "podnet-ui-server-"));
+  const store = await openStore(`sqlite:${dir}/cluster.db`);
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanup.push(() => store.close());
+  await initClusterConfig(
+    store,
+    buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/16"] }),
+  );
+  const lease = await store.grantLease(60);
+  for (const [name, ip, block] of [
+    ["node1", "192.0.2.11", "10.244.1.0/24"],
+    ["node2", "192.0.2.12", "10.244.2.0/24"],
+  ] as const) {
+    await store.put(`/podnet/blocks/${block.replace("/", "-")}`, JSON.stringify({ node: name, block }), {
+      lease: lease.id,
+    });
+    await announceNode(
+      store,
+      { name, nodeIPs: [ip], blocks: [block], backend: "auto", vtepMac: "02:00:00:00:00:01" },
+      lease.id,
+    );
+  }
+  await putPodRecord(store, {
+    namespace: "default",
+    name: "web",
+    node: "node1",
+    ips: ["10.244.1.2"],
+    labels: {},
+  });
+  const agents = await FakeAgents.start(store, { node1: "answer", node2: "answer" });
+  cleanup.push(() => agents.close());
+  return store;
+}
+
+async function server(store: Store): Promise<UiServer> {
+  const s = await startUiServer({
+    store,
+    hostname: "127.0.0.1",
+    port: 0,
+    token: TOKEN,
+    factsTimeoutMs: 1000,
+    explainTimeoutMs: 1000,
+    traceTimeoutMs: 2000,
+    log: () => {},
+  });
+  cleanup.push(() => s.stop());
+  return s;
+}
+
+const base = (s: UiServer) => `http://127.0.0.1:${s.port}`;
+const get = (s: UiServer, path: string) => fetch(`${base(s)}${path}`, { headers: { [TOKEN_HEADER]: TOKEN } });
+
+/** Reads `event: map` events from an SSE body until `want` holds for one. */
+async function readMapUntil(
+  body: ReadableStream<Uint8Array>,
+  want: (m: ClusterMap) => boolean,
+  timeoutMs: number,
+): Promise<ClusterMap> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (Date.now() < deadline) {
+      const chunk = await Promise.race([
+        reader.read(),
+        Bun.sleep(Math.max(1, deadline - Date.now())).then(() => undefined),
+      ]);
+      if (chunk === undefined || chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      let end = buffer.indexOf("\n\n");
+      while (end >= 0) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = event.split("\n").find((l) => l.startsWith("data: "));
+        if (event.startsWith("event: map") && data !== undefined) {
+          const map = JSON.parse(data.slice(6)) as ClusterMap;
+          if (want(map)) return map;
+        }
+        end = buffer.indexOf("\n\n");
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  throw new Error(`no matching map event within ${timeoutMs} ms`);
+}
+
+const podNames = (m: ClusterMap) =>
+  m.nodes.flatMap((n) => n.blocks.flatMap((b) => b.pods.map((p) => p.name)));
+
+describe("ui server", () => {
+  test("serves the page, and the map only with the token", async () => {
+    const s = await server(await cluster());
+    expect(s.url).toBe(`http://127.0.0.1:${s.port}/?token=${TOKEN}`);
+    const page = await fetch(`${base(s)}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("<html");
+    const refused = await fetch(`${base(s)}/api/map`);
+    expect(refused.status).toBe(401);
+    expect((await refused.json()).error).toContain("token");
+    expect((await fetch(`${base(s)}/api/map?token=wrong-token-123`)).status).toBe(401);
+    const res = await get(s, "/api/map");
+    expect(res.status).toBe(200);
+    const map = (await res.json()) as ClusterMap;
+    expect(map.nodes.map((n) => n.name)).toEqual(["node1", "node2"]);
+    expect(map.nodes.map((n) => n.answering)).toEqual([true, true]);
+    expect(podNames(map)).toEqual(["web"]);
+    expect((await fetch(`${base(s)}/api/map?token=${TOKEN}`)).status).toBe(200);
+    expect((await get(s, "/api/nothing")).status).toBe(404);
+  });
+
+  test("a new pod record reaches the event stream within a second", async () => {
+    const store = await cluster();
+    const s = await server(store);
+    const res = await fetch(`${base(s)}/api/events?token=${TOKEN}`);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const body = res.body;
+    if (!body) throw new Error("no body");
+    const reading = readMapUntil(body, (m) => podNames(m).includes("api"), 3000);
+    await Bun.sleep(100);
+    const started = Date.now();
+    await putPodRecord(store, {
+      namespace: "default",
+      name: "api",
+      node: "node2",
+      ips: ["10.244.2.5"],
+      labels: {},
+    });
+    const map = await reading;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(podNames(map).sort()).toEqual(["api", "web"]);
+    expect(s.feed.watching).toBeLessThanOrEqual(1);
+  });
+
+  test("explain answers for an address; bad input is a 400 naming it", async () => {
+    const s = await server(await cluster());
+    const res = await get(s, "/api/explain?address=10.244.1.2");
+    expect(res.status).toBe(200);
+    const e = await res.json();
+    expect(e.schema).toBe("podnet.explain/v1");
+    expect(e.kinds).toContain("pod");
+    const bad = await get(s, "/api/explain?address=not-an-ip");
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toContain("not-an-ip");
+    expect((await get(s, "/api/explain")).status).toBe(400);
+    expect((await get(s, "/api/explain?address=10.0.0.1&address=10.0.0.2")).status).toBe(400);
+  });
+
+  test("trace answers with a report; an unknown source is a 400", async () => {
+    const s = await server(await cluster());
+    const res = await get(s, "/api/trace?source=web&destination=10.244.2.9:8080&probe=0");
+    expect(res.status).toBe(200);
+    const report = await res.json();
+    expect(report.schema).toBe("podnet.trace/v1");
+    expect(report.probed).toBe(false);
+    const bad = await get(s, "/api/trace?source=nosuchpod&destination=10.244.2.9");
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toContain("nosuchpod");
+    expect((await get(s, "/api/trace?source=web&destination=10.244.2.9&probe=maybe")).status).toBe(400);
+  });
+});
+
+describe("input checks", () => {
+  test("queryParam and probeParam", () => {
+    const u = (q: string) => new URL(`http://x/api?${q}`);
+    expect(queryParam(u("a=1"), "a", true)).toBe("1");
+    expect(queryParam(u(""), "a", false)).toBeUndefined();
+    expect(() => queryParam(u(""), "a", true)).toThrow('missing query parameter "a"');
+    expect(() => queryParam(u("a="), "a", true)).toThrow("empty");
+    expect(() => queryParam(u("a=x%0Ay"), "a", true)).toThrow("control");
+    expect(() => queryParam(u(`a=${"x".repeat(301)}`), "a", true)).toThrow("longer");
+    expect(probeParam(u(""))).toBe(true);
+    expect(probeParam(u("probe=0"))).toBe(false);
+    expect(probeParam(u("probe=true"))).toBe(true);
+    expect(() => probeParam(u("probe=yes"))).toThrow("probe");
+  });
+
+  test("parseListenAddress", () => {
+    expect(parseListenAddress("127.0.0.1:7474")).toEqual({ hostname: "127.0.0.1", port: 7474 });
+    expect(parseListenAddress("[::1]:0")).toEqual({ hostname: "::1", port: 0 });
+    expect(() => parseListenAddress("127.0.0.1")).toThrow("ADDR:PORT");
+    expect(() => parseListenAddress("300.0.0.1:80")).toThrow("ADDR:PORT");
+    expect(() => parseListenAddress("host:80")).toThrow("ADDR:PORT");
+    expect(() => parseListenAddress("127.0.0.1:65536")).toThrow("ADDR:PORT");
+  });
+});

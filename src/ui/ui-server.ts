@@ -1,0 +1,318 @@
+/**
+ * The HTTP side of `podnet ui` (the API is described in map-types.ts): Bun.serve with the page as
+ * an HTML import (bundled into dist/podnet by the build), the map from one MapFeed for every page,
+ * Server-Sent Events pulled by each page at its own pace (a page that does not read holds nothing
+ * but its socket), and explain/trace through the same pipelines as the commands. Every query
+ * string is validated before it reaches them. Listening beyond loopback needs a token: /api/*
+ * without it answers 401. The page and its script (which hold no cluster data) are served to
+ * anyone who can connect; the data is not.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { firstControl } from "../base/control-chars.ts";
+import { ClusterNotInitializedError } from "../cluster/cluster-config-store.ts";
+import { ExplainQueryError, parseExplainQuery } from "../diagnosis/explain.ts";
+import { runExplain } from "../diagnosis/run-explain.ts";
+import { runTrace, TraceSourceError } from "../diagnosis/run-trace.ts";
+import { TargetError } from "../diagnosis/target.ts";
+import { TracePlanError } from "../diagnosis/trace-plan.ts";
+import { openStore } from "../store/open-store.ts";
+import { DatastoreUnavailableError, type Store } from "../store/store.ts";
+import { isLoopback } from "./listen-address.ts";
+import { MapFeed, MapUnavailableError } from "./map-feed.ts";
+import type { ApiError, MapHost } from "./map-types.ts";
+import page from "./page/index.html";
+
+export const UI_DEFAULT_HOSTNAME = "127.0.0.1";
+export const UI_DEFAULT_PORT = 7474;
+/** The header the page sends the token in (the event stream sends `?token=`). */
+export const TOKEN_HEADER = "x-podnet-token";
+/** A quiet event stream gets a comment this often (Bun's idle timeout is 10 s). */
+const PING_MS = 5000;
+/** Diagnosis requests running at once; more are refused with 503 rather than queued. */
+const MAX_DIAGNOSES = 4;
+/** The longest query value accepted (addresses, pod names with a namespace, ports, protocol). */
+const MAX_PARAM = 300;
+const TRACE_SOURCE_PORT_MIN = 20000;
+const TRACE_SOURCE_PORT_SPAN = 10000;
+
+export class UiServerError extends Error {
+  override readonly name = "UiServerError";
+}
+
+/** A request the API refuses, with its status and the reason the page shows. */
+export class ApiRequestError extends Error {
+  override readonly name = "ApiRequestError";
+  constructor(
+    readonly status: number,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export interface UiServerOptions {
+  /** The datastore spec ("sqlite:/path", "etcd://…"); or `store`, already open (then not closed by stop). */
+  readonly datastore?: string;
+  readonly store?: Store;
+  readonly hostname?: string;
+  /** 0: any free port. */
+  readonly port?: number;
+  /** Required from every API request; generated when listening beyond loopback without one. */
+  readonly token?: string;
+  readonly hosts?: readonly MapHost[];
+  readonly factsIntervalMs?: number;
+  readonly factsTimeoutMs?: number;
+  readonly explainTimeoutMs?: number;
+  readonly traceTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface UiServer {
+  /** The URL to open, with `?token=…` when a token is required. */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string | undefined;
+  readonly feed: MapFeed;
+  stop(): Promise<void>;
+}
+
+/** 127.0.0.0/8, ::1 and "localhost": reachable from this host only. */
+
+export function newToken(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+/** Whether the request carries `token` (header or `?token=`), compared in constant time. */
+export function hasToken(req: Request, token: string): boolean {
+  const given = req.headers.get(TOKEN_HEADER) ?? new URL(req.url).searchParams.get("token") ?? "";
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** One query parameter, bounded and without control characters; undefined when absent and optional. */
+export function queryParam(url: URL, name: string, required: true): string;
+export function queryParam(url: URL, name: string, required: false): string | undefined;
+export function queryParam(url: URL, name: string, required: boolean): string | undefined {
+  const values = url.searchParams.getAll(name);
+  if (values.length === 0) {
+    if (required) throw new ApiRequestError(400, `missing query parameter "${name}"`);
+    return undefined;
+  }
+  if (values.length > 1) throw new ApiRequestError(400, `query parameter "${name}" given more than once`);
+  const value = values[0] ?? "";
+  if (value === "") throw new ApiRequestError(400, `query parameter "${name}" is empty`);
+  if (value.length > MAX_PARAM)
+    throw new ApiRequestError(400, `query parameter "${name}" is longer than ${MAX_PARAM} characters`);
+  if (firstControl(value) !== undefined || /\s/.test(value))
+    throw new ApiRequestError(400, `query parameter "${name}" contains spaces or control characters`);
+  return value;
+}
+
+/** `probe`: absent or 1/true → probe; 0/false → predict only. */
+export function probeParam(url: URL): boolean {
+  const v = queryParam(url, "probe", false);
+  if (v === undefined || v === "1" || v === "true") return true;
+  if (v === "0" || v === "false") return false;
+  throw new ApiRequestError(400, `query parameter "probe" must be 0, 1, true or false, not "${v}"`);
+}
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  Response.json(body, { status, headers: { "cache-control": "no-store", ...headers } });
+
+const apiError = (status: number, error: string, headers: Record<string, string> = {}) =>
+  json({ error } satisfies ApiError, status, headers);
+
+/** The status and reason the API answers for a failure. */
+export function errorStatus(e: unknown): { status: number; reason: string } {
+  if (e instanceof ApiRequestError) return { status: e.status, reason: e.message };
+  if (
+    e instanceof ExplainQueryError ||
+    e instanceof TargetError ||
+    e instanceof TraceSourceError ||
+    e instanceof TracePlanError
+  )
+    return { status: 400, reason: e.message };
+  if (
+    e instanceof DatastoreUnavailableError ||
+    e instanceof ClusterNotInitializedError ||
+    e instanceof MapUnavailableError
+  )
+    return { status: 503, reason: e.message };
+  return { status: 500, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+}
+
+const encoder = new TextEncoder();
+
+/** `event: map` with the map as one data line (JSON has no raw newlines). */
+const mapEvent = (map: unknown) => encoder.encode(`event: map\ndata: ${JSON.stringify(map)}\n\n`);
+
+/**
+ * The event stream of one page, pulled: Bun asks for the next chunk only when the socket took the
+ * last one, so a page that stops reading costs one parked pull and nothing queued. Each chunk is
+ * the newest map (versions the page was too slow for are skipped) or, after PING_MS, a ping.
+ */
+function eventStream(feed: MapFeed, signal: AbortSignal): ReadableStream<Uint8Array> {
+  let sent = -1;
+  let release: (() => void) | undefined = feed.watch();
+  const stop = () => {
+    release?.();
+    release = undefined;
+  };
+  signal.addEventListener("abort", stop);
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(ctl) {
+        if (release === undefined) {
+          ctl.close();
+          return;
+        }
+        if (sent < 0) {
+          const map = feed.current();
+          sent = map.version;
+          ctl.enqueue(encoder.encode("retry: 1000\n\n"));
+          ctl.enqueue(mapEvent(map));
+          return;
+        }
+        const map = await feed.next(sent, PING_MS, signal);
+        if (signal.aborted || release === undefined) {
+          stop();
+          ctl.close();
+          return;
+        }
+        if (map === undefined) {
+          ctl.enqueue(encoder.encode(": ping\n\n"));
+          return;
+        }
+        sent = map.version;
+        ctl.enqueue(mapEvent(map));
+      },
+      cancel: stop,
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Starts the map feed and the server; throws when the datastore cannot be read. */
+export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
+  const hostname = o.hostname ?? UI_DEFAULT_HOSTNAME;
+  const token = o.token ?? (isLoopback(hostname) ? undefined : newToken());
+  if (token !== undefined && (token.length < 8 || !/^[A-Za-z0-9_-]+$/.test(token)))
+    throw new UiServerError("--token must be at least 8 characters of A-Z a-z 0-9 _ -");
+  if (o.store === undefined && o.datastore === undefined)
+    throw new UiServerError("startUiServer needs a datastore or a store");
+  const ownStore = o.store === undefined;
+  const store = o.store ?? (await openStore(o.datastore ?? ""));
+  const log = o.log ?? ((line: string) => console.error(`podnet ui: ${line}`));
+  const feed = new MapFeed(store, {
+    ...(o.hosts !== undefined ? { hosts: o.hosts } : {}),
+    ...(o.factsIntervalMs !== undefined ? { factsIntervalMs: o.factsIntervalMs } : {}),
+    ...(o.factsTimeoutMs !== undefined ? { factsTimeoutMs: o.factsTimeoutMs } : {}),
+    log,
+  });
+  try {
+    await feed.start();
+  } catch (e) {
+    feed.close();
+    if (ownStore) await store.close();
+    throw e;
+  }
+  let running = 0;
+  /** Runs one diagnosis (explain/trace) within the concurrency bound. */
+  const diagnose = async (work: () => Promise<unknown>): Promise<Response> => {
+    if (running >= MAX_DIAGNOSES)
+      return apiError(503, `busy: ${MAX_DIAGNOSES} explain/trace requests are already running`, {
+        "retry-after": "1",
+      });
+    running++;
+    try {
+      return json(await work());
+    } finally {
+      running--;
+    }
+  };
+  const guarded =
+    (handler: (req: Request, url: URL) => Response | Promise<Response>) =>
+    async (req: Request): Promise<Response> => {
+      if (token !== undefined && !hasToken(req, token))
+        return apiError(401, "this server needs its token: open the URL it printed (…?token=…)");
+      try {
+        return await handler(req, new URL(req.url));
+      } catch (e) {
+        const { status, reason } = errorStatus(e);
+        if (status === 500) log(`request ${new URL(req.url).pathname} failed: ${reason}`);
+        return apiError(status, reason);
+      }
+    };
+  const server = Bun.serve({
+    hostname,
+    port: o.port ?? UI_DEFAULT_PORT,
+    development: false,
+    // A trace may take its whole timeout (10 s by default) before it answers; streams ping every 5 s.
+    idleTimeout: 30,
+    routes: {
+      "/": page,
+      "/api/map": {
+        GET: guarded(() => {
+          const map = feed.current();
+          feed.freshen();
+          return json(map);
+        }),
+      },
+      "/api/events": {
+        GET: guarded((req) => {
+          feed.current(); // 503 before the stream starts when there is no map
+          return new Response(eventStream(feed, req.signal), {
+            headers: {
+              "content-type": "text/event-stream",
+              "cache-control": "no-store",
+              "x-accel-buffering": "no",
+            },
+          });
+        }),
+      },
+      "/api/explain": {
+        GET: guarded((_req, url) => {
+          const query = parseExplainQuery(queryParam(url, "address", true));
+          return diagnose(() =>
+            runExplain(store, query, { timeoutMs: o.explainTimeoutMs ?? 3000, command: "ui" }),
+          );
+        }),
+      },
+      "/api/trace": {
+        GET: guarded((_req, url) => {
+          const source = queryParam(url, "source", true);
+          const destination = queryParam(url, "destination", true);
+          const probe = probeParam(url);
+          const timeoutMs = o.traceTimeoutMs ?? 10_000;
+          return diagnose(() =>
+            runTrace(store, {
+              source,
+              destination,
+              probe,
+              timeoutMs,
+              sourcePort: TRACE_SOURCE_PORT_MIN + Math.floor(Math.random() * TRACE_SOURCE_PORT_SPAN),
+              probeTimeoutMs: Math.max(100, Math.min(2000, Math.floor(timeoutMs / 4))),
+            }),
+          );
+        }),
+      },
+      "/api/*": guarded(() => apiError(404, "no such API")),
+    },
+    fetch: () => apiError(404, "not found"),
+  });
+  const port = server.port ?? o.port ?? UI_DEFAULT_PORT;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const url = `http://${host}:${port}/${token !== undefined ? `?token=${token}` : ""}`;
+  return {
+    url,
+    port,
+    token,
+    feed,
+    stop: async () => {
+      feed.close();
+      await server.stop(true);
+      if (ownStore) await store.close();
+    },
+  };
+}
