@@ -7,6 +7,7 @@
  * Exit codes: 0 after a signal, 1 when it cannot start (datastore unreachable, no cluster, the
  * port taken), 2 for a malformed command line.
  */
+import { untilSignal } from "../daemon/until-signal.ts";
 import { parseListenAddress } from "../ui/listen-address.ts";
 import { startUiServer, UI_DEFAULT_HOSTNAME, UI_DEFAULT_PORT } from "../ui/ui-server.ts";
 import { assertKnownFlags, flag, type ParsedArgs, UsageError } from "./args.ts";
@@ -14,20 +15,6 @@ import { CONSOLE_IO, type DiagnosisCommandIO } from "./explain.ts";
 
 export const UI_USAGE = `podnet ui --datastore SPEC [--listen ADDR:PORT] [--token T]  (default ${UI_DEFAULT_HOSTNAME}:${UI_DEFAULT_PORT})`;
 export const UI_SWITCHES = ["help"];
-
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const done = (signal: string) => {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-      resolve(signal);
-    };
-    const onInt = () => done("SIGINT");
-    const onTerm = () => done("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-  });
-}
 
 export async function uiCommand(
   argv: readonly string[],

@@ -13,6 +13,7 @@
  *   listens on loopback, since the token rule is the inner server's and that one sees loopback only.
  */
 
+import { untilSignal } from "../daemon/until-signal.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ListenAddress } from "../ui/listen-address.ts";
 import { isLoopback, parseListenAddress } from "../ui/listen-address.ts";
@@ -47,20 +48,6 @@ export function datastoreIsLocal(state: Pick<LabState, "datastore">): boolean {
 export interface LabUiOptions {
   readonly listen?: string;
   readonly token?: string;
-}
-
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const done = (signal: string) => {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-      resolve(signal);
-    };
-    const onInt = () => done("SIGINT");
-    const onTerm = () => done("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-  });
 }
 
 /** Serves the map in this process until SIGINT/SIGTERM (the SQLite case, and `lab ui-serve`). */
