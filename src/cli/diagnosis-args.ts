@@ -6,6 +6,16 @@
 import { basename } from "node:path";
 import { validateNetnsName } from "../linux/netns.ts";
 import type { ParsedArgs } from "./args.ts";
+
+// The probe defaults live with the trace pipeline (podnet ui uses them too); re-exported for the commands.
+export {
+  PROBE_TIMEOUT_MS,
+  probeTimeoutFor,
+  randomSourcePort,
+  SOURCE_PORT_MAX,
+  SOURCE_PORT_MIN,
+} from "../diagnosis/run-trace.ts";
+
 import { assertKnownFlags, flag, UsageError } from "./args.ts";
 
 export const EXPLAIN_USAGE = "podnet explain ADDRESS[:PORT] --datastore SPEC [--json] [--timeout-ms N]";
@@ -20,17 +30,7 @@ export const TRACE_SWITCHES = ["json", "no-probe", "help"];
 export const EXPLAIN_TIMEOUT_MS = 3000;
 /** How long a trace session may take as a whole. */
 export const TRACE_TIMEOUT_MS = 10_000;
-/** The probe's own timeout, at most (the session needs time around it to arm and observe). */
-export const PROBE_TIMEOUT_MS = 2000;
 const MAX_TIMEOUT_MS = 60_000;
-
-/** The probe's source port: outside Linux's ephemeral range (32768–60999), so no socket holds it. */
-export const SOURCE_PORT_MIN = 20000;
-export const SOURCE_PORT_MAX = 29999;
-
-export function randomSourcePort(random: () => number = Math.random): number {
-  return SOURCE_PORT_MIN + Math.floor(random() * (SOURCE_PORT_MAX - SOURCE_PORT_MIN + 1));
-}
 
 function timeoutFlag(args: ParsedArgs, fallback: number): number {
   const text = flag(args, "timeout-ms");
@@ -105,11 +105,6 @@ export function parseTraceArgs(args: ParsedArgs): TraceArgs {
     timeoutMs: timeoutFlag(args, TRACE_TIMEOUT_MS),
     ...(netns !== undefined ? { externalProbeNetns: netns } : {}),
   };
-}
-
-/** How much of the session the probe itself may take: its default, less when the session is short. */
-export function probeTimeoutFor(sessionMs: number): number {
-  return Math.max(100, Math.min(PROBE_TIMEOUT_MS, Math.floor(sessionMs / 4)));
 }
 
 /**

@@ -20,6 +20,21 @@ import { planTrace } from "./trace-plan.ts";
 import { buildTraceReport } from "./trace-report.ts";
 import type { TraceReport } from "./trace-types.ts";
 
+/** The probe's own timeout, at most (the session needs time around it to arm and observe). */
+export const PROBE_TIMEOUT_MS = 2000;
+/** The probe's source port: outside Linux's ephemeral range (32768–60999), so no socket holds it. */
+export const SOURCE_PORT_MIN = 20000;
+export const SOURCE_PORT_MAX = 29999;
+
+export function randomSourcePort(random: () => number = Math.random): number {
+  return SOURCE_PORT_MIN + Math.floor(random() * (SOURCE_PORT_MAX - SOURCE_PORT_MIN + 1));
+}
+
+/** How much of the session the probe itself may take: its default, less when the session is short. */
+export function probeTimeoutFor(sessionMs: number): number {
+  return Math.max(100, Math.min(PROBE_TIMEOUT_MS, Math.floor(sessionMs / 4)));
+}
+
 /** A source no podnet agent can send from, without a namespace to send from instead. */
 export class TraceSourceError extends Error {
   override readonly name = "TraceSourceError";

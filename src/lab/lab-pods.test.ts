@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { LabPodError, podLabels, validatePodName } from "./lab-pods.ts";
+import { addLabPod, LabPodError, podLabels, validatePodName } from "./lab-pods.ts";
+import type { LabState } from "./lab-state.ts";
 
 const state = {
   nodes: [{ name: "node1" }, { name: "node2" }],
@@ -42,5 +43,29 @@ describe("podLabels", () => {
 
   test.each(["app", "=x", "a b=c", "app=x y", "k=v,", "pod=other"])("refuses %p", (text) => {
     expect(() => podLabels("web", text)).toThrow(LabPodError);
+  });
+});
+
+describe("addLabPod", () => {
+  test("a failed attach is undone (CNI DEL and namespace) and the pod is not recorded", async () => {
+    const lab = {
+      id: `t${Math.random().toString(36).slice(2, 8)}`,
+      dir: "/nonexistent",
+      nodes: [{ name: "node1" }],
+      pods: [],
+    } as unknown as LabState;
+    const undone: string[] = [];
+    const failure = new Error("CNI ADD failed");
+    const add = addLabPod(lab, "node1", "web", undefined, {
+      attach: async () => {
+        throw failure;
+      },
+      undo: async (_s, node, name) => {
+        undone.push(`${node.name}/${name}`);
+      },
+    });
+    await expect(add).rejects.toBe(failure);
+    expect(undone).toEqual(["node1/web"]);
+    expect(lab.pods).toEqual([]);
   });
 });

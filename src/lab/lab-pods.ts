@@ -3,9 +3,9 @@
  * as `lab up` attaches its pods (a CNI ADD/DEL with the node's conflist, the echo server inside),
  * and recorded in the lab state so status, check, exec and down know it.
  */
-import { netnsExists } from "../linux/netns.ts";
+import { deleteNetns, netnsExists, netnsPath } from "../linux/netns.ts";
 import { podNetns } from "./lab-paths.ts";
-import type { LabPod, LabState } from "./lab-state.ts";
+import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { findPod, saveLabState } from "./lab-state.ts";
 import { attachPod, detachPod, LAB_POD_LABEL } from "./lab-up.ts";
 
@@ -57,12 +57,47 @@ export function podLabels(name: string, text: string | undefined): Record<string
   return labels;
 }
 
-/** Attaches pod NAME on NODE and records it; returns the pod. */
+/**
+ * Undoes what a failed attachPod may have done: a CNI DEL (which frees the address if the ADD got
+ * that far; without a previous result, as runtimes do after a failed ADD) and the pod's namespace
+ * (its echo server dies with it). Errors are ignored: this is cleanup after another error.
+ */
+export async function undoAttach(state: LabState, node: LabNode, name: string): Promise<void> {
+  const netns = podNetns(state.id, name);
+  const pod: LabPod = {
+    name,
+    node: node.name,
+    netns,
+    netnsPath: netnsPath(netns),
+    containerId: `lab-${state.id}-${name}`,
+    ifname: "eth0",
+    result: undefined,
+    echoPid: 0,
+  };
+  try {
+    await detachPod(state, pod);
+  } catch {
+    try {
+      deleteNetns(netns);
+    } catch {}
+  }
+}
+
+/** The steps of addLabPod (replaced in tests). */
+export interface AddPodSteps {
+  readonly attach: typeof attachPod;
+  readonly undo: typeof undoAttach;
+}
+
+const ADD_POD_STEPS: AddPodSteps = { attach: attachPod, undo: undoAttach };
+
+/** Attaches pod NAME on NODE and records it; returns the pod. A failed attach is undone. */
 export async function addLabPod(
   state: LabState,
   nodeName: string,
   name: string,
   labelsText?: string,
+  steps: AddPodSteps = ADD_POD_STEPS,
 ): Promise<LabPod> {
   const node = state.nodes.find((n) => n.name === nodeName);
   if (!node)
@@ -73,7 +108,13 @@ export async function addLabPod(
   const labels = podLabels(name, labelsText);
   if (netnsExists(podNetns(state.id, name)))
     throw new LabPodError(`pod name "${name}": the namespace ${podNetns(state.id, name)} already exists`);
-  const pod = await attachPod(state, node, name, labels);
+  let pod: LabPod;
+  try {
+    pod = await steps.attach(state, node, name, labels);
+  } catch (e) {
+    await steps.undo(state, node, name);
+    throw e;
+  }
   state.pods.push(pod);
   saveLabState(state);
   return pod;

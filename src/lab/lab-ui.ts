@@ -9,8 +9,13 @@
  * - The lab's etcd: reachable only on the underlay. The server runs inside node1's namespace (a
  *   hidden `lab ui-serve`, listening on that namespace's 127.0.0.1), and this process relays every
  *   TCP connection it accepts on 127.0.0.1 of the root namespace into it: one `lab tcp-pipe`
- *   process per connection, started in node1's namespace, copying bytes both ways. The relay only
- *   listens on loopback, since the token rule is the inner server's and that one sees loopback only.
+ *   process per connection (at most RELAY_MAX_PIPES at once), started in node1's namespace,
+ *   copying bytes both ways. The relay only listens on loopback, since the token rule is the inner
+ *   server's and that one sees loopback only. The relay binds first; the inner server takes the
+ *   same port number in node1 (so `--listen 127.0.0.1:0` works), and ends with its stdin, which
+ *   this process holds, so a killed `lab ui` does not leave it behind.
+ *
+ * Either way `lab ui` stops when its lab goes down (checked every second).
  */
 
 import { untilSignal } from "../daemon/until-signal.ts";
@@ -21,7 +26,8 @@ import type { MapHost } from "../ui/map-types.ts";
 import { startUiServer } from "../ui/ui-server.ts";
 import type { LabState } from "./lab-state.ts";
 import { labCli } from "./lab-state.ts";
-import { DrainWaiter, writeAll } from "./tcp-pipe.ts";
+import { startPipeRelay } from "./pipe-relay.ts";
+import { untilLabGone, untilStdinEnds } from "./until-lab-gone.ts";
 
 export class LabUiError extends Error {
   override readonly name = "LabUiError";
@@ -50,8 +56,16 @@ export interface LabUiOptions {
   readonly token?: string;
 }
 
-/** Serves the map in this process until SIGINT/SIGTERM (the SQLite case, and `lab ui-serve`). */
-async function serveHere(state: LabState, listen: ListenAddress, token: string | undefined): Promise<number> {
+/**
+ * Serves the map in this process until SIGINT/SIGTERM, until the lab goes down (or another lab
+ * replaced it), or until `until` resolves (the SQLite case, and `lab ui-serve`).
+ */
+async function serveHere(
+  state: LabState,
+  listen: ListenAddress,
+  token: string | undefined,
+  until: Promise<unknown> = new Promise(() => {}),
+): Promise<number> {
   const server = await startUiServer({
     datastore: state.datastore,
     hostname: listen.hostname,
@@ -59,14 +73,28 @@ async function serveHere(state: LabState, listen: ListenAddress, token: string |
     ...(token !== undefined ? { token } : {}),
     hosts: labUiHosts(state),
   });
-  console.log(`podnet lab ui: the map of lab ${state.id} at ${server.url}`);
-  console.log("stop with Ctrl-C");
-  await untilSignal();
-  await server.stop();
+  const lab = untilLabGone(state.id);
+  try {
+    console.log(`podnet lab ui: the map of lab ${state.id} at ${server.url}`);
+    console.log("stop with Ctrl-C (it also stops when the lab goes down)");
+    const why = await Promise.race([untilSignal(), lab.gone.then(() => "gone" as const), until]);
+    if (why === "gone") console.log(`podnet lab ui: lab ${state.id} is down; stopping`);
+  } finally {
+    lab.stop();
+    await server.stop();
+  }
   return 0;
 }
 
-/** Relays connections on 127.0.0.1:PORT of the root namespace into node1's 127.0.0.1:PORT. */
+/** `http://HOST:PORT/` with an IPv6 host in brackets. */
+function urlOf(hostname: string, port: number): string {
+  return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
+}
+
+/**
+ * Relays connections on HOST:PORT of the root namespace into node1's 127.0.0.1 on the same port.
+ * The relay binds first, so with port 0 the port it got is the one the inner server takes too.
+ */
 async function serveThroughNode(state: LabState, listen: ListenAddress): Promise<number> {
   const node = state.nodes[0];
   if (!node) throw new LabUiError("the lab has no node to run the map server in");
@@ -74,63 +102,53 @@ async function serveThroughNode(state: LabState, listen: ListenAddress): Promise
     throw new LabUiError(
       `--listen ${listen.hostname}: with the lab's etcd the map is served through a relay on loopback only (the server runs in ${node.name}'s namespace, where the etcd is reachable)`,
     );
-  const inner = Bun.spawn(
-    inNetns(node.netns, [labCli(state), "lab", "ui-serve", "--listen", `127.0.0.1:${listen.port}`]),
-    { stdin: "ignore", stdout: "pipe", stderr: "inherit" },
+  let port = listen.port;
+  const relay = startPipeRelay(listen.hostname, listen.port, () =>
+    Bun.spawn(inNetns(node.netns, [labCli(state), "lab", "tcp-pipe", `127.0.0.1:${port}`]), {
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "ignore",
+    }),
   );
-  const reader = inner.stdout.getReader();
-  let printed = "";
-  while (!printed.includes("\n")) {
-    const chunk = await reader.read();
-    if (chunk.done)
-      throw new LabUiError(`the map server in ${node.name} exited: ${printed.trim() || "no output"}`);
-    printed += new TextDecoder().decode(chunk.value);
+  port = relay.port;
+  const lab = untilLabGone(state.id);
+  let inner: Bun.Subprocess<"pipe", "pipe", "inherit"> | undefined;
+  try {
+    // Its stdin stays open and unwritten: when this process dies, it ends, and the server stops.
+    inner = Bun.spawn(
+      inNetns(node.netns, [labCli(state), "lab", "ui-serve", "--listen", `127.0.0.1:${port}`]),
+      {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
+    const reader = inner.stdout.getReader();
+    let printed = "";
+    while (!printed.includes("\n")) {
+      const chunk = await reader.read();
+      if (chunk.done)
+        throw new LabUiError(`the map server in ${node.name} exited: ${printed.trim() || "no output"}`);
+      printed += new TextDecoder().decode(chunk.value);
+    }
+    // The rest of what it prints is not needed here; keep its pipe from filling up.
+    void (async () => {
+      while (!(await reader.read()).done) {}
+    })().catch(() => {});
+    console.log(
+      `podnet lab ui: the map of lab ${state.id} at ${urlOf(listen.hostname, port)} (served from ${node.name}, relayed)`,
+    );
+    console.log("stop with Ctrl-C (it also stops when the lab goes down)");
+    const why = await Promise.race([untilSignal(), inner.exited, lab.gone.then(() => "gone" as const)]);
+    if (why === "gone") console.log(`podnet lab ui: lab ${state.id} is down; stopping`);
+  } finally {
+    lab.stop();
+    relay.stop();
+    if (inner !== undefined) {
+      inner.kill("SIGTERM");
+      await inner.exited;
+    }
   }
-  // The rest of what it prints is not needed here; keep its pipe from filling up.
-  void (async () => {
-    while (!(await reader.read()).done) {}
-  })().catch(() => {});
-  const pipes = new Set<ReturnType<typeof Bun.spawn>>();
-  const relay = Bun.listen<{ pipe?: Bun.Subprocess<"pipe", "pipe", "ignore">; waiter: DrainWaiter }>({
-    hostname: listen.hostname,
-    port: listen.port,
-    socket: {
-      open(socket) {
-        const pipe = Bun.spawn(
-          inNetns(node.netns, [labCli(state), "lab", "tcp-pipe", `127.0.0.1:${listen.port}`]),
-          { stdin: "pipe", stdout: "pipe", stderr: "ignore" },
-        );
-        const waiter = new DrainWaiter();
-        socket.data = { pipe, waiter };
-        pipes.add(pipe);
-        // The next chunk is read only once the page took the last: a slow page stalls its pipe.
-        (async () => {
-          for await (const chunk of pipe.stdout) await writeAll(socket, waiter, chunk);
-          socket.end();
-        })().catch(() => socket.end());
-        pipe.exited.then(() => pipes.delete(pipe));
-      },
-      data(socket, data) {
-        socket.data.pipe?.stdin.write(data);
-        socket.data.pipe?.stdin.flush();
-      },
-      drain(socket) {
-        socket.data.waiter.drained();
-      },
-      close(socket) {
-        socket.data.waiter.drained();
-        socket.data.pipe?.kill();
-      },
-    },
-  });
-  const url = printed.split("\n")[0]?.split(" at ").pop() ?? "";
-  console.log(`podnet lab ui: the map of lab ${state.id} at ${url} (served from ${node.name}, relayed)`);
-  console.log("stop with Ctrl-C");
-  await Promise.race([untilSignal(), inner.exited]);
-  relay.stop(true);
-  for (const p of pipes) p.kill();
-  inner.kill("SIGTERM");
-  await inner.exited;
   return 0;
 }
 
@@ -144,5 +162,5 @@ export async function labUi(state: LabState, options: LabUiOptions): Promise<num
 
 /** `lab ui-serve` (hidden): the server itself, inside node1's namespace (the etcd case). */
 export async function labUiServe(state: LabState, listen: string): Promise<number> {
-  return await serveHere(state, parseListenAddress(listen), undefined);
+  return await serveHere(state, parseListenAddress(listen), undefined, untilStdinEnds());
 }

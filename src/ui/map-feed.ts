@@ -16,11 +16,22 @@ import { readClusterSnapshot } from "../diagnosis/snapshot-reader.ts";
 import type { Store, WatchEvent } from "../store/store.ts";
 import { buildClusterMap, type MissingNode } from "./cluster-map.ts";
 import type { ClusterMap, MapHost } from "./map-types.ts";
+import { MissingRetries } from "./missing-retries.ts";
 
 /** How often a watched feed checks whether its facts are due. */
 const FRESHEN_CHECK_MS = 1000;
-/** While a node did not answer, it is asked again this soon (it may have been starting). */
+/** A node that did not answer is asked again (alone) this soon (it may have been starting)… */
 const MISSING_RETRY_MS = 3000;
+/** …and then twice as late each time it stays silent, up to this. */
+const MISSING_RETRY_MAX_MS = 60_000;
+const encoder = new TextEncoder();
+
+/** A map as the API sends it: made once per map, shared by every page. */
+export interface SerializedMap {
+  readonly json: string;
+  /** `event: map` with the map as one data line (JSON has no raw newlines). */
+  readonly event: Uint8Array;
+}
 
 export interface MapFeedOptions {
   readonly hosts?: readonly MapHost[];
@@ -28,6 +39,9 @@ export interface MapFeedOptions {
   readonly factsIntervalMs?: number;
   /** How long the agents get to answer a facts request. */
   readonly factsTimeoutMs?: number;
+  /** The first retry of a node that did not answer; doubled per silent retry up to `missingRetryMaxMs`. */
+  readonly missingRetryMs?: number;
+  readonly missingRetryMaxMs?: number;
   /** Changes arriving within this window make one rebuild. */
   readonly settleMs?: number;
   readonly log?: (line: string) => void;
@@ -44,9 +58,12 @@ export function concernsMap(event: WatchEvent): boolean {
   return !key.startsWith(DIAGNOSIS_PREFIX);
 }
 
-/** The map without what changes on every build, to tell a real change from a rebuild. */
-function contentKey(map: ClusterMap): string {
-  const { version: _v, generatedAt: _g, factsAt: _f, ...content } = map;
+/**
+ * The map without what changes on every build, to tell a real change from a rebuild: the store
+ * revision too, since the feed's own facts requests move it without changing anything shown.
+ */
+export function contentKey(map: ClusterMap): string {
+  const { version: _v, generatedAt: _g, factsAt: _f, revision: _r, ...content } = map;
   return JSON.stringify(content);
 }
 
@@ -74,12 +91,18 @@ export class MapFeed {
   private gathering: Promise<void> | undefined;
   private gatherAgain = false;
   private gatheredAt = 0;
+  private readonly retries: MissingRetries;
+  private serializedMap: (SerializedMap & { map: ClusterMap }) | undefined;
   private readonly keeper: WatchKeeper;
 
   constructor(
     private readonly store: Store,
     private readonly o: MapFeedOptions = {},
   ) {
+    this.retries = new MissingRetries(
+      o.missingRetryMs ?? MISSING_RETRY_MS,
+      o.missingRetryMaxMs ?? MISSING_RETRY_MAX_MS,
+    );
     this.keeper = new WatchKeeper({
       open: async (failed) => {
         const { revision } = await this.store.list(CONFIG_PROBE_KEY);
@@ -124,9 +147,13 @@ export class MapFeed {
     return this.map;
   }
 
-  /** The snapshot the newest map was built from. */
-  currentSnapshot(): ClusterSnapshot | undefined {
-    return this.snapshot;
+  /** `map` (the current one, normally) as JSON and as an SSE event, made once and shared by every page. */
+  serialized(map: ClusterMap): SerializedMap {
+    if (this.serializedMap?.map !== map) {
+      const json = JSON.stringify(map);
+      this.serializedMap = { map, json, event: encoder.encode(`event: map\ndata: ${json}\n\n`) };
+    }
+    return this.serializedMap;
   }
 
   /** A page is watching: facts are gathered while at least one is. Returns the matching release. */
@@ -167,15 +194,19 @@ export class MapFeed {
   }
 
   /**
-   * Gathers the facts again, in the background, when they are older than `factsIntervalMs` — or
-   * older than MISSING_RETRY_MS while a node did not answer. Called while pages watch, and when
-   * a page asks for the map.
+   * Gathers the facts again, in the background: every node's when they are older than
+   * `factsIntervalMs`, otherwise only the nodes that did not answer whose (backed-off) retry is
+   * due. Called while pages watch, and when a page asks for the map.
    */
   freshen(): void {
     if (this.gathering || this.closed) return;
-    const age = Date.now() - this.gatheredAt;
-    const due = this.missing.length > 0 ? MISSING_RETRY_MS : (this.o.factsIntervalMs ?? 10_000);
-    if (age >= due) void this.gatherFacts();
+    const now = Date.now();
+    if (now - this.gatheredAt >= (this.o.factsIntervalMs ?? 10_000)) {
+      void this.gatherFacts();
+      return;
+    }
+    const due = this.retries.due(now);
+    if (due.length > 0) void this.track(this.doGather(due));
   }
 
   /** Gathers every node's facts now (at most one request at a time) and rebuilds. */
@@ -184,7 +215,12 @@ export class MapFeed {
       this.gatherAgain = true;
       return this.gathering;
     }
-    this.gathering = this.doGather().finally(() => {
+    return this.track(this.doGather());
+  }
+
+  /** Makes `gather` the one running; a full gather asked for meanwhile runs after it. */
+  private track(gather: Promise<void>): Promise<void> {
+    this.gathering = gather.finally(() => {
       this.gathering = undefined;
       if (this.gatherAgain && !this.closed) {
         this.gatherAgain = false;
@@ -194,23 +230,36 @@ export class MapFeed {
     return this.gathering;
   }
 
-  private async doGather(): Promise<void> {
+  /** Asks `only` those nodes (every node when absent), merges their answers with the rest, and rebuilds. */
+  private async doGather(only?: readonly string[]): Promise<void> {
     if (this.closed) return;
     try {
       const snapshot = this.snapshot ?? (await readClusterSnapshot(this.store));
       const collected = await collectFacts(
         this.store,
         snapshot,
-        { nodes: [], addresses: [], routeLookups: [] },
+        { nodes: only === undefined ? [] : [...only], addresses: [], routeLookups: [] },
         { timeoutMs: this.o.factsTimeoutMs ?? 3000, command: "ui" },
       );
       const screened = screenFacts(snapshot, collected.facts);
-      this.facts = screened.facts;
-      this.missing = [...collected.missing, ...screened.missing];
+      const missing = [...collected.missing, ...screened.missing];
+      const asked = only === undefined ? undefined : new Set(only);
+      const kept = <T extends { node: string }>(xs: readonly T[]) =>
+        asked === undefined ? [] : xs.filter((x) => !asked.has(x.node));
+      const order = new Map(snapshot.nodes.map((n, i) => [n.name, i]));
+      this.facts = [...kept(this.facts), ...screened.facts].sort(
+        (a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0),
+      );
+      this.missing = [...kept(this.missing), ...missing];
+      this.retries.gathered(
+        missing.map((m) => m.node),
+        asked,
+        Date.now(),
+      );
     } catch (e) {
       this.log(`gathering the nodes' facts failed: ${(e as Error).message}`);
     }
-    this.gatheredAt = Date.now();
+    if (only === undefined) this.gatheredAt = Date.now();
     await this.rebuild();
   }
 

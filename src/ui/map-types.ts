@@ -14,10 +14,14 @@
  * - GET /api/trace?source=S&destination=D[&probe=0]
  *                               a TraceReport (diagnosis/trace-types.ts), as `podnet trace --json`
  * Errors: JSON {@link ApiError} with status 400 (bad input, naming it), 401 (no or wrong token),
- * 404, 503 (datastore unreachable).
+ * 403 (a Host that is not the server's address, a cross-site request, or /api/trace without the
+ * token header or a same-origin fetch), 404, 503 (datastore unreachable).
  */
 
 export const MAP_SCHEMA = "podnet.map/v1";
+
+/** The header the page sends the token in (the event stream sends `?token=`; /api/trace takes only the header). */
+export const TOKEN_HEADER = "x-podnet-token";
 
 export interface MapPod {
   readonly namespace: string;
@@ -110,6 +114,7 @@ export interface ClusterMap {
   readonly version: number;
   readonly generatedAt: string;
   readonly store: string;
+  /** The store revision this version's content was read at (the feed's own facts requests move the store's without a new version). */
   readonly revision: number;
   readonly clusterCidrs: readonly string[];
   readonly serviceCidrs: readonly string[];

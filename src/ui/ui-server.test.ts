@@ -1,17 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { initClusterConfig } from "../cluster/cluster-config-store.ts";
-import { announceNode } from "../cluster/node-registry.ts";
+import { pollUntil } from "../base/poll-until.ts";
 import { putPodRecord } from "../cluster/pod-records.ts";
-import { FakeAgents } from "../diagnosis/fake-agents.ts";
-import { buildClusterConfig } from "../ipam/cluster-config.ts";
-import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { parseListenAddress } from "./listen-address.ts";
 import type { ClusterMap } from "./map-types.ts";
 import { probeParam, queryParam, startUiServer, TOKEN_HEADER, type UiServer } from "./ui-server.ts";
+import { readMapUntil, twoNodeCluster } from "./ui-test-cluster.ts";
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -21,38 +15,7 @@ afterEach(async () => {
 const TOKEN = "test-token-123456";
 
 async function cluster(): Promise<Store> {
-  const dir = mkdtempSync(join(tmpdir(), "podnet-ui-server-"));
-  const store = await openStore(`sqlite:${dir}/cluster.db`);
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  cleanup.push(() => store.close());
-  await initClusterConfig(
-    store,
-    buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/16"] }),
-  );
-  const lease = await store.grantLease(60);
-  for (const [name, ip, block] of [
-    ["node1", "192.0.2.11", "10.244.1.0/24"],
-    ["node2", "192.0.2.12", "10.244.2.0/24"],
-  ] as const) {
-    await store.put(`/podnet/blocks/${block.replace("/", "-")}`, JSON.stringify({ node: name, block }), {
-      lease: lease.id,
-    });
-    await announceNode(
-      store,
-      { name, nodeIPs: [ip], blocks: [block], backend: "auto", vtepMac: "02:00:00:00:00:01" },
-      lease.id,
-    );
-  }
-  await putPodRecord(store, {
-    namespace: "default",
-    name: "web",
-    node: "node1",
-    ips: ["10.244.1.2"],
-    labels: {},
-  });
-  const agents = await FakeAgents.start(store, { node1: "answer", node2: "answer" });
-  cleanup.push(() => agents.close());
-  return store;
+  return (await twoNodeCluster(cleanup)).store;
 }
 
 async function server(store: Store): Promise<UiServer> {
@@ -72,42 +35,6 @@ async function server(store: Store): Promise<UiServer> {
 
 const base = (s: UiServer) => `http://127.0.0.1:${s.port}`;
 const get = (s: UiServer, path: string) => fetch(`${base(s)}${path}`, { headers: { [TOKEN_HEADER]: TOKEN } });
-
-/** Reads `event: map` events from an SSE body until `want` holds for one. */
-async function readMapUntil(
-  body: ReadableStream<Uint8Array>,
-  want: (m: ClusterMap) => boolean,
-  timeoutMs: number,
-): Promise<ClusterMap> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  const deadline = Date.now() + timeoutMs;
-  try {
-    while (Date.now() < deadline) {
-      const chunk = await Promise.race([
-        reader.read(),
-        Bun.sleep(Math.max(1, deadline - Date.now())).then(() => undefined),
-      ]);
-      if (chunk === undefined || chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      let end = buffer.indexOf("\n\n");
-      while (end >= 0) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = event.split("\n").find((l) => l.startsWith("data: "));
-        if (event.startsWith("event: map") && data !== undefined) {
-          const map = JSON.parse(data.slice(6)) as ClusterMap;
-          if (want(map)) return map;
-        }
-        end = buffer.indexOf("\n\n");
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  throw new Error(`no matching map event within ${timeoutMs} ms`);
-}
 
 const podNames = (m: ClusterMap) =>
   m.nodes.flatMap((n) => n.blocks.flatMap((b) => b.pods.map((p) => p.name)));
@@ -141,7 +68,7 @@ describe("ui server", () => {
     const body = res.body;
     if (!body) throw new Error("no body");
     const reading = readMapUntil(body, (m) => podNames(m).includes("api"), 3000);
-    await Bun.sleep(100);
+    await pollUntil("the stream to watch", () => s.feed.watching === 1, 3000);
     const started = Date.now();
     await putPodRecord(store, {
       namespace: "default",
@@ -153,7 +80,8 @@ describe("ui server", () => {
     const map = await reading;
     expect(Date.now() - started).toBeLessThan(1000);
     expect(podNames(map).sort()).toEqual(["api", "web"]);
-    expect(s.feed.watching).toBeLessThanOrEqual(1);
+    // The reader was cancelled: the vanished page no longer counts as watching.
+    await pollUntil("the cancelled stream to release its watch", () => s.feed.watching === 0, 3000);
   });
 
   test("explain answers for an address; bad input is a 400 naming it", async () => {
@@ -181,6 +109,38 @@ describe("ui server", () => {
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toContain("nosuchpod");
     expect((await get(s, "/api/trace?source=web&destination=10.244.2.9&probe=maybe")).status).toBe(400);
+  });
+});
+
+describe("cross-site and DNS rebinding", () => {
+  test("a loopback server without a token refuses other Hosts, other Origins and cross-site requests", async () => {
+    const s = await startUiServer({ store: await cluster(), hostname: "127.0.0.1", port: 0, log: () => {} });
+    cleanup.push(() => s.stop());
+    expect(s.token).toBeUndefined();
+    const at = (path: string, headers: Record<string, string> = {}) =>
+      fetch(`${base(s)}${path}`, { headers });
+    expect((await at("/api/map")).status).toBe(200);
+    expect((await at("/api/map", { host: `localhost:${s.port}` })).status).toBe(200);
+    const rebound = await at("/api/map", { host: `evil.example:${s.port}` });
+    expect(rebound.status).toBe(403);
+    expect((await rebound.json()).error).toContain("evil.example");
+    expect((await at("/api/map", { origin: "https://evil.example" })).status).toBe(403);
+    expect((await at("/api/events", { "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect((await at("/api/map", { origin: `http://127.0.0.1:${s.port}` })).status).toBe(200);
+    // Probes: only for the page's own fetch (or the token header), never for a plain GET (an <img>).
+    const trace = "/api/trace?source=web&destination=10.244.2.9:8080&probe=0";
+    const plain = await at(trace);
+    expect(plain.status).toBe(403);
+    expect((await plain.json()).error).toContain(TOKEN_HEADER);
+    expect((await at(trace, { "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect((await at(trace, { "sec-fetch-site": "same-origin" })).status).toBe(200);
+  });
+
+  test("with a token, trace takes it only in the header", async () => {
+    const s = await server(await cluster());
+    const trace = "/api/trace?source=web&destination=10.244.2.9:8080&probe=0";
+    expect((await fetch(`${base(s)}${trace}&token=${TOKEN}`)).status).toBe(403);
+    expect((await get(s, trace)).status).toBe(200);
   });
 });
 

@@ -3,8 +3,10 @@
  * an HTML import (bundled into dist/podnet by the build), the map from one MapFeed for every page,
  * Server-Sent Events pulled by each page at its own pace (a page that does not read holds nothing
  * but its socket), and explain/trace through the same pipelines as the commands. Every query
- * string is validated before it reaches them. Listening beyond loopback needs a token: /api/*
- * without it answers 401. The page and its script (which hold no cluster data) are served to
+ * string is validated before it reaches them. /api/* refuses (403) a Host that is not the listen
+ * address (DNS rebinding) and cross-site requests (request-origin.ts); /api/trace, which sends
+ * probes, also needs the page's own same-origin fetch or the token header. Listening beyond
+ * loopback needs a token: /api/* without it answers 401. The page and its script (which hold no cluster data) are served to
  * anyone who can connect; the data is not.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
@@ -12,28 +14,26 @@ import { firstControl } from "../base/control-chars.ts";
 import { ClusterNotInitializedError } from "../cluster/cluster-config-store.ts";
 import { ExplainQueryError, parseExplainQuery } from "../diagnosis/explain.ts";
 import { runExplain } from "../diagnosis/run-explain.ts";
-import { runTrace, TraceSourceError } from "../diagnosis/run-trace.ts";
+import { probeTimeoutFor, randomSourcePort, runTrace, TraceSourceError } from "../diagnosis/run-trace.ts";
 import { TargetError } from "../diagnosis/target.ts";
 import { TracePlanError } from "../diagnosis/trace-plan.ts";
 import { openStore } from "../store/open-store.ts";
 import { DatastoreUnavailableError, type Store } from "../store/store.ts";
+import { eventStream } from "./event-stream.ts";
 import { isLoopback } from "./listen-address.ts";
 import { MapFeed, MapUnavailableError } from "./map-feed.ts";
-import type { ApiError, MapHost } from "./map-types.ts";
+import { type ApiError, type MapHost, TOKEN_HEADER } from "./map-types.ts";
 import page from "./page/index.html";
+import { isSameOriginFetch, originRefusal } from "./request-origin.ts";
 
 export const UI_DEFAULT_HOSTNAME = "127.0.0.1";
 export const UI_DEFAULT_PORT = 7474;
-/** The header the page sends the token in (the event stream sends `?token=`). */
-export const TOKEN_HEADER = "x-podnet-token";
-/** A quiet event stream gets a comment this often (Bun's idle timeout is 10 s). */
-const PING_MS = 5000;
+export { TOKEN_HEADER };
+
 /** Diagnosis requests running at once; more are refused with 503 rather than queued. */
 const MAX_DIAGNOSES = 4;
 /** The longest query value accepted (addresses, pod names with a namespace, ports, protocol). */
 const MAX_PARAM = 300;
-const TRACE_SOURCE_PORT_MIN = 20000;
-const TRACE_SOURCE_PORT_SPAN = 10000;
 
 export class UiServerError extends Error {
   override readonly name = "UiServerError";
@@ -76,15 +76,16 @@ export interface UiServer {
   stop(): Promise<void>;
 }
 
-/** 127.0.0.0/8, ::1 and "localhost": reachable from this host only. */
-
 export function newToken(): string {
   return randomBytes(18).toString("base64url");
 }
 
-/** Whether the request carries `token` (header or `?token=`), compared in constant time. */
-export function hasToken(req: Request, token: string): boolean {
-  const given = req.headers.get(TOKEN_HEADER) ?? new URL(req.url).searchParams.get("token") ?? "";
+/** Whether the request carries `token` (header, or `?token=` unless `headerOnly`), compared in constant time. */
+export function hasToken(req: Request, token: string, headerOnly = false): boolean {
+  const given =
+    req.headers.get(TOKEN_HEADER) ??
+    (headerOnly ? undefined : new URL(req.url).searchParams.get("token")) ??
+    "";
   const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
@@ -142,57 +143,6 @@ export function errorStatus(e: unknown): { status: number; reason: string } {
   return { status: 500, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
 }
 
-const encoder = new TextEncoder();
-
-/** `event: map` with the map as one data line (JSON has no raw newlines). */
-const mapEvent = (map: unknown) => encoder.encode(`event: map\ndata: ${JSON.stringify(map)}\n\n`);
-
-/**
- * The event stream of one page, pulled: Bun asks for the next chunk only when the socket took the
- * last one, so a page that stops reading costs one parked pull and nothing queued. Each chunk is
- * the newest map (versions the page was too slow for are skipped) or, after PING_MS, a ping.
- */
-function eventStream(feed: MapFeed, signal: AbortSignal): ReadableStream<Uint8Array> {
-  let sent = -1;
-  let release: (() => void) | undefined = feed.watch();
-  const stop = () => {
-    release?.();
-    release = undefined;
-  };
-  signal.addEventListener("abort", stop);
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(ctl) {
-        if (release === undefined) {
-          ctl.close();
-          return;
-        }
-        if (sent < 0) {
-          const map = feed.current();
-          sent = map.version;
-          ctl.enqueue(encoder.encode("retry: 1000\n\n"));
-          ctl.enqueue(mapEvent(map));
-          return;
-        }
-        const map = await feed.next(sent, PING_MS, signal);
-        if (signal.aborted || release === undefined) {
-          stop();
-          ctl.close();
-          return;
-        }
-        if (map === undefined) {
-          ctl.enqueue(encoder.encode(": ping\n\n"));
-          return;
-        }
-        sent = map.version;
-        ctl.enqueue(mapEvent(map));
-      },
-      cancel: stop,
-    },
-    { highWaterMark: 0 },
-  );
-}
-
 /** Starts the map feed and the server; throws when the datastore cannot be read. */
 export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const hostname = o.hostname ?? UI_DEFAULT_HOSTNAME;
@@ -231,17 +181,22 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
       running--;
     }
   };
+  let listenPort = o.port ?? UI_DEFAULT_PORT;
   const guarded =
     (handler: (req: Request, url: URL) => Response | Promise<Response>) =>
     async (req: Request): Promise<Response> => {
+      const refused = originRefusal(req, hostname, listenPort);
+      if (refused !== undefined) return apiError(403, refused);
       if (token !== undefined && !hasToken(req, token))
         return apiError(401, "this server needs its token: open the URL it printed (…?token=…)");
       try {
         return await handler(req, new URL(req.url));
       } catch (e) {
         const { status, reason } = errorStatus(e);
-        if (status === 500) log(`request ${new URL(req.url).pathname} failed: ${reason}`);
-        return apiError(status, reason);
+        if (status !== 500) return apiError(status, reason);
+        // The detail (paths, endpoints) goes to the server's log, not to whoever holds the page.
+        log(`request ${new URL(req.url).pathname} failed: ${reason}`);
+        return apiError(500, "internal error (the server's log has the detail)");
       }
     };
   const server = Bun.serve({
@@ -256,7 +211,9 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
         GET: guarded(() => {
           const map = feed.current();
           feed.freshen();
-          return json(map);
+          return new Response(feed.serialized(map).json, {
+            headers: { "content-type": "application/json;charset=utf-8", "cache-control": "no-store" },
+          });
         }),
       },
       "/api/events": {
@@ -280,7 +237,14 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
         }),
       },
       "/api/trace": {
-        GET: guarded((_req, url) => {
+        GET: guarded((req, url) => {
+          // It sends probes: never for a plain cross-site GET (an <img>), only for the page's own
+          // fetch or a client holding the token in its header.
+          if (!(isSameOriginFetch(req) || (token !== undefined && hasToken(req, token, true))))
+            throw new ApiRequestError(
+              403,
+              `trace needs the ${TOKEN_HEADER} header or a same-origin fetch (Sec-Fetch-Site: same-origin)`,
+            );
           const source = queryParam(url, "source", true);
           const destination = queryParam(url, "destination", true);
           const probe = probeParam(url);
@@ -291,8 +255,8 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
               destination,
               probe,
               timeoutMs,
-              sourcePort: TRACE_SOURCE_PORT_MIN + Math.floor(Math.random() * TRACE_SOURCE_PORT_SPAN),
-              probeTimeoutMs: Math.max(100, Math.min(2000, Math.floor(timeoutMs / 4))),
+              sourcePort: randomSourcePort(),
+              probeTimeoutMs: probeTimeoutFor(timeoutMs),
             }),
           );
         }),
@@ -302,6 +266,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     fetch: () => apiError(404, "not found"),
   });
   const port = server.port ?? o.port ?? UI_DEFAULT_PORT;
+  listenPort = port;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   const url = `http://${host}:${port}/${token !== undefined ? `?token=${token}` : ""}`;
   return {

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
 import type { Page } from "playwright-core";
 import { chromium } from "playwright-core";
+import { pollUntil } from "../../src/base/poll-until.ts";
 import type { TraceReport } from "../../src/diagnosis/trace-types.ts";
 import type { LabState } from "../../src/lab/lab-state.ts";
 import { runSync } from "../../src/linux/exec.ts";
@@ -250,8 +251,11 @@ describe("the map of the 3-node lab", () => {
       return parts.map((p) => p.textContent ?? "").join("\n");
     });
     expect(traceText).toContain(endpoint.ip);
-    const hops = await page.locator("[data-hop]").count();
-    expect(hops).toBeGreaterThan(0);
+    // …and on the map: the endpoint that answered is marked, inside its pod's box.
+    expect(await page.locator(`[data-trace-endpoint="${endpoint.ip}"]`).count()).toBe(1);
+    // The DNAT to that endpoint is written on the map where it happens.
+    const rewrites = await page.locator("#map .rewrite").allTextContents();
+    expect(rewrites.some((t) => t.includes("DNAT") && t.includes(endpoint.ip))).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
@@ -299,7 +303,14 @@ describe("a server bound beyond loopback", () => {
       }
       // The page opened without the token shows no cluster data.
       await page.goto(`${base}/`);
-      await page.waitForTimeout(2000);
+      // It says why: the map request was refused (no sleep: wait for the reason).
+      await page.waitForFunction(
+        () => (document.querySelector("#status")?.textContent ?? "").includes("(401)"),
+        undefined,
+        {
+          timeout: 20_000,
+        },
+      );
       expect((await page.locator("#map").textContent()) ?? "").not.toContain(podIP(state, "node1-a"));
       await page.goto(tokenUrl);
       await mapShows(page, [podIP(state, "node1-a"), address]);
@@ -343,5 +354,41 @@ describe("with the lab's etcd (reachable only on the underlay)", () => {
     } finally {
       await stopServer(child);
     }
+    // Stopping lab ui leaves neither the server nor a pipe behind in node1.
+    const node1 = etcdState.nodes[0]?.netns ?? "";
+    await pollUntil("lab ui's processes in node1 to end", () => relayProcesses(node1).length === 0, 10_000, {
+      detail: () => relayProcesses(node1).join("\n"),
+    });
+    // Port 0: the relay takes a free port and the inner server the same one; the URL printed works.
+    const { child: anyPort, url: anyUrl } = await startServer(
+      [PODNET, "lab", "ui", "--listen", "127.0.0.1:0"],
+      etcdLabRoot,
+    );
+    expect(anyUrl).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/$/);
+    const res = await fetch(`${anyUrl}api/map`);
+    expect(res.status).toBe(200);
+    // lab down ends lab ui (it would otherwise keep the port and serve a deleted lab).
+    const down = inEtcdLab("lab", "down");
+    expect(down.code).toBe(0);
+    const ended = await Promise.race([anyPort.exited, Bun.sleep(10_000).then(() => "still running")]);
+    children.delete(anyPort);
+    if (ended === "still running") anyPort.kill("SIGKILL");
+    expect(ended).toBe(0);
   }, 180_000);
 });
+
+/** The `lab ui-serve` and `lab tcp-pipe` processes in a namespace (their command lines). */
+function relayProcesses(netns: string): string[] {
+  const pids = runSync(["ip", "netns", "pids", netns])
+    .stdout.split("\n")
+    .filter((l) => l.trim() !== "");
+  return pids
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid.trim()}/cmdline`, "utf8").replaceAll("\0", " ");
+      } catch {
+        return "";
+      }
+    })
+    .filter((cmd) => cmd.includes("ui-serve") || cmd.includes("tcp-pipe"));
+}

@@ -22,6 +22,7 @@ import { inNetns } from "../../src/linux/netns.ts";
 import type { Store } from "../../src/store/store.ts";
 import type { ClusterMap } from "../../src/ui/map-types.ts";
 import { startUiServer, TOKEN_HEADER, type UiServer } from "../../src/ui/ui-server.ts";
+import { readMapUntil } from "../../src/ui/ui-test-cluster.ts";
 import type { AgentProcess } from "./harness/cluster-agent.ts";
 import { addressOf } from "./harness/cluster-node.ts";
 import { type ClusterPod, useTestCluster } from "./harness/test-cluster.ts";
@@ -33,40 +34,6 @@ const REMOTE_PORT = 7474;
 const podNames = (m: ClusterMap) =>
   m.nodes.flatMap((n) => n.blocks.flatMap((b) => b.pods.map((p) => p.name))).sort();
 
-/** Reads SSE `event: map` events until `want` holds for one. */
-async function readMapUntil(
-  body: ReadableStream<Uint8Array>,
-  want: (m: ClusterMap) => boolean,
-  timeoutMs: number,
-): Promise<ClusterMap> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  const deadline = Date.now() + timeoutMs;
-  try {
-    while (Date.now() < deadline) {
-      const chunk = await Promise.race([
-        reader.read(),
-        Bun.sleep(Math.max(1, deadline - Date.now())).then(() => undefined),
-      ]);
-      if (chunk === undefined || chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = event.split("\n").find((l) => l.startsWith("data: "));
-        if (event.startsWith("event: map") && data !== undefined) {
-          const map = JSON.parse(data.slice(6)) as ClusterMap;
-          if (want(map)) return map;
-        }
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  throw new Error(`no matching map event within ${timeoutMs} ms`);
-}
-
 /** A non-reading client: connects, asks for the event stream, reads nothing until told to on stdin. */
 const SLOW_CLIENT = `
 import socket, sys, time
@@ -74,7 +41,7 @@ host, port, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect((host, port))
-s.sendall(("GET /api/events?token=%s HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" % token).encode())
+s.sendall(("GET /api/events?token=%s HTTP/1.1\\r\\nHost: %s:%d\\r\\n\\r\\n" % (token, host, port)).encode())
 print("connected", flush=True)
 sys.stdin.readline()
 s.settimeout(0.5)
@@ -105,7 +72,9 @@ describe("podnet ui's server on a real cluster", () => {
     if (!store || !server) throw new Error("the cluster is not up (the first test failed)");
     return { store, server };
   };
-  const api = (path: string) => fetch(`http://127.0.0.1:${s().server.port}${path}`);
+  // As the page's own fetch does (a loopback server sends probes only for a same-origin fetch or the token header).
+  const api = (path: string) =>
+    fetch(`http://127.0.0.1:${s().server.port}${path}`, { headers: { "sec-fetch-site": "same-origin" } });
 
   afterAll(async () => {
     await server?.stop();
@@ -215,6 +184,10 @@ describe("podnet ui's server on a real cluster", () => {
     const e = (await (await api(`/api/explain?address=${pod3.ip}`)).json()) as Explanation;
     expect(e.schema).toBe("podnet.explain/v1");
     expect(e.kinds).toContain("pod");
+    const plain = await fetch(
+      `http://127.0.0.1:${s().server.port}/api/trace?source=${pod1.name}&destination=${pod3.ip}:8080`,
+    );
+    expect(plain.status).toBe(403);
     const trace = await api(`/api/trace?source=${pod1.name}&destination=${pod3.ip}:8080`);
     expect(trace.status).toBe(200);
     const report = (await trace.json()) as TraceReport;

@@ -6,7 +6,7 @@
  */
 import type { ApiError, ClusterMap } from "../map-types.ts";
 
-const TOKEN_HEADER = "x-podnet-token";
+import { TOKEN_HEADER } from "../map-types.ts";
 
 export class ApiCallError extends Error {
   constructor(

@@ -91,6 +91,35 @@ describe("layoutGraph", () => {
     );
   });
 
+  test("a dual-stack pod gets one box in each of its blocks, each inside its own block", async () => {
+    const base = bigMap(1, 1);
+    const node = base.nodes[0] as MapNode;
+    const v4 = node.blocks[0] as MapNode["blocks"][number];
+    const pod = v4.pods[0] as MapNode["blocks"][number]["pods"][number];
+    const v6 = {
+      ...v4,
+      cidr: "fd00:10:244::/120",
+      gateway: "fd00:10:244::1",
+      pods: [{ ...pod, ip: "fd00:10:244::2", otherIPs: [pod.ip] }],
+    };
+    const dual: MapNode = {
+      ...node,
+      blocks: [{ ...v4, pods: [{ ...pod, otherIPs: ["fd00:10:244::2"] }] }, v6],
+    };
+    const map: ClusterMap = { ...base, nodes: [dual] };
+    const boxes = absoluteBoxes(await new ELK().layout(layoutGraph(map)));
+    const [a, b] = dual.blocks.map((block) => {
+      const p = block.pods[0] as MapNode["blocks"][number]["pods"][number];
+      const box = boxes.get(ids.pod(p)) as Box;
+      expect(inside(box, boxes.get(ids.block(dual.name, block.cidr)) as Box)).toBe(true);
+      return box;
+    });
+    expect(ids.pod(dual.blocks[0]?.pods[0] as MapNode["blocks"][number]["pods"][number])).not.toBe(
+      ids.pod(dual.blocks[1]?.pods[0] as MapNode["blocks"][number]["pods"][number]),
+    );
+    expect(a).not.toEqual(b);
+  });
+
   test("50 nodes × 20 pods wrap into rows instead of one endless row", async () => {
     const laid = await new ELK().layout(layoutGraph(bigMap(50, 20)));
     expect(laid.width ?? 0).toBeLessThan(8000);

@@ -23,7 +23,8 @@ export const ids = {
   node: (name: string) => `node:${name}`,
   block: (node: string, cidr: string) => `block:${node}:${cidr}`,
   blockSummary: (node: string, cidr: string) => `summary:${node}:${cidr}`,
-  pod: (pod: MapPod) => `pod:${pod.namespace}/${pod.name}`,
+  /** By the block's address too: a dual-stack pod is drawn once in each of its blocks. */
+  pod: (pod: MapPod) => `pod:${pod.namespace}/${pod.name}@${pod.ip}`,
   service: (svc: MapService) => `service:${svc.namespace}/${svc.name}`,
   host: (ip: string) => `host:${ip}`,
   services: "group:services",

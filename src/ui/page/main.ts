@@ -10,6 +10,7 @@ import type { ClusterMap } from "../map-types.ts";
 import { apiGet, fetchMap, openEvents } from "./api-client.ts";
 import { explainInto } from "./explain-panel.ts";
 import { isClusterMap } from "./is-cluster-map.ts";
+import { isNewerMap } from "./is-newer-map.ts";
 import { absoluteBoxes, type Box, ids, isCollapsed, layoutGraph } from "./layout-graph.ts";
 import { drawMap, type MapDrawing } from "./map-view.ts";
 import { clear, htmlEl } from "./svg-dom.ts";
@@ -275,7 +276,7 @@ byId("trace-clear", HTMLButtonElement).addEventListener("click", () => {
 
 function accept(m: unknown): void {
   if (!isClusterMap(m)) return;
-  if (state.map !== undefined && m.version === state.map.version) return;
+  if (!isNewerMap(state.map, m)) return;
   state.map = m;
   void render();
 }
