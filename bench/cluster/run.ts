@@ -5,23 +5,13 @@
  * etcd members this run creates and removes. See bench/README.md for what is measured and how.
  * Progress goes to stderr; the table and the JSON report go to stdout.
  */
-import { statSync } from "node:fs";
 import { totalmem } from "node:os";
-import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
+import { flag, type ParsedArgs, UsageError } from "../../src/cli/args.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
 import { BACKENDS } from "../../src/cluster/node-record.ts";
 import { ETCD_BINARY, startEtcdCluster } from "../../src/linux/etcd-process.ts";
-import { ensurePodnetBinary, PODNET, podnetVersion } from "../../testkit/podnet-build.ts";
-import {
-  elapsedSeconds,
-  failureRecorder,
-  intFlag,
-  listFlag,
-  progress,
-  publishReport,
-  runBench,
-} from "../support/bench-cli.ts";
-import { describeMachine, loadAtStart } from "../support/machine.ts";
+import { intFlag, listFlag, progress, publishReport, runBench } from "../support/bench-cli.ts";
+import { podnetUnderTest, runnerArgs, startRun } from "../support/bench-run.ts";
 import type { FileNeeded, ProgramNeeded } from "../support/preflight.ts";
 import { preflight } from "../support/preflight.ts";
 import { BenchSandbox } from "../support/sandbox.ts";
@@ -57,7 +47,7 @@ const THROUGHPUT_SEGMENT = "198.51.100.0/24";
 const LEASE_TTL_SECONDS = 60;
 const RESYNC_SECONDS = 10;
 
-function cniModeFlag(args: ReturnType<typeof parseArgs>): "bridge" | "ptp" {
+function cniModeFlag(args: ParsedArgs): "bridge" | "ptp" {
   const mode = flag(args, "cni-mode") ?? "bridge";
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--cni-mode "${mode}" must be bridge or ptp`);
   return mode;
@@ -80,27 +70,23 @@ function needsOf(parts: readonly Part[]): (ProgramNeeded | FileNeeded)[] {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ["build", "help"]);
-  assertKnownFlags(args, [
-    "parts",
-    "agents",
-    "lease-rounds",
-    "nodes",
-    "backends",
-    "start-batch",
-    "throughput-rounds",
-    "iperf-seconds",
-    "iperf-omit",
-    "cni-mode",
-    "json",
-    "podnet",
-    "build",
-    "help",
-  ]);
-  if (flag(args, "help")) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = runnerArgs(argv, USAGE, {
+    values: [
+      "parts",
+      "agents",
+      "lease-rounds",
+      "nodes",
+      "backends",
+      "start-batch",
+      "throughput-rounds",
+      "iperf-seconds",
+      "iperf-omit",
+      "cni-mode",
+      "podnet",
+    ],
+    booleans: ["build"],
+  });
+  if (args === undefined) return 0;
   const parts = listFlag(args, "parts", PARTS, PARTS);
   const backends = listFlag<Backend>(args, "backends", BACKENDS, ["host-gw", "vxlan"]);
   const options = {
@@ -119,17 +105,15 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   const jsonFile = flag(args, "json");
   preflight("cluster benchmark", needsOf(parts));
-  const exe = ensurePodnetBinary(flag(args, "podnet") ?? PODNET, flag(args, "build") !== undefined, progress);
+  const podnet = podnetUnderTest(args);
+  const exe = podnet.binary;
   if (parts.includes("convergence") && options.nodes * 100 * 2 ** 20 > totalmem())
     progress(
       `warning: ${options.nodes} agents may need ${options.nodes * 100} MiB; this machine has ${Math.round(totalmem() / 2 ** 20)} MiB`,
     );
 
-  const builtMs = statSync(exe).mtimeMs;
-  const podnet = { binary: exe, version: podnetVersion(exe), modified: new Date(builtMs).toISOString() };
-  const startedAt = new Date().toISOString();
-  const loadBefore = loadAtStart();
-  const { failures, fail } = failureRecorder();
+  const bench = startRun();
+  const { fail } = bench;
 
   const sandbox = new BenchSandbox("pbc");
   try {
@@ -213,10 +197,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
 
     const report = buildReport({
-      startedAt,
-      durationSeconds: elapsedSeconds(),
-      machine: describeMachine(loadBefore),
-      podnet: { ...podnet, replacedDuringRun: statSync(exe).mtimeMs !== builtMs },
+      ...bench.header(),
+      podnet: podnet.build(),
       options,
       requested: {
         parts,
@@ -228,7 +210,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(leases ? { leases } : {}),
       convergence,
       ...(throughput ? { throughput } : {}),
-      failures,
+      failures: bench.failures,
     });
     return publishReport(renderTable(report), report, jsonFile);
   } finally {

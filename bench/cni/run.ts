@@ -5,9 +5,8 @@
  */
 import { statSync } from "node:fs";
 import { cpus, release } from "node:os";
-import { assertKnownFlags, flag, parseArgs } from "../../src/cli/args.ts";
+import { flag } from "../../src/cli/args.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
-import { ensurePodnetBinary, PODNET, podnetVersion } from "../../testkit/podnet-build.ts";
 import {
   elapsedSeconds,
   failureRecorder,
@@ -16,6 +15,7 @@ import {
   publishReport,
   runBench,
 } from "../support/bench-cli.ts";
+import { podnetUnderTest, runnerArgs } from "../support/bench-run.ts";
 import { preflight } from "../support/preflight.ts";
 import { BenchSandbox } from "../support/sandbox.ts";
 import { startAgentNode } from "./agent-node.ts";
@@ -69,25 +69,21 @@ async function warmUp(subjects: Subjects, rounds: number): Promise<void> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ["build", "help"]);
-  assertKnownFlags(args, [
-    "pods",
-    "batch",
-    "throughput-pods",
-    "concurrency",
-    "throughput-rounds",
-    "memory-samples",
-    "warmup",
-    "json",
-    "podnet",
-    "build",
-    "reference-dir",
-    "help",
-  ]);
-  if (flag(args, "help")) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = runnerArgs(argv, USAGE, {
+    values: [
+      "pods",
+      "batch",
+      "throughput-pods",
+      "concurrency",
+      "throughput-rounds",
+      "memory-samples",
+      "warmup",
+      "podnet",
+      "reference-dir",
+    ],
+    booleans: ["build"],
+  });
+  if (args === undefined) return 0;
   const options: RawResults["options"] = {
     pods: intFlag(args, "pods", 100, 1),
     batch: intFlag(args, "batch", 25, 1),
@@ -100,11 +96,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const jsonFile = flag(args, "json");
   const referenceDir = flag(args, "reference-dir") ?? DEFAULT_REFERENCE_DIR;
   preflight("CNI benchmark", cniBenchNeeds(referenceDir));
-  const podnetExe = ensurePodnetBinary(
-    flag(args, "podnet") ?? PODNET,
-    flag(args, "build") !== undefined,
-    progress,
-  );
+  const podnet = podnetUnderTest(args);
+  const podnetExe = podnet.binary;
   const gnuTime: GnuTimeStatus = ensureGnuTime(progress);
 
   const startedAt = new Date().toISOString();
@@ -167,7 +160,7 @@ async function main(argv: readonly string[]): Promise<number> {
       machine: { cpus: cpus().length, kernel: release(), bun: Bun.version },
       subjects: {
         podnet: {
-          description: `the plugin alone, ${podnetVersion(podnetExe)} (bridge mode, podnet-ipam built in; no agent on the node)`,
+          description: `the plugin alone, ${podnet.version} (bridge mode, podnet-ipam built in; no agent on the node)`,
           binary: installed,
           binaryModified: statSync(installed).mtime.toISOString(),
           conflist: specs.podnet.conflist,

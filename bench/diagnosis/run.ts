@@ -6,22 +6,12 @@
  * Ctrl-C. See bench/README.md for what is measured and how. Progress goes to stderr; the table and
  * the JSON report go to stdout.
  */
-import { statSync } from "node:fs";
-import { assertKnownFlags, flag, parseArgs } from "../../src/cli/args.ts";
+import { flag } from "../../src/cli/args.ts";
 import { DEMO_SERVICE } from "../../src/lab/lab-services.ts";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { ensurePodnetBinary, PODNET, podnetVersion } from "../../testkit/podnet-build.ts";
-import {
-  elapsedSeconds,
-  failureRecorder,
-  intFlag,
-  listFlag,
-  progress,
-  publishReport,
-  runBench,
-} from "../support/bench-cli.ts";
-import { describeMachine, loadAtStart } from "../support/machine.ts";
+import { intFlag, listFlag, progress, publishReport, runBench } from "../support/bench-cli.ts";
+import { podnetUnderTest, runnerArgs, startRun } from "../support/bench-run.ts";
 import { preflight } from "../support/preflight.ts";
 import { BenchLab } from "./bench-lab.ts";
 import { anchorSteps } from "./diagnosis-commands.ts";
@@ -58,21 +48,11 @@ async function demoClusterIP(exe: string, netns: string, datastore: string): Pro
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ["build", "help"]);
-  assertKnownFlags(args, [
-    "parts",
-    "explain-rounds",
-    "trace-rounds",
-    "warmup",
-    "json",
-    "podnet",
-    "build",
-    "help",
-  ]);
-  if (flag(args, "help")) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = runnerArgs(argv, USAGE, {
+    values: ["parts", "explain-rounds", "trace-rounds", "warmup", "podnet"],
+    booleans: ["build"],
+  });
+  if (args === undefined) return 0;
   const options = {
     parts: listFlag(args, "parts", PARTS, PARTS),
     explainRounds: intFlag(args, "explain-rounds", 20, 1, 1000),
@@ -86,12 +66,10 @@ async function main(argv: readonly string[]): Promise<number> {
     { program: "nft", what: "nftables (the service proxy, and the anchor reads its table)" },
     { program: "conntrack", what: "conntrack (Debian package conntrack; trace and the anchor read flows)" },
   ]);
-  const exe = ensurePodnetBinary(flag(args, "podnet") ?? PODNET, flag(args, "build") !== undefined, progress);
-  const builtMs = statSync(exe).mtimeMs;
-  const podnet = { binary: exe, version: podnetVersion(exe), modified: new Date(builtMs).toISOString() };
-  const startedAt = new Date().toISOString();
-  const loadBefore = loadAtStart();
-  const { failures, fail } = failureRecorder();
+  const podnet = podnetUnderTest(args);
+  const exe = podnet.binary;
+  const bench = startRun();
+  const { fail } = bench;
 
   const lab = new BenchLab(exe);
   let labInfo: LabInfo | undefined;
@@ -142,10 +120,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const raw: RawResults = {
-    startedAt,
-    durationSeconds: elapsedSeconds(),
-    machine: describeMachine(loadBefore),
-    podnet: { ...podnet, replacedDuringRun: statSync(exe).mtimeMs !== builtMs },
+    ...bench.header(),
+    podnet: podnet.build(),
     options,
     ...(labInfo ? { lab: labInfo } : {}),
     ...(subjects
@@ -156,7 +132,7 @@ async function main(argv: readonly string[]): Promise<number> {
       : {}),
     ...(explain ? { explain } : {}),
     ...(trace ? { trace } : {}),
-    failures,
+    failures: bench.failures,
   };
   const report = buildReport(raw);
   return publishReport(renderTable(report), report, jsonFile);

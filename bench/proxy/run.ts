@@ -1,16 +1,8 @@
-import { assertKnownFlags, flag, parseArgs, UsageError } from "../../src/cli/args.ts";
+import { flag, type ParsedArgs, UsageError } from "../../src/cli/args.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { deleteNetns } from "../../src/linux/netns.ts";
-import {
-  elapsedSeconds,
-  failureRecorder,
-  intFlag,
-  listFlag,
-  progress,
-  publishReport,
-  runBench,
-} from "../support/bench-cli.ts";
-import { describeMachine, loadAtStart } from "../support/machine.ts";
+import { intFlag, listFlag, progress, publishReport, runBench } from "../support/bench-cli.ts";
+import { runnerArgs, startRun } from "../support/bench-run.ts";
 import { preflight } from "../support/preflight.ts";
 import { BenchSandbox } from "../support/sandbox.ts";
 import type { LatencyCase } from "./latency-bench.ts";
@@ -40,7 +32,7 @@ const USAGE = `usage: bun bench/proxy/run.ts [options]   (as root)
 
 const MAX_SERVICES = 50_000;
 
-function sizesFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: readonly number[]): number[] {
+function sizesFlag(args: ParsedArgs, name: string, fallback: readonly number[]): number[] {
   const text = flag(args, name);
   if (text === undefined) return [...fallback];
   const sizes = text.split(",").map(Number);
@@ -55,26 +47,22 @@ function nftVersion(): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ["help"]);
-  assertKnownFlags(args, [
-    "parts",
-    "sizes",
-    "endpoints",
-    "repetitions",
-    "changes",
-    "latency-sizes",
-    "connections",
-    "rounds",
-    "warmup",
-    "memory-services",
-    "seed",
-    "json",
-    "help",
-  ]);
-  if (flag(args, "help")) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = runnerArgs(argv, USAGE, {
+    values: [
+      "parts",
+      "sizes",
+      "endpoints",
+      "repetitions",
+      "changes",
+      "latency-sizes",
+      "connections",
+      "rounds",
+      "warmup",
+      "memory-services",
+      "seed",
+    ],
+  });
+  if (args === undefined) return 0;
   const options: BenchOptions = {
     parts: listFlag(args, "parts", PARTS, PARTS),
     sizes: sizesFlag(args, "sizes", [1000, 10_000]),
@@ -97,9 +85,8 @@ async function main(argv: readonly string[]): Promise<number> {
   ]);
   const nft = nftVersion();
 
-  const startedAt = new Date().toISOString();
-  const loadBefore = loadAtStart();
-  const { failures, fail } = failureRecorder();
+  const bench = startRun();
+  const { fail } = bench;
 
   const sandbox = new BenchSandbox("pbc");
   try {
@@ -168,16 +155,16 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     }
 
+    const { machine, ...header } = bench.header();
     const report = buildReport({
-      startedAt,
-      durationSeconds: elapsedSeconds(),
-      machine: { ...describeMachine(loadBefore), nft },
+      ...header,
+      machine: { ...machine, nft },
       options,
       nftStartMs,
       sync,
       latency,
       memory,
-      failures,
+      failures: bench.failures,
     });
     return publishReport(renderTable(report), report, jsonFile);
   } finally {

@@ -5,6 +5,7 @@
  * error).
  */
 import { writeFileSync } from "node:fs";
+import { errorText } from "../../src/base/error-text.ts";
 import type { parseArgs } from "../../src/cli/args.ts";
 import { flag, UsageError } from "../../src/cli/args.ts";
 
@@ -94,7 +95,7 @@ export async function runBench(
     process.exitCode = await main(Bun.argv.slice(2));
   } catch (e) {
     if (e instanceof UsageError) process.stderr.write(`${e.message}\n${usage}\n`);
-    else process.stderr.write(`${name} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    else process.stderr.write(`${name} failed: ${errorText(e)}\n`);
     process.exitCode = 2;
   }
 }

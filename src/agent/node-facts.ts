@@ -9,6 +9,7 @@
  */
 
 import { readFileSync } from "node:fs";
+import { errorText } from "../base/error-text.ts";
 import type {
   AllocationFact,
   DiagnosisRequest,
@@ -28,7 +29,7 @@ import { readFdb, readNeighbours } from "../linux/neighbour-facts.ts";
 import { readNftTable } from "../linux/nft-facts.ts";
 import { lookupRoute, readRoutes } from "../linux/route-facts.ts";
 import { hostVethAlias, NodeState } from "../node-state/node-state.ts";
-import { errorText, partialAnswer } from "./partial-answer.ts";
+import { partialAnswer } from "./partial-answer.ts";
 import { VXLAN_DEV } from "./vxlan-device.ts";
 
 /** The kernel readers node facts are made of (linux/*-facts.ts); tests pass fakes. */

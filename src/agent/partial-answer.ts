@@ -4,9 +4,7 @@
  * whole answer.
  */
 
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+import { errorText } from "../base/error-text.ts";
 
 export interface PartialAnswer {
   readonly errors: string[];

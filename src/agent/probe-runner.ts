@@ -3,6 +3,7 @@
  * directly, or from a pod's recorded namespace through `nsenter --net=PATH podnet probe …`, the
  * path checked first; whatever fails comes back as a ProbeResult naming the pod and the path.
  */
+import { errorText } from "../base/error-text.ts";
 import type { ProbeResult, TraceSpec } from "../cluster/diagnosis-protocol.ts";
 import { parseProbeResult } from "../cluster/diagnosis-records.ts";
 import { run } from "../linux/exec.ts";
@@ -11,10 +12,6 @@ import { NodeState } from "../node-state/node-state.ts";
 import { selfExecutable } from "../plugin/install.ts";
 import { type NodeFactsContext, usableNetnsPath } from "./node-facts.ts";
 import { runProbe } from "./trace-probe.ts";
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** The argv of `podnet probe` for `spec`, run inside `netns` with nsenter when given. */
 export function probeArgv(exe: string, spec: TraceSpec, netns: string | undefined): string[] {
@@ -56,7 +53,7 @@ export async function runProbeProcess(
     }
     return parseProbeResult("podnet probe output", line);
   } catch (e) {
-    return { outcome: "error", ms: ms(), error: message(e) };
+    return { outcome: "error", ms: ms(), error: errorText(e) };
   }
 }
 

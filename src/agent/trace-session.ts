@@ -7,6 +7,7 @@
  * sysctls. `close` removes whatever is still installed; it is safe to call at any point, twice.
  */
 
+import { errorText } from "../base/error-text.ts";
 import type { ArmedReport, CounterFact, NodeObservation, TraceSpec } from "../cluster/diagnosis-protocol.ts";
 import { type ConntrackFilter, type ConntrackListing, listConntrack } from "../linux/conntrack-list.ts";
 import { startTraceMonitor, sweepOrphanMonitors, type TraceMonitor } from "../linux/nft-trace-monitor.ts";
@@ -18,7 +19,7 @@ import {
   type TraceRules,
 } from "../linux/trace-table.ts";
 import { readSysctl } from "./node-facts.ts";
-import { errorText, partialAnswer } from "./partial-answer.ts";
+import { partialAnswer } from "./partial-answer.ts";
 
 /** The kernel side of a trace (linux/trace-table.ts, nft-trace-monitor.ts); tests pass fakes. */
 export interface TraceKernel {

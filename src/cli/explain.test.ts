@@ -1,64 +1,19 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { initClusterConfig } from "../cluster/cluster-config-store.ts";
+import { twoNodeCluster } from "../../test/support/two-node-cluster.ts";
 import { DIAGNOSIS_PREFIX } from "../cluster/diagnosis-protocol.ts";
-import { announceNode } from "../cluster/node-registry.ts";
-import { putPodRecord } from "../cluster/pod-records.ts";
 import { ExplainQueryError } from "../diagnosis/explain.ts";
-import { FakeAgents, type FakeBehaviour } from "../diagnosis/fake-agents.ts";
-import { buildClusterConfig } from "../ipam/cluster-config.ts";
-import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
+import type { FakeBehaviour } from "../diagnosis/fake-agents.ts";
 import { parseArgs } from "./args.ts";
 import { EXPLAIN_SWITCHES } from "./diagnosis-args.ts";
 import { explainCommand } from "./explain.ts";
 
-const opened: { dir: string; store: Store; agents?: FakeAgents }[] = [];
+const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
-  for (const o of opened.splice(0)) {
-    o.agents?.close();
-    await o.store.close();
-    rmSync(o.dir, { recursive: true, force: true });
-  }
+  for (const undo of cleanup.splice(0).reverse()) await undo();
 });
 
-/** A two-node cluster in a SQLite file, with fake agents answering for the nodes. */
-async function cluster(behaviour: Record<string, FakeBehaviour>): Promise<{ spec: string; store: Store }> {
-  const dir = mkdtempSync(join(tmpdir(), "podnet-explain-cli-"));
-  const spec = `sqlite:${dir}/cluster.db`;
-  const store = await openStore(spec);
-  const entry: (typeof opened)[number] = { dir, store };
-  opened.push(entry);
-  await initClusterConfig(
-    store,
-    buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/16"] }),
-  );
-  const lease = await store.grantLease(60);
-  for (const [name, ip, block] of [
-    ["node1", "192.0.2.11", "10.244.1.0/24"],
-    ["node2", "192.0.2.12", "10.244.2.0/24"],
-  ] as const) {
-    await store.put(`/podnet/blocks/${block.replace("/", "-")}`, JSON.stringify({ node: name, block }), {
-      lease: lease.id,
-    });
-    await announceNode(
-      store,
-      { name, nodeIPs: [ip], blocks: [block], backend: "auto", vtepMac: "02:00:00:00:00:01" },
-      lease.id,
-    );
-  }
-  await putPodRecord(store, {
-    namespace: "default",
-    name: "web",
-    node: "node1",
-    ips: ["10.244.1.2"],
-    labels: {},
-  });
-  entry.agents = await FakeAgents.start(store, behaviour);
-  return { spec, store };
-}
+/** A two-node cluster in a SQLite file (pod default/web on node1), with fake agents answering for the nodes. */
+const cluster = (behaviour: Record<string, FakeBehaviour>) => twoNodeCluster(cleanup, behaviour);
 
 function capture() {
   const out: string[] = [];

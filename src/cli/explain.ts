@@ -10,36 +10,18 @@
 import { parseExplainQuery } from "../diagnosis/explain.ts";
 import { renderExplanation } from "../diagnosis/render-explain.ts";
 import { runExplain } from "../diagnosis/run-explain.ts";
-import { openStore } from "../store/open-store.ts";
-import type { ParsedArgs } from "./args.ts";
 import { EXPLAIN_USAGE, parseExplainArgs } from "./diagnosis-args.ts";
+import { diagnosisCommand } from "./diagnosis-command.ts";
 
-export interface DiagnosisCommandIO {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
+// cli/ui.ts still imports these from here.
 
-export const CONSOLE_IO: DiagnosisCommandIO = { out: (t) => console.log(t), err: (t) => console.error(t) };
-
-export async function explainCommand(
-  argv: readonly string[],
-  parse: (a: readonly string[]) => ParsedArgs,
-  io: DiagnosisCommandIO = CONSOLE_IO,
-): Promise<number> {
-  const args = parse(argv);
-  if (args.flags.has("help") || argv[0] === "help") {
-    io.out(`usage: ${EXPLAIN_USAGE}`);
-    return 0;
-  }
-  const options = parseExplainArgs(args);
-  // Before the datastore is opened: a bad address costs nothing (ExplainQueryError, exit 1).
-  const query = parseExplainQuery(options.target);
-  const store = await openStore(options.datastore);
-  try {
-    const explanation = await runExplain(store, query, { timeoutMs: options.timeoutMs });
-    io.out(options.json ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation));
-    return 0;
-  } finally {
-    await store.close();
-  }
-}
+export const explainCommand = diagnosisCommand({
+  usage: EXPLAIN_USAGE,
+  options: (args) => {
+    const options = parseExplainArgs(args);
+    // Before the datastore is opened: a bad address costs nothing (ExplainQueryError, exit 1).
+    return { ...options, query: parseExplainQuery(options.target) };
+  },
+  run: (store, { query, timeoutMs }) => runExplain(store, query, { timeoutMs }),
+  render: renderExplanation,
+});

@@ -21,7 +21,8 @@ usage:
   podnet explain ADDRESS[:PORT] --datastore SPEC [--json]  what an address is, who gave it out, does every node agree
   podnet trace SOURCE DESTINATION[:PORT][/tcp|udp|icmp] --datastore SPEC [--json] [--no-probe]
                                                        the path a packet takes: predicted, and observed with a real packet
-  podnet ui --datastore SPEC [--listen ADDR:PORT] [--token T]  a live map of the cluster in the browser (127.0.0.1:7474)
+  podnet ui --datastore SPEC [--listen ADDR:PORT] [--token T | --token-file PATH] [--router NAME=IP[,IP...]]...
+                                                       a live map of the cluster in the browser (127.0.0.1:7474)
   podnet probe --to IP [--port N] --proto tcp|udp|icmp  one connection or datagram, as trace's probe (JSON out)
   ${CONFLIST_USAGE}
   ${PLAN_USAGE}

@@ -1,63 +1,28 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { initClusterConfig } from "../cluster/cluster-config-store.ts";
+import { twoNodeCluster } from "../../test/support/two-node-cluster.ts";
 import { DIAGNOSIS_PREFIX } from "../cluster/diagnosis-protocol.ts";
-import { announceNode } from "../cluster/node-registry.ts";
-import { putPodRecord } from "../cluster/pod-records.ts";
-import { FakeAgents } from "../diagnosis/fake-agents.ts";
 import { TargetError } from "../diagnosis/target.ts";
-import { buildClusterConfig } from "../ipam/cluster-config.ts";
-import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
+import type { PodRecord } from "../k8s/service-model.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { TRACE_SWITCHES } from "./diagnosis-args.ts";
 import { TraceSourceError, traceCommand } from "./trace.ts";
 
-const opened: { dir: string; store: Store; agents?: FakeAgents }[] = [];
+const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
-  for (const o of opened.splice(0)) {
-    o.agents?.close();
-    await o.store.close();
-    rmSync(o.dir, { recursive: true, force: true });
-  }
+  for (const undo of cleanup.splice(0).reverse()) await undo();
 });
 
+/** A pod on each node: default/node1-a (10.244.1.2) and default/node2-a (10.244.2.2). */
+const PODS: PodRecord[] = [1, 2].map((n) => ({
+  namespace: "default",
+  name: `node${n}-a`,
+  node: `node${n}`,
+  ips: [`10.244.${n}.2`],
+  labels: {},
+}));
+
 /** Two nodes, a pod on each, fake agents answering for both. */
-async function cluster(): Promise<{ spec: string; store: Store; agents: FakeAgents }> {
-  const dir = mkdtempSync(join(tmpdir(), "podnet-trace-cli-"));
-  const spec = `sqlite:${dir}/cluster.db`;
-  const store = await openStore(spec);
-  await initClusterConfig(
-    store,
-    buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/16"] }),
-  );
-  const lease = await store.grantLease(60);
-  for (const [name, ip, block, pod] of [
-    ["node1", "192.0.2.11", "10.244.1.0/24", "10.244.1.2"],
-    ["node2", "192.0.2.12", "10.244.2.0/24", "10.244.2.2"],
-  ] as const) {
-    await store.put(`/podnet/blocks/${block.replace("/", "-")}`, JSON.stringify({ node: name, block }), {
-      lease: lease.id,
-    });
-    await announceNode(
-      store,
-      { name, nodeIPs: [ip], blocks: [block], backend: "auto", vtepMac: "02:00:00:00:00:01" },
-      lease.id,
-    );
-    await putPodRecord(store, {
-      namespace: "default",
-      name: `${name}-a`,
-      node: name,
-      ips: [pod],
-      labels: {},
-    });
-  }
-  const agents = await FakeAgents.start(store, { node1: "answer", node2: "answer" });
-  opened.push({ dir, store, agents });
-  return { spec, store, agents };
-}
+const cluster = () => twoNodeCluster(cleanup, { node1: "answer", node2: "answer" }, PODS);
 
 function capture() {
   const out: string[] = [];

@@ -13,8 +13,6 @@ import { externalProber } from "../diagnosis/external-probe.ts";
 import { renderTraceReport } from "../diagnosis/render-trace.ts";
 import { runTrace } from "../diagnosis/run-trace.ts";
 import { parseTraceDestination } from "../diagnosis/trace-destination.ts";
-import { openStore } from "../store/open-store.ts";
-import type { ParsedArgs } from "./args.ts";
 import {
   parseTraceArgs,
   probeTimeoutFor,
@@ -22,27 +20,21 @@ import {
   selfCommand,
   TRACE_USAGE,
 } from "./diagnosis-args.ts";
-import { CONSOLE_IO, type DiagnosisCommandIO } from "./explain.ts";
+import { diagnosisCommand } from "./diagnosis-command.ts";
 
 export { TraceSourceError } from "../diagnosis/run-trace.ts";
 
-export async function traceCommand(
-  argv: readonly string[],
-  parse: (a: readonly string[]) => ParsedArgs,
-  io: DiagnosisCommandIO = CONSOLE_IO,
-): Promise<number> {
-  const args = parse(argv);
-  if (args.flags.has("help") || argv[0] === "help") {
-    io.out(`usage: ${TRACE_USAGE}`);
-    return 0;
-  }
-  const options = parseTraceArgs(args);
-  // Before the datastore is opened: a malformed destination costs nothing.
-  parseTraceDestination(options.destination);
-  const store = await openStore(options.datastore);
-  try {
+export const traceCommand = diagnosisCommand({
+  usage: TRACE_USAGE,
+  options: (args) => {
+    const options = parseTraceArgs(args);
+    // Before the datastore is opened: a malformed destination costs nothing.
+    parseTraceDestination(options.destination);
+    return options;
+  },
+  run: (store, options) => {
     const netns = options.externalProbeNetns;
-    const report = await runTrace(store, {
+    return runTrace(store, {
       source: options.source,
       destination: options.destination,
       probe: options.probe,
@@ -51,9 +43,6 @@ export async function traceCommand(
       probeTimeoutMs: probeTimeoutFor(options.timeoutMs),
       ...(netns !== undefined ? { externalProber: externalProber(netns, selfCommand()) } : {}),
     });
-    io.out(options.json ? JSON.stringify(report, null, 2) : renderTraceReport(report));
-    return 0;
-  } finally {
-    await store.close();
-  }
-}
+  },
+  render: renderTraceReport,
+});

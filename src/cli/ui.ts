@@ -1,33 +1,51 @@
 /**
- * `podnet ui --datastore SPEC [--listen ADDR:PORT] [--token T]`: a live map of the cluster in the
- * browser (ui/ui-server.ts), with explain and trace on it. Listens on 127.0.0.1:7474 by default;
- * on any other than a loopback address every API request needs the token (the one given, or a
- * random one), which the printed URL carries. Runs until SIGINT/SIGTERM.
+ * `podnet ui --datastore SPEC [--listen ADDR:PORT] [--token T | --token-file PATH]
+ * [--router NAME=IP[,IP...]]...`: a live map of the cluster in the browser (ui/ui-server.ts), with
+ * explain and trace on it. Listens on 127.0.0.1:7474 by default; on any other than a loopback
+ * address every API request needs the token — the one given (`--token`, else `--token-file`'s,
+ * else PODNET_UI_TOKEN's), or a random one — which the printed URL carries. `--router` names a
+ * router and the addresses it holds, so the map draws it as one router joining its segments.
+ * Runs until SIGINT/SIGTERM.
  *
  * Exit codes: 0 after a signal, 1 when it cannot start (datastore unreachable, no cluster, the
- * port taken), 2 for a malformed command line.
+ * port taken), 2 for a malformed command line or a token or router that cannot be used.
  */
 import { untilSignal } from "../daemon/until-signal.ts";
 import { parseListenAddress } from "../ui/listen-address.ts";
+import { checkNamedRouters, NamedRouterError, parseNamedRouter } from "../ui/named-router.ts";
 import { startUiServer, UI_DEFAULT_HOSTNAME, UI_DEFAULT_PORT } from "../ui/ui-server.ts";
-import { assertKnownFlags, flag, type ParsedArgs, UsageError } from "./args.ts";
-import { CONSOLE_IO, type DiagnosisCommandIO } from "./explain.ts";
+import { givenToken, UI_TOKEN_ENV, UiTokenError } from "../ui/ui-token.ts";
+import { assertKnownFlags, flag, flagList, type ParsedArgs, UsageError } from "./args.ts";
+import { CONSOLE_IO, type DiagnosisCommandIO } from "./diagnosis-command.ts";
 
-export const UI_USAGE = `podnet ui --datastore SPEC [--listen ADDR:PORT] [--token T]  (default ${UI_DEFAULT_HOSTNAME}:${UI_DEFAULT_PORT})`;
+export const UI_USAGE = `podnet ui --datastore SPEC [--listen ADDR:PORT] [--token T | --token-file PATH] [--router NAME=IP[,IP...]]...
+  listens on ${UI_DEFAULT_HOSTNAME}:${UI_DEFAULT_PORT} by default; the token may also come from ${UI_TOKEN_ENV}`;
 export const UI_SWITCHES = ["help"];
+
+/** The flag's value through `parse`, its error as a usage error naming the flag. */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof UiTokenError || e instanceof NamedRouterError)
+      throw new UsageError(`${e.message}\nusage: ${UI_USAGE}`);
+    throw e;
+  }
+}
 
 export async function uiCommand(
   argv: readonly string[],
   parse: (a: readonly string[]) => ParsedArgs,
   io: DiagnosisCommandIO = CONSOLE_IO,
   stopped: () => Promise<unknown> = untilSignal,
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<number> {
   const args = parse(argv);
   if (args.flags.has("help") || argv[0] === "help") {
     io.out(`usage: ${UI_USAGE}`);
     return 0;
   }
-  assertKnownFlags(args, ["datastore", "listen", "token"]);
+  assertKnownFlags(args, ["datastore", "listen", "token", "token-file", "router"]);
   if (args.positionals.length > 0)
     throw new UsageError(`unexpected argument "${args.positionals[0]}"\nusage: ${UI_USAGE}`);
   const datastore = flag(args, "datastore");
@@ -41,12 +59,22 @@ export async function uiCommand(
       throw new UsageError(`${(e as Error).message}\nusage: ${UI_USAGE}`);
     }
   }
-  const token = flag(args, "token");
+  const tokenFlag = flag(args, "token");
+  const tokenFile = flag(args, "token-file");
+  const token = usage(() =>
+    givenToken({
+      ...(tokenFlag !== undefined ? { token: tokenFlag } : {}),
+      ...(tokenFile !== undefined ? { tokenFile } : {}),
+      env,
+    }),
+  );
+  const routers = usage(() => checkNamedRouters(flagList(args, "router").map((r) => parseNamedRouter(r))));
   const server = await startUiServer({
     datastore,
     hostname: listen.hostname,
     port: listen.port,
     ...(token !== undefined ? { token } : {}),
+    routers,
     log: io.err,
   });
   io.out(`podnet ui: the map of ${datastore} at ${server.url}`);

@@ -1,3 +1,4 @@
+import { errorText } from "../base/error-text.ts";
 import type { AttachmentKey } from "./attachment-key.ts";
 import { containerIdProblem, ifnameProblem } from "./env.ts";
 import { CniError, ErrorCode } from "./errors.ts";
@@ -55,7 +56,7 @@ export function decodeJSON(text: string, where: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorText(error);
     throw new CniError(ErrorCode.DecodingFailure, `Cannot decode ${where}: ${reason}`);
   }
 }

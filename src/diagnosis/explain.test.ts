@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { ExplainQueryError, explainAddress, parseExplainQuery } from "./explain.ts";
+import type { AddressKind } from "./explanation.ts";
 import { LAB_FACTS } from "./fixtures/lab-facts.ts";
 import { LAB_NOW, LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
 import { renderExplanation } from "./render-explain.ts";
@@ -13,8 +14,38 @@ function explain(
   return explainAddress(LAB_SNAPSHOT, facts, parseExplainQuery(text), LAB_NOW, missing);
 }
 
+/** The explanation of `text`, checked to be of exactly one `kind`. */
+function explainAs(text: string, kind: AddressKind, facts: readonly NodeFacts[] = LAB_FACTS) {
+  const e = explain(text, facts);
+  expect(e.kinds).toEqual([kind]);
+  return e;
+}
+
 function failed(e: ReturnType<typeof explain>) {
   return [...e.checks, ...e.routes].filter((c) => !c.ok).map((c) => `${c.node}: ${c.what}`);
+}
+
+/** The lab's facts with `node`'s changed by `edit`. */
+function factsWith(node: string, edit: (f: NodeFacts) => NodeFacts): NodeFacts[] {
+  return LAB_FACTS.map((f) => (f.node === node ? edit(f) : f));
+}
+
+type SetElements = NodeFacts["nft"]["sets"][number]["elements"];
+
+/** The lab's facts with the elements of `node`'s nftables set `name` changed by `edit`. */
+function setWith(node: string, name: string, edit: (elements: SetElements) => SetElements): NodeFacts[] {
+  return factsWith(node, (f) => ({
+    ...f,
+    nft: {
+      ...f.nft,
+      sets: f.nft.sets.map((s) => (s.name === name ? { ...s, elements: edit(s.elements) } : s)),
+    },
+  }));
+}
+
+/** The lab's facts with each node's route lookups replaced by `byNode`'s (none for a node it leaves out). */
+function lookupsWith(byNode: Record<string, NodeFacts["routeLookups"]>): NodeFacts[] {
+  return LAB_FACTS.map((f) => ({ ...f, routeLookups: byNode[f.node] ?? [] }));
 }
 
 describe("parseExplainQuery", () => {
@@ -34,9 +65,8 @@ describe("parseExplainQuery", () => {
 
 describe("explainAddress: every address kind on the intact lab", () => {
   test("a pod address: pod, chain range → block → lease → allocation, routes of every node", () => {
-    const e = explain("10.244.3.2");
+    const e = explainAs("10.244.3.2", "pod");
     expect(e.schema).toBe("podnet.explain/v1");
-    expect(e.kinds).toEqual(["pod"]);
     expect(e.pod).toMatchObject({
       namespace: "default",
       name: "node2-a",
@@ -71,8 +101,7 @@ describe("explainAddress: every address kind on the intact lab", () => {
   });
 
   test("a gateway", () => {
-    const e = explain("10.244.3.1");
-    expect(e.kinds).toEqual(["gateway"]);
+    const e = explainAs("10.244.3.1", "gateway");
     expect(e.gateway).toEqual({
       node: "node2",
       block: "10.244.3.0/24",
@@ -83,8 +112,7 @@ describe("explainAddress: every address kind on the intact lab", () => {
   });
 
   test("a VTEP address (also when it is the block's network address)", () => {
-    const e = explain("10.244.8.0");
-    expect(e.kinds).toEqual(["vtep"]);
+    const e = explainAs("10.244.8.0", "vtep");
     expect(e.vtep).toEqual({
       node: "node3",
       block: "10.244.8.0/24",
@@ -96,8 +124,7 @@ describe("explainAddress: every address kind on the intact lab", () => {
   });
 
   test("a node IP: announced and current", () => {
-    const e = explain("192.0.2.12");
-    expect(e.kinds).toEqual(["node-ip"]);
+    const e = explainAs("192.0.2.12", "node-ip");
     expect(e.nodeIP).toEqual({
       node: "node2",
       backend: "auto",
@@ -109,8 +136,7 @@ describe("explainAddress: every address kind on the intact lab", () => {
   });
 
   test("a ClusterIP: Service, CIDR and band, endpoints, only rules, every node's maps", () => {
-    const e = explain("10.102.49.235");
-    expect(e.kinds).toEqual(["cluster-ip"]);
+    const e = explainAs("10.102.49.235", "cluster-ip");
     expect(e.service).toMatchObject({
       service: "default/echo",
       serviceCidr: "10.96.0.0/12",
@@ -130,8 +156,7 @@ describe("explainAddress: every address kind on the intact lab", () => {
   });
 
   test("a ClusterIP without endpoints is rejected", () => {
-    const e = explain("10.105.118.57");
-    expect(e.kinds).toEqual(["cluster-ip"]);
+    const e = explainAs("10.105.118.57", "cluster-ip");
     expect(e.summary).toContain("rejected");
     expect(failed(e)).toEqual([]);
   });
@@ -149,8 +174,7 @@ describe("explainAddress: every address kind on the intact lab", () => {
   });
 
   test("a free address in a block: who held it last, and the stale flow still naming it", () => {
-    const e = explain("10.244.3.9");
-    expect(e.kinds).toEqual(["free"]);
+    const e = explainAs("10.244.3.9", "free");
     expect(e.free).toEqual({
       block: "10.244.3.0/24",
       node: "node2",
@@ -169,35 +193,19 @@ describe("explainAddress: every address kind on the intact lab", () => {
 
   test("inside the cluster range but in no block; inside the service CIDR but unallocated", () => {
     expect(explain("10.244.200.5").kinds).toEqual(["unleased"]);
-    const s = explain("10.96.0.10");
-    expect(s.kinds).toEqual(["service-range"]);
+    const s = explainAs("10.96.0.10", "service-range");
     expect(s.provenance).toEqual({ range: "10.96.0.0/12", band: "static" });
     expect(explain("10.100.0.9").provenance.band).toBe("dynamic");
   });
 
   test("outside every range: masqueraded to each node's IP, unless in no-masquerade", () => {
-    const e = explain("203.0.113.100");
-    expect(e.kinds).toEqual(["outside"]);
+    const e = explainAs("203.0.113.100", "outside");
     expect(e.egress?.map((g) => [g.node, g.masquerade, g.as])).toEqual([
       ["node1", true, "192.0.2.11"],
       ["node2", true, "192.0.2.12"],
       ["node3", true, "198.51.100.13"],
     ]);
-    const kept = LAB_FACTS.map((f) =>
-      f.node !== "node3"
-        ? f
-        : {
-            ...f,
-            nft: {
-              ...f.nft,
-              sets: f.nft.sets.map((s) =>
-                s.name === "no-masquerade"
-                  ? { ...s, elements: [...s.elements, { key: ["203.0.113.0/24"] }] }
-                  : s,
-              ),
-            },
-          },
-    );
+    const kept = setWith("node3", "no-masquerade", (elements) => [...elements, { key: ["203.0.113.0/24"] }]);
     const k = explain("203.0.113.100", kept);
     expect(k.egress?.find((g) => g.node === "node3")).toMatchObject({ masquerade: false });
     expect(k.egress?.find((g) => g.node === "node3")?.reason).toContain("203.0.113.0/24");
@@ -206,9 +214,10 @@ describe("explainAddress: every address kind on the intact lab", () => {
 
 describe("explainAddress with drift", () => {
   test("a deleted peer route fails that node's route check and is relevant drift", () => {
-    const facts = LAB_FACTS.map((f) =>
-      f.node === "node1" ? { ...f, routes: f.routes.filter((r) => r.dst !== "10.244.3.0/24") } : f,
-    );
+    const facts = factsWith("node1", (f) => ({
+      ...f,
+      routes: f.routes.filter((r) => r.dst !== "10.244.3.0/24"),
+    }));
     const e = explain("10.244.3.2", facts);
     expect(failed(e)).toEqual(["node1: 10.244.3.0/24 via 192.0.2.12 (node2, same segment: direct)"]);
     expect(e.drift.relevant.map((d) => [d.node, d.kind])).toEqual([["node1", "missing-route"]]);
@@ -217,20 +226,8 @@ describe("explainAddress with drift", () => {
   });
 
   test("an endpoint missing from one node's map fails the endpoint check there", () => {
-    const facts = LAB_FACTS.map((f) =>
-      f.node !== "node3"
-        ? f
-        : {
-            ...f,
-            nft: {
-              ...f.nft,
-              sets: f.nft.sets.map((s) =>
-                s.name === "service-endpoints-tcp"
-                  ? { ...s, elements: s.elements.filter((x) => x.value?.[0] !== "10.244.3.2") }
-                  : s,
-              ),
-            },
-          },
+    const facts = setWith("node3", "service-endpoints-tcp", (elements) =>
+      elements.filter((x) => x.value?.[0] !== "10.244.3.2"),
     );
     expect(failed(explain("10.244.3.2", facts))).toEqual([
       "node3: endpoint of default/echo (tcp 80→8080, udp 80→8080) in its proxy maps",
@@ -254,27 +251,16 @@ describe("explainAddress with drift", () => {
   });
 
   test("each node's FIB decision for the address, from its route lookups", () => {
-    const facts = LAB_FACTS.map((f) => ({
-      ...f,
-      routeLookups:
-        f.node === "node1"
-          ? [
-              {
-                query: { dst: "10.244.3.2" },
-                route: {
-                  dst: "10.244.3.2/32",
-                  via: "192.0.2.12",
-                  dev: "eth0",
-                  onlink: false,
-                  type: "unicast",
-                },
-              },
-              { query: { dst: "10.244.3.2", from: "10.244.0.2", iif: "podnet0" }, error: "ignored here" },
-            ]
-          : f.node === "node2"
-            ? [{ query: { dst: "10.244.3.2" }, error: "Network is unreachable" }]
-            : [],
-    }));
+    const facts = lookupsWith({
+      node1: [
+        {
+          query: { dst: "10.244.3.2" },
+          route: { dst: "10.244.3.2/32", via: "192.0.2.12", dev: "eth0", onlink: false, type: "unicast" },
+        },
+        { query: { dst: "10.244.3.2", from: "10.244.0.2", iif: "podnet0" }, error: "ignored here" },
+      ],
+      node2: [{ query: { dst: "10.244.3.2" }, error: "Network is unreachable" }],
+    });
     expect(explain("10.244.3.2", facts).fib).toEqual([
       { node: "node1", route: "10.244.3.2/32 via 192.0.2.12 dev eth0", command: "ip route get 10.244.3.2" },
       { node: "node2", error: "Network is unreachable", command: "ip route get 10.244.3.2" },
@@ -292,11 +278,9 @@ describe("explainAddress with drift", () => {
 
 describe("explainAddress: a ClusterIP's FIB", () => {
   test("no FIB decision is shown for a ClusterIP: it is DNATed before routing", () => {
-    const facts = LAB_FACTS.map((f) => ({
-      ...f,
-      routeLookups: [{ query: { dst: "10.102.49.235" }, error: "Network is unreachable" }],
-    }));
-    const e = explainAddress(LAB_SNAPSHOT, facts, parseExplainQuery("10.102.49.235"), LAB_NOW);
+    const unreachable = [{ query: { dst: "10.102.49.235" }, error: "Network is unreachable" }];
+    const facts = lookupsWith({ node1: unreachable, node2: unreachable, node3: unreachable });
+    const e = explain("10.102.49.235", facts);
     expect(e.fib).toEqual([]);
     expect(renderExplanation(e)).toContain(
       "fib       not used: a ClusterIP is DNATed to an endpoint before routing",

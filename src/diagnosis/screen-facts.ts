@@ -5,6 +5,7 @@
  * as missing with the reason, instead of taking explain or trace down for the whole cluster. The
  * records' own validation (cluster/diagnosis-records.ts) is the first line; this is the second.
  */
+import { errorText } from "../base/error-text.ts";
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { findDrift } from "./drift.ts";
@@ -38,7 +39,7 @@ export function screenFacts(snapshot: ClusterSnapshot, facts: readonly NodeFacts
     } catch (e) {
       missing.push({
         node: f.node,
-        reason: `answered facts podnet cannot read: ${e instanceof Error ? e.message : String(e)}`,
+        reason: `answered facts podnet cannot read: ${errorText(e)}`,
       });
     }
   }

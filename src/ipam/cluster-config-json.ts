@@ -1,4 +1,5 @@
 /** The cluster config as stored in the datastore: versioned JSON, validated again when read. */
+import { errorText } from "../base/error-text.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
 import { buildClusterConfig, type ClusterConfig, clusterFamilies } from "./cluster-config.ts";
 import { ClusterConfigError } from "./cluster-errors.ts";
@@ -74,7 +75,7 @@ export function decodeClusterConfig(text: string): ClusterConfig {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw bad("(root)", `is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw bad("(root)", `is not JSON: ${errorText(error)}`);
   }
   return clusterConfigFromJSON(value);
 }

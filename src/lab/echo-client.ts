@@ -4,6 +4,7 @@
  */
 import { createSocket } from "node:dgram";
 import { createConnection, isIP } from "node:net";
+import { errorText } from "../base/error-text.ts";
 import type { EchoProbe, EchoReply } from "./echo-reply.ts";
 import { bareAddress, parseEchoReply } from "./echo-reply.ts";
 import { ownNetns } from "./echo-server.ts";
@@ -18,10 +19,6 @@ export class EchoProbeError extends Error {
 
 function endpoint(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function probeResult(
@@ -71,7 +68,7 @@ export function probeEcho(host: string, port: number, timeoutMs: number): Promis
           if (!seen) throw new Error("the connection ended before it was established");
           resolve(probeResult(parseEchoReply(data.trim()), seen));
         } catch (e) {
-          reject(new EchoProbeError(`unexpected answer from ${where}: ${message(e)}`));
+          reject(new EchoProbeError(`unexpected answer from ${where}: ${errorText(e)}`));
         }
       }),
     );
@@ -161,7 +158,7 @@ export async function probeEchoUdp(
         } catch (e) {
           reject(
             new EchoProbeError(
-              `unexpected UDP answer from ${endpoint(sender.address, sender.port)}: ${message(e)}`,
+              `unexpected UDP answer from ${endpoint(sender.address, sender.port)}: ${errorText(e)}`,
             ),
           );
         }

@@ -9,6 +9,7 @@ import { readlinkSync } from "node:fs";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
+import { errorText } from "../base/error-text.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
 import { containsIP, parsePrefix } from "../ipnet/prefix.ts";
 import type { EchoReply } from "./echo-reply.ts";
@@ -104,9 +105,7 @@ export async function serveEcho(
   const timer = setInterval(() => {
     Promise.resolve()
       .then(() => udp.sync(listAddresses(), false))
-      .catch((e: unknown) =>
-        log(`echo server: UDP rescan failed: ${e instanceof Error ? e.message : String(e)}`),
-      );
+      .catch((e: unknown) => log(`echo server: UDP rescan failed: ${errorText(e)}`));
   }, options.rescanMs ?? RESCAN_MS);
   timer.unref();
   return {
@@ -200,7 +199,7 @@ class UdpEcho {
           this.failures.delete(address);
           return;
         }
-        const reason = result.reason instanceof Error ? result.reason.message : String(result.reason);
+        const reason = errorText(result.reason);
         const message = `cannot serve UDP on ${address} port ${this.port}: ${reason}`;
         if (first && errnoCode(result.reason) !== "EADDRNOTAVAIL") fatal ??= new Error(message);
         else if (this.failures.get(address) !== reason) {

@@ -3,17 +3,28 @@
  * under the lab root — including ids left by a crashed `up` that never saved its state.
  */
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import type { HeldLock } from "../linux/file-lock.ts";
 import { deleteNetns, listNetns } from "../linux/netns.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { LAB_ID, LAB_MARKER, labDir, labNetnsPrefix } from "./lab-paths.ts";
 import { labRoot, labStateFile, loadLabState } from "./lab-state.ts";
+import { withLabStateLock } from "./lab-state-lock.ts";
 
 export interface DownReport {
   readonly namespaces: string[];
   readonly warnings: string[];
 }
 
+/** Removes the lab under the state's lock (a `lab pod add` meanwhile waits, then finds no lab). */
 export async function labDown(): Promise<DownReport> {
+  return await withLabStateLock("lab down", async (lock) => await removeLab(lock));
+}
+
+/**
+ * Removes the lab; the caller holds the state's lock (`lab up` cleaning up after a failure, or
+ * before it starts). With `lock`, the lock file goes too, so that an emptied lab root is removed.
+ */
+export async function removeLab(lock?: HeldLock): Promise<DownReport> {
   const warnings: string[] = [];
   const state = loadLabState();
   if (state) {
@@ -60,6 +71,7 @@ export async function labDown(): Promise<DownReport> {
     if (existsSync(`${labDir(id)}/${LAB_MARKER}`)) rmSync(labDir(id), { recursive: true, force: true });
   }
   rmSync(labStateFile(), { force: true });
+  lock?.remove();
   try {
     rmdirSync(root);
   } catch {

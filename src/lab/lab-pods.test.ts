@@ -1,4 +1,6 @@
-import { describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { addLabPod, LabPodError, podLabels, validatePodName } from "./lab-pods.ts";
 import type { LabState } from "./lab-state.ts";
 
@@ -47,6 +49,18 @@ describe("podLabels", () => {
 });
 
 describe("addLabPod", () => {
+  const savedRoot = process.env.PODNET_LAB_ROOT;
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(`${tmpdir()}/podnet-lab-pods-`);
+    process.env.PODNET_LAB_ROOT = root;
+  });
+  afterEach(() => {
+    if (savedRoot === undefined) delete process.env.PODNET_LAB_ROOT;
+    else process.env.PODNET_LAB_ROOT = savedRoot;
+    rmSync(root, { recursive: true, force: true });
+  });
+
   test("a failed attach is undone (CNI DEL and namespace) and the pod is not recorded", async () => {
     const lab = {
       id: `t${Math.random().toString(36).slice(2, 8)}`,
@@ -54,9 +68,10 @@ describe("addLabPod", () => {
       nodes: [{ name: "node1" }],
       pods: [],
     } as unknown as LabState;
+    writeFileSync(`${root}/state.json`, JSON.stringify(lab));
     const undone: string[] = [];
     const failure = new Error("CNI ADD failed");
-    const add = addLabPod(lab, "node1", "web", undefined, {
+    const add = addLabPod("node1", "web", undefined, {
       attach: async () => {
         throw failure;
       },
@@ -66,6 +81,23 @@ describe("addLabPod", () => {
     });
     await expect(add).rejects.toBe(failure);
     expect(undone).toEqual(["node1/web"]);
-    expect(lab.pods).toEqual([]);
+    expect(JSON.parse(readFileSync(`${root}/state.json`, "utf8")).pods).toEqual([]);
+  });
+
+  test("an unknown node is refused before anything is attached", async () => {
+    writeFileSync(
+      `${root}/state.json`,
+      JSON.stringify({ id: "abc123", nodes: [{ name: "node1" }], pods: [] }),
+    );
+    const attached: string[] = [];
+    const add = addLabPod("node9", "web", undefined, {
+      attach: async (_s, _n, name) => {
+        attached.push(name);
+        throw new Error("unreachable");
+      },
+      undo: async () => {},
+    });
+    await expect(add).rejects.toThrow('no node "node9" in the lab (nodes: node1)');
+    expect(attached).toEqual([]);
   });
 });

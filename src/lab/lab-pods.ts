@@ -7,6 +7,7 @@ import { deleteNetns, netnsExists, netnsPath } from "../linux/netns.ts";
 import { podNetns } from "./lab-paths.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { findPod, saveLabState } from "./lab-state.ts";
+import { updateLabState } from "./lab-state-lock.ts";
 import { attachPod, detachPod, LAB_POD_LABEL } from "./lab-up.ts";
 
 export class LabPodError extends Error {
@@ -91,41 +92,50 @@ export interface AddPodSteps {
 
 const ADD_POD_STEPS: AddPodSteps = { attach: attachPod, undo: undoAttach };
 
-/** Attaches pod NAME on NODE and records it; returns the pod. A failed attach is undone. */
+/** A name as it may be shown to another command waiting for the lock (not yet validated). */
+const shown = (name: string) => (/^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : "(invalid name)");
+
+/**
+ * Attaches pod NAME on NODE and records it in the lab's state; returns the pod. A failed attach
+ * is undone. Holds the state's lock from reading the state to saving it, so a pod another
+ * `lab pod add` records meanwhile is neither lost nor given the same name.
+ */
 export async function addLabPod(
-  state: LabState,
   nodeName: string,
   name: string,
   labelsText?: string,
   steps: AddPodSteps = ADD_POD_STEPS,
 ): Promise<LabPod> {
-  const node = state.nodes.find((n) => n.name === nodeName);
-  if (!node)
-    throw new LabPodError(
-      `no node "${nodeName}" in the lab (nodes: ${state.nodes.map((n) => n.name).join(", ")})`,
-    );
-  validatePodName(state, name);
-  const labels = podLabels(name, labelsText);
-  if (netnsExists(podNetns(state.id, name)))
-    throw new LabPodError(`pod name "${name}": the namespace ${podNetns(state.id, name)} already exists`);
-  let pod: LabPod;
-  try {
-    pod = await steps.attach(state, node, name, labels);
-  } catch (e) {
-    await steps.undo(state, node, name);
-    throw e;
-  }
-  state.pods.push(pod);
-  saveLabState(state);
-  return pod;
+  return await updateLabState(`lab pod add ${shown(nodeName)} ${shown(name)}`, async (state) => {
+    const node = state.nodes.find((n) => n.name === nodeName);
+    if (!node)
+      throw new LabPodError(
+        `no node "${nodeName}" in the lab (nodes: ${state.nodes.map((n) => n.name).join(", ")})`,
+      );
+    validatePodName(state, name);
+    const labels = podLabels(name, labelsText);
+    if (netnsExists(podNetns(state.id, name)))
+      throw new LabPodError(`pod name "${name}": the namespace ${podNetns(state.id, name)} already exists`);
+    let pod: LabPod;
+    try {
+      pod = await steps.attach(state, node, name, labels);
+    } catch (e) {
+      await steps.undo(state, node, name);
+      throw e;
+    }
+    state.pods.push(pod);
+    saveLabState(state);
+    return pod;
+  });
 }
 
-/** Detaches pod NAME (CNI DEL, its namespace removed) and forgets it. */
-export async function deleteLabPod(state: LabState, name: string): Promise<LabPod> {
-  const pod = findPod(state, name);
-  await detachPod(state, pod);
-  const index = state.pods.indexOf(pod);
-  state.pods.splice(index, 1);
-  saveLabState(state);
-  return pod;
+/** Detaches pod NAME (CNI DEL, its namespace removed) and forgets it, under the state's lock. */
+export async function deleteLabPod(name: string): Promise<LabPod> {
+  return await updateLabState(`lab pod delete ${shown(name)}`, async (state) => {
+    const pod = findPod(state, name);
+    await detachPod(state, pod);
+    state.pods.splice(state.pods.indexOf(pod), 1);
+    saveLabState(state);
+    return pod;
+  });
 }

@@ -19,10 +19,12 @@
  */
 
 import { untilSignal } from "../daemon/until-signal.ts";
+import { formatIP, tryParseIP } from "../ipnet/address.ts";
+import { formatPrefix, nthIP, parseInterfaceCIDR } from "../ipnet/prefix.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ListenAddress } from "../ui/listen-address.ts";
 import { isLoopback, parseListenAddress } from "../ui/listen-address.ts";
-import type { MapHost } from "../ui/map-types.ts";
+import type { MapHost, NamedRouter } from "../ui/map-types.ts";
 import { startUiServer } from "../ui/ui-server.ts";
 import type { LabState } from "./lab-state.ts";
 import { labCli } from "./lab-state.ts";
@@ -35,13 +37,34 @@ export class LabUiError extends Error {
 
 export const LAB_UI_DEFAULT_LISTEN = "127.0.0.1:7474";
 
-/** The hosts outside the cluster the lab's map shows (pure). */
+/** The hosts outside the cluster the lab's map shows (pure), with their subnet. */
 export function labUiHosts(state: Pick<LabState, "external">): MapHost[] {
+  const { ip, prefix } = parseInterfaceCIDR(state.external.address);
   return [
     {
       name: "external",
-      ip: state.external.address.replace(/\/\d+$/, ""),
+      ip: formatIP(ip),
       note: "the lab's host outside the cluster (runs the echo server on TCP and UDP 8080)",
+      cidr: formatPrefix(prefix),
+    },
+  ];
+}
+
+/**
+ * The lab's one router (pure): its address on every node's segment (the nodes' gateways) and on
+ * the external host's, which is that segment's first address, as topology.ts gives every segment.
+ */
+export function labUiRouters(state: Pick<LabState, "nodes" | "external">): NamedRouter[] {
+  const gateways = state.nodes
+    .map((n) => tryParseIP(n.gateway))
+    .filter((ip) => ip !== undefined)
+    .map(formatIP);
+  const external = formatIP(nthIP(parseInterfaceCIDR(state.external.address).prefix, 1n));
+  return [
+    {
+      name: "router",
+      addresses: [...new Set([...gateways, external])],
+      note: "the lab's router: joins the nodes' segments and the external host's",
     },
   ];
 }
@@ -72,6 +95,7 @@ async function serveHere(
     port: listen.port,
     ...(token !== undefined ? { token } : {}),
     hosts: labUiHosts(state),
+    routers: labUiRouters(state),
   });
   const lab = untilLabGone(state.id);
   try {

@@ -8,16 +8,18 @@ import { pollUntil } from "../base/poll-until.ts";
 import type { Backend } from "../cluster/node-record.ts";
 import { parseConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
+import type { HeldLock } from "../linux/file-lock.ts";
 import { createNetns, deleteNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
 import { copyExecutable, installPlugins, selfExecutable } from "../plugin/install.ts";
 import { agentCommandLine } from "./agent-command-line.ts";
 import { CniRuntime } from "./cni-runtime.ts";
-import { labDown } from "./lab-down.ts";
+import { removeLab } from "./lab-down.ts";
 import { startLabEtcd } from "./lab-etcd.ts";
 import { LAB_MARKER, labDir, labNetnsPrefix, nodeNetns, podNetns } from "./lab-paths.ts";
 import { createLabServices } from "./lab-services.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { ECHO_PORT, labCli, loadLabState, saveLabState } from "./lab-state.ts";
+import { withLabStateLock } from "./lab-state-lock.ts";
 import type { Topology } from "./topology.ts";
 import { defaultTopology } from "./topology.ts";
 import { buildUnderlay } from "./underlay.ts";
@@ -186,13 +188,21 @@ async function startNode(
   };
 }
 
+/**
+ * Builds a lab and records it in the lab's state, holding the state's lock throughout: a second
+ * `lab up`, or a `lab pod add` meanwhile, waits for this one (and then finds it up).
+ */
 export async function labUp(options: LabOptions): Promise<LabState> {
+  return await withLabStateLock("lab up", async (lock) => await buildLab(options, lock), { create: true });
+}
+
+async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promise<LabState> {
   const existing = loadLabState();
   if (existing) {
     if (existing.nodes.some((n) => netnsExists(n.netns))) {
       throw new LabAlreadyUpError(`A lab is already up (id ${existing.id}): run "podnet lab down" first`);
     }
-    await labDown(); // leftovers of a lab whose namespaces are gone (e.g. after a reboot of /run)
+    await removeLab(); // leftovers of a lab whose namespaces are gone (e.g. after a reboot of /run)
   }
   const id = randomSuffix(6);
   const dir = labDir(id);
@@ -263,7 +273,7 @@ export async function labUp(options: LabOptions): Promise<LabState> {
     return state;
   } catch (e) {
     saveLabState(state);
-    await labDown();
+    await removeLab(lock);
     throw e;
   }
 }

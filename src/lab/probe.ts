@@ -1,4 +1,5 @@
 /** Probes with real packets: the echo client run inside a pod or node namespace. */
+import { errorText } from "../base/error-text.ts";
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ProbeOutcome } from "./claims.ts";
@@ -53,7 +54,7 @@ export async function probeFrom(
   } catch (e) {
     return {
       kind: "error",
-      message: `echo client in ${netns}: ${e instanceof Error ? e.message : String(e)}`,
+      message: `echo client in ${netns}: ${errorText(e)}`,
     };
   }
 }

@@ -1,5 +1,7 @@
 /** The monitor's sentinel filter over real trace lines (the child itself: test/integration/kernel-facts.test.ts). */
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { pollUntil } from "../base/poll-until.ts";
 import type { TraceEvent } from "./kernel-facts.ts";
 import {
   isOrphanMonitor,
@@ -29,6 +31,16 @@ const REAL_RULE =
   "trace id 9a9251a9 inet podnet-trace-abcdefgh trace-out rule ip daddr { 10.96.0.10, 192.0.2.2 } meta nftrace set 1 (verdict continue)";
 const OTHER_PORT =
   'trace id 11111111 inet podnet-trace-abcdefgh trace-out packet: oif "lo" ip saddr 127.0.0.1 ip daddr 127.0.0.1 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 1 ip protocol udp ip length 29 udp sport 46301 udp dport 53 udp length 9 @th,64,8 0x78 ';
+
+/** Whether process `pid` has exited: gone from /proc, or a zombie left for its new parent to reap. */
+function ended(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
 
 describe("SentinelFilter", () => {
   test("drops the sentinel's packet and the rule/policy lines of its trace id", () => {
@@ -86,6 +98,7 @@ describe("monitors a crashed agent left", () => {
   });
   test("a real orphan in a scratch namespace is ended", async () => {
     const ns = `podnet-orphan-${Math.random().toString(36).slice(2, 8)}`;
+    const path = `/run/netns/${ns}`;
     expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
     try {
       // The shell exits at once: the monitor is reparented, as after its agent died.
@@ -99,15 +112,18 @@ describe("monitors a crashed agent left", () => {
         `${MONITOR_MARKER} setsid nft monitor trace >/dev/null 2>&1 &`,
       ]);
       expect(sh.exitCode).toBe(0);
-      const path = `/run/netns/${ns}`;
-      let killed: number[] = [];
-      for (let i = 0; i < 50 && killed.length === 0; i++) {
-        killed = sweepOrphanMonitors({ netnsPath: path });
-        if (killed.length === 0) await Bun.sleep(20);
-      }
+      // The sweep finds the monitor only once setsid has exec'd nft, some time after the shell exited.
+      const { value: killed } = await pollUntil("the orphan monitor to be swept", () => {
+        const pids = sweepOrphanMonitors({ netnsPath: path });
+        return pids.length > 0 && pids;
+      });
       expect(killed).toHaveLength(1);
+      // SIGTERM is only sent: the monitor lives on until the kernel has delivered it and torn the
+      // process down, and a sweep meanwhile would find (and signal) it again.
+      await pollUntil(`monitor ${killed[0]} to end`, () => ended(killed[0] ?? 0));
       expect(sweepOrphanMonitors({ netnsPath: path })).toEqual([]);
     } finally {
+      sweepOrphanMonitors({ netnsPath: path }); // never leave a monitor behind, even when failing
       Bun.spawnSync(["ip", "netns", "del", ns]);
     }
   });

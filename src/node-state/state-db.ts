@@ -3,8 +3,10 @@
  * a burst of pod creations, and the schema. Concurrent first openers race safely. The schema is
  * private to this folder: the plugin writes and the agent reads only through NodeState.
  */
+
 import { constants, Database, SQLiteError } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
+import { errorText } from "../base/error-text.ts";
 
 /** The state directory or database cannot be used; `path` names it and `reason` says why. */
 export class StateUnavailableError extends Error {
@@ -106,7 +108,7 @@ function writtenSchema(db: Database): number {
 
 export function reasonOf(error: unknown): string {
   if (error instanceof SQLiteError) return error.code ? `${error.message} (${error.code})` : error.message;
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }
 
 /** Wraps a failure of the database at `path`, keeping SQLite's code for callers that retry on SQLITE_BUSY. */

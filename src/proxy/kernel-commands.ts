@@ -2,6 +2,7 @@
  * The service proxy's kernel operations as programs run on the host: `nft -f -` for a
  * transaction, `nft list chain` to see whether the table is there, `conntrack -D` for a flow.
  */
+import { errorText } from "../base/error-text.ts";
 import { run } from "../linux/exec.ts";
 import type { NftFamily } from "./nft-model.ts";
 import { TABLE_NAME } from "./nft-model.ts";
@@ -35,7 +36,7 @@ export class KernelCommands implements ProxyKernel {
         : { deleted: Number(deleted[1]) };
     } catch (e) {
       // The program could not be started at all (not installed).
-      return { error: e instanceof Error ? e.message : String(e) };
+      return { error: errorText(e) };
     }
   }
 }

@@ -25,11 +25,37 @@ describe("buildClusterMap", () => {
       { cidr: "192.0.2.0/24", routers: ["192.0.2.1"], nodes: ["node1", "node2"] },
       { cidr: "198.51.100.0/24", routers: ["198.51.100.1"], nodes: ["node3"] },
     ]);
+    expect(map.routers.map((r) => [r.name, r.addresses, r.segments])).toEqual([
+      ["192.0.2.1", ["192.0.2.1"], ["192.0.2.0/24"]],
+      ["198.51.100.1", ["198.51.100.1"], ["198.51.100.0/24"]],
+    ]);
     expect(map.nodes.map((n) => [n.name, n.segment, n.answering])).toEqual([
       ["node1", "192.0.2.0/24", true],
       ["node2", "192.0.2.0/24", true],
       ["node3", "198.51.100.0/24", true],
     ]);
+  });
+
+  test("a named router is one router joining its segments, and the outside host on its subnet", () => {
+    const named = buildClusterMap(
+      LAB_SNAPSHOT,
+      LAB_FACTS,
+      [],
+      [{ name: "external", ip: "203.0.113.10", note: "outside", cidr: "203.0.113.0/24" }],
+      1,
+      LAB_NOW,
+      [{ name: "router", addresses: ["192.0.2.1", "198.51.100.1", "203.0.113.1"] }],
+    );
+    expect(named.routers).toEqual([
+      {
+        name: "router",
+        addresses: ["192.0.2.1", "198.51.100.1", "203.0.113.1"],
+        segments: ["192.0.2.0/24", "198.51.100.0/24"],
+      },
+    ]);
+    // The segments still list their gateway addresses.
+    expect(named.segments.map((s) => s.routers)).toEqual([["192.0.2.1"], ["198.51.100.1"]]);
+    expect(named.hosts[0]?.routers).toEqual(["router"]);
   });
 
   test("lists every node's blocks with their pods", () => {

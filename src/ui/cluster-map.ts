@@ -1,6 +1,7 @@
 /**
  * The map `podnet ui` draws, from the datastore's snapshot and the nodes' latest kernel facts
- * (pure): segments from each node's uplink subnet, the routers from their default routes, every
+ * (pure): segments from each node's uplink subnet, the routers from their default routes (joined
+ * into the routers the operator named, map-routers.ts), every
  * block with its pods, the links the agents' real peer routes (proto 200) make — each marked ok
  * unless findDrift finds fault with it — Services with their endpoints, and the drift itself.
  */
@@ -21,6 +22,7 @@ import {
   parseInterfaceCIDR,
   prefixSize,
 } from "../ipnet/prefix.ts";
+import { buildMapRouters, joinHosts } from "./map-routers.ts";
 import {
   type ClusterMap,
   type LinkKind,
@@ -33,6 +35,7 @@ import {
   type MapPod,
   type MapSegment,
   type MapService,
+  type NamedRouter,
 } from "./map-types.ts";
 
 /** rtnetlink protocol of podnet's peer routes (agent/route-diff.ts ROUTE_PROTO). */
@@ -235,7 +238,10 @@ const mapDrift = (d: Drift): MapDrift => ({
   command: d.command,
 });
 
-/** The map of the cluster at `snapshot`, with the facts of the nodes that answered. */
+/**
+ * The map of the cluster at `snapshot`, with the facts of the nodes that answered; `routers` are the
+ * ones the operator named, checked by named-router.ts.
+ */
 export function buildClusterMap(
   snapshot: ClusterSnapshot,
   facts: readonly NodeFacts[],
@@ -243,6 +249,7 @@ export function buildClusterMap(
   hosts: readonly MapHost[],
   version: number,
   now: Date,
+  routers: readonly NamedRouter[] = [],
 ): ClusterMap {
   // Facts of nodes the datastore no longer lists are stale: left out.
   const known = new Set(snapshot.nodes.map((n) => n.name));
@@ -250,6 +257,7 @@ export function buildClusterMap(
   const missingNow = missing.filter((m) => known.has(m.node) && !current.some((f) => f.node === m.node));
   const drift = findDrift(snapshot, current, missingNow);
   const { segments, segmentOf } = buildSegments(snapshot, current);
+  const mapRouters = buildMapRouters(segments, routers);
   const nodes: MapNode[] = [...snapshot.nodes]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((n) => {
@@ -275,10 +283,11 @@ export function buildClusterMap(
     clusterCidrs: snapshot.config.clusterCidrs,
     serviceCidrs: snapshot.config.serviceCidrs,
     segments,
+    routers: mapRouters,
     nodes,
     links: buildLinks(snapshot, current, drift),
     services: buildServices(snapshot),
-    hosts,
+    hosts: joinHosts(hosts, mapRouters),
     drift: drift.map(mapDrift),
     missing: missingNow.map((m) => ({ node: m.node, reason: m.reason })),
     ...(factsAt !== undefined ? { factsAt } : {}),

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { twoNodeCluster } from "../../test/support/two-node-cluster.ts";
 import { pollUntil } from "../base/poll-until.ts";
 import { putPodRecord } from "../cluster/pod-records.ts";
 import { MapFeed } from "./map-feed.ts";
-import { twoNodeCluster } from "./ui-test-cluster.ts";
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -5,25 +5,18 @@
  * version that increases whenever the map's content does. Pages wait for a version newer than the
  * one they have and get the newest map — never a queue of old ones.
  */
-import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { DIAGNOSIS_PREFIX } from "../cluster/diagnosis-protocol.ts";
 import { ROOT } from "../cluster/keys.ts";
 import { WatchKeeper } from "../daemon/watch-keeper.ts";
 import type { ClusterSnapshot } from "../diagnosis/cluster-snapshot.ts";
-import { collectFacts } from "../diagnosis/diagnosis-client.ts";
-import { screenFacts } from "../diagnosis/screen-facts.ts";
 import { readClusterSnapshot } from "../diagnosis/snapshot-reader.ts";
 import type { Store, WatchEvent } from "../store/store.ts";
-import { buildClusterMap, type MissingNode } from "./cluster-map.ts";
-import type { ClusterMap, MapHost } from "./map-types.ts";
-import { MissingRetries } from "./missing-retries.ts";
+import { buildClusterMap } from "./cluster-map.ts";
+import { FactsGatherer, type FactsGathererOptions } from "./facts-gatherer.ts";
+import type { ClusterMap, MapHost, NamedRouter } from "./map-types.ts";
 
 /** How often a watched feed checks whether its facts are due. */
 const FRESHEN_CHECK_MS = 1000;
-/** A node that did not answer is asked again (alone) this soon (it may have been starting)… */
-const MISSING_RETRY_MS = 3000;
-/** …and then twice as late each time it stays silent, up to this. */
-const MISSING_RETRY_MAX_MS = 60_000;
 const encoder = new TextEncoder();
 
 /** A map as the API sends it: made once per map, shared by every page. */
@@ -33,18 +26,12 @@ export interface SerializedMap {
   readonly event: Uint8Array;
 }
 
-export interface MapFeedOptions {
+export interface MapFeedOptions extends FactsGathererOptions {
   readonly hosts?: readonly MapHost[];
-  /** How often the nodes' facts are gathered while a page is open. */
-  readonly factsIntervalMs?: number;
-  /** How long the agents get to answer a facts request. */
-  readonly factsTimeoutMs?: number;
-  /** The first retry of a node that did not answer; doubled per silent retry up to `missingRetryMaxMs`. */
-  readonly missingRetryMs?: number;
-  readonly missingRetryMaxMs?: number;
+  /** Routers the operator named, checked (named-router.ts). */
+  readonly routers?: readonly NamedRouter[];
   /** Changes arriving within this window make one rebuild. */
   readonly settleMs?: number;
-  readonly log?: (line: string) => void;
 }
 
 /** The map could not be built yet (the datastore unreachable, no cluster): the reason. */
@@ -77,8 +64,6 @@ export class MapFeed {
   private map: ClusterMap | undefined;
   private key = "";
   private snapshot: ClusterSnapshot | undefined;
-  private facts: readonly NodeFacts[] = [];
-  private missing: readonly MissingNode[] = [];
   private version = 0;
   private lastError: Error | undefined;
   private waiters = new Set<() => void>();
@@ -88,10 +73,7 @@ export class MapFeed {
   private factsTimer: ReturnType<typeof setInterval> | undefined;
   private building: Promise<void> | undefined;
   private rebuildAgain = false;
-  private gathering: Promise<void> | undefined;
-  private gatherAgain = false;
-  private gatheredAt = 0;
-  private readonly retries: MissingRetries;
+  private readonly gatherer: FactsGatherer;
   private serializedMap: (SerializedMap & { map: ClusterMap }) | undefined;
   private readonly keeper: WatchKeeper;
 
@@ -99,9 +81,11 @@ export class MapFeed {
     private readonly store: Store,
     private readonly o: MapFeedOptions = {},
   ) {
-    this.retries = new MissingRetries(
-      o.missingRetryMs ?? MISSING_RETRY_MS,
-      o.missingRetryMaxMs ?? MISSING_RETRY_MAX_MS,
+    this.gatherer = new FactsGatherer(
+      store,
+      () => this.snapshot,
+      () => this.rebuild(),
+      o,
     );
     this.keeper = new WatchKeeper({
       open: async (failed) => {
@@ -133,6 +117,7 @@ export class MapFeed {
 
   close(): void {
     this.closed = true;
+    this.gatherer.close();
     this.keeper.close();
     if (this.settleTimer) clearTimeout(this.settleTimer);
     if (this.factsTimer) clearInterval(this.factsTimer);
@@ -194,73 +179,17 @@ export class MapFeed {
   }
 
   /**
-   * Gathers the facts again, in the background: every node's when they are older than
-   * `factsIntervalMs`, otherwise only the nodes that did not answer whose (backed-off) retry is
-   * due. Called while pages watch, and when a page asks for the map.
+   * Gathers the facts again, in the background (facts-gatherer.ts): every node's when they are
+   * older than `factsIntervalMs`, otherwise only the silent nodes whose retry is due. Called while
+   * pages watch, and when a page asks for the map.
    */
   freshen(): void {
-    if (this.gathering || this.closed) return;
-    const now = Date.now();
-    if (now - this.gatheredAt >= (this.o.factsIntervalMs ?? 10_000)) {
-      void this.gatherFacts();
-      return;
-    }
-    const due = this.retries.due(now);
-    if (due.length > 0) void this.track(this.doGather(due));
+    if (!this.closed) this.gatherer.freshen();
   }
 
   /** Gathers every node's facts now (at most one request at a time) and rebuilds. */
   gatherFacts(): Promise<void> {
-    if (this.gathering) {
-      this.gatherAgain = true;
-      return this.gathering;
-    }
-    return this.track(this.doGather());
-  }
-
-  /** Makes `gather` the one running; a full gather asked for meanwhile runs after it. */
-  private track(gather: Promise<void>): Promise<void> {
-    this.gathering = gather.finally(() => {
-      this.gathering = undefined;
-      if (this.gatherAgain && !this.closed) {
-        this.gatherAgain = false;
-        void this.gatherFacts();
-      }
-    });
-    return this.gathering;
-  }
-
-  /** Asks `only` those nodes (every node when absent), merges their answers with the rest, and rebuilds. */
-  private async doGather(only?: readonly string[]): Promise<void> {
-    if (this.closed) return;
-    try {
-      const snapshot = this.snapshot ?? (await readClusterSnapshot(this.store));
-      const collected = await collectFacts(
-        this.store,
-        snapshot,
-        { nodes: only === undefined ? [] : [...only], addresses: [], routeLookups: [] },
-        { timeoutMs: this.o.factsTimeoutMs ?? 3000, command: "ui" },
-      );
-      const screened = screenFacts(snapshot, collected.facts);
-      const missing = [...collected.missing, ...screened.missing];
-      const asked = only === undefined ? undefined : new Set(only);
-      const kept = <T extends { node: string }>(xs: readonly T[]) =>
-        asked === undefined ? [] : xs.filter((x) => !asked.has(x.node));
-      const order = new Map(snapshot.nodes.map((n, i) => [n.name, i]));
-      this.facts = [...kept(this.facts), ...screened.facts].sort(
-        (a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0),
-      );
-      this.missing = [...kept(this.missing), ...missing];
-      this.retries.gathered(
-        missing.map((m) => m.node),
-        asked,
-        Date.now(),
-      );
-    } catch (e) {
-      this.log(`gathering the nodes' facts failed: ${(e as Error).message}`);
-    }
-    if (only === undefined) this.gatheredAt = Date.now();
-    await this.rebuild();
+    return this.gatherer.gatherFacts();
   }
 
   private log(line: string): void {
@@ -305,11 +234,12 @@ export class MapFeed {
     this.lastError = undefined;
     const candidate = buildClusterMap(
       snapshot,
-      this.facts,
-      this.missing,
+      this.gatherer.facts,
+      this.gatherer.missing,
       this.o.hosts ?? [],
       this.version + 1,
       new Date(),
+      this.o.routers ?? [],
     );
     const key = contentKey(candidate);
     if (key === this.key && this.map !== undefined) {

@@ -1,6 +1,6 @@
 /**
  * What `podnet ui` sends the page (plain JSON, pure types): the map of the cluster — segments with
- * their nodes and the router between them, every node's blocks with their pods, the links between
+ * their nodes and the routers between them, every node's blocks with their pods, the links between
  * nodes as the agents' real routes make them, Services with their endpoints, hosts outside the
  * cluster the operator named (the lab's external host), and the drift explain finds — and the HTTP
  * API the page calls. The page draws it; it changes nothing in the cluster.
@@ -59,9 +59,30 @@ export interface MapNode {
 export interface MapSegment {
   /** "192.0.2.0/24": the connected subnet of the nodes' uplinks. */
   readonly cidr: string;
-  /** The default gateway(s) the nodes on it use: the router between segments. */
+  /** The default gateway addresses the nodes on it use (the {@link MapRouter}s say which router holds each). */
   readonly routers: readonly string[];
   readonly nodes: readonly string[];
+}
+
+/** A router the operator names (`podnet ui --router NAME=IP[,IP...]`, or the lab's): the addresses it holds. */
+export interface NamedRouter {
+  /** A DNS-label-like word: lower-case letters, digits and inner hyphens, at most 63. */
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly note?: string;
+}
+
+/**
+ * One router of the map, as a thing rather than an address: a {@link NamedRouter}, or a default
+ * gateway address no named router holds (then named by that address).
+ */
+export interface MapRouter {
+  readonly name: string;
+  /** Every address it holds that the map knows; the first is the one it is shown by. */
+  readonly addresses: readonly string[];
+  /** The segments (cidrs) whose nodes use one of its addresses as their default gateway. */
+  readonly segments: readonly string[];
+  readonly note?: string;
 }
 
 export type LinkKind = "direct" | "vxlan";
@@ -98,6 +119,13 @@ export interface MapHost {
   readonly name: string;
   readonly ip: string;
   readonly note: string;
+  /** The host's subnet ("203.0.113.0/24"), when known: it joins the host to the routers with an address in it. */
+  readonly cidr?: string;
+  /**
+   * Set by the map: the routers (names) with an address in `cidr`. Absent when that is unknown
+   * (no cidr, or no router address in it): the host is then drawn joined to every router.
+   */
+  readonly routers?: readonly string[];
 }
 
 export interface MapDrift {
@@ -119,6 +147,7 @@ export interface ClusterMap {
   readonly clusterCidrs: readonly string[];
   readonly serviceCidrs: readonly string[];
   readonly segments: readonly MapSegment[];
+  readonly routers: readonly MapRouter[];
   readonly nodes: readonly MapNode[];
   readonly links: readonly MapLink[];
   readonly services: readonly MapService[];

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { readMapUntil } from "../../test/support/read-map-until.ts";
+import { twoNodeCluster } from "../../test/support/two-node-cluster.ts";
 import { pollUntil } from "../base/poll-until.ts";
 import { putPodRecord } from "../cluster/pod-records.ts";
 import type { Store } from "../store/store.ts";
 import { parseListenAddress } from "./listen-address.ts";
 import type { ClusterMap } from "./map-types.ts";
 import { probeParam, queryParam, startUiServer, TOKEN_HEADER, type UiServer } from "./ui-server.ts";
-import { readMapUntil, twoNodeCluster } from "./ui-test-cluster.ts";
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -166,5 +167,61 @@ describe("input checks", () => {
     expect(() => parseListenAddress("300.0.0.1:80")).toThrow("ADDR:PORT");
     expect(() => parseListenAddress("host:80")).toThrow("ADDR:PORT");
     expect(() => parseListenAddress("127.0.0.1:65536")).toThrow("ADDR:PORT");
+  });
+});
+
+describe("named routers and tokens", () => {
+  test("a named router reaches the map as one router; a bad one stops the server from starting", async () => {
+    const store = await cluster();
+    await expect(
+      startUiServer({
+        store,
+        port: 0,
+        routers: [{ name: "Bad Name", addresses: ["192.0.2.1"] }],
+        log: () => {},
+      }),
+    ).rejects.toThrow('router name "Bad Name" must be');
+    await expect(
+      startUiServer({ store, port: 0, routers: [{ name: "r", addresses: ["192.0.2.999"] }], log: () => {} }),
+    ).rejects.toThrow('router "r": "192.0.2.999" is not an IP address');
+    const s = await startUiServer({
+      store,
+      hostname: "127.0.0.1",
+      port: 0,
+      routers: [{ name: "edge", addresses: ["203.0.113.1"], note: "to the outside" }],
+      log: () => {},
+    });
+    cleanup.push(() => s.stop());
+    const map = (await (await fetch(`${base(s)}/api/map`)).json()) as ClusterMap;
+    expect(map.routers.find((r) => r.name === "edge")).toEqual({
+      name: "edge",
+      addresses: ["203.0.113.1"],
+      segments: [],
+      note: "to the outside",
+    });
+  });
+
+  test("a token of any visible ASCII is carried encoded in the URL and accepted back", async () => {
+    const token = "a+b/c=d&e?f%g#h-0123";
+    const s = await startUiServer({
+      store: await cluster(),
+      hostname: "127.0.0.1",
+      port: 0,
+      token,
+      log: () => {},
+    });
+    cleanup.push(() => s.stop());
+    const url = new URL(s.url);
+    expect(url.searchParams.get("token")).toBe(token);
+    expect((await fetch(new URL("/api/map", url))).status).toBe(401);
+    const res = await fetch(new URL(`/api/map${url.search}`, url));
+    expect(res.status).toBe(200);
+    await res.text();
+    expect((await fetch(`${base(s)}/api/map`, { headers: { [TOKEN_HEADER]: `${token}x` } })).status).toBe(
+      401,
+    );
+    await expect(
+      startUiServer({ store: await cluster(), port: 0, token: "has space inside", log: () => {} }),
+    ).rejects.toThrow("a space");
   });
 });

@@ -9,7 +9,7 @@
  * loopback needs a token: /api/* without it answers 401. The page and its script (which hold no cluster data) are served to
  * anyone who can connect; the data is not.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { firstControl } from "../base/control-chars.ts";
 import { ClusterNotInitializedError } from "../cluster/cluster-config-store.ts";
 import { ExplainQueryError, parseExplainQuery } from "../diagnosis/explain.ts";
@@ -22,9 +22,11 @@ import { DatastoreUnavailableError, type Store } from "../store/store.ts";
 import { eventStream } from "./event-stream.ts";
 import { isLoopback } from "./listen-address.ts";
 import { MapFeed, MapUnavailableError } from "./map-feed.ts";
-import { type ApiError, type MapHost, TOKEN_HEADER } from "./map-types.ts";
+import { type ApiError, type MapHost, type NamedRouter, TOKEN_HEADER } from "./map-types.ts";
+import { checkNamedRouters, NamedRouterError } from "./named-router.ts";
 import page from "./page/index.html";
 import { isSameOriginFetch, originRefusal } from "./request-origin.ts";
+import { MIN_TOKEN, sameToken, tokenProblem } from "./ui-token.ts";
 
 export const UI_DEFAULT_HOSTNAME = "127.0.0.1";
 export const UI_DEFAULT_PORT = 7474;
@@ -60,6 +62,8 @@ export interface UiServerOptions {
   /** Required from every API request; generated when listening beyond loopback without one. */
   readonly token?: string;
   readonly hosts?: readonly MapHost[];
+  /** Routers the operator named (`--router`): each drawn as one router holding its addresses. */
+  readonly routers?: readonly NamedRouter[];
   readonly factsIntervalMs?: number;
   readonly factsTimeoutMs?: number;
   readonly explainTimeoutMs?: number;
@@ -80,15 +84,16 @@ export function newToken(): string {
   return randomBytes(18).toString("base64url");
 }
 
-/** Whether the request carries `token` (header, or `?token=` unless `headerOnly`), compared in constant time. */
+/**
+ * Whether the request carries `token` (header, or `?token=` unless `headerOnly`), compared in
+ * constant time without leaking its length (ui-token.ts).
+ */
 export function hasToken(req: Request, token: string, headerOnly = false): boolean {
   const given =
     req.headers.get(TOKEN_HEADER) ??
     (headerOnly ? undefined : new URL(req.url).searchParams.get("token")) ??
     "";
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return sameToken(given, token);
 }
 
 /** One query parameter, bounded and without control characters; undefined when absent and optional. */
@@ -147,8 +152,15 @@ export function errorStatus(e: unknown): { status: number; reason: string } {
 export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const hostname = o.hostname ?? UI_DEFAULT_HOSTNAME;
   const token = o.token ?? (isLoopback(hostname) ? undefined : newToken());
-  if (token !== undefined && (token.length < 8 || !/^[A-Za-z0-9_-]+$/.test(token)))
-    throw new UiServerError("--token must be at least 8 characters of A-Z a-z 0-9 _ -");
+  const problem = token === undefined ? undefined : tokenProblem(token, MIN_TOKEN);
+  if (problem !== undefined) throw new UiServerError(`the token cannot be used: ${problem}`);
+  let routers: NamedRouter[] = [];
+  try {
+    routers = checkNamedRouters(o.routers ?? []);
+  } catch (e) {
+    if (e instanceof NamedRouterError) throw new UiServerError(e.message);
+    throw e;
+  }
   if (o.store === undefined && o.datastore === undefined)
     throw new UiServerError("startUiServer needs a datastore or a store");
   const ownStore = o.store === undefined;
@@ -156,6 +168,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const log = o.log ?? ((line: string) => console.error(`podnet ui: ${line}`));
   const feed = new MapFeed(store, {
     ...(o.hosts !== undefined ? { hosts: o.hosts } : {}),
+    routers,
     ...(o.factsIntervalMs !== undefined ? { factsIntervalMs: o.factsIntervalMs } : {}),
     ...(o.factsTimeoutMs !== undefined ? { factsTimeoutMs: o.factsTimeoutMs } : {}),
     log,
@@ -268,7 +281,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const port = server.port ?? o.port ?? UI_DEFAULT_PORT;
   listenPort = port;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const url = `http://${host}:${port}/${token !== undefined ? `?token=${token}` : ""}`;
+  const url = `http://${host}:${port}/${token !== undefined ? `?token=${encodeURIComponent(token)}` : ""}`;
   return {
     url,
     port,

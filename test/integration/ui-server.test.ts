@@ -22,7 +22,7 @@ import { inNetns } from "../../src/linux/netns.ts";
 import type { Store } from "../../src/store/store.ts";
 import type { ClusterMap } from "../../src/ui/map-types.ts";
 import { startUiServer, TOKEN_HEADER, type UiServer } from "../../src/ui/ui-server.ts";
-import { readMapUntil } from "../../src/ui/ui-test-cluster.ts";
+import { readMapUntil } from "../support/read-map-until.ts";
 import type { AgentProcess } from "./harness/cluster-agent.ts";
 import { addressOf } from "./harness/cluster-node.ts";
 import { type ClusterPod, useTestCluster } from "./harness/test-cluster.ts";
@@ -100,7 +100,11 @@ describe("podnet ui's server on a real cluster", () => {
       store,
       hostname: "127.0.0.1",
       port: 0,
-      hosts: [{ name: "outside", ip: "203.0.113.10", note: "a host outside the cluster" }],
+      hosts: [
+        { name: "outside", ip: "203.0.113.10", note: "a host outside the cluster", cidr: "203.0.113.0/24" },
+      ],
+      // The underlay's one router, by its address on each segment (`podnet ui --router`).
+      routers: [{ name: "router", addresses: ["192.0.2.1", "198.51.100.1", "203.0.113.1"] }],
       // Generous: the agents answer slower on a loaded machine.
       factsTimeoutMs: 8000,
       explainTimeoutMs: 8000,
@@ -133,6 +137,15 @@ describe("podnet ui's server on a real cluster", () => {
       ["198.51.100.0/24", ["node3"]],
     ]);
     expect(m.segments.every((seg) => seg.routers.length === 1)).toBe(true);
+    // The nodes' default gateways on both segments are one router, the one the operator named.
+    expect(m.routers).toEqual([
+      {
+        name: "router",
+        addresses: ["192.0.2.1", "198.51.100.1", "203.0.113.1"],
+        segments: ["192.0.2.0/24", "198.51.100.0/24"],
+      },
+    ]);
+    expect(m.hosts[0]?.routers).toEqual(["router"]);
     for (const node of NODES) {
       const n = m.nodes.find((x) => x.name === node);
       expect(n?.nodeIPs).toEqual([addressOf(c.node(node))]);

@@ -4,8 +4,8 @@
  * prints it) goes back in the `x-podnet-token` header on every request, and in the query string of
  * the event stream (EventSource cannot set headers).
  */
+import { errorText } from "../../base/error-text.ts";
 import type { ApiError, ClusterMap } from "../map-types.ts";
-
 import { TOKEN_HEADER } from "../map-types.ts";
 
 export class ApiCallError extends Error {
@@ -35,7 +35,7 @@ export async function apiGet<T>(path: string, params: Record<string, string> = {
   try {
     res = await fetch(url, { headers: token === undefined ? {} : { [TOKEN_HEADER]: token } });
   } catch (e) {
-    throw new ApiCallError(path, 0, e instanceof Error ? e.message : String(e));
+    throw new ApiCallError(path, 0, errorText(e));
   }
   const body: unknown = await res.json().catch(() => undefined);
   if (!res.ok) throw new ApiCallError(path, res.status, isApiError(body) ? body.error : res.statusText);

@@ -3,6 +3,7 @@
  * The explain panel (#explain): asks `/api/explain` about an address and shows the Explanation's
  * facts as text, section by section, problems in the warning style with the command that shows them.
  */
+import { errorText } from "../../base/error-text.ts";
 import type { EXPLAIN_SCHEMA, Explanation } from "../../diagnosis/explanation.ts";
 import { apiGet } from "./api-client.ts";
 import { explainSections } from "./explain-lines.ts";
@@ -61,12 +62,7 @@ export async function explainInto(
   } catch (err) {
     if (mine !== asked) return;
     clear(panel);
-    htmlEl(
-      "div",
-      { class: "line warn" },
-      panel,
-      `Cannot explain ${ip}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    htmlEl("div", { class: "line warn" }, panel, `Cannot explain ${ip}: ${errorText(err)}`);
     panel.setAttribute("data-state", "error");
   }
 }

@@ -7,6 +7,7 @@ import { type ClusterMap, MAP_SCHEMA } from "../map-types.ts";
 
 const ARRAYS = [
   "segments",
+  "routers",
   "nodes",
   "links",
   "services",

@@ -4,7 +4,15 @@ import { LAB_FACTS } from "../../diagnosis/fixtures/lab-facts.ts";
 import { LAB_NOW, LAB_SNAPSHOT } from "../../diagnosis/fixtures/lab-snapshot.ts";
 import { buildClusterMap } from "../cluster-map.ts";
 import type { ClusterMap, MapNode } from "../map-types.ts";
-import { absoluteBoxes, type Box, COLLAPSE_OVER, ids, isCollapsed, layoutGraph } from "./layout-graph.ts";
+import {
+  absoluteBoxes,
+  type Box,
+  COLLAPSE_OVER,
+  hostRouters,
+  ids,
+  isCollapsed,
+  layoutGraph,
+} from "./layout-graph.ts";
 
 const HOSTS = [{ name: "external", ip: "203.0.113.10", note: "outside" }];
 const LAB_MAP = buildClusterMap(LAB_SNAPSHOT, LAB_FACTS, [], HOSTS, 1, LAB_NOW);
@@ -40,6 +48,7 @@ function bigMap(nodes: number, pods: number): ClusterMap {
   return {
     ...LAB_MAP,
     segments: [{ cidr: "192.0.2.0/24", routers: ["192.0.2.1"], nodes: list.map((n) => n.name) }],
+    routers: [{ name: "192.0.2.1", addresses: ["192.0.2.1"], segments: ["192.0.2.0/24"] }],
     nodes: list,
     links: [],
     services: [],
@@ -53,7 +62,8 @@ describe("layoutGraph", () => {
     for (const seg of LAB_MAP.segments) {
       const s = boxes.get(ids.segment(seg.cidr));
       expect(s).toBeDefined();
-      for (const r of seg.routers) expect((boxes.get(ids.router(r))?.y ?? Infinity) < (s?.y ?? 0)).toBe(true);
+      for (const r of LAB_MAP.routers.filter((x) => x.segments.includes(seg.cidr)))
+        expect((boxes.get(ids.router(r.name))?.y ?? Infinity) < (s?.y ?? 0)).toBe(true);
       for (const name of seg.nodes) expect(inside(boxes.get(ids.node(name)) as Box, s as Box)).toBe(true);
     }
     let pods = 0;
@@ -71,6 +81,45 @@ describe("layoutGraph", () => {
     expect(pods).toBeGreaterThan(0);
     for (const s of LAB_MAP.services) expect(boxes.has(ids.service(s))).toBe(true);
     expect(boxes.has(ids.host("203.0.113.10"))).toBe(true);
+  });
+
+  test("a named router is one box above both segments it serves, joined to them and to its host", async () => {
+    const map = buildClusterMap(
+      LAB_SNAPSHOT,
+      LAB_FACTS,
+      [],
+      [{ name: "external", ip: "203.0.113.100", note: "outside", cidr: "203.0.113.0/24" }],
+      1,
+      LAB_NOW,
+      [
+        { name: "router", addresses: ["192.0.2.1", "198.51.100.1", "203.0.113.1"] },
+        { name: "spare", addresses: ["100.64.0.1"] },
+      ],
+    );
+    const graph = layoutGraph(map);
+    const routerBoxes = (graph.children ?? []).filter((c) => c.id.startsWith("router:"));
+    expect(routerBoxes.map((c) => c.id)).toEqual([ids.router("router"), ids.router("spare")]);
+    // Room for its name and its three addresses.
+    expect(routerBoxes[0]?.height ?? 0).toBeGreaterThan(routerBoxes[1]?.height ?? 0);
+    const wires = (graph.edges ?? [])
+      .filter((e) => e.id.startsWith("edge:"))
+      .map((e) => [e.sources, e.targets]);
+    expect(wires).toEqual([
+      [[ids.router("router")], [ids.segment("192.0.2.0/24")]],
+      [[ids.router("router")], [ids.segment("198.51.100.0/24")]],
+      // The outside host reaches the router on its subnet only.
+      [[ids.hosts], [ids.router("router")]],
+    ]);
+    const boxes = absoluteBoxes(await new ELK().layout(graph));
+    for (const seg of map.segments)
+      expect(
+        (boxes.get(ids.router("router"))?.y ?? Infinity) < (boxes.get(ids.segment(seg.cidr))?.y ?? 0),
+      ).toBe(true);
+  });
+
+  test("an outside host with no router known on its subnet is joined to every router", () => {
+    expect(hostRouters(LAB_MAP)).toEqual(["192.0.2.1", "198.51.100.1"]);
+    expect(hostRouters({ ...LAB_MAP, hosts: [] })).toEqual([]);
   });
 
   test("a block over the limit is one summary box until the user opens it", () => {

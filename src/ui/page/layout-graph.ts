@@ -1,24 +1,26 @@
 /**
- * The ELK graph of a ClusterMap (pure): routers on top, joined to the segments below them; each
+ * The ELK graph of a ClusterMap (pure): routers on top (one box per router, however many
+ * addresses it holds), joined to the segments they serve below them and to the outside hosts; each
  * segment a box packing its nodes in rows (rectpacking wraps 50 nodes instead of one endless row,
  * FINDINGS §3); each node a box of blocks; each block a box of pods, or one summary box when the
  * block is collapsed; Services and outside hosts in boxes of their own. Lines between nodes and to
  * Service endpoints are drawn by the page over the layout, not routed by ELK.
  */
 import type { ElkNode } from "elkjs/lib/elk-api";
-import type { ClusterMap, MapBlock, MapNode, MapPod, MapService } from "../map-types.ts";
+import type { ClusterMap, MapBlock, MapNode, MapPod, MapRouter, MapService } from "../map-types.ts";
 
 export const POD_BOX = { width: 132, height: 34 } as const;
 export const SERVICE_BOX = { width: 200, lineHeight: 14, top: 34 } as const;
 export const HOST_BOX = { width: 170, height: 48 } as const;
-export const ROUTER_BOX = { width: 150, height: 40 } as const;
+/** A router box: its name on top, then one line per address. */
+export const ROUTER_BOX = { width: 150, top: 26, lineHeight: 15, charWidth: 7.2 } as const;
 /** Blocks with more pods than this start collapsed. */
 export const COLLAPSE_OVER = 40;
 /** With more nodes than this every block starts collapsed. */
 export const COLLAPSE_ALL_OVER_NODES = 20;
 
 export const ids = {
-  router: (ip: string) => `router:${ip}`,
+  router: (name: string) => `router:${name}`,
   segment: (cidr: string) => `segment:${cidr}`,
   node: (name: string) => `node:${name}`,
   block: (node: string, cidr: string) => `block:${node}:${cidr}`,
@@ -42,6 +44,25 @@ export function isCollapsed(
   const chosen = choices.get(ids.block(node.name, block.cidr));
   if (chosen !== undefined) return chosen;
   return block.pods.length > COLLAPSE_OVER || map.nodes.length > COLLAPSE_ALL_OVER_NODES;
+}
+
+function routerBox(r: MapRouter): { width: number; height: number } {
+  const longest = Math.max(r.name.length, ...r.addresses.map((a) => a.length));
+  return {
+    width: Math.max(ROUTER_BOX.width, Math.ceil(longest * ROUTER_BOX.charWidth) + 24),
+    height: ROUTER_BOX.top + r.addresses.length * ROUTER_BOX.lineHeight,
+  };
+}
+
+/**
+ * The routers an outside host is joined to: those on its subnet when the map knows them, else
+ * every router (as when no router was named).
+ */
+export function hostRouters(map: ClusterMap): string[] {
+  const all = map.routers.map((r) => r.name);
+  if (map.hosts.some((h) => h.routers === undefined || h.routers.length === 0)) return all;
+  const joined = new Set(map.hosts.flatMap((h) => h.routers ?? []));
+  return all.filter((name) => joined.has(name));
 }
 
 function serviceHeight(svc: MapService): number {
@@ -101,8 +122,15 @@ const groupOptions = (top: number) => ({
 export function layoutGraph(map: ClusterMap, choices: ReadonlyMap<string, boolean> = new Map()): ElkNode {
   const children: ElkNode[] = [];
   const edges: { id: string; sources: string[]; targets: string[] }[] = [];
-  const routers = [...new Set(map.segments.flatMap((s) => s.routers))];
-  for (const r of routers) children.push({ id: ids.router(r), ...ROUTER_BOX });
+  for (const r of map.routers) {
+    children.push({ id: ids.router(r.name), ...routerBox(r) });
+    for (const cidr of r.segments)
+      edges.push({
+        id: `edge:${r.name}:${cidr}`,
+        sources: [ids.router(r.name)],
+        targets: [ids.segment(cidr)],
+      });
+  }
   const placed = new Set<string>();
   for (const seg of map.segments) {
     const nodes = map.nodes.filter((n) => n.segment === seg.cidr || seg.nodes.includes(n.name));
@@ -115,8 +143,6 @@ export function layoutGraph(map: ClusterMap, choices: ReadonlyMap<string, boolea
         ? { width: 220, height: 60 }
         : { children: nodes.map((n) => nodeBox(map, n, choices)) }),
     });
-    for (const r of seg.routers)
-      edges.push({ id: `edge:${r}:${seg.cidr}`, sources: [ids.router(r)], targets: [ids.segment(seg.cidr)] });
   }
   const unplaced = map.nodes.filter((n) => !placed.has(n.name));
   if (unplaced.length > 0)
@@ -131,8 +157,8 @@ export function layoutGraph(map: ClusterMap, choices: ReadonlyMap<string, boolea
       layoutOptions: groupOptions(30),
       children: map.hosts.map((h) => ({ id: ids.host(h.ip), ...HOST_BOX })),
     });
-    for (const r of routers)
-      edges.push({ id: `edge:${r}:hosts`, sources: [ids.hosts], targets: [ids.router(r)] });
+    for (const name of hostRouters(map))
+      edges.push({ id: `edge:${name}:hosts`, sources: [ids.hosts], targets: [ids.router(name)] });
   }
   if (map.services.length > 0) {
     children.push({

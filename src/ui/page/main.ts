@@ -4,7 +4,9 @@
  * server's event stream to redraw on every change, and wires search, zoom/pan, collapsing,
  * explain and trace.
  */
+
 import ELK from "elkjs/lib/elk.bundled.js";
+import { errorText } from "../../base/error-text.ts";
 import type { TRACE_SCHEMA, TraceReport } from "../../diagnosis/trace-types.ts";
 import type { ClusterMap } from "../map-types.ts";
 import { apiGet, fetchMap, openEvents } from "./api-client.ts";
@@ -83,7 +85,7 @@ function showDrift(m: ClusterMap): void {
   for (const d of m.drift) {
     const row = htmlEl(
       "div",
-      { class: "line warn", "data-drift-node": d.node },
+      { class: "line warn", "data-drift-node": d.node, "data-drift-kind": d.kind },
       driftEl,
       `${d.node} ${d.problem}`,
     );
@@ -257,7 +259,7 @@ byId("trace-form", HTMLFormElement).addEventListener("submit", async (ev) => {
       "div",
       { class: "line warn" },
       verdictEl,
-      `Cannot trace ${source} → ${destination}: ${err instanceof Error ? err.message : String(err)}`,
+      `Cannot trace ${source} → ${destination}: ${errorText(err)}`,
     );
   } finally {
     runEl.disabled = false;
@@ -284,7 +286,7 @@ function accept(m: unknown): void {
 fetchMap()
   .then(accept)
   .catch((err: unknown) => {
-    statusEl.textContent = `Cannot load the map: ${err instanceof Error ? err.message : String(err)}`;
+    statusEl.textContent = `Cannot load the map: ${errorText(err)}`;
     statusEl.classList.add("offline");
   });
 openEvents(accept, (live) => {

@@ -8,8 +8,8 @@
  * data-ip; clicking an address asks for its explanation.
  */
 import type { ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api";
-import type { ClusterMap, MapBlock, MapNode, MapPod } from "../map-types.ts";
-import { type Box, ids } from "./layout-graph.ts";
+import type { ClusterMap, MapBlock, MapNode, MapPod, MapRouter } from "../map-types.ts";
+import { type Box, ids, ROUTER_BOX } from "./layout-graph.ts";
 import { drawLinks } from "./link-view.ts";
 import { clickable, type Drift, driftIndex, type MapDrawing, type MapHandlers, tagged } from "./map-hooks.ts";
 import { drawServices } from "./service-view.ts";
@@ -174,6 +174,33 @@ function drawNode(
   for (const block of node.blocks) drawBlock(g, node, block, boxes, drift, h, podBoxes);
 }
 
+/** One box per router: its name, then each address it holds (each opens its explanation). */
+function drawRouter(parent: Element, r: MapRouter, boxes: ReadonlyMap<string, Box>, h: MapHandlers): void {
+  const b = boxes.get(ids.router(r.name));
+  if (b === undefined) return;
+  const g = svgEl("g", { class: "router" }, parent);
+  tagged(g, "router", r.name, r.addresses[0]);
+  svgEl("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 20 }, g);
+  // A router named by its only address is titled "router": the address is on the next line.
+  const title = r.addresses.length === 1 && r.addresses[0] === r.name ? "router" : r.name;
+  svgText(g, b.x + b.width / 2, b.y + 16, title, "router-title", { "text-anchor": "middle" });
+  r.addresses.forEach((ip, i) => {
+    const t = svgText(g, b.x + b.width / 2, b.y + 31 + i * ROUTER_BOX.lineHeight, ip, "addr", {
+      "text-anchor": "middle",
+      "data-kind": "router-ip",
+      "data-name": r.name,
+      "data-ip": ip,
+      "data-address": ip,
+    });
+    clickable(t, ip, h);
+  });
+  const serves = r.segments.length > 0 ? [`gateway of ${r.segments.join(", ")}`] : [];
+  svgTitle(
+    g,
+    [`router ${r.name}`, ...r.addresses, ...serves, ...(r.note !== undefined ? [r.note] : [])].join("\n"),
+  );
+}
+
 function drawEdges(parent: Element, laid: ElkNode): void {
   // "order:" edges only keep the Services below the segments; they are not wires.
   for (const e of ((laid.edges ?? []) as ElkExtendedEdge[]).filter((x) => x.id.startsWith("edge:")))
@@ -196,20 +223,7 @@ export function drawMap(
   const drift = driftIndex(map);
   const podBoxes = new Map<string, Box>();
   drawEdges(boxLayer, laid);
-  const routers = [...new Set(map.segments.flatMap((s) => s.routers))];
-  for (const r of routers) {
-    const b = boxes.get(ids.router(r));
-    if (b === undefined) continue;
-    const g = svgEl("g", { class: "router" }, boxLayer);
-    tagged(g, "router", `router ${r}`, r);
-    svgEl("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 20 }, g);
-    svgText(g, b.x + b.width / 2, b.y + 16, "router", "router-title", { "text-anchor": "middle" });
-    const t = svgText(g, b.x + b.width / 2, b.y + 31, r, "addr", {
-      "text-anchor": "middle",
-      "data-address": r,
-    });
-    clickable(t, r, h);
-  }
+  for (const r of map.routers) drawRouter(boxLayer, r, boxes, h);
   const segments = [
     ...map.segments.map((s) => ({ id: ids.segment(s.cidr), label: `segment ${s.cidr}` })),
     { id: ids.unplaced, label: "segment unknown" },

@@ -49,4 +49,30 @@ describe("traceSummary", () => {
     expect(t.steps.length).toBeGreaterThan(0);
     expect(t.steps.every((s) => s.status === "predicted")).toBe(true);
   });
+
+  test("the first disagreement is the one hop marked first, with its reason", () => {
+    const r = report(true);
+    const at = r.prediction.paths[r.verdict.path]?.forward[2];
+    if (at === undefined) throw new Error("the fixture's path has fewer than 3 forward hops");
+    const t = traceSummary({
+      ...r,
+      verdict: {
+        ...r.verdict,
+        status: "disagree",
+        firstDisagreement: {
+          direction: "forward",
+          index: 2,
+          point: at.point,
+          predicted: "routed",
+          observed: "dropped",
+          reason: "no-route",
+          evidence: [],
+        },
+      },
+    });
+    const first = t.steps.filter((s) => s.first);
+    expect(first.map((s) => [s.n, s.direction, s.firstReason])).toEqual([[3, "forward", "no-route"]]);
+    expect(t.steps.filter((s) => s.firstReason !== undefined)).toHaveLength(1);
+    expect(t.lines.join("\n")).toContain("— no-route");
+  });
 });

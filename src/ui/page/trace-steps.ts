@@ -28,6 +28,8 @@ export interface TraceStep {
   readonly note?: string;
   readonly drop?: string;
   readonly first: boolean;
+  /** On the first disagreement: why the prediction and the observation part there ("no-route"). */
+  readonly firstReason?: string;
 }
 
 export interface TraceSummary {
@@ -81,6 +83,7 @@ export function traceSummary(report: TraceReport): TraceSummary {
       const fd = v.firstDisagreement;
       const outside = outsideOf(hop);
       const rewrite = rewriteText(hop);
+      const isFirst = fd !== undefined && fd.direction === direction && fd.index === index;
       steps.push({
         n: steps.length + 1,
         direction,
@@ -95,7 +98,8 @@ export function traceSummary(report: TraceReport): TraceSummary {
         status: cmp?.status ?? (report.probed ? "not-reached" : "predicted"),
         ...(cmp?.note === undefined ? {} : { note: cmp.note }),
         ...(hop.drop === undefined ? {} : { drop: `${hop.drop.reason}: ${hop.drop.message}` }),
-        first: fd !== undefined && fd.direction === direction && fd.index === index,
+        first: isFirst,
+        ...(isFirst && fd !== undefined ? { firstReason: fd.reason } : {}),
       });
     });
   if (path !== undefined) {

@@ -108,7 +108,10 @@ export function drawTrace(layer: Element, t: TraceSummary, map: ClusterMap, draw
       layer,
     );
     if (step.node !== undefined) g.setAttribute("data-trace-node", step.node);
+    if (step.rewrite !== undefined) g.setAttribute("data-rewrite", step.rewrite);
     if (step.first) {
+      g.setAttribute("data-first", "true");
+      if (step.firstReason !== undefined) g.setAttribute("data-reason", step.firstReason);
       svgEl("circle", { cx: x, cy: y, r: 16, class: "first-ring" }, g);
       svgText(g, x + 18, y - 14, "first disagreement", "first-text");
     }
@@ -157,6 +160,10 @@ export function renderTraceResult(verdict: HTMLElement, hops: HTMLElement, t: Tr
       { class: `hop-row ${s.status}${s.first ? " first" : ""}`, "data-hop": s.n },
       hops,
     );
+    if (s.first) {
+      li.setAttribute("data-first", "true");
+      if (s.firstReason !== undefined) li.setAttribute("data-reason", s.firstReason);
+    }
     htmlEl("span", { class: "hop-n" }, li, String(s.n));
     htmlEl(
       "span",

@@ -1,0 +1,56 @@
+/** `podnet lab up`: its flags (or a cluster file), then the lab's status and Services. */
+import { readFileSync } from "node:fs";
+import type { Backend } from "../cluster/node-record.ts";
+import { BACKENDS } from "../cluster/node-record.ts";
+import { parseClusterFile } from "../lab/cluster-file.ts";
+import { listLabServices } from "../lab/lab-services.ts";
+import { labUp } from "../lab/lab-up.ts";
+import { MAX_LAB_NODES } from "../lab/topology.ts";
+import type { ParsedArgs } from "./args.ts";
+import { assertKnownFlags, flag, UsageError } from "./args.ts";
+import { formatServices, formatStatus } from "./lab-status-table.ts";
+
+function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} "${text}" must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+export async function labUpCommand(args: ParsedArgs): Promise<number> {
+  assertKnownFlags(args, ["nodes", "pods", "backend", "mode", "datastore", "file", "resync-seconds"]);
+  const filePath = flag(args, "file");
+  const file = filePath ? parseClusterFile(readFileSync(filePath, "utf8")) : undefined;
+  const mode = flag(args, "mode") ?? file?.mode ?? "bridge";
+  if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
+  const backend = flag(args, "backend") ?? file?.backend ?? "auto";
+  if (!BACKENDS.includes(backend as Backend))
+    throw new UsageError(`--backend "${backend}" must be one of ${BACKENDS.join(", ")}`);
+  const datastore = flag(args, "datastore") ?? file?.datastore ?? "sqlite";
+  if (datastore !== "sqlite" && datastore !== "etcd")
+    throw new UsageError(`--datastore "${datastore}" must be sqlite or etcd`);
+  if (file && flag(args, "nodes") !== undefined)
+    throw new UsageError("--nodes and -f cannot be combined: the file lists the nodes");
+  const started = performance.now();
+  const state = await labUp({
+    nodes: intFlag(args, "nodes", 3, 1, MAX_LAB_NODES),
+    podsPerNode: intFlag(args, "pods", file?.podsPerNode ?? 2, 1, 26),
+    backend: backend as Backend,
+    mode,
+    datastore,
+    resyncSeconds: intFlag(args, "resync-seconds", 5, 1, 3600),
+    ...(file ? { topology: file.topology } : {}),
+    ...(file?.clusterCidr ? { clusterCidr: file.clusterCidr } : {}),
+  });
+  console.log(
+    `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,
+  );
+  console.log(formatStatus(state));
+  console.log(`\n${formatServices(await listLabServices(state), state.external.address)}`);
+  console.log(
+    `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip route | podnet lab down`,
+  );
+  return 0;
+}
