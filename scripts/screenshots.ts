@@ -4,13 +4,18 @@
  * `podnet lab ui`, opens it in Debian's headless chromium, and writes
  *   docs/images/map.png    the whole map
  *   docs/images/trace.png  a trace pod → demo ClusterIP drawn on it, with a real probe
- * then takes the lab down, also when something failed or the run is interrupted.
+ * then takes the lab down, also when something failed or the run is interrupted. Each picture is
+ * taken once the page shows what it needs (the server's settled map drawn and live; the trace's
+ * verdict, hops and endpoint), and none is written when the page reported an error: the script
+ * then fails.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Page } from "playwright-core";
+import { pollUntil } from "../src/base/poll-until.ts";
 import type { LabState } from "../src/lab/lab-state.ts";
 import { runSync } from "../src/linux/exec.ts";
+import type { ClusterMap } from "../src/ui/map-types.ts";
 import { launchBrowser } from "../test/integration/harness/browser.ts";
 import { disposeOnExit } from "../testkit/dispose-on-exit.ts";
 import { ensurePodnetBuilt, PODNET, REPO } from "../testkit/podnet-build.ts";
@@ -40,6 +45,41 @@ async function waitForText(page: Page, texts: readonly string[]): Promise<void> 
     texts,
     { timeout: 30_000 },
   );
+}
+
+/**
+ * Waits until the server's map is settled (every node answering, no drift, not stale) and the page
+ * has drawn that version or a newer one, live, with its fonts loaded.
+ */
+async function waitForSettledMap(page: Page, url: string): Promise<void> {
+  let seen = "no map yet";
+  const settled = await pollUntil(
+    "a settled map on the server",
+    async () => {
+      const m = (await (await fetch(`${url}api/map`)).json()) as ClusterMap;
+      seen = `v${m.version}: ${m.missing.length} missing, ${m.drift.length} drift, stale ${m.stale !== undefined}`;
+      const ok = m.nodes.every((n) => n.answering) && m.drift.length === 0 && m.stale === undefined;
+      return ok ? m.version : undefined;
+    },
+    60_000,
+    { detail: () => seen },
+  );
+  await page.waitForFunction(
+    (version: number) =>
+      Number(document.querySelector("#map")?.getAttribute("data-version") ?? "0") >= version &&
+      document.querySelector("#status")?.textContent?.endsWith("· live") === true,
+    settled.value,
+    { timeout: 30_000 },
+  );
+  await page.evaluate(() => document.fonts.ready.then(() => undefined));
+}
+
+/** Writes `path`, unless the page reported errors: then fails, naming them. */
+async function screenshot(page: Page, errors: readonly string[], path: string): Promise<void> {
+  if (errors.length > 0)
+    throw new Error(`the page reported errors; ${path} not written:\n${errors.join("\n")}`);
+  await page.screenshot({ path });
+  console.log(`wrote ${path}`);
 }
 
 async function main(): Promise<void> {
@@ -80,25 +120,32 @@ async function main(): Promise<void> {
       const { page, errors } = await browser.newPage();
       await page.goto(url);
       await waitForText(page, [...state.pods.map((p) => podIP(state, p.name)), clusterIP]);
-      await page.waitForTimeout(500);
+      await waitForSettledMap(page, url);
       mkdirSync(OUT, { recursive: true });
-      await page.screenshot({ path: `${OUT}/map.png` });
-      console.log(`wrote ${OUT}/map.png`);
+      await screenshot(page, errors, `${OUT}/map.png`);
       await page.locator("#trace-source").fill(podIP(state, "node1-a"));
       await page.locator("#trace-destination").fill(`${clusterIP}:80`);
       const probe = page.locator("#trace-probe");
       if (!(await probe.isChecked())) await probe.check();
       await page.locator("#trace-run").click();
-      await page.waitForSelector("[data-hop]", { timeout: 60_000 });
+      // The verdict (no longer "running"), its hops on the map and in the list, and the endpoint that answered.
       await page.waitForFunction(
-        () => (document.querySelector("#trace-verdict")?.textContent ?? "").trim() !== "",
+        () => {
+          const status = document.querySelector("#trace-verdict")?.getAttribute("data-status");
+          return (
+            status !== null &&
+            status !== undefined &&
+            status !== "running" &&
+            document.querySelector("#layer-trace [data-hop]") !== null &&
+            document.querySelector("#trace-hops [data-hop]") !== null &&
+            (document.querySelector("[data-trace-endpoint]")?.textContent ?? "").startsWith("answered:")
+          );
+        },
         undefined,
         { timeout: 60_000 },
       );
-      await page.waitForTimeout(500);
-      await page.screenshot({ path: `${OUT}/trace.png` });
-      console.log(`wrote ${OUT}/trace.png`);
-      if (errors.length > 0) console.error(`the page reported errors:\n${errors.join("\n")}`);
+      await page.evaluate(() => document.fonts.ready.then(() => undefined));
+      await screenshot(page, errors, `${OUT}/trace.png`);
     } finally {
       await browser.close();
     }

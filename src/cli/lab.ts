@@ -45,7 +45,8 @@ export const LAB_USAGE = `usage:
   podnet lab pod delete NAME                     detach a pod and remove its namespace
   podnet lab service create|delete|list|show ... podnet service on the lab's datastore (same
                                                  arguments, without --datastore)
-  podnet lab ui [--listen ADDR:PORT] [--token T] the live map of the lab in a browser
+  podnet lab ui [--listen ADDR:PORT] [--token T | --token-file PATH]
+                                                 the live map of the lab in a browser
                                                  (default 127.0.0.1:7474; prints the URL)
   podnet lab down                                remove everything the lab created`;
 

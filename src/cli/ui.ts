@@ -22,15 +22,37 @@ export const UI_USAGE = `podnet ui --datastore SPEC [--listen ADDR:PORT] [--toke
   listens on ${UI_DEFAULT_HOSTNAME}:${UI_DEFAULT_PORT} by default; the token may also come from ${UI_TOKEN_ENV}`;
 export const UI_SWITCHES = ["help"];
 
-/** The flag's value through `parse`, its error as a usage error naming the flag. */
-function usage<T>(parse: () => T): T {
+/** The flag's value through `parse`, its error as a usage error naming the flag and showing `usageText`. */
+function usage<T>(parse: () => T, usageText = UI_USAGE): T {
   try {
     return parse();
   } catch (e) {
     if (e instanceof UiTokenError || e instanceof NamedRouterError)
-      throw new UsageError(`${e.message}\nusage: ${UI_USAGE}`);
+      throw new UsageError(`${e.message}\nusage: ${usageText}`);
     throw e;
   }
+}
+
+/**
+ * The token `--token`, `--token-file` or PODNET_UI_TOKEN gives (ui-token.ts's givenToken), or
+ * undefined; a bad one is a usage error showing `usageText` (`podnet ui`'s, or `lab ui`'s).
+ */
+export function tokenArgument(
+  args: ParsedArgs,
+  env: Readonly<Record<string, string | undefined>>,
+  usageText = UI_USAGE,
+): string | undefined {
+  const token = flag(args, "token");
+  const tokenFile = flag(args, "token-file");
+  return usage(
+    () =>
+      givenToken({
+        ...(token !== undefined ? { token } : {}),
+        ...(tokenFile !== undefined ? { tokenFile } : {}),
+        env,
+      }),
+    usageText,
+  );
 }
 
 export async function uiCommand(
@@ -59,15 +81,7 @@ export async function uiCommand(
       throw new UsageError(`${(e as Error).message}\nusage: ${UI_USAGE}`);
     }
   }
-  const tokenFlag = flag(args, "token");
-  const tokenFile = flag(args, "token-file");
-  const token = usage(() =>
-    givenToken({
-      ...(tokenFlag !== undefined ? { token: tokenFlag } : {}),
-      ...(tokenFile !== undefined ? { tokenFile } : {}),
-      env,
-    }),
-  );
+  const token = tokenArgument(args, env);
   const routers = usage(() => checkNamedRouters(flagList(args, "router").map((r) => parseNamedRouter(r))));
   const server = await startUiServer({
     datastore,

@@ -22,7 +22,9 @@ export async function labDown(): Promise<DownReport> {
 
 /**
  * Removes the lab; the caller holds the state's lock (`lab up` cleaning up after a failure, or
- * before it starts). With `lock`, the lock file goes too, so that an emptied lab root is removed.
+ * before it starts). With `lock`, the lock file goes too, as the holder's last step when it
+ * releases the lock, and the emptied lab root after it (see withLabStateLock): removing them here
+ * would let a waiter lock a new file and start while this is still running.
  */
 export async function removeLab(lock?: HeldLock): Promise<DownReport> {
   const warnings: string[] = [];
@@ -71,11 +73,13 @@ export async function removeLab(lock?: HeldLock): Promise<DownReport> {
     if (existsSync(`${labDir(id)}/${LAB_MARKER}`)) rmSync(labDir(id), { recursive: true, force: true });
   }
   rmSync(labStateFile(), { force: true });
-  lock?.remove();
-  try {
-    rmdirSync(root);
-  } catch {
-    // not empty (something else lives there) or already gone: leave it
+  if (lock) lock.removeOnRelease();
+  else {
+    try {
+      rmdirSync(root);
+    } catch {
+      // not empty (something else lives there) or already gone: leave it
+    }
   }
   return { namespaces: removed, warnings };
 }

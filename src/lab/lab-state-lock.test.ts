@@ -6,7 +6,13 @@ import { pollUntil } from "../base/poll-until.ts";
 import { addLabPod } from "./lab-pods.ts";
 import type { LabPod, LabState } from "./lab-state.ts";
 import { NoLabError, saveLabState } from "./lab-state.ts";
-import { LabStateLockError, labStateLockFile, updateLabState, withLabStateLock } from "./lab-state-lock.ts";
+import {
+  LabStateLockError,
+  LabStateLockNestedError,
+  labStateLockFile,
+  updateLabState,
+  withLabStateLock,
+} from "./lab-state-lock.ts";
 
 let root: string;
 const savedRoot = process.env.PODNET_LAB_ROOT;
@@ -94,6 +100,73 @@ describe("updateLabState", () => {
       create: true,
     });
     expect(held).toBe(`${process.pid} podnet lab up\n`);
+  });
+});
+
+describe("withLabStateLock nested in its own body", () => {
+  test("is refused at once as a programming error, naming both purposes, not waited for", async () => {
+    writeLab();
+    // With the default 120 s timeout: a wait would outlast the test's own timeout.
+    const error = await withLabStateLock("lab up", async () => {
+      await Bun.sleep(1);
+      return await withLabStateLock("lab down", async () => "nested").catch((e: unknown) => e);
+    });
+    expect(error).toBeInstanceOf(LabStateLockNestedError);
+    const e = error as LabStateLockNestedError;
+    expect(e.message).toContain(`Cannot lock ${root}/state.lock for lab down`);
+    expect(e.message).toContain("already holds it for lab up");
+    expect(e.message).toContain("not re-entrant");
+    // The outer lock is released as usual.
+    expect(await updateLabState("lab pod add node1 web", async (s) => s.pods.length)).toBe(0);
+  });
+
+  test("also through updateLabState, and without a lab root", async () => {
+    writeLab();
+    const nested = await updateLabState("lab pod add node1 web", async () =>
+      updateLabState("lab pod delete web", async () => {}).catch((e: unknown) => e),
+    );
+    expect(nested).toBeInstanceOf(LabStateLockNestedError);
+    rmSync(root, { recursive: true, force: true });
+    const noRoot = await withLabStateLock("lab down", async () =>
+      withLabStateLock("lab down", async () => {}).catch((e: unknown) => e),
+    );
+    expect(noRoot).toBeInstanceOf(LabStateLockNestedError);
+  });
+
+  test("a timer the body left behind may take the lock once the body has finished", async () => {
+    writeLab();
+    let later: Promise<number> | undefined;
+    await withLabStateLock("lab up", async () => {
+      later = new Promise((resolve, reject) =>
+        setTimeout(() => updateLabState("lab pod add", async (s) => s.pods.length).then(resolve, reject), 50),
+      );
+    });
+    expect(await later).toBe(0);
+  });
+});
+
+describe("lab down removing the lock file", () => {
+  test("a command waiting meanwhile runs after it has finished, and the emptied root is gone", async () => {
+    writeLab();
+    const events: string[] = [];
+    let locked: () => void = () => {};
+    const downHolds = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const down = withLabStateLock("lab down", async (lock) => {
+      locked();
+      rmSync(`${root}/state.json`);
+      lock?.removeOnRelease();
+      // What lab down still does after asking for the removal: the waiter tries meanwhile.
+      await Bun.sleep(300);
+      events.push("down done");
+    });
+    await downHolds;
+    // Another command (started outside down's body, as from another terminal) waits for the lock.
+    await withLabStateLock("lab pod add node1 web", async () => void events.push("pod add runs"));
+    await down;
+    expect(events).toEqual(["down done", "pod add runs"]);
+    expect(existsSync(root)).toBe(false);
   });
 });
 

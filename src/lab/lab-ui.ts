@@ -180,7 +180,9 @@ export async function labUi(state: LabState, options: LabUiOptions): Promise<num
   const listen = parseListenAddress(options.listen ?? LAB_UI_DEFAULT_LISTEN);
   if (datastoreIsLocal(state)) return await serveHere(state, listen, options.token);
   if (options.token !== undefined)
-    throw new LabUiError("--token: with the lab's etcd the map is served on loopback only, without a token");
+    throw new LabUiError(
+      "a token (--token, --token-file or PODNET_UI_TOKEN): with the lab's etcd the map is served on loopback only, without a token",
+    );
   return await serveThroughNode(state, listen);
 }
 

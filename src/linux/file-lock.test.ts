@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
 import { pollUntil } from "../base/poll-until.ts";
-import { FileLockError, withFileLock } from "./file-lock.ts";
+import { FileLockError, lockOpened, withFileLock } from "./file-lock.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/podnet-file-lock-`);
 const children: Subprocess[] = [];
@@ -149,9 +149,17 @@ describe("withFileLock", () => {
     expect(await isHeld(path)).toBe(false);
   });
 
-  test("the holder may remove the file; the next holder locks a new one at the same path", async () => {
+  test("the holder may remove the file on release; the next holder locks a new one at the same path", async () => {
     const path = lockPath();
-    await withFileLock(path, async (lock) => lock.remove(), options(1000));
+    await withFileLock(
+      path,
+      async (lock) => {
+        lock.removeOnRelease();
+        // Removed only when released: while the holder runs, the file is the one waiters lock.
+        expect(existsSync(path)).toBe(true);
+      },
+      options(1000),
+    );
     expect(existsSync(path)).toBe(false);
     await withFileLock(
       path,
@@ -161,6 +169,71 @@ describe("withFileLock", () => {
       },
       options(1000),
     );
+  });
+
+  test("a waiter polling while the holder removes the file gets in only once the holder has finished", async () => {
+    const path = lockPath();
+    const events: string[] = [];
+    let waiter: Promise<void> | undefined;
+    await withFileLock(
+      path,
+      async (lock) => {
+        waiter = withFileLock(path, async () => void events.push("waiter runs"), options(10_000));
+        lock.removeOnRelease();
+        // The holder's last work after asking for the removal (lab down removing the lab root):
+        // the waiter tries every 20 ms meanwhile, and must not find a free file at the path.
+        await Bun.sleep(300);
+        events.push("holder done");
+      },
+      options(1000),
+    );
+    await waiter;
+    expect(events).toEqual(["holder done", "waiter runs"]);
+  });
+
+  test("a waiter that opened the file before its holder removed it does not take the path's lock", async () => {
+    const path = lockPath();
+    let fd = -1;
+    await withFileLock(
+      path,
+      async (lock) => {
+        // A waiter's attempt: the file opened, then found busy.
+        fd = openSync(path, "r+");
+        expect(lockOpened(fd, path)).toBe("busy");
+        lock.removeOnRelease();
+      },
+      options(1000),
+    );
+    // Another process has since locked a new file at the path.
+    const other = Bun.spawn(["flock", path, "cat"], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
+    children.push(other);
+    await pollUntil("flock(1) to hold the new file", () => isHeld(path), 10_000);
+    // The old file is free to lock, but it is no longer the path's: the waiter must open the path again.
+    expect(lockOpened(fd, path)).toBe("moved");
+    closeSync(fd);
+    const error = await withFileLock(path, async () => {}, options(0)).catch((e: unknown) => e);
+    expect((error as FileLockError).holders).toEqual([other.pid]);
+    other.stdin.end();
+    await other.exited;
+  });
+
+  test("any failed attempt counts as busy (flock's errno is not read): a bad descriptor does not throw", () => {
+    const path = lockPath();
+    const fd = openSync(path, "w");
+    closeSync(fd);
+    expect(lockOpened(fd, path)).toBe("busy");
+  });
+
+  test("a waiter keeps trying while the lock is busy and takes it once its holder releases it", async () => {
+    const path = lockPath();
+    const child = await holdInChild(path, "lab up");
+    const waiter = withFileLock(path, async () => "taken", options(10_000));
+    // Still waiting after several attempts: busy is not a failure.
+    await Bun.sleep(200);
+    expect(await isHeld(path)).toBe(true);
+    child.stdin.end();
+    await child.exited;
+    expect(await waiter).toBe("taken");
   });
 
   test("the holder's pid and purpose are in the file while held, and cleared after", async () => {

@@ -4,6 +4,16 @@
  * crash or Ctrl-C), and Bun opens files with O_CLOEXEC, so the agents and echo servers a holder
  * starts do not inherit it. The lock is tried without blocking and polled until a deadline: a
  * blocking flock() through FFI would stop the event loop (and with it every timer) meanwhile.
+ *
+ * A holder may remove the lock file (`lab down` removes the lab). The classic flock+unlink rule
+ * keeps that safe: the holder unlinks it as its very last step, just before it unlocks, and a
+ * waiter that got the lock checks that the file it locked is still the one at the path; if not
+ * (it opened the old file before the unlink), it opens the path again.
+ *
+ * flock()'s errno is not read: through FFI it would take a second call (__errno_location), and
+ * the JavaScript engine may run between the two and overwrite it. A failed LOCK_NB attempt is
+ * taken as "busy" and tried again until the deadline; who holds the lock then comes from
+ * /proc/locks, and the error says so when nobody is listed there.
  */
 import {
   closeSync,
@@ -22,12 +32,9 @@ import { lockHolders } from "./proc-locks.ts";
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_UN = 8;
-const EINTR = 4;
-const EWOULDBLOCK = 11;
 
 interface Flock {
   flock(fd: number, operation: number): number;
-  errno(): number;
 }
 
 let libc: Flock | undefined;
@@ -40,16 +47,9 @@ function loadFlock(path: string): Flock {
     const { FFIType: T } = ffi;
     const lib = ffi.dlopen("libc.so.6", {
       flock: { args: [T.i32, T.i32], returns: T.i32 },
-      __errno_location: { args: [], returns: T.ptr },
     });
     const s = lib.symbols;
-    libc = {
-      flock: (fd, operation) => s.flock(fd, operation),
-      errno: () => {
-        const p = s.__errno_location();
-        return p ? ffi.read.i32(p, 0) : 0;
-      },
-    };
+    libc = { flock: (fd, operation) => s.flock(fd, operation) };
     return libc;
   } catch (e) {
     throw new FileLockError(path, "unavailable", `flock() is not available (${(e as Error).message})`);
@@ -72,11 +72,14 @@ export class FileLockError extends Error {
   }
 }
 
-/** The lock while its holder runs: the file may be removed (by `lab down`) before release. */
+/** The lock while its holder runs. */
 export interface HeldLock {
   readonly path: string;
-  /** Unlinks the lock file; whoever waits for it then locks a new file at the same path. */
-  remove(): void;
+  /**
+   * Removes the lock file when the lock is released: it is unlinked as the holder's last step,
+   * just before the unlock, so whoever then locks a new file at the path runs after this holder.
+   */
+  removeOnRelease(): void;
 }
 
 export interface FileLockOptions {
@@ -97,8 +100,26 @@ function stillAtPath(fd: number, path: string): boolean {
   }
 }
 
+/** What one attempt on an opened lock file found. */
+export type LockAttempt = "held" | "busy" | "moved";
+
+/**
+ * Tries to lock `fd`, opened at `path`, without blocking: "held" (this descriptor holds the lock
+ * of the file at `path`), "busy" (another holder has it: try again later) or "moved" (locked, but
+ * the file is no longer the one at `path`, as its last holder removed it: open the path again).
+ * On "busy" and "moved" the descriptor holds nothing and is the caller's to close.
+ */
+export function lockOpened(fd: number, path: string): LockAttempt {
+  const lib = loadFlock(path);
+  // Any failure of a LOCK_NB attempt counts as busy: see the module comment about errno.
+  if (lib.flock(fd, LOCK_EX | LOCK_NB) !== 0) return "busy";
+  if (stillAtPath(fd, path)) return "held";
+  lib.flock(fd, LOCK_UN);
+  return "moved";
+}
+
 /** One attempt: the locked descriptor, or undefined while another process holds the lock. */
-function tryLock(path: string, lib: Flock): number | undefined {
+function tryLock(path: string): number | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
@@ -107,18 +128,24 @@ function tryLock(path: string, lib: Flock): number | undefined {
     if (code === "ENOENT") throw new FileLockError(path, "no-directory", "its directory does not exist");
     throw new FileLockError(path, "unavailable", `cannot open it (${code ?? (e as Error).message})`);
   }
-  let r = lib.flock(fd, LOCK_EX | LOCK_NB);
-  while (r !== 0 && lib.errno() === EINTR) r = lib.flock(fd, LOCK_EX | LOCK_NB);
-  if (r === 0 && stillAtPath(fd, path)) return fd;
-  const errno = r === 0 ? 0 : lib.errno();
+  let attempt: LockAttempt;
+  try {
+    attempt = lockOpened(fd, path);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  if (attempt === "held") return fd;
   closeSync(fd);
-  if (r !== 0 && errno !== EWOULDBLOCK)
-    throw new FileLockError(path, "unavailable", `flock() failed with errno ${errno}`);
   return undefined;
 }
 
-/** Who holds the lock: the pids from /proc/locks, and what the file says the holder does. */
-function describeHolder(path: string): { pids: number[]; text: string } {
+/**
+ * Why the lock was not taken within `timeoutMs`: its holders from /proc/locks, with what the file
+ * says they do; or, when none is listed (released just then, or flock() failing for another
+ * reason), that none is, and who last wrote the file.
+ */
+function whyNotTaken(path: string, timeoutMs: number): { pids: number[]; reason: string } {
   let pids: number[] = [];
   let written = "";
   try {
@@ -135,10 +162,18 @@ function describeHolder(path: string): { pids: number[]; text: string } {
     .join(" ")
     .replace(/[^ -~]/g, "?")
     .slice(0, 120);
-  const doing = said !== "" && (pids.length === 0 || pids.includes(writer)) ? ` (${said})` : "";
-  if (pids.length === 0 && Number.isInteger(writer) && writer > 0) pids = [writer];
-  const who = pids.length ? `pid ${pids.join(", ")}${doing}` : "another process";
-  return { pids, text: who };
+  if (pids.length > 0) {
+    const doing = said !== "" && pids.includes(writer) ? ` (${said})` : "";
+    return {
+      pids,
+      reason: `pid ${pids.join(", ")}${doing} holds it and did not release it within ${timeoutMs} ms`,
+    };
+  }
+  const last = Number.isInteger(writer) && writer > 0 ? `; pid ${writer} (${said || "?"}) last wrote it` : "";
+  return {
+    pids,
+    reason: `flock() failed for ${timeoutMs} ms, yet /proc/locks lists no holder of it${last}`,
+  };
 }
 
 /**
@@ -154,32 +189,35 @@ export async function withFileLock<T>(
   const lib = loadFlock(path);
   let fd: number;
   try {
-    ({ value: fd } = await pollUntil(`the lock ${path}`, () => tryLock(path, lib), options.timeoutMs, {
+    ({ value: fd } = await pollUntil(`the lock ${path}`, () => tryLock(path), options.timeoutMs, {
       intervalMs: 20,
     }));
   } catch (e) {
     if (!(e instanceof PollTimeoutError)) throw e;
-    const holder = describeHolder(path);
-    throw new FileLockError(
-      path,
-      "held",
-      `${holder.text} holds it and did not release it within ${options.timeoutMs} ms`,
-      holder.pids,
-    );
+    const why = whyNotTaken(path, options.timeoutMs);
+    throw new FileLockError(path, "held", why.reason, why.pids);
   }
-  let removed = false;
+  let remove = false;
   try {
     ftruncateSync(fd, 0);
     writeSync(fd, `${process.pid} ${options.purpose}\n`, 0);
     return await body({
       path,
-      remove: () => {
-        removed = true;
-        unlinkSync(path);
+      removeOnRelease: () => {
+        remove = true;
       },
     });
   } finally {
-    if (!removed) ftruncateSync(fd, 0);
+    release(fd, path, remove, lib);
+  }
+}
+
+/** Releases the lock; a file to remove is unlinked first (still locked), if it is still ours. */
+function release(fd: number, path: string, remove: boolean, lib: Flock): void {
+  try {
+    if (remove && stillAtPath(fd, path)) unlinkSync(path);
+    else ftruncateSync(fd, 0);
+  } finally {
     lib.flock(fd, LOCK_UN);
     closeSync(fd);
   }

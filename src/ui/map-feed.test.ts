@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { twoNodeCluster } from "../../test/support/two-node-cluster.ts";
 import { pollUntil } from "../base/poll-until.ts";
 import { putPodRecord } from "../cluster/pod-records.ts";
+import type { Store, WatchOptions } from "../store/store.ts";
 import { MapFeed } from "./map-feed.ts";
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -86,5 +87,76 @@ describe("MapFeed", () => {
     expect(gaps[1]).toBeGreaterThanOrEqual(650);
     // node1's facts were kept across the partial gathers.
     expect(feed.current().nodes.map((n) => n.answering)).toEqual([true, false]);
+  });
+});
+
+/** `store` with reads that fail while `broken` is set, and a handle on its watches' error callbacks. */
+function breakable(store: Store) {
+  const control = { broken: false, watchErrors: [] as ((e: Error) => void)[] };
+  const wrapped = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "list" || prop === "get")
+        return (...args: unknown[]) => {
+          if (control.broken) return Promise.reject(new Error("database is locked (injected)"));
+          return (Reflect.get(target, prop, receiver) as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      if (prop === "watch")
+        return (prefix: string, o: WatchOptions) => {
+          // The feed's own watch (facts requests watch their answers' prefix).
+          if (prefix === "/podnet/") control.watchErrors.push(o.onError);
+          return target.watch(prefix, o);
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { store: wrapped, control };
+}
+
+/** A started feed on a two-node cluster whose store can be broken. */
+async function breakableFeed() {
+  const { store: real } = await twoNodeCluster(cleanup);
+  const { store, control } = breakable(real);
+  const feed = new MapFeed(store, { factsTimeoutMs: 300, settleMs: 10, log: () => {} });
+  cleanup.push(() => feed.close());
+  await feed.start();
+  return { control, feed };
+}
+
+describe("MapFeed when the datastore fails", () => {
+  test("a failing read marks the map stale (a new version), a working one clears it", async () => {
+    const { control, feed } = await breakableFeed();
+    const fresh = feed.current();
+    expect(fresh.stale).toBeUndefined();
+
+    control.broken = true;
+    const before = Date.now();
+    await feed.gatherFacts();
+    const stale = await feed.next(fresh.version, 3000);
+    expect(stale?.stale?.reason).toBe("reading the datastore failed: database is locked (injected)");
+    expect(Date.parse(stale?.stale?.since ?? "")).toBeGreaterThanOrEqual(before - 1000);
+    // The cluster as last read is still shown.
+    expect(stale?.nodes.map((n) => n.name)).toEqual(fresh.nodes.map((n) => n.name));
+    // Failing again changes nothing a page shows: no new version, the same `since`.
+    await feed.gatherFacts();
+    expect(feed.current().version).toBe(stale?.version ?? -1);
+    expect(feed.current().stale?.since).toBe(stale?.stale?.since ?? "");
+
+    control.broken = false;
+    await feed.gatherFacts();
+    const again = await feed.next(stale?.version ?? 0, 3000);
+    expect(again?.stale).toBeUndefined();
+  });
+
+  test("a failed watch marks the map stale until the watch is open again", async () => {
+    const { control, feed } = await breakableFeed();
+    const fresh = feed.current();
+    control.watchErrors[0]?.(new Error("connection lost (injected)"));
+    const stale = await feed.next(fresh.version, 3000);
+    expect(stale?.stale?.reason).toBe("watching the datastore failed: connection lost (injected)");
+    // The keeper opens the watch again after its pause: the map is live again.
+    const again = await feed.next(stale?.version ?? 0, 5000);
+    expect(again?.stale).toBeUndefined();
+    expect(control.watchErrors.length).toBe(2);
   });
 });

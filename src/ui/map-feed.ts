@@ -3,7 +3,8 @@
  * toolkit's WatchKeeper), a snapshot read after each change, the nodes' kernel facts gathered
  * every `factsIntervalMs` while someone is watching and right after the node set changes, and a
  * version that increases whenever the map's content does. Pages wait for a version newer than the
- * one they have and get the newest map — never a queue of old ones.
+ * one they have and get the newest map — never a queue of old ones. While the datastore cannot be
+ * read or watched, the map says so (`stale`, pushed as a change) until a read and the watch work again.
  */
 import { DIAGNOSIS_PREFIX } from "../cluster/diagnosis-protocol.ts";
 import { ROOT } from "../cluster/keys.ts";
@@ -13,7 +14,7 @@ import { readClusterSnapshot } from "../diagnosis/snapshot-reader.ts";
 import type { Store, WatchEvent } from "../store/store.ts";
 import { buildClusterMap } from "./cluster-map.ts";
 import { FactsGatherer, type FactsGathererOptions } from "./facts-gatherer.ts";
-import type { ClusterMap, MapHost, NamedRouter } from "./map-types.ts";
+import type { ClusterMap, MapHost, MapStale, NamedRouter } from "./map-types.ts";
 
 /** How often a watched feed checks whether its facts are due. */
 const FRESHEN_CHECK_MS = 1000;
@@ -66,6 +67,9 @@ export class MapFeed {
   private snapshot: ClusterSnapshot | undefined;
   private version = 0;
   private lastError: Error | undefined;
+  /** Why the map cannot be refreshed, by cause; `staleSince` is when the first of them began. */
+  private readonly failures: { read?: string; watch?: string } = {};
+  private staleSince: string | undefined;
   private waiters = new Set<() => void>();
   private watchers = 0;
   private closed = false;
@@ -99,8 +103,14 @@ export class MapFeed {
         });
         return [watch];
       },
-      reopened: () => this.changed(),
-      failed: (e) => this.log(`datastore watch failed: ${e.message}`),
+      reopened: () => {
+        this.failed("watch", undefined);
+        this.changed();
+      },
+      failed: (e) => {
+        this.log(`datastore watch failed: ${e.message}`);
+        this.failed("watch", `watching the datastore failed: ${e.message}`);
+      },
     });
   }
 
@@ -227,11 +237,13 @@ export class MapFeed {
     } catch (e) {
       this.lastError = e as Error;
       this.log(`reading the datastore failed: ${(e as Error).message}`);
+      this.failed("read", `reading the datastore failed: ${(e as Error).message}`);
       return;
     }
     const nodesChanged = this.snapshot !== undefined && nodeSet(this.snapshot) !== nodeSet(snapshot);
     this.snapshot = snapshot;
     this.lastError = undefined;
+    this.setFailure("read", undefined);
     const candidate = buildClusterMap(
       snapshot,
       this.gatherer.facts,
@@ -241,18 +253,45 @@ export class MapFeed {
       new Date(),
       this.o.routers ?? [],
     );
-    const key = contentKey(candidate);
-    if (key === this.key && this.map !== undefined) {
-      // Nothing a page shows changed: keep the version, refresh when facts were read.
-      this.map = { ...this.map, ...(candidate.factsAt !== undefined ? { factsAt: candidate.factsAt } : {}) };
-    } else {
-      this.version++;
-      this.key = key;
-      this.map = candidate;
-      for (const wake of [...this.waiters]) wake();
-    }
+    this.publish(candidate);
     // A node came or went, or changed address: its kernel facts are worth reading now.
     if (nodesChanged && !this.closed) void this.gatherFacts();
+  }
+
+  /** `candidate` (built as version + 1) with the current staleness, as a new version when a page would see a change. */
+  private publish(built: ClusterMap): void {
+    const { stale: _, ...fresh } = built;
+    const stale = this.stale();
+    const candidate: ClusterMap = stale === undefined ? fresh : { ...fresh, stale };
+    const key = contentKey(candidate);
+    if (key === this.key && this.map !== undefined) {
+      // Nothing shown changed: keep the version and the map (serialized once), unless facts were read.
+      if (candidate.factsAt !== undefined && candidate.factsAt !== this.map.factsAt)
+        this.map = { ...this.map, factsAt: candidate.factsAt };
+      return;
+    }
+    this.version++;
+    this.key = key;
+    this.map = candidate;
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Records (a reason) or clears (undefined) why the map cannot be refreshed; pushes the change. */
+  private failed(cause: "read" | "watch", reason: string | undefined): void {
+    this.setFailure(cause, reason);
+    if (this.map !== undefined && !this.closed) this.publish({ ...this.map, version: this.version + 1 });
+  }
+
+  private setFailure(cause: "read" | "watch", reason: string | undefined): void {
+    this.failures[cause] = reason;
+    if (this.failures.read === undefined && this.failures.watch === undefined) this.staleSince = undefined;
+    else this.staleSince ??= new Date().toISOString();
+  }
+
+  private stale(): MapStale | undefined {
+    const reason = this.failures.read ?? this.failures.watch;
+    if (reason !== undefined && this.staleSince !== undefined) return { since: this.staleSince, reason };
+    return undefined;
   }
 }
 

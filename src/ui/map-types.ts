@@ -157,6 +157,16 @@ export interface ClusterMap {
   readonly missing: readonly { readonly node: string; readonly reason: string }[];
   /** When the kernel facts (segments, links, drift) were last read. */
   readonly factsAt?: string;
+  /**
+   * Set while the map cannot be refreshed (reading or watching the datastore fails): it shows the
+   * cluster as it was at `revision`. `since`: the first failure (ISO time); `reason`: the latest.
+   */
+  readonly stale?: MapStale;
+}
+
+export interface MapStale {
+  readonly since: string;
+  readonly reason: string;
 }
 
 export interface ApiError {

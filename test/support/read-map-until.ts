@@ -1,4 +1,4 @@
-/** Reading the map event stream of `podnet ui` in tests (src/ui/ui-server.test.ts, test/integration/ui-server.test.ts). */
+/** Reading the map event stream of `podnet ui` in tests (src/ui/ui-server.test.ts, test/integration/ui-server-*.test.ts). */
 import type { ClusterMap } from "../../src/ui/map-types.ts";
 
 /** Reads `event: map` events from an SSE body until `want` holds for one. */

@@ -13,4 +13,12 @@ describe("isClusterMap", () => {
     expect(isClusterMap({ ...map, nodes: [{ name: "n", nodeIPs: [] }] })).toBe(false);
     expect(isClusterMap(null)).toBe(false);
   });
+  test("takes a stale map, refuses a malformed stale", () => {
+    expect(isClusterMap({ ...map, stale: { since: "2026-12-06T13:50:01Z", reason: "etcd down" } })).toBe(
+      true,
+    );
+    expect(isClusterMap({ ...map, stale: "since noon" })).toBe(false);
+    expect(isClusterMap({ ...map, stale: { since: 5, reason: "etcd down" } })).toBe(false);
+    expect(isClusterMap({ ...map, stale: null })).toBe(false);
+  });
 });

@@ -23,6 +23,16 @@ export function isClusterMap(x: unknown): x is ClusterMap {
   const m = x as Record<string, unknown>;
   if (m.schema !== MAP_SCHEMA || typeof m.version !== "number") return false;
   if (!ARRAYS.every((k) => Array.isArray(m[k]))) return false;
+  if (m.stale !== undefined) {
+    const st = m.stale as Record<string, unknown> | null;
+    if (
+      typeof st !== "object" ||
+      st === null ||
+      typeof st.since !== "string" ||
+      typeof st.reason !== "string"
+    )
+      return false;
+  }
   return (m.nodes as unknown[]).every((n) => {
     if (typeof n !== "object" || n === null) return false;
     const node = n as Record<string, unknown>;

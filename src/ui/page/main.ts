@@ -15,6 +15,7 @@ import { isClusterMap } from "./is-cluster-map.ts";
 import { isNewerMap } from "./is-newer-map.ts";
 import { absoluteBoxes, type Box, ids, isCollapsed, layoutGraph } from "./layout-graph.ts";
 import { drawMap, type MapDrawing } from "./map-view.ts";
+import { type StreamState, statusLine } from "./status-line.ts";
 import { clear, htmlEl } from "./svg-dom.ts";
 import { type TraceSummary, traceSummary } from "./trace-steps.ts";
 import { drawTrace, renderTraceResult } from "./trace-view.ts";
@@ -54,24 +55,23 @@ const state: {
   focus?: string;
   drawing?: MapDrawing;
   size: { width: number; height: number };
-  live: boolean;
+  stream: StreamState;
   generation: number;
   search: string;
 } = {
   choices: new Map(),
   size: { width: 0, height: 0 },
-  live: false,
+  stream: { state: "connecting" },
   generation: 0,
   search: "",
 };
 
 function showStatus(): void {
-  const m = state.map;
-  const live = state.live ? "live" : "reconnecting…";
-  if (m === undefined) return;
-  const pods = m.nodes.reduce((n, node) => n + node.blocks.reduce((k, b) => k + b.pods.length, 0), 0);
-  statusEl.textContent = `${m.store} · rev ${m.revision} · v${m.version} · ${m.nodes.length} nodes, ${pods} pods, ${m.services.length} Services · ${live}`;
-  statusEl.classList.toggle("offline", !state.live);
+  if (state.map === undefined) return;
+  const line = statusLine(state.map, state.stream);
+  statusEl.textContent = line.text;
+  statusEl.classList.toggle("offline", line.stale);
+  statusEl.setAttribute("data-stale", String(line.stale));
 }
 
 function showDrift(m: ClusterMap): void {
@@ -290,6 +290,8 @@ fetchMap()
     statusEl.classList.add("offline");
   });
 openEvents(accept, (live) => {
-  state.live = live;
+  if (live) state.stream = { state: "open" };
+  // Still down while EventSource retries: the first drop is the one that counts.
+  else if (state.stream.state !== "down") state.stream = { state: "down", since: new Date().toISOString() };
   showStatus();
 });

@@ -36,10 +36,36 @@ function anchorBox(step: TraceStep, map: ClusterMap, drawing: MapDrawing): Box |
   return undefined;
 }
 
+/** Width of a character of the rewrite labels (10.5px bold monospace-ish), and their line height. */
+const CHAR_W = 6.2;
+const LINE_H = 13;
+
+/**
+ * A rewrite written where it happens: over its hop's own box (`box`, the node's or pod's), above a
+ * forward marker, below a reply one. It ends at the marker when it fits, but never leaves the box
+ * sideways — onto the neighbouring node — and one too wide for the box is split before its "→".
+ * The text element holds the whole rewrite (its lines are tspans), as the tests and a reader copy it.
+ */
+function drawRewrite(g: Element, text: string, x: number, y: number, box: Box, direction: string): void {
+  const cut = text.indexOf(" → ");
+  const wide = text.length * CHAR_W + 8 > box.width - 4;
+  const lines = wide && cut > 0 ? [text.slice(0, cut + 1), text.slice(cut + 1)] : [text];
+  const width = Math.max(...lines.map((l) => l.length)) * CHAR_W + 8;
+  const height = lines.length * LINE_H + 2;
+  const left = Math.max(box.x + 2, Math.min(x + 12 - width, box.x + box.width - 2 - width));
+  const top = direction === "forward" ? y - 16 - height + 4 : y + 13;
+  svgEl("rect", { x: left, y: top, width, height, rx: 3, class: "rewrite-bg" }, g);
+  const t = svgText(g, left + 4, top + 11, "", "rewrite");
+  lines.forEach((line, i) => {
+    const span = svgEl("tspan", { x: left + 4, y: top + 11 + i * LINE_H }, t);
+    span.textContent = line;
+  });
+}
+
 /** Draws the trace over the map into `layer`. */
 export function drawTrace(layer: Element, t: TraceSummary, map: ClusterMap, drawing: MapDrawing): void {
   const used = new Map<string, number>();
-  const points: { step: TraceStep; x: number; y: number }[] = [];
+  const points: { step: TraceStep; x: number; y: number; box: Box }[] = [];
   for (const step of t.steps) {
     const b = anchorBox(step, map, drawing);
     if (b === undefined) continue;
@@ -56,7 +82,7 @@ export function drawTrace(layer: Element, t: TraceSummary, map: ClusterMap, draw
       : step.direction === "forward"
         ? b.y + 12 + row * 24
         : b.y + b.height - 12 - row * 24;
-    points.push({ step, x, y });
+    points.push({ step, x, y, box: b });
   }
   for (const direction of ["forward", "reply"] as const) {
     const pts = points.filter((p) => p.step.direction === direction);
@@ -95,8 +121,7 @@ export function drawTrace(layer: Element, t: TraceSummary, map: ClusterMap, draw
     }
   }
   const labelled = new Set<string>();
-  const root = drawing.boxes.get("root");
-  for (const { step, x, y } of points) {
+  for (const { step, x, y, box } of points) {
     const g = svgEl(
       "g",
       {
@@ -121,13 +146,7 @@ export function drawTrace(layer: Element, t: TraceSummary, map: ClusterMap, draw
       const key = `${x},${y}`;
       if (!labelled.has(key)) {
         labelled.add(key);
-        const ty = step.direction === "forward" ? y - 16 : y + 24;
-        const text = shorten(step.rewrite, 60);
-        const width = text.length * 6.2 + 8;
-        // Ends at the marker, but never leaves the map on the left.
-        const left = Math.max((root?.x ?? 0) + 2, x - width);
-        svgEl("rect", { x: left, y: ty - 11, width, height: 15, rx: 3, class: "rewrite-bg" }, g);
-        svgText(g, left + 4, ty, text, "rewrite");
+        drawRewrite(g, shorten(step.rewrite, 60), x, y, box, step.direction);
       }
     }
     svgTitle(

@@ -42,7 +42,8 @@ export async function textsOf(page: Page, selector: string): Promise<string[]> {
 
 /**
  * Fills the trace form, runs it (with a probe unless `probe` is false) and waits until the page has
- * drawn it; returns the report the page received.
+ * drawn it; returns the report the page received. A trace drawn before is cleared first, so that
+ * its hops are not taken for the new one's.
  */
 export async function traceOnPage(
   page: Page,
@@ -50,6 +51,10 @@ export async function traceOnPage(
   destination: string,
   probe = true,
 ): Promise<TraceReport> {
+  await page.locator("#trace-clear").click();
+  await page.waitForFunction(() => document.querySelector("#map [data-hop]") === null, undefined, {
+    timeout: 5_000,
+  });
   await page.locator("#trace-source").fill(source);
   await page.locator("#trace-destination").fill(destination);
   const box = page.locator("#trace-probe");
