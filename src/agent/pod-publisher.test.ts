@@ -169,6 +169,24 @@ describe("PodPublisher", () => {
     await until("the retry to publish", async () => (await names(t.s)).length === 1);
   });
 
+  test("readiness set by the agent is published with the pod's record at once, and cleared again", async () => {
+    const t = await setup(3600);
+    t.add("c1", "web-1");
+    t.add("c2", "web-2");
+    t.publisher.start();
+    const readiness = async () =>
+      (await listPodRecords(t.s, "node-1")).pods.map((p) => `${p.name}:${p.ready ?? "-"}`);
+    await until("both pods", async () => (await readiness()).length === 2);
+    expect(await readiness()).toEqual(["web-1:-", "web-2:-"]);
+    t.publisher.setPodReadiness({ namespace: "default", name: "web-2" }, false);
+    await until("web-2 not ready", async () => (await readiness())[1] === "web-2:false");
+    expect((await readiness())[0]).toBe("web-1:-");
+    t.publisher.setPodReadiness({ namespace: "default", name: "web-2" }, undefined);
+    await until("web-2 ready again", async () => (await readiness())[1] === "web-2:-");
+    // Two flips, two puts of the one record (and the two first puts): nothing else was written.
+    expect(await t.metrics.render()).toContain('podnet_agent_pod_record_writes_total{op="put"} 4\n');
+  });
+
   test("after stop nothing is published any more", async () => {
     const t = await setup();
     t.publisher.start();

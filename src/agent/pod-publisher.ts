@@ -5,6 +5,9 @@
  * plugin pokes a file in the state directory after each change (agent-poke.ts); a watch on the
  * directory turns that into a sync at once, and a periodic sync repairs anything missed (a lost
  * poke, a write that failed, records changed by hand). Syncs coalesce: one runs, one waits.
+ *
+ * Each record carries its pod's readiness as the agent last set it (setPodReadiness): a pod
+ * marked not ready is published with `ready: false`, and the proxies and DNS drop its addresses.
  */
 import { type FSWatcher, watch } from "node:fs";
 import { PODS_PREFIX, putPodRecord } from "../cluster/pod-records.ts";
@@ -59,6 +62,8 @@ export class PodPublisher {
   private stopped = false;
   /** Problems already logged, so a bad row is reported once, not on every sync. */
   private reported = new Set<string>();
+  /** Readiness by "namespace/name"; a pod not here is published as ready. */
+  private readonly readiness = new Map<string, boolean>();
 
   constructor(
     private readonly store: Store,
@@ -95,6 +100,23 @@ export class PodPublisher {
   /** Many requests coalesce into one sync: at most one runs and one waits. */
   requestSync(reason: string): void {
     this.loop.request(reason);
+  }
+
+  /**
+   * Sets whether a pod of this node is ready (undefined: forget it, which publishes it as ready).
+   * A change is published by the next sync, requested at once; setting what is already set does
+   * nothing. Whoever checks the pods forgets a pod when it goes, so a later pod of the same name
+   * does not inherit its state.
+   */
+  setPodReadiness(
+    pod: { readonly namespace: string; readonly name: string },
+    ready: boolean | undefined,
+  ): void {
+    const key = `${pod.namespace}/${pod.name}`;
+    if (this.readiness.get(key) === ready) return;
+    if (ready === undefined) this.readiness.delete(key);
+    else this.readiness.set(key, ready);
+    this.requestSync("readiness changed");
   }
 
   async stop(): Promise<void> {
@@ -141,7 +163,7 @@ export class PodPublisher {
     const { store } = this;
     const { nodeName } = this.o;
     const rows = this.readRows();
-    const desired = desiredPodRecords(nodeName, rows.rows);
+    const desired = desiredPodRecords(nodeName, rows.rows, new Map(this.readiness));
     this.report([...rows.problems, ...desired.problems]);
     // Read right before the writes: a lease taken again meanwhile moves every record onto it.
     const leaseId = this.leaseId();

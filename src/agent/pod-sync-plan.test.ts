@@ -80,6 +80,43 @@ describe("desiredPodRecords", () => {
   });
 });
 
+describe("desiredPodRecords: readiness", () => {
+  test("a pod is published ready unless its readiness says not; ready is the text an older agent writes", () => {
+    const rows = [
+      row(),
+      row({ containerId: "c2", name: "web-2" }),
+      row({ containerId: "c3", name: "web-3" }),
+    ];
+    const { records } = desiredPodRecords(
+      "node-1",
+      rows,
+      new Map([
+        ["default/web-2", false],
+        ["default/web-3", true],
+        ["default/gone", false],
+      ]),
+    );
+    expect(records.map((r) => [r.name, r.ready])).toEqual([
+      ["web-1", undefined],
+      ["web-2", false],
+      ["web-3", undefined],
+    ]);
+    expect(desiredPodRecords("node-1", rows).records.every((r) => r.ready === undefined)).toBe(true);
+  });
+
+  test("a readiness flip is one put of that pod's record, and flipping back is another", () => {
+    const rows = [row(), row({ containerId: "c2", name: "web-2" })];
+    const ready = desiredPodRecords("node-1", rows).records;
+    const held = ready.map((r) => stored(r));
+    const unready = desiredPodRecords("node-1", rows, new Map([["default/web-2", false]])).records;
+    const plan = planPodSync(unready, held, "L1");
+    expect(plan).toEqual({ puts: [{ ...ready[1], ready: false } as PodRecord], deletes: [] });
+    const after = [held[0] as StoredRecord, stored(unready[1] as PodRecord)];
+    expect(planPodSync(unready, after, "L1")).toEqual({ puts: [], deletes: [] });
+    expect(planPodSync(ready, after, "L1").puts).toEqual([ready[1] as PodRecord]);
+  });
+});
+
 describe("planPodSync", () => {
   // Ordered by key: default/db, default/web-1, default/web-2.
   const [db, web1, web2] = desiredPodRecords("node-1", [

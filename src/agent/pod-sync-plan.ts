@@ -35,11 +35,24 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 }
 
 /**
+ * Readiness of pods by "namespace/name", as the agent's checks found it. A pod not in it is
+ * ready: it declares no check, or nothing has checked it yet.
+ */
+export type PodReadiness = ReadonlyMap<string, boolean>;
+
+const NO_READINESS: PodReadiness = new Map();
+
+/**
  * One record per pod (namespace/name): a pod with several attachments (interfaces, or an old
  * sandbox whose DEL is still to come) is one endpoint candidate with all their addresses. Rows
- * are taken in container/interface order, so the first one's labels win a disagreement.
+ * are taken in container/interface order, so the first one's labels win a disagreement. A pod
+ * `readiness` marks not ready is published with `ready: false`.
  */
-export function desiredPodRecords(node: string, rows: readonly PodRow[]): DesiredPods {
+export function desiredPodRecords(
+  node: string,
+  rows: readonly PodRow[],
+  readiness: PodReadiness = NO_READINESS,
+): DesiredPods {
   const problems: string[] = [];
   const byPod = new Map<string, PodRow[]>();
   const ordered = [...rows].sort((a, b) => (attachment(a) < attachment(b) ? -1 : 1));
@@ -57,9 +70,17 @@ export function desiredPodRecords(node: string, rows: readonly PodRow[]): Desire
         );
     }
     const ips = [...new Set(group.flatMap((r) => r.ips))];
+    const ready = readiness.get(pod) ?? true;
     try {
       records.push(
-        checkPodRecord({ namespace: first.namespace, name: first.name, node, ips, labels: first.labels }),
+        checkPodRecord({
+          namespace: first.namespace,
+          name: first.name,
+          node,
+          ips,
+          labels: first.labels,
+          ready,
+        }),
       );
     } catch (e) {
       if (!(e instanceof InvalidPodRecordError)) throw e;

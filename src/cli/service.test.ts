@@ -7,79 +7,7 @@ import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import { openStore } from "../store/open-store.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { runCli } from "./run-cli.ts";
-import {
-  parseAffinity,
-  parsePortSpec,
-  parseSelector,
-  parseServiceRef,
-  ServiceArgumentError,
-  serviceCommand,
-} from "./service.ts";
-
-describe("parsePortSpec", () => {
-  test("every form of [NAME:]PORT[:TARGET][/PROTO][:nodeport=N|auto]", () => {
-    const cases: [string, object][] = [
-      ["80", { port: 80 }],
-      ["80:8080", { port: 80, targetPort: 8080 }],
-      ["http:80", { name: "http", port: 80 }],
-      ["http:80:8080", { name: "http", port: 80, targetPort: 8080 }],
-      ["53/udp", { port: 53, protocol: "UDP" }],
-      ["dns:53:5353/UDP", { name: "dns", port: 53, targetPort: 5353, protocol: "UDP" }],
-      ["80:nodeport=30080", { port: 80, nodePort: 30080 }],
-      ["80/sctp:nodeport=auto", { port: 80, protocol: "SCTP", nodePort: "auto" }],
-      [
-        "web:443:8443/tcp:nodeport=AUTO",
-        { name: "web", port: 443, targetPort: 8443, protocol: "TCP", nodePort: "auto" },
-      ],
-    ];
-    for (const [spec, want] of cases)
-      expect(parsePortSpec(spec)).toEqual(want as ReturnType<typeof parsePortSpec>);
-  });
-
-  test("bad specs are refused with the spec and the reason", () => {
-    const cases: [string, string][] = [
-      ["", 'port "" is not a port number'],
-      ["http", 'port "http" is not a port number'],
-      ["0", "from 1 to 65535"],
-      ["65536", "from 1 to 65535"],
-      ["80:0", 'target port "0"'],
-      ["80/icmp", 'protocol "icmp" is not one of TCP, UDP, SCTP'],
-      ["80:nodeport=", 'nodeport must be a number or "auto"'],
-      ["80:nodeport=x1", 'nodeport must be a number or "auto"'],
-      ["a:1:2:3", "use [NAME:]PORT"],
-      [":80", "the port name is empty"],
-    ];
-    for (const [spec, reason] of cases) {
-      const e = (() => {
-        try {
-          parsePortSpec(spec);
-        } catch (x) {
-          return x;
-        }
-      })();
-      expect(e).toBeInstanceOf(ServiceArgumentError);
-      expect((e as Error).message).toStartWith(`--port "${spec}": `);
-      expect((e as Error).message).toContain(reason);
-    }
-  });
-});
-
-describe("other arguments", () => {
-  test("selectors, affinity and references", () => {
-    expect(parseSelector(["app=web,tier=front", "env="])).toEqual({ app: "web", tier: "front", env: "" });
-    expect(() => parseSelector(["app"])).toThrow('--selector "app": use KEY=VALUE');
-    expect(() => parseSelector(["app=a", "app=b"])).toThrow("given twice");
-    expect(parseAffinity("None")).toEqual({ kind: "None" });
-    expect(parseAffinity("clientip")).toEqual({ kind: "ClientIP" });
-    expect(parseAffinity("ClientIP:60")).toEqual({ kind: "ClientIP", timeoutSeconds: 60 });
-    expect(() => parseAffinity("ClientIP:1h")).toThrow("not a number of seconds");
-    expect(() => parseAffinity("Cookie")).toThrow("use None, ClientIP or ClientIP:SECONDS");
-    expect(parseServiceRef("kube-system/dns")).toEqual({ namespace: "kube-system", name: "dns" });
-    expect(parseServiceRef("web")).toEqual({ namespace: "default", name: "web" });
-    expect(() => parseServiceRef("a/b/c")).toThrow("use NAMESPACE/NAME");
-    expect(() => parseServiceRef("/b")).toThrow("use NAMESPACE/NAME");
-  });
-});
+import { serviceCommand } from "./service.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -197,6 +125,91 @@ describe("podnet service", () => {
     await expect(run(["show", "--datastore", ds])).rejects.toBeInstanceOf(UsageError);
     expect((await run(["list", "--datastore", ds])).out).toBe(
       "NAMESPACE  NAME  CLUSTER-IPS  PORTS  SELECTOR  AFFINITY  ENDPOINTS",
+    );
+  });
+
+  test("a headless Service: no ClusterIP, no NodePort, shown as None; unready pods apart from ready ones", async () => {
+    const ds = await cluster();
+    const store = await openStore(ds);
+    for (const [name, ip, ready] of [
+      ["db-2", "10.244.1.7", true],
+      ["db-3", "10.244.1.8", false],
+    ] as const)
+      await putPodRecord(store, {
+        namespace: "default",
+        name,
+        node: "node-2",
+        ips: [ip],
+        labels: { app: "db" },
+        ready,
+      });
+    await store.close();
+
+    const refused = await run([
+      "create",
+      "db",
+      "--headless",
+      "--datastore",
+      ds,
+      "--port",
+      "5432:nodeport=auto",
+    ]).catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toContain(
+      'ports[0].nodePort is "auto": a headless Service has no NodePorts',
+    );
+
+    const created = await run([
+      "create",
+      "db",
+      "--headless",
+      "--datastore",
+      ds,
+      "--port",
+      "pg:5432",
+      "--selector",
+      "app=db",
+    ]);
+    expect(created.code).toBe(0);
+    expect(created.out).toContain("cluster IPs:      None (headless)");
+    expect(created.out).toContain(
+      [
+        "ENDPOINT POD  NODE    IP          READY",
+        "default/db-1  node-1  10.244.1.6  yes",
+        "default/db-2  node-2  10.244.1.7  yes",
+        "default/db-3  node-2  10.244.1.8  no",
+      ].join("\n"),
+    );
+    expect((await run(["list", "--datastore", ds])).out.split("\n")[1]).toBe(
+      "default    db    None         5432/TCP  app=db    None      2 (1 not ready)",
+    );
+    const shown = JSON.parse((await run(["show", "db", "--datastore", ds, "--json"])).out);
+    expect(shown).toMatchObject({ headless: true, clusterIPs: [] });
+    expect(shown.endpoints.map((e: { pod: string }) => e.pod)).toEqual(["default/db-1", "default/db-2"]);
+    expect(shown.notReadyEndpoints).toEqual([{ ip: "10.244.1.8", node: "node-2", pod: "default/db-3" }]);
+    // A headless Service holds nothing besides its record.
+    expect((await run(["delete", "db", "--datastore", ds])).out).toBe("deleted service default/db");
+  });
+
+  test("a Service whose pods are all unready says its connections are refused", async () => {
+    const ds = await cluster();
+    const store = await openStore(ds);
+    await putPodRecord(store, {
+      namespace: "default",
+      name: "web-1",
+      node: "node-1",
+      ips: ["10.244.1.5"],
+      labels: { app: "web" },
+      ready: false,
+    });
+    await store.close();
+    const created = await run(["create", "web", "--datastore", ds, "--port", "80", "--selector", "app=web"]);
+    expect(created.out).toEndWith(
+      [
+        "ENDPOINT POD   NODE    IP          READY",
+        "default/web-1  node-1  10.244.1.5  no",
+        "no endpoint is ready: connections to it are refused",
+      ].join("\n"),
     );
   });
 

@@ -9,6 +9,7 @@ import {
   InvalidPodRecordError,
   listEndpoints,
   listPodRecords,
+  listServiceEndpoints,
   PODS_PREFIX,
   podRecordKey,
   putPodRecord,
@@ -70,6 +71,7 @@ describe("pod records", () => {
       [{ ips: ["10.244.1.300"] }, "ips"],
       [{ ips: ["10.244.1.5", "10.244.1.05"] }, "ips"],
       [{ labels: { app: "no spaces" } }, "labels"],
+      [{ ready: "yes" as unknown as boolean }, "ready"],
     ];
     for (const [over, field] of bad) {
       const e = await putPodRecord(s, pod(over)).catch((x: unknown) => x);
@@ -83,6 +85,22 @@ describe("pod records", () => {
     const { pods, invalid } = await listPodRecords(s);
     expect(pods.map((p) => p.name)).toEqual(["3f9a_C0ntainer.ID-1"]);
     expect(invalid).toHaveLength(2);
+  });
+
+  test("readiness: stored only when the pod is not ready; a record without it is a ready pod", async () => {
+    const s = await store();
+    await putPodRecord(s, pod({ ready: true }));
+    await putPodRecord(s, pod({ name: "web-2", ready: false }));
+    const text = async (name: string) =>
+      (await s.get(podRecordKey({ node: "node-1", namespace: "default", name })))?.value;
+    // The text an agent that knows nothing of readiness writes, so an upgrade rewrites nothing.
+    expect(await text("web-1")).toBe(JSON.stringify(pod()));
+    expect(JSON.parse((await text("web-2")) ?? "")).toEqual({ ...pod({ name: "web-2" }), ready: false });
+    const { pods } = await listPodRecords(s);
+    expect(pods.map((p) => [p.name, p.ready])).toEqual([
+      ["web-1", undefined],
+      ["web-2", false],
+    ]);
   });
 
   test("watch delivers decoded puts and deletes", async () => {
@@ -133,7 +151,22 @@ describe("listEndpoints", () => {
     expect((await listEndpoints(s, service())).map((e) => e.pod)).toEqual(["default/web-2", "default/web-2"]);
   });
 
-  test("property: an endpoint exists exactly for each address of each same-namespace pod the selector matches", async () => {
+  test("a pod that is not ready is no endpoint, and is listed apart; ready again, it is back", async () => {
+    const s = await store();
+    await putPodRecord(s, pod());
+    await putPodRecord(s, pod({ name: "web-2", ips: ["10.244.1.6"], ready: false }));
+    expect((await listEndpoints(s, service())).map((e) => e.ip)).toEqual(["10.244.1.5"]);
+    expect(await listServiceEndpoints(s, service())).toEqual({
+      ready: [{ ip: "10.244.1.5", node: "node-1", pod: "default/web-1" }],
+      notReady: [{ ip: "10.244.1.6", node: "node-1", pod: "default/web-2" }],
+    });
+    await putPodRecord(s, pod({ ready: false }));
+    expect(await listEndpoints(s, service())).toEqual([]);
+    await putPodRecord(s, pod({ name: "web-2", ips: ["10.244.1.6"], ready: true }));
+    expect((await listEndpoints(s, service())).map((e) => e.ip)).toEqual(["10.244.1.6"]);
+  });
+
+  test("property: an endpoint exists exactly for each address of each ready same-namespace pod the selector matches", async () => {
     const s = await store();
     const random = mulberry32(77);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
@@ -148,6 +181,7 @@ describe("listEndpoints", () => {
         node: pick(["node-1", "node-2", "node-3"]),
         ips: random() < 0.3 ? [`10.244.0.${i + 1}`, `fd00::${i + 1}`] : [`10.244.0.${i + 1}`],
         labels,
+        ...(random() < 0.5 ? { ready: random() < 0.5 } : {}),
       });
       pods.push(p);
       await putPodRecord(s, p);
@@ -159,7 +193,7 @@ describe("listEndpoints", () => {
       const svc = service({ namespace: pick(["default", "prod"]), selector });
       const got = (await listEndpoints(s, svc)).map((e) => `${e.pod} ${e.ip} ${e.node}`).sort();
       const want = pods
-        .filter((p) => p.namespace === svc.namespace && selects(selector, p.labels))
+        .filter((p) => p.namespace === svc.namespace && selects(selector, p.labels) && p.ready !== false)
         .flatMap((p) => p.ips.map((ip) => `${p.namespace}/${p.name} ${ip} ${p.node}`))
         .sort();
       expect(got).toEqual(want);

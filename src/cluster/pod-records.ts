@@ -1,12 +1,13 @@
 /**
  * Pods as endpoint candidates in the datastore: `/podnet/pods/NODE/NAMESPACE/NAME` holds a pod's
- * addresses and labels. Each node agent publishes the pods it attached, under its node lease so
- * the records vanish with a dead node; Service endpoints are computed from them by selector.
+ * addresses, labels and readiness (`ready: false` when its check fails; absent when ready). Each
+ * node agent publishes the pods it attached, under its node lease so the records vanish with a
+ * dead node; Service endpoints are the ready ones its selector matches.
  */
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
 import { labelsProblem, namespaceProblem, podNameProblem } from "../k8s/names.ts";
 import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
-import { endpointsOf } from "../k8s/service-model.ts";
+import { endpointsOf, notReadyEndpointsOf } from "../k8s/service-model.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { ROOT } from "./keys.ts";
 import { NODE_NAME } from "./node-record.ts";
@@ -65,12 +66,17 @@ export function checkPodRecord(record: PodRecord): PodRecord {
   const labels = raw.labels ?? {};
   const problem = labelsProblem(labels);
   if (problem !== undefined) throw fail("labels", problem);
+  if (raw.ready !== undefined && typeof raw.ready !== "boolean")
+    throw fail("ready", `is ${JSON.stringify(raw.ready)}: must be true or false`);
   return {
     namespace: record.namespace,
     name: record.name,
     node: record.node,
     ips,
     labels: { ...(labels as Record<string, string>) },
+    // Absent means ready: a ready pod's record is the same text an older agent writes, so an
+    // upgrade rewrites no record and old readers see no new field until a pod is unready.
+    ...(raw.ready === false ? { ready: false } : {}),
   };
 }
 
@@ -165,10 +171,27 @@ export function watchPodRecords(
   });
 }
 
-/** The Service's current endpoints: pods of its namespace its selector matches, by pod then address. */
+const byPodThenIp = (a: Endpoint, b: Endpoint) =>
+  a.pod === b.pod ? (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0) : a.pod < b.pod ? -1 : 1;
+
+/** The Service's current endpoints: ready pods of its namespace its selector matches, by pod then address. */
 export async function listEndpoints(store: Store, service: Service): Promise<Endpoint[]> {
   const { pods } = await listPodRecords(store);
-  return endpointsOf(service, pods).sort((a, b) =>
-    a.pod === b.pod ? (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0) : a.pod < b.pod ? -1 : 1,
-  );
+  return endpointsOf(service, pods).sort(byPodThenIp);
+}
+
+export interface ServiceEndpoints {
+  /** Ready: these get the Service's traffic. */
+  readonly ready: Endpoint[];
+  /** Selected, but failing their readiness check. */
+  readonly notReady: Endpoint[];
+}
+
+/** The addresses of every pod the Service selects, ready ones apart, each by pod then address. */
+export async function listServiceEndpoints(store: Store, service: Service): Promise<ServiceEndpoints> {
+  const { pods } = await listPodRecords(store);
+  return {
+    ready: endpointsOf(service, pods).sort(byPodThenIp),
+    notReady: notReadyEndpointsOf(service, pods).sort(byPodThenIp),
+  };
 }

@@ -2,6 +2,10 @@
  * How a Service is kept in the datastore: JSON at `/podnet/services/NAMESPACE/NAME`. Records are
  * validated when read, with the same checks as on creation, so the proxy never programs a
  * half-understood Service.
+ *
+ * A headless Service is `"headless": true` with `"clusterIPs": []` — said outright, so a record
+ * that lost its addresses is refused rather than taken for a headless one. Records without the
+ * field (all written before headless Services existed) are ClusterIP Services as before.
  */
 import { tryParseIP } from "../ipnet/address.ts";
 import type { Service, ServicePort } from "../k8s/service-model.ts";
@@ -27,6 +31,7 @@ export function encodeService(s: Service): string {
   return JSON.stringify({
     namespace: s.namespace,
     name: s.name,
+    ...(s.headless === true ? { headless: true } : {}),
     clusterIPs: s.clusterIPs,
     ports: s.ports,
     sessionAffinity: s.sessionAffinity,
@@ -51,13 +56,22 @@ export function parseServiceRecord(key: string, text: string): Service {
     const name = r.name as string;
     if (key !== serviceRecordKey(namespace, name))
       throw new InvalidServiceRecordError(key, `holds Service "${id}", which belongs under another key`);
-    if (
+    if (r.headless !== undefined && r.headless !== true)
+      throw new InvalidServiceRecordError(
+        key,
+        `headless is ${JSON.stringify(r.headless)}: it is true or left out`,
+      );
+    const headless = r.headless === true;
+    if (headless) {
+      if (!Array.isArray(r.clusterIPs) || r.clusterIPs.length > 0)
+        throw new InvalidServiceRecordError(key, "clusterIPs of a headless Service must be an empty list");
+    } else if (
       !Array.isArray(r.clusterIPs) ||
       r.clusterIPs.length === 0 ||
       r.clusterIPs.some((ip) => typeof ip !== "string" || tryParseIP(ip) === undefined)
     )
       throw new InvalidServiceRecordError(key, "clusterIPs must be a non-empty list of addresses");
-    const ports = planPorts(id, r.ports).map((p, i): ServicePort => {
+    const ports = planPorts(id, r.ports, headless).map((p, i): ServicePort => {
       const { nodePort, ...rest } = p;
       if (nodePort === "auto")
         throw new InvalidServiceRecordError(key, `ports[${i}].nodePort is "auto", never allocated`);
@@ -66,6 +80,7 @@ export function parseServiceRecord(key: string, text: string): Service {
     return {
       namespace,
       name,
+      ...(headless ? { headless: true as const } : {}),
       clusterIPs: r.clusterIPs as string[],
       ports,
       sessionAffinity: planAffinity(id, r.sessionAffinity),

@@ -82,8 +82,8 @@ async function rollback(
 
 /**
  * Creates a Service: validates `input`, claims one ClusterIP per family of the cluster's service
- * CIDRs and the NodePorts asked for, then writes the record. If any step fails, everything
- * already claimed is released and the error is rethrown.
+ * CIDRs and the NodePorts asked for (a headless Service claims neither), then writes the record.
+ * If any step fails, everything already claimed is released and the error is rethrown.
  */
 export async function createService(
   store: Store,
@@ -121,6 +121,7 @@ export async function createService(
     const service: Service = {
       namespace: plan.namespace,
       name: plan.name,
+      ...(plan.headless ? { headless: true as const } : {}),
       clusterIPs,
       ports: plan.ports.map((p, i): ServicePort => {
         const { nodePort: _planned, ...rest } = p;

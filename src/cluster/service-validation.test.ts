@@ -152,8 +152,55 @@ describe("planService", () => {
     expect(refusal({ ...base, selector: { "Bad_Prefix/app": "x" } }).reason).toContain("prefix");
   });
 
-  test("a cluster without service CIDRs cannot have Services", () => {
+  test("a cluster without service CIDRs cannot have ClusterIP Services", () => {
     const none = buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: [] });
     expect(refusal(base, none).reason).toContain("no service CIDR");
+  });
+});
+
+describe("planService: headless", () => {
+  const headless: ServiceInput = {
+    namespace: "default",
+    name: "db",
+    headless: true,
+    ports: [{ name: "pg", port: 5432 }],
+    selector: { app: "db" },
+  };
+
+  test("claims no ClusterIP in any family and keeps its ports and selector", () => {
+    for (const config of [v4, dual]) {
+      const plan = planService(headless, config);
+      expect(plan.headless).toBe(true);
+      expect(plan.clusterIPs).toEqual([]);
+      expect(plan.ports).toEqual([{ name: "pg", protocol: "TCP", port: 5432, targetPort: 5432 }]);
+      expect(plan.selector).toEqual({ app: "db" });
+    }
+    expect(planService(base, v4).headless).toBe(false);
+  });
+
+  test("may have no port, and needs no service CIDR (it has no ClusterIP)", () => {
+    const none = buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: [] });
+    expect(planService({ ...headless, ports: [] }, none).ports).toEqual([]);
+    expect(refusal({ ...base, ports: [] }).message).toBe(
+      'Invalid Service "default/web": ports must list at least one port',
+    );
+  });
+
+  test("a NodePort, a ClusterIP or a headless value other than a boolean is refused, naming the field", () => {
+    const np = refusal({ ...headless, ports: [{ port: 5432 }, { port: 5433, nodePort: 30080 }] });
+    expect(np.message).toBe(
+      'Invalid Service "default/db": ports[1].nodePort is 30080: a headless Service has no NodePorts (there is no ClusterIP to forward them to)',
+    );
+    expect(refusal({ ...headless, ports: [{ port: 5432, nodePort: "auto" }] }).field).toBe(
+      "ports[0].nodePort",
+    );
+    expect(refusal({ ...headless, clusterIPs: ["10.96.0.10"] }).message).toBe(
+      'Invalid Service "default/db": clusterIPs is "10.96.0.10": a headless Service has no ClusterIP',
+    );
+    expect(refusal({ ...headless, headless: "yes" }).message).toBe(
+      'Invalid Service "default/db": headless is "yes": must be true or false',
+    );
+    // An empty request is no request: still headless.
+    expect(planService({ ...headless, clusterIPs: [] }, v4).clusterIPs).toEqual([]);
   });
 });

@@ -3,6 +3,10 @@
  * defaults filled in (TCP, targetPort = port, affinity timeout 3 h), every field validated, and
  * which ClusterIPs and NodePorts are still to be claimed. Pure: nothing here touches the store,
  * so a bad definition is refused before anything is allocated.
+ *
+ * A headless Service (Kubernetes' `clusterIP: None`) claims nothing: no ClusterIP, and no
+ * NodePort, which would have no ClusterIP to forward to. Its ports only name what its pods serve
+ * (for DNS SRV records), so it may have none, as in Kubernetes.
  */
 import type { ClusterConfig } from "../ipam/cluster-config.ts";
 import { serviceCidrOf } from "../ipam/cluster-config.ts";
@@ -37,9 +41,12 @@ export type SessionAffinityInput =
 export interface ServiceInput {
   readonly namespace: string;
   readonly name: string;
+  /** At least one, unless the Service is headless. */
   readonly ports: readonly ServicePortInput[];
+  /** No ClusterIP, no NodePorts, no proxy rules: DNS answers with the ready endpoints' addresses. */
+  readonly headless?: boolean;
   /**
-   * Requested ClusterIPs, at most one per family. The Service gets one ClusterIP for every
+   * Requested ClusterIPs, at most one per family (none for a headless Service). The Service gets one ClusterIP for every
    * family the cluster has a service CIDR of; families without a request get a free address.
    */
   readonly clusterIPs?: readonly string[];
@@ -61,8 +68,12 @@ export interface PlannedClusterIP {
 export interface ServicePlan {
   readonly namespace: string;
   readonly name: string;
+  readonly headless: boolean;
   readonly ports: readonly PlannedPort[];
-  /** In the order of the cluster's service CIDRs (the first is the Service's primary family). */
+  /**
+   * In the order of the cluster's service CIDRs (the first is the Service's primary family);
+   * empty for a headless Service.
+   */
   readonly clusterIPs: readonly PlannedClusterIP[];
   readonly sessionAffinity: SessionAffinity;
   readonly selector: Readonly<Record<string, string>>;
@@ -127,11 +138,23 @@ function planPort(service: string, i: number, raw: unknown): PlannedPort {
   };
 }
 
-/** Validates the ports of a Service: values, then that no two ports collide. */
-export function planPorts(service: string, ports: unknown): PlannedPort[] {
-  if (!Array.isArray(ports) || ports.length === 0)
+/**
+ * Validates the ports of a Service: values, then that no two ports collide. A headless Service
+ * may list none and may have no NodePort.
+ */
+export function planPorts(service: string, ports: unknown, headless = false): PlannedPort[] {
+  if (!Array.isArray(ports) || (ports.length === 0 && !headless))
     throw new ServiceValidationError(service, "ports", "must list at least one port");
   const planned = ports.map((p: unknown, i) => planPort(service, i, p));
+  if (headless)
+    planned.forEach((p, i) => {
+      if (p.nodePort !== undefined)
+        throw new ServiceValidationError(
+          service,
+          `ports[${i}].nodePort`,
+          `is ${show(p.nodePort)}: a headless Service has no NodePorts (there is no ClusterIP to forward them to)`,
+        );
+    });
   const names = new Map<string, number>();
   const ports_ = new Map<string, number>();
   const nodePorts = new Map<string, number>();
@@ -226,17 +249,31 @@ function planClusterIPs(service: string, config: ClusterConfig, requested: unkno
   });
 }
 
+function planHeadless(service: string, headless: unknown, clusterIPs: unknown): boolean {
+  if (headless !== undefined && typeof headless !== "boolean")
+    throw new ServiceValidationError(service, "headless", `is ${show(headless)}: must be true or false`);
+  if (headless === true && Array.isArray(clusterIPs) && clusterIPs.length > 0)
+    throw new ServiceValidationError(
+      service,
+      "clusterIPs",
+      `is ${clusterIPs.map(show).join(", ")}: a headless Service has no ClusterIP`,
+    );
+  return headless === true;
+}
+
 /** Checks everything about `input` that can be checked without the datastore. */
 export function planService(input: ServiceInput, config: ClusterConfig): ServicePlan {
   const raw: unknown = input;
   if (!isRecord(raw)) throw new ServiceValidationError("?", "service", "must be an object");
   const service = `${String(raw.namespace)}/${String(raw.name)}`;
   planIdentity(service, raw.namespace, raw.name);
+  const headless = planHeadless(service, raw.headless, raw.clusterIPs);
   return {
     namespace: input.namespace,
     name: input.name,
-    ports: planPorts(service, raw.ports),
-    clusterIPs: planClusterIPs(service, config, raw.clusterIPs),
+    headless,
+    ports: planPorts(service, raw.ports, headless),
+    clusterIPs: headless ? [] : planClusterIPs(service, config, raw.clusterIPs),
     sessionAffinity: planAffinity(service, raw.sessionAffinity),
     selector: planSelector(service, raw.selector),
   };

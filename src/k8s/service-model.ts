@@ -2,7 +2,9 @@
  * Kubernetes-style Services as podnet keeps them in the datastore (pure types and validation).
  * A Service has a stable ClusterIP (from the service CIDR, or requested), ports with protocols
  * and target ports, an optional NodePort per port, session affinity, and a selector; its
- * endpoints are the pods whose labels match the selector.
+ * endpoints are the ready pods whose labels match the selector. A headless Service has no
+ * ClusterIP and no NodePorts: the proxy leaves it alone, and cluster DNS answers its name with
+ * the addresses of its ready endpoints.
  */
 
 export type Protocol = "TCP" | "UDP" | "SCTP";
@@ -27,7 +29,12 @@ export type SessionAffinity =
 export interface Service {
   readonly namespace: string;
   readonly name: string;
-  /** One per family the Service has (IPv4 and/or IPv6). */
+  /**
+   * Kubernetes' `clusterIP: None`: no ClusterIP, no NodePorts, no proxy rules. Present only when
+   * true; records written before headless Services existed have no such field.
+   */
+  readonly headless?: true;
+  /** One per family the Service has (IPv4 and/or IPv6); empty exactly when the Service is headless. */
   readonly clusterIPs: readonly string[];
   readonly ports: readonly ServicePort[];
   readonly sessionAffinity: SessionAffinity;
@@ -42,6 +49,11 @@ export interface PodRecord {
   readonly node: string;
   readonly ips: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Whether the pod passes its readiness check. Absent means ready: records of agents that do
+   * not check readiness, and of pods that declare no check, have no such field.
+   */
+  readonly ready?: boolean;
 }
 
 export interface Endpoint {
@@ -68,9 +80,33 @@ export function selects(
   return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
 }
 
-/** The endpoints of a Service: pods in its namespace that its selector matches. */
+export function isHeadless(service: Pick<Service, "headless" | "clusterIPs">): boolean {
+  return service.headless === true || service.clusterIPs.length === 0;
+}
+
+/** Absent counts as ready (see PodRecord.ready). */
+export function isReady(pod: Pick<PodRecord, "ready">): boolean {
+  return pod.ready !== false;
+}
+
+/** The pods in the Service's namespace that its selector matches, ready or not. */
+export function selectedPods(service: Service, pods: readonly PodRecord[]): PodRecord[] {
+  return pods.filter((p) => p.namespace === service.namespace && selects(service.selector, p.labels));
+}
+
+function addressesOf(pods: readonly PodRecord[]): Endpoint[] {
+  return pods.flatMap((p) => p.ips.map((ip) => ({ ip, node: p.node, pod: `${p.namespace}/${p.name}` })));
+}
+
+/**
+ * The endpoints of a Service: the addresses of the ready pods in its namespace that its selector
+ * matches. Only these get traffic and DNS answers (Kubernetes' EndpointSlice `ready` condition).
+ */
 export function endpointsOf(service: Service, pods: readonly PodRecord[]): Endpoint[] {
-  return pods
-    .filter((p) => p.namespace === service.namespace && selects(service.selector, p.labels))
-    .flatMap((p) => p.ips.map((ip) => ({ ip, node: p.node, pod: `${p.namespace}/${p.name}` })));
+  return addressesOf(selectedPods(service, pods).filter(isReady));
+}
+
+/** The addresses of selected pods that are not ready (Kubernetes' `notReadyAddresses`). */
+export function notReadyEndpointsOf(service: Service, pods: readonly PodRecord[]): Endpoint[] {
+  return addressesOf(selectedPods(service, pods).filter((p) => !isReady(p)));
 }

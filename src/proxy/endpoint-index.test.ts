@@ -49,6 +49,35 @@ describe("EndpointIndex", () => {
     expect(index.counts).toEqual({ services: 1, pods: 2 });
   });
 
+  test("a pod turning unready changes its Service's entry and no other; ready again, it is back", () => {
+    const index = new EndpointIndex();
+    index.reset(
+      [svc("a", "web", { app: "web" }), svc("a", "db", { app: "db" }), svc("b", "web", { app: "web" })],
+      [
+        pod("n1", "a", "p1", "10.244.1.2", { app: "web" }),
+        pod("n2", "a", "p2", "10.244.2.2", { app: "web" }),
+        pod("n1", "a", "p3", "10.244.1.3", { app: "db" }),
+        pod("n2", "b", "p4", "10.244.2.4", { app: "web" }),
+      ],
+    );
+    const before = index.entries();
+    index.putPod({ ...pod("n1", "a", "p1", "10.244.1.2", { app: "web" }), ready: false });
+    const after = index.entries();
+    const changed = after
+      .filter((e, i) => e !== before[i])
+      .map((e) => `${e.service.namespace}/${e.service.name}`);
+    expect(changed).toEqual(["a/web"]);
+    expect(after.find((e) => e.service.namespace === "a" && e.service.name === "web")?.endpoints).toEqual([
+      { ip: "10.244.2.2", node: "n2", pod: "a/p2" },
+    ]);
+    // The last ready pod goes: the Service has no endpoints (the proxy rejects its ClusterIP).
+    index.putPod({ ...pod("n2", "a", "p2", "10.244.2.2", { app: "web" }), ready: false });
+    expect(index.entries()[1]?.endpoints).toEqual([]);
+    expect(index.counts).toEqual({ services: 3, pods: 4 });
+    index.putPod(pod("n1", "a", "p1", "10.244.1.2", { app: "web" }));
+    expect(index.entries()[1]?.endpoints.map((e) => e.pod)).toEqual(["a/p1"]);
+  });
+
   test("incremental updates equal a recomputation from scratch (seeded random events)", () => {
     const random = mulberry32(4242);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)] as T;
@@ -76,8 +105,9 @@ describe("EndpointIndex", () => {
             app: pick(["x", "y", "z"]),
           },
         );
-        pods.set(`${p.node}/${ns}/${p.name}`, p);
-        index.putPod(p);
+        const withReadiness = random() < 0.3 ? { ...p, ready: random() < 0.5 } : p;
+        pods.set(`${p.node}/${ns}/${p.name}`, withReadiness);
+        index.putPod(withReadiness);
       } else {
         const ref = { node: pick(["n1", "n2"]), namespace: ns, name: pick(["p1", "p2", "p3", "p4"]) };
         pods.delete(`${ref.node}/${ns}/${ref.name}`);

@@ -1,10 +1,12 @@
 /**
  * Reuse of the previous render (render-services.ts): a re-render after small edits gives exactly
  * what a fresh render gives, and at 10,000 Services it reuses every unchanged Service's entry.
+ * A headless Service is never rendered.
  */
 import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { type Endpoint, PROTOCOLS, type Service, type ServicePort } from "../k8s/service-model.ts";
+import { fullSync } from "./diff.ts";
 import { endpoint, nodeInput, service } from "./golden-cases.ts";
 import { type NftMap, type Ruleset, withServiceElements } from "./nft-model.ts";
 import { NAMES } from "./nft-names.ts";
@@ -113,5 +115,22 @@ describe("scale", () => {
       .map(([key]) => key);
     expect(reused).toHaveLength(9_999);
     expect(reused).not.toContain("default/svc-42");
+  });
+});
+
+describe("headless Services", () => {
+  test("a headless Service renders nothing: no ClusterIP to reject, no NodePort, no endpoint", () => {
+    const web = { service: service("web", ["10.96.0.10"], [tcp80]), endpoints: [endpoint("10.244.1.5")] };
+    const db = {
+      service: { ...service("db", [], [{ ...tcp80, nodePort: 30080 }]), headless: true as const },
+      endpoints: [endpoint("10.244.1.9")],
+    };
+    const text = (input: ProxyInput) => fullSync(renderRuleset(input)).text;
+    expect(text(nodeInput([web, db]))).toBe(text(nodeInput([web])));
+    // Even a hand-made one that kept an address: headless wins, and nothing of it is rendered.
+    const kept = { ...db, service: { ...db.service, clusterIPs: ["10.96.0.11"] } };
+    const r = renderRuleset(nodeInput([web, kept]));
+    expect(r.problems).toEqual([]);
+    expect(fullSync(r).text).toBe(text(nodeInput([web])));
   });
 });

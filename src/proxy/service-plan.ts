@@ -5,7 +5,7 @@
  * and skipped rather than letting one bad record break the whole transaction.
  */
 import type { Endpoint, Service, ServicePort } from "../k8s/service-model.ts";
-import { serviceKey } from "../k8s/service-model.ts";
+import { isHeadless, serviceKey } from "../k8s/service-model.ts";
 import type { AddressCanonicalizer } from "./addresses.ts";
 import type { RenderProblem } from "./nft-model.ts";
 import { type ClaimedPort, type FamilyService, nodePortKey, serviceIpKey } from "./service-rules.ts";
@@ -22,7 +22,8 @@ export function inputFingerprint(
   const a = service.sessionAffinity;
   const ports = service.ports.map((p) => `${p.protocol}/${p.port}/${p.targetPort}/${p.nodePort ?? ""}`);
   const ips = endpoints.map((e) => (isLocal(e, nodeName) ? `${e.ip}*` : e.ip));
-  return `${service.clusterIPs.join(",")}|${a.kind === "ClientIP" ? a.timeoutSeconds : ""}|${ports.join(",")}|${ips.join(",")}`;
+  const headless = isHeadless(service) ? "headless" : "";
+  return `${headless}|${service.clusterIPs.join(",")}|${a.kind === "ClientIP" ? a.timeoutSeconds : ""}|${ports.join(",")}|${ips.join(",")}`;
 }
 
 /** Whether an endpoint runs on this node (every endpoint counts as local when the node is not named). */
@@ -30,7 +31,11 @@ function isLocal(endpoint: Endpoint, nodeName: string | undefined): boolean {
   return nodeName === undefined || endpoint.node === nodeName;
 }
 
-/** The Service as the table of the canonicalizer's family sees it; undefined when it has no ClusterIP there. */
+/**
+ * The Service as the table of the canonicalizer's family sees it; undefined when it has no
+ * ClusterIP there — always for a headless Service, which has no ClusterIP to DNAT from (its
+ * clients reach the pods directly, by the addresses DNS gives them).
+ */
 export function resolveService(
   addresses: AddressCanonicalizer,
   service: Service,
@@ -38,6 +43,7 @@ export function resolveService(
   problems: RenderProblem[],
   nodeName?: string,
 ): FamilyService | undefined {
+  if (isHeadless(service)) return undefined;
   const key = serviceKey(service);
   let clusterIP: string | undefined;
   for (const text of service.clusterIPs) {

@@ -1,14 +1,15 @@
 /**
  * The service proxy's apply / fall back / resync logic against a recording kernel: what it sends
  * on the first sync, on an endpoint change, after a refused transaction, when its table went
- * missing, and while nft fails — with a real (SQLite) datastore for Services and pod records.
+ * missing, while nft fails, when a pod's readiness flips, and for a headless Service — with a real
+ * (SQLite) datastore for Services and pod records.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { useTempStores } from "../../test/support/temp-store.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { pollUntil } from "../base/poll-until.ts";
 import { podRecordKey, putPodRecord } from "../cluster/pod-records.ts";
-import { createService } from "../cluster/service-store.ts";
+import { createService, deleteService } from "../cluster/service-store.ts";
 import type { ServiceInput } from "../cluster/service-validation.ts";
 import type { Logger } from "../daemon/log.ts";
 import { Metrics } from "../daemon/metrics.ts";
@@ -75,8 +76,15 @@ function service(name: string, app: string, protocol: "TCP" | "UDP" = "TCP"): Se
   return { namespace: "default", name, selector: { app }, ports: [{ protocol, port: 80, targetPort: 8080 }] };
 }
 
-function pod(s: Store, name: string, ip: string, app: string): Promise<void> {
-  return putPodRecord(s, { namespace: "default", name, node: "node-1", ips: [ip], labels: { app } });
+function pod(s: Store, name: string, ip: string, app: string, ready?: boolean): Promise<void> {
+  return putPodRecord(s, {
+    namespace: "default",
+    name,
+    node: "node-1",
+    ips: [ip],
+    labels: { app },
+    ...(ready === undefined ? {} : { ready }),
+  });
 }
 
 /** Waits for what a watch event or a timer brings about (the proxy works within milliseconds). */
@@ -217,5 +225,78 @@ describe("ServiceProxy", () => {
       async () => (await metric("podnet_proxy_stale_udp_entries_deleted_total")) === 1,
     );
     expect(kernel.applied).toHaveLength(2);
+  });
+
+  test("a pod turning unready leaves the Service in a partial sync; with none ready its ClusterIP is refused", async () => {
+    const { s, kernel, proxy, metric } = await setup();
+    const web = await createService(s, config, service("web", "web"));
+    const ip = web.clusterIPs[0];
+    await pod(s, "web-1", "10.244.1.5", "web");
+    await pod(s, "web-2", "10.244.1.6", "web");
+    await pod(s, "db-1", "10.244.1.9", "db", false);
+    await proxy.start();
+    expect(kernel.applied[0]).toContain(`${ip} . 80 . 1 : 10.244.1.6 . 8080`);
+    expect(kernel.applied[0]).not.toContain("10.244.1.9");
+
+    await pod(s, "web-1", "10.244.1.5", "web", false);
+    await until("the partial sync", () => kernel.transactions.length === 2);
+    const flipped = kernel.applied[1] ?? "";
+    expect(flipped).not.toContain("table ip podnet {");
+    expect(flipped).toContain(
+      `add element ip podnet service-endpoints-tcp { ${ip} . 80 . 0 : 10.244.1.6 . 8080 }`,
+    );
+    expect(flipped).not.toContain("10.244.1.5 . 8080");
+
+    // The last ready pod goes: the ClusterIP's verdict goes, the address stays in cluster-ips,
+    // so reject-check refuses connections at once (golden no-endpoints.nft).
+    await pod(s, "web-2", "10.244.1.6", "web", false);
+    await until("the second partial sync", () => kernel.transactions.length === 3);
+    const none = kernel.applied[2] ?? "";
+    expect(none).toContain(`delete element ip podnet service-ips { ${ip} . tcp . 80 }`);
+    expect(none).not.toContain("cluster-ips");
+
+    await pod(s, "web-1", "10.244.1.5", "web", true);
+    await until("the third partial sync", () => kernel.transactions.length === 4);
+    expect(kernel.applied[3]).toContain(
+      `add element ip podnet service-endpoints-tcp { ${ip} . 80 . 0 : 10.244.1.5 . 8080 }`,
+    );
+    await until("the syncs to be counted", async () => (await metric(syncs("partial"))) === 3);
+    expect(await metric(syncs("full"))).toBe(1);
+    expect(kernel.transactions.map((t) => t.outcome)).toEqual(["applied", "applied", "applied", "applied"]);
+  });
+
+  test("a headless Service is left out of the table: no ClusterIP, no verdict, no endpoint, no change", async () => {
+    const { s, kernel, proxy, metric } = await setup();
+    await createService(s, config, service("web", "web"));
+    await createService(s, config, {
+      namespace: "default",
+      name: "db",
+      headless: true,
+      selector: { app: "db" },
+      ports: [{ name: "pg", port: 5432 }],
+    });
+    await pod(s, "web-1", "10.244.1.5", "web");
+    await pod(s, "db-1", "10.244.1.9", "db");
+    await proxy.start();
+    const [first] = kernel.applied;
+    expect(first).toStartWith(FULL);
+    for (const trace of ["default/db", "10.244.1.9", "5432"]) expect(first).not.toContain(trace);
+    // Its pods coming and going, and the Service going, change nothing in the kernel. The gauges
+    // are set after a sync's transaction, so each step is known to be synced before the check.
+    const synced = (what: string, services: number, endpoints: number) =>
+      until(
+        what,
+        async () =>
+          (await metric("podnet_proxy_services")) === services &&
+          (await metric("podnet_proxy_endpoints")) === endpoints,
+      );
+    await synced("the first sync", 2, 2);
+    await pod(s, "db-2", "10.244.1.10", "db");
+    await synced("a pod added", 2, 3);
+    await s.delete(podRecordKey({ node: "node-1", namespace: "default", name: "db-1" }));
+    await synced("a pod deleted", 2, 2);
+    await deleteService(s, "default", "db");
+    await synced("the Service deleted", 1, 1);
+    expect(kernel.transactions).toHaveLength(1);
   });
 });
