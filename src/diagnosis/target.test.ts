@@ -26,6 +26,17 @@ describe("splitHostPort", () => {
 });
 
 describe("resolveTarget on the lab", () => {
+  test("a headless Service is named as such: there is no ClusterIP to trace to", () => {
+    const headless = { ...LAB_ECHO, name: "echo-headless", clusterIPs: [], headless: true as const };
+    const snapshot = {
+      ...LAB_SNAPSHOT,
+      services: [...LAB_SNAPSHOT.services, { service: headless, endpoints: [] }],
+    };
+    expect(() => resolveTarget(snapshot, "echo-headless:80")).toThrow(
+      "Service default/echo-headless is headless (no ClusterIP, no proxy rules): trace to one of its pods",
+    );
+  });
+
   test("pods by name, namespace/name and address", () => {
     expect(kindAndIp("node1-a")).toEqual({ kind: "pod", ip: "10.244.0.2", port: undefined });
     expect(kindAndIp("default/node2-b")).toEqual({ kind: "pod", ip: "10.244.3.3", port: undefined });

@@ -8,10 +8,12 @@
  * is both a node and a pod is the node. A node's gateway (its block's .1) and VTEP address (the
  * block's network address, VXLAN backends) resolve to the node, with that address.
  */
+
 import type { NodeRecord } from "../cluster/node-record.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
 import { containsIP, firstIP, nthIP, parsePrefix } from "../ipnet/prefix.ts";
 import type { PodRecord, Protocol, Service, ServicePort } from "../k8s/service-model.ts";
+import { isHeadless } from "../k8s/service-model.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 
 export type ResolvedTarget =
@@ -238,6 +240,11 @@ function resolveName(
   const chosen = port === undefined ? (podTarget ?? svcTarget) : (svcTarget ?? podTarget);
   if (chosen) return chosen;
   if (pod) throw new TargetError(text, `pod ${namespace}/${short} has no address in the datastore`);
+  if (service && isHeadless(service))
+    throw new TargetError(
+      text,
+      `Service ${namespace}/${short} is headless (no ClusterIP, no proxy rules): trace to one of its pods`,
+    );
   if (service) throw new TargetError(text, `Service ${namespace}/${short} has no ClusterIP`);
   throw new TargetError(
     text,

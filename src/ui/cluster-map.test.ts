@@ -93,6 +93,16 @@ describe("buildClusterMap", () => {
     expect(map.services.find((s) => s.name === "no-endpoints")?.endpoints).toEqual([]);
   });
 
+  test("a headless Service is listed as headless, without ClusterIP", () => {
+    const echo = LAB_SNAPSHOT.services[0];
+    if (echo === undefined) throw new Error("the lab fixture has no Service");
+    const headless = { ...echo.service, name: "echo-headless", clusterIPs: [], headless: true as const };
+    const snapshot = { ...LAB_SNAPSHOT, services: [{ service: headless, endpoints: echo.endpoints }] };
+    const svc = buildClusterMap(snapshot, LAB_FACTS, [], [], 1, LAB_NOW).services[0];
+    expect(svc).toMatchObject({ name: "echo-headless", clusterIPs: [], headless: true });
+    expect(map.services.find((s) => s.name === "echo")?.headless).toBeUndefined();
+  });
+
   test("a missing peer route is a broken link, and drift", () => {
     const broken = buildClusterMap(LAB_SNAPSHOT, withoutRoute("node1", "10.244.3.0/24"), [], [], 1, LAB_NOW);
     const link = broken.links.find((l) => l.from === "node1" && l.to === "node2");

@@ -5,6 +5,7 @@
  * block with its pods, the links the agents' real peer routes (proto 200) make — each marked ok
  * unless findDrift finds fault with it — Services with their endpoints, and the drift itself.
  */
+
 import type { NodeFacts, RouteFact } from "../cluster/diagnosis-protocol.ts";
 import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
 import type { ClusterSnapshot } from "../diagnosis/cluster-snapshot.ts";
@@ -22,6 +23,7 @@ import {
   parseInterfaceCIDR,
   prefixSize,
 } from "../ipnet/prefix.ts";
+import { isHeadless } from "../k8s/service-model.ts";
 import { buildMapRouters, joinHosts } from "./map-routers.ts";
 import {
   type ClusterMap,
@@ -219,6 +221,7 @@ function buildServices(snapshot: ClusterSnapshot): MapService[] {
       namespace: service.namespace,
       name: service.name,
       clusterIPs: service.clusterIPs,
+      ...(isHeadless(service) ? { headless: true } : {}),
       ports: service.ports.map((p) => ({
         protocol: p.protocol,
         port: p.port,

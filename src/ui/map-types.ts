@@ -110,7 +110,10 @@ export interface MapServicePort {
 export interface MapService {
   readonly namespace: string;
   readonly name: string;
+  /** Empty for a headless Service. */
   readonly clusterIPs: readonly string[];
+  /** No ClusterIP: its name resolves to its ready pods, the proxy makes no rules for it. */
+  readonly headless?: boolean;
   readonly ports: readonly MapServicePort[];
   readonly endpoints: readonly { readonly ip: string; readonly pod: string; readonly node: string }[];
 }

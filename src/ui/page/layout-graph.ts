@@ -66,7 +66,8 @@ export function hostRouters(map: ClusterMap): string[] {
 }
 
 function serviceHeight(svc: MapService): number {
-  return SERVICE_BOX.top + (svc.clusterIPs.length + svc.ports.length) * SERVICE_BOX.lineHeight + 8;
+  const lines = svc.clusterIPs.length + (svc.headless === true ? 1 : 0) + svc.ports.length;
+  return SERVICE_BOX.top + lines * SERVICE_BOX.lineHeight + 8;
 }
 
 const pad = (top: number, side = 8) => `[top=${top},left=${side},bottom=${side},right=${side}]`;

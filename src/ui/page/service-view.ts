@@ -55,6 +55,10 @@ export function drawServices(
       clickable(t, ip, h);
       y += 14;
     }
+    if (svc.headless === true) {
+      svgText(g, b.x + 8, y, "headless: no ClusterIP", "muted", { "data-kind": "headless" });
+      y += 14;
+    }
     for (const p of svc.ports) {
       svgText(
         g,
