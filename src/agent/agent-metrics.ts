@@ -1,7 +1,7 @@
 /** The node agent's own Prometheus series (the pod publisher and the proxy add theirs). */
 import type { Metrics } from "../daemon/metrics.ts";
 
-export const ERROR_KINDS = ["store", "sync", "lease", "uplink", "route"] as const;
+export const ERROR_KINDS = ["store", "sync", "lease", "uplink", "route", "dns"] as const;
 export type AgentErrorKind = (typeof ERROR_KINDS)[number];
 
 export function agentMetrics(metrics: Metrics) {
@@ -22,9 +22,11 @@ export function agentMetrics(metrics: Metrics) {
       "Duration of one route synchronisation.",
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     ),
-    errors: metrics.counter("podnet_agent_errors_total", "Errors by kind (store, sync, lease, uplink).", [
-      "kind",
-    ]),
+    errors: metrics.counter(
+      "podnet_agent_errors_total",
+      "Errors by kind (store, sync, lease, uplink, route, dns).",
+      ["kind"],
+    ),
     ready: metrics.gauge("podnet_agent_ready", "1 once the node's network is programmed."),
     nodeIpChanges: metrics.counter(
       "podnet_agent_node_ip_changes_total",
@@ -36,10 +38,22 @@ export function agentMetrics(metrics: Metrics) {
       "Allocations whose pod has no interface left, per block.",
       ["block"],
     ),
+    dnsServing: metrics.gauge(
+      "podnet_dns_serving",
+      "1 while the node-local DNS server answers on its address (UDP and TCP).",
+    ),
+    dnsServices: metrics.gauge("podnet_dns_zone_services", "Services in the node-local DNS zone."),
+    dnsZoneUpdates: metrics.counter(
+      "podnet_dns_zone_updates_total",
+      "Services put into or deleted from the DNS zone, by kind (reset, put, delete).",
+      ["kind"],
+    ),
   };
   // Series exist from the first scrape, so rate() and alerts on them work before any error.
   for (const kind of ERROR_KINDS) m.errors.inc({ kind }, 0);
   m.ready.set(0);
+  m.dnsServing.set(0);
+  for (const kind of ["reset", "put", "delete"]) m.dnsZoneUpdates.inc({ kind }, 0);
   return m;
 }
 

@@ -1,6 +1,7 @@
 /** The node agent's settings (from `podnet agent`'s flags). */
 import type { Backend } from "../cluster/node-record.ts";
 import type { ProxyOptions } from "../proxy/service-proxy.ts";
+import type { ClusterDnsOptions } from "./cluster-dns-options.ts";
 
 export interface AgentOptions {
   readonly nodeName: string;
@@ -24,4 +25,8 @@ export interface AgentOptions {
   readonly addressCheckSeconds: number;
   /** The service proxy's settings; undefined runs the agent without it (another proxy is used). */
   readonly proxy: ProxyOptions | undefined;
+  /** The cluster domain Services are named under ("cluster.local"); pods' search path ends in it. */
+  readonly clusterDomain: string;
+  /** The node-local DNS server; undefined runs the agent without it (pods get no dns in the conflist). */
+  readonly dns: ClusterDnsOptions | undefined;
 }

@@ -1,18 +1,21 @@
 /**
  * The node agent, wired together. Read top to bottom: the node registers and leases its pod
  * blocks (node-registration.ts), sets itself up and writes the CNI conflist (local-network.ts),
- * publishes its pods as endpoint candidates (pod-publisher.ts), runs the service proxy, routes
+ * publishes its pods as endpoint candidates (pod-publisher.ts), follows Services and pods in one
+ * ClusterView that feeds both the service proxy and the node-local DNS (node-local-dns.ts), routes
  * every other node's blocks (peer-route-loop.ts), follows its own node IP (uplink-watch.ts),
  * answers `podnet explain` and `podnet trace` (diagnosis-responder.ts), and is marked ready
  * after the first route sync (readiness.ts). Every timer, watch and server is disposed on stop
  * (SIGTERM); errors in the loops are logged, counted and retried.
  */
+
 import type { Logger } from "../daemon/log.ts";
 import { Metrics } from "../daemon/metrics.ts";
 import type { ClusterConfig } from "../ipam/cluster-config.ts";
 import { formatIP } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
+import { ClusterView } from "../proxy/cluster-view.ts";
 import { KernelCommands } from "../proxy/kernel-commands.ts";
 import { ServiceProxy } from "../proxy/service-proxy.ts";
 import type { Store } from "../store/store.ts";
@@ -22,10 +25,12 @@ import { CniService } from "./cni-service.ts";
 import { DiagnosisResponder } from "./diagnosis-responder.ts";
 import { IpamReporter } from "./ipam-reporter.ts";
 import { LocalNetwork } from "./local-network.ts";
+import { NodeLocalDns } from "./node-local-dns.ts";
 import { NodeRegistration } from "./node-registration.ts";
 import { PeerRouteLoop } from "./peer-route-loop.ts";
 import { PodPublisher } from "./pod-publisher.ts";
 import { Readiness } from "./readiness.ts";
+import { ReadinessChecks } from "./readiness-checks.ts";
 import { readUplink } from "./uplink.ts";
 import { UplinkWatch } from "./uplink-watch.ts";
 
@@ -40,7 +45,10 @@ export class Agent {
   private uplink: UplinkWatch | undefined;
   private routes: PeerRouteLoop | undefined;
   private pods: PodPublisher | undefined;
+  private checks: ReadinessChecks | undefined;
+  private view: ClusterView | undefined;
   private proxy: ServiceProxy | undefined;
+  private dns: NodeLocalDns | undefined;
   private diagnosis: DiagnosisResponder | undefined;
   private stopped = false;
 
@@ -104,8 +112,17 @@ export class Agent {
     this.log.info("CNI config written", { dir: o.cniConfDir, changed });
     await this.registration.announce();
 
-    this.pods = new PodPublisher(this.store, o, () => this.registration.leaseId, this.log, this.metrics);
-    this.pods.start();
+    const pods = new PodPublisher(this.store, o, () => this.registration.leaseId, this.log, this.metrics);
+    this.pods = pods;
+    // Before the first publication: checked pods go out not ready (or as their record was).
+    this.checks = new ReadinessChecks(o, {
+      setReadiness: (pod, ready) => pods.setPodReadiness(pod, ready),
+      store: this.store,
+      log: this.log,
+      metrics: this.metrics,
+    });
+    await this.checks.start();
+    pods.start();
     this.diagnosis = new DiagnosisResponder(
       this.store,
       {
@@ -125,9 +142,30 @@ export class Agent {
     // Answering `podnet explain` and `podnet trace` is no condition of the node's pod network:
     // start() only sweeps leftover trace tables and lists once; a failed watch is retried.
     await this.diagnosis.start();
-    if (o.proxy) {
+    // One list+watch of Services and pods for the proxy and the DNS. start() never throws: a
+    // failed listing is retried, and both follow when it works.
+    const view = o.proxy || o.dns ? new ClusterView(this.store, this.log) : undefined;
+    this.view = view;
+    await view?.start();
+    if (view && o.dns) {
+      this.dns = new NodeLocalDns(
+        view,
+        {
+          dns: o.dns,
+          clusterDomain: o.clusterDomain,
+          reverseCidrs: [...this.config.clusterCidrs, ...this.config.serviceCidrs].map(formatPrefix),
+          checkSeconds: o.resyncSeconds,
+        },
+        this.log,
+        this.metrics,
+        this.m,
+      );
+      // Serving before the routes are in: the pods of this node query this node only.
+      await this.dns.start();
+    }
+    if (view && o.proxy) {
       this.proxy = new ServiceProxy(
-        this.store,
+        view,
         o.proxy,
         () => ({
           nodeName: o.nodeName,
@@ -179,10 +217,14 @@ export class Agent {
     this.registration.stop();
     this.uplink?.stop();
     await this.routes?.stop();
+    this.checks?.stop();
     await this.pods?.stop();
     // Before the datastore closes: every trace session's table and monitor are removed.
     await this.diagnosis?.stop();
     await this.proxy?.stop();
+    // The server closes and the podnet-dns link goes: a stopped agent leaves nothing behind.
+    await this.dns?.stop();
+    this.view?.stop();
     this.readiness.clear();
     this.log.info("agent stopped; blocks stay leased until the lease expires", {
       ttl: this.o.leaseTtlSeconds,

@@ -45,4 +45,25 @@ describe("writeNodeConflist", () => {
     expect(writeNodeConflist(c)).toBe(false);
     expect(writeNodeConflist({ ...c, mtu: 1400 })).toBe(true);
   });
+
+  test("with cluster DNS, the plugin entry names the node-local nameserver and the cluster domain", () => {
+    const c = { ...nodeConfig(), clusterDns: { nameservers: ["169.254.20.10"], domain: "cluster.local" } };
+    expect(writeNodeConflist(c)).toBe(true);
+    const plugin = parseConflist(readFileSync(`${c.confDir}/${CONFLIST_NAME}`, "utf8")).plugins[0];
+    expect(plugin?.clusterDomain).toBe("cluster.local");
+    expect(plugin?.dns).toEqual({
+      nameservers: ["169.254.20.10"],
+      search: ["svc.cluster.local", "cluster.local"],
+      options: ["ndots:5"],
+    });
+    // Turning DNS off (or changing its address) rewrites the file.
+    expect(
+      writeNodeConflist({ ...c, clusterDns: { nameservers: ["169.254.20.11"], domain: "cluster.local" } }),
+    ).toBe(true);
+    const { clusterDns: _, ...off } = c;
+    expect(writeNodeConflist(off)).toBe(true);
+    expect(
+      parseConflist(readFileSync(`${c.confDir}/${CONFLIST_NAME}`, "utf8")).plugins[0],
+    ).not.toHaveProperty("dns");
+  });
 });

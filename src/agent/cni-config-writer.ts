@@ -6,6 +6,7 @@
  * containerd 2.x, which picks 1.1.0 from the list and can then ask the plugin for STATUS.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { ClusterDnsConfig } from "../cni/cluster-dns.ts";
 import { renderConflist } from "../cni/conflist.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
@@ -20,6 +21,8 @@ export interface NodeCniConfig {
   readonly dataDir: string;
   readonly readyFile: string;
   readonly mode: "bridge" | "ptp";
+  /** The node-local DNS pods are given (nameserver, cluster search path); none when DNS is off. */
+  readonly clusterDns?: ClusterDnsConfig;
 }
 
 /** Returns whether the file changed. */
@@ -31,6 +34,7 @@ export function writeNodeConflist(c: NodeCniConfig): boolean {
     mtu: c.mtu,
     dataDir: c.dataDir,
     readyFile: c.readyFile,
+    ...(c.clusterDns ? { clusterDns: c.clusterDns } : {}),
   });
   const text = `${JSON.stringify(conflist, null, 2)}\n`;
   const path = `${c.confDir}/${CONFLIST_NAME}`;

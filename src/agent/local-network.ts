@@ -1,6 +1,7 @@
 /**
  * What the agent sets up on its own node: forwarding, the VXLAN device (with the vxlan and
- * auto backends) and the CNI conflist pods are attached with — done at start, again when the
+ * auto backends) and the CNI conflist pods are attached with (naming the node-local DNS server,
+ * when the agent runs one, as the pods' nameserver) — done at start, again when the
  * blocks change after a lost lease, and (all but the conflist) on every sync and node-IP change,
  * so a device or setting removed by hand is put back.
  */
@@ -65,6 +66,9 @@ export class LocalNetwork {
       dataDir: this.o.stateDir,
       readyFile: this.readyFile,
       mode: this.o.cniMode,
+      ...(this.o.dns
+        ? { clusterDns: { nameservers: [this.o.dns.address], domain: this.o.clusterDomain } }
+        : {}),
     });
   }
 }

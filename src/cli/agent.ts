@@ -21,12 +21,13 @@ import { formatPrefix, parsePrefix } from "../ipnet/prefix.ts";
 import type { ProxyOptions } from "../proxy/service-proxy.ts";
 import { openStore } from "../store/open-store.ts";
 import { DatastoreUnavailableError } from "../store/store.ts";
+import { clusterDnsFlags, DNS_FLAGS, NODE_RESOLV_CONF, readResolvConf } from "./agent-dns-flags.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, flagList, UsageError } from "./args.ts";
 import { parseMaxPods, parseNodeBlocks } from "./plan.ts";
 
 export const AGENT_USAGE =
-  "podnet agent --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--node-name NAME] [--backend host-gw|vxlan|auto] [--uplink IFACE] [--cluster-cidr CIDR ...] [--service-cidr CIDR ...] [--node-block /24 | --max-pods N] [--avoid CIDR ...] [--cni-conf-dir DIR] [--cni-mode bridge|ptp] [--network NAME] [--state-dir DIR] [--lease-ttl SECONDS] [--block-grace SECONDS] [--resync SECONDS] [--metrics-addr HOST:PORT|off] [--log-level debug|info|warn|error] [--proxy on|off] [--masquerade-egress on|off] [--keep-private-ranges on|off] [--non-masquerade-cidr CIDR ...]";
+  "podnet agent --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--node-name NAME] [--backend host-gw|vxlan|auto] [--uplink IFACE] [--cluster-cidr CIDR ...] [--service-cidr CIDR ...] [--node-block /24 | --max-pods N] [--avoid CIDR ...] [--cni-conf-dir DIR] [--cni-mode bridge|ptp] [--network NAME] [--state-dir DIR] [--lease-ttl SECONDS] [--block-grace SECONDS] [--resync SECONDS] [--metrics-addr HOST:PORT|off] [--log-level debug|info|warn|error] [--proxy on|off] [--masquerade-egress on|off] [--keep-private-ranges on|off] [--non-masquerade-cidr CIDR ...] [--cluster-domain DOMAIN] [--dns-address IP|none] [--dns-upstream IP[:PORT]|none ...]";
 
 const FLAGS = [
   "datastore",
@@ -51,6 +52,7 @@ const FLAGS = [
   "masquerade-egress",
   "keep-private-ranges",
   "non-masquerade-cidr",
+  ...DNS_FLAGS,
 ];
 
 function onOff(args: ParsedArgs, name: string, fallback: boolean): boolean {
@@ -168,7 +170,12 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
     resyncSeconds: seconds(args, "resync", 10, 1, 3600),
     addressCheckSeconds: 1,
     proxy: proxyOptions(args, seconds(args, "resync", 10, 1, 3600)),
+    ...clusterDnsFlags(args, readResolvConf),
   };
+  if (agentOptions.dns && agentOptions.dns.upstreams.length === 0)
+    log.warn("node-local DNS has no upstream resolver: names outside the cluster are refused", {
+      resolvConf: NODE_RESOLV_CONF,
+    });
   const avoid = flagList(args, "avoid");
   const refuseOverlaps = (config: ClusterConfig, what: string) => {
     const overlaps = planOverlaps(config, uplink.connected, avoid);
@@ -262,6 +269,13 @@ async function runAgent(
     log.info("agent running", {
       backend: agentOptions.backend,
       uplink: agentOptions.uplink,
+      dns: agentOptions.dns
+        ? {
+            address: agentOptions.dns.address,
+            upstreams: agentOptions.dns.upstreams,
+            domain: agentOptions.clusterDomain,
+          }
+        : "off",
       blocks: agent.leasedBlocks.map(formatPrefix),
     });
     const signal = await stopped;

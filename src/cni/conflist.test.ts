@@ -216,6 +216,50 @@ describe("renderConflist", () => {
   });
 });
 
+describe("cluster DNS in the conflist", () => {
+  test("the plugin entry carries the node's nameserver, the cluster search path, ndots:5 and the domain", () => {
+    const out = renderConflist({
+      ...DUAL,
+      clusterDns: { nameservers: ["169.254.20.10"], domain: "cluster.local" },
+    });
+    const plugin = out.plugins[0] as Record<string, unknown>;
+    expect(plugin.clusterDomain).toBe("cluster.local");
+    expect(plugin.dns).toEqual({
+      nameservers: ["169.254.20.10"],
+      search: ["svc.cluster.local", "cluster.local"],
+      options: ["ndots:5"],
+    });
+    // What the runtime hands the plugin reads back as the netconf's dns.
+    const conf = parseNetConf(JSON.stringify({ cniVersion: out.cniVersion, name: out.name, ...plugin }));
+    expect(conf.dns).toEqual({
+      nameservers: ["169.254.20.10"],
+      search: ["svc.cluster.local", "cluster.local"],
+      options: ["ndots:5"],
+    });
+    // Without it, no dns key at all: the runtime's own resolver configuration applies.
+    expect(renderConflist(DUAL).plugins[0]).not.toHaveProperty("dns");
+    expect(renderConflist(DUAL).plugins[0]).not.toHaveProperty("clusterDomain");
+  });
+
+  test("nameservers are written canonically; IPv6 works as well", () => {
+    const out = renderConflist({
+      ...DUAL,
+      clusterDns: { nameservers: ["FD00:10:254:0::10"], domain: "k8s.example" },
+    });
+    expect(out.plugins[0]?.dns).toMatchObject({ nameservers: ["fd00:10:254::10"] });
+  });
+
+  test("a bad cluster domain is refused like any other option (code 7)", () => {
+    const e = failure(() =>
+      renderConflist({ ...DUAL, clusterDns: { nameservers: ["169.254.20.10"], domain: "Cluster.Local" } }),
+    );
+    expect(e.code).toBe(7);
+    expect(e.message).toBe(
+      "Invalid podnet conflist options: cluster domain \"Cluster.Local\" is not a DNS name (lowercase labels of letters, digits and '-', separated by '.')",
+    );
+  });
+});
+
 describe("parseConflist", () => {
   const list = (extra: Record<string, unknown>) =>
     JSON.stringify({ cniVersion: "1.1.0", name: "podnet", plugins: [{ type: "podnet" }], ...extra });

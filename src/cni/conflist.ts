@@ -2,6 +2,7 @@ import { unhandled } from "../base/unhandled.ts";
 import { isIPv4Mapped } from "../ipnet/address.ts";
 import { AddressParseError } from "../ipnet/errors.ts";
 import { formatPrefix, type IPPrefix, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
+import { type ClusterDnsConfig, clusterDnsBlock, parseClusterDns } from "./cluster-dns.ts";
 import { ifnameProblem } from "./env.ts";
 import { CniError, ErrorCode } from "./errors.ts";
 import { decodeJSON, networkNameProblem, pluginTypeProblem } from "./netconf.ts";
@@ -46,6 +47,12 @@ export interface ConflistOptions {
    * ready" (50) while it is missing. Absent for a standalone config (no agent).
    */
   readyFile?: string;
+  /**
+   * The node's cluster DNS: pods get `nameservers` and the cluster domain's search path with
+   * ndots:5 in the ADD result's `dns`, as kubelet's ClusterFirst policy writes resolv.conf; the
+   * plugin puts the pod's own `NS.svc.DOMAIN` first.
+   */
+  clusterDns?: ClusterDnsConfig;
 }
 
 export interface Conflist {
@@ -191,6 +198,11 @@ export function renderConflist(opts: ConflistOptions): Conflist {
   }
   plugin.mtu = mtu;
   if (opts.readyFile !== undefined) plugin.readyFile = normalPath(opts.readyFile, "readyFile");
+  if (opts.clusterDns !== undefined) {
+    const clusterDns = parseClusterDns(opts.clusterDns, RENDER);
+    plugin.clusterDomain = clusterDns.domain;
+    plugin.dns = clusterDnsBlock(clusterDns);
+  }
   // Hairpin lets a pod reach itself through a Service VIP that DNATs back to it.
   if (opts.mode === "bridge") plugin.hairpinMode = true;
   plugin.ipam = {

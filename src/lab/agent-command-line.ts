@@ -22,6 +22,12 @@ export interface AgentCommandLine {
   readonly blockGraceSeconds?: number;
   readonly resyncSeconds?: number;
   readonly metricsAddr?: string;
+  /** The cluster domain (--cluster-domain; the agent's default is cluster.local). */
+  readonly clusterDomain?: string;
+  /** The node-local DNS address, or "none" (--dns-address; the agent's default is 169.254.20.10). */
+  readonly dnsAddress?: string;
+  /** Upstream resolvers for outside names (--dns-upstream, repeated; default: the node's resolv.conf). */
+  readonly dnsUpstreams?: readonly string[];
   /** Flags passed through as they are, after the others. */
   readonly extraArgs?: readonly string[];
 }
@@ -53,6 +59,9 @@ export function agentCommandLine(o: AgentCommandLine): string[] {
     ...optional("--block-grace", o.blockGraceSeconds),
     ...optional("--resync", o.resyncSeconds),
     ...optional("--metrics-addr", o.metricsAddr),
+    ...optional("--cluster-domain", o.clusterDomain),
+    ...optional("--dns-address", o.dnsAddress),
+    ...(o.dnsUpstreams ?? []).flatMap((u) => ["--dns-upstream", u]),
     ...(o.extraArgs ?? []),
   ];
 }

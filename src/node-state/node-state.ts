@@ -23,6 +23,15 @@ export { POD_POKE_FILE, pokeAgent } from "./agent-poke.ts";
 export type { Allocation } from "./allocation-rows.ts";
 export { type HostVeth, hostVethAlias, listHostVeths } from "./host-veths.ts";
 export type { PodIdentity, PodRow } from "./pod-rows.ts";
+export {
+  describeReadinessCheck,
+  isReadinessCheck,
+  parseReadinessCheck,
+  type ReadinessAction,
+  type ReadinessCheck,
+  type ReadinessCheckProblem,
+  sameReadinessCheck,
+} from "./readiness-check.ts";
 export { RELEASES_KEPT, type ReleaseRow } from "./release-rows.ts";
 export { StateUnavailableError } from "./state-db.ts";
 

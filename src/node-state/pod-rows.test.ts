@@ -7,7 +7,7 @@ import type { AttachmentKey } from "../cni/attachment-key.ts";
 import { AddressExhaustedError } from "../ipam/errors.ts";
 import { buildRangeSets } from "../ipam/range-set.ts";
 import { formatIP } from "../ipnet/address.ts";
-import type { PodIdentity } from "./node-state.ts";
+import { type PodIdentity, parseReadinessCheck, type ReadinessCheck } from "./node-state.ts";
 
 const t = useTempNodeState("podnet-pod-rows");
 const open = (dataDir?: string) => t.open(dataDir);
@@ -20,6 +20,7 @@ const key = (containerId: string, ifname = "eth0", network = "podnet"): Attachme
   ifname,
 });
 const web: PodIdentity = { namespace: "shop", name: "web-1", labels: { app: "web", tier: "front" } };
+const tcpCheck = parseReadinessCheck({ tcpSocket: { port: 8080 }, periodSeconds: 1 }) as ReadinessCheck;
 
 describe("pod rows in the IPAM state", () => {
   test("an allocation with a pod records the pod with every address of the attachment", () => {
@@ -125,5 +126,87 @@ describe("pod rows in the IPAM state", () => {
     expect(state.listPods("podnet").rows.map((r) => [r.containerId, r.ips])).toEqual([
       ["new", ["10.22.0.3"]],
     ]);
+  });
+
+  test("a pod's readiness check is kept with its row; a repeated ADD replaces or drops it", () => {
+    const state = open();
+    state.allocate(key("c1"), dual, [], { ...web, readiness: tcpCheck });
+    state.allocate(key("c2"), dual, [], { ...web, name: "web-2" });
+    const rows = open().listPods("podnet").rows;
+    expect(rows.map((r) => [r.name, r.readiness])).toEqual([
+      ["web-1", tcpCheck],
+      ["web-2", undefined],
+    ]);
+    expect("readiness" in (rows[1] ?? {})).toBe(false);
+    state.allocate(key("c1"), dual, [], web);
+    expect(state.listPods("podnet").rows[0]?.readiness).toBeUndefined();
+  });
+
+  test("a row whose stored check is not one is named unreadable", () => {
+    const state = open();
+    state.allocate(key("c1"), dual, [], { ...web, readiness: tcpCheck });
+    const db = new Database(join(t.dir, "ipam.db"));
+    db.run(`UPDATE pods SET readiness = '{"tcpSocket":{"port":0}}'`);
+    db.close();
+    expect(state.listPods("podnet")).toEqual({
+      rows: [],
+      problems: [
+        'pod row of c1/eth0 in network "podnet" is unreadable: readiness check: tcpSocket.port must be between 1 and 65535, got 0',
+      ],
+    });
+  });
+
+  test("a database of schema version 3 gains pods.readiness: its rows have no check, version 2 readers still fit", () => {
+    mkdirSync(t.dir, { recursive: true });
+    const v3 = new Database(join(t.dir, "ipam.db"));
+    v3.run(
+      "CREATE TABLE allocations (network TEXT NOT NULL, ip TEXT NOT NULL, container_id TEXT NOT NULL, " +
+        "ifname TEXT NOT NULL, set_index INTEGER NOT NULL, subnet TEXT NOT NULL, gateway TEXT, " +
+        "allocated_at INTEGER NOT NULL, PRIMARY KEY (network, ip))",
+    );
+    v3.run(
+      "CREATE TABLE last_reserved (network TEXT NOT NULL, range_set TEXT NOT NULL, ip TEXT NOT NULL, PRIMARY KEY (network, range_set))",
+    );
+    v3.run("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    v3.run(
+      "CREATE TABLE pods (network TEXT NOT NULL, container_id TEXT NOT NULL, ifname TEXT NOT NULL, " +
+        "namespace TEXT NOT NULL, name TEXT NOT NULL, labels TEXT NOT NULL, ips TEXT NOT NULL, " +
+        "recorded_at INTEGER NOT NULL, netns TEXT, PRIMARY KEY (network, container_id, ifname))",
+    );
+    v3.run(
+      "CREATE TABLE releases (id INTEGER PRIMARY KEY, network TEXT NOT NULL, ip TEXT NOT NULL, container_id TEXT NOT NULL, " +
+        "ifname TEXT NOT NULL, namespace TEXT, name TEXT, released_at INTEGER NOT NULL)",
+    );
+    v3.run(
+      "INSERT INTO allocations VALUES ('podnet', '10.22.0.2', 'old', 'eth0', 0, '10.22.0.0/24', '10.22.0.1', 1)",
+    );
+    v3.run(
+      `INSERT INTO pods VALUES ('podnet', 'old', 'eth0', 'shop', 'old-1', '{}', '["10.22.0.2"]', 1, '/run/netns/x')`,
+    );
+    v3.run("INSERT INTO meta VALUES ('schema_version', '3')");
+    v3.run("PRAGMA user_version = 2");
+    v3.close();
+    const state = open();
+    expect(state.listPods("podnet").rows).toEqual([
+      {
+        ...key("old"),
+        namespace: "shop",
+        name: "old-1",
+        labels: {},
+        ips: ["10.22.0.2"],
+        netns: "/run/netns/x",
+      },
+    ]);
+    state.allocate(key("new"), buildRangeSets([[{ subnet: "10.22.0.0/24" }]]), [], {
+      ...web,
+      readiness: tcpCheck,
+    });
+    expect(state.listPods("podnet").rows.map((r) => r.readiness)).toEqual([tcpCheck, undefined]);
+    const check = new Database(join(t.dir, "ipam.db"));
+    expect(check.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version).toBe(2);
+    expect(
+      check.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'schema_version'").get()?.value,
+    ).toBe("4");
+    check.close();
   });
 });

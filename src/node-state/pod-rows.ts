@@ -7,6 +7,12 @@
  */
 import type { Database } from "bun:sqlite";
 import type { AttachmentKey } from "../cni/attachment-key.ts";
+import {
+  isReadinessCheck,
+  parseReadinessCheck,
+  type ReadinessCheck,
+  readinessDeclaration,
+} from "./readiness-check.ts";
 
 /** The pod an attachment serves, as the plugin read it from the ADD (plugin/pod-identity.ts). */
 export interface PodIdentity {
@@ -15,6 +21,8 @@ export interface PodIdentity {
   readonly labels: Readonly<Record<string, string>>;
   /** The pod's network namespace path as the runtime gave it (CNI_NETNS), for `podnet explain`. */
   readonly netns?: string;
+  /** How the node agent checks the pod's readiness (readiness-check.ts); none: always ready. */
+  readonly readiness?: ReadinessCheck;
 }
 
 /** One attachment as the agent reads it: the pod it serves and its addresses (canonical text). */
@@ -33,12 +41,13 @@ interface Row {
   labels: string;
   ips: string;
   netns: string | null;
+  readiness: string | null;
   recorded_at: number;
 }
 
 type Key = [network: string, containerId: string, ifname: string];
 
-const COLUMNS = "network, container_id, ifname, namespace, name, labels, ips, netns";
+const COLUMNS = "network, container_id, ifname, namespace, name, labels, ips, netns, readiness";
 
 /** Statements on the pods table; no transactions of its own (the caller's write holds one). */
 export class PodRows {
@@ -46,11 +55,11 @@ export class PodRows {
 
   put(key: AttachmentKey, pod: PodIdentity, ips: readonly string[]): void {
     this.db
-      .query<unknown, [...Key, string, string, string, string, string | null, number]>(
-        `INSERT INTO pods (${COLUMNS}, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
+      .query<unknown, [...Key, string, string, string, string, string | null, string | null, number]>(
+        `INSERT INTO pods (${COLUMNS}, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
           "ON CONFLICT (network, container_id, ifname) DO UPDATE SET namespace = excluded.namespace, " +
           "name = excluded.name, labels = excluded.labels, ips = excluded.ips, netns = excluded.netns, " +
-          "recorded_at = excluded.recorded_at",
+          "readiness = excluded.readiness, recorded_at = excluded.recorded_at",
       )
       .run(
         key.network,
@@ -61,6 +70,7 @@ export class PodRows {
         JSON.stringify(pod.labels),
         JSON.stringify(ips),
         pod.netns ?? null,
+        pod.readiness !== undefined ? JSON.stringify(readinessDeclaration(pod.readiness)) : null,
         Date.now(),
       );
   }
@@ -114,6 +124,18 @@ function decode(row: Row): PodRow | string {
     return bad("labels are not a JSON object");
   if (!Array.isArray(ips) || !ips.every((ip) => typeof ip === "string"))
     return bad("addresses are not a list of strings");
+  let readiness: ReadinessCheck | undefined;
+  if (row.readiness !== null) {
+    let declared: unknown;
+    try {
+      declared = JSON.parse(row.readiness);
+    } catch {
+      return bad("the readiness check is not JSON");
+    }
+    const parsed = parseReadinessCheck(declared);
+    if (!isReadinessCheck(parsed)) return bad(`readiness check: ${parsed.field} ${parsed.reason}`);
+    readiness = parsed;
+  }
   return {
     network: row.network,
     containerId: row.container_id,
@@ -123,5 +145,6 @@ function decode(row: Row): PodRow | string {
     labels: labels as Record<string, string>,
     ips,
     ...(row.netns !== null ? { netns: row.netns } : {}),
+    ...(readiness !== undefined ? { readiness } : {}),
   };
 }

@@ -102,11 +102,11 @@ describe("the pod's netns and the releases table", () => {
     state.release(key("old"));
     expect(state.listReleases().map((r) => [r.ip, r.name])).toEqual([["10.22.0.2", "old-1"]]);
     const check = new Database(join(t.dir, "ipam.db"));
-    // Schema 3 only adds: the file still says "readable by version 2", and records that it is 3.
+    // Schemas 3 and 4 only add: the file still says "readable by version 2", and records that it is 4.
     expect(check.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version).toBe(2);
     expect(
       check.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'schema_version'").get()?.value,
-    ).toBe("3");
+    ).toBe("4");
     check.close();
   });
 

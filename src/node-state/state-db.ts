@@ -28,13 +28,16 @@ export class StateUnavailableError extends Error {
  * The schema this code writes (in `meta`, key "schema_version"):
  * 2 added the pods table; opening a version 1 database adds it (CREATE ... IF NOT EXISTS).
  * 3 added pods.netns (ALTER TABLE on a version 2 database, see migrate) and the releases table.
+ * 4 added pods.readiness (the pod's readiness check as JSON, NULL for none; ALTER TABLE too).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /**
  * `PRAGMA user_version` holds the oldest schema whose code can still use the file: a change
  * that only adds (a nullable column, a table older code never reads) keeps it, so a plugin or
  * agent of that older version still runs against the file after an upgrade in any order or a
- * rollback. Version 2 code refuses a user_version above 2, which is why it stays 2 for schema 3.
+ * rollback. Version 2 code refuses a user_version above 2, which is why it stays 2 for schemas 3
+ * and 4 (version 3 code never reads pods.readiness; a row it writes anew has none, so its pod is
+ * published as always ready, as version 3 would).
  * Only a change older code would corrupt raises it (and then older binaries refuse, as they must).
  */
 export const READER_VERSION = 2;
@@ -71,6 +74,7 @@ CREATE TABLE IF NOT EXISTS pods (
   ips TEXT NOT NULL,
   recorded_at INTEGER NOT NULL,
   netns TEXT,
+  readiness TEXT,
   PRIMARY KEY (network, container_id, ifname)
 );
 CREATE TABLE IF NOT EXISTS releases (
@@ -89,9 +93,11 @@ CREATE INDEX IF NOT EXISTS releases_by_network ON releases (network, id);
 /** Brings a database of any older version to SCHEMA_VERSION; runs inside one IMMEDIATE transaction. */
 function migrate(db: Database): void {
   db.run(SCHEMA);
-  // A version 2 pods table predates netns; CREATE ... IF NOT EXISTS left it as it was.
+  // A version 2 pods table predates netns, a version 3 one readiness; CREATE ... IF NOT EXISTS
+  // left it as it was.
   const columns = db.query<{ name: string }, []>("PRAGMA table_info(pods)").all();
   if (!columns.some((c) => c.name === "netns")) db.run("ALTER TABLE pods ADD COLUMN netns TEXT");
+  if (!columns.some((c) => c.name === "readiness")) db.run("ALTER TABLE pods ADD COLUMN readiness TEXT");
   db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [String(SCHEMA_VERSION)]);
   db.run(`PRAGMA user_version = ${READER_VERSION}`);
 }

@@ -1,7 +1,8 @@
 /**
  * Whose attachment an ADD makes, for Service endpoints: the Kubernetes namespace and pod name from
  * CNI_ARGS (K8S_POD_NAMESPACE / K8S_POD_NAME, as Kubernetes runtimes pass them) and labels from
- * the network config's `args.cni.labels` (CNI CONVENTIONS, "args in network config"). Read before
+ * the network config's `args.cni.labels` (CNI CONVENTIONS, "args in network config"), and its
+ * readiness check from `args.podnet.readiness` (pod-readiness.ts). Read before
  * anything is allocated: a pod that could not be recorded is refused whole, not attached half.
  */
 
@@ -10,6 +11,7 @@ import type { NetConf } from "../cni/netconf.ts";
 import { invalid, requireArray, requireRecord, type ShapeContext } from "../cni/shape.ts";
 import { labelKeyProblem, labelValueProblem, namespaceProblem, podNameProblem } from "../k8s/names.ts";
 import type { PodIdentity } from "../node-state/node-state.ts";
+import { parsePodReadiness } from "./pod-readiness.ts";
 
 /** Where a pod without K8S_POD_NAMESPACE lives, as in Kubernetes. */
 export const DEFAULT_NAMESPACE = "default";
@@ -80,7 +82,7 @@ function fromArgs(
   return value;
 }
 
-/** The pod an ADD attaches; throws CNI errors 4 (bad CNI_ARGS) or 7 (bad labels). */
+/** The pod an ADD attaches; throws CNI errors 4 (bad CNI_ARGS) or 7 (bad labels or readiness check). */
 export function podIdentity(
   netconf: NetConf,
   args: Readonly<Record<string, string>>,
@@ -88,5 +90,6 @@ export function podIdentity(
 ): PodIdentity {
   const namespace = fromArgs(args, "K8S_POD_NAMESPACE", namespaceProblem) ?? DEFAULT_NAMESPACE;
   const name = fromArgs(args, "K8S_POD_NAME", podNameProblem) ?? derivedPodName(containerId);
-  return { namespace, name, labels: parsePodLabels(netconf) };
+  const readiness = parsePodReadiness(netconf);
+  return { namespace, name, labels: parsePodLabels(netconf), ...(readiness ? { readiness } : {}) };
 }

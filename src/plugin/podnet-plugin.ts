@@ -9,7 +9,7 @@ import { checkCniArgs } from "../cni/env.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { NetConf } from "../cni/netconf.ts";
 import { parseValidAttachments } from "../cni/netconf.ts";
-import type { Interface, IPConfig, Result, Route } from "../cni/result.ts";
+import type { DNS, Interface, IPConfig, Result, Route } from "../cni/result.ts";
 import { parseResult } from "../cni/result.ts";
 import type { IPAddress } from "../ipnet/address.ts";
 import { formatIP } from "../ipnet/address.ts";
@@ -27,6 +27,7 @@ import { chooseIpam } from "./ipam-choice.ts";
 import { configuredPrefixLength } from "./link-plan.ts";
 import { bridgeMac, containerMac, hostVethMac, hostVethName } from "./naming.ts";
 import type { PluginRequest } from "./plugin-request.ts";
+import { podDns } from "./pod-dns.ts";
 import { podIdentity } from "./pod-identity.ts";
 import { parseRequestedIPs } from "./requested-ips.ts";
 
@@ -58,6 +59,7 @@ function buildResult(
   lease: IpamLease,
   macs: { bridge?: string; host: string; container: string },
   hostVeth: string,
+  podDnsConfig: DNS | undefined,
 ): Result {
   const prev = prevResultOf(config.netconf);
   const interfaces: Interface[] = [...(prev?.interfaces ?? [])];
@@ -89,7 +91,8 @@ function buildResult(
       return { dst: formatPrefix(r.dst), ...(gw ? { gw: formatIP(gw) } : {}) };
     }),
   ];
-  const dns = lease.dns ?? config.netconf.dns ?? prev?.dns;
+  // The IPAM's answer first (CNI: a delegate may know better), then the pod's cluster DNS.
+  const dns = lease.dns ?? podDnsConfig ?? prev?.dns;
   return { cniVersion: config.netconf.cniVersion, interfaces, ips, routes, ...(dns ? { dns } : {}) };
 }
 
@@ -115,6 +118,8 @@ export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
   // These checks come before IPAM: a repeated ADD for a running pod must fail without touching
   // the addresses that pod holds, and a bad namespace must not cost an allocation.
   assertNetnsFile(req.invocation.netns);
+  // A bad clusterDomain is refused before anything is allocated, as is a bad namespace.
+  const dns = podDns(netconf, pod.namespace);
   if (linkExistsIn(key.ifname, netnsAt(req.invocation.netns))) {
     throw new InterfaceExistsError(key.ifname, req.invocation.netns);
   }
@@ -153,6 +158,7 @@ export function cmdAdd(netconf: NetConf, req: PluginRequest): Result {
         lease,
         config.mode === "bridge" ? macs : { host: macs.host, container: macs.container },
         hostVeth,
+        dns,
       );
     } catch (e) {
       // A failed ADD leaves nothing behind (CNI.md rule 1), but a repeated ADD must not take

@@ -1,25 +1,24 @@
 /**
- * The service proxy of one node (part of the agent): follows Services and pod records in the
- * datastore, renders this node's nftables tables (ruleset.ts) and applies them through the
- * kernel (proxy-kernel.ts) — the whole table on the first sync, after a failure and when the
- * table went missing, otherwise only what changed (diff.ts). Bursts of events are coalesced into
- * one sync (daemon/sync-loop.ts). After a sync, UDP conntrack entries towards endpoints that are
- * gone are deleted (stale-flows.ts).
+ * The service proxy of one node (part of the agent): follows Services and pod records through
+ * the node's ClusterView (cluster-view.ts: the agent's one list+watch, shared with its DNS; the
+ * proxy opens a view of its own when given a Store), renders this node's nftables tables
+ * (ruleset.ts) and applies them through the kernel (proxy-kernel.ts) — the whole table on the
+ * first sync, after a failure and when the table went missing, otherwise only what changed
+ * (diff.ts). Bursts of events are coalesced into one sync (daemon/sync-loop.ts). After a sync,
+ * UDP conntrack entries towards endpoints that are gone are deleted (stale-flows.ts).
  *
  * The tables are left in place on stop: Services keep working while the agent restarts, and the
  * next start replaces them in full.
  */
 
-import { listPodRecords, watchPodRecords } from "../cluster/pod-records.ts";
-import { listServices, watchServices } from "../cluster/service-store.ts";
 import type { Logger } from "../daemon/log.ts";
 import type { Metrics } from "../daemon/metrics.ts";
 import { SyncLoop } from "../daemon/sync-loop.ts";
 import { Timers } from "../daemon/timers.ts";
-import { WatchKeeper } from "../daemon/watch-keeper.ts";
-import type { Store, Watch } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
+import { ClusterView, type ViewChange } from "./cluster-view.ts";
 import { diffRulesets, fullSync } from "./diff.ts";
-import { EndpointIndex, type ServiceEntry } from "./endpoint-index.ts";
+import type { ServiceEntry } from "./endpoint-index.ts";
 import type { NftFamily } from "./nft-model.ts";
 import type { ProxyKernel } from "./proxy-kernel.ts";
 import { type RenderedRuleset, renderRuleset } from "./ruleset.ts";
@@ -73,15 +72,21 @@ function proxyMetrics(metrics: Metrics) {
   return m;
 }
 
-const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+const CHANGE_REASONS: Record<ViewChange, string> = {
+  listed: "Services and pods listed again",
+  services: "Services changed",
+  pods: "pods changed",
+};
 
 export class ServiceProxy {
-  private readonly index = new EndpointIndex();
+  private readonly view: ClusterView;
+  /** Whether the proxy opened the view itself (and so closes it). */
+  private readonly ownsView: boolean;
+  private unsubscribe: (() => void) | undefined;
   /** What the kernel has, per family, as far as the proxy knows: cleared when it does not know. */
   private readonly applied = new Map<NftFamily, RenderedRuleset>();
   private readonly m: ReturnType<typeof proxyMetrics>;
   private readonly loop: SyncLoop;
-  private readonly watches: WatchKeeper;
   private readonly timers = new Timers();
   private lastEntries: readonly ServiceEntry[] = [];
   private lastProblems = "";
@@ -90,7 +95,7 @@ export class ServiceProxy {
   private syncing = false;
 
   constructor(
-    private readonly store: Store,
+    source: Store | ClusterView,
     private readonly options: ProxyOptions,
     private readonly nodeView: () => NodeView,
     private readonly log: Logger,
@@ -98,6 +103,8 @@ export class ServiceProxy {
     private readonly kernel: ProxyKernel,
   ) {
     this.m = proxyMetrics(metrics);
+    this.ownsView = !(source instanceof ClusterView);
+    this.view = source instanceof ClusterView ? source : new ClusterView(source, log);
     this.loop = new SyncLoop({
       sync: () => this.sync(),
       failed: (error, _reason, retryInMs) => {
@@ -108,28 +115,22 @@ export class ServiceProxy {
       maxRetryMs: options.maxRetryMs ?? options.checkSeconds * 1000,
       coalesceMs: COALESCE_MS,
     });
-    this.watches = new WatchKeeper({
-      open: (failed) => this.listAndWatch(failed),
-      reopened: () => this.requestSync(),
-      failed: (error) => {
-        this.m.errors.inc({ kind: "store" });
-        this.log.error("Service/pod watch failed; listing and watching again", { error });
-      },
-    });
   }
 
   /**
-   * Lists, watches and applies the first full sync. Never throws: a datastore or nft failure is
-   * logged, counted and retried; the sync metrics tell when the first sync is in.
+   * Lists and watches (through the view, started here when the proxy owns it) and applies the
+   * first full sync. Never throws: a datastore or nft failure is logged, counted and retried; the
+   * sync metrics tell when the first sync is in. Until the view has listed, nothing is applied:
+   * an empty picture of the cluster would remove every Service from the kernel.
    */
   async start(): Promise<void> {
     this.timers.every(this.options.checkSeconds * 1000, () => void this.checkTables());
-    try {
-      await this.watches.open();
-    } catch (e) {
-      this.watches.fail(asError(e));
-      return;
-    }
+    this.unsubscribe = this.view.subscribe({
+      changed: (change) => this.loop.request(CHANGE_REASONS[change]),
+      failed: () => this.m.errors.inc({ kind: "store" }),
+    });
+    if (this.ownsView) await this.view.start();
+    if (!this.view.listed) return;
     await this.loop.flush("start");
   }
 
@@ -139,43 +140,10 @@ export class ServiceProxy {
   }
 
   async stop(): Promise<void> {
-    this.watches.close();
+    this.unsubscribe?.();
+    if (this.ownsView) this.view.stop();
     this.timers.clear();
     await this.loop.stop();
-  }
-
-  private async listAndWatch(failed: (e: Error) => void): Promise<Watch[]> {
-    const [services, pods] = await Promise.all([listServices(this.store), listPodRecords(this.store)]);
-    for (const reason of [...services.invalid, ...pods.invalid]) this.log.warn("record skipped", { reason });
-    this.index.reset(services.services, pods.pods);
-    return [
-      watchServices(
-        this.store,
-        services.revision + 1,
-        (events) => {
-          for (const ev of events) {
-            if (ev.type === "put") this.index.putService(ev.service);
-            else if (ev.type === "delete") this.index.deleteService(ev.namespace, ev.name);
-            else this.log.warn("Service record skipped", { key: ev.key, reason: ev.reason });
-          }
-          this.loop.request("Services changed");
-        },
-        failed,
-      ),
-      watchPodRecords(
-        this.store,
-        pods.revision + 1,
-        (events) => {
-          for (const ev of events) {
-            if (ev.type === "put") this.index.putPod(ev.pod);
-            else if (ev.type === "delete") this.index.deletePod(ev.pod);
-            else this.log.warn("pod record skipped", { key: ev.key, reason: ev.reason });
-          }
-          this.loop.request("pods changed");
-        },
-        failed,
-      ),
-    ];
   }
 
   private async sync(): Promise<void> {
@@ -190,7 +158,7 @@ export class ServiceProxy {
   private async syncOnce(): Promise<void> {
     const started = performance.now();
     const view = this.nodeView();
-    const entries = this.index.entries();
+    const entries = this.view.entries();
     const full = this.forceFull;
     this.forceFull = false;
     const problems: string[] = [];

@@ -1,0 +1,57 @@
+/**
+ * Keeps the cluster zone in step with the node's ClusterView (pure): after a listing the zone is
+ * replaced whole; after watch events only the Services whose entry changed are put again, and
+ * those gone are deleted. The view's index replaces a Service's entry object exactly when that
+ * Service or its endpoints were recomputed, so comparing entries by identity finds the changed
+ * ones without comparing endpoint lists (10,000 Services cost one pass of map lookups).
+ */
+import type { ClusterZone } from "../dns/cluster-zone.ts";
+import { serviceKey } from "../k8s/service-model.ts";
+import type { ServiceEntry } from "../proxy/endpoint-index.ts";
+
+export interface FeedResult {
+  readonly put: number;
+  readonly deleted: number;
+}
+
+export class ClusterDnsFeed {
+  /** Service key → the entry last given to the zone. */
+  private last = new Map<string, ServiceEntry>();
+
+  constructor(private readonly zone: ClusterZone) {}
+
+  /** Replaces the zone's Services with `entries` (ready endpoints only, as the view keeps them). */
+  reset(entries: readonly ServiceEntry[]): FeedResult {
+    const next = new Map<string, ServiceEntry>();
+    for (const e of entries) next.set(serviceKey(e.service), e);
+    const deleted = [...this.last.keys()].filter((k) => !next.has(k)).length;
+    this.zone.reset(entries.map((e) => ({ service: e.service, endpoints: e.endpoints })));
+    this.last = next;
+    return { put: entries.length, deleted };
+  }
+
+  /** Puts the Services whose entry changed since the last update and deletes those gone. */
+  update(entries: readonly ServiceEntry[]): FeedResult {
+    const next = new Map<string, ServiceEntry>();
+    let put = 0;
+    for (const e of entries) {
+      const key = serviceKey(e.service);
+      next.set(key, e);
+      if (this.last.get(key) === e) continue;
+      this.zone.setService(e.service, e.endpoints);
+      put++;
+    }
+    let deleted = 0;
+    for (const key of this.last.keys()) {
+      if (next.has(key)) continue;
+      this.zone.deleteService(key);
+      deleted++;
+    }
+    this.last = next;
+    return { put, deleted };
+  }
+
+  get services(): number {
+    return this.last.size;
+  }
+}

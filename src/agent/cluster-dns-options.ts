@@ -1,0 +1,88 @@
+/**
+ * The node-local DNS settings of the agent (pure): the address pods query, the upstream resolvers
+ * for names outside the cluster, and how the defaults are found. As NodeLocal DNSCache does, the
+ * address is a link-local one held by the node itself (FINDINGS §2), 169.254.20.10 by default;
+ * the upstreams default to the node's own resolv.conf nameservers, less those a pod could not
+ * reach through the node or that would loop back to this server.
+ */
+import { formatIP, type IPAddress, tryParseIP } from "../ipnet/address.ts";
+import { containsIP, parsePrefix } from "../ipnet/prefix.ts";
+
+export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+export const DEFAULT_DNS_ADDRESS = "169.254.20.10";
+/** The empty bridge that holds the address (this kernel has no dummy device; a bridge serves). */
+export const DNS_LINK = "podnet-dns";
+export const DNS_PORT = 53;
+
+export interface ClusterDnsOptions {
+  /** The node-local address (canonical text) the server listens on, UDP and TCP. */
+  readonly address: string;
+  /** "IP", "IP:PORT" or "[IPv6]:PORT"; empty: names outside the cluster are REFUSED. */
+  readonly upstreams: readonly string[];
+  /** 53 unless a test says otherwise. */
+  readonly port?: number;
+}
+
+export class DnsAddressError extends Error {
+  override readonly name = "DnsAddressError";
+  constructor(input: string, reason: string) {
+    super(`Invalid DNS address "${input}": ${reason}`);
+  }
+}
+
+const LOOPBACK = [parsePrefix("127.0.0.0/8"), parsePrefix("::1/128")];
+const UNUSABLE = [
+  ...LOOPBACK,
+  parsePrefix("0.0.0.0/32"),
+  parsePrefix("::/128"),
+  parsePrefix("224.0.0.0/4"),
+  parsePrefix("255.255.255.255/32"),
+  parsePrefix("ff00::/8"),
+];
+
+const within = (ip: IPAddress, prefixes: typeof LOOPBACK) =>
+  prefixes.some((p) => p.family === ip.family && containsIP(p, ip));
+
+/** The node-local address from its text: a unicast address a pod can reach through its node. */
+export function parseDnsAddress(text: string): string {
+  const ip = tryParseIP(text);
+  if (ip === undefined) throw new DnsAddressError(text, "not an IP address");
+  if (within(ip, UNUSABLE))
+    throw new DnsAddressError(text, "a loopback, unspecified or multicast address cannot serve pods");
+  return formatIP(ip);
+}
+
+/**
+ * The nameservers of a resolv.conf text, in order (resolv.conf(5): "nameserver ADDRESS" lines;
+ * comments start with "#" or ";"). Entries that are not addresses, or carry an IPv6 zone (a
+ * link-local resolver of the node's own link, unreachable for pods), are left out.
+ */
+export function resolvConfNameservers(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/[#;].*$/, "").trim();
+    const [keyword, value] = line.split(/\s+/);
+    if (keyword !== "nameserver" || value === undefined) continue;
+    const ip = tryParseIP(value);
+    if (ip !== undefined) out.push(formatIP(ip));
+  }
+  return out;
+}
+
+/**
+ * The upstreams used when none are given: the node's nameservers without loopback ones (a local
+ * stub such as systemd-resolved's 127.0.0.53 is the node's, and the agent may run in another
+ * namespace) and without the node-local address itself (a forwarding loop), without repeats.
+ */
+export function defaultUpstreams(nameservers: readonly string[], dnsAddress: string): string[] {
+  const own = tryParseIP(dnsAddress);
+  const out: string[] = [];
+  for (const text of nameservers) {
+    const ip = tryParseIP(text);
+    if (ip === undefined || within(ip, LOOPBACK)) continue;
+    const canonical = formatIP(ip);
+    if (own !== undefined && canonical === formatIP(own)) continue;
+    if (!out.includes(canonical)) out.push(canonical);
+  }
+  return out;
+}

@@ -1,0 +1,187 @@
+/**
+ * The node's cluster DNS (part of the agent), as NodeLocal DNSCache runs it but without a central
+ * server behind it: the agent answers for the cluster domain from its own ClusterView (the same
+ * list+watch the service proxy reads, so no second watch), on a node-local address held by an
+ * empty bridge `podnet-dns` in the agent's network namespace; pods reach it through their default
+ * route. Names outside the cluster go to the upstreams.
+ *
+ * The link and the server are set up by the first sync after the view has listed (a zone that
+ * knows nothing would answer NXDOMAIN for every Service), retried with backoff when that fails,
+ * and the link is checked every resync period (an address removed by hand is put back). On stop
+ * the server closes and the link is removed: nothing is left behind, and the next start makes it
+ * again (or repairs what a killed agent left).
+ */
+import { errorText } from "../base/error-text.ts";
+import type { Logger } from "../daemon/log.ts";
+import type { Metrics } from "../daemon/metrics.ts";
+import { SyncLoop } from "../daemon/sync-loop.ts";
+import { Timers } from "../daemon/timers.ts";
+import { ClusterZone } from "../dns/cluster-zone.ts";
+import { type DnsServer, startDnsServer } from "../dns/dns-server.ts";
+import { parseIP } from "../ipnet/address.ts";
+import {
+  deleteLocalAddressLink,
+  ensureLocalAddressLink,
+  localAddressesOf,
+} from "../linux/local-address-link.ts";
+import type { ClusterView, ViewChange } from "../proxy/cluster-view.ts";
+import type { AgentMetrics } from "./agent-metrics.ts";
+import { ClusterDnsFeed } from "./cluster-dns-feed.ts";
+import { type ClusterDnsOptions, DNS_LINK, DNS_PORT } from "./cluster-dns-options.ts";
+
+export interface NodeLocalDnsConfig {
+  readonly dns: ClusterDnsOptions;
+  readonly clusterDomain: string;
+  /** Pod and service CIDRs: their reverse zones (PTR) are answered here, never forwarded. */
+  readonly reverseCidrs: readonly string[];
+  /** How often the link is checked. */
+  readonly checkSeconds: number;
+}
+
+/** Watch events this close together update the zone once. */
+const COALESCE_MS = 10;
+
+export class NodeLocalDns {
+  private readonly zone: ClusterZone;
+  private readonly feed: ClusterDnsFeed;
+  private readonly loop: SyncLoop;
+  private readonly timers = new Timers();
+  private readonly cidr: string;
+  private server: DnsServer | undefined;
+  private unsubscribe: (() => void) | undefined;
+  /** The next sync replaces the zone whole (the view listed again, or nothing was given yet). */
+  private resetPending = true;
+  private stopped = false;
+
+  constructor(
+    private readonly view: ClusterView,
+    private readonly config: NodeLocalDnsConfig,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly m: AgentMetrics,
+  ) {
+    this.zone = new ClusterZone({ domain: config.clusterDomain, reverseCidrs: config.reverseCidrs });
+    this.feed = new ClusterDnsFeed(this.zone);
+    const ip = parseIP(config.dns.address);
+    this.cidr = `${config.dns.address}/${ip.family === 4 ? 32 : 128}`;
+    this.loop = new SyncLoop({
+      sync: () => this.sync(),
+      failed: (error, reason, retryInMs) => {
+        this.m.errors.inc({ kind: "dns" });
+        this.log.error("node-local DNS sync failed; retrying", {
+          error: errorText(error),
+          reason,
+          retryInMs,
+        });
+      },
+      firstRetryMs: 500,
+      maxRetryMs: config.checkSeconds * 1000,
+      coalesceMs: COALESCE_MS,
+    });
+  }
+
+  /** The server's counters (undefined until it serves). */
+  get stats(): DnsServer["stats"] | undefined {
+    return this.server?.stats;
+  }
+
+  /**
+   * Follows the view and, when it has listed, fills the zone and starts serving. Never throws: a
+   * failure (the address or port taken, say) is logged, counted and retried.
+   */
+  async start(): Promise<void> {
+    this.unsubscribe = this.view.subscribe({ changed: (change) => this.changed(change) });
+    this.timers.every(this.config.checkSeconds * 1000, () => this.checkLink());
+    if (this.view.listed) await this.loop.flush("start");
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.timers.clear();
+    await this.loop.stop();
+    this.server?.stop();
+    this.server = undefined;
+    this.m.dnsServing.set(0);
+    try {
+      deleteLocalAddressLink(DNS_LINK);
+    } catch (e) {
+      this.m.errors.inc({ kind: "dns" });
+      this.log.error("could not remove the node-local DNS link", { link: DNS_LINK, error: errorText(e) });
+    }
+  }
+
+  private changed(change: ViewChange): void {
+    if (change === "listed") this.resetPending = true;
+    this.loop.request(change);
+  }
+
+  private async sync(): Promise<void> {
+    // The zone first: once the server answers, it answers from what the datastore holds.
+    const entries = this.view.entries();
+    if (this.resetPending) {
+      const r = this.feed.reset(entries);
+      this.resetPending = false;
+      this.m.dnsZoneUpdates.inc({ kind: "reset" });
+      if (r.deleted > 0) this.m.dnsZoneUpdates.inc({ kind: "delete" }, r.deleted);
+    } else {
+      const r = this.feed.update(entries);
+      if (r.put > 0) this.m.dnsZoneUpdates.inc({ kind: "put" }, r.put);
+      if (r.deleted > 0) this.m.dnsZoneUpdates.inc({ kind: "delete" }, r.deleted);
+    }
+    this.m.dnsServices.set(this.feed.services);
+    if (this.server === undefined && !this.stopped) await this.serve();
+  }
+
+  private async serve(): Promise<void> {
+    const created = ensureLocalAddressLink(DNS_LINK, parseIP(this.config.dns.address));
+    // startDnsServer registers its series before it binds: a failed bind must not leave them
+    // registered, or every retry would fail on "already registered".
+    const registry = this.metrics.registry;
+    const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
+    try {
+      this.server = await startDnsServer({
+        address: this.config.dns.address,
+        port: this.config.dns.port ?? DNS_PORT,
+        zone: this.zone,
+        upstreams: this.config.dns.upstreams,
+        metrics: this.metrics,
+        log: this.log,
+      });
+    } catch (e) {
+      for (const m of registry.getMetricsAsArray())
+        if (!before.has(m.name)) registry.removeSingleMetric(m.name);
+      throw e;
+    }
+    if (this.stopped) {
+      this.server.stop();
+      this.server = undefined;
+      return;
+    }
+    this.m.dnsServing.set(1);
+    this.log.info("node-local DNS serving", {
+      link: DNS_LINK,
+      linkCreated: created,
+      address: this.config.dns.address,
+      domain: this.config.clusterDomain,
+      upstreams: this.config.dns.upstreams,
+      services: this.feed.services,
+    });
+  }
+
+  /** The address removed (or the link deleted) by hand is put back; the sockets stay bound. */
+  private checkLink(): void {
+    if (this.server === undefined || this.stopped) return;
+    try {
+      if (localAddressesOf(DNS_LINK)?.includes(this.cidr)) return;
+      this.log.warn("the node-local DNS address was missing; putting it back", {
+        link: DNS_LINK,
+        address: this.cidr,
+      });
+      ensureLocalAddressLink(DNS_LINK, parseIP(this.config.dns.address));
+    } catch (e) {
+      this.m.errors.inc({ kind: "dns" });
+      this.log.error("could not check the node-local DNS link", { link: DNS_LINK, error: errorText(e) });
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { describe, expect, test } from "bun:test";
+import { clusterDnsFlags } from "./agent-dns-flags.ts";
+import { parseArgs, UsageError } from "./args.ts";
+
+const RESOLV = "search example.com\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nnameserver 2001:db8::53\n";
+
+/** `resolvConf` null: the file cannot be read. */
+function dnsFlags(argv: string[], resolvConf: string | null = RESOLV) {
+  let read = 0;
+  const out = clusterDnsFlags(parseArgs(argv), () => {
+    read++;
+    return resolvConf ?? undefined;
+  });
+  return { ...out, read };
+}
+
+function usageError(argv: string[]): string {
+  try {
+    dnsFlags(argv);
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
+  }
+  throw new Error(`no usage error for ${argv.join(" ")}`);
+}
+
+describe("podnet agent: cluster DNS flags", () => {
+  test("by default: cluster.local on 169.254.20.10, forwarding to the node's resolvers but its local stub", () => {
+    const out = dnsFlags([]);
+    expect(out.clusterDomain).toBe("cluster.local");
+    expect(out.dns).toEqual({ address: "169.254.20.10", upstreams: ["10.0.0.2", "2001:db8::53"] });
+    expect(out.read).toBe(1);
+  });
+
+  test("no readable resolv.conf, or only a loopback stub in it: no upstream (outside names are refused)", () => {
+    expect(dnsFlags([], null).dns?.upstreams).toEqual([]);
+    expect(dnsFlags([], "nameserver 127.0.0.53\n").dns?.upstreams).toEqual([]);
+  });
+
+  test("given upstreams replace the node's (resolv.conf is not read), with ports, without repeats", () => {
+    const out = dnsFlags([
+      "--cluster-domain",
+      "k8s.example",
+      "--dns-address",
+      "FD00:10:254::10",
+      "--dns-upstream",
+      "198.51.100.53",
+      "--dns-upstream",
+      "[2001:db8::53]:5353",
+      "--dns-upstream",
+      "198.51.100.53:53",
+    ]);
+    expect(out).toEqual({
+      clusterDomain: "k8s.example",
+      dns: { address: "fd00:10:254::10", upstreams: ["198.51.100.53:53", "[2001:db8::53]:5353"] },
+      read: 0,
+    });
+    expect(dnsFlags(["--dns-upstream", "none"]).dns).toEqual({ address: "169.254.20.10", upstreams: [] });
+  });
+
+  test("--dns-address none runs the agent without DNS", () => {
+    expect(dnsFlags(["--dns-address", "none"])).toEqual({
+      clusterDomain: "cluster.local",
+      dns: undefined,
+      read: 0,
+    });
+  });
+
+  test("bad values are usage errors naming the flag and the reason", () => {
+    expect(usageError(["--cluster-domain", "Cluster.Local"])).toContain(
+      '--cluster-domain "Cluster.Local" is not a DNS name',
+    );
+    expect(usageError(["--cluster-domain", "cluster.local."])).toContain("--cluster-domain");
+    expect(usageError(["--dns-address", "localhost"])).toBe(
+      '--dns-address: Invalid DNS address "localhost": not an IP address',
+    );
+    expect(usageError(["--dns-address", "127.0.0.1"])).toContain("loopback");
+    expect(usageError(["--dns-upstream", "10.0.0.2:99999"])).toContain(
+      '--dns-upstream: Invalid DNS upstream "10.0.0.2:99999"',
+    );
+    expect(usageError(["--dns-upstream", "169.254.20.10"])).toContain("a forwarding loop");
+    expect(usageError(["--dns-upstream", "none", "--dns-upstream", "10.0.0.2"])).toContain(
+      "cannot be given with",
+    );
+    expect(usageError(["--dns-address", "none", "--dns-upstream", "10.0.0.2"])).toContain(
+      "--dns-address is none",
+    );
+    expect(usageError(["--dns-address", "169.254.20.10", "--dns-address", "169.254.20.11"])).toContain(
+      "given more than once",
+    );
+  });
+});

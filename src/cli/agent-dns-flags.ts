@@ -1,0 +1,83 @@
+/**
+ * `podnet agent`'s cluster DNS flags: --cluster-domain, --dns-address (a node-local address, or
+ * "none" to run without DNS) and --dns-upstream (repeatable; "none" refuses outside names; by
+ * default the nameservers of the agent's own resolv.conf that a pod's query may go to).
+ */
+import { readFileSync } from "node:fs";
+import {
+  type ClusterDnsOptions,
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_DNS_ADDRESS,
+  defaultUpstreams,
+  parseDnsAddress,
+  resolvConfNameservers,
+} from "../agent/cluster-dns-options.ts";
+import { clusterDomainProblem } from "../cni/cluster-dns.ts";
+import { formatUpstream, parseUpstream } from "../dns/upstream.ts";
+import { flag, flagList, type ParsedArgs, UsageError } from "./args.ts";
+
+/** The flags this file reads. */
+export const DNS_FLAGS = ["cluster-domain", "dns-address", "dns-upstream"];
+
+/** Where the node's own resolvers are read from when no --dns-upstream is given. */
+export const NODE_RESOLV_CONF = "/etc/resolv.conf";
+
+/**
+ * The cluster domain and the node-local DNS settings from the flags. `resolvConf` gives the text
+ * of the agent's own resolv.conf (read only when no --dns-upstream is given; undefined when it
+ * cannot be read, which leaves no upstream).
+ */
+export function clusterDnsFlags(
+  args: ParsedArgs,
+  resolvConf: () => string | undefined,
+): { clusterDomain: string; dns: ClusterDnsOptions | undefined } {
+  const clusterDomain = flag(args, "cluster-domain") ?? DEFAULT_CLUSTER_DOMAIN;
+  const domainProblem = clusterDomainProblem(clusterDomain);
+  if (domainProblem !== undefined) throw new UsageError(`--cluster-domain ${domainProblem}`);
+  const addressText = flag(args, "dns-address") ?? DEFAULT_DNS_ADDRESS;
+  const upstreamTexts = flagList(args, "dns-upstream");
+  if (addressText === "none") {
+    if (upstreamTexts.length > 0)
+      throw new UsageError("--dns-upstream needs the node-local DNS (--dns-address is none)");
+    return { clusterDomain, dns: undefined };
+  }
+  let address: string;
+  try {
+    address = parseDnsAddress(addressText);
+  } catch (e) {
+    throw new UsageError(`--dns-address: ${(e as Error).message}`);
+  }
+  if (upstreamTexts.length === 0) {
+    const text = resolvConf();
+    const upstreams = text === undefined ? [] : defaultUpstreams(resolvConfNameservers(text), address);
+    return { clusterDomain, dns: { address, upstreams } };
+  }
+  if (upstreamTexts.includes("none")) {
+    if (upstreamTexts.length > 1)
+      throw new UsageError(`--dns-upstream none cannot be given with other upstreams`);
+    return { clusterDomain, dns: { address, upstreams: [] } };
+  }
+  const upstreams = upstreamTexts.map((text) => {
+    let upstream: ReturnType<typeof parseUpstream>;
+    try {
+      upstream = parseUpstream(text);
+    } catch (e) {
+      throw new UsageError(`--dns-upstream: ${(e as Error).message}`);
+    }
+    if (upstream.host === address && upstream.port === 53)
+      throw new UsageError(
+        `--dns-upstream "${text}" is the node-local DNS address itself (a forwarding loop)`,
+      );
+    return formatUpstream(upstream);
+  });
+  return { clusterDomain, dns: { address, upstreams: [...new Set(upstreams)] } };
+}
+
+/** The agent's own resolv.conf, or undefined when it cannot be read. */
+export function readResolvConf(): string | undefined {
+  try {
+    return readFileSync(NODE_RESOLV_CONF, "utf8");
+  } catch {
+    return undefined;
+  }
+}
