@@ -11,8 +11,9 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # the reference CNI plugins (interop tests, benchmark anchor), iperf3, etcd (datastore), GNU time,
 # containerd with runc and busybox-static (the CRI test, its images built from busybox), podman
 # (the podman test; runc named, as podman would otherwise pull in crun), chromium (the map page's
-# browser tests and screenshots, driven by playwright-core).
-DEB_PACKAGES=(iproute2 util-linux nftables conntrack iputils-ping containernetworking-plugins iperf3 etcd-server time procps containerd runc busybox-static podman chromium)
+# browser tests and screenshots, driven by playwright-core), dnsmasq-base (the lab's outside DNS
+# server, bench:dns's anchor) and dnsperf (bench:dns's load).
+DEB_PACKAGES=(iproute2 util-linux nftables conntrack iputils-ping containernetworking-plugins iperf3 etcd-server time procps containerd runc busybox-static podman chromium dnsmasq-base dnsperf)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,150 @@
+/**
+ * The podnet agent's own memory with the benchmark's Services: the real `podnet agent` (the
+ * cluster benchmark's BenchAgent, the lab's command line, its defaults: service proxy and
+ * node-local DNS on 169.254.20.10) in a node namespace of the run, with a SQLite datastore of the
+ * run. Once it is ready, the Services are written straight into the datastore (the records
+ * `podnet service create` writes, without its ClusterIP bookkeeping, which the agent never
+ * reads) and their endpoints as pod records of another node; memory is read once the agent's DNS
+ * answers the last Service and the last endpoint's pod name. A build whose agent does not serve
+ * DNS yet is reported as not measured, with the reason.
+ */
+import { writeFileSync } from "node:fs";
+import { errorText } from "../../src/base/error-text.ts";
+import { pollUntil } from "../../src/base/poll-until.ts";
+import { podRecordKey } from "../../src/cluster/pod-records.ts";
+import { encodeService, serviceRecordKey } from "../../src/cluster/service-record.ts";
+import { dashedIP } from "../../src/dns/dns-name.ts";
+import { parseIP } from "../../src/ipnet/address.ts";
+import type { PodRecord } from "../../src/k8s/service-model.ts";
+import { mustRunSync, runSync } from "../../src/linux/exec.ts";
+import { openSqliteStore } from "../../src/store/sqlite-store.ts";
+import type { TxnOp } from "../../src/store/store.ts";
+import { BenchAgent } from "../cluster/bench-agent.ts";
+import type { BenchSandbox } from "../support/sandbox.ts";
+import { DOMAIN, type ZoneEntry } from "./bench-zone.ts";
+import type { AgentMemory } from "./report.ts";
+import { askServer } from "./subjects.ts";
+
+/** The agent's default node-local DNS address (`podnet agent --help`). */
+const AGENT_DNS = "169.254.20.10";
+/** The node that "runs" the endpoints: no agent, so nothing reconciles its pod records away. */
+const ENDPOINT_NODE = "node-b";
+const WRITE_BATCH = 500;
+const CONVERGE_TIMEOUT_MS = 180_000;
+
+function servesDns(podnet: string): string | undefined {
+  const help = runSync([podnet, "agent", "--help"]);
+  const text = `${help.stdout}${help.stderr}`;
+  if (text === "") return `${podnet} could not be run (exit ${help.code})`;
+  if (!text.includes("--dns-address"))
+    return `${podnet} agent has no --dns-address: this build does not serve DNS`;
+  return undefined;
+}
+
+function podRecord(entry: ZoneEntry, index: number): PodRecord {
+  const e = entry.endpoints[index];
+  if (e === undefined) throw new RangeError(`Service ${entry.service.name} has no endpoint #${index}`);
+  return {
+    namespace: entry.service.namespace,
+    name: e.pod.slice(e.pod.indexOf("/") + 1),
+    node: ENDPOINT_NODE,
+    ips: [e.ip],
+    labels: { ...entry.service.selector },
+  };
+}
+
+async function writeZone(datastore: string, entries: readonly ZoneEntry[]): Promise<void> {
+  const store = openSqliteStore(datastore);
+  try {
+    let ops: TxnOp[] = [];
+    const flush = async () => {
+      if (ops.length === 0) return;
+      const r = await store.txn([], ops);
+      if (!r.succeeded) throw new Error(`writing ${ops.length} records to ${datastore} failed`);
+      ops = [];
+    };
+    for (const entry of entries) {
+      const s = entry.service;
+      ops.push({ kind: "put", key: serviceRecordKey(s.namespace, s.name), value: encodeService(s) });
+      for (let i = 0; i < entry.endpoints.length; i++) {
+        const pod = podRecord(entry, i);
+        ops.push({ kind: "put", key: podRecordKey(pod), value: JSON.stringify(pod) });
+      }
+      if (ops.length >= WRITE_BATCH) await flush();
+    }
+    await flush();
+  } finally {
+    await store.close();
+  }
+}
+
+export async function agentMemory(
+  sandbox: BenchSandbox,
+  podnet: string,
+  entries: readonly ZoneEntry[],
+  progress: (message: string) => void,
+): Promise<AgentMemory> {
+  const missing = servesDns(podnet);
+  if (missing !== undefined) return { measured: false, reason: missing };
+  const last = entries[entries.length - 1];
+  if (last === undefined) return { measured: false, reason: "no Services" };
+  const { name: netns } = sandbox.createNetns("node");
+  const ip = (...args: string[]) => mustRunSync(["ip", "-n", netns, ...args]);
+  ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth0p");
+  ip("addr", "add", "192.0.2.10/24", "dev", "eth0");
+  ip("link", "set", "eth0", "up");
+  ip("link", "set", "eth0p", "up");
+  const datastore = `${sandbox.dir}/cluster.db`;
+  const agent = BenchAgent.start(sandbox, podnet, {
+    node: "node-a",
+    netns,
+    datastore: `sqlite:${datastore}`,
+    backend: "host-gw",
+    clusterCidr: "10.240.0.0/12",
+    dir: `${sandbox.dir}/agent`,
+    leaseTtlSeconds: 30,
+    resyncSeconds: 30,
+    cniMode: "bridge",
+  });
+  try {
+    await agent.waitReady(60_000);
+    const empty = agent.memory();
+    progress(`agent ready; writing ${entries.length} Services and their endpoints into its datastore`);
+    const started = performance.now();
+    await writeZone(datastore, entries);
+    const lastPod = podRecord(last, last.endpoints.length - 1);
+    const lastIp = lastPod.ips[0] ?? "";
+    const probe = `${sandbox.dir}/agent-probe.txt`;
+    writeFileSync(
+      probe,
+      `${last.service.name}.${last.service.namespace}.svc.${DOMAIN} A\n${dashedIP(parseIP(lastIp))}.${lastPod.namespace}.pod.${DOMAIN} A\n`,
+    );
+    await pollUntil(
+      "the agent's DNS to answer the last Service and endpoint",
+      async () => {
+        if (!agent.running) throw new Error(`the agent exited: ${agent.logTail()}`);
+        const answers = await askServer(netns, AGENT_DNS, 53, probe);
+        return answers.every((a) => a.rcode === "NOERROR" && a.records.length > 0);
+      },
+      CONVERGE_TIMEOUT_MS,
+      { intervalMs: 250, detail: () => agent.logTail() },
+    );
+    const convergeMs = performance.now() - started;
+    const m = agent.memory();
+    if (m === undefined)
+      return { measured: false, reason: `the agent's memory could not be read: ${agent.logTail()}` };
+    progress(`agent answers all ${entries.length} Services after ${Math.round(convergeMs)} ms`);
+    return {
+      measured: true,
+      services: entries.length,
+      endpoints: entries.reduce((n, e) => n + e.endpoints.length, 0),
+      memory: { rssMiB: m.rssKiB / 1024, hwmMiB: m.peakRssKiB / 1024 },
+      emptyRssMiB: empty === undefined ? null : empty.rssKiB / 1024,
+      convergeMs,
+    };
+  } catch (e) {
+    return { measured: false, reason: `the agent could not be measured: ${errorText(e)}` };
+  } finally {
+    await sandbox.stop(agent.child);
+  }
+}
