@@ -25,7 +25,7 @@ export function formatStatus(state: LabState): string {
 export function formatServices(services: readonly ListedService[], external: string): string {
   const rows = services.map((s) => [
     `${s.namespace}/${s.name}`,
-    s.clusterIPs.join(","),
+    s.clusterIPs.length === 0 ? "None" : s.clusterIPs.join(","), // headless, as kubectl shows it
     s.ports
       .map((p) => `${p.port}/${p.protocol}→${p.targetPort}${p.nodePort ? ` (NodePort ${p.nodePort})` : ""}`)
       .join(", "),
@@ -36,6 +36,6 @@ export function formatServices(services: readonly ListedService[], external: str
   return [
     renderTable(["SERVICE", "CLUSTER-IP", "PORTS", "ENDPOINTS"], rows),
     "",
-    `external host (outside the cluster, runs the echo server on TCP and UDP): ${external.split("/")[0]}`,
+    `external host (outside the cluster, runs the echo server on TCP and UDP, and dnsmasq serving example.test): ${external.split("/")[0]}`,
   ].join("\n");
 }

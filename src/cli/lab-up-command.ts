@@ -50,7 +50,7 @@ export async function labUpCommand(args: ParsedArgs): Promise<number> {
   console.log(formatStatus(state));
   console.log(`\n${formatServices(await listLabServices(state), state.external.address)}`);
   console.log(
-    `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- ip route | podnet lab down`,
+    `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- getent hosts echo | podnet lab down`,
   );
   return 0;
 }

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import type { ListedService } from "../lab/lab-services.ts";
 import { UsageError } from "./args.ts";
 import { LAB_USAGE, labCommand } from "./lab.ts";
 import { LAB_EXPLAIN_USAGE, LAB_TRACE_USAGE } from "./lab-diagnosis-commands.ts";
 import { LAB_POD_USAGE } from "./lab-pod-command.ts";
+import { formatServices } from "./lab-status-table.ts";
 
 // A lab root with no lab in it: every command here must stop at its arguments or at "no lab".
 const root = mkdtempSync(`${tmpdir()}/podnet-cli-lab-`);
@@ -64,5 +66,35 @@ describe("labCommand's dispatch", () => {
   test("pod add and delete without a lab: no lab is up", async () => {
     await expect(labCommand(["pod", "add", "node1", "web"])).rejects.toThrow("No lab is up");
     await expect(labCommand(["pod", "delete", "web"])).rejects.toThrow("No lab is up");
+  });
+});
+
+describe("lab dns and dns-query", () => {
+  test("bad arguments stop before anything runs; without a lab, dns says so", async () => {
+    await expect(labCommand(["dns", "node1-a"])).rejects.toThrow(/usage: podnet lab dns POD NAME/);
+    await expect(labCommand(["dns", "node1-a", "echo", "MX"])).rejects.toThrow(/query type "MX"/);
+    await expect(labCommand(["dns", "node1-a", "bad name"])).rejects.toThrow(/not a domain name/);
+    await expect(labCommand(["dns-query", "echo", "A", "--timeout", "0"])).rejects.toThrow(/--timeout "0"/);
+    await expect(labCommand(["dns-query", "echo"])).rejects.toThrow(/usage: podnet lab dns-query/);
+    await expect(labCommand(["dns", "node1-a", "echo"])).rejects.toThrow(/No lab is up/);
+  });
+});
+
+describe("the Services table", () => {
+  test("a headless Service shows None as its ClusterIP, as kubectl does", async () => {
+    const services: ListedService[] = [
+      {
+        namespace: "default",
+        name: "echo-headless",
+        clusterIPs: [],
+        headless: true,
+        ports: [{ name: "http", protocol: "TCP", port: 8080, targetPort: 8080 }],
+        sessionAffinity: { kind: "None" },
+        selector: { app: "echo" },
+        endpoints: [{ ip: "10.244.0.2", node: "node1", pod: "default/node1-a" }],
+      },
+    ];
+    const text = formatServices(services, "203.0.113.100/24");
+    expect(text).toMatch(/default\/echo-headless\s+None\s+8080\/TCP→8080\s+1 \(node1-a\)/);
   });
 });

@@ -9,6 +9,7 @@ import { labTcpPipe } from "../lab/tcp-pipe.ts";
 import { closeNetlinkSockets } from "../linux/ip.ts";
 import { assertKnownFlags, parseArgs, UsageError } from "./args.ts";
 import { LAB_DIAGNOSIS_SWITCHES, labExplainCommand, labTraceCommand } from "./lab-diagnosis-commands.ts";
+import { labDnsCommand, labDnsQueryCommand } from "./lab-dns-query.ts";
 import { ECHO_CLIENT_SWITCHES, echoClientCommand, echoServerCommand } from "./lab-echo.ts";
 import {
   labExecCommand,
@@ -30,8 +31,12 @@ export const LAB_USAGE = `usage:
                                                  every N seconds (default 5; longer keeps a fault
                                                  you inject by hand, to explain and trace it)
   podnet lab status                              pods with their IP, MAC and interface
-  podnet lab check                               prove the IP-per-pod claims with real packets
+  podnet lab check                               prove the IP-per-pod, Service and DNS claims with
+                                                 real packets
   podnet lab exec NAME -- CMD [ARG...]           run a command inside a pod, a node or "external"
+                                                 (pods resolve names: getent hosts echo)
+  podnet lab dns POD NAME [A|AAAA|SRV|PTR|TXT]   one DNS question from inside POD, to the nameserver
+                                                 of its resolv.conf (its node's DNS)
   podnet lab metrics NODE                        the node agent's Prometheus metrics
   podnet lab ipam show|check                     the cluster's allocations, as seen in its datastore
   podnet lab explain NAME|ADDRESS[:PORT] [--json]
@@ -113,6 +118,8 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       return await down();
     case "exec":
       return await labExecCommand(args);
+    case "dns":
+      return await labDnsCommand(args);
     case "explain":
       return await labExplainCommand(args);
     case "trace":
@@ -140,6 +147,9 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
       return await echoClientCommand(args);
     case "http-get":
       return await labHttpGetCommand(args);
+    // Internal, and useful by hand: one DNS question from inside a pod (`lab exec POD -- …`).
+    case "dns-query":
+      return await labDnsQueryCommand(args);
     default:
       throw new UsageError(LAB_USAGE);
   }

@@ -9,6 +9,7 @@ import { ipJson, netnsAt } from "../linux/ip.ts";
 import { netnsPath } from "../linux/netns.ts";
 import type { PairProbe, Verdict } from "./claims.ts";
 import { reachWithoutNat, sharedLocalhost, uniquePodIps } from "./claims.ts";
+import { dnsChecks } from "./dns-check.ts";
 import type { LabState } from "./lab-state.ts";
 import { nodeIpChangeRecovers } from "./node-ip-change.ts";
 import { pluginCheckAll } from "./plugin-check.ts";
@@ -113,6 +114,7 @@ export async function labCheck(state: LabState): Promise<Verdict[]> {
   verdicts.push(reachWithoutNat("every node reaches every pod", nodeProbes));
   verdicts.push(await pluginCheckAll(state));
   verdicts.push(...(await serviceChecks(state, views)));
+  verdicts.push(...(await dnsChecks(state)));
   if (state.nodes.length > 1) verdicts.push(await nodeIpChangeRecovers(state, views));
   return verdicts;
 }

@@ -6,9 +6,11 @@ import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import type { HeldLock } from "../linux/file-lock.ts";
 import { deleteNetns, listNetns } from "../linux/netns.ts";
 import { CniRuntime } from "./cni-runtime.ts";
-import { LAB_ID, LAB_MARKER, labDir, labNetnsPrefix } from "./lab-paths.ts";
+import { CREATED_ETC_NETNS_FILE, LAB_ID, LAB_MARKER, labDir, labNetnsPrefix } from "./lab-paths.ts";
 import { labRoot, labStateFile, loadLabState } from "./lab-state.ts";
 import { withLabStateLock } from "./lab-state-lock.ts";
+import { removeLabResolvConfs } from "./pod-resolv-conf.ts";
+import { stopUpstreamDns } from "./upstream-dns.ts";
 
 export interface DownReport {
   readonly namespaces: string[];
@@ -53,6 +55,7 @@ export async function removeLab(lock?: HeldLock): Promise<DownReport> {
         .map((d) => d.name)
     : [];
   if (state && !ids.includes(state.id)) ids.push(state.id);
+  if (state) stopUpstreamDns(state.external.dnsPid, state.dir);
   const removed: string[] = [];
   const all = listNetns();
   // Pods before nodes: a pod's veth peer lives in its node, and this order mirrors how it was built.
@@ -65,6 +68,14 @@ export async function removeLab(lock?: HeldLock): Promise<DownReport> {
       } catch (e) {
         warnings.push(`namespace ${ns}: ${(e as Error).message}`);
       }
+    }
+  }
+  // The pods' resolv.conf files, and /etc/netns when a lab created it and nothing else lives there.
+  for (const id of ids) {
+    try {
+      removeLabResolvConfs(labNetnsPrefix(id), existsSync(`${labDir(id)}/${CREATED_ETC_NETNS_FILE}`));
+    } catch (e) {
+      warnings.push(`resolv.conf files of lab ${id}: ${(e as Error).message}`);
     }
   }
   // Only what labs made: their id directories and the state file, never the whole root (it may

@@ -22,3 +22,6 @@ export const LAB_ID = /^[a-z0-9]{6}$/;
 
 /** A file every lab directory holds; nothing without it is ever removed by `lab down`. */
 export const LAB_MARKER = ".podnet-lab";
+
+/** In a lab's directory when one of its pods created /etc/netns (`lab down` removes it, if empty). */
+export const CREATED_ETC_NETNS_FILE = "created-etc-netns";

@@ -9,6 +9,7 @@ import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { findPod, saveLabState } from "./lab-state.ts";
 import { updateLabState } from "./lab-state-lock.ts";
 import { attachPod, detachPod, LAB_POD_LABEL } from "./lab-up.ts";
+import { removePodResolvConf } from "./pod-resolv-conf.ts";
 
 export class LabPodError extends Error {
   override readonly name = "LabPodError";
@@ -80,6 +81,7 @@ export async function undoAttach(state: LabState, node: LabNode, name: string): 
   } catch {
     try {
       deleteNetns(netns);
+      removePodResolvConf(netns);
     } catch {}
   }
 }

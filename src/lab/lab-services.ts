@@ -13,6 +13,15 @@ import { ECHO_PORT, labCli } from "./lab-state.ts";
 export const SERVICE_PORT = 80;
 export const DEMO_SERVICE = "default/echo";
 export const EMPTY_SERVICE = "default/no-endpoints";
+/** Headless (no ClusterIP): its name resolves to the ready pods behind it. */
+export const HEADLESS_SERVICE = "default/echo-headless";
+export const HEADLESS_PORT_NAME = "http";
+/**
+ * A Service of the same name in another namespace: `echo` resolves to one or the other depending
+ * on the asking pod's namespace (its search path), `echo.other` and `echo.default` to each.
+ */
+export const OTHER_NAMESPACE = "other";
+export const OTHER_SERVICE = `${OTHER_NAMESPACE}/echo`;
 
 export class LabServiceError extends Error {
   override readonly name = "LabServiceError";
@@ -37,12 +46,14 @@ export interface ServiceSpec {
   readonly ports: readonly string[];
   readonly selector: string;
   readonly affinity?: string;
+  readonly headless?: boolean;
 }
 
 export async function createService(state: LabState, spec: ServiceSpec): Promise<Service> {
   const args = ["create", spec.name, "--selector", spec.selector];
   for (const p of spec.ports) args.push("--port", p);
   if (spec.affinity) args.push("--affinity", spec.affinity);
+  if (spec.headless) args.push("--headless");
   return (await serviceCli(state, args)) as Service;
 }
 
@@ -68,6 +79,19 @@ export async function createLabServices(state: LabState): Promise<void> {
     name: EMPTY_SERVICE,
     ports: [`${SERVICE_PORT}:${ECHO_PORT}/TCP`],
     selector: "app=nothing-has-this-label",
+  });
+  await createService(state, {
+    name: HEADLESS_SERVICE,
+    ports: [`${HEADLESS_PORT_NAME}:${ECHO_PORT}/TCP`],
+    selector: "app=echo",
+    headless: true,
+  });
+  // No lab pod lives in namespace "other": the Service has no endpoints, but its name and
+  // ClusterIP exist, which is what the cross-namespace DNS claims need.
+  await createService(state, {
+    name: OTHER_SERVICE,
+    ports: [`${SERVICE_PORT}:${ECHO_PORT}/TCP`],
+    selector: "app=echo",
   });
 }
 

@@ -52,6 +52,8 @@ export interface LabPod {
   /** The final ADD result, kept for DEL and CHECK as a runtime does. */
   readonly result: unknown;
   readonly echoPid: number;
+  /** The pod's Kubernetes namespace (K8S_POD_NAMESPACE); absent: "default". */
+  readonly namespace?: string;
 }
 
 export interface LabState {
@@ -62,8 +64,11 @@ export interface LabState {
   readonly createdAt: string;
   readonly backend: string;
   readonly datastore: string;
-  /** The namespace of the host outside the cluster, and its address. */
-  readonly external: { readonly netns: string; readonly address: string };
+  /**
+   * The namespace of the host outside the cluster, its address, and the pid of the dnsmasq
+   * serving the lab's zone outside the cluster there (example.test; the agents' upstream).
+   */
+  readonly external: { readonly netns: string; readonly address: string; readonly dnsPid?: number };
   readonly nodes: LabNode[];
   readonly pods: LabPod[];
 }

@@ -13,13 +13,23 @@ import { createNetns, deleteNetns, inNetns, netnsExists, randomSuffix } from "..
 import { copyExecutable, installPlugins, selfExecutable } from "../plugin/install.ts";
 import { agentCommandLine } from "./agent-command-line.ts";
 import { CniRuntime } from "./cni-runtime.ts";
+import { startExternalHost } from "./external-host.ts";
 import { removeLab } from "./lab-down.ts";
 import { startLabEtcd } from "./lab-etcd.ts";
-import { LAB_MARKER, labDir, labNetnsPrefix, nodeNetns, podNetns } from "./lab-paths.ts";
+import {
+  CREATED_ETC_NETNS_FILE,
+  LAB_MARKER,
+  labDir,
+  labNetnsPrefix,
+  nodeNetns,
+  podNetns,
+} from "./lab-paths.ts";
 import { createLabServices } from "./lab-services.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { ECHO_PORT, labCli, loadLabState, saveLabState } from "./lab-state.ts";
 import { withLabStateLock } from "./lab-state-lock.ts";
+import { removePodResolvConf, writePodResolvConf } from "./pod-resolv-conf.ts";
+import { podDnsOf } from "./resolv-conf.ts";
 import type { Topology } from "./topology.ts";
 import { defaultTopology } from "./topology.ts";
 import { buildUnderlay } from "./underlay.ts";
@@ -51,18 +61,23 @@ function podName(node: string, index: number): string {
   return `${node}-${String.fromCharCode(97 + index)}`;
 }
 
+const bareAddress = (cidr: string) => cidr.split("/")[0] as string;
+
 const tail = (path: string) =>
   existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").slice(-5).join(" | ") : "(no output)";
 
 /**
- * Attaches a pod on `node` as a runtime does (CNI ADD with the node's conflist, the pod's name in
- * CNI_ARGS and its labels in args.cni.labels) and starts the echo server in it.
+ * Attaches a pod on `node` as a runtime does (CNI ADD with the node's conflist, the pod's name and
+ * namespace in CNI_ARGS and its labels in args.cni.labels), gives it the resolv.conf of the
+ * result's `dns`, and starts the echo server in it. A failure leaves things for detachPod (or
+ * `lab down`) to remove.
  */
 export async function attachPod(
   state: LabState,
   node: LabNode,
   name: string,
   labels: Readonly<Record<string, string>>,
+  namespace = "default",
 ): Promise<LabPod> {
   const exe = labCli(state);
   const netns = podNetns(state.id, name);
@@ -73,9 +88,12 @@ export async function attachPod(
     containerId,
     ifname: "eth0",
     netnsPath,
-    args: { IgnoreUnknown: "1", K8S_POD_NAMESPACE: "default", K8S_POD_NAME: name },
+    args: { IgnoreUnknown: "1", K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name },
     labels,
   });
+  const dns = podDnsOf(result);
+  if (dns && writePodResolvConf(netns, dns).createdBase)
+    writeFileSync(`${state.dir}/${CREATED_ETC_NETNS_FILE}`, "");
   const log = `${state.dir}/logs/${name}.log`;
   const echoPid = spawnDetached(
     inNetns(netns, [exe, "lab", "echo-server", "--pod", name, "--port", String(ECHO_PORT)]),
@@ -85,10 +103,23 @@ export async function attachPod(
     detail: () => tail(log),
     intervalMs: 25,
   });
-  return { name, node: node.name, netns, netnsPath, containerId, ifname: "eth0", result, echoPid };
+  return {
+    name,
+    node: node.name,
+    netns,
+    netnsPath,
+    containerId,
+    ifname: "eth0",
+    result,
+    echoPid,
+    ...(namespace === "default" ? {} : { namespace }),
+  };
 }
 
-/** Removes a pod as a runtime does: CNI DEL, then its namespace (its echo server dies with it). */
+/**
+ * Removes a pod as a runtime does: CNI DEL, then its namespace (its echo server dies with it) and
+ * its resolv.conf.
+ */
 export async function detachPod(state: LabState, pod: LabPod): Promise<void> {
   const node = state.nodes.find((n) => n.name === pod.node);
   if (node) {
@@ -99,32 +130,7 @@ export async function detachPod(state: LabState, pod: LabPod): Promise<void> {
     );
   }
   deleteNetns(pod.netns);
-}
-
-/** The external host (outside the cluster, on the underlay) runs the same echo server. */
-async function startExternalEcho(state: LabState): Promise<void> {
-  const log = `${state.dir}/logs/external.log`;
-  spawnDetached(
-    inNetns(state.external.netns, [
-      labCli(state),
-      "lab",
-      "echo-server",
-      "--pod",
-      "external",
-      "--port",
-      String(ECHO_PORT),
-    ]),
-    log,
-  );
-  await pollUntil(
-    "the echo server of the external host to start",
-    () => tail(log).includes("listening"),
-    10_000,
-    {
-      detail: () => tail(log),
-      intervalMs: 25,
-    },
-  );
+  removePodResolvConf(pod.netns);
 }
 
 /** Starts the node's agent and waits until it has written its conflist and declared the node ready. */
@@ -161,6 +167,8 @@ async function startNode(
         blockGraceSeconds: 60,
         resyncSeconds: options.resyncSeconds ?? 5,
         metricsAddr: "127.0.0.1:9464",
+        // Names outside the cluster domain go to the external host's dnsmasq (the lab's "internet").
+        dnsUpstreams: [bareAddress(topology.external.address)],
       }),
     ),
     log,
@@ -268,7 +276,7 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
         saveLabState(state);
       }
     }
-    await startExternalEcho(state);
+    state = await startExternalHost(state, saveLabState);
     await createLabServices(state);
     return state;
   } catch (e) {

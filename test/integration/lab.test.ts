@@ -3,7 +3,7 @@
  * executable, in a lab root of its own, leaving no namespace or interface behind.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { runSync } from "../../src/linux/exec.ts";
 import { listNetns } from "../../src/linux/netns.ts";
@@ -64,7 +64,7 @@ const LAYOUTS: readonly Layout[] = [
     args: [],
     nodes: 3,
     podsPerNode: 2,
-    claims: 14,
+    claims: 21,
     paths: ["direct", "vxlan"],
   },
   {
@@ -72,7 +72,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--backend", "vxlan", "--nodes", "2"],
     nodes: 2,
     podsPerNode: 2,
-    claims: 14,
+    claims: 21,
     paths: ["vxlan"],
   },
   {
@@ -80,7 +80,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--backend", "host-gw", "--nodes", "2"],
     nodes: 2,
     podsPerNode: 2,
-    claims: 14,
+    claims: 21,
     paths: ["direct"],
   },
   {
@@ -88,7 +88,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--datastore", "etcd"],
     nodes: 3,
     podsPerNode: 2,
-    claims: 14,
+    claims: 21,
     paths: ["direct", "vxlan"],
     extraNamespaces: 1, // the etcd host
   },
@@ -98,7 +98,7 @@ const LAYOUTS: readonly Layout[] = [
     execPod: "a1-b",
     nodes: 4,
     podsPerNode: 2,
-    claims: 14,
+    claims: 21,
     paths: ["direct", "vxlan"],
     extraNamespaces: 1, // a fourth segment
   },
@@ -107,7 +107,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--nodes", "1", "--mode", "ptp", "--pods", "3"],
     nodes: 1,
     podsPerNode: 3,
-    claims: 12,
+    claims: 19,
     paths: [],
   },
 ];
@@ -173,7 +173,16 @@ function proveLayout(layout: Layout): void {
     for (const path of layout.paths) expect(check.stdout).toContain(path);
     // The Service and egress claims, each proved with TCP or UDP connections (service-claims.ts).
     for (const claim of SERVICE_CLAIMS) expect(check.stdout).toContain(`✓ ${claim}`);
+    // The DNS claims, each proved with queries from inside pods (dns-claims.ts).
+    for (const claim of DNS_CLAIMS) expect(check.stdout).toContain(`✓ ${claim}`);
     expect(check.code).toBe(0);
+
+    // Every pod has the resolv.conf of its CNI result, so a plain program in it resolves names.
+    const podNs = labNamespaces(id).find((n) => n.endsWith(`-${pod}`)) as string;
+    expect(readFileSync(`/etc/netns/${podNs}/resolv.conf`, "utf8")).toContain("nameserver 169.254.20.10\n");
+    const getent = podnet("lab", "exec", pod, "--", "getent", "ahostsv4", "echo");
+    expect(getent.code).toBe(0);
+    expect(getent.stdout).toContain("echo.default.svc.cluster.local");
 
     // The cluster's own audit agrees: every block has a live node, no duplicates, no leaks.
     const audit = podnet("lab", "ipam", "check");
@@ -184,8 +193,26 @@ function proveLayout(layout: Layout): void {
     expect(down.code).toBe(0);
     expect(labNamespaces(id)).toEqual([]);
     expect(rootLinks()).toEqual(before.links);
+    expect(etcNetnsOf(id)).toEqual([]);
   }
 }
+
+/** What the lab `id` has under /etc/netns (its pods' resolv.conf directories). */
+function etcNetnsOf(id: string): string[] {
+  return existsSync("/etc/netns")
+    ? readdirSync("/etc/netns").filter((n) => n.startsWith(`pnlab-${id}-`))
+    : [];
+}
+
+const DNS_CLAIMS = [
+  "a pod resolves a Service by its full name (echo.default.svc.cluster.local) to its ClusterIP, through the nameserver of its CNI result",
+  "a pod resolves a Service of its namespace by its short name (echo) through its search path",
+  "a pod in another namespace resolves NAME.NAMESPACE to that namespace's Service and NAME to its own namespace's",
+  "the headless Service default/echo-headless resolves to the addresses of its ready pods",
+  "SRV records answer for named ports (of a ClusterIP and of a headless Service), PTR for a ClusterIP",
+  "a pod resolves names outside the cluster (www.example.test) through its node's DNS, forwarded to the external host's dnsmasq",
+  "a Service created is answered, and once deleted answers NXDOMAIN",
+];
 
 const SERVICE_CLAIMS = [
   "a pod and a node reach the ClusterIP",
@@ -215,6 +242,7 @@ test("down after a crashed up (no state saved) still removes the lab's namespace
   rmSync(`${labRoot}/state.json`); // as if `up` died before saving its state
   expect(podnet("lab", "down").code).toBe(0);
   expect(labNamespaces(id)).toEqual([]);
+  expect(etcNetnsOf(id)).toEqual([]);
 });
 
 test("a second up while a lab is running is refused", () => {
