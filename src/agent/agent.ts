@@ -25,7 +25,7 @@ import { CniService } from "./cni-service.ts";
 import { DiagnosisResponder } from "./diagnosis-responder.ts";
 import { IpamReporter } from "./ipam-reporter.ts";
 import { LocalNetwork } from "./local-network.ts";
-import { NodeLocalDns } from "./node-local-dns.ts";
+import { NodeLocalDns, removeNodeLocalDnsLink } from "./node-local-dns.ts";
 import { NodeRegistration } from "./node-registration.ts";
 import { PeerRouteLoop } from "./peer-route-loop.ts";
 import { PodPublisher } from "./pod-publisher.ts";
@@ -163,6 +163,10 @@ export class Agent {
       // Serving before the routes are in: the pods of this node query this node only.
       await this.dns.start();
     }
+    // Without DNS, the link an earlier run kept (node-local-dns.ts) goes, with its address.
+    if (!o.dns) {
+      removeNodeLocalDnsLink(this.log);
+    }
     if (view && o.proxy) {
       this.proxy = new ServiceProxy(
         view,
@@ -222,7 +226,7 @@ export class Agent {
     // Before the datastore closes: every trace session's table and monitor are removed.
     await this.diagnosis?.stop();
     await this.proxy?.stop();
-    // The server closes and the podnet-dns link goes: a stopped agent leaves nothing behind.
+    // The server closes; the podnet-dns link and its address stay, so pods' queries are refused on the node while no agent serves.
     await this.dns?.stop();
     this.view?.stop();
     this.readiness.clear();

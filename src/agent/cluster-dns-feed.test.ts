@@ -97,4 +97,31 @@ describe("ClusterDnsFeed", () => {
     // And updates after it start from the new picture.
     expect(feed.update(index.entries())).toEqual({ put: 0, deleted: 0 });
   });
+
+  test("updateKeys reads only the Services the view names, puts the changed ones and deletes those gone", () => {
+    const { index, zone, feed } = setup();
+    index.takeChanged();
+    // A lookup that counts its reads: the cost is that of the change, not of every Service.
+    const read: string[] = [];
+    const lookup = (key: string) => {
+      read.push(key);
+      return index.entry(key);
+    };
+    index.putPod(pod("db-2", "10.244.1.6", "db"));
+    expect(feed.updateKeys(index.takeChanged(), lookup)).toEqual({ put: 1, deleted: 0 });
+    expect(read).toEqual(["default/db"]);
+    expect(answer(zone, DB)).toEqual(["A 10.244.1.5", "A 10.244.1.6"]);
+
+    index.putService(service("api", ["10.96.0.11"]));
+    index.deleteService("default", "web");
+    expect(feed.updateKeys(index.takeChanged(), lookup)).toEqual({ put: 1, deleted: 1 });
+    expect(answer(zone, WEB)).toBe("NXDOMAIN");
+    expect(answer(zone, "api.default.svc.cluster.local")).toEqual(["A 10.96.0.11"]);
+    expect(feed.services).toBe(2);
+    // A key named twice, or one the zone already has in this form, costs nothing more.
+    expect(feed.updateKeys(["default/api", "default/web", "default/nope"], lookup)).toEqual({
+      put: 0,
+      deleted: 0,
+    });
+  });
 });

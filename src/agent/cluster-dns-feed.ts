@@ -1,9 +1,10 @@
 /**
  * Keeps the cluster zone in step with the node's ClusterView (pure): after a listing the zone is
- * replaced whole; after watch events only the Services whose entry changed are put again, and
- * those gone are deleted. The view's index replaces a Service's entry object exactly when that
- * Service or its endpoints were recomputed, so comparing entries by identity finds the changed
- * ones without comparing endpoint lists (10,000 Services cost one pass of map lookups).
+ * replaced whole; after watch events only the Services the view names as changed are read again
+ * (updateKeys: the cost is that of the change, not of every Service), put when their entry is
+ * new and deleted when they are gone. The view's index replaces a Service's entry object exactly
+ * when that Service or its endpoints were recomputed, so an entry the zone already has is skipped
+ * by identity. update(entries) compares every entry the same way, for a caller without the keys.
  */
 import type { ClusterZone } from "../dns/cluster-zone.ts";
 import { serviceKey } from "../k8s/service-model.ts";
@@ -24,10 +25,35 @@ export class ClusterDnsFeed {
   reset(entries: readonly ServiceEntry[]): FeedResult {
     const next = new Map<string, ServiceEntry>();
     for (const e of entries) next.set(serviceKey(e.service), e);
-    const deleted = [...this.last.keys()].filter((k) => !next.has(k)).length;
+    let deleted = 0;
+    for (const k of this.last.keys()) if (!next.has(k)) deleted++;
     this.zone.reset(entries.map((e) => ({ service: e.service, endpoints: e.endpoints })));
     this.last = next;
     return { put: entries.length, deleted };
+  }
+
+  /**
+   * Puts or deletes the Services named by `keys` (namespace/name), each read with `lookup`
+   * (ClusterView.entry): undefined means the Service is gone.
+   */
+  updateKeys(keys: Iterable<string>, lookup: (key: string) => ServiceEntry | undefined): FeedResult {
+    let put = 0;
+    let deleted = 0;
+    for (const key of keys) {
+      const entry = lookup(key);
+      const had = this.last.get(key);
+      if (entry === undefined) {
+        if (had === undefined) continue;
+        this.zone.deleteService(key);
+        this.last.delete(key);
+        deleted++;
+      } else if (entry !== had) {
+        this.zone.setService(entry.service, entry.endpoints);
+        this.last.set(key, entry);
+        put++;
+      }
+    }
+    return { put, deleted };
   }
 
   /** Puts the Services whose entry changed since the last update and deletes those gone. */

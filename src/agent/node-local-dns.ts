@@ -5,11 +5,15 @@
  * empty bridge `podnet-dns` in the agent's network namespace; pods reach it through their default
  * route. Names outside the cluster go to the upstreams.
  *
- * The link and the server are set up by the first sync after the view has listed (a zone that
- * knows nothing would answer NXDOMAIN for every Service), retried with backoff when that fails,
- * and the link is checked every resync period (an address removed by hand is put back). On stop
- * the server closes and the link is removed: nothing is left behind, and the next start makes it
- * again (or repairs what a killed agent left).
+ * The link is made at start and the server by the first sync after the view has listed (a zone
+ * that knows nothing would answer NXDOMAIN for every Service), retried with backoff when that
+ * fails, and the link is checked every resync period (an address removed by hand is put back).
+ * On stop the server closes but the link and its address stay, as the proxy's tables do: while
+ * no agent serves (a restart, an upgrade, before the first serve), a pod's query still ends on
+ * the node, refused at once (ICMP port unreachable, a TCP reset). Were the address gone, the
+ * query would follow the node's default route out of the uplink, masqueraded, to whatever
+ * answers for that address there. The next start re-uses the link (a changed address replaces
+ * the old one); only an agent run without DNS removes it (removeNodeLocalDnsLink).
  */
 import { errorText } from "../base/error-text.ts";
 import type { Logger } from "../daemon/log.ts";
@@ -51,6 +55,8 @@ export class NodeLocalDns {
   private unsubscribe: (() => void) | undefined;
   /** The next sync replaces the zone whole (the view listed again, or nothing was given yet). */
   private resetPending = true;
+  /** Keys of the Services the view named as changed since the last sync. */
+  private readonly changedServices = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -90,7 +96,19 @@ export class NodeLocalDns {
    * failure (the address or port taken, say) is logged, counted and retried.
    */
   async start(): Promise<void> {
-    this.unsubscribe = this.view.subscribe({ changed: (change) => this.changed(change) });
+    // Held from now on: queries before the first serve are refused on the node, not routed out.
+    try {
+      ensureLocalAddressLink(DNS_LINK, parseIP(this.config.dns.address));
+    } catch (e) {
+      this.m.errors.inc({ kind: "dns" });
+      this.log.error("could not set up the node-local DNS link; the first sync tries again", {
+        link: DNS_LINK,
+        error: errorText(e),
+      });
+    }
+    this.unsubscribe = this.view.subscribe({
+      changed: (change, services) => this.changed(change, services),
+    });
     this.timers.every(this.config.checkSeconds * 1000, () => this.checkLink());
     if (this.view.listed) await this.loop.flush("start");
   }
@@ -103,29 +121,27 @@ export class NodeLocalDns {
     this.server?.stop();
     this.server = undefined;
     this.m.dnsServing.set(0);
-    try {
-      deleteLocalAddressLink(DNS_LINK);
-    } catch (e) {
-      this.m.errors.inc({ kind: "dns" });
-      this.log.error("could not remove the node-local DNS link", { link: DNS_LINK, error: errorText(e) });
-    }
+    // The link and its address stay (see the header): pods' queries keep ending on the node.
   }
 
-  private changed(change: ViewChange): void {
-    if (change === "listed") this.resetPending = true;
+  private changed(change: ViewChange, services: ReadonlySet<string> | undefined): void {
+    if (change === "listed" || services === undefined) this.resetPending = true;
+    else for (const key of services) this.changedServices.add(key);
     this.loop.request(change);
   }
 
   private async sync(): Promise<void> {
     // The zone first: once the server answers, it answers from what the datastore holds.
-    const entries = this.view.entries();
     if (this.resetPending) {
-      const r = this.feed.reset(entries);
+      const r = this.feed.reset(this.view.entries());
       this.resetPending = false;
+      this.changedServices.clear();
       this.m.dnsZoneUpdates.inc({ kind: "reset" });
       if (r.deleted > 0) this.m.dnsZoneUpdates.inc({ kind: "delete" }, r.deleted);
     } else {
-      const r = this.feed.update(entries);
+      // Only the Services the view named: a change costs what it touched, not every Service.
+      const r = this.feed.updateKeys(this.changedServices, (key) => this.view.entry(key));
+      this.changedServices.clear();
       if (r.put > 0) this.m.dnsZoneUpdates.inc({ kind: "put" }, r.put);
       if (r.deleted > 0) this.m.dnsZoneUpdates.inc({ kind: "delete" }, r.deleted);
     }
@@ -183,5 +199,20 @@ export class NodeLocalDns {
       this.m.errors.inc({ kind: "dns" });
       this.log.error("could not check the node-local DNS link", { link: DNS_LINK, error: errorText(e) });
     }
+  }
+}
+
+/**
+ * For an agent run without DNS (`--dns-address none`): removes the link an earlier run left, so
+ * the node no longer holds the address. Never throws; true when there was a link.
+ */
+export function removeNodeLocalDnsLink(log: Logger): boolean {
+  try {
+    const removed = deleteLocalAddressLink(DNS_LINK);
+    if (removed) log.info("node-local DNS is off; removed the link of an earlier run", { link: DNS_LINK });
+    return removed;
+  } catch (e) {
+    log.error("could not remove the node-local DNS link", { link: DNS_LINK, error: errorText(e) });
+    return false;
   }
 }

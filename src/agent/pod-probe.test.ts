@@ -1,7 +1,7 @@
 /** The probes against servers on this process's loopback: real sockets, nothing else touched. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
-import { probePod } from "./pod-probe.ts";
+import { type ProbeOutcome, probePod, probeWithin } from "./pod-probe.ts";
 
 const servers: Server[] = [];
 afterAll(() => {
@@ -84,5 +84,20 @@ describe("probePod", () => {
     );
     expect(request).toStartWith("GET /ready?x=1 HTTP/1.1\r\n");
     expect(request).toContain(`\r\nHost: 127.0.0.1:${port}\r\n`);
+  });
+});
+
+describe("probeWithin", () => {
+  const tcp = { kind: "tcp", port: 1 } as const;
+  test("a probe that never ends fails after its timeout; one that throws fails; one that ends is kept", async () => {
+    const never = () => new Promise<ProbeOutcome>(() => {});
+    expect(await probeWithin(never, "10.0.0.1", tcp, 10)).toEqual({
+      result: "failure",
+      detail: "no result within 10 ms",
+    });
+    const throws = () => Promise.reject(new Error("no route"));
+    expect(await probeWithin(throws, "10.0.0.1", tcp, 10)).toMatchObject({ result: "failure" });
+    const ok = (ip: string): Promise<ProbeOutcome> => Promise.resolve({ result: "success", detail: ip });
+    expect(await probeWithin(ok, "10.0.0.1", tcp, 10)).toEqual({ result: "success", detail: "10.0.0.1" });
   });
 });

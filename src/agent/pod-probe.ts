@@ -66,3 +66,29 @@ export function probePod(ip: string, action: ReadinessAction, timeoutMs: number)
     });
   });
 }
+
+/** A probe that does not end this long after its timeout is a failure all the same. */
+export const PROBE_GRACE_MS = 250;
+
+/**
+ * `probe` bounded by its own timeout: one that neither ends nor throws (a fake, or a bug) is a
+ * failure once `timeoutMs` and a grace have passed, and one that throws is a failure too.
+ */
+export function probeWithin(
+  probe: (ip: string, action: ReadinessAction, timeoutMs: number) => Promise<ProbeOutcome>,
+  ip: string,
+  action: ReadinessAction,
+  timeoutMs: number,
+): Promise<ProbeOutcome> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<ProbeOutcome>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ result: "failure", detail: `no result within ${timeoutMs} ms` }),
+      timeoutMs + PROBE_GRACE_MS,
+    );
+  });
+  const probed = probe(ip, action, timeoutMs).catch(
+    (e): ProbeOutcome => ({ result: "failure", detail: errorText(e) }),
+  );
+  return Promise.race([probed, late]).finally(() => clearTimeout(timer));
+}

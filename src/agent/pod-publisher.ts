@@ -8,6 +8,8 @@
  *
  * Each record carries its pod's readiness as the agent last set it (setPodReadiness): a pod
  * marked not ready is published with `ready: false`, and the proxies and DNS drop its addresses.
+ * A pod whose row declares a check is published not ready until the checks said otherwise for
+ * that very attachment (podReady), whichever of the two reads the new row first.
  */
 import { type FSWatcher, watch } from "node:fs";
 import { PODS_PREFIX, putPodRecord } from "../cluster/pod-records.ts";
@@ -17,7 +19,7 @@ import { SyncLoop } from "../daemon/sync-loop.ts";
 import { Timers } from "../daemon/timers.ts";
 import { NodeState, POD_POKE_FILE, type PodRow } from "../node-state/node-state.ts";
 import type { Store } from "../store/store.ts";
-import { desiredPodRecords, planPodSync } from "./pod-sync-plan.ts";
+import { type AttachedReadiness, desiredPodRecords, planPodSync } from "./pod-sync-plan.ts";
 
 /** The agent's options this needs (AgentOptions has them under these names). */
 export interface PodPublisherOptions {
@@ -62,8 +64,8 @@ export class PodPublisher {
   private stopped = false;
   /** Problems already logged, so a bad row is reported once, not on every sync. */
   private reported = new Set<string>();
-  /** Readiness by "namespace/name"; a pod not here is published as ready. */
-  private readonly readiness = new Map<string, boolean>();
+  /** Readiness by "namespace/name"; a pod not here is published as its rows say (podReady). */
+  private readonly readiness = new Map<string, boolean | AttachedReadiness>();
 
   constructor(
     private readonly store: Store,
@@ -103,19 +105,27 @@ export class PodPublisher {
   }
 
   /**
-   * Sets whether a pod of this node is ready (undefined: forget it, which publishes it as ready).
-   * A change is published by the next sync, requested at once; setting what is already set does
-   * nothing. Whoever checks the pods forgets a pod when it goes, so a later pod of the same name
-   * does not inherit its state.
+   * Sets whether a pod of this node is ready: for the `attachment` whose check ran
+   * (readinessAttachment), or without one for the pod whatever its attachment. Undefined forgets
+   * it: the pod is then published ready if it declares no check, not ready if it does. A change
+   * is published by the next sync, requested at once; setting what is already set does nothing.
+   * A later pod of the same name is another attachment, so it does not inherit the state.
    */
   setPodReadiness(
-    pod: { readonly namespace: string; readonly name: string },
+    pod: { readonly namespace: string; readonly name: string; readonly attachment?: string },
     ready: boolean | undefined,
   ): void {
     const key = `${pod.namespace}/${pod.name}`;
-    if (this.readiness.get(key) === ready) return;
-    if (ready === undefined) this.readiness.delete(key);
-    else this.readiness.set(key, ready);
+    const value =
+      ready === undefined || pod.attachment === undefined ? ready : { ready, attachment: pod.attachment };
+    const had = this.readiness.get(key);
+    const same =
+      typeof had === "object" && typeof value === "object"
+        ? had.ready === value.ready && had.attachment === value.attachment
+        : had === value;
+    if (same) return;
+    if (value === undefined) this.readiness.delete(key);
+    else this.readiness.set(key, value);
     this.requestSync("readiness changed");
   }
 
@@ -153,7 +163,8 @@ export class PodPublisher {
   private readRows(): { rows: PodRow[]; problems: string[] } {
     const state = NodeState.open(this.o.stateDir);
     try {
-      return state.listPods(this.o.cniNetwork);
+      // When each row was written tells a pod from a later one of the same name (podReady).
+      return state.listPods(this.o.cniNetwork, { withRecordedAt: true });
     } finally {
       state.close();
     }

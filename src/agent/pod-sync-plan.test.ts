@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { PODS_PREFIX, podRecordKey } from "../cluster/pod-records.ts";
 import type { PodRecord } from "../k8s/service-model.ts";
-import type { PodRow } from "../node-state/node-state.ts";
+import { type PodRow, parseReadinessCheck, type ReadinessCheck } from "../node-state/node-state.ts";
 import type { StoredRecord } from "./pod-sync-plan.ts";
 import { desiredPodRecords, planPodSync } from "./pod-sync-plan.ts";
 
@@ -102,6 +102,38 @@ describe("desiredPodRecords: readiness", () => {
       ["web-3", undefined],
     ]);
     expect(desiredPodRecords("node-1", rows).records.every((r) => r.ready === undefined)).toBe(true);
+  });
+
+  const checked = (over: Partial<PodRow> = {}) =>
+    row({
+      readiness: parseReadinessCheck({ tcpSocket: { port: 8080 } }) as ReadinessCheck,
+      recordedAt: 1_000,
+      ...over,
+    });
+
+  test("a pod whose row declares a check is not ready until the checks say so (no race with them)", () => {
+    const rows = [checked(), row({ containerId: "c2", name: "plain" })];
+    // Published before the checks have seen the pod: not ready, the pod without a check ready.
+    expect(desiredPodRecords("node-1", rows).records.map((r) => [r.name, r.ready])).toEqual([
+      ["plain", undefined],
+      ["web-1", false],
+    ]);
+    const ready = new Map([["default/web-1", { ready: true, attachment: "c1/eth0@1000" }]]);
+    expect(desiredPodRecords("node-1", rows, ready).records[1]?.ready).toBeUndefined();
+    // Forgotten again by the checks (undefined): not ready as at first.
+    expect(desiredPodRecords("node-1", rows, new Map()).records[1]?.ready).toBe(false);
+    // Only one of the pod's attachments declares the check: still checked.
+    const two = [row({ containerId: "c0" }), checked()];
+    expect(desiredPodRecords("node-1", two).records[0]?.ready).toBe(false);
+  });
+
+  test("a pod created again under the same name, address and check does not inherit the readiness", () => {
+    const ready = new Map([["default/web-1", { ready: true, attachment: "c1/eth0@1000" }]]);
+    // Same container and interface written again (a new ADD), or another sandbox: another attachment.
+    for (const again of [checked({ recordedAt: 2_000 }), checked({ containerId: "c2" })])
+      expect(desiredPodRecords("node-1", [again], ready).records[0]?.ready).toBe(false);
+    // The same attachment keeps it.
+    expect(desiredPodRecords("node-1", [checked()], ready).records[0]?.ready).toBeUndefined();
   });
 
   test("a readiness flip is one put of that pod's record, and flipping back is another", () => {

@@ -7,6 +7,7 @@
 import { checkPodRecord, InvalidPodRecordError, podRecordKey } from "../cluster/pod-records.ts";
 import type { PodRecord } from "../k8s/service-model.ts";
 import type { PodRow } from "../node-state/node-state.ts";
+import { declaringRow, readinessAttachment } from "./readiness-pods.ts";
 
 export interface DesiredPods {
   /** Canonical records (checkPodRecord's output), by key. */
@@ -34,11 +35,28 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
   return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
+/** Readiness the checks set for one attachment of a pod (readinessAttachment). */
+export interface AttachedReadiness {
+  readonly ready: boolean;
+  readonly attachment: string;
+}
+
 /**
- * Readiness of pods by "namespace/name", as the agent's checks found it. A pod not in it is
- * ready: it declares no check, or nothing has checked it yet.
+ * Readiness of pods by "namespace/name", as the agent's checks found it: for the attachment
+ * whose check ran, or (a bare boolean) for the pod whatever its attachment. A pod with nothing
+ * here, or whose entry is for another attachment (a pod of the same name that is gone), is
+ * ready when none of its rows declares a check and not ready when one does: nothing has checked
+ * it yet, and a checked pod starts not ready.
  */
-export type PodReadiness = ReadonlyMap<string, boolean>;
+export type PodReadiness = ReadonlyMap<string, boolean | AttachedReadiness>;
+
+/** Whether a pod (its rows) is published ready, given what the checks set for it. */
+export function podReady(group: readonly PodRow[], set: boolean | AttachedReadiness | undefined): boolean {
+  if (typeof set === "boolean") return set;
+  const declaring = declaringRow(group);
+  if (declaring === undefined) return true;
+  return set !== undefined && set.attachment === readinessAttachment(declaring) && set.ready;
+}
 
 const NO_READINESS: PodReadiness = new Map();
 
@@ -46,7 +64,7 @@ const NO_READINESS: PodReadiness = new Map();
  * One record per pod (namespace/name): a pod with several attachments (interfaces, or an old
  * sandbox whose DEL is still to come) is one endpoint candidate with all their addresses. Rows
  * are taken in container/interface order, so the first one's labels win a disagreement. A pod
- * `readiness` marks not ready is published with `ready: false`.
+ * not ready (podReady) is published with `ready: false`.
  */
 export function desiredPodRecords(
   node: string,
@@ -70,7 +88,7 @@ export function desiredPodRecords(
         );
     }
     const ips = [...new Set(group.flatMap((r) => r.ips))];
-    const ready = readiness.get(pod) ?? true;
+    const ready = podReady(group, readiness.get(pod));
     try {
       records.push(
         checkPodRecord({

@@ -45,7 +45,11 @@ afterEach(() => {
 });
 
 /** A node whose pods answer as `answers` says (by IP; unlisted: refused); `recorded`: records already stored. */
-async function setUp(answers: Map<string, boolean>, recorded: { name: string; ready?: false }[] = []) {
+async function setUp(
+  answers: Map<string, boolean>,
+  recorded: { name: string; ready?: false }[] = [],
+  more: { maxConcurrent?: number; hangs?: Set<string>; ranges?: typeof ranges } = {},
+) {
   const store = await openStore();
   for (const r of recorded)
     await putPodRecord(store, {
@@ -59,16 +63,27 @@ async function setUp(answers: Map<string, boolean>, recorded: { name: string; re
   const calls: string[] = [];
   const metrics = new Metrics();
   const checks = new ReadinessChecks(
-    { nodeName: "node1", cniNetwork: NETWORK, stateDir: t.dir, resyncSeconds: 60 },
+    {
+      nodeName: "node1",
+      cniNetwork: NETWORK,
+      stateDir: t.dir,
+      resyncSeconds: 60,
+      ...(more.maxConcurrent ? { maxConcurrent: more.maxConcurrent } : {}),
+    },
     {
       setReadiness: (pod, ready) => calls.push(`${pod.namespace}/${pod.name}=${ready}`),
       store,
       log: quiet,
       metrics,
-      probe: async (ip): Promise<ProbeOutcome> =>
-        answers.get(ip)
-          ? { result: "success", detail: "connected" }
-          : { result: "failure", detail: "refused" },
+      probe: (ip): Promise<ProbeOutcome> =>
+        // A pod in `hangs` is a server that accepts and never answers, under a probe that never ends.
+        more.hangs?.has(ip)
+          ? new Promise<ProbeOutcome>(() => {})
+          : Promise.resolve(
+              answers.get(ip)
+                ? { result: "success", detail: "connected" }
+                : { result: "failure", detail: "refused" },
+            ),
     },
   );
   running = checks;
@@ -76,7 +91,7 @@ async function setUp(answers: Map<string, boolean>, recorded: { name: string; re
   const key = (containerId: string) => ({ network: NETWORK, containerId, ifname: "eth0" });
   /** Attaches a pod as the plugin does; returns its address. */
   const add = (containerId: string, name: string, readiness?: ReadinessCheck): string => {
-    const { allocations } = state.allocate(key(containerId), ranges, [], {
+    const { allocations } = state.allocate(key(containerId), more.ranges ?? ranges, [], {
       namespace: "default",
       name,
       labels: {},
@@ -191,5 +206,52 @@ describe("ReadinessChecks", () => {
     );
     // Not ready again at once, until the new check's first success (which may have come already).
     expect(calls.slice(0, 3)).toEqual(["default/web=false", "default/web=true", "default/web=false"]);
+  });
+
+  test("a pod deleted and created again under the same name, address and check starts not ready", async () => {
+    const answers = new Map<string, boolean>();
+    // A pool of one address: a pod created again gets the same one.
+    const one = buildRangeSets([
+      [{ subnet: "10.244.1.0/24", rangeStart: "10.244.1.7", rangeEnd: "10.244.1.7" }],
+    ]);
+    const { checks, calls, add, remove } = await setUp(answers, [], { ranges: one });
+    const ip = add("c1", "web", check());
+    answers.set(ip, true);
+    await checks.start();
+    await until(
+      "web ready",
+      () => calls.includes("default/web=true"),
+      () => calls.join(" "),
+    );
+    // Both between two reads of the rows; the address freed is handed straight back.
+    remove("c1");
+    expect(add("c2", "web", check())).toBe(ip);
+    checks.requestRefresh("test");
+    await until(
+      "the new pod to start over",
+      () => calls.length >= 3,
+      () => calls.join(" "),
+    );
+    expect(calls.slice(0, 3)).toEqual(["default/web=false", "default/web=true", "default/web=false"]);
+  });
+
+  test("checks that hang until their timeout do not hold back another pod's checks", async () => {
+    const answers = new Map<string, boolean>();
+    const hangs = new Set<string>();
+    // One slot for the node, and two pods whose checks never end (each bounded by its 10 s timeout).
+    const { checks, calls, add } = await setUp(answers, [], { maxConcurrent: 1, hangs });
+    hangs.add(add("c1", "stuck-1", check({ timeoutSeconds: 10 })));
+    hangs.add(add("c2", "stuck-2", check({ timeoutSeconds: 10 })));
+    await checks.start();
+    // Both first checks start within one period of the start, and hang.
+    await Bun.sleep(1_200);
+    answers.set(add("c3", "web", check()), true);
+    checks.requestRefresh("test");
+    await until(
+      "web ready while the other two hang",
+      () => calls.includes("default/web=true"),
+      () => calls.join(" "),
+    );
+    expect(checks.states.get("default/stuck-1")).toBe(false);
   });
 });

@@ -2,16 +2,18 @@
  * Runs the readiness checks of this node's pods, as kubelet's prober does, and hands each pod's
  * readiness to whoever publishes the records (PodPublisher.setPodReadiness): a pod that declared a
  * check (`args.podnet.readiness`, stored with its pod row) is published `ready: false` from the
- * moment it is seen until a check succeeds, then as the thresholds say (readiness-state.ts).
- * Only a pod whose state changes is handed on, so a flapping pod rewrites its own record only.
+ * moment it is seen until a check succeeds, then as the thresholds say (readiness-state.ts); only
+ * a change is handed on, so a flapping pod rewrites its own record only.
  *
- * The pods come from the node state: read again when the plugin pokes the state directory (at
- * once, so a new pod is marked unready before the publisher's coalesced sync publishes it) and
- * every resync period. Checks run from the agent's namespace (the node's) to the pod's first
- * address, at most `maxConcurrent` at a time, each bounded by its timeout. A pod deleted is
- * forgotten (undefined: its successor of the same name starts over). When the agent starts, a
- * pod keeps the readiness its record already carries until its thresholds say otherwise, so an
- * agent restart does not take every checked pod out of its Services.
+ * The pods come from the node state, read again when the plugin pokes the state directory and
+ * every resync period (the publisher publishes a checked pod not ready until this said otherwise
+ * for that attachment, so neither has to win a race). Checks run from the node's namespace to the
+ * pod's first address, each bounded by its timeout (at most a minute). At most `maxConcurrent`
+ * start at once; one not done after `slotHoldMs` gives its slot up, so pods that never answer do
+ * not hold back the others' checks. A pod is its attachment (container, interface, when written):
+ * one deleted is forgotten (undefined), one created again under the same name, address and check
+ * starts over, not ready. At agent start a pod keeps the readiness its record carries until its
+ * thresholds say otherwise, so a restart does not take every checked pod out of its Services.
  */
 import { type FSWatcher, watch } from "node:fs";
 import { errorText } from "../base/error-text.ts";
@@ -27,7 +29,7 @@ import {
   sameReadinessCheck,
 } from "../node-state/node-state.ts";
 import type { Store } from "../store/store.ts";
-import { type ProbeOutcome, probePod } from "./pod-probe.ts";
+import { type ProbeOutcome, probePod, probeWithin } from "./pod-probe.ts";
 import { ReadinessLimit } from "./readiness-limit.ts";
 import { type ReadinessMetrics, readinessMetrics } from "./readiness-metrics.ts";
 import { type CheckedPod, checkedPods } from "./readiness-pods.ts";
@@ -45,13 +47,18 @@ export interface ReadinessChecksOptions {
   readonly stateDir: string;
   /** Period of the re-read of the pod rows that repairs a missed poke. */
   readonly resyncSeconds: number;
-  /** Checks running at once at most (default 16). */
+  /** Checks starting at once at most (default 16). */
   readonly maxConcurrent?: number;
+  /** How long a check holds its slot at most; after that it runs on without one (default 100 ms). */
+  readonly slotHoldMs?: number;
 }
 
 export interface ReadinessChecksDeps {
-  /** Where readiness goes: PodPublisher.setPodReadiness. */
-  readonly setReadiness: (pod: { namespace: string; name: string }, ready: boolean | undefined) => void;
+  /** Where readiness goes: PodPublisher.setPodReadiness (for the pod's checked attachment). */
+  readonly setReadiness: (
+    pod: { namespace: string; name: string; attachment: string },
+    ready: boolean | undefined,
+  ) => void;
   /** The datastore, read once at start for the readiness the records already carry. */
   readonly store: Store;
   readonly log: Logger;
@@ -68,6 +75,7 @@ interface Worker {
 }
 
 const DEFAULT_CONCURRENCY = 16;
+const DEFAULT_SLOT_HOLD_MS = 100;
 
 export class ReadinessChecks {
   private readonly m: ReadinessMetrics;
@@ -194,7 +202,13 @@ export class ReadinessChecks {
     for (const pod of pods) {
       seen.add(pod.key);
       const current = this.workers.get(pod.key);
-      if (current && current.pod.ip === pod.ip && sameReadinessCheck(current.pod.check, pod.check)) continue;
+      if (
+        current &&
+        current.pod.attachment === pod.attachment &&
+        current.pod.ip === pod.ip &&
+        sameReadinessCheck(current.pod.check, pod.check)
+      )
+        continue;
       if (current) this.retire(current);
       this.begin(pod, reason);
     }
@@ -246,13 +260,16 @@ export class ReadinessChecks {
   }
 
   private async check(w: Worker): Promise<void> {
-    await this.limit.acquire();
+    const release = await this.limit.acquireFor(this.o.slotHoldMs ?? DEFAULT_SLOT_HOLD_MS);
+    // Retired while it waited for a slot: the pod is gone or checked anew.
+    if (w.stopped || this.stopped) return release();
     const started = Date.now();
     let outcome: ProbeOutcome;
     try {
-      outcome = await this.probe(w.pod.ip, w.pod.check.action, w.pod.check.timeoutSeconds * 1000);
+      const { ip, check } = w.pod;
+      outcome = await probeWithin(this.probe, ip, check.action, check.timeoutSeconds * 1000);
     } finally {
-      this.limit.release();
+      release();
     }
     if (w.stopped || this.stopped) return;
     this.m.checks.inc({ result: outcome.result });

@@ -21,6 +21,25 @@ describe("ReadinessLimit", () => {
     expect(limit.load).toEqual({ running: 0, waiting: 0 });
   });
 
+  test("acquireFor gives the slot up by itself after the hold, and releasing again is harmless", async () => {
+    const limit = new ReadinessLimit(1);
+    const release = await limit.acquireFor(20);
+    let next = false;
+    const waiting = limit.acquireFor(60_000).then((r) => {
+      next = true;
+      return r;
+    });
+    expect(limit.load).toEqual({ running: 1, waiting: 1 });
+    // The first never releases; the second gets the slot when the hold is over.
+    const second = await waiting;
+    expect(next).toBe(true);
+    release();
+    expect(limit.load).toEqual({ running: 1, waiting: 0 });
+    second();
+    second();
+    expect(limit.load).toEqual({ running: 0, waiting: 0 });
+  });
+
   test("a limit below 1 is refused", () => {
     expect(() => new ReadinessLimit(0)).toThrow("Invalid readiness check concurrency 0");
   });

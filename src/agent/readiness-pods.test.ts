@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type PodRow, parseReadinessCheck, type ReadinessCheck } from "../node-state/node-state.ts";
-import { checkedPods } from "./readiness-pods.ts";
+import { checkedPods, declaringRow } from "./readiness-pods.ts";
 
 const check = (port: number) => parseReadinessCheck({ tcpSocket: { port } }) as ReadinessCheck;
 const row = (containerId: string, name: string, more: Partial<PodRow> = {}): PodRow => ({
@@ -30,6 +30,7 @@ describe("checkedPods", () => {
         ip: "10.244.1.2",
         check: check(8080),
         attachedAt: 1_000,
+        attachment: "c1/eth0@1000",
       },
     ]);
   });
@@ -54,5 +55,23 @@ describe("checkedPods", () => {
     expect(problems).toEqual([
       'pod "default/web": attachment c1/eth0 declares a readiness check but has no address',
     ]);
+  });
+
+  test("a pod created again under the same name, address and check is another attachment", () => {
+    const before = checkedPods([row("c1", "web", { readiness: check(8080) })]).pods[0];
+    const again = checkedPods([row("c1", "web", { readiness: check(8080), recordedAt: 2_000 })]).pods[0];
+    const other = checkedPods([row("c9", "web", { readiness: check(8080) })]).pods[0];
+    expect(again?.ip).toBe(before?.ip as string);
+    expect(new Set([before?.attachment, again?.attachment, other?.attachment]).size).toBe(3);
+  });
+
+  test("declaringRow is the first declaring row in container/interface order, as checkedPods takes it", () => {
+    const rows = [
+      row("c2", "web", { readiness: check(9090) }),
+      row("c1", "web"),
+      row("c3", "web", { readiness: check(1) }),
+    ];
+    expect(declaringRow(rows)?.containerId).toBe("c2");
+    expect(declaringRow([row("c1", "web")])).toBeUndefined();
   });
 });

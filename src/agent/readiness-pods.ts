@@ -7,6 +7,24 @@
  */
 import { type PodRow, type ReadinessCheck, sameReadinessCheck } from "../node-state/node-state.ts";
 
+const attachment = (r: PodRow) => `${r.containerId}/${r.ifname}`;
+
+/**
+ * Which attachment a pod's readiness belongs to: its container, interface and when the plugin
+ * wrote the row ("c1/eth0@1733490000000"). A pod deleted and created again under the same name,
+ * even with the same address and check, is another attachment, so it starts over, not ready.
+ */
+export function readinessAttachment(row: PodRow): string {
+  return `${row.containerId}/${row.ifname}@${row.recordedAt ?? ""}`;
+}
+
+/** Of one pod's rows, the one whose check is run: the first (in container/interface order) that declares one. */
+export function declaringRow(group: readonly PodRow[]): PodRow | undefined {
+  return [...group]
+    .sort((a, b) => (attachment(a) < attachment(b) ? -1 : 1))
+    .find((r) => r.readiness !== undefined);
+}
+
 export interface CheckedPod {
   /** "namespace/name", as the publisher keys readiness. */
   readonly key: string;
@@ -16,9 +34,9 @@ export interface CheckedPod {
   readonly check: ReadinessCheck;
   /** When the attachment was recorded (ms since the epoch): the initial delay counts from it. */
   readonly attachedAt: number;
+  /** The checked attachment (readinessAttachment): its readiness is not another pod's. */
+  readonly attachment: string;
 }
-
-const attachment = (r: PodRow) => `${r.containerId}/${r.ifname}`;
 
 export function checkedPods(
   rows: readonly PodRow[],
@@ -55,6 +73,7 @@ export function checkedPods(
       ip,
       check: first.readiness,
       attachedAt: first.recordedAt ?? now,
+      attachment: readinessAttachment(first),
     });
   }
   return { pods, problems };

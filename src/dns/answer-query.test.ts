@@ -138,6 +138,24 @@ describe("answers from the cluster zone", () => {
     ]);
   });
 
+  test("names inside the reverse zones that are not addresses are NXDOMAIN here, never forwarded", () => {
+    for (const name of [
+      "x.5.1.244.10.in-addr.arpa",
+      "7.5.1.244.10.in-addr.arpa",
+      "05.1.244.10.in-addr.arpa",
+      "abc.244.10.in-addr.arpa",
+      "300.1.244.10.in-addr.arpa",
+      "x.a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa",
+      "g.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa",
+    ]) {
+      const out = reply(ask(query(name, "PTR")));
+      expect({ name, rcode: out.rcode, aa: out.flag_aa }).toEqual({ name, rcode: "NXDOMAIN", aa: true });
+    }
+    // Outside the CIDRs they are still forwarded, whatever their labels.
+    expect(ask(query("x.5.0.0.11.in-addr.arpa", "PTR")).kind).toBe("forward");
+    expect(ask(query("x.10.in-addr.arpa", "PTR")).kind).toBe("forward");
+  });
+
   test("the search expansions of outside names are NXDOMAIN here, never forwarded", () => {
     expect(reply(ask(query("www.example.test.default.svc.cluster.local", "A"))).rcode).toBe("NXDOMAIN");
     expect(reply(ask(query("www.example.test.cluster.local", "AAAA"))).rcode).toBe("NXDOMAIN");

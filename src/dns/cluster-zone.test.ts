@@ -77,6 +77,12 @@ describe("a Service with ClusterIPs", () => {
     expect(zone.apexOf("10.in-addr.arpa")).toBeUndefined();
     expect(zone.apexOf("5.0.0.11.in-addr.arpa")).toBeUndefined();
     expect(zone.apexOf("example.test")).toBeUndefined();
+    // Below an apex whatever the labels: a name under a PTR owner, a leading zero, letters.
+    expect(zone.apexOf("x.5.0.97.10.in-addr.arpa")).toBe("97.10.in-addr.arpa");
+    expect(zone.apexOf("05.0.97.10.in-addr.arpa")).toBe("97.10.in-addr.arpa");
+    expect(zone.apexOf("foo.97.10.in-addr.arpa")).toBe("97.10.in-addr.arpa");
+    expect(zone.apexOf("foo.10.in-addr.arpa")).toBeUndefined();
+    expect(types(zone, "x.5.0.97.10.in-addr.arpa")).toBe("NXDOMAIN");
     // fd00:10:96::/112 is 28 nibbles: its zone is the name of those 28.
     expect(zone.apexOf("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa")).toBe(
       "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa",

@@ -101,11 +101,16 @@ export class ClusterZone {
    */
   apexOf(name: string): string | undefined {
     if (isAtOrBelow(name, this.domain)) return this.domain;
-    const covered = reversePrefix(name);
-    if (covered === undefined) return undefined;
-    for (const cidr of this.reverseCidrs) {
-      if (cidr.family !== covered.family || covered.length < cidr.length) continue;
-      if (containsIP(cidr, covered.network)) return reverseAncestor(covered.network, cidr.length);
+    if (this.reverseCidrs.length === 0) return undefined;
+    // The longest ancestor that is a reverse name inside a CIDR: names below it that are not
+    // addresses (extra labels, leading zeros, letters) are this zone's too, answered NXDOMAIN.
+    for (let at: string | undefined = name; at !== undefined && at !== ""; at = parentOf(at)) {
+      const covered = reversePrefix(at);
+      if (covered === undefined) continue;
+      for (const cidr of this.reverseCidrs) {
+        if (cidr.family !== covered.family || covered.length < cidr.length) continue;
+        if (containsIP(cidr, covered.network)) return reverseAncestor(covered.network, cidr.length);
+      }
     }
     return undefined;
   }

@@ -241,4 +241,31 @@ describe("the DNS server over TCP", () => {
       small.stop();
     }
   }, 20_000);
+
+  test("one client holding its share of connections does not keep another client out", async () => {
+    // Connections are told apart by the order they arrive in: three from "a", then "b".
+    let opened = 0;
+    const small = await startDnsServer({
+      address: HOST,
+      port: 0,
+      zone,
+      upstreams: [],
+      tcp: { maxConnections: 4, maxConnectionsPerClient: 2 },
+      clientKey: () => (opened++ < 3 ? "a" : "b"),
+    });
+    try {
+      const a = [await tcpClient(small.port), await tcpClient(small.port), await tcpClient(small.port)];
+      await pollUntil("a's third connection closed", () => a[2]?.isClosed() === true, 3000, {
+        intervalMs: 5,
+      });
+      expect(small.stats.dropped["tcp-client-connections"]).toBe(1);
+      const b = await tcpClient(small.port);
+      b.write(frame(query("echo.default.svc.cluster.local", "A").message));
+      await pollUntil("b's connection answered", () => b.replies.length === 1, 3000, { intervalMs: 5 });
+      expect([a[0]?.isClosed(), a[1]?.isClosed(), b.isClosed()]).toEqual([false, false, false]);
+      for (const c of [...a, b]) c.end();
+    } finally {
+      small.stop();
+    }
+  });
 });

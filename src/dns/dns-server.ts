@@ -2,8 +2,9 @@
  * The node's DNS server (the shell): UDP and TCP on one address and port, answering from the
  * cluster zone and forwarding the rest. Nothing a client sends can throw out of a handler: a
  * message that is not DNS is answered FORMERR or dropped, a TCP stream that announces a message
- * over the limit is closed, and each client address is held to its rate (token bucket), so one
- * pod flooding the server does not starve the others.
+ * over the limit is closed, and each client address is held to its rate (token bucket), its share
+ * of TCP connections and its share of upstream queries, so one pod flooding the server does not
+ * starve the others.
  */
 import type { Socket, TCPSocketListener } from "bun";
 import { errorText } from "../base/error-text.ts";
@@ -12,8 +13,9 @@ import type { Logger } from "../daemon/log.ts";
 import type { Metrics } from "../daemon/metrics.ts";
 import { answerQuery, type Transport } from "./answer-query.ts";
 import type { ClusterZone } from "./cluster-zone.ts";
+import { ConnectionSlots } from "./connection-slots.ts";
 import { DnsStats } from "./dns-stats.ts";
-import { Forwarder } from "./forwarder.ts";
+import { Forwarder, type ForwarderLimits } from "./forwarder.ts";
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitOptions } from "./rate-limiter.ts";
 import { ResponseCache, type ResponseCacheOptions } from "./response-cache.ts";
 import { frame, TcpFramer } from "./tcp-framer.ts";
@@ -23,6 +25,8 @@ import { askUpstreams } from "./upstream-client.ts";
 export interface DnsTcpOptions {
   /** Connections open at once; more are closed at once (RFC 7766 §6.2.2 lets a server do so). */
   readonly maxConnections?: number;
+  /** Connections open at once from one client (its key, see clientKey); 16 by default. */
+  readonly maxConnectionsPerClient?: number;
   /** An idle connection is closed after this many seconds (RFC 7766 §6.2.3). */
   readonly idleSeconds?: number;
   /** The largest query accepted; a longer length prefix closes the connection. */
@@ -41,6 +45,8 @@ export interface DnsServerOptions {
   readonly upstreamTimeoutMs?: number;
   readonly cache?: ResponseCacheOptions;
   readonly rateLimit?: RateLimitOptions;
+  /** Per-client and global bounds on questions forwarded upstream (see forwarder.ts). */
+  readonly forwarding?: ForwarderLimits;
   readonly tcp?: DnsTcpOptions;
   readonly metrics?: Metrics;
   readonly log?: Logger;
@@ -58,6 +64,7 @@ export interface DnsServer {
 
 interface Connection {
   framer: TcpFramer;
+  client: string;
   pending: Buffer[];
   pendingBytes: number;
   counted: boolean;
@@ -78,10 +85,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     (question, dnssecOk) => askUpstreams(upstreams, question, dnssecOk, timeoutMs),
     new ResponseCache(options.cache),
     clock,
+    options.forwarding,
   );
   const recursion = upstreams.length > 0;
   const tcp = {
     maxConnections: options.tcp?.maxConnections ?? 256,
+    maxConnectionsPerClient: options.tcp?.maxConnectionsPerClient ?? 16,
     idleSeconds: options.tcp?.idleSeconds ?? 10,
     maxMessage: options.tcp?.maxMessage ?? DEFAULT_MAX_QUERY,
     maxPendingBytes: options.tcp?.maxPendingBytes ?? 256 * 1024,
@@ -102,7 +111,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
           return stats.reply("zone", outcome.rcode, started);
         case "forward":
           forwarder
-            .resolve(outcome.request)
+            .resolve(outcome.request, client)
             .then((f) => {
               // The client may be gone (a closed TCP connection, a stopped server): send may throw.
               send(f.message);
@@ -122,7 +131,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     }
   };
 
-  let connections = 0;
+  const slots = new ConnectionSlots({ max: tcp.maxConnections, perClient: tcp.maxConnectionsPerClient });
   const write = (socket: Socket<Connection>, bytes: Buffer) => {
     const conn = socket.data;
     if (!conn.counted) return; // closed (or refused) meanwhile
@@ -137,13 +146,20 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   };
   const handlers = {
     open: (socket: Socket<Connection>) => {
-      socket.data = { framer: new TcpFramer(tcp.maxMessage), pending: [], pendingBytes: 0, counted: false };
-      if (connections >= tcp.maxConnections) {
-        stats.drop("tcp-connections");
+      const client = clientKey(socket.remoteAddress, socket.remotePort);
+      socket.data = {
+        framer: new TcpFramer(tcp.maxMessage),
+        client,
+        pending: [],
+        pendingBytes: 0,
+        counted: false,
+      };
+      const refused = slots.take(client);
+      if (refused !== undefined) {
+        stats.drop(refused);
         socket.end();
         return;
       }
-      connections++;
       socket.data.counted = true;
       socket.timeout(tcp.idleSeconds);
     },
@@ -151,9 +167,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       if (!socket.data.counted) return;
       const { messages, error } = socket.data.framer.push(chunk);
       for (const message of messages)
-        handle(message, clientKey(socket.remoteAddress, socket.remotePort), "tcp", (reply) =>
-          write(socket, frame(reply)),
-        );
+        handle(message, socket.data.client, "tcp", (reply) => write(socket, frame(reply)));
       if (error !== undefined) {
         stats.drop("tcp-frame");
         socket.end();
@@ -176,7 +190,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       socket.end();
     },
     close: (socket: Socket<Connection>) => {
-      if (socket.data?.counted) connections--;
+      if (socket.data?.counted) slots.release(socket.data.client);
       if (socket.data) {
         socket.data.counted = false;
         socket.data.pending = [];

@@ -5,7 +5,14 @@
 import type { Counter, Histogram, Metrics } from "../daemon/metrics.ts";
 import type { ForwardSource } from "./forwarder.ts";
 
-export const DROP_REASONS = ["rate-limit", "malformed", "tcp-frame", "tcp-connections", "error"] as const;
+export const DROP_REASONS = [
+  "rate-limit",
+  "malformed",
+  "tcp-frame",
+  "tcp-connections",
+  "tcp-client-connections",
+  "error",
+] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export type AnswerSource = "zone" | ForwardSource;
 
@@ -19,6 +26,7 @@ export class DnsStats {
     malformed: 0,
     "tcp-frame": 0,
     "tcp-connections": 0,
+    "tcp-client-connections": 0,
     error: 0,
   };
   readonly bySource: Record<AnswerSource, number> = { zone: 0, cache: 0, upstream: 0, failed: 0, busy: 0 };

@@ -104,4 +104,53 @@ describe("forwarding", () => {
       "SERVFAIL",
     );
   });
+
+  test("one client filling its share of upstream slots does not starve another client", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const forwarder = new Forwarder(
+      async (q) => {
+        if (q.name.endsWith(".slow.test")) await gate;
+        return upstreamReply(q, "192.0.2.7", 60);
+      },
+      new ResponseCache(),
+      () => 0,
+      { maxInFlight: 10, maxInFlightPerClient: 4 },
+    );
+    const flood = Array.from({ length: 20 }, (_, i) => forwarder.resolve(request(`n${i}.slow.test`), "A"));
+    expect(forwarder.waitingFor("A")).toBe(4);
+    const other = await forwarder.resolve(request("www.example.test"), "B");
+    expect([other.source, other.rcode]).toEqual(["upstream", 0]);
+    release();
+    const sources = (await Promise.all(flood)).map((f) => f.source);
+    expect([
+      sources.filter((s) => s === "upstream").length,
+      sources.filter((s) => s === "busy").length,
+    ]).toEqual([4, 16]);
+    expect(forwarder.waitingFor("A")).toBe(0);
+  });
+
+  test("questions that go upstream have their own per-client rate; cached answers do not use it", async () => {
+    let now = 0;
+    const forwarder = new Forwarder(
+      async (q) => upstreamReply(q, "192.0.2.7", 600),
+      new ResponseCache(),
+      () => now,
+      { perClientRate: { perSecond: 2, burst: 3, maxClients: 10 } },
+    );
+    const sources: string[] = [];
+    for (let i = 0; i < 5; i++)
+      sources.push((await forwarder.resolve(request(`r${i}.example.test`), "A")).source);
+    expect(sources).toEqual(["upstream", "upstream", "upstream", "busy", "busy"]);
+    expect(decodeMessage((await forwarder.resolve(request("r4.example.test"), "A")).message).rcode).toBe(
+      "SERVFAIL",
+    );
+    // Cached names still answer, and another client has its own budget.
+    expect((await forwarder.resolve(request("r0.example.test"), "A")).source).toBe("cache");
+    expect((await forwarder.resolve(request("r9.example.test"), "B")).source).toBe("upstream");
+    now = 1000;
+    expect((await forwarder.resolve(request("r5.example.test"), "A")).source).toBe("upstream");
+  });
 });

@@ -80,4 +80,28 @@ describe("the forwarder's cache", () => {
     ]).toEqual([true, false, true]);
     expect(cache.size).toBe(2);
   });
+
+  test("it is bounded in bytes: a reply over the entry limit is not kept, the total stays under the bound", () => {
+    const cache = new ResponseCache({ maxBytes: 2048, maxEntryBytes: 1024 });
+    const txt = (name: string, size: number): Answer => ({
+      type: "TXT",
+      name,
+      ttl: 60,
+      class: "IN",
+      data: Array.from({ length: Math.ceil(size / 200) }, () => "x".repeat(200)),
+    });
+    expect(cache.put("big", { rcode: 0, answers: [txt("big", 2000)], authorities: [] }, 0)).toBe(0);
+    expect(cache.get("big", 0)).toBeUndefined();
+    for (let i = 0; i < 20; i++)
+      expect(cache.put(`k${i}`, { rcode: 0, answers: [txt(`k${i}`, 600)], authorities: [] }, 0)).toBe(60);
+    expect(cache.bytes).toBeGreaterThan(1024);
+    expect(cache.bytes).toBeLessThanOrEqual(2048);
+    // The most recent replies stay; the oldest went first.
+    expect([cache.get("k19", 0) !== undefined, cache.get("k0", 0) !== undefined]).toEqual([true, false]);
+    // Expiry and replacement give their bytes back.
+    cache.put("k19", { rcode: 0, answers: [a("k19", 60)], authorities: [] }, 0);
+    const before = cache.bytes;
+    expect(cache.get("k19", 61_000)).toBeUndefined();
+    expect(cache.bytes).toBeLessThan(before);
+  });
 });

@@ -45,6 +45,7 @@ describe("parseReadinessCheck", () => {
     [{ httpGet: { port: 80, scheme: "HTTPS" } }, "httpGet.scheme", 'must be "HTTP"'],
     [{ tcpSocket: { port: 80 }, periodSeconds: 0 }, "periodSeconds", "between 1 and 86400, got 0"],
     [{ tcpSocket: { port: 80 }, timeoutSeconds: 0.5 }, "timeoutSeconds", "whole number, got the number 0.5"],
+    [{ tcpSocket: { port: 80 }, timeoutSeconds: 3600 }, "timeoutSeconds", "between 1 and 60, got 3600"],
     [{ tcpSocket: { port: 80 }, failureThreshold: 0 }, "failureThreshold", "between 1 and 1000"],
     [{ tcpSocket: { port: 80 }, initialDelaySeconds: -1 }, "initialDelaySeconds", "between 0 and 86400"],
     [{ tcpSocket: { port: 80 }, periodSecond: 1 }, "periodSecond", "is not a field of a readiness check"],

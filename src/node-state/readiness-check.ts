@@ -19,7 +19,7 @@ export interface ReadinessCheck {
   readonly action: ReadinessAction;
   /** Seconds between checks (kubelet: default 10, at least 1). */
   readonly periodSeconds: number;
-  /** Seconds one check may take (default 1, at least 1). */
+  /** Seconds one check may take (default 1, at least 1, at most MAX_TIMEOUT_SECONDS). */
   readonly timeoutSeconds: number;
   /** Consecutive successes that make a not-ready pod ready (default 1). */
   readonly successThreshold: number;
@@ -36,10 +36,15 @@ export interface ReadinessCheckProblem {
 }
 
 const DAY = 86_400;
+/**
+ * The longest a check may take. Kubernetes sets no bound; here one is set so that a pod whose
+ * server accepts and never answers holds a check open for a minute at most, not an hour.
+ */
+export const MAX_TIMEOUT_SECONDS = 60;
 /** Field, default, least and greatest value of the timing fields. */
 const TIMING = [
   ["periodSeconds", 10, 1, DAY],
-  ["timeoutSeconds", 1, 1, 3_600],
+  ["timeoutSeconds", 1, 1, MAX_TIMEOUT_SECONDS],
   ["successThreshold", 1, 1, 1_000],
   ["failureThreshold", 3, 1, 1_000],
   ["initialDelaySeconds", 0, 0, DAY],

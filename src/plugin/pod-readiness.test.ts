@@ -58,6 +58,11 @@ describe("parsePodReadiness (args.podnet.readiness)", () => {
       '"args.podnet.readiness.period" is not a field',
     ],
     [{ podnet: { readiness: {} } }, '"args.podnet.readiness.tcpSocket/httpGet" exactly one'],
+    // A check that could hold the agent's checks for an hour is refused at ADD.
+    [
+      { podnet: { readiness: { tcpSocket: { port: 1 }, timeoutSeconds: 61 } } },
+      '"args.podnet.readiness.timeoutSeconds" must be between 1 and 60, got 61',
+    ],
   ])("a bad declaration %j fails the ADD with code 7 naming the field", (args, message) => {
     const e = failure(() => podIdentity(conf(args), {}, "abc"));
     expect(e.code).toBe(ErrorCode.InvalidNetworkConfig);

@@ -47,7 +47,13 @@ describe("ClusterView", () => {
     const view = new ClusterView(s, quiet);
     views.push(view);
     const heard: [string, ViewChange][] = [];
-    view.subscribe({ changed: (c) => heard.push(["proxy", c]) });
+    const keys: (string[] | undefined)[] = [];
+    view.subscribe({
+      changed: (c, services) => {
+        heard.push(["proxy", c]);
+        keys.push(services && [...services]);
+      },
+    });
     const stopDns = view.subscribe({ changed: (c) => heard.push(["dns", c]) });
     expect(view.listed).toBe(false);
     await view.start();
@@ -68,6 +74,9 @@ describe("ClusterView", () => {
     await deleteService(s, "default", "web");
     await pollUntil("the proxy to hear of the Service", () => heard.length === 3, 3000, { intervalMs: 5 });
     expect(heard[2]).toEqual(["proxy", "services"]);
+    // Each event names the Services whose entry changed.
+    expect(keys).toEqual([["default/web"], ["default/web"]]);
+    expect(view.entry("default/web")).toBeUndefined();
     expect(view.entries()).toEqual([]);
     expect(view.counts).toEqual({ services: 0, pods: 2 });
   });

@@ -19,8 +19,13 @@ import { EndpointIndex, type ServiceEntry } from "./endpoint-index.ts";
 export type ViewChange = "listed" | "services" | "pods";
 
 export interface ViewSubscriber {
-  /** The view changed (its entries() are up to date when this is called). */
-  changed(change: ViewChange): void;
+  /**
+   * The view changed (its entries() are up to date when this is called). After watch events,
+   * `services` holds the keys (namespace/name) of the Services whose entry was replaced or
+   * removed, so a follower can update only those (read each with entry()); after "listed" it is
+   * undefined: take everything from entries().
+   */
+  changed(change: ViewChange, services?: ReadonlySet<string>): void;
   /** A watch failed; the view lists and watches again by itself. For metrics. */
   failed?(error: Error): void;
 }
@@ -60,6 +65,11 @@ export class ClusterView {
     return this.index.entries();
   }
 
+  /** The entry of one Service by its key, namespace/name (undefined: there is no such Service). */
+  entry(key: string): ServiceEntry | undefined {
+    return this.index.entry(key);
+  }
+
   get counts(): { services: number; pods: number } {
     return this.index.counts;
   }
@@ -96,7 +106,8 @@ export class ClusterView {
   }
 
   private notify(change: ViewChange): void {
-    for (const s of this.subscribers) s.changed(change);
+    const services = this.index.takeChanged();
+    for (const s of this.subscribers) s.changed(change, change === "listed" ? undefined : services);
   }
 
   private async listAndWatch(failed: (e: Error) => void): Promise<Watch[]> {

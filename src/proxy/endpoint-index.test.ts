@@ -122,4 +122,35 @@ describe("EndpointIndex", () => {
       expect(index.entries().length).toBe(services.size);
     }
   });
+
+  test("it names the Services whose entry changed, reads one by key, and keeps entries() sorted across changes", () => {
+    const index = new EndpointIndex();
+    index.reset(
+      [svc("a", "web", { app: "web" }), svc("a", "db", { app: "db" }), svc("b", "web", { app: "web" })],
+      [],
+    );
+    expect(index.takeChanged()).toEqual(new Set());
+    index.putPod(pod("n1", "a", "p1", "10.244.1.2", { app: "web" }));
+    expect(index.takeChanged()).toEqual(new Set(["a/web"]));
+    expect(index.takeChanged()).toEqual(new Set());
+    expect(index.entry("a/web")?.endpoints.map((e) => e.ip)).toEqual(["10.244.1.2"]);
+    expect([index.entry("a/nope"), index.entry("nonsense")]).toEqual([undefined, undefined]);
+    const before = index.entries();
+    before.pop(); // a copy: the caller may change it
+    expect(index.entries().map((e) => `${e.service.namespace}/${e.service.name}`)).toEqual([
+      "a/db",
+      "a/web",
+      "b/web",
+    ]);
+    index.putService(svc("a", "api", { app: "api" }));
+    index.deleteService("b", "web");
+    index.deleteService("b", "nope");
+    expect(index.takeChanged()).toEqual(new Set(["a/api", "b/web"]));
+    expect(index.entry("b/web")).toBeUndefined();
+    expect(index.entries().map((e) => `${e.service.namespace}/${e.service.name}`)).toEqual([
+      "a/api",
+      "a/db",
+      "a/web",
+    ]);
+  });
 });

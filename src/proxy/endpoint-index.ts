@@ -2,7 +2,9 @@
  * The proxy's picture of the cluster (pure): Services and pod records as the watches report them,
  * and each Service's endpoints kept up to date incrementally. A pod change recomputes only the
  * Services of its namespace, a Service change scans only its namespace's pods, so one event
- * among 10,000 Services and 100,000 pods stays cheap.
+ * among 10,000 Services and 100,000 pods stays cheap. It also notes the keys of the Services whose
+ * entry it replaced or removed (takeChanged), so a follower updates only those, and keeps the
+ * sorted list of entries until something changes.
  */
 import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
 import { endpointsOf, serviceKey } from "../k8s/service-model.ts";
@@ -35,6 +37,9 @@ export class EndpointIndex {
   private readonly pods = new Map<string, Map<string, PodRecord>>();
   private serviceCount = 0;
   private podCount = 0;
+  /** Keys of the Services whose entry was replaced or removed since the last takeChanged(). */
+  private changed = new Set<string>();
+  private sorted: ServiceEntry[] | undefined;
 
   /** Replaces everything (after a list). */
   reset(services: readonly Service[], pods: readonly PodRecord[]): void {
@@ -42,8 +47,10 @@ export class EndpointIndex {
     this.pods.clear();
     this.podCount = 0;
     this.serviceCount = 0;
+    this.sorted = undefined;
     for (const pod of pods) this.putPodOnly(pod);
     for (const service of services) this.putService(service);
+    this.changed.clear();
   }
 
   get counts(): { services: number; pods: number } {
@@ -54,11 +61,31 @@ export class EndpointIndex {
     const inner = namespaced(this.services, service.namespace);
     const key = serviceKey(service);
     if (!inner.has(key)) this.serviceCount++;
-    inner.set(key, { service, endpoints: this.endpointsFor(service) });
+    this.replace(inner, key, { service, endpoints: this.endpointsFor(service) });
   }
 
   deleteService(namespace: string, name: string): void {
-    if (this.services.get(namespace)?.delete(`${namespace}/${name}`)) this.serviceCount--;
+    const key = `${namespace}/${name}`;
+    if (!this.services.get(namespace)?.delete(key)) return;
+    this.serviceCount--;
+    this.changed.add(key);
+    this.sorted = undefined;
+  }
+
+  /** The entry of a Service by its key, namespace/name. */
+  entry(key: string): ServiceEntry | undefined {
+    const slash = key.indexOf("/");
+    return slash < 0 ? undefined : this.services.get(key.slice(0, slash))?.get(key);
+  }
+
+  /**
+   * The keys of the Services whose entry was replaced or removed since the last call (after
+   * reset(), only later changes: a follower takes everything from entries() then).
+   */
+  takeChanged(): Set<string> {
+    const taken = this.changed;
+    this.changed = new Set();
+    return taken;
   }
 
   putPod(pod: PodRecord): void {
@@ -76,15 +103,21 @@ export class EndpointIndex {
     this.refresh(ref.namespace, [old]);
   }
 
-  /** Every Service with its endpoints, sorted by namespace/name. */
+  /** Every Service with its endpoints, sorted by namespace/name (a copy the caller may keep). */
   entries(): ServiceEntry[] {
-    const out: ServiceEntry[] = [];
-    for (const inner of this.services.values()) out.push(...inner.values());
-    return out.sort((a, b) => {
-      const ka = serviceKey(a.service);
-      const kb = serviceKey(b.service);
-      return ka < kb ? -1 : ka > kb ? 1 : 0;
-    });
+    if (this.sorted === undefined) {
+      const keyed: [string, ServiceEntry][] = [];
+      for (const inner of this.services.values()) keyed.push(...inner.entries());
+      keyed.sort(([ka], [kb]) => (ka < kb ? -1 : ka > kb ? 1 : 0));
+      this.sorted = keyed.map(([, e]) => e);
+    }
+    return this.sorted.slice();
+  }
+
+  private replace(inner: Map<string, ServiceEntry>, key: string, entry: ServiceEntry): void {
+    inner.set(key, entry);
+    this.changed.add(key);
+    this.sorted = undefined;
   }
 
   private putPodOnly(pod: PodRecord): void {
@@ -108,7 +141,8 @@ export class EndpointIndex {
       const touched = pods.some(
         (p) => p !== undefined && keys.length > 0 && keys.every((k) => p.labels[k] === selector[k]),
       );
-      if (touched) inner.set(key, { service: entry.service, endpoints: this.endpointsFor(entry.service) });
+      if (touched)
+        this.replace(inner, key, { service: entry.service, endpoints: this.endpointsFor(entry.service) });
     }
   }
 }

@@ -3,8 +3,9 @@
  * on 169.254.20.10 (an empty bridge `podnet-dns` in the node's namespace), pods that query it
  * through their default route, the CNI result's `dns` written into a pod's resolv.conf (as the lab
  * does, through /etc/netns) so glibc's search path resolves short names, and Services written to
- * the datastore while the agent runs. Outside names are refused (no upstream given), and a clean
- * stop leaves no link behind.
+ * the datastore while the agent runs. Outside names are refused (no upstream given); a clean
+ * stop keeps the link and its address, so pods' queries are refused on the node instead of being
+ * routed out of it, and only an agent run without DNS removes the link.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -227,12 +228,16 @@ describe("node-local DNS in the agent (real sockets, a pod's resolv.conf)", () =
   });
 
   test("names outside the cluster are refused without an upstream; the cluster's are never forwarded", async () => {
-    const [outside, nothing] = await askDns(client.netns, DNS, [
+    const echo1 = must(pods.get("echo-1"), "pod echo-1").ip;
+    const [outside, nothing, belowPtr] = await askDns(client.netns, DNS, [
       { name: "www.example.com", type: "A" },
       { name: `www.example.com.shop.svc.${ZONE}`, type: "A" },
+      // Inside the pod CIDR's reverse zone, though not an address: answered here, not refused.
+      { name: `x.${reverse(echo1)}`, type: "PTR" },
     ]);
     expect(outside).toMatchObject({ rcode: "REFUSED", aa: false });
     expect(nothing).toMatchObject({ rcode: "NXDOMAIN", aa: true });
+    expect(belowPtr).toMatchObject({ rcode: "NXDOMAIN", aa: true });
   });
 
   test("a link left by a killed agent is re-used; an address removed by hand is put back", async () => {
@@ -254,15 +259,30 @@ describe("node-local DNS in the agent (real sockets, a pod's resolv.conf)", () =
     });
   });
 
-  test("a clean stop closes the server and removes the podnet-dns link", async () => {
+  test("a clean stop closes the server but keeps the link: pods' queries are refused on the node", async () => {
     const c = cluster();
     const netns = c.node("node1").netns;
     const link = () => runSync(["ip", "-n", netns, "-j", "addr", "show", "dev", "podnet-dns"]);
     expect(link().stdout).toContain(`"local":"${DNS}"`);
     expect(await c.stopAgent(must(agent, "the agent"))).toBe(0);
-    expect(link().code).not.toBe(0);
-    const [reply] = await askDns(client.netns, DNS, [{ name: `echo.default.svc.${ZONE}`, type: "A" }]);
+    agent = undefined;
+    // Still the node's own address: nothing for it follows the default route out of the node.
+    expect(link().stdout).toContain(`"local":"${DNS}"`);
+    expect(runSync(["ip", "-n", netns, "route", "get", DNS]).stdout).toMatch(new RegExp(`^local ${DNS} `));
+    // Nothing listens: refused at once (a TCP reset), not left to time out.
+    const [reply] = await askDns(client.netns, DNS, [{ name: `echo.default.svc.${ZONE}`, type: "A" }], "tcp");
     expect(reply).toHaveProperty("error");
+    expect((reply as { error: string }).error).not.toContain("no TCP reply");
     expect(existsSync(c.node("node1").readyFile)).toBe(false);
+  });
+
+  test("an agent run with --dns-address none removes the link an earlier run left", async () => {
+    const c = cluster();
+    const netns = c.node("node1").netns;
+    agent = c.startAgent("node1", { backend: "host-gw", extraArgs: ["--dns-address", "none"] });
+    await c.waitReady(agent);
+    expect(runSync(["ip", "-n", netns, "link", "show", "dev", "podnet-dns"]).code).not.toBe(0);
+    expect(await c.stopAgent(agent)).toBe(0);
+    agent = undefined;
   });
 });

@@ -146,8 +146,11 @@ describe("readiness checks in the node agent (real agents, nftables and packets)
   /** What the pod's record in the datastore says (undefined: ready, as an unchecked pod). */
   async function recordReady(p: Pod): Promise<boolean | undefined> {
     if (!store) throw new Error("no datastore client (beforeAll failed?)");
-    const { pods: records } = await listPodRecords(store, p.node);
-    const record = records.find((r) => r.name === p.name);
+    const s = store;
+    const find = async () => (await listPodRecords(s, p.node)).pods.find((r) => r.name === p.name);
+    // The last pod attached may be published a coalesce period after the others.
+    await pollUntil(`a record of ${p.name} on ${p.node}`, async () => (await find()) !== undefined, 5_000);
+    const record = await find();
     if (!record) throw new Error(`no record of ${p.name} on ${p.node}`);
     return record.ready;
   }
