@@ -1,24 +1,15 @@
 import { describe, expect, test } from "bun:test";
+import { cniFailure } from "../../test/support/cni-fixtures.ts";
 import {
   type ClusterDnsConfig,
   clusterDnsBlock,
   clusterDomainProblem,
   parseClusterDns,
 } from "./cluster-dns.ts";
-import { CniError, ErrorCode } from "./errors.ts";
+import { ErrorCode } from "./errors.ts";
 import type { ShapeContext } from "./shape.ts";
 
 const CTX: ShapeContext = { where: "podnet conflist options", code: ErrorCode.InvalidNetworkConfig };
-
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CniError) return error;
-    throw error;
-  }
-  throw new Error("expected a CniError");
-}
 
 describe("cluster DNS of the conflist", () => {
   test("the block: the nameservers, the cluster search path without a namespace, ndots:5", () => {
@@ -50,7 +41,7 @@ describe("cluster DNS of the conflist", () => {
       [{ nameservers: ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"], domain: "c.l" }, "at most 3"],
     ];
     for (const [config, reason] of cases) {
-      const e = failure(() => parseClusterDns(config, CTX));
+      const e = cniFailure(() => parseClusterDns(config, CTX));
       expect(e.code).toBe(7);
       expect(e.message).toStartWith("Invalid podnet conflist options: ");
       expect(e.message).toContain(reason);

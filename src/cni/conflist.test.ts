@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { cniFailure } from "../../test/support/cni-fixtures.ts";
 import {
   type ConflistOptions,
   DEFAULT_CNI_VERSION,
@@ -6,18 +7,7 @@ import {
   parseConflist,
   renderConflist,
 } from "./conflist.ts";
-import { CniError } from "./errors.ts";
 import { parseNetConf } from "./netconf.ts";
-
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CniError) return error;
-    throw error;
-  }
-  throw new Error("expected a CniError");
-}
 
 const DUAL: ConflistOptions = {
   name: "podnet",
@@ -185,7 +175,7 @@ describe("renderConflist", () => {
       [["0.0.0.0/0"], "covers the whole address space"],
     ];
     for (const [subnets, reason] of cases) {
-      const e = failure(() => renderConflist({ ...DUAL, subnets }));
+      const e = cniFailure(() => renderConflist({ ...DUAL, subnets }));
       expect(e.code).toBe(7);
       expect(e.message).toStartWith("Invalid podnet conflist options: ");
       expect(e.message).toContain(reason);
@@ -208,7 +198,7 @@ describe("renderConflist", () => {
       [{ mode: "vxlan" as "ptp" }, 7, 'mode "vxlan"'],
     ];
     for (const [extra, code, reason] of cases) {
-      const e = failure(() => renderConflist({ ...DUAL, ...extra }));
+      const e = cniFailure(() => renderConflist({ ...DUAL, ...extra }));
       expect(e.code).toBe(code);
       expect(e.message).toContain(reason);
     }
@@ -250,7 +240,7 @@ describe("cluster DNS in the conflist", () => {
   });
 
   test("a bad cluster domain is refused like any other option (code 7)", () => {
-    const e = failure(() =>
+    const e = cniFailure(() =>
       renderConflist({ ...DUAL, clusterDns: { nameservers: ["169.254.20.10"], domain: "Cluster.Local" } }),
     );
     expect(e.code).toBe(7);
@@ -282,24 +272,24 @@ describe("parseConflist", () => {
     // "cniVersion" is one of the set (SPEC.md, "Version considerations"), not only a fallback.
     expect(parseConflist(list({ cniVersion: "1.1.0", cniVersions: ["1.0.0"] })).cniVersion).toBe("1.1.0");
     expect(parseConflist(list({ cniVersion: "0.3.1", cniVersions: ["1.0.0"] })).cniVersion).toBe("1.0.0");
-    const none = failure(() => parseConflist(list({ cniVersion: "0.3.1", cniVersions: ["2.0.0"] })));
+    const none = cniFailure(() => parseConflist(list({ cniVersion: "0.3.1", cniVersions: ["2.0.0"] })));
     expect(none.code).toBe(1);
     expect(none.message).toContain('"0.3.1", "2.0.0"');
-    expect(failure(() => parseConflist(list({ cniVersion: 1, cniVersions: ["1.0.0"] }))).code).toBe(7);
+    expect(cniFailure(() => parseConflist(list({ cniVersion: 1, cniVersions: ["1.0.0"] }))).code).toBe(7);
     expect(parseConflist(list({ cniVersion: undefined, cniVersions: ["0.4.0"] })).cniVersion).toBe("0.4.0");
-    expect(failure(() => parseConflist(list({ cniVersion: undefined, cniVersions: ["2.0.0"] }))).code).toBe(
-      1,
-    );
-    expect(failure(() => parseConflist(list({ cniVersions: [1] }))).code).toBe(7);
-    expect(failure(() => parseConflist(list({ cniVersions: "1.1.0" }))).code).toBe(7);
+    expect(
+      cniFailure(() => parseConflist(list({ cniVersion: undefined, cniVersions: ["2.0.0"] }))).code,
+    ).toBe(1);
+    expect(cniFailure(() => parseConflist(list({ cniVersions: [1] }))).code).toBe(7);
+    expect(cniFailure(() => parseConflist(list({ cniVersions: "1.1.0" }))).code).toBe(7);
   });
 
   test("undecodable text is code 6", () => {
-    for (const bad of ["", "{", "plugins: []"]) expect(failure(() => parseConflist(bad)).code).toBe(6);
+    for (const bad of ["", "{", "plugins: []"]) expect(cniFailure(() => parseConflist(bad)).code).toBe(6);
   });
 
   test("unsupported versions are code 1", () => {
-    expect(failure(() => parseConflist(list({ cniVersion: "0.3.1" }))).code).toBe(1);
+    expect(cniFailure(() => parseConflist(list({ cniVersion: "0.3.1" }))).code).toBe(1);
   });
 
   test("structural problems are code 7 naming the field", () => {
@@ -321,7 +311,7 @@ describe("parseConflist", () => {
       [list({ disableGC: 1 }), '"disableGC" must be true or false'],
     ];
     for (const [text, reason] of cases) {
-      const e = failure(() => parseConflist(text));
+      const e = cniFailure(() => parseConflist(text));
       expect(e.code).toBe(7);
       expect(e.message).toStartWith("Invalid network configuration list: ");
       expect(e.message).toContain(reason);

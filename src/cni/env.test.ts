@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { cniFailure } from "../../test/support/cni-fixtures.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import {
   checkCniArgs,
@@ -10,16 +11,6 @@ import {
   validateNetnsPath,
 } from "./env.ts";
 import { CniError } from "./errors.ts";
-
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CniError) return error;
-    throw error;
-  }
-  throw new Error("expected a CniError");
-}
 
 const ID = "3f6940ab5ab43bc522569d15b23f8c1bbde1d7678b080398506924fc01d72755";
 const ADD_ENV = {
@@ -46,13 +37,13 @@ describe("parseEnvironment", () => {
   test("ADD and CHECK require CONTAINERID, NETNS and IFNAME", () => {
     for (const command of ["ADD", "CHECK"]) {
       for (const variable of ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"]) {
-        const e = failure(() =>
+        const e = cniFailure(() =>
           parseEnvironment({ ...ADD_ENV, CNI_COMMAND: command, [variable]: undefined }),
         );
         expect(e.code).toBe(4);
         expect(e.message).toBe(`Invalid ${variable}: is required for ${command} but not set`);
         expect(
-          failure(() => parseEnvironment({ ...ADD_ENV, CNI_COMMAND: command, [variable]: "" })).code,
+          cniFailure(() => parseEnvironment({ ...ADD_ENV, CNI_COMMAND: command, [variable]: "" })).code,
         ).toBe(4);
       }
     }
@@ -63,13 +54,13 @@ describe("parseEnvironment", () => {
     expect(parseEnvironment({ ...ADD_ENV, CNI_COMMAND: "DEL", CNI_NETNS: undefined }).netns).toBe("");
     expect(parseEnvironment({ ...ADD_ENV, CNI_COMMAND: "DEL" }).netns).toBe("/var/run/netns/cni-1234");
     expect(
-      failure(() => parseEnvironment({ ...ADD_ENV, CNI_COMMAND: "DEL", CNI_IFNAME: "" })).message,
+      cniFailure(() => parseEnvironment({ ...ADD_ENV, CNI_COMMAND: "DEL", CNI_IFNAME: "" })).message,
     ).toContain("CNI_IFNAME");
     expect(
-      failure(() => parseEnvironment({ ...ADD_ENV, CNI_COMMAND: "DEL", CNI_CONTAINERID: "" })).code,
+      cniFailure(() => parseEnvironment({ ...ADD_ENV, CNI_COMMAND: "DEL", CNI_CONTAINERID: "" })).code,
     ).toBe(4);
     expect(
-      failure(() => parseEnvironment({ ...ADD_ENV, CNI_COMMAND: "DEL", CNI_NETNS: "relative" })).code,
+      cniFailure(() => parseEnvironment({ ...ADD_ENV, CNI_COMMAND: "DEL", CNI_NETNS: "relative" })).code,
     ).toBe(4);
   });
 
@@ -83,10 +74,10 @@ describe("parseEnvironment", () => {
       args: {},
       path: ["/opt/cni/bin"],
     });
-    const e = failure(() => parseEnvironment({ CNI_COMMAND: "GC" }));
+    const e = cniFailure(() => parseEnvironment({ CNI_COMMAND: "GC" }));
     expect(e.code).toBe(4);
     expect(e.message).toBe("Invalid CNI_PATH: is required for GC but not set");
-    expect(failure(() => parseEnvironment({ CNI_COMMAND: "GC", CNI_PATH: ":" })).message).toContain(
+    expect(cniFailure(() => parseEnvironment({ CNI_COMMAND: "GC", CNI_PATH: ":" })).message).toContain(
       "CNI_PATH",
     );
   });
@@ -101,11 +92,11 @@ describe("parseEnvironment", () => {
   });
 
   test("a missing or unknown command is code 4 naming CNI_COMMAND", () => {
-    expect(failure(() => parseEnvironment({})).message).toBe("Invalid CNI_COMMAND: is not set");
-    const e = failure(() => parseEnvironment({ CNI_COMMAND: "add" }));
+    expect(cniFailure(() => parseEnvironment({})).message).toBe("Invalid CNI_COMMAND: is not set");
+    const e = cniFailure(() => parseEnvironment({ CNI_COMMAND: "add" }));
     expect(e.code).toBe(4);
     expect(e.message).toBe('Invalid CNI_COMMAND: "add" is not one of ADD, DEL, CHECK, STATUS, VERSION, GC');
-    expect(failure(() => parseEnvironment({ CNI_COMMAND: "INIT" })).code).toBe(4);
+    expect(cniFailure(() => parseEnvironment({ CNI_COMMAND: "INIT" })).code).toBe(4);
   });
 
   test("invalid values are code 4 naming the variable", () => {
@@ -116,7 +107,7 @@ describe("parseEnvironment", () => {
       ["CNI_ARGS", "A"],
     ];
     for (const [variable, value] of cases) {
-      const e = failure(() => parseEnvironment({ ...ADD_ENV, [variable]: value }));
+      const e = cniFailure(() => parseEnvironment({ ...ADD_ENV, [variable]: value }));
       expect(e.code).toBe(4);
       expect(e.message.startsWith(`Invalid ${variable}: `)).toBe(true);
     }
@@ -141,14 +132,14 @@ describe("parseCniArgs", () => {
 
   test("refuses malformed pairs with code 4", () => {
     for (const bad of ["A", "A=1;B", "=1", "A=1=2", "A B=1"]) {
-      const e = failure(() => parseCniArgs(bad));
+      const e = cniFailure(() => parseCniArgs(bad));
       expect(e.code).toBe(4);
       expect(e.message).toStartWith("Invalid CNI_ARGS: ");
     }
-    expect(failure(() => parseCniArgs("A")).message).toBe(
+    expect(cniFailure(() => parseCniArgs("A")).message).toBe(
       'Invalid CNI_ARGS: pair "A" is not of the form KEY=VALUE',
     );
-    expect(failure(() => parseCniArgs("IP=1.2.3.4;IP=1.2.3.5")).message).toContain(
+    expect(cniFailure(() => parseCniArgs("IP=1.2.3.4;IP=1.2.3.5")).message).toContain(
       'key "IP" appears more than once',
     );
   });
@@ -177,7 +168,7 @@ describe("parseCniArgs", () => {
 describe("checkCniArgs", () => {
   test("refuses unknown keys unless IgnoreUnknown is set", () => {
     expect(() => checkCniArgs({ IP: "10.0.0.5" }, ["IP"])).not.toThrow();
-    const e = failure(() => checkCniArgs({ IP: "10.0.0.5", FOO: "1" }, ["IP"]));
+    const e = cniFailure(() => checkCniArgs({ IP: "10.0.0.5", FOO: "1" }, ["IP"]));
     expect(e.code).toBe(4);
     expect(e.message).toContain('unknown key "FOO"');
     expect(() => checkCniArgs({ FOO: "1", IgnoreUnknown: "1" }, [])).not.toThrow();
@@ -208,7 +199,7 @@ describe("validateIfname", () => {
       ["ééééééééé", "18 bytes long"],
     ];
     for (const [name, reason] of cases) {
-      const e = failure(() => validateIfname(name));
+      const e = cniFailure(() => validateIfname(name));
       expect(e.code).toBe(4);
       expect(e.message).toStartWith("Invalid CNI_IFNAME: ");
       expect(e.message).toContain(reason);
@@ -224,7 +215,7 @@ describe("validateContainerId", () => {
 
   test("refuses the rest with code 4", () => {
     for (const bad of ["", "-a", "_a", ".a", "a/b", "a b", "a:b", "a".repeat(1025)]) {
-      const e = failure(() => validateContainerId(bad));
+      const e = cniFailure(() => validateContainerId(bad));
       expect(e.code).toBe(4);
       expect(e.message).toStartWith("Invalid CNI_CONTAINERID: ");
     }
@@ -248,7 +239,7 @@ describe("validateNetnsPath", () => {
       [`/${"a".repeat(5000)}`, "longer than 4096"],
     ];
     for (const [p, reason] of cases) {
-      const e = failure(() => validateNetnsPath(p));
+      const e = cniFailure(() => validateNetnsPath(p));
       expect(e.code).toBe(4);
       expect(e.message).toStartWith("Invalid CNI_NETNS: ");
       expect(e.message).toContain(reason);

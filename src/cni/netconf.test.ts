@@ -1,16 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { CniError } from "./errors.ts";
+import { cniFailure } from "../../test/support/cni-fixtures.ts";
 import { parseNetConf, parseValidAttachments, requestedIPs } from "./netconf.ts";
-
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CniError) return error;
-    throw error;
-  }
-  throw new Error("expected a CniError");
-}
 
 const BASE = {
   cniVersion: "1.1.0",
@@ -55,7 +45,7 @@ describe("parseNetConf", () => {
 
   test("undecodable input is code 6", () => {
     for (const bad of ["", "   ", "{", "{'a':1}", "nul"]) {
-      const e = failure(() => parseNetConf(bad));
+      const e = cniFailure(() => parseNetConf(bad));
       expect(e.code).toBe(6);
       expect(e.message).toStartWith("Cannot decode network configuration: ");
     }
@@ -83,7 +73,7 @@ describe("parseNetConf", () => {
       [conf({ cniVersion: undefined }), '"cniVersion" is missing'],
     ];
     for (const [text, reason] of cases) {
-      const e = failure(() => parseNetConf(text));
+      const e = cniFailure(() => parseNetConf(text));
       expect(e.code).toBe(7);
       expect(e.message).toStartWith("Invalid network configuration: ");
       expect(e.message).toContain(reason);
@@ -91,7 +81,7 @@ describe("parseNetConf", () => {
   });
 
   test("an unsupported version is code 1", () => {
-    const e = failure(() => parseNetConf(conf({ cniVersion: "0.3.1" })));
+    const e = cniFailure(() => parseNetConf(conf({ cniVersion: "0.3.1" })));
     expect(e.code).toBe(1);
     expect(e.message).toContain('"0.3.1"');
   });
@@ -128,7 +118,7 @@ describe("parseValidAttachments", () => {
   });
 
   test("a missing list is code 7, not 'keep nothing'", () => {
-    const e = failure(() => parseValidAttachments(parseNetConf(conf())));
+    const e = cniFailure(() => parseValidAttachments(parseNetConf(conf())));
     expect(e.code).toBe(7);
     expect(e.message).toContain('"cni.dev/valid-attachments" is missing');
   });
@@ -148,13 +138,15 @@ describe("parseValidAttachments", () => {
       [[{ containerID: "abc", ifname: "a/b" }], 'must not contain "/"'],
     ];
     for (const [value, reason] of cases) {
-      const e = failure(() =>
+      const e = cniFailure(() =>
         parseValidAttachments(parseNetConf(conf({ "cni.dev/valid-attachments": value }))),
       );
       expect(e.code).toBe(7);
       expect(e.message).toContain(reason);
     }
-    const legacy = failure(() => parseValidAttachments(parseNetConf(conf({ "cni.dev/attachments": [1] }))));
+    const legacy = cniFailure(() =>
+      parseValidAttachments(parseNetConf(conf({ "cni.dev/attachments": [1] }))),
+    );
     expect(legacy.message).toContain('"cni.dev/attachments[0]"');
   });
 });
@@ -199,7 +191,7 @@ describe("requestedIPs", () => {
       [{ runtimeConfig: { ips: [null] } }, '"runtimeConfig.ips[0]" must be a string'],
     ];
     for (const [extra, reason] of cases) {
-      const e = failure(() => requestedIPs(parseNetConf(conf(extra)), {}));
+      const e = cniFailure(() => requestedIPs(parseNetConf(conf(extra)), {}));
       expect(e.code).toBe(7);
       expect(e.message).toContain(reason);
     }

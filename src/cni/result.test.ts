@@ -1,18 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { cniFailure } from "../../test/support/cni-fixtures.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
-import { CniError } from "./errors.ts";
 import { encodeResult, parseResult, type Result } from "./result.ts";
 import { SUPPORTED_VERSIONS } from "./version.ts";
-
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CniError) return error;
-    throw error;
-  }
-  throw new Error("expected a CniError");
-}
 
 /** A result as the bridge plugin's 0.4.0 ADD prints it. */
 const WIRE_040 = {
@@ -78,7 +68,7 @@ describe("parseResult", () => {
     expect(parseResult({ cniVersion: "0.4.0" }, "prevResult", { fallbackVersion: "1.0.0" }).cniVersion).toBe(
       "0.4.0",
     );
-    expect(failure(() => parseResult({ ips: [] }, "prevResult")).message).toBe(
+    expect(cniFailure(() => parseResult({ ips: [] }, "prevResult")).message).toBe(
       'Invalid prevResult: "cniVersion" is missing',
     );
   });
@@ -130,7 +120,7 @@ describe("parseResult", () => {
       [v({ dns: { domain: 1 } }), '"dns.domain" must be a string'],
     ];
     for (const [value, reason] of cases) {
-      const e = failure(() => parseResult(value, "prevResult"));
+      const e = cniFailure(() => parseResult(value, "prevResult"));
       expect(e.code).toBe(7);
       expect(e.message).toStartWith("Invalid prevResult: ");
       expect(e.message).toContain(reason);
@@ -138,7 +128,7 @@ describe("parseResult", () => {
   });
 
   test("a delegate's output can be reported as code 6", () => {
-    const e = failure(() => parseResult(42, "result of podnet-ipam", { code: 6 }));
+    const e = cniFailure(() => parseResult(42, "result of podnet-ipam", { code: 6 }));
     expect(e.code).toBe(6);
     expect(e.message).toBe("Invalid result of podnet-ipam: expected a JSON object");
   });

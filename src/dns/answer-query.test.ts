@@ -1,19 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import type { Packet, RecordType } from "dns-packet";
 import * as dnsPacket from "dns-packet";
-import type { Endpoint, Service } from "../k8s/service-model.ts";
+import { httpService as svc } from "../../test/support/dns-fixtures.ts";
+import type { Endpoint } from "../k8s/service-model.ts";
 import { answerQuery, type QueryOutcome } from "./answer-query.ts";
 import { ClusterZone } from "./cluster-zone.ts";
 import { type DecodedMessage, decodeMessage } from "./dns-message.ts";
 
-const svc = (name: string, clusterIPs: string[]): Service => ({
-  namespace: "default",
-  name,
-  clusterIPs,
-  ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }],
-  sessionAffinity: { kind: "None" },
-  selector: { app: name },
-});
 const ep = (pod: string, ip: string): Endpoint => ({ ip, node: "node1", pod: `default/${pod}` });
 
 const zone = new ClusterZone({ reverseCidrs: ["10.96.0.0/12", "10.244.0.0/16", "fd00:10:96::/112"] });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Packet, RecordType } from "dns-packet";
 import * as dnsPacket from "dns-packet";
+import { httpService as svc } from "../../test/support/dns-fixtures.ts";
 import { pollUntil } from "../base/poll-until.ts";
 import { Metrics } from "../daemon/metrics.ts";
-import type { Service } from "../k8s/service-model.ts";
 import { ClusterZone } from "./cluster-zone.ts";
 import { type DecodedMessage, decodeMessage } from "./dns-message.ts";
 import { type DnsServer, startDnsServer } from "./dns-server.ts";
@@ -69,15 +69,6 @@ async function tcpClient(port: number) {
   });
   return { replies, write: (b: Buffer) => socket.write(b), isClosed: () => closed, end: () => socket.end() };
 }
-
-const svc = (name: string, clusterIPs: string[]): Service => ({
-  namespace: "default",
-  name,
-  clusterIPs,
-  ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }],
-  sessionAffinity: { kind: "None" },
-  selector: { app: name },
-});
 
 let server: DnsServer;
 const zone = new ClusterZone({ reverseCidrs: ["10.96.0.0/12", "10.244.0.0/16"] });

@@ -51,28 +51,45 @@ export async function askUpstream(
 ): Promise<DecodedPacket> {
   const id = randomId();
   const query = upstreamQuery(question, id, dnssecOk);
-  const reply = await overUdp(upstream, query, id, question, timeoutMs);
+  const exchange: Exchange = { upstream, query, id, question, timeoutMs };
+  const reply = await overUdp(exchange);
   if (!reply.flag_tc) return reply;
-  return overTcp(upstream, query, id, question, timeoutMs);
+  return overTcp(exchange);
 }
 
-function overUdp(
-  upstream: Upstream,
-  query: Buffer,
-  id: number,
-  question: Question,
-  timeoutMs: number,
-): Promise<DecodedPacket> {
-  return new Promise((resolve, reject) => {
-    let socket: { close(): void } | undefined;
-    let settled = false;
-    const finish = (done: () => void) => {
+/** One query to one upstream: the encoded query, its ID and question, and how long to wait. */
+interface Exchange {
+  readonly upstream: Upstream;
+  readonly query: Buffer;
+  readonly id: number;
+  readonly question: Question;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The first outcome of an exchange, once: `finish(done)` runs `cleanup` (the timer, the socket)
+ * and then `done` the first time only; `settled()` tells whether it has run.
+ */
+function settleOnce(cleanup: () => void): { finish: (done: () => void) => void; settled: () => boolean } {
+  let settled = false;
+  return {
+    finish: (done) => {
       if (settled) return;
       settled = true;
+      cleanup();
+      done();
+    },
+    settled: () => settled,
+  };
+}
+
+function overUdp({ upstream, query, id, question, timeoutMs }: Exchange): Promise<DecodedPacket> {
+  return new Promise((resolve, reject) => {
+    let socket: { close(): void } | undefined;
+    const { finish, settled } = settleOnce(() => {
       clearTimeout(timer);
       socket?.close();
-      done();
-    };
+    });
     const timer = setTimeout(
       () => finish(() => reject(new Error(`timed out after ${timeoutMs} ms`))),
       timeoutMs,
@@ -94,7 +111,7 @@ function overUdp(
     }).then(
       (s) => {
         socket = s;
-        if (settled) s.close();
+        if (settled()) s.close();
         else if (!s.send(query)) finish(() => reject(new Error("the query could not be sent")));
       },
       (e: unknown) => finish(() => reject(e)),
@@ -102,24 +119,14 @@ function overUdp(
   });
 }
 
-function overTcp(
-  upstream: Upstream,
-  query: Buffer,
-  id: number,
-  question: Question,
-  timeoutMs: number,
-): Promise<DecodedPacket> {
+function overTcp({ upstream, query, id, question, timeoutMs }: Exchange): Promise<DecodedPacket> {
   return new Promise((resolve, reject) => {
     const framer = new TcpFramer(TCP_MAX);
     let socket: { end(): void } | undefined;
-    let settled = false;
-    const finish = (done: () => void) => {
-      if (settled) return;
-      settled = true;
+    const { finish, settled } = settleOnce(() => {
       clearTimeout(timer);
       socket?.end();
-      done();
-    };
+    });
     const fail = (why: string) => finish(() => reject(new Error(`over TCP: ${why}`)));
     const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
     Bun.connect({
@@ -144,7 +151,7 @@ function overTcp(
     }).then(
       (s) => {
         socket = s;
-        if (settled) s.end();
+        if (settled()) s.end();
       },
       (e: unknown) => fail(errorText(e)),
     );

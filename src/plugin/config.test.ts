@@ -1,22 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { CniError } from "../cni/errors.ts";
-import { parseNetConf } from "../cni/netconf.ts";
+import { cniFailure, podnetNetConf } from "../../test/support/cni-fixtures.ts";
 import { parsePodnetConfig } from "./config.ts";
 
-const conf = (
-  extra: Record<string, unknown>,
-  ipam: Record<string, unknown> = { type: "podnet-ipam", subnet: "10.244.1.0/24" },
-) => parseNetConf(JSON.stringify({ cniVersion: "1.1.0", name: "net", type: "podnet", ipam, ...extra }));
+const conf = podnetNetConf;
 
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error("expected a CniError, but the config was accepted");
-}
+const failure = (fn: () => unknown) => cniFailure(fn, "expected a CniError, but the config was accepted");
 
 describe("parsePodnetConfig", () => {
   test("defaults to bridge mode on podnet0 with hairpin and MTU 1500, IPAM built in", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CniError } from "../cni/errors.ts";
+import { cniFailure } from "../../test/support/cni-fixtures.ts";
 import { parseNetConf } from "../cni/netconf.ts";
 import { MAX_SEARCH, podDns } from "./pod-dns.ts";
 
@@ -11,16 +11,6 @@ const NODE_DNS = {
 
 function netconf(extra: Record<string, unknown>) {
   return parseNetConf(JSON.stringify({ cniVersion: "1.0.0", name: "podnet", type: "podnet", ...extra }));
-}
-
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error("expected a CniError");
 }
 
 describe("podDns", () => {
@@ -63,11 +53,11 @@ describe("podDns", () => {
   });
 
   test("a bad clusterDomain is code 7, a namespace that is no DNS label code 4", () => {
-    const bad = failure(() => podDns(netconf({ clusterDomain: "Cluster.Local", dns: NODE_DNS }), "shop"));
+    const bad = cniFailure(() => podDns(netconf({ clusterDomain: "Cluster.Local", dns: NODE_DNS }), "shop"));
     expect(bad.code).toBe(7);
     expect(bad.message).toContain('clusterDomain "Cluster.Local" is not a DNS name');
-    expect(failure(() => podDns(netconf({ clusterDomain: 5 }), "shop")).code).toBe(7);
-    const ns = failure(() => podDns(netconf({ clusterDomain: "cluster.local", dns: NODE_DNS }), "Shop_1"));
+    expect(cniFailure(() => podDns(netconf({ clusterDomain: 5 }), "shop")).code).toBe(7);
+    const ns = cniFailure(() => podDns(netconf({ clusterDomain: "cluster.local", dns: NODE_DNS }), "Shop_1"));
     expect(ns.code).toBe(4);
     expect(ns.message).toContain("K8S_POD_NAMESPACE");
   });

@@ -1,33 +1,16 @@
 import { describe, expect, test } from "bun:test";
+import { cniFailure, podnetNetConf } from "../../test/support/cni-fixtures.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { containerIdProblem } from "../cni/env.ts";
-import { CniError, ErrorCode } from "../cni/errors.ts";
-import { parseNetConf } from "../cni/netconf.ts";
+import { ErrorCode } from "../cni/errors.ts";
 import { namespaceProblem, podNameProblem } from "../k8s/names.ts";
 import { DEFAULT_NAMESPACE, derivedPodName, parsePodLabels, podIdentity } from "./pod-identity.ts";
 
-const conf = (extra: Record<string, unknown> = {}) =>
-  parseNetConf(
-    JSON.stringify({
-      cniVersion: "1.1.0",
-      name: "net",
-      type: "podnet",
-      ipam: { type: "podnet-ipam", subnet: "10.244.1.0/24" },
-      ...extra,
-    }),
-  );
+const conf = podnetNetConf;
 const withLabels = (labels: unknown) => conf({ args: { cni: { labels } } });
 const K8S = { IgnoreUnknown: "1", K8S_POD_NAMESPACE: "shop", K8S_POD_NAME: "web-7d9f-x2x" };
 
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error("expected a CniError, but it was accepted");
-}
+const failure = (fn: () => unknown) => cniFailure(fn, "expected a CniError, but it was accepted");
 
 describe("parsePodLabels (args.cni.labels, CNI CONVENTIONS)", () => {
   test("reads the key/value list in order, with prefixed keys and empty values", () => {

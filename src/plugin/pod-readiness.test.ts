@@ -1,29 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { CniError, ErrorCode } from "../cni/errors.ts";
-import { parseNetConf } from "../cni/netconf.ts";
+import { cniFailure, podnetNetConf } from "../../test/support/cni-fixtures.ts";
+import { ErrorCode } from "../cni/errors.ts";
 import { podIdentity } from "./pod-identity.ts";
 import { parsePodReadiness } from "./pod-readiness.ts";
 
-const conf = (args?: unknown) =>
-  parseNetConf(
-    JSON.stringify({
-      cniVersion: "1.1.0",
-      name: "net",
-      type: "podnet",
-      ipam: { type: "podnet-ipam", subnet: "10.244.1.0/24" },
-      ...(args !== undefined ? { args } : {}),
-    }),
-  );
+const conf = (args?: unknown) => podnetNetConf(args !== undefined ? { args } : {});
 
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error("expected a CniError, but it was accepted");
-}
+const failure = (fn: () => unknown) => cniFailure(fn, "expected a CniError, but it was accepted");
 
 describe("parsePodReadiness (args.podnet.readiness)", () => {
   test("no declaration: no check (the pod is always ready)", () => {
