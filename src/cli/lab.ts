@@ -31,8 +31,8 @@ export const LAB_USAGE = `usage:
                                                  every N seconds (default 5; longer keeps a fault
                                                  you inject by hand, to explain and trace it)
   podnet lab status                              pods with their IP, MAC and interface
-  podnet lab check                               prove the IP-per-pod, Service and DNS claims with
-                                                 real packets
+  podnet lab check                               prove the IP-per-pod, Service, readiness and DNS
+                                                 claims with real packets
   podnet lab exec NAME -- CMD [ARG...]           run a command inside a pod, a node or "external"
                                                  (pods resolve names: getent hosts echo)
   podnet lab dns POD NAME [A|AAAA|SRV|PTR|TXT]   one DNS question from inside POD, to the nameserver
@@ -44,9 +44,11 @@ export const LAB_USAGE = `usage:
                                                  (NAME: a pod, a node, external, echo, no-endpoints)
   podnet lab trace SRC DST[:PORT][/tcp|udp|icmp] [--json] [--no-probe]
                                                  a packet's path, predicted and seen with a real one
-  podnet lab pod add NODE NAME [--labels K=V,...]
+  podnet lab pod add NODE NAME [--labels K=V,...] [--readiness tcp:PORT|http:PORT/PATH|none]
                                                  attach one more pod on NODE (as lab up does; labels
-                                                 default to app=echo, so it joins the demo Service)
+                                                 default to app=echo, so it joins the demo Service;
+                                                 its readiness check to tcp:8080, its echo server —
+                                                 which speaks no HTTP: an http check never passes)
   podnet lab pod delete NAME                     detach a pod and remove its namespace
   podnet lab service create|delete|list|show ... podnet service on the lab's datastore (same
                                                  arguments, without --datastore)

@@ -42,6 +42,11 @@ export interface AttachmentSpec {
   readonly labels?: Readonly<Record<string, string>>;
   /** Values for declared capabilities (portMappings, ips, ...), inserted as runtimeConfig. */
   readonly capabilityArgs?: Readonly<JsonObject>;
+  /**
+   * The pod's readiness check (Kubernetes Probe shape), inserted as `args.podnet.readiness`;
+   * podnet's plugin stores it and the node agent runs it.
+   */
+  readonly readiness?: Readonly<JsonObject>;
 }
 
 export class PluginFailedError extends Error {
@@ -74,6 +79,21 @@ function withLabels(args: unknown, labels: Readonly<Record<string, string>>): Js
   const cni = isObject(outer.cni) ? outer.cni : {};
   const list = Object.entries(labels).map(([key, value]) => ({ key, value }));
   return { ...outer, cni: { ...cni, labels: list } };
+}
+
+/** The plugin's `args` with `podnet.readiness` set, whatever else is under `args` kept. */
+function withReadiness(args: unknown, readiness: Readonly<JsonObject>): JsonObject {
+  const outer = isObject(args) ? args : {};
+  const podnet = isObject(outer.podnet) ? outer.podnet : {};
+  return { ...outer, podnet: { ...podnet, readiness } };
+}
+
+/** A plugin's `args` for an attachment: its labels and readiness check added, the file's own kept. */
+export function attachmentArgs(args: unknown, a: Pick<AttachmentSpec, "labels" | "readiness">): unknown {
+  let out = args;
+  if (a.labels !== undefined) out = withLabels(out, a.labels);
+  if (a.readiness !== undefined) out = withReadiness(out, a.readiness);
+  return out;
 }
 
 export class CniRuntime {
@@ -117,7 +137,8 @@ export class CniRuntime {
       for (const [k, v] of Object.entries(capabilityArgs)) if (caps[k]) runtimeConfig[k] = v;
       if (Object.keys(runtimeConfig).length > 0) conf.runtimeConfig = runtimeConfig;
     }
-    if (a?.labels !== undefined) conf.args = withLabels(plugin.args, a.labels);
+    const args = a ? attachmentArgs(plugin.args, a) : plugin.args;
+    if (args !== undefined) conf.args = args;
     if (prevResult !== undefined) conf.prevResult = prevResult;
     return conf;
   }

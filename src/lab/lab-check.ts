@@ -16,6 +16,7 @@ import { pluginCheckAll } from "./plugin-check.ts";
 import { inspectPodInterface } from "./pod-inspect.ts";
 import type { PodView } from "./probe.ts";
 import { probeFrom } from "./probe.ts";
+import { readinessCheck } from "./readiness-check.ts";
 import { serviceChecks } from "./service-check.ts";
 
 /** Every address the namespace holds (a node may answer from any of them). */
@@ -114,6 +115,7 @@ export async function labCheck(state: LabState): Promise<Verdict[]> {
   verdicts.push(reachWithoutNat("every node reaches every pod", nodeProbes));
   verdicts.push(await pluginCheckAll(state));
   verdicts.push(...(await serviceChecks(state, views)));
+  verdicts.push(await readinessCheck(state, views));
   verdicts.push(...(await dnsChecks(state)));
   if (state.nodes.length > 1) verdicts.push(await nodeIpChangeRecovers(state, views));
   return verdicts;

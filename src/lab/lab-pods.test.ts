@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { addLabPod, LabPodError, podLabels, validatePodName } from "./lab-pods.ts";
-import type { LabState } from "./lab-state.ts";
+import { LAB_READINESS } from "./lab-readiness.ts";
+import type { LabPod, LabState } from "./lab-state.ts";
 
 const state = {
   nodes: [{ name: "node1" }, { name: "node2" }],
@@ -71,14 +72,19 @@ describe("addLabPod", () => {
     writeFileSync(`${root}/state.json`, JSON.stringify(lab));
     const undone: string[] = [];
     const failure = new Error("CNI ADD failed");
-    const add = addLabPod("node1", "web", undefined, {
-      attach: async () => {
-        throw failure;
+    const add = addLabPod(
+      "node1",
+      "web",
+      {},
+      {
+        attach: async () => {
+          throw failure;
+        },
+        undo: async (_s, node, name) => {
+          undone.push(`${node.name}/${name}`);
+        },
       },
-      undo: async (_s, node, name) => {
-        undone.push(`${node.name}/${name}`);
-      },
-    });
+    );
     await expect(add).rejects.toBe(failure);
     expect(undone).toEqual(["node1/web"]);
     expect(JSON.parse(readFileSync(`${root}/state.json`, "utf8")).pods).toEqual([]);
@@ -90,14 +96,74 @@ describe("addLabPod", () => {
       JSON.stringify({ id: "abc123", nodes: [{ name: "node1" }], pods: [] }),
     );
     const attached: string[] = [];
-    const add = addLabPod("node9", "web", undefined, {
-      attach: async (_s, _n, name) => {
-        attached.push(name);
-        throw new Error("unreachable");
+    const add = addLabPod(
+      "node9",
+      "web",
+      {},
+      {
+        attach: async (_s, _n, name) => {
+          attached.push(name);
+          throw new Error("unreachable");
+        },
+        undo: async () => {},
+      },
+    );
+    await expect(add).rejects.toThrow('no node "node9" in the lab (nodes: node1)');
+    expect(attached).toEqual([]);
+  });
+
+  test("the pod declares the check --readiness names, and waits for readiness only with the echo check", async () => {
+    const lab = { id: "abc123", dir: "/nonexistent", nodes: [{ name: "node1" }], pods: [] };
+    writeFileSync(`${root}/state.json`, JSON.stringify(lab));
+    const declared: unknown[] = [];
+    const waited: string[] = [];
+    const steps = {
+      attach: async (
+        _s: LabState,
+        node: { name: string },
+        name: string,
+        _l: unknown,
+        _ns?: string,
+        r?: unknown,
+      ) => {
+        declared.push(r);
+        return { name, node: node.name, readiness: r } as unknown as LabPod;
       },
       undo: async () => {},
-    });
-    await expect(add).rejects.toThrow('no node "node9" in the lab (nodes: node1)');
+      waitReady: async (_s: LabState, pods: readonly LabPod[]) => {
+        waited.push(...pods.map((p) => p.name));
+      },
+    };
+    await addLabPod("node1", "web", {}, steps);
+    await addLabPod("node1", "plain", { readiness: "none" }, steps);
+    await addLabPod("node1", "health", { readiness: "http:8080/healthz" }, steps);
+    await addLabPod("node1", "other", { labels: "app=other" }, steps);
+    expect(declared[0]).toEqual(LAB_READINESS);
+    expect(declared[1]).toBeNull();
+    expect(declared[2]).toMatchObject({ httpGet: { port: 8080, path: "/healthz" } });
+    // Only "web" is in the demo Service with a check its echo server passes.
+    expect(waited).toEqual(["web"]);
+  });
+
+  test("a bad --readiness is refused before anything is attached", async () => {
+    writeFileSync(
+      `${root}/state.json`,
+      JSON.stringify({ id: "abc123", nodes: [{ name: "node1" }], pods: [] }),
+    );
+    const attached: string[] = [];
+    const add = addLabPod(
+      "node1",
+      "web",
+      { readiness: "tcp:x" },
+      {
+        attach: async (_s, _n, name) => {
+          attached.push(name);
+          throw new Error("unreachable");
+        },
+        undo: async () => {},
+      },
+    );
+    await expect(add).rejects.toThrow('--readiness "tcp:x": tcp: must be followed by a port number');
     expect(attached).toEqual([]);
   });
 });

@@ -5,6 +5,8 @@
  */
 import { deleteNetns, netnsExists, netnsPath } from "../linux/netns.ts";
 import { podNetns } from "./lab-paths.ts";
+import { checksEchoServer, parseReadinessFlag } from "./lab-readiness.ts";
+import { waitPodsReady } from "./lab-ready.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { findPod, saveLabState } from "./lab-state.ts";
 import { updateLabState } from "./lab-state-lock.ts";
@@ -90,9 +92,19 @@ export async function undoAttach(state: LabState, node: LabNode, name: string): 
 export interface AddPodSteps {
   readonly attach: typeof attachPod;
   readonly undo: typeof undoAttach;
+  /** Waits until the pods' records are ready (none: no wait). */
+  readonly waitReady?: (state: LabState, pods: readonly LabPod[]) => Promise<unknown>;
 }
 
-const ADD_POD_STEPS: AddPodSteps = { attach: attachPod, undo: undoAttach };
+/** `lab pod add`'s options, as typed (validated here). */
+export interface AddPodFlags {
+  /** `k=v,k2=v2`; absent: app=echo. */
+  readonly labels?: string;
+  /** `tcp:PORT`, `http:PORT/PATH` or `none`; absent: the lab's TCP check on the echo server. */
+  readonly readiness?: string;
+}
+
+const ADD_POD_STEPS: AddPodSteps = { attach: attachPod, undo: undoAttach, waitReady: waitPodsReady };
 
 /** A name as it may be shown to another command waiting for the lock (not yet validated). */
 const shown = (name: string) => (/^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : "(invalid name)");
@@ -105,30 +117,38 @@ const shown = (name: string) => (/^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : "(
 export async function addLabPod(
   nodeName: string,
   name: string,
-  labelsText?: string,
+  flags: AddPodFlags = {},
   steps: AddPodSteps = ADD_POD_STEPS,
 ): Promise<LabPod> {
-  return await updateLabState(`lab pod add ${shown(nodeName)} ${shown(name)}`, async (state) => {
+  const readiness = parseReadinessFlag(flags.readiness);
+  const added = await updateLabState(`lab pod add ${shown(nodeName)} ${shown(name)}`, async (state) => {
     const node = state.nodes.find((n) => n.name === nodeName);
     if (!node)
       throw new LabPodError(
         `no node "${nodeName}" in the lab (nodes: ${state.nodes.map((n) => n.name).join(", ")})`,
       );
     validatePodName(state, name);
-    const labels = podLabels(name, labelsText);
+    const labels = podLabels(name, flags.labels);
     if (netnsExists(podNetns(state.id, name)))
       throw new LabPodError(`pod name "${name}": the namespace ${podNetns(state.id, name)} already exists`);
     let pod: LabPod;
     try {
-      pod = await steps.attach(state, node, name, labels);
+      pod = await steps.attach(state, node, name, labels, "default", readiness);
     } catch (e) {
       await steps.undo(state, node, name);
       throw e;
     }
     state.pods.push(pod);
     saveLabState(state);
-    return pod;
+    return { pod, state, labels };
   });
+  // A pod of the demo Service checked on its echo server becomes an endpoint on its first
+  // success (~1 s): return then, as lab up does. Other checks may never succeed (the echo server
+  // speaks no HTTP), which is for the user to watch in `lab status` and `service show`.
+  const inDemoService = added.labels[LAB_POD_LABEL.key] === LAB_POD_LABEL.value;
+  if (steps.waitReady && checksEchoServer(readiness) && inDemoService)
+    await steps.waitReady(added.state, [added.pod]);
+  return added.pod;
 }
 
 /** Detaches pod NAME (CNI DEL, its namespace removed) and forgets it, under the state's lock. */

@@ -110,8 +110,18 @@ export function nodePortOf(service: Service, protocol: "TCP" | "UDP"): number {
   return port.nodePort;
 }
 
+/** An endpoint as `podnet service` lists it (`pod` is NAMESPACE/NAME). */
+export interface ListedEndpoint {
+  readonly ip: string;
+  readonly node: string;
+  readonly pod: string;
+}
+
 export interface ListedService extends Service {
-  readonly endpoints: readonly { readonly ip: string; readonly node: string; readonly pod: string }[];
+  /** The ready pods the selector matches. */
+  readonly endpoints: readonly ListedEndpoint[];
+  /** Those whose readiness check fails (their records say ready:false). */
+  readonly notReadyEndpoints?: readonly ListedEndpoint[];
 }
 
 /** Every Service with its current endpoints, as `podnet service list` sees them. */

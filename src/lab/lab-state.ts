@@ -51,7 +51,13 @@ export interface LabPod {
   readonly ifname: string;
   /** The final ADD result, kept for DEL and CHECK as a runtime does. */
   readonly result: unknown;
+  /** Of the echo server now running (lab check restarts it). */
   readonly echoPid: number;
+  /**
+   * The readiness check the pod declared (Kubernetes Probe shape); null: none; absent: a state
+   * written before pods declared checks.
+   */
+  readonly readiness?: Readonly<Record<string, unknown>> | null;
   /** The pod's Kubernetes namespace (K8S_POD_NAMESPACE); absent: "default". */
   readonly namespace?: string;
 }

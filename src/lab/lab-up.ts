@@ -13,6 +13,7 @@ import { createNetns, deleteNetns, inNetns, netnsExists, randomSuffix } from "..
 import { copyExecutable, installPlugins, selfExecutable } from "../plugin/install.ts";
 import { agentCommandLine } from "./agent-command-line.ts";
 import { CniRuntime } from "./cni-runtime.ts";
+import { startEchoServer } from "./echo-process.ts";
 import { startExternalHost } from "./external-host.ts";
 import { removeLab } from "./lab-down.ts";
 import { startLabEtcd } from "./lab-etcd.ts";
@@ -24,9 +25,11 @@ import {
   nodeNetns,
   podNetns,
 } from "./lab-paths.ts";
+import { LAB_READINESS, type ReadinessDeclaration } from "./lab-readiness.ts";
+import { waitPodsReady } from "./lab-ready.ts";
 import { createLabServices } from "./lab-services.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
-import { ECHO_PORT, labCli, loadLabState, saveLabState } from "./lab-state.ts";
+import { labCli, loadLabState, saveLabState } from "./lab-state.ts";
 import { withLabStateLock } from "./lab-state-lock.ts";
 import { removePodResolvConf, writePodResolvConf } from "./pod-resolv-conf.ts";
 import { podDnsOf } from "./resolv-conf.ts";
@@ -68,8 +71,9 @@ const tail = (path: string) =>
 
 /**
  * Attaches a pod on `node` as a runtime does (CNI ADD with the node's conflist, the pod's name and
- * namespace in CNI_ARGS and its labels in args.cni.labels), gives it the resolv.conf of the
- * result's `dns`, and starts the echo server in it. A failure leaves things for detachPod (or
+ * namespace in CNI_ARGS, its labels in args.cni.labels and its readiness check — the lab's TCP
+ * check on the echo server unless told otherwise — in args.podnet.readiness), gives it the
+ * resolv.conf of the result's `dns`, and starts the echo server in it. A failure leaves things for detachPod (or
  * `lab down`) to remove.
  */
 export async function attachPod(
@@ -78,8 +82,8 @@ export async function attachPod(
   name: string,
   labels: Readonly<Record<string, string>>,
   namespace = "default",
+  readiness: ReadinessDeclaration | null = LAB_READINESS,
 ): Promise<LabPod> {
-  const exe = labCli(state);
   const netns = podNetns(state.id, name);
   const netnsPath = createNetns(netns);
   const containerId = `lab-${state.id}-${name}`;
@@ -90,19 +94,12 @@ export async function attachPod(
     netnsPath,
     args: { IgnoreUnknown: "1", K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name },
     labels,
+    ...(readiness === null ? {} : { readiness }),
   });
   const dns = podDnsOf(result);
   if (dns && writePodResolvConf(netns, dns).createdBase)
     writeFileSync(`${state.dir}/${CREATED_ETC_NETNS_FILE}`, "");
-  const log = `${state.dir}/logs/${name}.log`;
-  const echoPid = spawnDetached(
-    inNetns(netns, [exe, "lab", "echo-server", "--pod", name, "--port", String(ECHO_PORT)]),
-    log,
-  );
-  await pollUntil(`the echo server of ${name} to start`, () => tail(log).includes("listening"), 10_000, {
-    detail: () => tail(log),
-    intervalMs: 25,
-  });
+  const echoPid = await startEchoServer(state, name, netns);
   return {
     name,
     node: node.name,
@@ -112,6 +109,7 @@ export async function attachPod(
     ifname: "eth0",
     result,
     echoPid,
+    readiness,
     ...(namespace === "default" ? {} : { namespace }),
   };
 }
@@ -278,6 +276,11 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
     }
     state = await startExternalHost(state, saveLabState);
     await createLabServices(state);
+    // Pods are endpoints once their first check succeeds (~1 s): `lab check` starts from a ready cluster.
+    await waitPodsReady(
+      state,
+      state.pods.filter((p) => p.readiness),
+    );
     return state;
   } catch (e) {
     saveLabState(state);

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { READINESS_CLAIM } from "../../src/lab/readiness-claims.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { listNetns } from "../../src/linux/netns.ts";
 import { ensurePodnetBuilt, PODNET } from "../../testkit/podnet-build.ts";
@@ -64,7 +65,7 @@ const LAYOUTS: readonly Layout[] = [
     args: [],
     nodes: 3,
     podsPerNode: 2,
-    claims: 21,
+    claims: 22,
     paths: ["direct", "vxlan"],
   },
   {
@@ -72,7 +73,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--backend", "vxlan", "--nodes", "2"],
     nodes: 2,
     podsPerNode: 2,
-    claims: 21,
+    claims: 22,
     paths: ["vxlan"],
   },
   {
@@ -80,7 +81,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--backend", "host-gw", "--nodes", "2"],
     nodes: 2,
     podsPerNode: 2,
-    claims: 21,
+    claims: 22,
     paths: ["direct"],
   },
   {
@@ -88,7 +89,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--datastore", "etcd"],
     nodes: 3,
     podsPerNode: 2,
-    claims: 21,
+    claims: 22,
     paths: ["direct", "vxlan"],
     extraNamespaces: 1, // the etcd host
   },
@@ -98,7 +99,7 @@ const LAYOUTS: readonly Layout[] = [
     execPod: "a1-b",
     nodes: 4,
     podsPerNode: 2,
-    claims: 21,
+    claims: 22,
     paths: ["direct", "vxlan"],
     extraNamespaces: 1, // a fourth segment
   },
@@ -107,7 +108,7 @@ const LAYOUTS: readonly Layout[] = [
     args: ["--nodes", "1", "--mode", "ptp", "--pods", "3"],
     nodes: 1,
     podsPerNode: 3,
-    claims: 19,
+    claims: 20,
     paths: [],
   },
 ];
@@ -175,6 +176,8 @@ function proveLayout(layout: Layout): void {
     for (const claim of SERVICE_CLAIMS) expect(check.stdout).toContain(`✓ ${claim}`);
     // The DNS claims, each proved with queries from inside pods (dns-claims.ts).
     for (const claim of DNS_CLAIMS) expect(check.stdout).toContain(`✓ ${claim}`);
+    // A pod whose echo server (its readiness check's target) stops leaves every node's endpoints.
+    expect(check.stdout).toContain(`✓ ${READINESS_CLAIM}`);
     expect(check.code).toBe(0);
 
     // Every pod has the resolv.conf of its CNI result, so a plain program in it resolves names.
