@@ -3,19 +3,18 @@
  * the lab's logs/POD.log), and stopped by its pid once that pid is known to still be this pod's
  * echo server (a pid left in the state file may belong to something else by now).
  */
+
 import { existsSync, readFileSync } from "node:fs";
 import { pollUntil } from "../base/poll-until.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { LabState } from "./lab-state.ts";
 import { ECHO_PORT, labCli } from "./lab-state.ts";
+import { logTail } from "./log-tail.ts";
 
 export class EchoProcessError extends Error {
   override readonly name = "EchoProcessError";
 }
-
-const tail = (path: string) =>
-  existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").slice(-5).join(" | ") : "(no output)";
 
 const listenings = (path: string) =>
   existsSync(path) ? readFileSync(path, "utf8").split("listening").length - 1 : 0;
@@ -41,7 +40,7 @@ export async function startEchoServer(state: LabState, name: string, netns: stri
   // A restarted server appends to the log of the one before: wait for one more "listening".
   const before = listenings(log);
   await pollUntil(`the echo server of ${name} to start`, () => listenings(log) > before, 10_000, {
-    detail: () => tail(log),
+    detail: () => logTail(log),
     intervalMs: 25,
   });
   return pid;

@@ -2,16 +2,14 @@
  * What the lab's external host (outside the cluster, on the underlay) runs: the same echo server
  * as the pods, and dnsmasq serving the zone outside the cluster that the agents forward to.
  */
-import { existsSync, readFileSync } from "node:fs";
+
 import { pollUntil } from "../base/poll-until.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { LabState } from "./lab-state.ts";
 import { ECHO_PORT, labCli } from "./lab-state.ts";
+import { logTail } from "./log-tail.ts";
 import { startUpstreamDns } from "./upstream-dns.ts";
-
-const tail = (path: string) =>
-  existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").slice(-5).join(" | ") : "(no output)";
 
 /** The external host (outside the cluster, on the underlay) runs the same echo server. */
 async function startExternalEcho(state: LabState): Promise<void> {
@@ -30,10 +28,10 @@ async function startExternalEcho(state: LabState): Promise<void> {
   );
   await pollUntil(
     "the echo server of the external host to start",
-    () => tail(log).includes("listening"),
+    () => logTail(log).includes("listening"),
     10_000,
     {
-      detail: () => tail(log),
+      detail: () => logTail(log),
       intervalMs: 25,
     },
   );

@@ -3,6 +3,7 @@
  * agent per node namespace sharing one datastore, and pods attached on every node by executing
  * the compiled plugin with the conflist the node's agent wrote — exactly as a runtime does.
  */
+
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { pollUntil } from "../base/poll-until.ts";
 import type { Backend } from "../cluster/node-record.ts";
@@ -31,6 +32,7 @@ import { createLabServices } from "./lab-services.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { labCli, loadLabState, saveLabState } from "./lab-state.ts";
 import { withLabStateLock } from "./lab-state-lock.ts";
+import { logTail } from "./log-tail.ts";
 import { removePodResolvConf, writePodResolvConf } from "./pod-resolv-conf.ts";
 import { podDnsOf } from "./resolv-conf.ts";
 import type { Topology } from "./topology.ts";
@@ -65,9 +67,6 @@ function podName(node: string, index: number): string {
 }
 
 const bareAddress = (cidr: string) => cidr.split("/")[0] as string;
-
-const tail = (path: string) =>
-  existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").slice(-5).join(" | ") : "(no output)";
 
 /**
  * Attaches a pod on `node` as a runtime does (CNI ADD with the node's conflist, the pod's name and
@@ -175,7 +174,7 @@ async function startNode(
     `the agent of ${spec.name} to get ready`,
     () => existsSync(`${stateDir}/ready`) && readdirSync(confDir).some((f) => f.endsWith(".conflist")),
     20_000,
-    { detail: () => tail(log), intervalMs: 25 },
+    { detail: () => logTail(log), intervalMs: 25 },
   );
   const file = readdirSync(confDir).find((f) => f.endsWith(".conflist")) as string;
   const conflist = parseConflist(readFileSync(`${confDir}/${file}`, "utf8"));

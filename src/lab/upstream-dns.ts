@@ -4,11 +4,13 @@
  * /etc/hosts, no /etc/resolv.conf — on the external host's own address only. The agents forward
  * every name outside the cluster domain to it, as a node's resolver would be in a real cluster.
  */
+
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { pollUntil } from "../base/poll-until.ts";
 import { parseIP } from "../ipnet/address.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
+import { logTail } from "./log-tail.ts";
 
 export const DNSMASQ = "/usr/sbin/dnsmasq";
 export const UPSTREAM_ZONE = "example.test";
@@ -51,9 +53,6 @@ export function renderDnsmasqConf(address: string): string {
   ].join("\n");
 }
 
-const tail = (path: string) =>
-  existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").slice(-5).join(" | ") : "(no output)";
-
 /**
  * Starts dnsmasq in the external host's namespace and waits until it listens; returns its pid.
  * `address` is the host's address without a prefix length.
@@ -77,11 +76,11 @@ export async function startUpstreamDns(
   await pollUntil(
     `dnsmasq on the external host (${address}:53) to start`,
     () => {
-      if (!processAlive(pid)) throw new UpstreamDnsError(`dnsmasq exited: ${tail(logPath)}`);
-      return tail(logPath).includes("started");
+      if (!processAlive(pid)) throw new UpstreamDnsError(`dnsmasq exited: ${logTail(logPath)}`);
+      return logTail(logPath).includes("started");
     },
     10_000,
-    { detail: () => tail(logPath), intervalMs: 25 },
+    { detail: () => logTail(logPath), intervalMs: 25 },
   );
   return pid;
 }
