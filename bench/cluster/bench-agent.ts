@@ -79,7 +79,7 @@ export class BenchAgent {
         datastore: spec.datastore,
         backend: spec.backend,
         uplink: "eth0",
-        clusterCidr: spec.clusterCidr,
+        clusterCidrs: [spec.clusterCidr],
         cniConfDir: confDir,
         cniMode: spec.cniMode,
         network: BENCH_NETWORK,

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { NodeFacts, NodeObservation, TraceEvent } from "../cluster/diagnosis-protocol.ts";
 import { MAX_ANSWER_BYTES } from "../cluster/diagnosis-protocol.ts";
-import { fitFacts, fitObservation, serializedBytes } from "./answer-budget.ts";
+import { fitFacts, fitObservation, requestFamilies, serializedBytes } from "./answer-budget.ts";
 
 const RAW =
   'trace id 9a9251a9 inet podnet-trace-abcdefgh trace-pre packet: iif "podnet0" ip saddr 10.244.1.2 ip daddr 10.96.0.10 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 5841 ip protocol tcp ip length 60 tcp sport 53316 tcp dport 80 tcp flags == syn tcp window 64240';
@@ -93,5 +93,56 @@ describe("fitFacts", () => {
     expect(fitted.errors.slice(1).join("\n")).toMatch(
       /^facts: nft chains of ip podnet cut to the first \d+ of 3000/,
     );
+  });
+
+  test("a dual-stack node cuts the table of the family the request is not about first", () => {
+    const chains = (family: 4 | 6, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        name: `svc-${i}`,
+        rules: Array.from({ length: 40 }, (_, j) =>
+          family === 4 ? `ip daddr 10.96.0.${j} jump svc-${i}` : `ip6 daddr fd00:10:96::${j} jump svc-${i}`,
+        ),
+        ...(family === 6 ? { family: "ip6" as const } : {}),
+      }));
+    const facts = (v4: number, v6: number): NodeFacts => ({
+      node: "node1",
+      collectedAt: "2026-12-06T10:00:00.000Z",
+      agent: {
+        backend: "auto",
+        uplink: "eth0",
+        nodeIPs: ["192.0.2.11", "2001:db8:1::11"],
+        blocks: ["10.244.1.0/24", "fd00:10:244:1::/64"],
+      },
+      interfaces: [],
+      routes: [],
+      neighbours: [],
+      fdb: [],
+      sysctls: {},
+      nft: { tables: ["ip podnet", "ip6 podnet"], sets: [], chains: [...chains(4, v4), ...chains(6, v6)] },
+      pods: [],
+      allocations: [],
+      releases: [],
+      conntrack: [],
+      routeLookups: [],
+      errors: [],
+    });
+    const aboutV6 = fitFacts(facts(3000, 10), MAX_ANSWER_BYTES, [6]);
+    expect(serializedBytes(aboutV6)).toBeLessThanOrEqual(MAX_ANSWER_BYTES);
+    expect(aboutV6.nft.chains.filter((c) => c.family === "ip6")).toHaveLength(10);
+    expect(aboutV6.errors).toHaveLength(1);
+    expect(aboutV6.errors[0]).toMatch(/^facts: nft chains of ip podnet cut to the first \d+ of 3000/);
+
+    const aboutV4 = fitFacts(facts(10, 3000), MAX_ANSWER_BYTES, [4]);
+    expect(serializedBytes(aboutV4)).toBeLessThanOrEqual(MAX_ANSWER_BYTES);
+    expect(aboutV4.nft.chains.filter((c) => c.family === undefined)).toHaveLength(10);
+    expect(aboutV4.nft.chains[0]?.family).toBeUndefined();
+    expect(aboutV4.errors[0]).toMatch(/^facts: nft chains of ip6 podnet cut to the first \d+ of 3000/);
+  });
+
+  test("a request is about the families of its addresses", () => {
+    expect(requestFamilies(["10.244.1.2", "10.96.0.10"])).toEqual([4]);
+    expect(requestFamilies(["fd00:10:244:1::2", "10.244.1.2"])).toEqual([4, 6]);
+    expect(requestFamilies(["fd00:10:96::a"])).toEqual([6]);
+    expect(requestFamilies([])).toEqual([]);
   });
 });

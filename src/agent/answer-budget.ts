@@ -6,6 +6,8 @@
  */
 import type { NodeFacts, NodeObservation } from "../cluster/diagnosis-protocol.ts";
 import { MAX_ANSWER_BYTES } from "../cluster/diagnosis-protocol.ts";
+import { tryParseIP } from "../ipnet/address.ts";
+import type { NftTableFamily } from "../linux/kernel-facts.ts";
 
 const encoder = new TextEncoder();
 
@@ -73,17 +75,54 @@ const OBSERVATION_CUTS: readonly Cuttable<NodeObservation>[] = [
   },
 ];
 
-const FACTS_CUTS: readonly Cuttable<NodeFacts>[] = [
-  {
-    name: "nft chains of ip podnet",
-    get: (f) => f.nft.chains,
-    set: (f, l) => ({ ...f, nft: { ...f.nft, chains: l as NodeFacts["nft"]["chains"] } }),
-  },
-  {
-    name: "nft sets and maps of ip podnet",
-    get: (f) => f.nft.sets,
-    set: (f, l) => ({ ...f, nft: { ...f.nft, sets: l as NodeFacts["nft"]["sets"] } }),
-  },
+/** Whether a fact of the proxy tables is of `ip6 podnet` (tagged) or `ip podnet` (untagged). */
+const ofFamily =
+  (family: 4 | 6) =>
+  (x: { readonly family?: NftTableFamily }): boolean =>
+    (family === 6) === (x.family === "ip6");
+
+/**
+ * The chains and the sets of one proxy table, each cut without touching the other table's (which
+ * keeps its place: `ip podnet` first, as the agent reads them).
+ */
+function nftCuts(family: 4 | 6): readonly [Cuttable<NodeFacts>, Cuttable<NodeFacts>] {
+  const mine = ofFamily(family);
+  const table = family === 6 ? "ip6 podnet" : "ip podnet";
+  const join = <T>(kept: readonly T[], others: readonly T[]) =>
+    family === 4 ? [...kept, ...others] : [...others, ...kept];
+  return [
+    {
+      name: `nft chains of ${table}`,
+      get: (f) => f.nft.chains.filter(mine),
+      set: (f, l) => ({
+        ...f,
+        nft: {
+          ...f.nft,
+          chains: join(
+            l as NodeFacts["nft"]["chains"],
+            f.nft.chains.filter((x) => !mine(x)),
+          ),
+        },
+      }),
+    },
+    {
+      name: `nft sets and maps of ${table}`,
+      get: (f) => f.nft.sets.filter(mine),
+      set: (f, l) => ({
+        ...f,
+        nft: {
+          ...f.nft,
+          sets: join(
+            l as NodeFacts["nft"]["sets"],
+            f.nft.sets.filter((x) => !mine(x)),
+          ),
+        },
+      }),
+    },
+  ];
+}
+
+const REST_CUTS: readonly Cuttable<NodeFacts>[] = [
   {
     name: "releases",
     get: (f) => f.releases,
@@ -119,7 +158,31 @@ export function fitObservation(o: NodeObservation, maxBytes = MAX_ANSWER_BYTES):
   return fit(o, OBSERVATION_CUTS, "observation", maxBytes);
 }
 
-/** The facts within `maxBytes`: the proxy's nft chains and sets first, the node's own links last. */
-export function fitFacts(f: NodeFacts, maxBytes = MAX_ANSWER_BYTES): NodeFacts {
-  return fit(f, FACTS_CUTS, "facts", maxBytes);
+/**
+ * The order the facts' lists are cut in. The proxy's tables go first, chains before sets,
+ * and of each the table of the family the request is not about before the one it is about (IPv6
+ * before IPv4 when it is about both or neither); the node's own links go last.
+ */
+function factsCuts(about: readonly (4 | 6)[]): Cuttable<NodeFacts>[] {
+  const order = ([6, 4] as const).filter((f) => !about.includes(f));
+  const tables = [...order, ...([6, 4] as const).filter((f) => about.includes(f))].map(nftCuts);
+  return [...tables.map(([chains]) => chains), ...tables.map(([, sets]) => sets), ...REST_CUTS];
+}
+
+/** The address families a request is about: those of its addresses (DiagnosisRequest.addresses). */
+export function requestFamilies(addresses: readonly string[]): (4 | 6)[] {
+  const families = new Set(addresses.map((a) => tryParseIP(a)?.family));
+  return ([4, 6] as const).filter((f) => families.has(f));
+}
+
+/**
+ * The facts within `maxBytes`. `about`: the address families of the request's addresses, whose
+ * proxy table is kept longest.
+ */
+export function fitFacts(
+  f: NodeFacts,
+  maxBytes = MAX_ANSWER_BYTES,
+  about: readonly (4 | 6)[] = [],
+): NodeFacts {
+  return fit(f, factsCuts(about), "facts", maxBytes);
 }

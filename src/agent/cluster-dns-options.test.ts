@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   DnsAddressError,
+  defaultDnsAddress,
   defaultUpstreams,
   parseDnsAddress,
   resolvConfNameservers,
@@ -33,6 +34,17 @@ describe("parseDnsAddress", () => {
       expect((e as Error).message).toStartWith(`Invalid DNS address "${text}": `);
       expect((e as Error).message).toContain(reason as string);
     }
+  });
+});
+
+describe("defaultDnsAddress", () => {
+  test("fd00::10 only when no cluster CIDR is IPv4; 169.254.20.10 for IPv4, dual-stack or unknown CIDRs", () => {
+    expect(defaultDnsAddress(["fd00:10:244::/56"])).toBe("fd00::10");
+    expect(defaultDnsAddress(["fd00:10:244::/56", "10.244.0.0/16"])).toBe("169.254.20.10");
+    expect(defaultDnsAddress(["10.244.0.0/16", "fd00:10:244::/56"])).toBe("169.254.20.10");
+    expect(defaultDnsAddress(["10.244.0.0/16"])).toBe("169.254.20.10");
+    expect(defaultDnsAddress([])).toBe("169.254.20.10");
+    expect(parseDnsAddress(defaultDnsAddress(["fd00:10:244::/56"]))).toBe("fd00::10");
   });
 });
 

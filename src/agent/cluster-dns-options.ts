@@ -1,7 +1,8 @@
 /**
  * The node-local DNS settings of the agent (pure): the address pods query, the upstream resolvers
  * for names outside the cluster, and how the defaults are found. As NodeLocal DNSCache does, the
- * address is a link-local one held by the node itself (FINDINGS §2), 169.254.20.10 by default;
+ * address is one held by the node itself (FINDINGS §2): 169.254.20.10 by default, fd00::10 when
+ * the cluster's pods have no IPv4 address;
  * the upstreams default to the node's own resolv.conf nameservers, less those a pod could not
  * reach through the node or that would loop back to this server.
  */
@@ -10,6 +11,12 @@ import { containsIP, parsePrefix } from "../ipnet/prefix.ts";
 
 export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
 export const DEFAULT_DNS_ADDRESS = "169.254.20.10";
+/**
+ * The default for a cluster without IPv4 pod addresses, which could not reach 169.254.20.10: a
+ * unique local address outside podnet's default ranges, the IPv6 example of Kubernetes' NodeLocal
+ * DNSCache docs. The node holds it `nodad` on its DNS link (linux/local-address-link.ts).
+ */
+export const DEFAULT_DNS_ADDRESS6 = "fd00::10";
 /** The empty bridge that holds the address (this kernel has no dummy device; a bridge serves). */
 export const DNS_LINK = "podnet-dns";
 export const DNS_PORT = 53;
@@ -42,6 +49,17 @@ const UNUSABLE = [
 
 const within = (ip: IPAddress, prefixes: typeof LOOPBACK) =>
   prefixes.some((p) => p.family === ip.family && containsIP(p, ip));
+
+/**
+ * The default node-local address for pods of `clusterCidrs`: 169.254.20.10 unless none of them is
+ * IPv4 (a dual-stack pod asks over IPv4 and still gets AAAA answers, as a kubelet gives it one
+ * nameserver); without known CIDRs (an agent joining a cluster whose config it has not read yet)
+ * the IPv4 one.
+ */
+export function defaultDnsAddress(clusterCidrs: readonly string[]): string {
+  const families = clusterCidrs.map((c) => (c.includes(":") ? 6 : 4));
+  return families.length > 0 && !families.includes(4) ? DEFAULT_DNS_ADDRESS6 : DEFAULT_DNS_ADDRESS;
+}
 
 /** The node-local address from its text: a unicast address a pod can reach through its node. */
 export function parseDnsAddress(text: string): string {

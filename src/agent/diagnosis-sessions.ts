@@ -7,10 +7,10 @@
 import { errorText } from "../base/error-text.ts";
 import { escapeControlsDeep } from "../cluster/diagnosis-checker.ts";
 import type { DiagnosisRequest, ProbeResult, TraceSpec } from "../cluster/diagnosis-protocol.ts";
-import { diagnosisKey } from "../cluster/diagnosis-protocol.ts";
+import { diagnosisKey, MAX_ANSWER_BYTES } from "../cluster/diagnosis-protocol.ts";
 import type { Logger } from "../daemon/log.ts";
 import type { Store } from "../store/store.ts";
-import { fitFacts, fitObservation } from "./answer-budget.ts";
+import { fitFacts, fitObservation, requestFamilies } from "./answer-budget.ts";
 import type { DiagnosisMetrics, DiagnosisResult } from "./diagnosis-metrics.ts";
 import { forwardingSysctlKeys, gatherNodeFacts, type NodeFactsContext } from "./node-facts.ts";
 import { podNetns, runProbeProcess } from "./probe-runner.ts";
@@ -100,7 +100,11 @@ export class DiagnosisSessions {
     const limit = this.o.maxConcurrentTraces ?? MAX_CONCURRENT_TRACES;
     if (trace !== undefined && running >= limit) {
       // Facts still come; the trace is refused with its reason, and nothing is installed.
-      const facts = fitFacts(await gatherNodeFacts(this.o.facts, request));
+      const facts = fitFacts(
+        await gatherNodeFacts(this.o.facts, request),
+        MAX_ANSWER_BYTES,
+        requestFamilies(request.addresses),
+      );
       if (!(await this.answer(entry, diagnosisKey(id, "facts", this.node), facts))) return;
       const error = `too many traces in progress on ${this.node} (limit ${limit}); try again when one ended`;
       this.log.warn("refusing a trace", { id, error });
@@ -123,7 +127,14 @@ export class DiagnosisSessions {
           });
     entry.session = session;
     const [facts, armed] = await Promise.all([gatherNodeFacts(this.o.facts, request), session?.arm()]);
-    if (!(await this.answer(entry, diagnosisKey(id, "facts", this.node), fitFacts(facts)))) return;
+    if (
+      !(await this.answer(
+        entry,
+        diagnosisKey(id, "facts", this.node),
+        fitFacts(facts, MAX_ANSWER_BYTES, requestFamilies(request.addresses)),
+      ))
+    )
+      return;
     if (session === undefined || armed === undefined) {
       this.settle(entry, "answered");
       return;

@@ -143,6 +143,47 @@ describe("gatherNodeFacts", () => {
     expect(facts.releases.map((x) => [x.ip, x.name])).toEqual([["10.244.1.3", "old"]]);
   });
 
+  test("a node with an IPv6 block reports both proxy tables, the ip6 sets and chains tagged", async () => {
+    const set = (name: string, key: string) => ({ name, elements: [{ key: [key] }] });
+    const tables = ["ip podnet", "ip6 podnet"];
+    const r = readers({
+      readNftTable: async (family) =>
+        family === "ip"
+          ? {
+              tables,
+              sets: [set("cluster-ips", "10.96.0.10")],
+              chains: [{ name: "services", rules: ["ip"] }],
+            }
+          : {
+              tables,
+              sets: [set("cluster-ips", "fd00:10:96::a")],
+              chains: [{ name: "services", rules: ["ip6"] }],
+            },
+    });
+    const facts = await gatherNodeFacts(ctx(r, ["10.244.1.0/24", "fd00:10:244:1::/64"]), request);
+    expect(facts.nft.tables).toEqual(tables);
+    expect(facts.nft.sets).toEqual([
+      set("cluster-ips", "10.96.0.10"),
+      { ...set("cluster-ips", "fd00:10:96::a"), family: "ip6" },
+    ]);
+    expect(facts.nft.chains).toEqual([
+      { name: "services", rules: ["ip"] },
+      { name: "services", rules: ["ip6"], family: "ip6" },
+    ]);
+  });
+
+  test("a node without an IPv6 block reads only ip podnet", async () => {
+    const families: string[] = [];
+    const r = readers({
+      readNftTable: async (family, name) => {
+        families.push(family);
+        return { tables: [`${family} ${name}`], sets: [], chains: [] };
+      },
+    });
+    await gatherNodeFacts(ctx(r), request);
+    expect(families).toEqual(["ip"]);
+  });
+
   test("a part that fails is named in errors and the rest is still answered", async () => {
     const state = t.open();
     state.allocate(key, buildRangeSets([[{ subnet: "10.244.1.0/24" }]]), [], {

@@ -1,11 +1,11 @@
 /**
  * What this node answers to a diagnosis request (cluster/diagnosis-protocol.ts NodeFacts): its
  * links, routes, neighbours, VXLAN forwarding entries, the sysctls that decide forwarding, the
- * proxy's nft table, the plugin's pod rows checked against what is really inside each pod's
- * namespace, allocations and recent releases, conntrack entries naming the request's addresses,
- * and the FIB lookups the request asks for. Every part is read on its own: one that fails is
- * named in `errors` and the rest is still answered — a partial answer beats none when the node
- * itself is what is broken.
+ * proxy's nft tables (`ip podnet`, and `ip6 podnet` tagged "ip6"), the plugin's pod rows checked
+ * against what is really inside each pod's namespace, allocations and recent releases, conntrack
+ * entries naming the request's addresses, and the FIB lookups the request asks for. Every part is
+ * read on its own: one that fails is named in `errors` and the rest is still answered — a partial
+ * answer beats none when the node itself is what is broken.
  */
 
 import { readFileSync } from "node:fs";
@@ -29,6 +29,7 @@ import { readFdb, readNeighbours } from "../linux/neighbour-facts.ts";
 import { readNftTable } from "../linux/nft-facts.ts";
 import { lookupRoute, readRoutes } from "../linux/route-facts.ts";
 import { hostVethAlias, NodeState } from "../node-state/node-state.ts";
+import { mergeNft } from "./merge-nft.ts";
 import { partialAnswer } from "./partial-answer.ts";
 import { VXLAN_DEV } from "./vxlan-device.ts";
 
@@ -111,7 +112,10 @@ export interface NodeFactsContext {
 
 /** Conntrack entries reported per request (the CLI shows a handful; a busy node has thousands). */
 export const CONNTRACK_LIMIT = 256;
-/** The proxy's table (proxy/service-proxy.ts applies `table ip podnet`, and `ip6 podnet` for IPv6). */
+/**
+ * The proxy's tables (proxy/table-inputs.ts: `ip podnet` always, `ip6 podnet` when the cluster has
+ * IPv6). `ip6 podnet` is read when the node holds an IPv6 block.
+ */
 const NFT_TABLE = "podnet";
 
 /** The sysctls that decide whether this node forwards a packet and accepts it on an interface. */
@@ -122,6 +126,7 @@ export function forwardingSysctlKeys(uplink: string, bridge: string): string[] {
     `net.ipv4.conf.${uplink}.rp_filter`,
     `net.ipv4.conf.${bridge}.rp_filter`,
     "net.bridge.bridge-nf-call-iptables",
+    "net.bridge.bridge-nf-call-ip6tables",
     "net.ipv6.conf.all.forwarding",
   ];
 }
@@ -145,14 +150,6 @@ export function readSysctls(
 }
 
 const EMPTY_NFT: NftFacts = { tables: [], sets: [], chains: [] };
-
-function mergeNft(a: NftFacts, b: NftFacts): NftFacts {
-  return {
-    tables: [...a.tables, ...b.tables],
-    sets: [...a.sets, ...b.sets],
-    chains: [...a.chains, ...b.chains],
-  };
-}
 
 /** A namespace path from the node state, checked before it reaches a command line. */
 export function usableNetnsPath(path: string | undefined): string | undefined {

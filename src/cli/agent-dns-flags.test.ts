@@ -32,6 +32,25 @@ describe("podnet agent: cluster DNS flags", () => {
     expect(out.read).toBe(1);
   });
 
+  test("an IPv6-only cluster defaults to fd00::10; a dual-stack or IPv4 one keeps 169.254.20.10", () => {
+    expect(dnsFlags(["--cluster-cidr", "fd00:10:244::/56"]).dns?.address).toBe("fd00::10");
+    expect(
+      dnsFlags(["--cluster-cidr", "10.244.0.0/16", "--cluster-cidr", "fd00:10:244::/56"]).dns?.address,
+    ).toBe("169.254.20.10");
+    expect(dnsFlags(["--cluster-cidr", "10.244.0.0/16"]).dns?.address).toBe("169.254.20.10");
+    // A given address wins; the resolvers' own address is left out of the upstreams either way.
+    expect(
+      dnsFlags(["--cluster-cidr", "fd00:10:244::/56", "--dns-address", "fd00::53"], "nameserver fd00::10\n")
+        .dns,
+    ).toEqual({ address: "fd00::53", upstreams: ["fd00::10"] });
+    expect(
+      dnsFlags(["--cluster-cidr", "fd00:10:244::/56"], "nameserver fd00::10\nnameserver 10.0.0.2\n").dns,
+    ).toEqual({
+      address: "fd00::10",
+      upstreams: ["10.0.0.2"],
+    });
+  });
+
   test("no readable resolv.conf, or only a loopback stub in it: no upstream (outside names are refused)", () => {
     expect(dnsFlags([], null).dns?.upstreams).toEqual([]);
     expect(dnsFlags([], "nameserver 127.0.0.53\n").dns?.upstreams).toEqual([]);

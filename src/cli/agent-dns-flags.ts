@@ -1,13 +1,13 @@
 /**
  * `podnet agent`'s cluster DNS flags: --cluster-domain, --dns-address (a node-local address, or
- * "none" to run without DNS) and --dns-upstream (repeatable; "none" refuses outside names; by
+ * "none" to run without DNS; by default 169.254.20.10, or fd00::10 when no --cluster-cidr is IPv4) and --dns-upstream (repeatable; "none" refuses outside names; by
  * default the nameservers of the agent's own resolv.conf that a pod's query may go to).
  */
 import { readFileSync } from "node:fs";
 import {
   type ClusterDnsOptions,
   DEFAULT_CLUSTER_DOMAIN,
-  DEFAULT_DNS_ADDRESS,
+  defaultDnsAddress,
   defaultUpstreams,
   parseDnsAddress,
   resolvConfNameservers,
@@ -34,7 +34,8 @@ export function clusterDnsFlags(
   const clusterDomain = flag(args, "cluster-domain") ?? DEFAULT_CLUSTER_DOMAIN;
   const domainProblem = clusterDomainProblem(clusterDomain);
   if (domainProblem !== undefined) throw new UsageError(`--cluster-domain ${domainProblem}`);
-  const addressText = flag(args, "dns-address") ?? DEFAULT_DNS_ADDRESS;
+  // The agent's own --cluster-cidr flags: an IPv6-only cluster defaults to fd00::10.
+  const addressText = flag(args, "dns-address") ?? defaultDnsAddress(flagList(args, "cluster-cidr"));
   const upstreamTexts = flagList(args, "dns-upstream");
   if (addressText === "none") {
     if (upstreamTexts.length > 0)

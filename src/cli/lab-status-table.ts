@@ -1,13 +1,14 @@
 /** `podnet lab status` as text: a node table and a pod table, read from the kernel. */
 import type { ListedService } from "../lab/lab-services.ts";
 import type { LabState } from "../lab/lab-state.ts";
+import { nodeAddresses } from "../lab/lab-state.ts";
 import { labStatusRows } from "../lab/lab-status.ts";
 import { renderTable } from "./table.ts";
 
 export function formatStatus(state: LabState): string {
   const nodes = state.nodes.map((n) => [
     n.name,
-    n.address,
+    nodeAddresses(n).join(","),
     n.segment,
     n.podCidrs.join(","),
     state.backend,
@@ -21,21 +22,27 @@ export function formatStatus(state: LabState): string {
   ].join("\n");
 }
 
+/** The endpoint pods, each once (a dual-stack pod is an endpoint in both families). */
+function endpointsCell(endpoints: ListedService["endpoints"]): string {
+  if (endpoints.length === 0) return "none";
+  const pods = [...new Set(endpoints.map((e) => e.pod.split("/")[1]))];
+  return `${pods.length} (${pods.join(",")})`;
+}
+
 /** The Services table: ClusterIP, ports (port/protocol → target, NodePort) and endpoints. */
-export function formatServices(services: readonly ListedService[], external: string): string {
+/** `external`: the external host's addresses (with or without prefix length), primary first. */
+export function formatServices(services: readonly ListedService[], external: readonly string[]): string {
   const rows = services.map((s) => [
     `${s.namespace}/${s.name}`,
     s.clusterIPs.length === 0 ? "None" : s.clusterIPs.join(","), // headless, as kubectl shows it
     s.ports
       .map((p) => `${p.port}/${p.protocol}→${p.targetPort}${p.nodePort ? ` (NodePort ${p.nodePort})` : ""}`)
       .join(", "),
-    s.endpoints.length === 0
-      ? "none"
-      : `${s.endpoints.length} (${s.endpoints.map((e) => e.pod.split("/")[1]).join(",")})`,
+    endpointsCell(s.endpoints),
   ]);
   return [
     renderTable(["SERVICE", "CLUSTER-IP", "PORTS", "ENDPOINTS"], rows),
     "",
-    `external host (outside the cluster, runs the echo server on TCP and UDP, and dnsmasq serving example.test): ${external.split("/")[0]}`,
+    `external host (outside the cluster, runs the echo server on TCP and UDP, and dnsmasq serving example.test): ${external.map((a) => a.split("/")[0]).join(", ")}`,
   ].join("\n");
 }

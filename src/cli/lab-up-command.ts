@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import type { Backend } from "../cluster/node-record.ts";
 import { BACKENDS } from "../cluster/node-record.ts";
 import { parseClusterFile } from "../lab/cluster-file.ts";
+import { IP_FAMILY_FLAGS, isIpFamilyFlag } from "../lab/lab-families.ts";
 import { listLabServices } from "../lab/lab-services.ts";
+import { externalAddresses } from "../lab/lab-state.ts";
 import { labUp } from "../lab/lab-up.ts";
 import { MAX_LAB_NODES } from "../lab/topology.ts";
 import type { ParsedArgs } from "./args.ts";
@@ -20,9 +22,24 @@ function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, 
 }
 
 export async function labUpCommand(args: ParsedArgs): Promise<number> {
-  assertKnownFlags(args, ["nodes", "pods", "backend", "mode", "datastore", "file", "resync-seconds"]);
+  assertKnownFlags(args, [
+    "nodes",
+    "pods",
+    "backend",
+    "mode",
+    "datastore",
+    "file",
+    "resync-seconds",
+    "ip-family",
+  ]);
+  const familyFlag = flag(args, "ip-family");
+  if (familyFlag !== undefined && !isIpFamilyFlag(familyFlag))
+    throw new UsageError(`--ip-family "${familyFlag}" must be one of ${IP_FAMILY_FLAGS.join(", ")}`);
   const filePath = flag(args, "file");
-  const file = filePath ? parseClusterFile(readFileSync(filePath, "utf8")) : undefined;
+  const file = filePath
+    ? parseClusterFile(readFileSync(filePath, "utf8"), familyFlag ? { ipFamily: familyFlag } : {})
+    : undefined;
+  const ipFamily = familyFlag ?? file?.ipFamily ?? "ipv4";
   const mode = flag(args, "mode") ?? file?.mode ?? "bridge";
   if (mode !== "bridge" && mode !== "ptp") throw new UsageError(`--mode "${mode}" must be bridge or ptp`);
   const backend = flag(args, "backend") ?? file?.backend ?? "auto";
@@ -40,15 +57,17 @@ export async function labUpCommand(args: ParsedArgs): Promise<number> {
     backend: backend as Backend,
     mode,
     datastore,
+    ipFamily,
     resyncSeconds: intFlag(args, "resync-seconds", 5, 1, 3600),
     ...(file ? { topology: file.topology } : {}),
-    ...(file?.clusterCidr ? { clusterCidr: file.clusterCidr } : {}),
+    ...(file?.clusterCidrs ? { clusterCidrs: file.clusterCidrs } : {}),
+    ...(file?.serviceCidrs ? { serviceCidrs: file.serviceCidrs } : {}),
   });
   console.log(
-    `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,
+    `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${ipFamily === "ipv4" ? "" : `${ipFamily}, `}${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,
   );
   console.log(formatStatus(state));
-  console.log(`\n${formatServices(await listLabServices(state), state.external.address)}`);
+  console.log(`\n${formatServices(await listLabServices(state), externalAddresses(state))}`);
   console.log(
     `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- getent hosts echo | podnet lab down`,
   );

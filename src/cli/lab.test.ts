@@ -55,6 +55,7 @@ describe("labCommand's dispatch", () => {
     [["http-get", "http://example.com/"], "usage: podnet lab http-get http://127.0.0.1:PORT/PATH"],
     [["up", "--mode", "nat"], '--mode "nat" must be bridge or ptp'],
     [["up", "--nodes", "0"], '--nodes "0" must be an integer from 1 to'],
+    [["up", "--ip-family", "ipv5"], '--ip-family "ipv5" must be one of ipv4, ipv6, dual'],
   ])("%p: %s", async (argv, usage) => {
     expect(await usageOf(argv)).toStartWith(usage);
   });
@@ -94,7 +95,33 @@ describe("the Services table", () => {
         endpoints: [{ ip: "10.244.0.2", node: "node1", pod: "default/node1-a" }],
       },
     ];
-    const text = formatServices(services, "203.0.113.100/24");
+    const text = formatServices(services, ["203.0.113.100/24"]);
     expect(text).toMatch(/default\/echo-headless\s+None\s+8080\/TCP→8080\s+1 \(node1-a\)/);
+    expect(text).toContain("dnsmasq serving example.test): 203.0.113.100");
+  });
+
+  test("a dual-stack pod is counted once among the endpoints", () => {
+    const endpoints = ["10.244.0.2", "fd00:10:244::2"].map((ip) => ({
+      ip,
+      node: "node1",
+      pod: "default/node1-a",
+    }));
+    const service: ListedService = {
+      namespace: "default",
+      name: "echo",
+      clusterIPs: ["10.96.0.10", "fd00:10:96::a"],
+      ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }],
+      sessionAffinity: { kind: "None" },
+      selector: { app: "echo" },
+      endpoints,
+    };
+    expect(formatServices([service], ["203.0.113.100/24"])).toMatch(
+      /default\/echo\s+10\.96\.0\.10,fd00:10:96::a\s+80\/TCP→8080\s+1 \(node1-a\)/,
+    );
+  });
+
+  test("a dual lab's external host shows both addresses, primary first, without prefix length", () => {
+    const text = formatServices([], ["203.0.113.100/24", "2001:db8:3::100/64"]);
+    expect(text).toContain("dnsmasq serving example.test): 203.0.113.100, 2001:db8:3::100");
   });
 });

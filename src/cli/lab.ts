@@ -4,7 +4,7 @@ import { formatVerdict } from "../lab/claims.ts";
 import { labCheck } from "../lab/lab-check.ts";
 import { labDown } from "../lab/lab-down.ts";
 import { listLabServices } from "../lab/lab-services.ts";
-import { requireLabState } from "../lab/lab-state.ts";
+import { externalAddresses, requireLabState } from "../lab/lab-state.ts";
 import { labTcpPipe } from "../lab/tcp-pipe.ts";
 import { closeNetlinkSockets } from "../linux/ip.ts";
 import { assertKnownFlags, parseArgs, UsageError } from "./args.ts";
@@ -25,11 +25,14 @@ import { labUpCommand } from "./lab-up-command.ts";
 
 export const LAB_USAGE = `usage:
   podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp] [--datastore sqlite|etcd] [-f cluster.yaml]
-                [--resync-seconds N]
+                [--ip-family ipv4|ipv6|dual] [--resync-seconds N]
                                                  build the lab: N nodes (default 3) with an agent each,
                                                  N pods per node (default 2); the agents repair drift
                                                  every N seconds (default 5; longer keeps a fault
-                                                 you inject by hand, to explain and trace it)
+                                                 you inject by hand, to explain and trace it);
+                                                 --ip-family: the underlay's, pods' and Services'
+                                                 address families (default ipv4; dual: one address
+                                                 per family, IPv4 first)
   podnet lab status                              pods with their IP, MAC and interface
   podnet lab check                               prove the IP-per-pod, Service, readiness and DNS
                                                  claims with real packets
@@ -60,7 +63,7 @@ export const LAB_USAGE = `usage:
 async function status(): Promise<number> {
   const state = requireLabState();
   console.log(formatStatus(state));
-  console.log(`\n${formatServices(await listLabServices(state), state.external.address)}`);
+  console.log(`\n${formatServices(await listLabServices(state), externalAddresses(state))}`);
   return 0;
 }
 

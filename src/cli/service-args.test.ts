@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { parseArgs } from "./args.ts";
 import {
   parseAffinity,
+  parseIpFamilies,
+  parseIpFamilyPolicy,
   parsePortSpec,
   parseSelector,
   parseServiceRef,
@@ -114,5 +116,48 @@ describe("headless", () => {
     );
     expect(() => input(["db", "--headless=yes"])).toThrow('--headless takes no value, not "yes"');
     expect(() => input(["db", "--headless=yes"])).toThrow(ServiceArgumentError);
+  });
+});
+
+describe("address families", () => {
+  const input = (argv: string[]) => {
+    const args = parseArgs(withHeadlessValue(argv), ["json"]);
+    return serviceInputFromArgs(args.positionals[0] ?? "", args);
+  };
+
+  test("--ip-family-policy and --ip-family (repeatable or a list, primary first) take kubectl's words in any case", () => {
+    expect(input(["web", "--port", "80", "--ip-family-policy", "preferdualstack"])).toEqual({
+      namespace: "default",
+      name: "web",
+      ports: [{ port: 80 }],
+      ipFamilyPolicy: "PreferDualStack",
+    });
+    expect(input(["web", "--port", "80", "--ip-family", "IPv6", "--ip-family", "ipv4"]).ipFamilies).toEqual([
+      "IPv6",
+      "IPv4",
+    ]);
+    expect(input(["web", "--port", "80", "--ip-family", "IPv4,IPv6"]).ipFamilies).toEqual(["IPv4", "IPv6"]);
+    expect(parseIpFamilyPolicy("RequireDualStack")).toBe("RequireDualStack");
+    expect(parseIpFamilies([])).toEqual([]);
+  });
+
+  test("unknown words, a repeated family and a repeated policy are refused naming the flag", () => {
+    expect(() => parseIpFamilyPolicy("Dual")).toThrow(
+      '--ip-family-policy "Dual": use SingleStack, PreferDualStack, RequireDualStack',
+    );
+    expect(() => parseIpFamilies(["IPv5"])).toThrow('--ip-family "IPv5": use IPv4 or IPv6');
+    expect(() => parseIpFamilies(["IPv4", "ipv4"])).toThrow("--ip-family IPv4 is given twice");
+    expect(() => input(["web", "--port", "80", "--ip-family", "inet6"])).toThrow(ServiceArgumentError);
+    expect(() =>
+      input([
+        "web",
+        "--port",
+        "80",
+        "--ip-family-policy",
+        "SingleStack",
+        "--ip-family-policy",
+        "PreferDualStack",
+      ]),
+    ).toThrow("--ip-family-policy given more than once");
   });
 });

@@ -1,11 +1,12 @@
 /**
  * The command line of `podnet service create`: port specs, selectors, affinity, Service
- * references and the headless switch, turned into a ServiceInput. A value that cannot be used is
+ * references, the headless switch and the address families, turned into a ServiceInput. A value that cannot be used is
  * a ServiceArgumentError (exit 1), naming the flag and the value.
  */
 
 import type { ServiceInput, ServicePortInput, SessionAffinityInput } from "../cluster/service-validation.ts";
-import { PROTOCOLS, type Protocol } from "../k8s/service-model.ts";
+import type { IPFamily, IPFamilyPolicy } from "../k8s/service-model.ts";
+import { IP_FAMILIES, IP_FAMILY_POLICIES, PROTOCOLS, type Protocol } from "../k8s/service-model.ts";
 import type { ParsedArgs } from "./args.ts";
 import { flag, flagList } from "./args.ts";
 
@@ -97,6 +98,26 @@ export function parseAffinity(text: string): SessionAffinityInput {
   return { kind: "ClientIP", timeoutSeconds: Number(timeout) };
 }
 
+/** `--ip-family-policy SingleStack|PreferDualStack|RequireDualStack` (any letter case). */
+export function parseIpFamilyPolicy(text: string): IPFamilyPolicy {
+  const policy = IP_FAMILY_POLICIES.find((p) => p.toLowerCase() === text.toLowerCase());
+  if (policy === undefined)
+    throw new ServiceArgumentError(`--ip-family-policy "${text}": use ${IP_FAMILY_POLICIES.join(", ")}`);
+  return policy;
+}
+
+/** `--ip-family IPv4|IPv6` (repeatable or comma-separated, primary first; any letter case). */
+export function parseIpFamilies(values: readonly string[]): IPFamily[] {
+  const families: IPFamily[] = [];
+  for (const text of values.flatMap((v) => v.split(","))) {
+    const family = IP_FAMILIES.find((f) => f.toLowerCase() === text.toLowerCase());
+    if (family === undefined) throw new ServiceArgumentError(`--ip-family "${text}": use IPv4 or IPv6`);
+    if (families.includes(family)) throw new ServiceArgumentError(`--ip-family ${family} is given twice`);
+    families.push(family);
+  }
+  return families;
+}
+
 /** `NAMESPACE/NAME`, or `NAME` in the "default" namespace as kubectl has it. */
 export function parseServiceRef(text: string): { namespace: string; name: string } {
   const parts = text.split("/");
@@ -142,6 +163,8 @@ export function serviceInputFromArgs(ref: string, args: ParsedArgs): ServiceInpu
     throw new ServiceArgumentError("give at least one --port (only a headless Service may have none)");
   const affinity = flag(args, "affinity");
   const selector = flagList(args, "selector");
+  const policy = flag(args, "ip-family-policy");
+  const families = parseIpFamilies(flagList(args, "ip-family"));
   return {
     ...parseServiceRef(ref),
     ...(headless ? { headless } : {}),
@@ -149,5 +172,7 @@ export function serviceInputFromArgs(ref: string, args: ParsedArgs): ServiceInpu
     ...(clusterIPs.length > 0 ? { clusterIPs } : {}),
     ...(selector.length > 0 ? { selector: parseSelector(selector) } : {}),
     ...(affinity !== undefined ? { sessionAffinity: parseAffinity(affinity) } : {}),
+    ...(policy !== undefined ? { ipFamilyPolicy: parseIpFamilyPolicy(policy) } : {}),
+    ...(families.length > 0 ? { ipFamilies: families } : {}),
   };
 }

@@ -14,20 +14,27 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function cluster(): Promise<string> {
+async function cluster(dual = false): Promise<string> {
   const dir = mkdtempSync(`${tmpdir()}/podnet-svc-cli-`);
   dirs.push(dir);
   const spec = `sqlite:${dir}/cluster.db`;
   const store = await openStore(spec);
   await initClusterConfig(
     store,
-    buildClusterConfig({ clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/24"] }),
+    buildClusterConfig(
+      dual
+        ? {
+            clusterCidrs: ["10.244.0.0/16", "fd00:10:244::/56"],
+            serviceCidrs: ["10.96.0.0/24", "fd00:10:96::/112"],
+          }
+        : { clusterCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/24"] },
+    ),
   );
   await putPodRecord(store, {
     namespace: "default",
     name: "web-1",
     node: "node-1",
-    ips: ["10.244.1.5"],
+    ips: dual ? ["10.244.1.5", "fd00:10:244:1::5"] : ["10.244.1.5"],
     labels: { app: "web" },
   });
   await putPodRecord(store, {
@@ -73,12 +80,13 @@ describe("podnet service", () => {
     expect(created.code).toBe(0);
     expect(created.out).toContain("created service default/web");
     expect(created.out).toContain("cluster IPs:      10.96.0.10");
+    expect(created.out).toContain("families:         IPv4 (SingleStack)");
     expect(created.out).toContain("default/web-1");
 
     const list = await run(["list", "--datastore", ds]);
     expect(list.out.split("\n")).toEqual([
-      "NAMESPACE  NAME  CLUSTER-IPS  PORTS                SELECTOR  AFFINITY          ENDPOINTS",
-      "default    web   10.96.0.10   80:30080/TCP,53/UDP  app=web   ClientIP (600 s)  1",
+      "NAMESPACE  NAME  CLUSTER-IPS  FAMILIES            PORTS                SELECTOR  AFFINITY          ENDPOINTS",
+      "default    web   10.96.0.10   IPv4 (SingleStack)  80:30080/TCP,53/UDP  app=web   ClientIP (600 s)  1",
     ]);
 
     const shown = JSON.parse((await run(["show", "default/web", "--datastore", ds, "--json"])).out);
@@ -87,6 +95,7 @@ describe("podnet service", () => {
       { protocol: "UDP", port: 53, targetPort: 53 },
     ]);
     expect(shown.sessionAffinity).toEqual({ kind: "ClientIP", timeoutSeconds: 600 });
+    expect([shown.ipFamilies, shown.ipFamilyPolicy]).toEqual([["IPv4"], "SingleStack"]);
     expect(shown.endpoints).toEqual([{ ip: "10.244.1.5", node: "node-1", pod: "default/web-1" }]);
 
     const deleted = await run(["delete", "default/web", "--datastore", ds]);
@@ -115,6 +124,18 @@ describe("podnet service", () => {
       expect(messages[1]).toContain("ports[0].nodePort");
       expect(messages[2]).toContain('Invalid Service "Default/web": namespace');
       expect(messages[3]).toBe('podnet: Service "default/nope" does not exist');
+      const families = ["service", "create", "web", "--datastore", ds, "--port", "80"];
+      expect(await runCli([...families, "--ip-family-policy", "DualStack"])).toBe(1);
+      expect(await runCli([...families, "--ip-family-policy", "RequireDualStack"])).toBe(1);
+      expect(await runCli([...families, "--ip-family", "IPv6"])).toBe(1);
+      const more = errors.mock.calls.slice(5).map((c) => String(c[0]));
+      expect(more[0]).toContain(
+        '--ip-family-policy "DualStack": use SingleStack, PreferDualStack, RequireDualStack',
+      );
+      expect(more[1]).toContain(
+        "ipFamilyPolicy is RequireDualStack, but the cluster has no IPv6 service CIDR",
+      );
+      expect(more[2]).toContain("ipFamilies[0] is IPv6, but the cluster has no IPv6 service CIDR");
       expect(await runCli(["service", "create", "default/web", "--datastore", ds])).toBe(1);
       expect(await runCli(["service", "create", "default/web", "--port", "80"])).toBe(2);
       expect(await runCli(["service", "list", "--datastore", ds, "--port", "80"])).toBe(2);
@@ -124,7 +145,7 @@ describe("podnet service", () => {
     }
     await expect(run(["show", "--datastore", ds])).rejects.toBeInstanceOf(UsageError);
     expect((await run(["list", "--datastore", ds])).out).toBe(
-      "NAMESPACE  NAME  CLUSTER-IPS  PORTS  SELECTOR  AFFINITY  ENDPOINTS",
+      "NAMESPACE  NAME  CLUSTER-IPS  FAMILIES  PORTS  SELECTOR  AFFINITY  ENDPOINTS",
     );
   });
 
@@ -181,7 +202,7 @@ describe("podnet service", () => {
       ].join("\n"),
     );
     expect((await run(["list", "--datastore", ds])).out.split("\n")[1]).toBe(
-      "default    db    None         5432/TCP  app=db    None      2 (1 not ready)",
+      "default    db    None         IPv4 (SingleStack)  5432/TCP  app=db    None      2 (1 not ready)",
     );
     const shown = JSON.parse((await run(["show", "db", "--datastore", ds, "--json"])).out);
     expect(shown).toMatchObject({ headless: true, clusterIPs: [] });
@@ -211,6 +232,61 @@ describe("podnet service", () => {
         "no endpoint is ready: connections to it are refused",
       ].join("\n"),
     );
+  });
+
+  test("families on a dual-stack cluster: SingleStack by default, both with PreferDualStack, in --ip-family order", async () => {
+    const ds = await cluster(true);
+    const one = JSON.parse((await run(["create", "one", "--datastore", ds, "--port", "80", "--json"])).out);
+    expect(one.clusterIPs).toHaveLength(1);
+    expect([one.ipFamilies, one.ipFamilyPolicy]).toEqual([["IPv4"], "SingleStack"]);
+    const both = await run([
+      "create",
+      "web",
+      "--datastore",
+      ds,
+      "--port",
+      "80",
+      "--selector",
+      "app=web",
+      "--ip-family-policy",
+      "PreferDualStack",
+      "--ip-family",
+      "IPv6",
+      "--cluster-ip",
+      "fd00:10:96::a",
+    ]);
+    expect(both.out).toMatch(/cluster IPs: {6}fd00:10:96::a, 10\.96\.0\.\d+\n/);
+    expect(both.out).toContain("families:         IPv6,IPv4 (PreferDualStack)");
+    expect(both.out).toContain("default/web-1  node-1  10.244.1.5");
+    expect(both.out).toContain("default/web-1  node-1  fd00:10:244:1::5");
+    const v6 = JSON.parse(
+      (
+        await run([
+          "create",
+          "web6",
+          "--datastore",
+          ds,
+          "--port",
+          "80",
+          "--selector",
+          "app=web",
+          "--ip-family",
+          "ipv6",
+          "--json",
+        ])
+      ).out,
+    );
+    expect([v6.ipFamilies, v6.ipFamilyPolicy]).toEqual([["IPv6"], "SingleStack"]);
+    // Its endpoints are the pods' addresses of its family only.
+    const shown = JSON.parse((await run(["show", "web6", "--datastore", ds, "--json"])).out);
+    expect(shown.endpoints).toEqual([{ ip: "fd00:10:244:1::5", node: "node-1", pod: "default/web-1" }]);
+    const rows = (await run(["list", "--datastore", ds])).out.split("\n").map((r) => r.split(/ {2,}/)[3]);
+    expect(rows).toEqual([
+      "FAMILIES",
+      "IPv4 (SingleStack)",
+      "IPv6,IPv4 (PreferDualStack)",
+      "IPv6 (SingleStack)",
+    ]);
   });
 
   test("a datastore without a cluster config is refused", async () => {

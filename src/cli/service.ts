@@ -13,7 +13,14 @@ import { describeHeldResource } from "../cluster/service-holdings.ts";
 import { createService, deleteService, getService, listServices } from "../cluster/service-store.ts";
 import type { ServiceInput } from "../cluster/service-validation.ts";
 import type { Service } from "../k8s/service-model.ts";
-import { endpointsOf, isHeadless, notReadyEndpointsOf } from "../k8s/service-model.ts";
+import {
+  endpointsOf,
+  isHeadless,
+  notReadyEndpointsOf,
+  ofServiceFamilies,
+  serviceFamilies,
+  serviceIpFamilyPolicy,
+} from "../k8s/service-model.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import type { ParsedArgs } from "./args.ts";
@@ -22,11 +29,15 @@ import { parseServiceRef, serviceInputFromArgs, withHeadlessValue } from "./serv
 import { renderTable } from "./table.ts";
 
 export const SERVICE_USAGE = `podnet service create NS/NAME --datastore SPEC --port [NAME:]PORT[:TARGET][/PROTO][:nodeport=N|auto] ...
-         [--cluster-ip IP]... [--headless] [--selector K=V[,K=V]]... [--affinity None|ClientIP[:SECONDS]] [--json]
+         [--cluster-ip IP]... [--headless] [--selector K=V[,K=V]]... [--affinity None|ClientIP[:SECONDS]]
+         [--ip-family-policy SingleStack|PreferDualStack|RequireDualStack] [--ip-family IPv4|IPv6]... [--json]
        podnet service delete|show NS/NAME --datastore SPEC [--json]
        podnet service list --datastore SPEC [--json]
 A headless Service (--headless, or --cluster-ip None) has no ClusterIP, no NodePorts and no proxy
-rules: its name resolves to its ready endpoints; it may have no --port.`;
+rules: its name resolves to its ready endpoints; it may have no --port.
+Families follow Kubernetes: SingleStack (the default) gives one ClusterIP, of the first --ip-family
+or else the cluster's first service CIDR; PreferDualStack gives both families on a dual-stack
+cluster; RequireDualStack gives both or fails. --ip-family lists the families, primary first.`;
 
 const portText = (p: Service["ports"][number]) =>
   `${p.port}${p.nodePort === undefined ? "" : `:${p.nodePort}`}/${p.protocol}`;
@@ -36,6 +47,22 @@ const selectorText = (s: Service) =>
     .join(",") || "<none>";
 const affinityText = (s: Service) =>
   s.sessionAffinity.kind === "None" ? "None" : `ClientIP (${s.sessionAffinity.timeoutSeconds} s)`;
+
+/** "IPv4,IPv6 (PreferDualStack)"; derived for records written before Services had families. */
+const familiesText = (s: Service) => `${serviceFamilies(s).join(",")} (${serviceIpFamilyPolicy(s)})`;
+
+/** The Service with its families spelled out, also for records written before they were stored. */
+const withFamilies = (s: Service): Service => ({
+  ...s,
+  ipFamilies: serviceFamilies(s),
+  ipFamilyPolicy: serviceIpFamilyPolicy(s),
+});
+
+/** The endpoints a Service has in Kubernetes: the addresses of its families only. */
+async function endpointsIn(store: Store, s: Service): Promise<ServiceEndpoints> {
+  const { ready, notReady } = await listServiceEndpoints(store, s);
+  return { ready: ofServiceFamilies(s, ready), notReady: ofServiceFamilies(s, notReady) };
+}
 
 /** kubectl prints a headless Service's ClusterIP as "None". */
 const clusterIPsText = (s: Service, separator: string) =>
@@ -60,6 +87,7 @@ function detail(s: Service, endpoints: ServiceEndpoints): string {
   const lines = [
     `service:          ${s.namespace}/${s.name}`,
     `cluster IPs:      ${isHeadless(s) ? "None (headless)" : clusterIPsText(s, ", ")}`,
+    `families:         ${familiesText(s)}`,
     `session affinity: ${affinityText(s)}`,
     `selector:         ${selectorText(s)}`,
     "",
@@ -120,10 +148,10 @@ async function run(req: Request, asJson: boolean, store: Store, io: ServiceComma
       const config = await readClusterConfig(store);
       if (!config) throw new ClusterNotInitializedError(store.description);
       const service = await createService(store, config, req.input);
-      if (asJson) io.out(json(service));
+      if (asJson) io.out(json(withFamilies(service)));
       else
         io.out(
-          `created service ${service.namespace}/${service.name}\n${detail(service, await listServiceEndpoints(store, service))}`,
+          `created service ${service.namespace}/${service.name}\n${detail(service, await endpointsIn(store, service))}`,
         );
       return 0;
     }
@@ -141,10 +169,14 @@ async function run(req: Request, asJson: boolean, store: Store, io: ServiceComma
       const { namespace, name } = req;
       const service = await getService(store, namespace, name);
       if (!service) throw new ServiceNotFoundError(`${namespace}/${name}`);
-      const endpoints = await listServiceEndpoints(store, service);
+      const endpoints = await endpointsIn(store, service);
       io.out(
         asJson
-          ? json({ ...service, endpoints: endpoints.ready, notReadyEndpoints: endpoints.notReady })
+          ? json({
+              ...withFamilies(service),
+              endpoints: endpoints.ready,
+              notReadyEndpoints: endpoints.notReady,
+            })
           : detail(service, endpoints),
       );
       return 0;
@@ -156,19 +188,20 @@ async function run(req: Request, asJson: boolean, store: Store, io: ServiceComma
       ]);
       for (const problem of invalid) io.err(`warning: ${problem}`);
       const withEndpoints = services.map((s) => ({
-        ...s,
-        endpoints: endpointsOf(s, pods),
-        notReadyEndpoints: notReadyEndpointsOf(s, pods),
+        ...withFamilies(s),
+        endpoints: ofServiceFamilies(s, endpointsOf(s, pods)),
+        notReadyEndpoints: ofServiceFamilies(s, notReadyEndpointsOf(s, pods)),
       }));
       if (asJson) io.out(json({ services: withEndpoints, invalid }));
       else
         io.out(
           renderTable(
-            ["NAMESPACE", "NAME", "CLUSTER-IPS", "PORTS", "SELECTOR", "AFFINITY", "ENDPOINTS"],
+            ["NAMESPACE", "NAME", "CLUSTER-IPS", "FAMILIES", "PORTS", "SELECTOR", "AFFINITY", "ENDPOINTS"],
             withEndpoints.map((s) => [
               s.namespace,
               s.name,
               clusterIPsText(s, ","),
+              familiesText(s),
               s.ports.map(portText).join(","),
               selectorText(s),
               affinityText(s),
@@ -186,7 +219,17 @@ async function run(req: Request, asJson: boolean, store: Store, io: ServiceComma
   }
 }
 
-const CREATE_FLAGS = ["datastore", "json", "port", "cluster-ip", "headless", "selector", "affinity"];
+const CREATE_FLAGS = [
+  "datastore",
+  "json",
+  "port",
+  "cluster-ip",
+  "headless",
+  "selector",
+  "affinity",
+  "ip-family-policy",
+  "ip-family",
+];
 
 export async function serviceCommand(
   argv: readonly string[],

@@ -117,11 +117,17 @@ function checkConntrack(c: Checker, o: Json, at: string): void {
   if (o.mark !== undefined) c.number(o.mark, `${at}.mark`);
 }
 
+/** A fact of `ip6 podnet` says so; one of `ip podnet` carries no family (agents before both were read). */
+function nftFamily(c: Checker, v: unknown, field: string): void {
+  c.optional(v, (x) => c.oneOf(x, field, ["ip6"] as const));
+}
+
 function checkNft(c: Checker, value: unknown): void {
   const nft = c.object(value, "nft");
   c.strings(nft.tables, "nft.tables");
   c.objects(nft.sets, "nft.sets", (o, at) => {
     token(c, o.name, `${at}.name`);
+    nftFamily(c, o.family, `${at}.family`);
     c.objects(o.elements, `${at}.elements`, (e, eat) => {
       c.strings(e.key, `${eat}.key`);
       if (e.value !== undefined) c.strings(e.value, `${eat}.value`);
@@ -129,6 +135,7 @@ function checkNft(c: Checker, value: unknown): void {
   });
   c.objects(nft.chains, "nft.chains", (o, at) => {
     token(c, o.name, `${at}.name`);
+    nftFamily(c, o.family, `${at}.family`);
     each(c, o.rules, `${at}.rules`, (x, at) => c.string(x, at, 4096));
   });
 }

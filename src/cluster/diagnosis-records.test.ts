@@ -200,6 +200,32 @@ describe("answers", () => {
     );
   });
 
+  test("facts with both proxy tables: the ip6 sets and chains keep their family tag", () => {
+    const key = diagnosisKey(ID, "facts", "node1");
+    const nft: NodeFacts["nft"] = {
+      tables: ["ip podnet", "ip6 podnet"],
+      sets: [
+        { name: "cluster-ips", elements: [{ key: ["10.96.0.10"] }] },
+        { name: "cluster-ips", family: "ip6", elements: [{ key: ["fd00:10:96::a"] }] },
+      ],
+      chains: [
+        { name: "services", rules: ["ip daddr . meta l4proto . th dport vmap @service-ips"] },
+        { name: "services", family: "ip6", rules: ["ip6 daddr . meta l4proto . th dport vmap @service-ips"] },
+      ],
+    };
+    const parsed = parseNodeFacts(key, JSON.stringify({ ...facts, nft }));
+    expect(parsed.nft).toEqual(nft);
+    expect(parsed.nft.sets.map((x) => x.family)).toEqual([undefined, "ip6"]);
+    const inet = { ...nft, sets: [{ name: "cluster-ips", family: "inet", elements: [] }] };
+    expect(() => parseNodeFacts(key, JSON.stringify({ ...facts, nft: inet }))).toThrow(
+      /nft\.sets\[0\]\.family/,
+    );
+    const chain = { ...nft, chains: [{ name: "services", family: 6, rules: [] }] };
+    expect(() => parseNodeFacts(key, JSON.stringify({ ...facts, nft: chain }))).toThrow(
+      /nft\.chains\[0\]\.family/,
+    );
+  });
+
   test("armed and probe", () => {
     const armed = { node: "node2", table: "inet podnet-trace-abcd1234efgh" };
     expect(parseArmedReport(diagnosisKey(ID, "armed", "node2"), JSON.stringify(armed))).toEqual(armed);

@@ -60,3 +60,54 @@ describe("Service records", () => {
     expect(refusal({ ...old, ports: [] })).toBe("ports must list at least one port");
   });
 });
+
+describe("Service records: address families", () => {
+  const dual: Service = {
+    namespace: "default",
+    name: "db",
+    clusterIPs: ["fd00:10:96::a", "10.96.0.10"],
+    ipFamilies: ["IPv6", "IPv4"],
+    ipFamilyPolicy: "PreferDualStack",
+    ports: [{ protocol: "TCP", port: 80, targetPort: 8080 }],
+    sessionAffinity: { kind: "None" },
+    selector: { app: "db" },
+  };
+  const record = JSON.parse(encodeService(dual)) as Record<string, unknown>;
+
+  test("ipFamilies and ipFamilyPolicy are stored and read back; an older record has neither", () => {
+    expect(record).toMatchObject({ ipFamilies: ["IPv6", "IPv4"], ipFamilyPolicy: "PreferDualStack" });
+    expect(parseServiceRecord(KEY, encodeService(dual))).toEqual(dual);
+    const old = parseServiceRecord(KEY, OLD);
+    expect([old.ipFamilies, old.ipFamilyPolicy]).toEqual([undefined, undefined]);
+    const bare = {
+      ...headless,
+      ipFamilies: ["IPv4", "IPv6"] as const,
+      ipFamilyPolicy: "RequireDualStack" as const,
+    };
+    expect(parseServiceRecord(KEY, encodeService(bare))).toEqual(bare);
+  });
+
+  test("families that do not match the ClusterIPs or the policy are refused, naming the field", () => {
+    expect(refusal({ ...record, ipFamilies: ["IPv4", "IPv6"] })).toBe(
+      "clusterIPs fd00:10:96::a,10.96.0.10 are not one per family of ipFamilies IPv4,IPv6, in order",
+    );
+    expect(refusal({ ...record, ipFamilies: ["IPv6"] })).toBe(
+      "clusterIPs fd00:10:96::a,10.96.0.10 are not one per family of ipFamilies IPv6, in order",
+    );
+    expect(refusal({ ...record, ipFamilyPolicy: "SingleStack" })).toBe(
+      "ipFamilies IPv6,IPv4 do not fit ipFamilyPolicy SingleStack",
+    );
+    expect(refusal({ ...record, ipFamilyPolicy: undefined })).toBe(
+      "ipFamilyPolicy is undefined: SingleStack, PreferDualStack or RequireDualStack",
+    );
+    expect(refusal({ ...record, ipFamilies: undefined })).toBe(
+      "ipFamilies is undefined: one or two of IPv4, IPv6, each once",
+    );
+    expect(refusal({ ...record, ipFamilies: ["IPv6", "IPv6"] })).toBe(
+      'ipFamilies is ["IPv6","IPv6"]: one or two of IPv4, IPv6, each once',
+    );
+    expect(refusal({ ...record, ipFamilyPolicy: "Dual" })).toBe(
+      'ipFamilyPolicy is "Dual": SingleStack, PreferDualStack or RequireDualStack',
+    );
+  });
+});

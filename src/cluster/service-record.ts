@@ -6,9 +6,14 @@
  * A headless Service is `"headless": true` with `"clusterIPs": []` — said outright, so a record
  * that lost its addresses is refused rather than taken for a headless one. Records without the
  * field (all written before headless Services existed) are ClusterIP Services as before.
+ *
+ * `ipFamilies` and `ipFamilyPolicy` are written together by every create. Records written before
+ * Services had families have neither and are read as they are (`serviceFamilies` and
+ * `serviceIpFamilyPolicy` derive them); an older reader ignores the two fields.
  */
 import { tryParseIP } from "../ipnet/address.ts";
-import type { Service, ServicePort } from "../k8s/service-model.ts";
+import type { IPFamily, IPFamilyPolicy, Service, ServicePort } from "../k8s/service-model.ts";
+import { ipFamilyOf, isIPFamily, isIPFamilyPolicy } from "../k8s/service-model.ts";
 import { ROOT } from "./keys.ts";
 import { InvalidServiceRecordError, ServiceValidationError } from "./service-errors.ts";
 import { planAffinity, planIdentity, planPorts, planSelector } from "./service-validation.ts";
@@ -33,10 +38,47 @@ export function encodeService(s: Service): string {
     name: s.name,
     ...(s.headless === true ? { headless: true } : {}),
     clusterIPs: s.clusterIPs,
+    ...(s.ipFamilies !== undefined ? { ipFamilies: s.ipFamilies } : {}),
+    ...(s.ipFamilyPolicy !== undefined ? { ipFamilyPolicy: s.ipFamilyPolicy } : {}),
     ports: s.ports,
     sessionAffinity: s.sessionAffinity,
     selector: s.selector,
   });
+}
+
+/** The record's families, checked against its ClusterIPs and policy; undefined for an older record. */
+function recordFamilies(
+  key: string,
+  r: Record<string, unknown>,
+  headless: boolean,
+): { ipFamilies: IPFamily[]; ipFamilyPolicy: IPFamilyPolicy } | undefined {
+  if (r.ipFamilies === undefined && r.ipFamilyPolicy === undefined) return undefined;
+  const bad = (reason: string) => new InvalidServiceRecordError(key, reason);
+  if (!isIPFamilyPolicy(r.ipFamilyPolicy))
+    throw bad(
+      `ipFamilyPolicy is ${JSON.stringify(r.ipFamilyPolicy)}: SingleStack, PreferDualStack or RequireDualStack`,
+    );
+  const families = r.ipFamilies;
+  if (
+    !Array.isArray(families) ||
+    families.length < 1 ||
+    families.length > 2 ||
+    !families.every(isIPFamily) ||
+    new Set(families).size !== families.length
+  )
+    throw bad(`ipFamilies is ${JSON.stringify(families)}: one or two of IPv4, IPv6, each once`);
+  const policy = r.ipFamilyPolicy;
+  if (
+    (policy === "SingleStack" && families.length !== 1) ||
+    (policy === "RequireDualStack" && families.length !== 2)
+  )
+    throw bad(`ipFamilies ${families.join(",")} do not fit ipFamilyPolicy ${policy}`);
+  const ips = r.clusterIPs as string[];
+  if (!headless && (ips.length !== families.length || ips.some((ip, i) => ipFamilyOf(ip) !== families[i])))
+    throw bad(
+      `clusterIPs ${ips.join(",")} are not one per family of ipFamilies ${families.join(",")}, in order`,
+    );
+  return { ipFamilies: families, ipFamilyPolicy: policy };
 }
 
 export function parseServiceRecord(key: string, text: string): Service {
@@ -71,6 +113,7 @@ export function parseServiceRecord(key: string, text: string): Service {
       r.clusterIPs.some((ip) => typeof ip !== "string" || tryParseIP(ip) === undefined)
     )
       throw new InvalidServiceRecordError(key, "clusterIPs must be a non-empty list of addresses");
+    const families = recordFamilies(key, r, headless);
     const ports = planPorts(id, r.ports, headless).map((p, i): ServicePort => {
       const { nodePort, ...rest } = p;
       if (nodePort === "auto")
@@ -82,6 +125,7 @@ export function parseServiceRecord(key: string, text: string): Service {
       name,
       ...(headless ? { headless: true as const } : {}),
       clusterIPs: r.clusterIPs as string[],
+      ...(families ?? {}),
       ports,
       sessionAffinity: planAffinity(id, r.sessionAffinity),
       selector: planSelector(id, r.selector),

@@ -30,6 +30,8 @@ describe("headless Services", () => {
       name: "db",
       headless: true,
       clusterIPs: [],
+      ipFamilies: ["IPv4"],
+      ipFamilyPolicy: "SingleStack",
       ports: [{ name: "pg", protocol: "TCP", port: 5432, targetPort: 5432 }],
       sessionAffinity: { kind: "None" },
       selector: { app: "db" },

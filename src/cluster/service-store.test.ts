@@ -64,18 +64,6 @@ describe("createService / deleteService", () => {
     await expect(deleteService(s, "default", "web")).rejects.toBeInstanceOf(ServiceNotFoundError);
   });
 
-  test("a dual-stack cluster gives one ClusterIP per service CIDR family, in their order", async () => {
-    const s = await store();
-    const svc = await createService(s, dual, {
-      namespace: "default",
-      name: "ds",
-      ports: [{ port: 80 }],
-      clusterIPs: ["fd00:10:96::a"],
-    });
-    expect(svc.clusterIPs[0]).toMatch(/^10\.96\.0\./);
-    expect(svc.clusterIPs[1]).toBe("fd00:10:96::a");
-  });
-
   test("a NodePort held by another Service is refused, naming the holder; the same port of another protocol is not", async () => {
     const s = await store();
     await createService(s, v4, { namespace: "a", name: "one", ports: [{ port: 80, nodePort: 30100 }] });

@@ -81,8 +81,8 @@ async function rollback(
 }
 
 /**
- * Creates a Service: validates `input`, claims one ClusterIP per family of the cluster's service
- * CIDRs and the NodePorts asked for (a headless Service claims neither), then writes the record.
+ * Creates a Service: validates `input`, resolves its families (service-families.ts), claims one
+ * ClusterIP per family and the NodePorts asked for (a headless Service claims neither), then writes the record.
  * If any step fails, everything already claimed is released and the error is rethrown.
  */
 export async function createService(
@@ -123,6 +123,8 @@ export async function createService(
       name: plan.name,
       ...(plan.headless ? { headless: true as const } : {}),
       clusterIPs,
+      ipFamilies: plan.ipFamilies,
+      ipFamilyPolicy: plan.ipFamilyPolicy,
       ports: plan.ports.map((p, i): ServicePort => {
         const { nodePort: _planned, ...rest } = p;
         const port = nodePorts.get(i);

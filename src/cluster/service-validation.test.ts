@@ -29,6 +29,7 @@ describe("planService", () => {
     expect(plan.sessionAffinity).toEqual({ kind: "None" });
     expect(plan.selector).toEqual({});
     expect(plan.clusterIPs).toEqual([{ family: 4 }]);
+    expect([plan.ipFamilies, plan.ipFamilyPolicy]).toEqual([["IPv4"], "SingleStack"]);
   });
 
   test("ClientIP affinity defaults to 3 hours and accepts up to one day", () => {
@@ -46,11 +47,21 @@ describe("planService", () => {
     expect(refusal({ ...base, sessionAffinity: { kind: "Sticky" } }).field).toBe("sessionAffinity");
   });
 
-  test("one ClusterIP per service CIDR, in the cluster's order; a request fills its family", () => {
-    const plan = planService({ ...base, clusterIPs: ["10.96.0.10"] }, dual);
-    expect(plan.clusterIPs.map((c) => c.family)).toEqual([6, 4]);
-    expect(plan.clusterIPs[0]?.requested).toBeUndefined();
-    expect(plan.clusterIPs[1]?.requested && formatIP(plan.clusterIPs[1].requested)).toBe("10.96.0.10");
+  test("PreferDualStack: one ClusterIP per family, the requested one's family first; a request fills its family", () => {
+    const plan = planService(
+      { ...base, clusterIPs: ["10.96.0.10"], ipFamilyPolicy: "PreferDualStack" },
+      dual,
+    );
+    expect(plan.clusterIPs.map((c) => c.family)).toEqual([4, 6]);
+    expect(plan.ipFamilies).toEqual(["IPv4", "IPv6"]);
+    expect(plan.clusterIPs[0]?.requested && formatIP(plan.clusterIPs[0].requested)).toBe("10.96.0.10");
+    expect(plan.clusterIPs[1]?.requested).toBeUndefined();
+  });
+
+  test("by default a dual-stack cluster gives one ClusterIP, of its first service CIDR's family", () => {
+    const plan = planService(base, dual);
+    expect(plan.clusterIPs).toEqual([{ family: 6 }]);
+    expect([plan.ipFamilies, plan.ipFamilyPolicy]).toEqual([["IPv6"], "SingleStack"]);
   });
 
   test("requested ClusterIPs must be addresses inside a service CIDR, at most one per family", () => {
@@ -174,6 +185,7 @@ describe("planService: headless", () => {
       expect(plan.clusterIPs).toEqual([]);
       expect(plan.ports).toEqual([{ name: "pg", protocol: "TCP", port: 5432, targetPort: 5432 }]);
       expect(plan.selector).toEqual({ app: "db" });
+      expect(plan.ipFamilyPolicy).toBe("SingleStack");
     }
     expect(planService(base, v4).headless).toBe(false);
   });

@@ -1,7 +1,7 @@
 /**
  * What a user may ask for when creating a Service, and the checks that turn it into a plan:
  * defaults filled in (TCP, targetPort = port, affinity timeout 3 h), every field validated, and
- * which ClusterIPs and NodePorts are still to be claimed. Pure: nothing here touches the store,
+ * which families, ClusterIPs and NodePorts are still to be claimed. Pure: nothing here touches the store,
  * so a bad definition is refused before anything is allocated.
  *
  * A headless Service (Kubernetes' `clusterIP: None`) claims nothing: no ClusterIP, and no
@@ -9,12 +9,14 @@
  * (for DNS SRV records), so it may have none, as in Kubernetes.
  */
 import type { ClusterConfig } from "../ipam/cluster-config.ts";
-import { serviceCidrOf } from "../ipam/cluster-config.ts";
-import { serviceIPProblem } from "../ipam/service-ip-allocator.ts";
-import type { Family, IPAddress } from "../ipnet/address.ts";
-import { tryParseIP } from "../ipnet/address.ts";
 import { labelsProblem, namespaceProblem, portNameProblem, serviceNameProblem } from "../k8s/names.ts";
-import type { Protocol, ServicePort, SessionAffinity } from "../k8s/service-model.ts";
+import type {
+  IPFamily,
+  IPFamilyPolicy,
+  Protocol,
+  ServicePort,
+  SessionAffinity,
+} from "../k8s/service-model.ts";
 import {
   DEFAULT_AFFINITY_TIMEOUT_SECONDS,
   NODE_PORT_MAX,
@@ -22,6 +24,10 @@ import {
   PROTOCOLS,
 } from "../k8s/service-model.ts";
 import { ServiceValidationError } from "./service-errors.ts";
+import type { PlannedClusterIP } from "./service-families.ts";
+import { planFamilies } from "./service-families.ts";
+
+export type { PlannedClusterIP } from "./service-families.ts";
 
 export interface ServicePortInput {
   readonly name?: string;
@@ -46,10 +52,15 @@ export interface ServiceInput {
   /** No ClusterIP, no NodePorts, no proxy rules: DNS answers with the ready endpoints' addresses. */
   readonly headless?: boolean;
   /**
-   * Requested ClusterIPs, at most one per family (none for a headless Service). The Service gets one ClusterIP for every
-   * family the cluster has a service CIDR of; families without a request get a free address.
+   * Requested ClusterIPs, at most one per family (none for a headless Service); `clusterIPs[i]`
+   * is of family `ipFamilies[i]`. The Service gets one ClusterIP per family it has (see
+   * service-families.ts); families without a request get a free address.
    */
   readonly clusterIPs?: readonly string[];
+  /** The Service's families, primary first (Kubernetes' `ipFamilies`); derived when absent. */
+  readonly ipFamilies?: readonly IPFamily[];
+  /** Defaults to SingleStack (RequireDualStack when two families or two ClusterIPs are given). */
+  readonly ipFamilyPolicy?: IPFamilyPolicy;
   readonly selector?: Readonly<Record<string, string>>;
   /** Defaults to None. */
   readonly sessionAffinity?: SessionAffinityInput;
@@ -60,21 +71,15 @@ export interface PlannedPort extends Omit<ServicePort, "nodePort"> {
   readonly nodePort?: number | "auto";
 }
 
-export interface PlannedClusterIP {
-  readonly family: Family;
-  readonly requested?: IPAddress;
-}
-
 export interface ServicePlan {
   readonly namespace: string;
   readonly name: string;
   readonly headless: boolean;
   readonly ports: readonly PlannedPort[];
-  /**
-   * In the order of the cluster's service CIDRs (the first is the Service's primary family);
-   * empty for a headless Service.
-   */
+  /** In the order of `ipFamilies` (the first is the Service's primary family); empty for a headless Service. */
   readonly clusterIPs: readonly PlannedClusterIP[];
+  readonly ipFamilies: readonly IPFamily[];
+  readonly ipFamilyPolicy: IPFamilyPolicy;
   readonly sessionAffinity: SessionAffinity;
   readonly selector: Readonly<Record<string, string>>;
 }
@@ -211,44 +216,6 @@ export function planIdentity(service: string, namespace: unknown, name: unknown)
   if (n !== undefined) throw new ServiceValidationError(service, "name", n);
 }
 
-function planClusterIPs(service: string, config: ClusterConfig, requested: unknown): PlannedClusterIP[] {
-  if (config.serviceCidrs.length === 0)
-    throw new ServiceValidationError(
-      service,
-      "clusterIPs",
-      "cannot be allocated: the cluster has no service CIDR",
-    );
-  if (requested !== undefined && !Array.isArray(requested))
-    throw new ServiceValidationError(service, "clusterIPs", "must be a list of addresses");
-  const byFamily = new Map<Family, IPAddress>();
-  ((requested ?? []) as unknown[]).forEach((text, i) => {
-    const field = `clusterIPs[${i}]`;
-    const ip = typeof text === "string" ? tryParseIP(text) : undefined;
-    if (ip === undefined)
-      throw new ServiceValidationError(service, field, `is ${show(text)}: not an IP address`);
-    const cidr = serviceCidrOf(config, ip.family);
-    if (cidr === undefined)
-      throw new ServiceValidationError(
-        service,
-        field,
-        `is IPv${ip.family}, but the cluster has no IPv${ip.family} service CIDR`,
-      );
-    const problem = serviceIPProblem(cidr, ip);
-    if (problem !== undefined) throw new ServiceValidationError(service, field, `${show(text)} ${problem}`);
-    if (byFamily.has(ip.family))
-      throw new ServiceValidationError(
-        service,
-        field,
-        `is a second IPv${ip.family} address: give at most one per family`,
-      );
-    byFamily.set(ip.family, ip);
-  });
-  return config.serviceCidrs.map((cidr) => {
-    const ip = byFamily.get(cidr.family);
-    return ip === undefined ? { family: cidr.family } : { family: cidr.family, requested: ip };
-  });
-}
-
 function planHeadless(service: string, headless: unknown, clusterIPs: unknown): boolean {
   if (headless !== undefined && typeof headless !== "boolean")
     throw new ServiceValidationError(service, "headless", `is ${show(headless)}: must be true or false`);
@@ -268,13 +235,22 @@ export function planService(input: ServiceInput, config: ClusterConfig): Service
   const service = `${String(raw.namespace)}/${String(raw.name)}`;
   planIdentity(service, raw.namespace, raw.name);
   const headless = planHeadless(service, raw.headless, raw.clusterIPs);
+  const ports = planPorts(service, raw.ports, headless);
+  const selector = planSelector(service, raw.selector);
+  const families = planFamilies(service, config, {
+    ipFamilyPolicy: raw.ipFamilyPolicy,
+    ipFamilies: raw.ipFamilies,
+    clusterIPs: raw.clusterIPs,
+    headless,
+    selector,
+  });
   return {
     namespace: input.namespace,
     name: input.name,
     headless,
-    ports: planPorts(service, raw.ports, headless),
-    clusterIPs: headless ? [] : planClusterIPs(service, config, raw.clusterIPs),
+    ports,
+    ...families,
     sessionAffinity: planAffinity(service, raw.sessionAffinity),
-    selector: planSelector(service, raw.selector),
+    selector,
   };
 }

@@ -57,7 +57,11 @@ export function nodeIPStatus(
 export function nodeDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] {
   const drift: Drift[] = [];
   const forward = facts.sysctls["net.ipv4.ip_forward"];
-  if (forward === "0") {
+  // IPv4 forwarding matters only where the cluster has IPv4 pod addresses (an IPv6-only agent
+  // leaves net.ipv4.ip_forward as it found it).
+  const cidrs = snapshot.config.clusterCidrs;
+  const v4 = cidrs.length === 0 || cidrs.some((c) => !c.includes(":"));
+  if (v4 && forward === "0") {
     drift.push({
       node: facts.node,
       kind: "ip-forward-off",

@@ -293,6 +293,19 @@ describe("findDrift: IPv6 forwarding", () => {
     expect(d.map((x) => x.node)).toEqual(["node1", "node2", "node3"]);
     expect(d[0]?.evidence).toBe("net.ipv6.conf.all.forwarding = 0");
   });
+
+  test("net.ipv4.ip_forward 0 is no drift on a cluster without IPv4 pod addresses", () => {
+    const v6only: ClusterSnapshot = {
+      ...LAB_SNAPSHOT,
+      config: { ...LAB_SNAPSHOT.config, clusterCidrs: ["fd00:10:244::/56"] },
+    };
+    const facts = LAB_FACTS.map((f) => ({
+      ...f,
+      sysctls: { ...f.sysctls, "net.ipv4.ip_forward": "0", "net.ipv6.conf.all.forwarding": "1" },
+    }));
+    expect(findDrift(v6only, facts).filter((x) => x.kind === "ip-forward-off")).toEqual([]);
+    expect(findDrift(LAB_SNAPSHOT, facts).filter((x) => x.kind === "ip-forward-off")).toHaveLength(3);
+  });
 });
 
 describe("findDrift: NodePorts", () => {

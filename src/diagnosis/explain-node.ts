@@ -10,12 +10,12 @@ import { containsIP } from "../ipnet/prefix.ts";
 import { NAMES } from "../proxy/nft-names.ts";
 import { ifnameWord } from "./command-words.ts";
 import { nodeIPStatus, uplinkAddresses } from "./drift-node.ts";
-import { hasProxyTable, nftSet, PROXY_TABLE } from "./drift-services.ts";
+import { nftChain, nftSet, proxyTable, reportsProxyTable } from "./drift-services.ts";
 import { type ExplainContext, type Finding, factsOf } from "./explain-context.ts";
 import type { Check, EgressDecision } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
 import { sameIP } from "./target.ts";
-import { prefixOrUndefined } from "./trace-net.ts";
+import { familyOf, prefixOrUndefined } from "./trace-net.ts";
 
 export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
   const announcedBy = ctx.snapshot.nodes.find((n) => n.nodeIPs.some((a) => sameIP(a, ctx.ip)));
@@ -63,37 +63,39 @@ export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
   };
 }
 
+/** Whether pod traffic from node `f` to `ip` is masqueraded: the proxy table of `ip`'s family decides. */
 function egressOn(f: NodeFacts, ip: string): EgressDecision {
-  const nodeIP = f.agent.nodeIPs.find((a) => a.includes(".") === ip.includes("."));
-  if (!hasProxyTable(f)) {
-    return {
-      node: f.node,
-      masquerade: false,
-      reason: `no ${PROXY_TABLE} table: pods' traffic leaves unmasqueraded`,
-    };
-  }
   const addr = parseIP(ip);
-  if (addr.family === 6) {
+  const family = addr.family;
+  const table = proxyTable(family);
+  const nodeIP = f.agent.nodeIPs.find((a) => familyOf(a) === family);
+  if (!reportsProxyTable(f, family)) {
+    // An IPv6 table listed but untagged comes from an agent that mixed both tables' sets.
+    const unknown = family === 6 && f.nft.tables.includes(table);
     return {
       node: f.node,
       masquerade: false,
-      reason: `IPv6: the agents report only the IPv4 table ${PROXY_TABLE}`,
+      reason: unknown
+        ? `unknown: the agent reports ${table} mixed with ip podnet (an older podnet)`
+        : family === 6 && !f.agent.blocks.some((b) => familyOf(b.split("/")[0] ?? b) === 6)
+          ? `the node has no IPv6 block, so its pods have no IPv6 address to send from`
+          : `no ${table} table: pods' traffic leaves unmasqueraded`,
     };
   }
-  const listed = (nftSet(f, NAMES.noMasquerade)?.elements ?? [])
+  const listed = (nftSet(f, NAMES.noMasquerade, family)?.elements ?? [])
     .map((e) => e.key[0] ?? "")
     .find((k) => {
-      const p = prefixOrUndefined(k.includes("/") ? k : `${k}/${k.includes(":") ? 128 : 32}`);
-      return p !== undefined && p.family === addr.family && containsIP(p, addr);
+      const p = prefixOrUndefined(k.includes("/") ? k : `${k}/${family === 6 ? 128 : 32}`);
+      return p !== undefined && p.family === family && containsIP(p, addr);
     });
   if (listed) {
     return {
       node: f.node,
       masquerade: false,
-      reason: `in set ${NAMES.noMasquerade} (${listed}): pods keep their address`,
+      reason: `in set ${NAMES.noMasquerade} of ${table} (${listed}): pods keep their address`,
     };
   }
-  const rule = (f.nft.chains.find((c) => c.name === NAMES.natPostrouting)?.rules ?? []).find(
+  const rule = (nftChain(f, NAMES.natPostrouting, family)?.rules ?? []).find(
     (r) =>
       r.includes(`@${NAMES.podCidrs}`) && r.includes(`@${NAMES.noMasquerade}`) && r.includes("masquerade"),
   );
@@ -108,7 +110,7 @@ function egressOn(f: NodeFacts, ip: string): EgressDecision {
     node: f.node,
     masquerade: true,
     ...(nodeIP ? { as: nodeIP } : {}),
-    reason: `not in set ${NAMES.noMasquerade}: ${NAMES.natPostrouting} masquerades pod traffic to the node's address`,
+    reason: `not in set ${NAMES.noMasquerade}: ${NAMES.natPostrouting} of ${table} masquerades pod traffic to the node's address`,
   };
 }
 

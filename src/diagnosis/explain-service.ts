@@ -11,12 +11,20 @@ import { rangeContains } from "../ipnet/range.ts";
 import type { Endpoint, Service, ServicePort } from "../k8s/service-model.ts";
 import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ServiceView } from "./cluster-snapshot.ts";
-import { hasProxyTable, mapEndpoints, nftSet, PROXY_TABLE, protoOf, setHas } from "./drift-services.ts";
+import {
+  endpointText,
+  mapEndpoints,
+  nftSet,
+  protoOf,
+  proxyTable,
+  reportsProxyTable,
+  setHas,
+} from "./drift-services.ts";
 import type { ExplainContext, Finding } from "./explain-context.ts";
 import type { Check, EndpointUse } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
 import { sameIP } from "./target.ts";
-import { inPrefix, prefixOrUndefined } from "./trace-net.ts";
+import { familyOf, inPrefix, prefixOrUndefined } from "./trace-net.ts";
 
 export function serviceName(s: Service): string {
   return `${s.namespace}/${s.name}`;
@@ -54,11 +62,13 @@ function clusterIPChecks(ctx: ExplainContext, view: ServiceView, f: NodeFacts): 
       command: `ip -br addr | grep -w ${ip}`,
     },
   ];
-  if (!hasProxyTable(f)) {
+  const family = familyOf(ip);
+  const table = proxyTable(family);
+  if (!reportsProxyTable(f, family)) {
     checks.push({
       node: f.node,
       ok: false,
-      what: `proxy table ${PROXY_TABLE} present`,
+      what: `proxy table ${table} present`,
       evidence: `tables: ${f.nft.tables.join(", ") || "none"}`,
       command: "nft list tables",
     });
@@ -66,40 +76,40 @@ function clusterIPChecks(ctx: ExplainContext, view: ServiceView, f: NodeFacts): 
   }
   checks.push({
     node: f.node,
-    ok: setHas(nftSet(f, NAMES.clusterIPs), [ip]),
+    ok: setHas(nftSet(f, NAMES.clusterIPs, family), [ip]),
     what: `${ip} in set ${NAMES.clusterIPs}`,
-    evidence: setHas(nftSet(f, NAMES.clusterIPs), [ip]) ? "present" : "absent",
-    command: `nft list set ${PROXY_TABLE} ${NAMES.clusterIPs}`,
+    evidence: setHas(nftSet(f, NAMES.clusterIPs, family), [ip]) ? "present" : "absent",
+    command: `nft list set ${table} ${NAMES.clusterIPs}`,
   });
   const ports = view.service.ports.filter((p) => ctx.port === undefined || p.port === ctx.port);
   for (const p of ports) {
     const proto = protoOf(p);
     if (view.endpoints.length === 0) {
-      const inMap = setHas(nftSet(f, NAMES.serviceIps), [ip, proto, String(p.port)]);
+      const inMap = setHas(nftSet(f, NAMES.serviceIps, family), [ip, proto, String(p.port)]);
       checks.push({
         node: f.node,
         ok: !inMap,
-        what: `${ip}:${p.port}/${proto} rejected (no endpoints: chain ${NAMES.reject})`,
+        what: `${endpointText(ip, p.port)}/${proto} rejected (no endpoints: chain ${NAMES.reject})`,
         evidence: inMap
           ? `map ${NAMES.serviceIps} still sends it to endpoints`
           : `not in map ${NAMES.serviceIps}`,
-        command: `nft list map ${PROXY_TABLE} ${NAMES.serviceIps}`,
+        command: `nft list map ${table} ${NAMES.serviceIps}`,
       });
       continue;
     }
     const have = mapEndpoints(f, ip, p);
-    const want = view.endpoints.map((e) => `${e.ip}:${p.targetPort}`);
+    const want = view.endpoints.map((e) => endpointText(e.ip, p.targetPort));
     const missing = want.filter((w) => !have.some((h) => h === w));
     const extra = have.filter((h) => !want.includes(h));
     checks.push({
       node: f.node,
       ok:
-        setHas(nftSet(f, NAMES.serviceIps), [ip, proto, String(p.port)]) &&
+        setHas(nftSet(f, NAMES.serviceIps, family), [ip, proto, String(p.port)]) &&
         missing.length === 0 &&
         extra.length === 0,
-      what: `${ip}:${p.port}/${proto} DNATs to its ${want.length} endpoint(s)`,
+      what: `${endpointText(ip, p.port)}/${proto} DNATs to its ${want.length} endpoint(s)`,
       evidence: `map ${serviceEndpointsMap(proto)}: ${have.length} endpoint(s)${missing.length ? `, missing ${missing.join(", ")}` : ""}${extra.length ? `, stale ${extra.join(", ")}` : ""}`,
-      command: `nft list map ${PROXY_TABLE} ${serviceEndpointsMap(proto)}`,
+      command: `nft list map ${table} ${serviceEndpointsMap(proto)}`,
     });
   }
   return checks;
@@ -122,12 +132,19 @@ export function explainServiceAddress(ctx: ExplainContext): Finding | undefined 
     };
   }
   const svc = view.service;
+  // The ClusterIP's family's proxy table DNATs to the endpoints of that family only
+  // (proxy/service-plan.ts): those are the ones this address reaches, or none.
+  const family = familyOf(ctx.ip);
+  const reached: ServiceView = {
+    ...view,
+    endpoints: view.endpoints.filter((e) => familyOf(e.ip) === family),
+  };
   const ports = svc.ports.filter((p) => ctx.port === undefined || p.port === ctx.port);
-  const endpointText = view.endpoints.length
-    ? `${view.endpoints.length} endpoint(s)`
+  const endpointSummary = reached.endpoints.length
+    ? `${reached.endpoints.length} endpoint(s)`
     : "no endpoints: connections are rejected";
   const summary = [
-    `ClusterIP of Service ${serviceName(svc)} → ${endpointText}`,
+    `ClusterIP of Service ${serviceName(svc)} → ${endpointSummary}`,
     ...(ctx.port !== undefined && ports.length === 0
       ? [`the Service has no port ${ctx.port}: rejected`]
       : []),
@@ -142,17 +159,17 @@ export function explainServiceAddress(ctx: ExplainContext): Finding | undefined 
       ...(cidr ? { serviceCidr: cidr } : {}),
       ...(band ? { band } : {}),
       ports: svc.ports,
-      endpoints: view.endpoints,
+      endpoints: reached.endpoints,
       sessionAffinity:
         svc.sessionAffinity.kind === "ClientIP"
           ? `ClientIP (${svc.sessionAffinity.timeoutSeconds}s)`
           : svc.sessionAffinity.kind,
     },
-    checks: ctx.facts.flatMap((f) => clusterIPChecks(ctx, view, f)),
+    checks: ctx.facts.flatMap((f) => clusterIPChecks(ctx, reached, f)),
     subjects: [
       ctx.ip,
-      ...svc.ports.map((p) => `${ctx.ip}:${p.port}/${protoOf(p)}`),
-      ...view.endpoints.flatMap((e) => svc.ports.map((p) => `${e.ip}:${p.targetPort}`)),
+      ...svc.ports.map((p) => `${endpointText(ctx.ip, p.port)}/${protoOf(p)}`),
+      ...reached.endpoints.flatMap((e) => svc.ports.map((p) => endpointText(e.ip, p.targetPort))),
     ],
   };
 }
@@ -161,7 +178,9 @@ export function explainServiceAddress(ctx: ExplainContext): Finding | undefined 
 export function explainNodePort(ctx: ExplainContext): Finding | undefined {
   if (ctx.port === undefined) return undefined;
   const node = ctx.snapshot.nodes.find((n) => n.nodeIPs.some((a) => sameIP(a, ctx.ip)));
-  const inSet = ctx.facts.filter((f) => setHas(nftSet(f, NAMES.nodeportIPs), [ctx.ip]));
+  const family = familyOf(ctx.ip);
+  const table = proxyTable(family);
+  const inSet = ctx.facts.filter((f) => setHas(nftSet(f, NAMES.nodeportIPs, family), [ctx.ip]));
   if (!node && inSet.length === 0) return undefined;
   const nodeName = node?.name ?? inSet[0]?.node;
   let found: { view: ServiceView; port: ServicePort } | undefined;
@@ -182,29 +201,32 @@ export function explainNodePort(ctx: ExplainContext): Finding | undefined {
   }
   const { view, port } = found;
   const proto = protoOf(port);
-  const endpoints: readonly Endpoint[] = view.endpoints;
+  // A NodePort on an address of one family DNATs to the endpoints of that family (its table's).
+  const endpoints: readonly Endpoint[] = view.endpoints.filter((e) => familyOf(e.ip) === family);
   const checks: Check[] = [];
   for (const f of ctx.facts) {
-    if (!hasProxyTable(f)) continue;
-    const has = setHas(nftSet(f, NAMES.serviceNodeports), [proto, String(ctx.port)]);
+    if (!reportsProxyTable(f, family)) continue;
+    const has = setHas(nftSet(f, NAMES.serviceNodeports, family), [proto, String(ctx.port)]);
     const map = nodePortEndpointsMap(proto);
-    const count = (nftSet(f, map)?.elements ?? []).filter((e) => e.key[0] === String(ctx.port)).length;
+    const count = (nftSet(f, map, family)?.elements ?? []).filter(
+      (e) => e.key[0] === String(ctx.port),
+    ).length;
     checks.push({
       node: f.node,
       ok: endpoints.length === 0 ? true : has && count === endpoints.length,
       what: `${proto}/${ctx.port} in map ${NAMES.serviceNodeports} with ${endpoints.length} endpoint(s)`,
       evidence: `${has ? "present" : "absent"} in ${NAMES.serviceNodeports}; ${count} element(s) in ${map}`,
-      command: `nft list map ${PROXY_TABLE} ${map}`,
+      command: `nft list map ${table} ${map}`,
     });
     if (f.node === nodeName) {
-      const listed = setHas(nftSet(f, NAMES.nodeportIPs), [ctx.ip]);
-      const any = (nftSet(f, NAMES.nodeportIPs)?.elements ?? []).length === 0;
+      const listed = setHas(nftSet(f, NAMES.nodeportIPs, family), [ctx.ip]);
+      const any = (nftSet(f, NAMES.nodeportIPs, family)?.elements ?? []).length === 0;
       checks.push({
         node: f.node,
         ok: listed || any,
         what: `${ctx.ip} in set ${NAMES.nodeportIPs} (NodePorts answer there)`,
         evidence: listed ? "present" : any ? "empty set: every local address" : "absent",
-        command: `nft list set ${PROXY_TABLE} ${NAMES.nodeportIPs}`,
+        command: `nft list set ${table} ${NAMES.nodeportIPs}`,
       });
     }
   }
@@ -221,7 +243,7 @@ export function explainNodePort(ctx: ExplainContext): Finding | undefined {
       masquerade: `NodePort traffic is marked and masqueraded: an endpoint sees the address of the node that forwards it to it (${ctx.ip} towards its own pods), not the client's`,
     },
     checks,
-    subjects: [`${ctx.ip}:${ctx.port}`, ...endpoints.map((e) => `${e.ip}:${port.targetPort}`)],
+    subjects: [endpointText(ctx.ip, ctx.port), ...endpoints.map((e) => endpointText(e.ip, port.targetPort))],
   };
 }
 
@@ -236,10 +258,12 @@ export function endpointUses(ctx: ExplainContext): EndpointUse[] {
 export function endpointChecks(ctx: ExplainContext): Check[] {
   const checks: Check[] = [];
   for (const view of ctx.snapshot.services.filter((v) => v.endpoints.some((e) => sameIP(e.ip, ctx.ip)))) {
-    for (const f of ctx.facts.filter(hasProxyTable)) {
-      for (const clusterIP of view.service.clusterIPs.filter((c) => c.includes("."))) {
+    const family = familyOf(ctx.ip);
+    for (const f of ctx.facts.filter((x) => reportsProxyTable(x, family))) {
+      // The endpoint is in the maps of the ClusterIP of its own family.
+      for (const clusterIP of view.service.clusterIPs.filter((c) => familyOf(c) === family)) {
         const lacking = view.service.ports.filter(
-          (p) => !mapEndpoints(f, clusterIP, p).includes(`${ctx.ip}:${p.targetPort}`),
+          (p) => !mapEndpoints(f, clusterIP, p).includes(endpointText(ctx.ip, p.targetPort)),
         );
         checks.push({
           node: f.node,
@@ -248,7 +272,7 @@ export function endpointChecks(ctx: ExplainContext): Check[] {
           evidence: lacking.length
             ? `missing from ${lacking.map((p) => serviceEndpointsMap(protoOf(p))).join(", ")}`
             : "present in every port's map",
-          command: `nft list map ${PROXY_TABLE} ${serviceEndpointsMap(protoOf(view.service.ports[0] ?? { protocol: "TCP", port: 0, targetPort: 0 }))}`,
+          command: `nft list map ${proxyTable(family)} ${serviceEndpointsMap(protoOf(view.service.ports[0] ?? { protocol: "TCP", port: 0, targetPort: 0 }))}`,
         });
       }
     }

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { ExplainQueryError, explainAddress, parseExplainQuery } from "./explain.ts";
 import type { AddressKind } from "./explanation.ts";
+import { DUAL_FACTS, DUAL_SNAPSHOT } from "./fixtures/lab-dual.ts";
 import { LAB_FACTS } from "./fixtures/lab-facts.ts";
 import { LAB_NOW, LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
 import { renderExplanation } from "./render-explain.ts";
@@ -285,5 +286,53 @@ describe("explainAddress: a ClusterIP's FIB", () => {
     expect(renderExplanation(e)).toContain(
       "fib       not used: a ClusterIP is DNATed to an endpoint before routing",
     );
+  });
+});
+
+describe("explainAddress on a dual-stack cluster", () => {
+  const explainDual = (text: string, facts: readonly NodeFacts[] = DUAL_FACTS) =>
+    explainAddress(DUAL_SNAPSHOT, facts, parseExplainQuery(text), LAB_NOW, []);
+
+  test("an IPv6 address outside: ip6 podnet masquerades pods to each node's IPv6 address", () => {
+    const e = explainDual("2001:db8:3::100");
+    expect(e.kinds).toEqual(["outside"]);
+    expect(e.egress?.map((g) => [g.node, g.masquerade, g.as])).toEqual([
+      ["node1", true, "2001:db8:1::11"],
+      ["node2", true, "2001:db8:1::12"],
+      ["node3", true, "2001:db8:2::13"],
+    ]);
+    expect(e.egress?.[0]?.reason).toContain("ip6 podnet");
+  });
+
+  test("ip6 podnet's no-masquerade set decides for IPv6, not ip podnet's", () => {
+    const kept = DUAL_FACTS.map((f) =>
+      f.node !== "node2"
+        ? f
+        : {
+            ...f,
+            nft: {
+              ...f.nft,
+              sets: f.nft.sets.map((s) =>
+                s.name === "no-masquerade" && s.family === "ip6"
+                  ? { ...s, elements: [...s.elements, { key: ["2001:db8:3::/64"] }] }
+                  : s,
+              ),
+            },
+          },
+    );
+    const e = explainDual("2001:db8:3::100", kept);
+    expect(e.egress?.map((g) => [g.node, g.masquerade])).toEqual([
+      ["node1", true],
+      ["node2", false],
+      ["node3", true],
+    ]);
+    expect(e.egress?.[1]?.reason).toContain("2001:db8:3::/64");
+    // The IPv4 destination is still masqueraded on node2: its table was not touched.
+    expect(explainDual("203.0.113.100", kept).egress?.[1]?.masquerade).toBe(true);
+  });
+
+  test("an IPv4-only node asked about an IPv6 address: it has no IPv6 block to send from", () => {
+    const e = explain("2001:db8:3::100");
+    expect(e.egress?.every((g) => !g.masquerade && g.reason.includes("no IPv6 block"))).toBe(true);
   });
 });

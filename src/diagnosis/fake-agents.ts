@@ -15,13 +15,30 @@ import { DIAGNOSIS_REQUESTS_PREFIX, diagnosisKey } from "../cluster/diagnosis-pr
 import { parseDiagnosisKey, parseDiagnosisRequest } from "../cluster/diagnosis-records.ts";
 import type { Store, Watch, WatchEvent } from "../store/store.ts";
 
-export type FakeBehaviour = "answer" | "silent" | "invalid-facts" | "arm-error" | "no-observation";
+/** "answer-dual": answers as a dual-stack node (both proxy tables). */
+export type FakeBehaviour =
+  | "answer"
+  | "answer-dual"
+  | "silent"
+  | "invalid-facts"
+  | "arm-error"
+  | "no-observation";
 
-export function fakeFacts(node: string): NodeFacts {
+/**
+ * A node's plausible facts; `dual` adds what a dual-stack node reports: an IPv6 node IP, block and
+ * bridge address, and `ip6 podnet` next to `ip podnet`, its sets tagged as the agent tags them.
+ */
+export function fakeFacts(node: string, options: { dual?: boolean } = {}): NodeFacts {
+  const dual = options.dual === true;
   return {
     node,
     collectedAt: new Date().toISOString(),
-    agent: { backend: "auto", uplink: "eth0", nodeIPs: ["192.0.2.11"], blocks: ["10.244.1.0/24"] },
+    agent: {
+      backend: "auto",
+      uplink: "eth0",
+      nodeIPs: dual ? ["192.0.2.11", "2001:db8:1::11"] : ["192.0.2.11"],
+      blocks: dual ? ["10.244.1.0/24", "fd00:10:244:1::/64"] : ["10.244.1.0/24"],
+    },
     interfaces: [
       {
         name: "podnet0",
@@ -30,16 +47,39 @@ export function fakeFacts(node: string): NodeFacts {
         mac: "02:00:00:00:00:01",
         mtu: 1500,
         up: true,
-        addresses: ["10.244.1.1/24"],
+        addresses: dual ? ["10.244.1.1/24", "fd00:10:244:1::1/64"] : ["10.244.1.1/24"],
       },
     ],
     routes: [
       { dst: "10.244.2.0/24", via: "192.0.2.12", dev: "eth0", proto: "200", onlink: false, type: "unicast" },
+      ...(dual
+        ? [
+            {
+              dst: "fd00:10:244:2::/64",
+              via: "2001:db8:1::12",
+              dev: "eth0",
+              proto: "200",
+              onlink: false,
+              type: "unicast",
+            },
+          ]
+        : []),
     ],
     neighbours: [],
     fdb: [],
-    sysctls: { "net.ipv4.ip_forward": "1" },
-    nft: { tables: ["ip podnet"], sets: [], chains: [] },
+    sysctls: dual
+      ? { "net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1" }
+      : { "net.ipv4.ip_forward": "1" },
+    nft: dual
+      ? {
+          tables: ["ip podnet", "ip6 podnet"],
+          sets: [
+            { name: "cluster-ips", elements: [{ key: ["10.96.0.10"] }] },
+            { name: "cluster-ips", family: "ip6", elements: [{ key: ["fd00:10:96::a"] }] },
+          ],
+          chains: [],
+        }
+      : { tables: ["ip podnet"], sets: [], chains: [] },
     pods: [],
     allocations: [],
     releases: [],
@@ -151,7 +191,7 @@ export class FakeAgents {
           await this.put(
             id,
             diagnosisKey(id, "facts", node),
-            b === "invalid-facts" ? { node } : fakeFacts(node),
+            b === "invalid-facts" ? { node } : fakeFacts(node, { dual: b === "answer-dual" }),
           );
           if (request.kind !== "trace") continue;
           const table = `inet podnet-trace-${id}`;

@@ -5,9 +5,9 @@
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { ifnameWord } from "./command-words.ts";
 import {
-  BRIDGE_NF_COMMAND,
   BRIDGED_UNOBSERVABLE,
   bridgeNetfilter,
+  bridgeNetfilterCommand,
   bridgeNetfilterEvidence,
   pendingUnDnat,
   postrouting,
@@ -22,6 +22,7 @@ import {
   type WalkState,
   with_,
 } from "./predict-state.ts";
+import { familyOf } from "./trace-net.ts";
 
 /**
  * A packet bridged between two pods of one bridge. Without br_netfilter the node's ip hooks never
@@ -30,7 +31,8 @@ import {
  */
 export function bridged(ctx: WalkContext, w: WalkState, facts: NodeFacts, bridge: string): WalkEnd[] {
   const node = facts.node;
-  const netfilter = bridgeNetfilter(facts);
+  const family = familyOf(w.packet.dst);
+  const netfilter = bridgeNetfilter(facts, family);
   const h = hop(w, {
     point: "bridge",
     node,
@@ -39,10 +41,12 @@ export function bridged(ctx: WalkContext, w: WalkState, facts: NodeFacts, bridge
     layer: "l2",
     iif: bridge,
     oif: bridge,
-    ...(netfilter ? {} : { unobservable: BRIDGED_UNOBSERVABLE, evidence: [bridgeNetfilterEvidence(facts)] }),
+    ...(netfilter
+      ? {}
+      : { unobservable: BRIDGED_UNOBSERVABLE, evidence: [bridgeNetfilterEvidence(facts, family)] }),
     commands: [
       { node, command: `bridge fdb show br ${ifnameWord(bridge)}` },
-      ...(netfilter ? [] : [{ node, command: BRIDGE_NF_COMMAND }]),
+      ...(netfilter ? [] : [{ node, command: bridgeNetfilterCommand(family) }]),
     ],
   });
   const dnat = netfilter ? undefined : pendingUnDnat(w, node);
@@ -52,7 +56,7 @@ export function bridged(ctx: WalkContext, w: WalkState, facts: NodeFacts, bridge
         reason: "reply-not-un-natted",
         node,
         message: `the reply ${hostPort(w.packet.src, w.packet.sport)} → ${hostPort(w.packet.dst, w.packet.dport)} is bridged straight back on ${bridge} without passing conntrack (br_netfilter off): its source stays the endpoint instead of ${hostPort(dnat.before.dst, dnat.before.dport)}, and the client drops it`,
-        evidence: [bridgeNetfilterEvidence(facts)],
+        evidence: [bridgeNetfilterEvidence(facts, family)],
       }),
     ];
   const from = w.hops.length;

@@ -6,7 +6,9 @@
 
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { NAMES } from "../proxy/nft-names.ts";
 import { addressWord, ifnameWord } from "./command-words.ts";
+import { proxyTable } from "./drift-services.ts";
 import { deliver, describeNext, onward } from "./predict-next-hop.ts";
 import { decideRoute, routeCommand } from "./predict-route.ts";
 import { masqueradeStep } from "./predict-service.ts";
@@ -26,26 +28,40 @@ import type { PacketHeader } from "./prediction-types.ts";
 import { familyOf, localAddresses, longestMatch, sameIP } from "./trace-net.ts";
 
 const BRIDGE_NF = "net.bridge.bridge-nf-call-iptables";
+const BRIDGE_NF6 = "net.bridge.bridge-nf-call-ip6tables";
 
 /**
- * Whether bridged IPv4 traffic passes the ip/inet hooks and conntrack: br_netfilter loaded (the
- * sysctl exists only then) and enabled. Without it a bridged packet is neither NATed, un-NATed
- * nor traced.
+ * The sysctl that sends bridged traffic of `family` through the ip/ip6 hooks. An agent that
+ * reported only the IPv4 one (before IPv6 was read) leaves IPv6 to it: both exist together,
+ * when br_netfilter is loaded, and default to 1.
  */
-export function bridgeNetfilter(facts: NodeFacts): boolean {
-  const v = facts.sysctls[BRIDGE_NF]?.trim();
+function bridgeNfKey(facts: NodeFacts, family: 4 | 6): string {
+  return family === 6 && facts.sysctls[BRIDGE_NF6] !== undefined ? BRIDGE_NF6 : BRIDGE_NF;
+}
+
+/**
+ * Whether bridged traffic of `family` passes the ip/ip6/inet hooks and conntrack: br_netfilter
+ * loaded (the sysctl exists only then) and enabled. Without it a bridged packet is neither NATed,
+ * un-NATed nor traced.
+ */
+export function bridgeNetfilter(facts: NodeFacts, family: 4 | 6 = 4): boolean {
+  const v = facts.sysctls[bridgeNfKey(facts, family)]?.trim();
   return v !== undefined && v !== "0";
 }
 
 /** The sysctl as evidence: its value, or that br_netfilter is not loaded. */
-export function bridgeNetfilterEvidence(facts: NodeFacts): string {
-  const v = facts.sysctls[BRIDGE_NF];
+export function bridgeNetfilterEvidence(facts: NodeFacts, family: 4 | 6 = 4): string {
+  const key = bridgeNfKey(facts, family);
+  const v = facts.sysctls[key];
   return v === undefined
-    ? `${BRIDGE_NF} absent: br_netfilter is not loaded, bridged traffic skips the ip hooks and conntrack`
-    : `${BRIDGE_NF} = ${v.trim()}`;
+    ? `${key} absent: br_netfilter is not loaded, bridged traffic skips the ip hooks and conntrack`
+    : `${key} = ${v.trim()}`;
 }
 
-export const BRIDGE_NF_COMMAND = `sysctl ${BRIDGE_NF}`;
+/** The command that shows the sysctl of `family`. */
+export function bridgeNetfilterCommand(family: 4 | 6 = 4): string {
+  return `sysctl ${family === 6 ? BRIDGE_NF6 : BRIDGE_NF}`;
+}
 
 /** Why bridged hops are not traced on a node without br_netfilter. */
 export const BRIDGED_UNOBSERVABLE = "bridged traffic is not seen by the ip hooks: br_netfilter off";
@@ -166,7 +182,7 @@ export function afterPrerouting(
     at.iif === DEFAULT_BRIDGE &&
     next.kind === "bridge" &&
     next.dev === DEFAULT_BRIDGE &&
-    bridgeNetfilter(facts)
+    bridgeNetfilter(facts, familyOf(dst))
   ) {
     w = with_(
       w,
@@ -180,8 +196,8 @@ export function afterPrerouting(
         iif: DEFAULT_BRIDGE,
         oif: DEFAULT_BRIDGE,
         route: decision.route,
-        evidence: [...decision.evidence, bridgeNetfilterEvidence(facts)],
-        commands: [...commands, { node, command: BRIDGE_NF_COMMAND }],
+        evidence: [...decision.evidence, bridgeNetfilterEvidence(facts, familyOf(dst))],
+        commands: [...commands, { node, command: bridgeNetfilterCommand(familyOf(dst)) }],
       }),
     );
     return deliver(ctx, postrouting(ctx, w, facts, DEFAULT_BRIDGE), facts, DEFAULT_BRIDGE);
@@ -248,7 +264,7 @@ export function postrouting(ctx: WalkContext, w0: WalkState, facts: NodeFacts, o
           oif,
           evidence: m.evidence,
           commands: [
-            { node, command: "nft list chain ip podnet nat-postrouting" },
+            { node, command: `nft list chain ${proxyTable(familyOf(w.packet.dst))} ${NAMES.natPostrouting}` },
             { node, command: `conntrack -L -s ${addressWord(w.packet.src)}` },
           ],
         }),

@@ -1,6 +1,7 @@
 /**
  * The two nft decisions of podnet's proxy table on one node (pure), as the node's rules state them
- * (NodeFacts.nft, read back from `ip podnet`) and, where a node did not report them, as the
+ * (NodeFacts.nft, read back from `ip podnet` or `ip6 podnet`, the table of the packet's family) and,
+ * where a node did not report them, as the
  * datastore says they should be: the Service lookup (DNAT to one of the candidate endpoints, or the
  * reject chain) and the masquerade decision at postrouting. The rule order mirrors
  * proxy/base-chains.ts: `services` (mark ClusterIP traffic from outside the pod network, vmap
@@ -10,6 +11,7 @@ import type { NftSetFact, NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import type { ServicePort } from "../k8s/service-model.ts";
 import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
+import { nftChain, nftSet, type ProxyFamily, proxyTable, reportsProxyTable } from "./drift-services.ts";
 import { masqueradeAddress } from "./predict-route.ts";
 import type { Candidate, DropReason, HopCommand, PacketHeader } from "./prediction-types.ts";
 import { canonicalIP, familyOf, inAny, sameIP, serviceByClusterIP } from "./trace-net.ts";
@@ -37,12 +39,11 @@ export type ServiceStep =
       readonly commands: readonly HopCommand[];
     };
 
-function set(facts: NodeFacts, name: string): NftSetFact | undefined {
-  return facts.nft.sets.find((s) => s.name === name);
-}
-
-function hasRules(facts: NodeFacts): boolean {
-  return facts.nft.tables.includes("ip podnet") && facts.nft.sets.length > 0;
+/** Whether the node reported the proxy table of `family` with its sets. */
+function hasRules(facts: NodeFacts, family: ProxyFamily): boolean {
+  return (
+    reportsProxyTable(facts, family) && facts.nft.sets.some((s) => (s.family === "ip6") === (family === 6))
+  );
 }
 
 function setHasAddress(s: NftSetFact | undefined, ip: string): boolean {
@@ -63,8 +64,9 @@ function endpointsFromMap(
   key: readonly string[],
   snapshot: ClusterSnapshot,
   view: ServiceView,
+  family: ProxyFamily,
 ): Candidate[] {
-  const map = set(facts, mapName);
+  const map = nftSet(facts, mapName, family);
   const found: Candidate[] = [];
   for (const e of map?.elements ?? []) {
     if (e.key.length !== key.length + 1 || !key.every((k, i) => e.key[i] === k)) continue;
@@ -98,19 +100,19 @@ function fromSnapshot(view: ServiceView, port: ServicePort, family: 4 | 6): Cand
  */
 export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet: PacketHeader): ServiceStep {
   const node = facts.node;
-  const rules = hasRules(facts);
   const proto = packet.proto;
   const family = familyOf(packet.dst);
-  const podCidrs = rules ? setPrefixes(set(facts, NAMES.podCidrs)) : snapshot.config.clusterCidrs;
+  const table = proxyTable(family);
+  const rules = hasRules(facts, family);
+  const set = (name: string) => nftSet(facts, name, family);
+  const podCidrs = rules ? setPrefixes(set(NAMES.podCidrs)) : snapshot.config.clusterCidrs;
   const view = serviceByClusterIP(snapshot, packet.dst);
-  const clusterIP = view !== undefined || (rules && setHasAddress(set(facts, NAMES.clusterIPs), packet.dst));
+  const clusterIP = view !== undefined || (rules && setHasAddress(set(NAMES.clusterIPs), packet.dst));
   if (clusterIP) {
     const name = view ? serviceName(view) : undefined;
     const commands: HopCommand[] = [
-      { node, command: `nft list map ip podnet ${NAMES.serviceIps}` },
-      ...(proto === "icmp"
-        ? []
-        : [{ node, command: `nft list map ip podnet ${serviceEndpointsMap(proto)}` }]),
+      { node, command: `nft list map ${table} ${NAMES.serviceIps}` },
+      ...(proto === "icmp" ? [] : [{ node, command: `nft list map ${table} ${serviceEndpointsMap(proto)}` }]),
     ];
     const refuse = (reason: DropReason, message: string, evidence: string[]): ServiceStep => ({
       kind: "reject",
@@ -119,9 +121,9 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
       message,
       evidence: [
         ...evidence,
-        `reject-check: ip daddr @cluster-ips goto reject-service → ${proto === "tcp" ? "TCP reset" : "ICMP port unreachable"}`,
+        `reject-check: ${family === 6 ? "ip6" : "ip"} daddr @cluster-ips goto reject-service → ${proto === "tcp" ? "TCP reset" : "ICMP port unreachable"}`,
       ],
-      commands: [...commands, { node, command: "nft list chain ip podnet reject-service" }],
+      commands: [...commands, { node, command: `nft list chain ${table} ${NAMES.reject}` }],
     });
     const port = view?.service.ports.find(
       (p) => packet.dport !== undefined && p.port === packet.dport && p.protocol === proto.toUpperCase(),
@@ -145,7 +147,7 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
         [`${name}: no pod matches its selector ${JSON.stringify(view.service.selector)}`],
       );
     const key = [canonicalIP(packet.dst) ?? packet.dst, proto, String(port.port)];
-    const vmap = set(facts, NAMES.serviceIps);
+    const vmap = set(NAMES.serviceIps);
     const entry = vmap?.elements.find(
       (e) =>
         e.key.length === 3 &&
@@ -158,17 +160,17 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
       return refuse(
         "service-rules-missing",
         `${node}'s nft map service-ips has no entry for ${packet.dst} ${proto}/${port.port} although the datastore has ${name}: ${node} rejects it`,
-        [`nft list map ip podnet service-ips → no ${key.join(" . ")}`],
+        [`nft list map ${table} ${NAMES.serviceIps} → no ${key.join(" . ")}`],
       );
     }
     const candidates = rules
-      ? endpointsFromMap(facts, endpointsMap, [key[0] ?? packet.dst, key[2] ?? ""], snapshot, view)
+      ? endpointsFromMap(facts, endpointsMap, [key[0] ?? packet.dst, key[2] ?? ""], snapshot, view, family)
       : fromSnapshot(view, port, family);
     if (candidates.length === 0)
       return refuse(
         "service-rules-missing",
         `${node}'s ${endpointsMap} has no endpoint for ${name} ${proto}/${port.port} although the datastore lists ${view.endpoints.length}: ${node} rejects it`,
-        [`nft list map ip podnet ${endpointsMap} → nothing for ${key[0]} . ${key[2]}`],
+        [`nft list map ${table} ${endpointsMap} → nothing for ${key[0]} . ${key[2]}`],
       );
     const marked = packet.src !== undefined && !inAny(packet.src, podCidrs);
     const affinity =
@@ -194,7 +196,7 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
   }
 
   // NodePort: the destination is one of this node's NodePort addresses.
-  const nodePortIPs = rules ? set(facts, NAMES.nodeportIPs) : undefined;
+  const nodePortIPs = rules ? set(NAMES.nodeportIPs) : undefined;
   const isNodePortIP = nodePortIPs
     ? setHasAddress(nodePortIPs, packet.dst)
     : facts.agent.nodeIPs.some((a) => sameIP(a, packet.dst));
@@ -208,11 +210,11 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
   if (!owner || !port) return { kind: "none" };
   const name = serviceName(owner);
   const commands: HopCommand[] = [
-    { node, command: `nft list map ip podnet ${NAMES.serviceNodeports}` },
-    { node, command: `nft list map ip podnet ${nodePortEndpointsMap(proto)}` },
+    { node, command: `nft list map ${table} ${NAMES.serviceNodeports}` },
+    { node, command: `nft list map ${table} ${nodePortEndpointsMap(proto)}` },
   ];
   const candidates = rules
-    ? endpointsFromMap(facts, nodePortEndpointsMap(proto), [String(packet.dport)], snapshot, owner)
+    ? endpointsFromMap(facts, nodePortEndpointsMap(proto), [String(packet.dport)], snapshot, owner, family)
     : fromSnapshot(owner, port, family);
   if (candidates.length === 0)
     return {
@@ -221,7 +223,7 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
       reason: "no-endpoints",
       message: `${name} (NodePort ${proto}/${packet.dport}) has no endpoints: ${node} rejects the connection`,
       evidence: [`no-endpoint-nodeports / ${nodePortEndpointsMap(proto)} on ${node}`],
-      commands: [...commands, { node, command: "nft list chain ip podnet reject-service" }],
+      commands: [...commands, { node, command: `nft list chain ${table} ${NAMES.reject}` }],
     };
   return {
     kind: "dnat",
@@ -252,9 +254,10 @@ export function masqueradeStep(
   packet: PacketHeader,
   context: { marked: boolean; dnatted: boolean; oif: string },
 ): MasqueradeStep | undefined {
-  const rules = hasRules(facts);
   const family = familyOf(packet.dst);
-  const chain = facts.nft.chains.find((c) => c.name === NAMES.natPostrouting)?.rules ?? [];
+  const rules = hasRules(facts, family);
+  const set = (name: string) => nftSet(facts, name, family);
+  const chain = nftChain(facts, NAMES.natPostrouting, family)?.rules ?? [];
   const ruleText = (needle: string) => chain.find((r) => r.includes(needle));
   const address = masqueradeAddress(facts, context.oif, family);
   const to = (why: string, rule: string | undefined): MasqueradeStep | undefined =>
@@ -271,7 +274,7 @@ export function masqueradeStep(
   if (context.marked)
     return to("the connection was marked for masquerade by the Service rules", ruleText("meta mark"));
   const hairpin = rules
-    ? !!set(facts, NAMES.hairpin)?.elements.some(
+    ? !!set(NAMES.hairpin)?.elements.some(
         (e) =>
           e.key[0] !== undefined &&
           e.key[1] !== undefined &&
@@ -284,9 +287,9 @@ export function masqueradeStep(
       "hairpin: the pod reaches itself through its Service, so the reply must come back through the node",
       ruleText("@hairpin"),
     );
-  const podCidrs = rules ? setPrefixes(set(facts, NAMES.podCidrs)) : snapshot.config.clusterCidrs;
+  const podCidrs = rules ? setPrefixes(set(NAMES.podCidrs)) : snapshot.config.clusterCidrs;
   const keep = rules
-    ? setPrefixes(set(facts, NAMES.noMasquerade))
+    ? setPrefixes(set(NAMES.noMasquerade))
     : [...snapshot.config.clusterCidrs, ...snapshot.config.serviceCidrs];
   if (inAny(packet.src, podCidrs) && !inAny(packet.dst, keep))
     return to(

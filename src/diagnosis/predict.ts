@@ -6,7 +6,9 @@
  */
 
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { NAMES } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import { proxyTable } from "./drift-services.ts";
 import { findRoute } from "./predict-route.ts";
 import { type At, hostPort, type WalkContext, type WalkEnd, type WalkState, walk } from "./predict-walk.ts";
 import type { Hop, PacketHeader, PathOutcome, PredictedPath, Prediction } from "./prediction-types.ts";
@@ -168,7 +170,7 @@ function replyStart(ctx: WalkContext, end: WalkEnd, original: PacketHeader): Wal
         packet: answer,
         ttl: INITIAL_TTL,
         evidence: [],
-        commands: [{ node, command: "nft list chain ip podnet reject-service" }],
+        commands: [{ node, command: `nft list chain ${proxyTable(familyOf(answer.src))} ${NAMES.reject}` }],
       };
       return {
         ...base,

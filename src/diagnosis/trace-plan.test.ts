@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import { DUAL_ECHO_IP6, DUAL_SNAPSHOT } from "./fixtures/lab-dual.ts";
 import { LAB_FACTS } from "./fixtures/lab-facts.ts";
 import { LAB_SNAPSHOT } from "./fixtures/lab-snapshot.ts";
 import { labPlan } from "./fixtures/trace-scenarios.ts";
@@ -147,5 +149,73 @@ describe("an address in a pod block without a pod record", () => {
     const last = prediction.paths[0]?.forward.at(-1);
     expect(last?.node).toBe("node2");
     expect(prediction.paths[0]?.drop?.reason).not.toBe("agent-missing");
+  });
+});
+
+describe("planTrace with IPv6", () => {
+  const plan = (snapshot: ClusterSnapshot, source: string, destination: string) => {
+    const d = parseTraceDestination(destination);
+    const to = resolveTarget(snapshot, d.target);
+    return planTrace(snapshot, resolveTarget(snapshot, source), to, d.proto ?? defaultTraceProto(to), {
+      sourcePort: 40000,
+      probeTimeoutMs: 2000,
+    });
+  };
+  const v4 = (ip: string) => ip.includes(".");
+  /** The dual fixture without its IPv4 side: an IPv6-only cluster. */
+  const V6_ONLY: ClusterSnapshot = {
+    ...DUAL_SNAPSHOT,
+    config: {
+      ...DUAL_SNAPSHOT.config,
+      clusterCidrs: DUAL_SNAPSHOT.config.clusterCidrs.filter((c) => !v4(c)),
+      serviceCidrs: DUAL_SNAPSHOT.config.serviceCidrs.filter((c) => !v4(c)),
+    },
+    nodes: DUAL_SNAPSHOT.nodes.map((n) => ({
+      ...n,
+      nodeIPs: n.nodeIPs.filter((a) => !v4(a)),
+      blocks: n.blocks.filter((b) => !v4(b)),
+    })),
+    blocks: DUAL_SNAPSHOT.blocks.filter((b) => !v4(b.block)),
+    pods: DUAL_SNAPSHOT.pods.map((p) => ({ ...p, ips: p.ips.filter((a) => !v4(a)) })),
+    services: DUAL_SNAPSHOT.services.map((v) => ({
+      service: { ...v.service, clusterIPs: v.service.clusterIPs.filter((c) => !v4(c)) },
+      endpoints: v.endpoints.filter((e) => !v4(e.ip)),
+    })),
+  };
+
+  test("an IPv6-only cluster traces through VXLAN over the nodes' IPv6 addresses", () => {
+    const p = plan(V6_ONLY, "default/node1-a", "default/node3-b:8080");
+    expect(p.spec.match.pairs).toEqual([["fd00:10:244::2", "fd00:10:244:8::3"]]);
+    expect(p.spec.vxlanPeers).toEqual(["2001:db8:1::11", "2001:db8:2::13"]);
+  });
+
+  test("dual-stack: IPv6 pods ride the one VXLAN device over IPv4, so the peers stay IPv4", () => {
+    const p = plan(DUAL_SNAPSHOT, "default/node1-a", "[fd00:10:244:8::3]:8080");
+    expect(p.spec.vxlanPeers).toEqual(["192.0.2.11", "198.51.100.13"]);
+  });
+
+  test("a pod named as the source sends from its address of the destination's family", () => {
+    const p = plan(DUAL_SNAPSHOT, "default/node1-a", "[fd00:10:244:8::3]:8080");
+    expect(p.source.ip).toBe("fd00:10:244::2");
+    expect(p.spec.match.pairs).toEqual([["fd00:10:244::2", "fd00:10:244:8::3"]]);
+    expect(p.request.routeLookups).toEqual([
+      { dst: "fd00:10:244:8::3", from: "fd00:10:244::2", iif: "podnet0" },
+      { dst: "fd00:10:244::2", from: "fd00:10:244:8::3", iif: "podnet0" },
+    ]);
+    // And a node: its IPv6 node IP.
+    expect(plan(DUAL_SNAPSHOT, "node2", "[fd00:10:244:8::3]:8080").source.ip).toBe("2001:db8:1::12");
+  });
+
+  test("an IPv6 ClusterIP: only IPv6 endpoints are candidates", () => {
+    const p = plan(DUAL_SNAPSHOT, "default/node1-a", `[${DUAL_ECHO_IP6}]:80`);
+    expect(p.candidates.map((c) => c.ip)).toEqual([
+      "fd00:10:244::2",
+      "fd00:10:244::3",
+      "fd00:10:244:3::2",
+      "fd00:10:244:3::3",
+      "fd00:10:244:8::2",
+      "fd00:10:244:8::3",
+    ]);
+    expect(p.spec.match.pairs.every(([a, b]) => !v4(a) && !v4(b))).toBe(true);
   });
 });

@@ -15,6 +15,7 @@ import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
 import type { ServicePort } from "../k8s/service-model.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import type { Candidate } from "./prediction-types.ts";
+import { sourceInFamily } from "./source-in-family.ts";
 import { nodeAddresses, type ResolvedTarget } from "./target.ts";
 import { canonicalIP, familyOf, nodeByNodeIP, nodeNamed, podByIP, podName } from "./trace-net.ts";
 
@@ -128,17 +129,24 @@ function addressesOfNode(node: NodeRecord | undefined, family: 4 | 6): string[] 
   return nodeAddresses(node).filter((a) => familyOf(a) === family);
 }
 
+/** A node's VXLAN underlay address: IPv4 when it has one (agent/peer-routes.ts), else its first. */
+function vxlanPeerOf(node: NodeRecord): string | undefined {
+  const ips = node.nodeIPs.map((ip) => canonicalIP(ip) ?? ip);
+  return ips.find((ip) => familyOf(ip) === 4) ?? ips[0];
+}
+
 /**
  * Plans the trace. `options.sourcePort` is the probe's local port (tcp/udp); it is part of every
  * match so that only this probe is traced.
  */
 export function planTrace(
   snapshot: ClusterSnapshot,
-  source: ResolvedTarget,
+  named: ResolvedTarget,
   destination: ResolvedTarget,
   proto: TraceProto,
   options: { sourcePort: number; probeTimeoutMs: number },
 ): TracePlan {
+  const source = sourceInFamily(named, familyOf(destination.ip));
   const sender = traceSource(source);
   if (familyOf(source.ip) !== familyOf(destination.ip))
     throw new TracePlanError(
@@ -227,10 +235,7 @@ export function planTrace(
   for (const name of nodes) {
     const node = nodeNamed(snapshot, name);
     if (!node || node.backend === "host-gw") continue;
-    pushUnique(
-      vxlanPeers,
-      node.nodeIPs.map((ip) => canonicalIP(ip) ?? ip).find((ip) => familyOf(ip) === 4),
-    );
+    pushUnique(vxlanPeers, vxlanPeerOf(node));
   }
 
   // FIB lookups every answering node makes: towards the destination and each endpoint, and back.

@@ -108,8 +108,8 @@ describe("a headless Service", () => {
       'AAAA "fd00:10:244::5"',
     ]);
     expect(types(zone, "_http._tcp.db.default.svc.cluster.local")).toEqual([
-      'SRV {"priority":0,"weight":33,"port":8080,"target":"db-0.db.default.svc.cluster.local"}',
-      'SRV {"priority":0,"weight":33,"port":8080,"target":"db-1.db.default.svc.cluster.local"}',
+      'SRV {"priority":0,"weight":50,"port":8080,"target":"db-0.db.default.svc.cluster.local"}',
+      'SRV {"priority":0,"weight":50,"port":8080,"target":"db-1.db.default.svc.cluster.local"}',
     ]);
     expect(types(zone, "7.2.244.10.in-addr.arpa")).toEqual(['PTR "db-1.db.default.svc.cluster.local"']);
   });

@@ -2,7 +2,8 @@
  * The records one Service puts into the cluster zone (pure), after the Kubernetes DNS-based
  * service discovery specification 1.1.0:
  * - NAME.NS.svc.ZONE: A/AAAA of each ClusterIP, or of each ready endpoint for a headless Service
- *   (no ClusterIP; with no ready endpoint the name does not exist);
+ *   (no ClusterIP; with no ready endpoint the name does not exist); endpoint addresses count only
+ *   in the Service's families (`ipFamilies`: a SingleStack IPv4 headless Service has no AAAA);
  * - HOSTNAME.NAME.NS.svc.ZONE for each endpoint of a headless Service; the hostname is the pod's
  *   name when it is a DNS label (as CoreDNS `endpoint_pod_names`), else the dashed IP;
  * - _PORT._PROTO.NAME.NS.svc.ZONE SRV for each named port (unnamed ports have none): the Service
@@ -15,6 +16,7 @@
 import type { SoaData, SrvData } from "dns-packet";
 import { tryParseIP } from "../ipnet/address.ts";
 import type { Endpoint, Service } from "../k8s/service-model.ts";
+import { ofServiceFamilies } from "../k8s/service-model.ts";
 import { dashedIP, reverseName } from "./dns-name.ts";
 
 export type ZoneRecord =
@@ -95,8 +97,10 @@ export function serviceRecords(
       });
   }
 
-  const unique = [...new Map(endpoints.map((e) => [e.ip, e])).values()];
-  const weight = Math.max(1, Math.floor(SRV_WEIGHT / Math.max(1, unique.length)));
+  const unique = [...new Map(ofServiceFamilies(service, endpoints).map((e) => [e.ip, e])).values()];
+  // One SRV target per pod (a dual-stack pod has two addresses under one hostname).
+  const targets = new Set(unique.map(endpointHostname)).size;
+  const weight = Math.max(1, Math.floor(SRV_WEIGHT / Math.max(1, targets)));
   for (const endpoint of unique) {
     const rr = address(endpoint.ip);
     const parsed = tryParseIP(endpoint.ip);

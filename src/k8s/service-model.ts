@@ -5,7 +5,12 @@
  * endpoints are the ready pods whose labels match the selector. A headless Service has no
  * ClusterIP and no NodePorts: the proxy leaves it alone, and cluster DNS answers its name with
  * the addresses of its ready endpoints.
+ *
+ * Families follow Kubernetes (KEP-563): `ipFamilies` lists the Service's families, primary first,
+ * one ClusterIP each; `ipFamilyPolicy` says how they were chosen. Cluster DNS and `podnet
+ * service` show only the endpoint addresses of those families (`ofServiceFamilies`).
  */
+import { tryParseIP } from "../ipnet/address.ts";
 
 export type Protocol = "TCP" | "UDP" | "SCTP";
 export const PROTOCOLS: readonly Protocol[] = ["TCP", "UDP", "SCTP"];
@@ -26,6 +31,40 @@ export type SessionAffinity =
   | { readonly kind: "None" }
   | { readonly kind: "ClientIP"; readonly timeoutSeconds: number };
 
+/** Kubernetes' `ipFamilies` entries and `ipFamilyPolicy` (KEP-563). */
+export type IPFamily = "IPv4" | "IPv6";
+export type IPFamilyPolicy = "SingleStack" | "PreferDualStack" | "RequireDualStack";
+export const IP_FAMILY_POLICIES: readonly IPFamilyPolicy[] = [
+  "SingleStack",
+  "PreferDualStack",
+  "RequireDualStack",
+];
+export const IP_FAMILIES: readonly IPFamily[] = ["IPv4", "IPv6"];
+
+export function isIPFamily(v: unknown): v is IPFamily {
+  return (IP_FAMILIES as readonly unknown[]).includes(v);
+}
+
+export function isIPFamilyPolicy(v: unknown): v is IPFamilyPolicy {
+  return (IP_FAMILY_POLICIES as readonly unknown[]).includes(v);
+}
+
+/** "IPv4" for 4, "IPv6" for 6. */
+export function ipFamilyName(family: 4 | 6): IPFamily {
+  return family === 4 ? "IPv4" : "IPv6";
+}
+
+/** 4 for "IPv4", 6 for "IPv6". */
+export function ipFamilyNumber(family: IPFamily): 4 | 6 {
+  return family === "IPv4" ? 4 : 6;
+}
+
+/** The family of an address as Kubernetes names it, or undefined for text that is no address. */
+export function ipFamilyOf(ip: string): IPFamily | undefined {
+  const parsed = tryParseIP(ip);
+  return parsed === undefined ? undefined : ipFamilyName(parsed.family);
+}
+
 export interface Service {
   readonly namespace: string;
   readonly name: string;
@@ -36,6 +75,13 @@ export interface Service {
   readonly headless?: true;
   /** One per family the Service has (IPv4 and/or IPv6); empty exactly when the Service is headless. */
   readonly clusterIPs: readonly string[];
+  /**
+   * The Service's families, primary first; `clusterIPs[i]` is of family `ipFamilies[i]`. Absent
+   * in records written before Services had families: read them with `serviceFamilies`.
+   */
+  readonly ipFamilies?: readonly IPFamily[];
+  /** Absent in records written before Services had families: see `serviceIpFamilyPolicy`. */
+  readonly ipFamilyPolicy?: IPFamilyPolicy;
   readonly ports: readonly ServicePort[];
   readonly sessionAffinity: SessionAffinity;
   /** Label selector (all must match); empty selects nothing. */
@@ -80,6 +126,34 @@ export function selects(
   return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
 }
 
+/**
+ * The Service's families, primary first. A record written before Services had families is read
+ * as the families of its ClusterIPs in order; an old headless one as both, since its name
+ * answered with every endpoint address.
+ */
+export function serviceFamilies(s: Pick<Service, "ipFamilies" | "clusterIPs" | "headless">): IPFamily[] {
+  if (s.ipFamilies !== undefined) return [...s.ipFamilies];
+  if (isHeadless(s)) return [...IP_FAMILIES];
+  const families: IPFamily[] = [];
+  for (const ip of s.clusterIPs) {
+    const f = ipFamilyOf(ip);
+    if (f !== undefined && !families.includes(f)) families.push(f);
+  }
+  return families;
+}
+
+/**
+ * The Service's policy. A record written before Services had families is RequireDualStack when
+ * it holds two ClusterIPs (or is headless, answering every family) and SingleStack otherwise:
+ * what the proxy and DNS already did with it.
+ */
+export function serviceIpFamilyPolicy(
+  s: Pick<Service, "ipFamilyPolicy" | "ipFamilies" | "clusterIPs" | "headless">,
+): IPFamilyPolicy {
+  if (s.ipFamilyPolicy !== undefined) return s.ipFamilyPolicy;
+  return serviceFamilies(s).length === 2 ? "RequireDualStack" : "SingleStack";
+}
+
 export function isHeadless(service: Pick<Service, "headless" | "clusterIPs">): boolean {
   return service.headless === true || service.clusterIPs.length === 0;
 }
@@ -101,6 +175,8 @@ function addressesOf(pods: readonly PodRecord[]): Endpoint[] {
 /**
  * The endpoints of a Service: the addresses of the ready pods in its namespace that its selector
  * matches. Only these get traffic and DNS answers (Kubernetes' EndpointSlice `ready` condition).
+ * Addresses of every family are listed; the proxy takes each family's for the ClusterIP of that
+ * family, and `ofServiceFamilies` keeps those of the Service's families.
  */
 export function endpointsOf(service: Service, pods: readonly PodRecord[]): Endpoint[] {
   return addressesOf(selectedPods(service, pods).filter(isReady));
@@ -109,4 +185,20 @@ export function endpointsOf(service: Service, pods: readonly PodRecord[]): Endpo
 /** The addresses of selected pods that are not ready (Kubernetes' `notReadyAddresses`). */
 export function notReadyEndpointsOf(service: Service, pods: readonly PodRecord[]): Endpoint[] {
   return addressesOf(selectedPods(service, pods).filter((p) => !isReady(p)));
+}
+
+/**
+ * The endpoints of the Service's families only, as Kubernetes keeps one EndpointSlice per
+ * family of `ipFamilies`: a SingleStack IPv4 Service has no IPv6 endpoint, so its headless name
+ * has no AAAA.
+ */
+export function ofServiceFamilies<E extends { readonly ip: string }>(
+  service: Pick<Service, "ipFamilies" | "clusterIPs" | "headless">,
+  endpoints: readonly E[],
+): E[] {
+  const families = serviceFamilies(service);
+  return endpoints.filter((e) => {
+    const f = ipFamilyOf(e.ip);
+    return f !== undefined && families.includes(f);
+  });
 }

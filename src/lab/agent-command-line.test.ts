@@ -7,7 +7,7 @@ const BASE = {
   datastore: "sqlite:/run/lab/cluster.db",
   backend: "vxlan",
   uplink: "eth0",
-  clusterCidr: "10.244.0.0/16",
+  clusterCidrs: ["10.244.0.0/16"],
   cniConfDir: "/run/lab/node1/net.d",
   network: "podnet-lab",
   stateDir: "/run/lab/node1/state",
@@ -64,5 +64,19 @@ describe("agentCommandLine", () => {
     for (const flag of ["--cni-mode", "--lease-ttl", "--block-grace", "--resync", "--metrics-addr"])
       expect(argv).not.toContain(flag);
     expect(argv.slice(0, 2)).toEqual(["/opt/podnet", "agent"]);
+  });
+
+  test("one --cluster-cidr and --service-cidr per family, primary first", () => {
+    const argv = agentCommandLine({
+      ...BASE,
+      clusterCidrs: ["10.244.0.0/16", "fd00:10:244::/56"],
+      serviceCidrs: ["10.96.0.0/12", "fd00:10:96::/112"],
+      dnsAddress: "fd00::10",
+    });
+    const pairs = (flag: string) => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []));
+    expect(pairs("--cluster-cidr")).toEqual(["10.244.0.0/16", "fd00:10:244::/56"]);
+    expect(pairs("--service-cidr")).toEqual(["10.96.0.0/12", "fd00:10:96::/112"]);
+    expect(pairs("--dns-address")).toEqual(["fd00::10"]);
+    expect(agentCommandLine(BASE)).not.toContain("--service-cidr");
   });
 });

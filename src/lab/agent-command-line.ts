@@ -13,7 +13,10 @@ export interface AgentCommandLine {
   readonly datastore: string;
   readonly backend: Backend;
   readonly uplink: string;
-  readonly clusterCidr: string;
+  /** One per family, primary first (--cluster-cidr, repeated). */
+  readonly clusterCidrs: readonly string[];
+  /** One per family, primary first (--service-cidr, repeated; the agent's default is 10.96.0.0/12). */
+  readonly serviceCidrs?: readonly string[];
   readonly cniConfDir: string;
   readonly cniMode?: "bridge" | "ptp";
   readonly network: string;
@@ -46,8 +49,8 @@ export function agentCommandLine(o: AgentCommandLine): string[] {
     o.backend,
     "--uplink",
     o.uplink,
-    "--cluster-cidr",
-    o.clusterCidr,
+    ...o.clusterCidrs.flatMap((c) => ["--cluster-cidr", c]),
+    ...(o.serviceCidrs ?? []).flatMap((c) => ["--service-cidr", c]),
     "--cni-conf-dir",
     o.cniConfDir,
     ...optional("--cni-mode", o.cniMode),

@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { formatVerdict, reachWithoutNat, sharedLocalhost, uniquePodIps } from "./claims.ts";
+import {
+  formatVerdict,
+  labelled,
+  reachWithoutNat,
+  sameAddress,
+  sharedLocalhost,
+  uniquePodIps,
+} from "./claims.ts";
 import type { EchoProbe } from "./echo-server.ts";
 
 const block = ["10.244.1.0/24"];
@@ -57,6 +64,91 @@ describe("uniquePodIps", () => {
   });
 });
 
+describe("uniquePodIps in IPv6 and dual labs", () => {
+  const dualBlock = ["10.244.1.0/24", "fd00:10:244:1::/64"];
+
+  test("an IPv6 lab: distinct addresses inside the node's /64 hold", () => {
+    const v = uniquePodIps(
+      [
+        { pod: "a", ips: ["fd00:10:244:1::2"], nodeCidrs: ["fd00:10:244:1::/64"] },
+        { pod: "b", ips: ["fd00:10:244:1::3"], nodeCidrs: ["fd00:10:244:1::/64"] },
+      ],
+      [6],
+    );
+    expect(v.ok).toBe(true);
+    expect(v.evidence).toBe("a=fd00:10:244:1::2 b=fd00:10:244:1::3");
+  });
+
+  test("a dual lab: one address of each family, each inside the node's block of that family", () => {
+    const ok = uniquePodIps(
+      [
+        { pod: "a", ips: ["10.244.1.2", "fd00:10:244:1::2"], nodeCidrs: dualBlock },
+        { pod: "b", ips: ["10.244.1.3", "fd00:10:244:1::3"], nodeCidrs: dualBlock },
+      ],
+      [4, 6],
+    );
+    expect(ok.ok).toBe(true);
+  });
+
+  test("a dual lab fails for a pod without its IPv6 address, or with its IPv6 address outside the block", () => {
+    const missing = uniquePodIps(
+      [
+        { pod: "a", ips: ["10.244.1.2"], nodeCidrs: dualBlock },
+        { pod: "b", ips: ["10.244.1.3", "fd00:10:244:1::3"], nodeCidrs: dualBlock },
+      ],
+      [4, 6],
+    );
+    expect(missing.ok).toBe(false);
+    expect(missing.evidence).toBe("a has 0 IPv6 addresses, not 1");
+    const outside = uniquePodIps(
+      [
+        { pod: "a", ips: ["10.244.1.2", "fd00:10:244:2::2"], nodeCidrs: dualBlock },
+        { pod: "b", ips: ["10.244.1.3", "fd00:10:244:1::3"], nodeCidrs: dualBlock },
+      ],
+      [4, 6],
+    );
+    expect(outside.evidence).toBe(
+      "a's fd00:10:244:2::2 is outside its node's block 10.244.1.0/24,fd00:10:244:1::/64",
+    );
+  });
+
+  test("two spellings of one IPv6 address count as one address held twice", () => {
+    const v = uniquePodIps(
+      [
+        { pod: "a", ips: ["fd00:10:244:1::2"], nodeCidrs: ["fd00:10:244:1::/64"] },
+        { pod: "b", ips: ["fd00:10:244:1:0:0:0:2"], nodeCidrs: ["fd00:10:244:1::/64"] },
+      ],
+      [6],
+    );
+    expect(v.evidence).toBe("fd00:10:244:1:0:0:0:2 is held by both a and b");
+  });
+
+  test("an IPv4 lab whose pod also holds an IPv6 address fails (a family the lab does not run)", () => {
+    const v = uniquePodIps([
+      { pod: "a", ips: ["10.244.1.2", "fd00:10:244:1::2"], nodeCidrs: dualBlock },
+      { pod: "b", ips: ["10.244.1.3"], nodeCidrs: dualBlock },
+    ]);
+    expect(v.ok).toBe(false);
+    expect(v.evidence).toBe("a holds fd00:10:244:1::2, of a family the lab does not run");
+  });
+});
+
+describe("sameAddress and labelled", () => {
+  test("addresses compare by value, not spelling; non-addresses as text", () => {
+    expect(sameAddress("fd00:10:96::a", "FD00:10:96:0:0:0:0:A")).toBe(true);
+    expect(sameAddress("fd00:10:96::a", "fd00:10:96::b")).toBe(false);
+    expect(sameAddress("10.96.0.10", "10.96.0.10")).toBe(true);
+    expect(sameAddress("10.96.0.10", "::ffff:10.96.0.10")).toBe(false);
+    expect(sameAddress("?", "?")).toBe(true);
+  });
+
+  test("a family label is appended to the claim; the empty label of a single-family lab changes nothing", () => {
+    const v = { ok: true, claim: "every node reaches every pod", evidence: "e" };
+    expect(labelled(v, " [IPv6]").claim).toBe("every node reaches every pod [IPv6]");
+    expect(labelled(v, "")).toBe(v);
+  });
+});
+
 describe("sharedLocalhost", () => {
   test("holds when another process of the same namespace answers on loopback", () => {
     expect(sharedLocalhost("a", { kind: "reply", probe: probe({}) }).ok).toBe(true);
@@ -89,5 +181,23 @@ describe("reachWithoutNat", () => {
     expect(nat.evidence).toContain("NAT");
     expect(reachWithoutNat("c", [{ ...pair("10.244.1.2"), to: "c" }]).ok).toBe(false);
     expect(reachWithoutNat("c", []).ok).toBe(false);
+  });
+
+  test("IPv6: the sender's address in another spelling still holds, a node's address does not", () => {
+    const v6 = (from: string) => ({
+      from: "a",
+      fromIps: ["fd00:10:244:1::2"],
+      to: "b",
+      toIp: "fd00:10:244:2::3",
+      outcome: { kind: "reply" as const, probe: probe({ pod: "b", ip: "fd00:10:244:2::3", from }) },
+      path: "node1→node2 vxlan",
+    });
+    const ok = reachWithoutNat("c", [v6("fd00:10:244:1:0::2")]);
+    expect(ok.ok).toBe(true);
+    expect(ok.evidence).toBe(
+      "1 connections (node1→node2 vxlan); e.g. a → b (fd00:10:244:2::3) seen from fd00:10:244:1:0::2",
+    );
+    const nat = reachWithoutNat("c", [v6("2001:db8:1::11")]);
+    expect(nat.evidence).toBe("b saw a as 2001:db8:1::11, not as its own address fd00:10:244:1::2 (NAT?)");
   });
 });

@@ -2,9 +2,10 @@
  * The IP-per-pod claims `lab check` proves, as pure judgements over what was observed (kernel
  * state and echo replies). Kept free of I/O so every verdict is unit-tested, ✓ and ✗ alike.
  */
-import { parseIP } from "../ipnet/address.ts";
+import { ipEquals, parseIP, tryParseIP } from "../ipnet/address.ts";
 import { containsIP, parsePrefix } from "../ipnet/prefix.ts";
 import type { EchoProbe } from "./echo-server.ts";
+import { familyName, type LabFamily } from "./lab-families.ts";
 
 export interface Verdict {
   readonly ok: boolean;
@@ -19,18 +20,30 @@ export interface PodAddresses {
   readonly nodeCidrs: readonly string[];
 }
 
-export function uniquePodIps(pods: readonly PodAddresses[]): Verdict {
+/**
+ * Every pod holds exactly one address of each lab family (`families`, IPv4 alone in a lab from
+ * before families), none shared, each inside its node's block of that family.
+ */
+export function uniquePodIps(pods: readonly PodAddresses[], families: readonly LabFamily[] = [4]): Verdict {
   const claim = "every pod has its own IP address, from its node's block";
   const problems: string[] = [];
   const owner = new Map<string, string>();
   for (const p of pods) {
     if (p.ips.length === 0) problems.push(`${p.pod} has no address`);
-    for (const ip of p.ips) {
-      const other = owner.get(ip);
+    const parsed = p.ips.map((ip) => ({ ip, addr: parseIP(ip) }));
+    for (const f of families) {
+      const held = parsed.filter((a) => a.addr.family === f).length;
+      if (p.ips.length > 0 && held !== 1)
+        problems.push(`${p.pod} has ${held} ${familyName(f)} addresses, not 1`);
+    }
+    for (const { ip, addr } of parsed) {
+      const key = `${addr.family}:${addr.value}`;
+      const other = owner.get(key);
       if (other) problems.push(`${ip} is held by both ${other} and ${p.pod}`);
-      owner.set(ip, p.pod);
-      const parsed = parseIP(ip);
-      if (!p.nodeCidrs.some((c) => containsIP(parsePrefix(c), parsed))) {
+      owner.set(key, p.pod);
+      if (!families.includes(addr.family))
+        problems.push(`${p.pod} holds ${ip}, of a family the lab does not run`);
+      if (!p.nodeCidrs.some((c) => containsIP(parsePrefix(c), addr))) {
         problems.push(`${p.pod}'s ${ip} is outside its node's block ${p.nodeCidrs.join(",")}`);
       }
     }
@@ -84,7 +97,7 @@ export function reachWithoutNat(claim: string, probes: readonly PairProbe[]): Ve
     }
     const r = p.outcome.probe.reply;
     if (r.pod !== p.to) problems.push(`${p.from} → ${p.toIp} was answered by ${r.pod}, not ${p.to}`);
-    if (!p.fromIps.includes(r.from)) {
+    if (!p.fromIps.some((ip) => sameAddress(ip, r.from))) {
       problems.push(
         `${p.to} saw ${p.from} as ${r.from}, not as its own address ${p.fromIps.join("/")} (NAT?)`,
       );
@@ -98,6 +111,21 @@ export function reachWithoutNat(claim: string, probes: readonly PairProbe[]): Ve
     ? problems.join("; ")
     : `${probes.length} connections${paths.length ? ` (${paths.join(", ")})` : ""}; e.g. ${sample?.from} → ${sample?.to} (${sample?.toIp}) seen from ${seen}`;
   return { ok: problems.length === 0, claim, evidence };
+}
+
+/**
+ * Whether two address texts name the same address (RFC 5952 and other spellings of one IPv6
+ * address compare equal); text that is no address compares as text.
+ */
+export function sameAddress(a: string, b: string): boolean {
+  const x = tryParseIP(a);
+  const y = tryParseIP(b);
+  return x && y ? ipEquals(x, y) : a === b;
+}
+
+/** A verdict whose claim names its family: `label` is familyLabel's ("" or " [IPv6]"). */
+export function labelled(v: Verdict, label: string): Verdict {
+  return label === "" ? v : { ...v, claim: `${v.claim}${label}` };
 }
 
 export function formatVerdict(v: Verdict): string {

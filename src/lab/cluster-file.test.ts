@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { ClusterFileError, parseClusterFile } from "./cluster-file.ts";
 
 const ok = `
@@ -43,4 +44,125 @@ describe("parseClusterFile", () => {
     for (const text of bad) expect(() => parseClusterFile(text)).toThrow(ClusterFileError);
     expect(() => parseClusterFile(bad[0] as string)).toThrow("documentation range");
   });
+});
+
+const dual = `
+ipFamily: dual
+clusterCidr: [10.244.0.0/16, fd00:10:244::/56]
+serviceCidrs: [10.96.0.0/12, fd00:10:96::/112]
+segments:
+  - { name: lan1, cidr: 192.0.2.0/24, cidr6: 2001:db8:a::/64 }
+  - { name: lan2, cidr: 198.51.100.0/25 }
+nodes:
+  - { name: n1, segment: lan1 }
+  - { name: n2, segment: lan2 }
+`;
+
+describe("parseClusterFile with address families", () => {
+  test("a dual file: both ranges per segment, cidr6 derived where absent, the external host in both", () => {
+    const f = parseClusterFile(dual);
+    expect(f.ipFamily).toBe("dual");
+    expect(f.topology.nodes.map((n) => n.addresses)).toEqual([
+      ["192.0.2.11/24", "2001:db8:a::11/64"],
+      ["198.51.100.11/25", "2001:db8:2::11/64"],
+    ]);
+    expect(f.topology.segments.map((s) => `${s.name} ${s.gateways?.join(" ")}`)).toEqual([
+      "lan1 192.0.2.1 2001:db8:a::1",
+      "lan2 198.51.100.1 2001:db8:2::1",
+      "ext 203.0.113.1 2001:db8:ff::1",
+    ]);
+    expect(f.topology.external.addresses).toEqual(["203.0.113.100/24", "2001:db8:ff::100/64"]);
+    expect(f.clusterCidrs).toEqual(["10.244.0.0/16", "fd00:10:244::/56"]);
+    expect(f.serviceCidrs).toEqual(["10.96.0.0/12", "fd00:10:96::/112"]);
+  });
+
+  test("the --ip-family flag overrides the file's; an ipv4 file needs no cidr6, an ipv6 lab no cidr", () => {
+    const v4 = parseClusterFile(ok);
+    expect(v4.ipFamily).toBe("ipv4");
+    expect(v4.topology.nodes[0]?.addresses).toEqual(["192.0.2.11/25"]);
+    const v6 = parseClusterFile(ok, { ipFamily: "ipv6" });
+    expect(v6.topology.nodes.map((n) => n.address)).toEqual([
+      "2001:db8:1::11/64",
+      "2001:db8:1::12/64",
+      "2001:db8:2::11/64",
+    ]);
+    const only6 = parseClusterFile(
+      "ipFamily: ipv6\nclusterCidr: fd00:10:244::/56\nsegments: [{ name: a, cidr6: 2001:db8:5::/64 }]\nnodes: [{ name: n1, segment: a }]",
+    );
+    expect(only6.topology.nodes[0]?.addresses).toEqual(["2001:db8:5::11/64"]);
+    expect(only6.topology.external.address).toBe("2001:db8:ff::100/64");
+    expect(only6.clusterCidrs).toEqual(["fd00:10:244::/56"]);
+  });
+
+  test("refuses cidr6 outside 2001:db8::/32, overlaps per family, missing cidr and family mismatches", () => {
+    const cases: [string, string][] = [
+      [
+        "ipFamily: dual\nsegments: [{ name: a, cidr: 192.0.2.0/24, cidr6: fd00:1::/64 }]\nnodes: [{ name: n1, segment: a }]",
+        "documentation range (2001:db8::/32)",
+      ],
+      [
+        "ipFamily: dual\nsegments: [{ name: a, cidr: 192.0.2.0/25, cidr6: 2001:db8:1::/64 }, { name: b, cidr: 192.0.2.128/25, cidr6: 2001:db8:1::/80 }]\nnodes: [{ name: n1, segment: a }]",
+        "overlap",
+      ],
+      [
+        "ipFamily: dual\nsegments: [{ name: a, cidr6: 2001:db8:1::/64 }]\nnodes: [{ name: n1, segment: a }]",
+        "cidr is required",
+      ],
+      [
+        "ipFamily: dual\nsegments: [{ name: a, cidr: 192.0.2.0/24, cidr6: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]",
+        "must be an IPv6 range",
+      ],
+      [
+        "ipFamily: ipv6\nsegments: [{ name: a, cidr6: 2001:db8:1::/121 }]\nnodes: [{ name: n1, segment: a }]",
+        "/120 or larger",
+      ],
+      [
+        "ipFamily: dual\nclusterCidr: 10.244.0.0/16\nsegments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]",
+        "one range per family of the lab, in its order (IPv4, IPv6), not IPv4",
+      ],
+      [
+        "ipFamily: dual\nclusterCidr: [fd00:10:244::/56, 10.244.0.0/16]\nsegments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]",
+        "not IPv6, IPv4",
+      ],
+      [
+        "clusterCidr: 10.244.0.0/16\nclusterCidrs: [10.244.0.0/16]\nsegments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]",
+        "cannot both be given",
+      ],
+      [
+        "serviceCidrs: [bogus]\nsegments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]",
+        "is not a CIDR",
+      ],
+      [
+        "ipFamily: ipv5\nsegments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]",
+        "ipFamily must be one of ipv4, ipv6, dual",
+      ],
+      [
+        "ipFamily: ipv6\nsegments: [{ name: a, cidr6: 2001:db8:ff::/64 }]\nnodes: [{ name: n1, segment: a }]",
+        "must leave 2001:db8:ff::/64 to the external host",
+      ],
+    ];
+    for (const [text, reason] of cases) {
+      expect(() => parseClusterFile(text)).toThrow(ClusterFileError);
+      expect(() => parseClusterFile(text)).toThrow(reason);
+    }
+  });
+
+  test("a clusterCidr given as one string stays a one-item list (ipv4)", () => {
+    const f = parseClusterFile(
+      "clusterCidr: 10.250.0.0/16\nsegments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]",
+    );
+    expect(f.clusterCidrs).toEqual(["10.250.0.0/16"]);
+    expect(f.serviceCidrs).toBeUndefined();
+  });
+});
+
+test("examples/cluster-dual.yaml parses: four dual nodes, the edge segment's IPv6 range derived", () => {
+  const f = parseClusterFile(readFileSync(`${import.meta.dir}/../../examples/cluster-dual.yaml`, "utf8"));
+  expect(f.ipFamily).toBe("dual");
+  expect(f.topology.nodes.map((n) => `${n.name} ${n.addresses?.join(" ")}`)).toEqual([
+    "a1 192.0.2.11/25 2001:db8:1::11/64",
+    "a2 192.0.2.12/25 2001:db8:1::12/64",
+    "b1 192.0.2.139/25 2001:db8:2::11/64",
+    "c1 198.51.100.11/24 2001:db8:3::11/64",
+  ]);
 });

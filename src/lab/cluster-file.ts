@@ -1,33 +1,46 @@
 /**
  * `podnet lab up -f cluster.yaml`: a custom lab layout (pure parsing and validation). Segments
  * must lie in the documentation ranges, so a lab can never claim addresses that are real
- * somewhere; nodes are numbered on their segment from .11 on; the router takes .1 everywhere.
+ * somewhere; nodes are numbered on their segment from .11 on (::11 in IPv6); the router takes .1
+ * (::1) everywhere.
  *
+ *   ipFamily: dual           # ipv4 | ipv6 | dual (IPv4 primary); --ip-family overrides it
  *   backend: auto            # host-gw | vxlan | auto
  *   mode: bridge             # bridge | ptp
  *   datastore: sqlite        # sqlite | etcd
- *   clusterCidr: 10.244.0.0/16
+ *   clusterCidr: [10.244.0.0/16, fd00:10:244::/56]   # one per family, in the lab's order
+ *   serviceCidrs: [10.96.0.0/12, fd00:10:96::/112]   # the same
  *   podsPerNode: 2
  *   segments:
- *     - { name: lan1, cidr: 192.0.2.0/24 }
- *     - { name: lan2, cidr: 198.51.100.0/25 }
+ *     - { name: lan1, cidr: 192.0.2.0/24, cidr6: 2001:db8:1::/64 }
+ *     - { name: lan2, cidr: 198.51.100.0/25 }    # cidr6 derived: 2001:db8:2::/64
  *   nodes:
  *     - { name: node1, segment: lan1 }
  *     - { name: node2, segment: lan2 }
+ *
+ * `cidr` (IPv4) is required when the lab runs IPv4, and `cidr6` (in 2001:db8::/32) defaults to
+ * 2001:db8:N::/64 for the Nth segment; a range of a family the lab does not run is not used.
  */
 import type { Backend } from "../cluster/node-record.ts";
 import { BACKENDS, NODE_NAME } from "../cluster/node-record.ts";
-import { addToIP, formatIP } from "../ipnet/address.ts";
-import { containsPrefix, firstIP, lastIP, nthIP, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
+import type { Family } from "../ipnet/address.ts";
+import type { IPPrefix } from "../ipnet/prefix.ts";
+import { containsPrefix, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
+import type { IpFamilyFlag } from "./lab-families.ts";
+import { familiesOf, familyName, IP_FAMILY_FLAGS } from "./lab-families.ts";
 import type { HostSpec, Segment, Topology } from "./topology.ts";
-import { MAX_LAB_NODES } from "./topology.ts";
+import { labHostIP, segmentOf as labSegment, MAX_LAB_NODES, segmentCidrs } from "./topology.ts";
 
 export interface ClusterFile {
   readonly topology: Topology;
+  /** The lab's families: the file's `ipFamily`, or the one it was parsed for; ipv4 by default. */
+  readonly ipFamily: IpFamilyFlag;
   readonly backend?: Backend;
   readonly mode?: "bridge" | "ptp";
   readonly datastore?: "sqlite" | "etcd";
-  readonly clusterCidr?: string;
+  /** One per lab family, in the lab's order. */
+  readonly clusterCidrs?: readonly string[];
+  readonly serviceCidrs?: readonly string[];
   readonly podsPerNode?: number;
 }
 
@@ -38,8 +51,14 @@ export class ClusterFileError extends Error {
   }
 }
 
-const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map((c) => parsePrefix(c));
-const EXTERNAL = "203.0.113.0/24";
+const DOCUMENTATION_RANGES: Readonly<Record<Family, readonly IPPrefix[]>> = {
+  4: ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map((c) => parsePrefix(c)),
+  6: [parsePrefix("2001:db8::/32")],
+};
+/** The external host's segment when the file names no `ext`. */
+const EXTERNAL: Readonly<Record<Family, string>> = { 4: "203.0.113.0/24", 6: "2001:db8:ff::/64" };
+/** The smallest segment per family that holds a router and nodes. */
+const MAX_SEGMENT_LENGTH: Readonly<Record<Family, number>> = { 4: 26, 6: 120 };
 const SEGMENT_NAME = /^[a-z][a-z0-9]{0,9}$/;
 
 function record(v: unknown, field: string): Record<string, unknown> {
@@ -60,27 +79,105 @@ function optionalOf<T extends string>(
   return v as T;
 }
 
-function segmentOf(v: unknown, i: number): Segment {
+function prefixOf(text: unknown, field: string): IPPrefix {
+  if (typeof text !== "string") throw new ClusterFileError(field, "must be a CIDR");
+  try {
+    return parsePrefix(text);
+  } catch (e) {
+    throw new ClusterFileError(`${field} "${text}"`, `is not a CIDR (${(e as Error).message})`);
+  }
+}
+
+/** One range of a segment: in the family's documentation range, and large enough. */
+function segmentRange(text: unknown, field: string, family: Family): string {
+  const cidr = prefixOf(text, field);
+  const where = `${field} "${String(text)}"`;
+  if (cidr.family !== family) throw new ClusterFileError(where, `must be an ${familyName(family)} range`);
+  if (!DOCUMENTATION_RANGES[family].some((d) => containsPrefix(d, cidr))) {
+    const ranges = family === 4 ? "192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24" : "2001:db8::/32";
+    throw new ClusterFileError(where, `must lie in a documentation range (${ranges})`);
+  }
+  if (cidr.length > MAX_SEGMENT_LENGTH[family])
+    throw new ClusterFileError(
+      where,
+      `is too small for a router and nodes (use /${MAX_SEGMENT_LENGTH[family]} or larger)`,
+    );
+  return text as string;
+}
+
+function segmentOf(v: unknown, i: number, families: readonly Family[]): Segment {
   const s = record(v, `segments[${i}]`);
   if (typeof s.name !== "string" || !SEGMENT_NAME.test(s.name))
     throw new ClusterFileError(`segments[${i}].name`, "must be a short lowercase name (e.g. lan1)");
-  if (typeof s.cidr !== "string") throw new ClusterFileError(`segments[${i}].cidr`, "is required");
-  const cidr = parsePrefix(s.cidr);
-  if (!DOCUMENTATION_RANGES.some((d) => containsPrefix(d, cidr))) {
-    throw new ClusterFileError(
-      `segments[${i}].cidr "${s.cidr}"`,
-      "must lie in a documentation range (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24)",
-    );
-  }
-  if (cidr.length > 26)
-    throw new ClusterFileError(
-      `segments[${i}].cidr "${s.cidr}"`,
-      "is too small for a router and nodes (use /26 or larger)",
-    );
-  return { name: s.name, cidr: s.cidr, gateway: formatIP(nthIP(cidr, 1n)) };
+  const ranges: Record<Family, string | undefined> = {
+    4: s.cidr === undefined ? undefined : segmentRange(s.cidr, `segments[${i}].cidr`, 4),
+    6: s.cidr6 === undefined ? undefined : segmentRange(s.cidr6, `segments[${i}].cidr6`, 6),
+  };
+  if (families.includes(4) && ranges[4] === undefined)
+    throw new ClusterFileError(`segments[${i}].cidr`, "is required (the lab runs IPv4)");
+  const cidrs = families.map((f) => ranges[f] ?? `2001:db8:${(i + 1).toString(16)}::/64`);
+  return labSegment(s.name, cidrs);
 }
 
-export function parseClusterFile(text: string): ClusterFile {
+/** `key` as a CIDR or a list of them (clusterCidr: a string or a list; clusterCidrs: a list). */
+function cidrList(doc: Record<string, unknown>, single: string, plural: string, families: readonly Family[]) {
+  if (doc[single] !== undefined && doc[plural] !== undefined)
+    throw new ClusterFileError(single, `and ${plural} cannot both be given`);
+  const key = doc[single] !== undefined ? single : plural;
+  const v = doc[key];
+  if (v === undefined) return undefined;
+  const list = typeof v === "string" && key === single ? [v] : v;
+  if (!Array.isArray(list) || list.length === 0) throw new ClusterFileError(key, "must list CIDRs");
+  const prefixes = list.map((c, i) => prefixOf(c, `${key}[${i}]`));
+  const have = prefixes.map((p) => p.family);
+  if (have.join() !== families.join())
+    throw new ClusterFileError(
+      key,
+      `must give one range per family of the lab, in its order (${families.map(familyName).join(", ")}), not ${have.map(familyName).join(", ")}`,
+    );
+  return list as string[];
+}
+
+function checkSegments(segments: readonly Segment[]): void {
+  for (let i = 0; i < segments.length; i++) {
+    for (let j = i + 1; j < segments.length; j++) {
+      const a = segments[i] as Segment;
+      const b = segments[j] as Segment;
+      if (a.name === b.name) throw new ClusterFileError("segments", `name "${a.name}" is used twice`);
+      for (const ca of segmentCidrs(a))
+        for (const cb of segmentCidrs(b))
+          if (prefixesOverlap(parsePrefix(ca), parsePrefix(cb)))
+            throw new ClusterFileError("segments", `"${a.name}" (${ca}) and "${b.name}" (${cb}) overlap`);
+    }
+  }
+}
+
+/** The external host's segment: the file's `ext`, or the default ranges, which must then be free. */
+function externalSegment(segments: readonly Segment[], families: readonly Family[]): Segment {
+  const ext = segments.find((s) => s.name === "ext");
+  if (ext) return ext;
+  for (const f of families) {
+    const range = parsePrefix(EXTERNAL[f]);
+    if (segments.some((s) => segmentCidrs(s).some((c) => prefixesOverlap(parsePrefix(c), range))))
+      throw new ClusterFileError(
+        "segments",
+        `must leave ${EXTERNAL[f]} to the external host, or name a segment "ext"`,
+      );
+  }
+  return labSegment(
+    "ext",
+    families.map((f) => EXTERNAL[f]),
+  );
+}
+
+/**
+ * Parses a cluster file. `ipFamily` (the --ip-family flag) overrides the file's own; without
+ * either the lab is IPv4 only.
+ */
+export function parseClusterFile(
+  text: string,
+  options: { readonly ipFamily?: IpFamilyFlag } = {},
+): ClusterFile {
   let raw: unknown;
   try {
     raw = Bun.YAML.parse(text);
@@ -88,41 +185,28 @@ export function parseClusterFile(text: string): ClusterFile {
     throw new ClusterFileError("", `is not YAML: ${(e as Error).message}`);
   }
   const doc = record(raw, "the document");
+  const ipFamily = options.ipFamily ?? optionalOf(doc, "ipFamily", IP_FAMILY_FLAGS) ?? "ipv4";
+  const families = familiesOf(ipFamily);
   if (!Array.isArray(doc.segments) || doc.segments.length === 0)
     throw new ClusterFileError("segments", "must list at least one segment");
   if (!Array.isArray(doc.nodes) || doc.nodes.length === 0)
     throw new ClusterFileError("nodes", "must list at least one node");
   if (doc.nodes.length > MAX_LAB_NODES)
     throw new ClusterFileError("nodes", `may list at most ${MAX_LAB_NODES}`);
-  const segments = doc.segments.map(segmentOf);
-  for (let i = 0; i < segments.length; i++) {
-    for (let j = i + 1; j < segments.length; j++) {
-      const a = segments[i] as Segment;
-      const b = segments[j] as Segment;
-      if (a.name === b.name) throw new ClusterFileError("segments", `name "${a.name}" is used twice`);
-      if (prefixesOverlap(parsePrefix(a.cidr), parsePrefix(b.cidr)))
-        throw new ClusterFileError("segments", `"${a.name}" and "${b.name}" overlap`);
-    }
-  }
-  let ext = segments.find((s) => s.name === "ext");
-  if (!ext) {
-    if (segments.some((s) => prefixesOverlap(parsePrefix(s.cidr), parsePrefix(EXTERNAL)))) {
-      throw new ClusterFileError(
-        "segments",
-        `must leave ${EXTERNAL} to the external host, or name a segment "ext"`,
-      );
-    }
-    ext = { name: "ext", cidr: EXTERNAL, gateway: "203.0.113.1" };
-    segments.push(ext);
-  }
+  const segments = doc.segments.map((v, i) => segmentOf(v, i, families));
+  checkSegments(segments);
+  const ext = externalSegment(segments, families);
+  if (!segments.includes(ext)) segments.push(ext);
   const counters = new Map<string, number>();
   const names = new Set<string>();
   const host = (seg: Segment, name: string, n: number): HostSpec => {
-    const prefix = parsePrefix(seg.cidr);
-    const ip = addToIP(firstIP(prefix), BigInt(n));
-    if (ip.value >= lastIP(prefix).value)
-      throw new ClusterFileError(`segment "${seg.name}"`, `has no room for ${name}`);
-    return { name, segment: seg.name, address: `${formatIP(ip)}/${prefix.length}` };
+    const addresses = segmentCidrs(seg).map((c) => {
+      const prefix = parsePrefix(c);
+      const ip = labHostIP(prefix, n);
+      if (!ip) throw new ClusterFileError(`segment "${seg.name}" (${c})`, `has no room for ${name}`);
+      return `${ip}/${prefix.length}`;
+    });
+    return { name, segment: seg.name, addresses, address: addresses[0] as string };
   };
   const nodes = doc.nodes.map((v, i) => {
     const n = record(v, `nodes[${i}]`);
@@ -152,9 +236,8 @@ export function parseClusterFile(text: string): ClusterFile {
   ) {
     throw new ClusterFileError("podsPerNode", "must be an integer from 1 to 26");
   }
-  const clusterCidr = doc.clusterCidr;
-  if (clusterCidr !== undefined && typeof clusterCidr !== "string")
-    throw new ClusterFileError("clusterCidr", "must be a CIDR");
+  const clusterCidrs = cidrList(doc, "clusterCidr", "clusterCidrs", families);
+  const serviceCidrs = cidrList(doc, "serviceCidr", "serviceCidrs", families);
   const backend = optionalOf(doc, "backend", BACKENDS);
   const mode = optionalOf(doc, "mode", ["bridge", "ptp"] as const);
   const datastore = optionalOf(doc, "datastore", ["sqlite", "etcd"] as const);
@@ -166,10 +249,12 @@ export function parseClusterFile(text: string): ClusterFile {
       external: host(ext, "external", 100),
       datastore: host(first, "datastore", 2),
     },
+    ipFamily,
     ...(backend ? { backend } : {}),
     ...(mode ? { mode } : {}),
     ...(datastore ? { datastore } : {}),
-    ...(clusterCidr ? { clusterCidr } : {}),
+    ...(clusterCidrs ? { clusterCidrs } : {}),
+    ...(serviceCidrs ? { serviceCidrs } : {}),
     ...(podsPerNode !== undefined ? { podsPerNode: podsPerNode as number } : {}),
   };
 }

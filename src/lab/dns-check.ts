@@ -3,13 +3,16 @@
  * program sees through the pod's resolv.conf and search path, and `podnet lab dns-query` for SRV,
  * PTR, TXT and rcodes — against the lab's Services (echo, echo-headless, other/echo), the zone
  * outside the cluster on the external host, and a Service of its own created and deleted.
+ * These run in the lab's primary family (A in an IPv4 or dual lab, AAAA in an IPv6 one); a dual lab
+ * adds one claim for the second family (AAAA, ahostsv6, PTR under ip6.arpa).
  * Verdicts come from dns-claims.ts.
  */
 import { errorText } from "../base/error-text.ts";
 import { reverseName } from "../dns/dns-name.ts";
-import { parseIP } from "../ipnet/address.ts";
+import { parseIP, tryParseIP } from "../ipnet/address.ts";
 import { netnsExists } from "../linux/netns.ts";
 import type { Verdict } from "./claims.ts";
+import { addressType, bothFamiliesCheck, canonical } from "./dns-aaaa-check.ts";
 import {
   forwardsOutsideNames,
   headlessResolvesToReadyPods,
@@ -22,10 +25,11 @@ import {
 } from "./dns-claims.ts";
 import type { DnsLookup } from "./dns-lookup.ts";
 import { getentFrom, type Outcome, queryFrom, resolvConfIn } from "./dns-query.ts";
+import { addressOf, type LabFamily, labFamilies } from "./lab-families.ts";
 import { podNetns } from "./lab-paths.ts";
 import { undoAttach } from "./lab-pods.ts";
 import {
-  clusterIPv4,
+  clusterIPOf,
   createService,
   DEMO_SERVICE,
   deleteService,
@@ -38,7 +42,7 @@ import {
   showService,
 } from "./lab-services.ts";
 import type { LabPod, LabState } from "./lab-state.ts";
-import { ECHO_PORT } from "./lab-state.ts";
+import { ECHO_PORT, externalAddresses } from "./lab-state.ts";
 import { attachPod, detachPod } from "./lab-up.ts";
 import { parseResolvConf, podDnsOf } from "./resolv-conf.ts";
 import { UPSTREAM_HOST, UPSTREAM_TXT, UPSTREAM_TXT_NAME } from "./upstream-dns.ts";
@@ -54,7 +58,7 @@ const fqdn = (ref: string) => {
   const [ns, name] = ref.split("/") as [string, string];
   return `${name}.${ns}.svc.${CLUSTER_DOMAIN}`;
 };
-const bare = (cidr: string) => cidr.split("/")[0] as string;
+const ofFamily = (ips: readonly string[], f: LabFamily) => ips.filter((ip) => tryParseIP(ip)?.family === f);
 const nameOnly = (ref: string) => ref.split("/")[1] as string;
 /** SRV data "PRIORITY WEIGHT PORT TARGET" → "PORT TARGET" (priority and weight are the zone's choice). */
 const portAndTarget = (data: string) => {
@@ -94,6 +98,7 @@ async function pollLookup(
 async function crossNamespaceCheck(
   state: LabState,
   pod: LabPod,
+  f: LabFamily,
   echoIP: string,
   otherIP: string,
 ): Promise<Verdict> {
@@ -124,27 +129,30 @@ async function crossNamespaceCheck(
         pod: who,
         name: `${name}.default`,
         expected: [echoIP],
-        outcome: await getentFrom(other.netns, `${name}.default`),
+        outcome: await getentFrom(other.netns, `${name}.default`, f),
       },
-      { pod: who, name, expected: [otherIP], outcome: await getentFrom(other.netns, name) },
+      { pod: who, name, expected: [otherIP], outcome: await getentFrom(other.netns, name, f) },
     ]);
   } finally {
     await detachPod(state, other).catch(() => undoAttach(state, node, OTHER_POD));
   }
 }
 
-async function lifecycleCheck(state: LabState, pod: LabPod): Promise<Verdict> {
+async function lifecycleCheck(state: LabState, pod: LabPod, f: LabFamily): Promise<Verdict> {
   await deleteService(state, CHECK_SERVICE).catch(() => {}); // left by an interrupted earlier check
   const name = fqdn(CHECK_SERVICE);
-  const probe = () => queryFrom(state, pod.netns, name, "A");
+  const probe = () => queryFrom(state, pod.netns, name, addressType(f));
   const svc = await createService(state, {
     name: CHECK_SERVICE,
     ports: [`${SERVICE_PORT}:${ECHO_PORT}/TCP`],
     selector: "app=nothing-has-this-label",
   });
-  const clusterIP = clusterIPv4(svc);
+  // No policy: SingleStack of the cluster's first family, the lab's primary one.
+  const clusterIP = clusterIPOf(svc, f);
   const answered = (o: Outcome<DnsLookup>) =>
-    o.kind === "ok" && o.value.rcode === "NOERROR" && o.value.answers.some((a) => a.data === clusterIP);
+    o.kind === "ok" &&
+    o.value.rcode === "NOERROR" &&
+    o.value.answers.some((a) => canonical(a.data) === canonical(clusterIP));
   let created: Awaited<ReturnType<typeof pollLookup>>;
   try {
     created = await pollLookup(probe, answered, DNS_CHANGE_LIMIT_MS);
@@ -182,8 +190,11 @@ export async function dnsChecks(state: LabState): Promise<Verdict[]> {
 async function dnsClaims(state: LabState): Promise<Verdict[]> {
   const pod = state.pods.find((p) => (p.namespace ?? "default") === "default");
   if (!pod) throw new Error("the lab has no pod in namespace default to check DNS from");
-  const echoIP = clusterIPv4(await showService(state, DEMO_SERVICE));
-  const otherIP = clusterIPv4(await showService(state, OTHER_SERVICE));
+  const families = labFamilies(state);
+  const primary = families[0] ?? 4;
+  const echo = await showService(state, DEMO_SERVICE);
+  const echoIP = clusterIPOf(echo, primary);
+  const otherIP = clusterIPOf(await showService(state, OTHER_SERVICE), primary);
   const resolver = await resolverOf(pod);
   const verdicts: Verdict[] = [];
   const full = fqdn(DEMO_SERVICE);
@@ -192,7 +203,7 @@ async function dnsClaims(state: LabState): Promise<Verdict[]> {
       pod: pod.name,
       name: full,
       expected: [echoIP],
-      outcome: await getentFrom(pod.netns, full),
+      outcome: await getentFrom(pod.netns, full, primary),
     }),
   );
   const short = nameOnly(DEMO_SERVICE);
@@ -201,20 +212,21 @@ async function dnsClaims(state: LabState): Promise<Verdict[]> {
       pod: pod.name,
       name: short,
       expected: [echoIP],
-      outcome: await getentFrom(pod.netns, short),
+      outcome: await getentFrom(pod.netns, short, primary),
     }),
   );
-  verdicts.push(await crossNamespaceCheck(state, pod, echoIP, otherIP));
+  verdicts.push(await crossNamespaceCheck(state, pod, primary, echoIP, otherIP));
 
   const headless = (await listLabServices(state)).find(
     (s) => `${s.namespace}/${s.name}` === HEADLESS_SERVICE,
   );
   const endpoints = headless?.endpoints ?? [];
+  const endpointIPs = endpoints.map((e) => e.ip);
   verdicts.push(
     headlessResolvesToReadyPods(
       HEADLESS_SERVICE,
-      endpoints.map((e) => e.ip),
-      await queryFrom(state, pod.netns, fqdn(HEADLESS_SERVICE), "A"),
+      ofFamily(endpointIPs, primary),
+      await queryFrom(state, pod.netns, fqdn(HEADLESS_SERVICE), addressType(primary)),
     ),
   );
 
@@ -231,8 +243,11 @@ async function dnsClaims(state: LabState): Promise<Verdict[]> {
       },
       {
         what: `SRV ${headlessSrv}`,
-        // One per ready endpoint, named after its pod (a DNS label) under the Service's name.
-        expected: endpoints.map((e) => `${ECHO_PORT} ${e.pod.split("/")[1]}.${fqdn(HEADLESS_SERVICE)}`),
+        // One per ready pod, named after it (a DNS label) under the Service's name; a dual-stack
+        // pod has two endpoints (one per family) and one name, so still one SRV (RFC 2181 §5).
+        expected: [
+          ...new Set(endpoints.map((e) => `${ECHO_PORT} ${e.pod.split("/")[1]}.${fqdn(HEADLESS_SERVICE)}`)),
+        ],
         lookup: await queryFrom(state, pod.netns, headlessSrv, "SRV"),
         normalize: portAndTarget,
       },
@@ -245,21 +260,48 @@ async function dnsClaims(state: LabState): Promise<Verdict[]> {
     ]),
   );
 
+  const externalIP = (f: LabFamily) => {
+    const ip = addressOf(externalAddresses(state), f);
+    if (!ip) throw new Error(`the external host has no IPv${f} address in the lab state`);
+    return ip;
+  };
+  const secondary = families.find((f) => f !== primary);
   verdicts.push(
     forwardsOutsideNames(
       {
         pod: pod.name,
         name: UPSTREAM_HOST,
-        expected: [bare(state.external.address)],
-        outcome: await getentFrom(pod.netns, UPSTREAM_HOST),
+        expected: [externalIP(primary)],
+        outcome: await getentFrom(pod.netns, UPSTREAM_HOST, primary),
       },
       {
         what: `TXT ${UPSTREAM_TXT_NAME}`,
         expected: [UPSTREAM_TXT],
         lookup: await queryFrom(state, pod.netns, UPSTREAM_TXT_NAME, "TXT"),
       },
+      // dnsmasq's host-record carries every address of the external host.
+      ...(secondary === undefined
+        ? []
+        : [
+            {
+              what: `${addressType(secondary)} ${UPSTREAM_HOST}`,
+              expected: [externalIP(secondary)],
+              lookup: await queryFrom(state, pod.netns, UPSTREAM_HOST, addressType(secondary)),
+              normalize: canonical,
+            },
+          ]),
     ),
   );
-  verdicts.push(await lifecycleCheck(state, pod));
+  verdicts.push(await lifecycleCheck(state, pod, primary));
+  if (secondary !== undefined)
+    verdicts.push(
+      await bothFamiliesCheck(state, pod, {
+        service: echo,
+        name: full,
+        headless: fqdn(HEADLESS_SERVICE),
+        readyIPs: ofFamily(endpointIPs, secondary),
+        secondary,
+      }),
+    );
   return verdicts;
 }

@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import {
+  DNS_AAAA_CLAIM,
   forwardsOutsideNames,
   headlessResolvesToReadyPods,
   type PodResolver,
   resolvesAcrossNamespaces,
+  resolvesBothFamilies,
   resolvesFullName,
   resolvesShortName,
   serviceChangesAnswered,
@@ -127,6 +129,85 @@ describe("srvAndPtrAnswer and forwardsOutsideNames", () => {
       forwardsOutsideNames({ ...glibc, outcome: err("glibc did not resolve") }, { ...txt, lookup: txtAnswer })
         .ok,
     ).toBe(false);
+  });
+});
+
+describe("DNS in a dual lab (AAAA)", () => {
+  const full = "echo.default.svc.cluster.local";
+  const headless = "echo-headless.default.svc.cluster.local";
+  const ptrName = "a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa";
+  const aaaa = (...ips: string[]) => ips.map((ip) => ({ name: full, type: "AAAA", data: ip }));
+  const answers = (v6: string[]) => [
+    {
+      what: `A ${full}`,
+      expected: ["10.96.0.11"],
+      lookup: ok(lookup({ name: full, answers: a("10.96.0.11") })),
+    },
+    {
+      what: `AAAA ${full}`,
+      expected: ["fd00:10:96::a"],
+      lookup: ok(lookup({ name: full, type: "AAAA", answers: aaaa(...v6) })),
+    },
+    {
+      what: `PTR ${ptrName}`,
+      expected: [full],
+      lookup: ok(
+        lookup({ name: ptrName, type: "PTR", answers: [{ name: ptrName, type: "PTR", data: `${full}.` }] }),
+      ),
+      normalize: (d: string) => d.replace(/\.$/, ""),
+    },
+  ];
+  const ready = ["fd00:10:244:1::2", "fd00:10:244:2::2"];
+  const glibc = (got: string[]) => ({ pod: "node1-a", name: headless, expected: ready, outcome: ok(got) });
+
+  test("both ClusterIPs, the headless Service's IPv6 pods and the ip6.arpa PTR hold", () => {
+    const v = resolvesBothFamilies(answers(["fd00:10:96::a"]), glibc(ready));
+    expect(v).toEqual({
+      ok: true,
+      claim: DNS_AAAA_CLAIM,
+      evidence: `${full} A → NOERROR aa 10.96.0.11; ${full} AAAA → NOERROR aa fd00:10:96::a; ${ptrName} PTR → NOERROR aa ${full}.; node1-a: ${headless} → fd00:10:244:1::2,fd00:10:244:2::2`,
+    });
+  });
+
+  test("a Service answering no AAAA fails, and so does a headless name whose glibc answer has only IPv4-mapped addresses (filtered to nothing)", () => {
+    const noAAAA = resolvesBothFamilies(answers([]), glibc(ready));
+    expect(noAAAA.ok).toBe(false);
+    expect(noAAAA.evidence).toBe(`AAAA ${full}: ${full} AAAA → NOERROR aa, expected fd00:10:96::a`);
+    const mapped = resolvesBothFamilies(answers(["fd00:10:96::a"]), glibc([]));
+    expect(mapped.evidence).toBe(`node1-a resolved ${headless} to nothing, not ${ready.join(",")}`);
+  });
+
+  test("a headless Service without ready IPv6 endpoints proves nothing", () => {
+    const v = resolvesBothFamilies(answers(["fd00:10:96::a"]), { ...glibc([]), expected: [] });
+    expect(v.ok).toBe(false);
+    expect(v.evidence).toBe(`${headless} has no ready IPv6 endpoint: nothing to compare`);
+  });
+
+  test("forwarding in a dual lab also needs the outside name's AAAA", () => {
+    const g = { pod: "p", name: "www.example.test", expected: ["192.0.2.100"], outcome: ok(["192.0.2.100"]) };
+    const txt = {
+      what: "TXT lab.example.test",
+      expected: ["podnet lab upstream"],
+      lookup: ok(lookup({ type: "TXT", answers: [{ name: "t", type: "TXT", data: "podnet lab upstream" }] })),
+    };
+    const v6 = (data: string[]) => ({
+      what: "AAAA www.example.test",
+      expected: ["2001:db8:3::100"],
+      lookup: ok(
+        lookup({
+          name: "www.example.test",
+          type: "AAAA",
+          authoritative: false,
+          answers: data.map((d) => ({ name: "w", type: "AAAA", data: d })),
+        }),
+      ),
+    });
+    expect(forwardsOutsideNames(g, txt, v6(["2001:db8:3::100"])).ok).toBe(true);
+    const none = forwardsOutsideNames(g, txt, v6([]));
+    expect(none.ok).toBe(false);
+    expect(none.evidence).toBe(
+      "AAAA www.example.test: www.example.test AAAA → NOERROR, expected 2001:db8:3::100",
+    );
   });
 });
 

@@ -14,7 +14,7 @@ function verdict(claim: string, problems: readonly string[], evidence: string): 
 const same = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 
-/** A name looked up with glibc (`getent ahostsv4`) from a pod, and the addresses it must give. */
+/** A name looked up with glibc (`getent ahostsv4` or `ahostsv6`) from a pod, and the addresses it must give. */
 export interface GlibcLookup {
   readonly pod: string;
   readonly name: string;
@@ -142,12 +142,33 @@ export function srvAndPtrAnswer(checks: readonly ExpectedAnswer[]): Verdict {
   return verdict(claim, problems, seen.join("; "));
 }
 
-/** Names outside the cluster domain reach the lab's upstream (dnsmasq on the external host). */
-export function forwardsOutsideNames(glibc: GlibcLookup, txt: ExpectedAnswer): Verdict {
+/**
+ * Names outside the cluster domain reach the lab's upstream (dnsmasq on the external host): the
+ * address through glibc, and the answers asked of the pod's nameserver (a TXT; in a dual lab also
+ * the AAAA of the same name).
+ */
+export function forwardsOutsideNames(glibc: GlibcLookup, ...answers: readonly ExpectedAnswer[]): Verdict {
   const claim = `a pod resolves names outside the cluster (${glibc.name}) through its node's DNS, forwarded to the external host's dnsmasq`;
   const a = glibcProblems([glibc]);
-  const t = expectedProblems([txt]);
+  const t = expectedProblems(answers);
   return verdict(claim, [...a.problems, ...t.problems], [...a.seen, ...t.seen].join("; "));
+}
+
+export const DNS_AAAA_CLAIM =
+  "a pod resolves a dual-stack Service to both ClusterIPs (A and AAAA), a headless Service to its ready pods' IPv6 addresses, and an IPv6 ClusterIP back by PTR (ip6.arpa)";
+
+/**
+ * The dual lab's DNS AAAA claim: `answers` are the A and AAAA of a dual-stack Service and the PTR
+ * of its IPv6 ClusterIP, asked of the pod's nameserver; `headless` is the headless Service
+ * resolved with glibc's `ahostsv6` (IPv4-mapped answers do not count).
+ */
+export function resolvesBothFamilies(answers: readonly ExpectedAnswer[], headless: GlibcLookup): Verdict {
+  const e = expectedProblems(answers);
+  const g = glibcProblems([headless]);
+  const problems = [...e.problems, ...g.problems];
+  if (headless.expected.length === 0)
+    problems.push(`${headless.name} has no ready IPv6 endpoint: nothing to compare`);
+  return verdict(DNS_AAAA_CLAIM, problems, [...e.seen, ...g.seen].join("; "));
 }
 
 export interface ServiceLifecycle {

@@ -1,16 +1,18 @@
 /**
  * DNS questions asked from inside a lab pod, with real packets: `podnet lab dns-query` (a second
  * process in the pod, asking the nameserver of the pod's own /etc/resolv.conf) for the record
- * types glibc does not expose (SRV, PTR, TXT, the rcode), and glibc itself (`getent ahostsv4`)
- * for what an ordinary program sees, search path and ndots included.
+ * types glibc does not expose (SRV, PTR, TXT, the rcode), and glibc itself (`getent ahostsv4` or
+ * `ahostsv6`) for what an ordinary program sees, search path and ndots included.
  */
 import { readFileSync } from "node:fs";
 import { errorText } from "../base/error-text.ts";
 import { parseUpstream } from "../dns/upstream.ts";
 import { askUpstream } from "../dns/upstream-client.ts";
+import { formatIP, isIPv4Mapped, tryParseIP } from "../ipnet/address.ts";
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import { type DnsLookup, lookupOf, parseDnsLookup, type QueryType } from "./dns-lookup.ts";
+import type { LabFamily } from "./lab-families.ts";
 import type { LabState } from "./lab-state.ts";
 import { labCli } from "./lab-state.ts";
 import { parseResolvConf } from "./resolv-conf.ts";
@@ -64,20 +66,29 @@ export async function queryFrom(
 }
 
 /**
- * `getent ahostsv4 NAME` inside the namespace: the IPv4 addresses glibc resolves the name to,
- * or an error (exit 2: the name does not resolve).
+ * The distinct addresses of family f in `getent ahostsv4|ahostsv6` output ("ADDR STREAM name"
+ * lines), sorted. glibc's ahostsv6 answers a name with only A records with IPv4-mapped addresses
+ * (::ffff:a.b.c.d, AI_V4MAPPED); those are no AAAA answer and are left out.
  */
-export async function getentFrom(netns: string, name: string): Promise<Outcome<string[]>> {
-  const r = await run(inNetns(netns, ["getent", "ahostsv4", name]), { timeoutMs: GETENT_TIMEOUT_MS });
+export function getentAddresses(stdout: string, f: LabFamily): string[] {
+  const addresses = new Set<string>();
+  for (const line of stdout.split("\n")) {
+    const ip = tryParseIP(line.trim().split(/\s+/)[0] ?? "");
+    if (ip && ip.family === f && !isIPv4Mapped(ip)) addresses.add(formatIP(ip));
+  }
+  return [...addresses].sort();
+}
+
+/**
+ * `getent ahostsv4 NAME` (f 4) or `ahostsv6` (f 6) inside the namespace: the addresses of that
+ * family glibc resolves the name to, or an error (exit 2: the name does not resolve).
+ */
+export async function getentFrom(netns: string, name: string, f: LabFamily = 4): Promise<Outcome<string[]>> {
+  const db = f === 4 ? "ahostsv4" : "ahostsv6";
+  const r = await run(inNetns(netns, ["getent", db, name]), { timeoutMs: GETENT_TIMEOUT_MS });
   if (r.code === 2) return { kind: "error", message: `glibc did not resolve ${name} (getent exit 2)` };
-  if (r.code !== 0) return { kind: "error", message: `getent ahostsv4 ${name}: ${childError(r)}` };
-  const addresses = new Set(
-    r.stdout
-      .split("\n")
-      .map((l) => l.trim().split(/\s+/)[0] ?? "")
-      .filter((a) => a !== ""),
-  );
-  return { kind: "ok", value: [...addresses].sort() };
+  if (r.code !== 0) return { kind: "error", message: `getent ${db} ${name}: ${childError(r)}` };
+  return { kind: "ok", value: getentAddresses(r.stdout, f) };
 }
 
 /** What `ip netns exec` shows the pod as /etc/resolv.conf. */

@@ -7,7 +7,7 @@ import { pollUntil } from "../base/poll-until.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { LabState } from "./lab-state.ts";
-import { ECHO_PORT, labCli } from "./lab-state.ts";
+import { ECHO_PORT, externalAddresses, labCli } from "./lab-state.ts";
 import { logTail } from "./log-tail.ts";
 import { startUpstreamDns } from "./upstream-dns.ts";
 
@@ -45,7 +45,7 @@ export async function startExternalHost(state: LabState, save: (s: LabState) => 
   await startExternalEcho(state);
   const dnsPid = await startUpstreamDns(
     state.external.netns,
-    state.external.address.split("/")[0] as string,
+    externalAddresses(state).map((a) => a.split("/")[0] as string),
     state.dir,
     `${state.dir}/logs/external-dns.log`,
   );

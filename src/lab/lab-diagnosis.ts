@@ -14,7 +14,8 @@ import { hostPort } from "../diagnosis/fact-text.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
 import { runInteractive } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
-import { clusterIPv4, DEMO_SERVICE, EMPTY_SERVICE, showService } from "./lab-services.ts";
+import { labFamilies } from "./lab-families.ts";
+import { clusterIPOf, DEMO_SERVICE, EMPTY_SERVICE, showService } from "./lab-services.ts";
 import type { LabState } from "./lab-state.ts";
 import { labCli } from "./lab-state.ts";
 
@@ -211,7 +212,7 @@ export async function labExplain(
   if (service !== undefined) {
     // Only a Service name needs the datastore: its ClusterIP is allocated, not in the lab state.
     const ref = LAB_SERVICES.find((s) => s.name === service)?.ref ?? service;
-    clusterIPs[service] = clusterIPv4(await showService(state, ref));
+    clusterIPs[service] = clusterIPOf(await showService(state, ref), labFamilies(state)[0] ?? 4);
   }
   return await runInteractive(labExplainArgv(state, labNamesOf(state, clusterIPs), target, options));
 }

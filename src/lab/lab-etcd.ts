@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { pollUntil } from "../base/poll-until.ts";
+import { hostPort } from "../diagnosis/fact-text.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 
@@ -25,8 +26,9 @@ export async function startLabEtcd(
 ): Promise<LabEtcd> {
   const ip = address.split("/")[0] as string;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const client = `http://${ip}:${ETCD_CLIENT_PORT}`;
-  const peer = `http://${ip}:${ETCD_PEER_PORT}`;
+  // An IPv6 address in brackets (an ipv6 lab's etcd listens on 2001:db8:1::2).
+  const client = `http://${hostPort(ip, ETCD_CLIENT_PORT)}`;
+  const peer = `http://${hostPort(ip, ETCD_PEER_PORT)}`;
   const pid = spawnDetached(
     inNetns(netns, [
       "etcd",
@@ -59,5 +61,5 @@ export async function startLabEtcd(
     20_000,
     { detail: lastLines },
   );
-  return { spec: `etcd://${ip}:${ETCD_CLIENT_PORT}`, pid };
+  return { spec: `etcd://${hostPort(ip, ETCD_CLIENT_PORT)}`, pid };
 }

@@ -3,7 +3,8 @@
  * endpoints. They are created with `podnet service` run inside a node namespace, exactly as an
  * operator would (the datastore may be the lab's etcd, reachable only on the underlay).
  */
-import type { Service } from "../k8s/service-model.ts";
+import { tryParseIP } from "../ipnet/address.ts";
+import type { IPFamilyPolicy, Service } from "../k8s/service-model.ts";
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { LabState } from "./lab-state.ts";
@@ -47,6 +48,8 @@ export interface ServiceSpec {
   readonly selector: string;
   readonly affinity?: string;
   readonly headless?: boolean;
+  /** `--ip-family-policy`; absent leaves the cluster's default (SingleStack of its primary family). */
+  readonly ipFamilyPolicy?: IPFamilyPolicy;
 }
 
 export async function createService(state: LabState, spec: ServiceSpec): Promise<Service> {
@@ -54,6 +57,7 @@ export async function createService(state: LabState, spec: ServiceSpec): Promise
   for (const p of spec.ports) args.push("--port", p);
   if (spec.affinity) args.push("--affinity", spec.affinity);
   if (spec.headless) args.push("--headless");
+  if (spec.ipFamilyPolicy) args.push("--ip-family-policy", spec.ipFamilyPolicy);
   return (await serviceCli(state, args)) as Service;
 }
 
@@ -65,7 +69,10 @@ export async function showService(state: LabState, name: string): Promise<Servic
   return (await serviceCli(state, ["show", name])) as Service;
 }
 
-/** The Services `lab up` creates. */
+/**
+ * The Services `lab up` creates, all PreferDualStack: one ClusterIP in a single-family lab, one of
+ * each family in a dual one (IPv4 first, the cluster's order), with no per-family branches.
+ */
 export async function createLabServices(state: LabState): Promise<void> {
   await createService(state, {
     name: DEMO_SERVICE,
@@ -74,17 +81,20 @@ export async function createLabServices(state: LabState): Promise<void> {
       `udp:${SERVICE_PORT}:${ECHO_PORT}/UDP:nodeport=auto`,
     ],
     selector: "app=echo",
+    ipFamilyPolicy: "PreferDualStack",
   });
   await createService(state, {
     name: EMPTY_SERVICE,
     ports: [`${SERVICE_PORT}:${ECHO_PORT}/TCP`],
     selector: "app=nothing-has-this-label",
+    ipFamilyPolicy: "PreferDualStack",
   });
   await createService(state, {
     name: HEADLESS_SERVICE,
     ports: [`${HEADLESS_PORT_NAME}:${ECHO_PORT}/TCP`],
     selector: "app=echo",
     headless: true,
+    ipFamilyPolicy: "PreferDualStack",
   });
   // No lab pod lives in namespace "other": the Service has no endpoints, but its name and
   // ClusterIP exist, which is what the cross-namespace DNS claims need.
@@ -92,13 +102,14 @@ export async function createLabServices(state: LabState): Promise<void> {
     name: OTHER_SERVICE,
     ports: [`${SERVICE_PORT}:${ECHO_PORT}/TCP`],
     selector: "app=echo",
+    ipFamilyPolicy: "PreferDualStack",
   });
 }
 
-/** The ClusterIP (IPv4) of a Service, or an error naming it. */
-export function clusterIPv4(service: Service): string {
-  const ip = service.clusterIPs.find((a) => !a.includes(":"));
-  if (!ip) throw new LabServiceError(`Service ${service.namespace}/${service.name} has no IPv4 ClusterIP`);
+/** The Service's ClusterIP of family f, or an error naming the Service and the family. */
+export function clusterIPOf(service: Pick<Service, "namespace" | "name" | "clusterIPs">, f: 4 | 6): string {
+  const ip = service.clusterIPs.find((a) => tryParseIP(a)?.family === f);
+  if (!ip) throw new LabServiceError(`Service ${service.namespace}/${service.name} has no IPv${f} ClusterIP`);
   return ip;
 }
 

@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Conflist } from "./cni-runtime.ts";
+import type { IpFamilyName } from "./lab-families.ts";
 
 /**
  * Where labs keep their state; PODNET_LAB_ROOT overrides it so the test suite's labs never meet
@@ -35,6 +36,13 @@ export interface LabNode {
   readonly segment: string;
   /** The router's address on the node's segment (its default gateway). */
   readonly gateway: string;
+  /**
+   * Every underlay address of the node, one per lab family, primary first (`address` is [0]);
+   * absent in a state written before labs had families.
+   */
+  readonly addresses?: readonly string[];
+  /** The router's address per family on the node's segment, in the order of `addresses`. */
+  readonly gateways?: readonly string[];
   /** The blocks the node's agent leased (from the conflist it wrote). */
   readonly podCidrs: readonly string[];
   readonly conflist: Conflist;
@@ -74,7 +82,15 @@ export interface LabState {
    * The namespace of the host outside the cluster, its address, and the pid of the dnsmasq
    * serving the lab's zone outside the cluster there (example.test; the agents' upstream).
    */
-  readonly external: { readonly netns: string; readonly address: string; readonly dnsPid?: number };
+  readonly external: {
+    readonly netns: string;
+    readonly address: string;
+    /** One per lab family, primary first (`address` is [0]); absent in older states. */
+    readonly addresses?: readonly string[];
+    readonly dnsPid?: number;
+  };
+  /** The lab's address families, primary first; absent: ["IPv4"] (a state from before). */
+  readonly ipFamilies?: readonly IpFamilyName[];
   readonly nodes: LabNode[];
   readonly pods: LabPod[];
 }
@@ -127,4 +143,14 @@ export function findPod(state: LabState, name: string): LabPod {
   if (!pod)
     throw new Error(`No pod "${name}" in the lab (pods: ${state.pods.map((p) => p.name).join(", ")})`);
   return pod;
+}
+
+/** Every underlay address of a node (with prefix length), primary first. */
+export function nodeAddresses(node: Pick<LabNode, "address" | "addresses">): readonly string[] {
+  return node.addresses ?? [node.address];
+}
+
+/** The external host's addresses (with prefix length), primary first. */
+export function externalAddresses(state: Pick<LabState, "external">): readonly string[] {
+  return state.external.addresses ?? [state.external.address];
 }

@@ -46,3 +46,20 @@ test("only a SQLite datastore is reachable from the root namespace", () => {
   expect(datastoreIsLocal({ datastore: "sqlite:/run/podnet-lab/x/cluster.db" })).toBe(true);
   expect(datastoreIsLocal({ datastore: "etcd:http://192.0.2.5:2379" })).toBe(false);
 });
+
+test("a dual lab's router holds both families' gateways and external addresses", () => {
+  const topology = defaultTopology(3, [4, 6]);
+  const nodes = topology.nodes.map((spec) => {
+    const seg = topology.segments.find((s) => s.name === spec.segment);
+    return { name: spec.name, gateway: seg?.gateway ?? "", gateways: seg?.gateways } as LabNode;
+  });
+  const external = { ...EXTERNAL, addresses: ["203.0.113.100/24", "2001:db8:3::100/64"] };
+  expect(labUiRouters({ nodes, external })[0]?.addresses).toEqual([
+    "192.0.2.1",
+    "2001:db8:1::1",
+    "198.51.100.1",
+    "2001:db8:2::1",
+    "203.0.113.1",
+    "2001:db8:3::1",
+  ]);
+});

@@ -27,7 +27,7 @@ import { isLoopback, parseListenAddress } from "../ui/listen-address.ts";
 import type { MapHost, NamedRouter } from "../ui/map-types.ts";
 import { startUiServer } from "../ui/ui-server.ts";
 import type { LabState } from "./lab-state.ts";
-import { labCli } from "./lab-state.ts";
+import { externalAddresses, labCli } from "./lab-state.ts";
 import { startPipeRelay } from "./pipe-relay.ts";
 import { untilLabGone, untilStdinEnds } from "./until-lab-gone.ts";
 
@@ -51,19 +51,21 @@ export function labUiHosts(state: Pick<LabState, "external">): MapHost[] {
 }
 
 /**
- * The lab's one router (pure): its address on every node's segment (the nodes' gateways) and on
- * the external host's, which is that segment's first address, as topology.ts gives every segment.
+ * The lab's one router (pure): its addresses on every node's segment (the nodes' gateways, one per
+ * lab family) and on the external host's, which are that segment's first addresses, as topology.ts
+ * gives every segment. The map draws the external host by its primary address (`labUiHosts`).
  */
 export function labUiRouters(state: Pick<LabState, "nodes" | "external">): NamedRouter[] {
   const gateways = state.nodes
-    .map((n) => tryParseIP(n.gateway))
+    .flatMap((n) => n.gateways ?? [n.gateway])
+    .map((g) => tryParseIP(g))
     .filter((ip) => ip !== undefined)
     .map(formatIP);
-  const external = formatIP(nthIP(parseInterfaceCIDR(state.external.address).prefix, 1n));
+  const external = externalAddresses(state).map((a) => formatIP(nthIP(parseInterfaceCIDR(a).prefix, 1n)));
   return [
     {
       name: "router",
-      addresses: [...new Set([...gateways, external])],
+      addresses: [...new Set([...gateways, ...external])],
       note: "the lab's router: joins the nodes' segments and the external host's",
     },
   ];

@@ -4,40 +4,30 @@
  * the compiled plugin with the conflist the node's agent wrote — exactly as a runtime does.
  */
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { pollUntil } from "../base/poll-until.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
 import type { Backend } from "../cluster/node-record.ts";
-import { parseConflist } from "../cni/conflist.ts";
-import { spawnDetached } from "../linux/exec.ts";
 import type { HeldLock } from "../linux/file-lock.ts";
-import { createNetns, deleteNetns, inNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
+import { createNetns, deleteNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
 import { copyExecutable, installPlugins, selfExecutable } from "../plugin/install.ts";
-import { agentCommandLine } from "./agent-command-line.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { startEchoServer } from "./echo-process.ts";
 import { startExternalHost } from "./external-host.ts";
 import { removeLab } from "./lab-down.ts";
 import { startLabEtcd } from "./lab-etcd.ts";
-import {
-  CREATED_ETC_NETNS_FILE,
-  LAB_MARKER,
-  labDir,
-  labNetnsPrefix,
-  nodeNetns,
-  podNetns,
-} from "./lab-paths.ts";
+import { familiesOf, familyName, type IpFamilyFlag, type LabFamily } from "./lab-families.ts";
+import { startLabNode } from "./lab-node.ts";
+import { CREATED_ETC_NETNS_FILE, LAB_MARKER, labDir, labNetnsPrefix, podNetns } from "./lab-paths.ts";
 import { LAB_READINESS, type ReadinessDeclaration } from "./lab-readiness.ts";
 import { waitPodsReady } from "./lab-ready.ts";
 import { createLabServices } from "./lab-services.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
 import { labCli, loadLabState, saveLabState } from "./lab-state.ts";
 import { withLabStateLock } from "./lab-state-lock.ts";
-import { logTail } from "./log-tail.ts";
 import { removePodResolvConf, writePodResolvConf } from "./pod-resolv-conf.ts";
 import { podDnsOf } from "./resolv-conf.ts";
-import type { Topology } from "./topology.ts";
-import { defaultTopology } from "./topology.ts";
-import { buildUnderlay } from "./underlay.ts";
+import type { HostSpec, Topology } from "./topology.ts";
+import { defaultTopology, hostAddresses } from "./topology.ts";
+import { buildUnderlay, topologyFamilies } from "./underlay.ts";
 
 export interface LabOptions {
   readonly nodes: number;
@@ -45,15 +35,17 @@ export interface LabOptions {
   readonly backend: Backend;
   readonly mode: "bridge" | "ptp";
   readonly datastore: "sqlite" | "etcd";
-  /** A custom layout (from a cluster file); the default topology of `nodes` nodes otherwise. */
+  /** The lab's address families (--ip-family): ipv4 by default; dual has IPv4 primary. */
+  readonly ipFamily?: IpFamilyFlag;
+  /** A custom layout (from a cluster file, of the same families); the default topology of `nodes` nodes otherwise. */
   readonly topology?: Topology;
-  readonly clusterCidr?: string;
+  /** One per family, in the lab's order (lab-node.ts has the defaults). */
+  readonly clusterCidrs?: readonly string[];
+  readonly serviceCidrs?: readonly string[];
   /** How often the agents resync (repairing drift in routes, FDB, rules); 5 s by default. */
   readonly resyncSeconds?: number;
 }
 
-export const LAB_NETWORK = "podnet-lab";
-export const LAB_CLUSTER_CIDR = "10.244.0.0/16";
 /** The label every lab pod carries (its agent publishes it with the pod's record). */
 export const LAB_POD_LABEL = { key: "app", value: "echo" } as const;
 const REFERENCE_PLUGIN_DIRS = ["/usr/lib/cni", "/opt/cni/bin"];
@@ -62,11 +54,32 @@ export class LabAlreadyUpError extends Error {
   override readonly name = "LabAlreadyUpError";
 }
 
+export class LabLayoutError extends Error {
+  override readonly name = "LabLayoutError";
+}
+
+/**
+ * The lab's families (primary first) and its layout (pure): the cluster file's, which must carry
+ * exactly those families, or the default topology of `nodes` nodes in them.
+ */
+export function labLayout(options: Pick<LabOptions, "nodes" | "ipFamily" | "topology">): {
+  families: LabFamily[];
+  topology: Topology;
+} {
+  const flag = options.ipFamily ?? "ipv4";
+  const families = familiesOf(flag);
+  const topology = options.topology ?? defaultTopology(options.nodes, families);
+  const carried = topologyFamilies(topology);
+  if (carried.join() !== [...families].sort().join())
+    throw new LabLayoutError(
+      `The lab's layout carries ${carried.map(familyName).join(" and ")}, not the ${families.map(familyName).join(" and ")} of --ip-family ${flag}`,
+    );
+  return { families, topology };
+}
+
 function podName(node: string, index: number): string {
   return `${node}-${String.fromCharCode(97 + index)}`;
 }
-
-const bareAddress = (cidr: string) => cidr.split("/")[0] as string;
 
 /**
  * Attaches a pod on `node` as a runtime does (CNI ADD with the node's conflist, the pod's name and
@@ -130,69 +143,6 @@ export async function detachPod(state: LabState, pod: LabPod): Promise<void> {
   removePodResolvConf(pod.netns);
 }
 
-/** Starts the node's agent and waits until it has written its conflist and declared the node ready. */
-async function startNode(
-  state: LabState,
-  topology: Topology,
-  index: number,
-  exe: string,
-  options: LabOptions,
-): Promise<LabNode> {
-  const spec = topology.nodes[index];
-  if (!spec) throw new Error(`no node ${index} in the topology`);
-  const netns = nodeNetns(state.id, spec.name);
-  const base = `${state.dir}/${spec.name}`;
-  const confDir = `${base}/net.d`;
-  const stateDir = `${base}/state`;
-  mkdirSync(confDir, { recursive: true });
-  const log = `${state.dir}/logs/agent-${spec.name}.log`;
-  const agentPid = spawnDetached(
-    inNetns(
-      netns,
-      agentCommandLine({
-        exe,
-        nodeName: spec.name,
-        datastore: state.datastore,
-        backend: options.backend,
-        uplink: "eth0",
-        clusterCidr: options.clusterCidr ?? LAB_CLUSTER_CIDR,
-        cniConfDir: confDir,
-        cniMode: options.mode,
-        network: LAB_NETWORK,
-        stateDir,
-        leaseTtlSeconds: 15,
-        blockGraceSeconds: 60,
-        resyncSeconds: options.resyncSeconds ?? 5,
-        metricsAddr: "127.0.0.1:9464",
-        // Names outside the cluster domain go to the external host's dnsmasq (the lab's "internet").
-        dnsUpstreams: [bareAddress(topology.external.address)],
-      }),
-    ),
-    log,
-  );
-  await pollUntil(
-    `the agent of ${spec.name} to get ready`,
-    () => existsSync(`${stateDir}/ready`) && readdirSync(confDir).some((f) => f.endsWith(".conflist")),
-    20_000,
-    { detail: () => logTail(log), intervalMs: 25 },
-  );
-  const file = readdirSync(confDir).find((f) => f.endsWith(".conflist")) as string;
-  const conflist = parseConflist(readFileSync(`${confDir}/${file}`, "utf8"));
-  const ipam = conflist.plugins[0]?.ipam as { ranges?: { subnet: string }[][] } | undefined;
-  const podCidrs = (ipam?.ranges ?? []).map((set) => set[0]?.subnet ?? "").filter((s) => s !== "");
-  return {
-    name: spec.name,
-    netns,
-    address: spec.address,
-    segment: spec.segment,
-    gateway: topology.segments.find((s) => s.name === spec.segment)?.gateway ?? "",
-    podCidrs,
-    conflist,
-    agentPid,
-    stateDir,
-  };
-}
-
 /**
  * Builds a lab and records it in the lab's state, holding the state's lock throughout: a second
  * `lab up`, or a `lab pod add` meanwhile, waits for this one (and then finds it up).
@@ -202,6 +152,7 @@ export async function labUp(options: LabOptions): Promise<LabState> {
 }
 
 async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promise<LabState> {
+  const { families, topology } = labLayout(options);
   const existing = loadLabState();
   if (existing) {
     if (existing.nodes.some((n) => netnsExists(n.netns))) {
@@ -217,7 +168,6 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
   // `lab down` removes only directories carrying this marker, whatever PODNET_LAB_ROOT points at.
   writeFileSync(`${dir}/${LAB_MARKER}`, `${id}\n`);
   const binDir = `${dir}/bin`;
-  const topology = options.topology ?? defaultTopology(options.nodes);
   const prefix = labNetnsPrefix(id);
   let state: LabState = {
     id,
@@ -227,7 +177,12 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
     createdAt: new Date().toISOString(),
     backend: options.backend,
     datastore: `sqlite:${dir}/cluster.db`,
-    external: { netns: `${prefix}external`, address: topology.external.address },
+    external: {
+      netns: `${prefix}external`,
+      address: topology.external.address,
+      addresses: hostAddresses(topology.external),
+    },
+    ipFamilies: families.map(familyName),
     nodes: [],
     pods: [],
   };
@@ -258,7 +213,16 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
     }
     // Agents start together, as nodes of a real cluster boot: they race for blocks in the datastore.
     const nodes = await Promise.all(
-      topology.nodes.map((_, i) => startNode(state, topology, i, exe, options)),
+      topology.nodes.map((_, i) =>
+        startLabNode(state, topology.nodes[i] as HostSpec, topology, exe, {
+          backend: options.backend,
+          mode: options.mode,
+          families,
+          ...(options.clusterCidrs ? { clusterCidrs: options.clusterCidrs } : {}),
+          ...(options.serviceCidrs ? { serviceCidrs: options.serviceCidrs } : {}),
+          ...(options.resyncSeconds ? { resyncSeconds: options.resyncSeconds } : {}),
+        }),
+      ),
     );
     state.nodes.push(...nodes);
     saveLabState(state);

@@ -2,26 +2,51 @@
  * The node-IP-change claim: one node's underlay address is replaced (removed, another added, as
  * when a DHCP lease moves); its agent must notice and re-announce it, the other nodes must re-point
  * their routes, and cross-node traffic to its pods must recover — with no restart. The original
- * address is put back afterwards, and traffic must recover again.
+ * address is put back afterwards, and traffic must recover again. Proved per family: the address
+ * moved is the one of the underlay that carries that family's pod traffic (the same family with
+ * direct routes or a tunnel over it; IPv4 for IPv6 pods over a dual lab's VXLAN device).
  */
 
 import { VXLAN_DEV } from "../agent/vxlan-device.ts";
-import { addToIP, formatIP, parseIP } from "../ipnet/address.ts";
+import { errorText } from "../base/error-text.ts";
+import { addToIP, formatIP, parseIP, tryParseIP } from "../ipnet/address.ts";
 import { mustRunSync, runSync } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
-import type { Verdict } from "./claims.ts";
+import { sameAddress, type Verdict } from "./claims.ts";
+import { addressOf, type LabFamily } from "./lab-families.ts";
 import type { LabNode, LabState } from "./lab-state.ts";
+import { nodeAddresses } from "./lab-state.ts";
 import type { PodView } from "./probe.ts";
-import { probeFrom } from "./probe.ts";
+import { ipOf, probeFrom } from "./probe.ts";
 
 const RECOVERY_TIMEOUT_MS = 15_000;
 
-function setAddress(node: LabNode, remove: string, add: string): void {
+/** The router's address of family f on the node's segment. */
+function gatewayOf(node: LabNode, f: LabFamily): string {
+  const gw = addressOf(node.gateways ?? [node.gateway], f);
+  if (!gw) throw new Error(`node ${node.name} has no IPv${f} gateway in the lab state`);
+  return gw;
+}
+
+function setAddress(node: LabNode, f: LabFamily, remove: string, add: string): void {
+  const fam = f === 6 ? ["-6"] : ["-4"];
   // Old one out first: removing a primary address also removes secondaries of its subnet.
-  mustRunSync(["ip", "-n", node.netns, "addr", "del", remove, "dev", "eth0"]);
-  mustRunSync(["ip", "-n", node.netns, "addr", "add", add, "dev", "eth0"]);
+  mustRunSync(["ip", "-n", node.netns, ...fam, "addr", "del", remove, "dev", "eth0"]);
+  // nodad: a tentative IPv6 address is skipped as a source and refused by bind() for 1–2 s.
+  mustRunSync([
+    "ip",
+    "-n",
+    node.netns,
+    ...fam,
+    "addr",
+    "add",
+    add,
+    "dev",
+    "eth0",
+    ...(f === 6 ? ["nodad"] : []),
+  ]);
   // The default route leaves with the old address; the router is still the gateway.
-  mustRunSync(["ip", "-n", node.netns, "route", "replace", "default", "via", node.gateway]);
+  mustRunSync(["ip", "-n", node.netns, ...fam, "route", "replace", "default", "via", gatewayOf(node, f)]);
 }
 
 /**
@@ -47,21 +72,22 @@ async function recovers(
   state: LabState,
   from: PodView,
   to: PodView,
+  f: LabFamily,
   newIp: string,
 ): Promise<{ ok: boolean; ms: number; last: string }> {
   const started = Date.now();
   const fromNode = state.nodes.find((n) => n.name === from.node) as LabNode;
   let last = "";
   while (Date.now() - started < RECOVERY_TIMEOUT_MS) {
-    const hops = underlayHopFrom(fromNode.netns, to.ipv4 as string);
-    if (!hops.includes(newIp)) {
+    const hops = underlayHopFrom(fromNode.netns, ipOf(to, f) as string);
+    if (!hops.some((h) => sameAddress(h, newIp))) {
       last = `${fromNode.name} still sends ${to.node}'s block to ${hops.join(",") || "nothing"}`;
     } else {
-      const outcome = await probeFrom(state, from.netns, to.ipv4 as string);
+      const outcome = await probeFrom(state, from.netns, ipOf(to, f) as string);
       if (
         outcome.kind === "reply" &&
         outcome.probe.reply.pod === to.name &&
-        outcome.probe.reply.from === from.ipv4
+        sameAddress(outcome.probe.reply.from, ipOf(from, f) as string)
       ) {
         return { ok: true, ms: Date.now() - started, last: "" };
       }
@@ -75,40 +101,60 @@ async function recovers(
   return { ok: false, ms: Date.now() - started, last };
 }
 
-export async function nodeIpChangeRecovers(state: LabState, views: readonly PodView[]): Promise<Verdict> {
+/** The claim for family f's pods (the caller labels it in a dual lab). */
+export async function nodeIpChangeRecovers(
+  state: LabState,
+  views: readonly PodView[],
+  f: LabFamily = 4,
+): Promise<Verdict> {
   try {
-    return await moveAndProbe(state, views);
+    return await moveAndProbe(state, views, f);
   } catch (e) {
-    return { ok: false, claim: CLAIM, evidence: (e as Error).message };
+    return { ok: false, claim: CLAIM, evidence: errorText(e) };
   }
 }
 
 const CLAIM = "after a node's IP changes, cross-node traffic to its pods recovers without a restart";
 
-async function moveAndProbe(state: LabState, views: readonly PodView[]): Promise<Verdict> {
+/**
+ * The family of the underlay that carries family f's pod traffic from `fromNs` to `dst` now:
+ * the family of the next hop or of the tunnel's FDB destination; f when nothing says otherwise.
+ */
+function carrierFamily(fromNs: string, dst: string, f: LabFamily): LabFamily {
+  const hop = underlayHopFrom(fromNs, dst)[0];
+  return (hop !== undefined ? tryParseIP(hop)?.family : undefined) ?? f;
+}
+
+async function moveAndProbe(state: LabState, views: readonly PodView[], f: LabFamily): Promise<Verdict> {
   const claim = CLAIM;
   // The second node shares a segment with the first, so the change exercises direct routes
   // (the sender below is on the first node).
   const target = state.nodes[1] as LabNode;
-  const to = views.find((v) => v.node === target.name && v.ipv4);
-  const from = views.find((v) => v.node === state.nodes[0]?.name && v.ipv4);
-  if (!to || !from) return { ok: false, claim, evidence: "no pods on two different nodes to probe" };
-  const [ip, len] = target.address.split("/") as [string, string];
-  const moved = `${formatIP(addToIP(parseIP(ip), 40n))}/${len}`;
-  setAddress(target, target.address, moved);
+  const fromNode = state.nodes[0] as LabNode;
+  const to = views.find((v) => v.node === target.name && ipOf(v, f));
+  const from = views.find((v) => v.node === fromNode.name && ipOf(v, f));
+  if (!to || !from) return { ok: false, claim, evidence: `no IPv${f} pods on two different nodes to probe` };
+  const carrier = carrierFamily(fromNode.netns, ipOf(to, f) as string, f);
+  const original = nodeAddresses(target).find((a) => addressOf([a], carrier) !== undefined);
+  if (!original) return { ok: false, claim, evidence: `${target.name} has no IPv${carrier} address to move` };
+  const [ip, len] = original.split("/") as [string, string];
+  // Host number +40 (0x40 in IPv6, whose host numbers are written as the IPv4 ones): .12 → .52, ::12 → ::52.
+  const moved = `${formatIP(addToIP(parseIP(ip), carrier === 6 ? 0x40n : 40n))}/${len}`;
+  setAddress(target, carrier, original, moved);
   let away: Awaited<ReturnType<typeof recovers>>;
   try {
-    away = await recovers(state, from, to, moved.split("/")[0] as string);
+    away = await recovers(state, from, to, f, moved.split("/")[0] as string);
   } finally {
-    setAddress(target, moved, target.address);
+    setAddress(target, carrier, moved, original);
   }
-  const back = await recovers(state, from, to, ip);
+  const back = await recovers(state, from, to, f, ip);
   const ok = away.ok && back.ok;
+  const via = carrier === f ? "" : ` (the IPv${carrier} underlay carries the IPv${f} pods' tunnel)`;
   return {
     ok,
     claim,
     evidence: ok
-      ? `${target.name} moved ${ip} → ${moved.split("/")[0]}: ${from.name} → ${to.name} recovered in ${away.ms} ms, and in ${back.ms} ms after moving back`
-      : `${target.name} moved to ${moved}: ${away.ok ? `recovered in ${away.ms} ms` : `no recovery in ${RECOVERY_TIMEOUT_MS} ms (${away.last})`}; moved back: ${back.ok ? `recovered in ${back.ms} ms` : `no recovery (${back.last})`}`,
+      ? `${target.name} moved ${ip} → ${moved.split("/")[0]}${via}: ${from.name} → ${to.name} recovered in ${away.ms} ms, and in ${back.ms} ms after moving back`
+      : `${target.name} moved to ${moved}${via}: ${away.ok ? `recovered in ${away.ms} ms` : `no recovery in ${RECOVERY_TIMEOUT_MS} ms (${away.last})`}; moved back: ${back.ok ? `recovered in ${back.ms} ms` : `no recovery (${back.last})`}`,
   };
 }

@@ -4,17 +4,23 @@ import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ProbeOutcome } from "./claims.ts";
 import { parseEchoProbe } from "./echo-reply.ts";
+import type { LabFamily } from "./lab-families.ts";
 import type { LabState } from "./lab-state.ts";
 import { ECHO_PORT, labCli } from "./lab-state.ts";
 
 const PROBE_TIMEOUT_MS = 3000;
 
-/** A pod as the checks see it: where it lives and the IPv4 address the kernel says it has. */
+/** A pod as the checks see it: where it lives and the address per family the kernel says it has. */
 export interface PodView {
   readonly name: string;
   readonly node: string;
   readonly netns: string;
-  readonly ipv4: string | undefined;
+  readonly ips: { readonly 4?: string; readonly 6?: string };
+}
+
+/** The pod's address of family f, if it has one. */
+export function ipOf(view: PodView, f: LabFamily): string | undefined {
+  return view.ips[f];
 }
 
 export interface ProbeOptions {

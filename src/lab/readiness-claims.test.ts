@@ -60,6 +60,21 @@ describe("readinessFollowsServer", () => {
     expect(v.evidence).toContain("back on every node after 1200 ms");
   });
 
+  test("IPv6 (a dual lab's second verdict): the pod's IPv6 address lagging on one node fails and is named", () => {
+    const v6 = observed({
+      ip: "fd00:10:244:2::3",
+      stopped: phase({ mapsMs: undefined, lagging: ["node1"] }),
+    });
+    const v = readinessFollowsServer(v6);
+    expect(v.ok).toBe(false);
+    expect(v.evidence).toBe(
+      "node2-b (fd00:10:244:2::3) was still an endpoint on node1 15000 ms after its server stopped",
+    );
+    expect(readinessFollowsServer({ ...v6, stopped: phase() }).evidence).toContain(
+      "node2-b (fd00:10:244:2::3, check tcp 8080) stopped",
+    );
+  });
+
   // What a run with readiness ignored sees (the pod's check removed, or an agent not acting on it):
   // the record stays ready, every node keeps the address, connections sent to it are refused.
   test("fails when readiness is ignored: record ready, still an endpoint, connections refused", () => {

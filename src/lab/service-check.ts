@@ -6,11 +6,13 @@
  */
 
 import { pollUntil } from "../base/poll-until.ts";
+import { formatIP, parseIP } from "../ipnet/address.ts";
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ProbeOutcome, Verdict } from "./claims.ts";
+import { addressOf, type LabFamily } from "./lab-families.ts";
 import {
-  clusterIPv4,
+  clusterIPOf,
   createService,
   DEMO_SERVICE,
   deleteService,
@@ -20,10 +22,10 @@ import {
   showService,
 } from "./lab-services.ts";
 import type { LabNode, LabPod, LabState } from "./lab-state.ts";
-import { ECHO_PORT } from "./lab-state.ts";
+import { ECHO_PORT, externalAddresses, nodeAddresses } from "./lab-state.ts";
 import { attachPod, detachPod } from "./lab-up.ts";
 import type { PodView } from "./probe.ts";
-import { probeFrom } from "./probe.ts";
+import { ipOf, probeFrom } from "./probe.ts";
 import {
   clusterIpBalanced,
   egressMasquerade,
@@ -37,19 +39,27 @@ import {
 const PROBES_PER_CLIENT = 12;
 const PROGRAM_TIMEOUT_MS = 10_000;
 
-const bareAddress = (cidr: string) => cidr.split("/")[0] as string;
+/** The nft key of a ClusterIP port as `nft list map` prints it (IPv6 compressed, RFC 5952). */
+const serviceKey = (ip: string, proto: "tcp" | "udp", port: number) =>
+  `${formatIP(parseIP(ip))} . ${proto} . ${port}`;
 
-/** Waits until every node's table sends this ClusterIP port somewhere (the proxies caught up). */
-async function waitProgrammed(state: LabState, key: string): Promise<void> {
+/**
+ * Waits until every node's table of family f (`ip podnet` or `ip6 podnet`: one proxier per
+ * family, as kube-proxy) sends this ClusterIP port somewhere (the proxies caught up).
+ */
+async function waitProgrammed(state: LabState, key: string, f: LabFamily): Promise<void> {
   let pending = state.nodes.map((n) => n.name);
   await pollUntil(
     `every node's service proxy to program ${key}`,
     async () => {
       const still: string[] = [];
       for (const node of state.nodes.filter((n) => pending.includes(n.name))) {
-        const r = await run(inNetns(node.netns, ["nft", "list", "map", "ip", "podnet", "service-ips"]), {
-          timeoutMs: 10_000,
-        });
+        const r = await run(
+          inNetns(node.netns, ["nft", "list", "map", f === 4 ? "ip" : "ip6", "podnet", "service-ips"]),
+          {
+            timeoutMs: 10_000,
+          },
+        );
         if (!r.stdout.includes(key)) still.push(node.name);
       }
       pending = still;
@@ -89,7 +99,11 @@ async function until(
 
 const answeredBy = (pod: string) => (o: ProbeOutcome) => o.kind === "reply" && o.probe.reply.pod === pod;
 
-async function hairpinCheck(state: LabState, pod: PodView): Promise<Verdict> {
+/**
+ * The temporary Services are created PreferDualStack (both families in a dual lab, the one the
+ * lab has otherwise) and deleted again within one family's pass.
+ */
+async function hairpinCheck(state: LabState, pod: PodView, f: LabFamily): Promise<Verdict> {
   const name = "default/lab-check-self";
   // Left by an interrupted earlier check, if any.
   await deleteService(state, name).catch(() => {});
@@ -97,17 +111,23 @@ async function hairpinCheck(state: LabState, pod: PodView): Promise<Verdict> {
     name,
     ports: [`${SERVICE_PORT}:${ECHO_PORT}/TCP`],
     selector: `pod=${pod.name}`,
+    ipFamilyPolicy: "PreferDualStack",
   });
   try {
-    const ip = clusterIPv4(svc);
-    await waitProgrammed(state, `${ip} . tcp . ${SERVICE_PORT}`);
+    const ip = clusterIPOf(svc, f);
+    await waitProgrammed(state, serviceKey(ip, "tcp", SERVICE_PORT), f);
     return hairpinReach(pod.name, await probeFrom(state, pod.netns, ip, { port: SERVICE_PORT }));
   } finally {
     await deleteService(state, name);
   }
 }
 
-async function udpReplacementCheck(state: LabState, client: PodView, backendNode: LabNode): Promise<Verdict> {
+async function udpReplacementCheck(
+  state: LabState,
+  client: PodView,
+  backendNode: LabNode,
+  f: LabFamily,
+): Promise<Verdict> {
   const name = "default/lab-check-udp";
   const labels = { role: "lab-check-udp" };
   await deleteService(state, name).catch(() => {});
@@ -115,10 +135,11 @@ async function udpReplacementCheck(state: LabState, client: PodView, backendNode
     name,
     ports: [`${SERVICE_PORT}:${ECHO_PORT}/UDP`],
     selector: "role=lab-check-udp",
+    ipFamilyPolicy: "PreferDualStack",
   });
   const temporary: LabPod[] = [];
   try {
-    const ip = clusterIPv4(svc);
+    const ip = clusterIPOf(svc, f);
     const old = await attachPod(state, backendNode, "udp-old", labels);
     temporary.push(old);
     // A fixed source port, as a resolver keeps one: every probe is the same UDP flow.
@@ -131,15 +152,21 @@ async function udpReplacementCheck(state: LabState, client: PodView, backendNode
     const replacement = await attachPod(state, backendNode, "udp-new", labels);
     temporary.push(replacement);
     const after = await until(probe, answeredBy("udp-new"), PROGRAM_TIMEOUT_MS);
-    const addressOf = (p: LabPod) => {
-      const r = p.result as { ips?: { address: string }[] };
-      return bareAddress(r.ips?.[0]?.address ?? "?");
+    // The CNI result's address of family f (a dual pod has one per family).
+    const podAddress = (p: LabPod) => {
+      const ips = (p.result as { ips?: { address: string }[] }).ips ?? [];
+      return (
+        addressOf(
+          ips.map((i) => i.address),
+          f,
+        ) ?? "?"
+      );
     };
     return udpBackendReplaced({
       client: client.name,
       localPort,
-      old: { pod: old.name, ip: addressOf(old) },
-      replacement: { pod: replacement.name, ip: addressOf(replacement) },
+      old: { pod: old.name, ip: podAddress(old) },
+      replacement: { pod: replacement.name, ip: podAddress(replacement) },
       before: before.outcome,
       after: after.outcome,
       recoveredMs: after.afterMs === undefined ? undefined : Math.round(performance.now() - started),
@@ -150,13 +177,19 @@ async function udpReplacementCheck(state: LabState, client: PodView, backendNode
   }
 }
 
-export async function serviceChecks(state: LabState, views: readonly PodView[]): Promise<Verdict[]> {
+/** The 7 Service and egress claims over family f's ClusterIPs, pod IPs and node IPs. */
+export async function serviceChecks(
+  state: LabState,
+  views: readonly PodView[],
+  f: LabFamily,
+): Promise<Verdict[]> {
   const verdicts: Verdict[] = [];
   const echo = await showService(state, DEMO_SERVICE);
   const empty = await showService(state, EMPTY_SERVICE);
-  const ip = clusterIPv4(echo);
-  await waitProgrammed(state, `${ip} . tcp . ${SERVICE_PORT}`);
-  const pod = views.find((v) => v.ipv4);
+  const ip = clusterIPOf(echo, f);
+  const emptyIP = clusterIPOf(empty, f);
+  await waitProgrammed(state, serviceKey(ip, "tcp", SERVICE_PORT), f);
+  const pod = views.find((v) => ipOf(v, f));
   const node = state.nodes[0];
   if (!pod || !node) throw new Error("the lab has no pod or node to check Services from");
 
@@ -181,7 +214,8 @@ export async function serviceChecks(state: LabState, views: readonly PodView[]):
   const nodePort = nodePortOf(echo, "TCP");
   const nodePortProbes = [];
   for (const n of state.nodes) {
-    const address = bareAddress(n.address);
+    const address = addressOf(nodeAddresses(n), f);
+    if (!address) throw new Error(`node ${n.name} has no IPv${f} address in the lab state`);
     const outcome = await probeFrom(state, state.external.netns, address, { port: nodePort });
     nodePortProbes.push({ node: n.name, address, outcome });
   }
@@ -190,8 +224,8 @@ export async function serviceChecks(state: LabState, views: readonly PodView[]):
   verdicts.push(
     refusedAtOnce([
       {
-        what: `${EMPTY_SERVICE} (${clusterIPv4(empty)}:${SERVICE_PORT})`,
-        ...(await timed(probeFrom(state, pod.netns, clusterIPv4(empty), { port: SERVICE_PORT }))),
+        what: `${EMPTY_SERVICE} (${emptyIP}:${SERVICE_PORT})`,
+        ...(await timed(probeFrom(state, pod.netns, emptyIP, { port: SERVICE_PORT }))),
       },
       {
         what: `undefined port ${ip}:${SERVICE_PORT + 1}`,
@@ -200,26 +234,26 @@ export async function serviceChecks(state: LabState, views: readonly PodView[]):
     ]),
   );
 
-  verdicts.push(await hairpinCheck(state, pod));
+  verdicts.push(await hairpinCheck(state, pod, f));
 
+  const podIp = ipOf(pod, f) as string;
   const podNode = state.nodes.find((n) => n.name === pod.node);
-  const other = views.find((v) => v.node !== pod.node && v.ipv4);
-  const external = await probeFrom(state, pod.netns, bareAddress(state.external.address));
+  const podNodeIp = podNode ? addressOf(nodeAddresses(podNode), f) : undefined;
+  const other = views.find((v) => v.node !== pod.node && ipOf(v, f));
+  const otherIp = other ? ipOf(other, f) : undefined;
+  const externalIp = addressOf(externalAddresses(state), f);
+  if (!externalIp) throw new Error(`the external host has no IPv${f} address in the lab state`);
+  const external = await probeFrom(state, pod.netns, externalIp);
   verdicts.push(
     egressMasquerade(
-      { pod: pod.name, nodeIps: podNode ? [bareAddress(podNode.address)] : [], outcome: external },
-      other
-        ? {
-            pod: pod.name,
-            podIp: pod.ipv4 as string,
-            to: other.name,
-            outcome: await probeFrom(state, pod.netns, other.ipv4 as string),
-          }
+      { pod: pod.name, nodeIps: podNodeIp ? [podNodeIp] : [], outcome: external },
+      other && otherIp
+        ? { pod: pod.name, podIp, to: other.name, outcome: await probeFrom(state, pod.netns, otherIp) }
         : undefined,
     ),
   );
 
-  const client = views.find((v) => v.node !== node.name && v.ipv4) ?? pod;
-  verdicts.push(await udpReplacementCheck(state, client, node));
+  const client = views.find((v) => v.node !== node.name && ipOf(v, f)) ?? pod;
+  verdicts.push(await udpReplacementCheck(state, client, node, f));
   return verdicts;
 }

@@ -3,7 +3,7 @@
  * observations are gathered in service-check.ts). Every verdict can fail, and its evidence says
  * what was seen.
  */
-import type { ProbeOutcome, Verdict } from "./claims.ts";
+import { type ProbeOutcome, sameAddress, type Verdict } from "./claims.ts";
 
 export interface ClientProbes {
   /** Who sent: a pod or node name. */
@@ -56,7 +56,7 @@ export function repliesFromClusterIP(
       continue;
     }
     const { replyFrom, reply } = p.outcome.probe;
-    if (replyFrom !== clusterIP)
+    if (!sameAddress(replyFrom, clusterIP))
       problems.push(`${p.client} (${p.proto}) got ${reply.pod}'s reply from ${replyFrom}, not ${clusterIP}`);
     else count[p.proto]++;
   }
@@ -124,7 +124,7 @@ export function egressMasquerade(
     problems.push(`${external.pod} → external: ${external.outcome.message}`);
   else {
     const from = external.outcome.probe.reply.from;
-    if (!external.nodeIps.includes(from))
+    if (!external.nodeIps.some((ip) => sameAddress(ip, from)))
       problems.push(
         `the external host saw ${external.pod} as ${from}, not as its node (${external.nodeIps.join("/")})`,
       );
@@ -135,7 +135,7 @@ export function egressMasquerade(
     problems.push(`${crossNode.pod} → ${crossNode.to}: ${crossNode.outcome.message}`);
   else {
     const from = crossNode.outcome.probe.reply.from;
-    if (from !== crossNode.podIp)
+    if (!sameAddress(from, crossNode.podIp))
       problems.push(`${crossNode.to} saw ${crossNode.pod} as ${from}, not as its pod IP ${crossNode.podIp}`);
     evidence += `; ${crossNode.to} saw ${crossNode.pod} as ${from} (its pod IP)`;
   }

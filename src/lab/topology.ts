@@ -3,22 +3,52 @@
  * them, and the nodes on them. By default two of every three nodes share the first segment
  * (so `auto` routes directly between them) and every third sits behind the router on the second
  * (so it is reached through VXLAN). An external host sits on a third segment (203.0.113.0/24).
+ *
+ * Every segment has one range per lab family, primary first (IPv4 in dual): 192.0.2.0/24 and
+ * 2001:db8:1::/64 for lan1, and so on. A host has the same host number in each: node1 is
+ * 192.0.2.11 and 2001:db8:1::11 (the decimal number written as hex digits, so the two read alike).
  */
+import type { Family } from "../ipnet/address.ts";
 import { formatIP } from "../ipnet/address.ts";
-import { nthIP, parsePrefix } from "../ipnet/prefix.ts";
+import type { IPPrefix } from "../ipnet/prefix.ts";
+import { nthIP, parsePrefix, prefixSize } from "../ipnet/prefix.ts";
 
+/**
+ * `cidrs`/`gateways`/`addresses` list every family; a single-family layout described elsewhere
+ * (the cluster benchmark's, a test harness's) may give only `cidr`/`gateway`/`address`: read them
+ * with segmentCidrs, segmentGateways and hostAddresses.
+ */
 export interface Segment {
   readonly name: string;
+  /** The primary range: cidrs[0]. */
   readonly cidr: string;
-  /** The router's address on the segment: every host's default gateway. */
+  /** The router's address in the primary range (every host's default gateway): gateways[0]. */
   readonly gateway: string;
+  /** One range per lab family, primary first. */
+  readonly cidrs?: readonly string[];
+  /** The router's address in each range, in the order of `cidrs`. */
+  readonly gateways?: readonly string[];
 }
 
 export interface HostSpec {
   readonly name: string;
   readonly segment: string;
-  /** Address with prefix length, e.g. "192.0.2.11/24". */
+  /** The primary address with prefix length, e.g. "192.0.2.11/24": addresses[0]. */
   readonly address: string;
+  /** One address with prefix length per lab family, primary first, e.g. ["192.0.2.11/24", "2001:db8:1::11/64"]. */
+  readonly addresses?: readonly string[];
+}
+
+export function segmentCidrs(seg: Segment): readonly string[] {
+  return seg.cidrs ?? [seg.cidr];
+}
+
+export function segmentGateways(seg: Segment): readonly string[] {
+  return seg.gateways ?? [seg.gateway];
+}
+
+export function hostAddresses(host: HostSpec): readonly string[] {
+  return host.addresses ?? [host.address];
 }
 
 export interface Topology {
@@ -32,26 +62,63 @@ export interface Topology {
 
 export const MAX_LAB_NODES = 40;
 
-function segment(name: string, cidr: string): Segment {
-  return { name, cidr, gateway: formatIP(nthIP(parsePrefix(cidr), 1n)) };
+/** The default segments' ranges per family (documentation ranges: RFC 5737 and RFC 3849). */
+export const LAB_SEGMENT_RANGES: Readonly<Record<string, Readonly<Record<Family, string>>>> = {
+  lan1: { 4: "192.0.2.0/24", 6: "2001:db8:1::/64" },
+  lan2: { 4: "198.51.100.0/24", 6: "2001:db8:2::/64" },
+  ext: { 4: "203.0.113.0/24", 6: "2001:db8:3::/64" },
+};
+
+export class TopologyError extends Error {
+  override readonly name = "TopologyError";
 }
 
-function hostOn(seg: Segment, name: string, hostNumber: number): HostSpec {
-  const prefix = parsePrefix(seg.cidr);
-  return {
-    name,
-    segment: seg.name,
-    address: `${formatIP(nthIP(prefix, BigInt(hostNumber)))}/${prefix.length}`,
-  };
+/**
+ * Host number n of a range: .n in IPv4, and in IPv6 the decimal digits of n read as hex digits
+ * (11 → ::11, 100 → ::100), so a host's addresses end alike in both families. Undefined when
+ * the range has no room for it (the last address is kept free: IPv4's broadcast).
+ */
+export function labHostIP(prefix: IPPrefix, hostNumber: number): string | undefined {
+  const offset = prefix.family === 4 ? BigInt(hostNumber) : BigInt(`0x${hostNumber}`);
+  if (offset >= prefixSize(prefix) - 1n) return undefined;
+  return formatIP(nthIP(prefix, offset));
 }
 
-export function defaultTopology(nodeCount: number): Topology {
+/** A segment with a gateway (host number 1) in each of its ranges, primary first. */
+export function segmentOf(name: string, cidrs: readonly string[]): Segment {
+  if (cidrs.length === 0) throw new TopologyError(`segment "${name}" has no range`);
+  const gateways = cidrs.map((c) => {
+    const ip = labHostIP(parsePrefix(c), 1);
+    if (!ip) throw new TopologyError(`segment "${name}" range ${c} has no room for a router`);
+    return ip;
+  });
+  return { name, cidrs, gateways, cidr: cidrs[0] as string, gateway: gateways[0] as string };
+}
+
+/** A host on a segment with host number n in every range; throws when a range has no room. */
+export function hostOn(seg: Segment, name: string, hostNumber: number): HostSpec {
+  const addresses = segmentCidrs(seg).map((c) => {
+    const prefix = parsePrefix(c);
+    const ip = labHostIP(prefix, hostNumber);
+    if (!ip) throw new TopologyError(`segment "${seg.name}" (${c}) has no room for ${name}`);
+    return `${ip}/${prefix.length}`;
+  });
+  return { name, segment: seg.name, addresses, address: addresses[0] as string };
+}
+
+export function defaultTopology(nodeCount: number, families: readonly Family[] = [4]): Topology {
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > MAX_LAB_NODES) {
     throw new RangeError(`A lab has 1 to ${MAX_LAB_NODES} nodes, not ${nodeCount}`);
   }
-  const lan1 = segment("lan1", "192.0.2.0/24");
-  const lan2 = segment("lan2", "198.51.100.0/24");
-  const ext = segment("ext", "203.0.113.0/24");
+  if (families.length === 0) throw new RangeError("A lab runs at least one address family");
+  const seg = (name: string) =>
+    segmentOf(
+      name,
+      families.map((f) => LAB_SEGMENT_RANGES[name]?.[f] as string),
+    );
+  const lan1 = seg("lan1");
+  const lan2 = seg("lan2");
+  const ext = seg("ext");
   const nodes: HostSpec[] = [];
   for (let i = 1; i <= nodeCount; i++) {
     // node3, node6, ... behind the router: host numbers 10+i keep node names and addresses aligned.

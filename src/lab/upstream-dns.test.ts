@@ -3,7 +3,7 @@ import { renderDnsmasqConf, stopUpstreamDns } from "./upstream-dns.ts";
 
 describe("renderDnsmasqConf", () => {
   test("the zone only, on the host's own address, with no upstream and no host files", () => {
-    const conf = renderDnsmasqConf("203.0.113.100").split("\n");
+    const conf = renderDnsmasqConf(["203.0.113.100"]).split("\n");
     for (const line of [
       "no-resolv",
       "no-hosts",
@@ -17,10 +17,22 @@ describe("renderDnsmasqConf", () => {
     expect(conf.some((l) => l.startsWith("server="))).toBe(false);
   });
 
-  test("anything but one IPv4 address is refused", () => {
-    expect(() => renderDnsmasqConf("203.0.113.100/24")).toThrow();
-    expect(() => renderDnsmasqConf("203.0.113.100\nserver=8.8.8.8")).toThrow();
-    expect(() => renderDnsmasqConf("2001:db8::1")).toThrow(/not IPv4/);
+  test("a dual lab: dnsmasq listens on both addresses and www.example.test has A and AAAA", () => {
+    const conf = renderDnsmasqConf(["203.0.113.100", "2001:DB8:3:0::100"]).split("\n");
+    expect(conf.filter((l) => l.startsWith("listen-address="))).toEqual([
+      "listen-address=203.0.113.100",
+      "listen-address=2001:db8:3::100",
+    ]);
+    expect(conf).toContain("host-record=www.example.test,203.0.113.100,2001:db8:3::100");
+    const v6 = renderDnsmasqConf(["2001:db8:3::100"]).split("\n");
+    expect(v6).toContain("host-record=www.example.test,2001:db8:3::100");
+  });
+
+  test("anything but one address per family is refused", () => {
+    expect(() => renderDnsmasqConf(["203.0.113.100/24"])).toThrow();
+    expect(() => renderDnsmasqConf(["203.0.113.100\nserver=8.8.8.8"])).toThrow();
+    expect(() => renderDnsmasqConf([])).toThrow(/no address/);
+    expect(() => renderDnsmasqConf(["203.0.113.100", "203.0.113.101"])).toThrow(/repeat a family/);
   });
 });
 

@@ -1,13 +1,13 @@
 /**
  * The lab's DNS outside the cluster: Debian's dnsmasq on the external host, serving a small zone
  * (`example.test`, RFC 6761 reserves .test for this) and nothing else — no upstream, no
- * /etc/hosts, no /etc/resolv.conf — on the external host's own address only. The agents forward
+ * /etc/hosts, no /etc/resolv.conf — on the external host's own addresses only. The agents forward
  * every name outside the cluster domain to it, as a node's resolver would be in a real cluster.
  */
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { pollUntil } from "../base/poll-until.ts";
-import { parseIP } from "../ipnet/address.ts";
+import { formatIP, parseIP } from "../ipnet/address.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import { logTail } from "./log-tail.ts";
@@ -26,23 +26,28 @@ export class UpstreamDnsError extends Error {
 }
 
 /**
- * dnsmasq's configuration (pure). `local=` makes it answer every name of the zone itself (NXDOMAIN
+ * dnsmasq's configuration (pure), for the external host's addresses (one per lab family, primary
+ * first, without prefix length). `local=` makes it answer every name of the zone itself (NXDOMAIN
  * for unknown ones) and `no-resolv` without `server=` leaves it no upstream: anything else is
  * REFUSED, so a pod's lookup that reaches it proves the agent forwarded exactly this zone's names.
+ * www.example.test has an A and, in a lab with IPv6, an AAAA record: the external host's addresses.
  */
-export function renderDnsmasqConf(address: string): string {
-  const ip = parseIP(address); // throws on anything that is not one address
-  if (ip.family !== 4) throw new UpstreamDnsError(`the external host's address ${address} is not IPv4`);
+export function renderDnsmasqConf(addresses: readonly string[]): string {
+  if (addresses.length === 0) throw new UpstreamDnsError("the external host has no address to serve DNS on");
+  const ips = addresses.map((a) => parseIP(a)); // throws on anything that is not one address
+  if (new Set(ips.map((ip) => ip.family)).size !== ips.length)
+    throw new UpstreamDnsError(`the external host's addresses ${addresses.join(", ")} repeat a family`);
+  const shown = ips.map(formatIP);
   return [
     "# podnet lab: the zone outside the cluster, on the external host",
     "no-resolv",
     "no-hosts",
     "no-poll",
-    `listen-address=${address}`,
+    ...shown.map((a) => `listen-address=${a}`),
     "bind-interfaces",
     "port=53",
     `local=/${UPSTREAM_ZONE}/`,
-    `host-record=${UPSTREAM_HOST},${address}`,
+    `host-record=${[UPSTREAM_HOST, ...shown].join(",")}`,
     `txt-record=${UPSTREAM_TXT_NAME},"${UPSTREAM_TXT}"`,
     `local-ttl=${LOCAL_TTL}`,
     // Its own process, as root in the lab: nothing to drop privileges to that could read the
@@ -55,11 +60,11 @@ export function renderDnsmasqConf(address: string): string {
 
 /**
  * Starts dnsmasq in the external host's namespace and waits until it listens; returns its pid.
- * `address` is the host's address without a prefix length.
+ * `addresses` are the host's addresses without prefix length, primary first.
  */
 export async function startUpstreamDns(
   netns: string,
-  address: string,
+  addresses: readonly string[],
   dir: string,
   logPath: string,
 ): Promise<number> {
@@ -68,13 +73,13 @@ export async function startUpstreamDns(
       `${DNSMASQ} is missing: install Debian's dnsmasq-base (apt-get install dnsmasq-base)`,
     );
   const conf = `${dir}/dnsmasq.conf`;
-  writeFileSync(conf, renderDnsmasqConf(address));
+  writeFileSync(conf, renderDnsmasqConf(addresses));
   const pid = spawnDetached(
     inNetns(netns, [DNSMASQ, `--conf-file=${conf}`, "--keep-in-foreground", "--log-facility=-"]),
     logPath,
   );
   await pollUntil(
-    `dnsmasq on the external host (${address}:53) to start`,
+    `dnsmasq on the external host (${addresses.join(", ")} port 53) to start`,
     () => {
       if (!processAlive(pid)) throw new UpstreamDnsError(`dnsmasq exited: ${logTail(logPath)}`);
       return logTail(logPath).includes("started");

@@ -78,20 +78,39 @@ export interface ConntrackFact {
   readonly mark?: number;
 }
 
+/**
+ * The table family of a fact of podnet's proxy tables: "ip6" for `ip6 podnet`. Absent means
+ * `ip podnet`, so an answer from an agent that read only the IPv4 table still reads the same.
+ */
+export type NftTableFamily = "ip6";
+
 /** One set or map of podnet's nft table: elements as their components. */
 export interface NftSetFact {
   readonly name: string;
+  /** "ip6" for a set of `ip6 podnet`; absent for `ip podnet`. */
+  readonly family?: NftTableFamily;
   /** key components ("10.96.0.40", "tcp", "80") and, for maps, the value ("10.244.1.5", "8080") or verdict ("goto svc-…"). */
   readonly elements: readonly { readonly key: readonly string[]; readonly value?: readonly string[] }[];
+}
+
+/** One chain of podnet's nft table with its rules as nft prints them (one line each, no handles/counters). */
+export interface NftChainFact {
+  readonly name: string;
+  /** "ip6" for a chain of `ip6 podnet`; absent for `ip podnet`. */
+  readonly family?: NftTableFamily;
+  readonly rules: readonly string[];
 }
 
 export interface NftFacts {
   /** Tables named podnet (or podnet-trace-…) present, as "ip podnet". */
   readonly tables: readonly string[];
-  /** Sets and maps of `ip podnet` (absent tables give none). */
+  /**
+   * Sets and maps of `ip podnet` and `ip6 podnet` (absent tables give none). Both tables use the
+   * same names (`service-ips`, …): `family` tells them apart.
+   */
   readonly sets: readonly NftSetFact[];
-  /** Chains of `ip podnet` with their rules as nft prints them (one line each, no handles/counters). */
-  readonly chains: readonly { readonly name: string; readonly rules: readonly string[] }[];
+  /** Chains of `ip podnet` and `ip6 podnet`, told apart by `family`. */
+  readonly chains: readonly NftChainFact[];
 }
 
 /** One `nft monitor trace` line, parsed. */

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { DNS_AAAA_CLAIM } from "../../src/lab/dns-claims.ts";
 import { READINESS_CLAIM } from "../../src/lab/readiness-claims.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { listNetns } from "../../src/linux/netns.ts";
@@ -56,7 +57,20 @@ interface Layout {
   readonly execPod?: string;
   /** Namespaces beyond the switches, router and external host (the etcd host). */
   readonly extraNamespaces?: number;
+  /** The lab's address families, primary first (default IPv4 only). */
+  readonly families?: readonly (4 | 6)[];
 }
+
+/** What the lab's pods, blocks and claims look like in each family. */
+const FAMILY = {
+  4: { pod: /^10\.244\.\d+\.\d+$/, block: /^10\.244\.\d+\.0\/24$/, ip: "-4", getent: "ahostsv4" },
+  6: {
+    pod: /^fd00:10:244:[0-9a-f]*::[0-9a-f]+$/,
+    block: /^fd00:10:244:[0-9a-f]*::\/64$/,
+    ip: "-6",
+    getent: "ahostsv6",
+  },
+} as const;
 
 const LAYOUTS: readonly Layout[] = [
   // The default: two nodes on one segment (direct routes), a third behind a router (VXLAN).
@@ -104,6 +118,26 @@ const LAYOUTS: readonly Layout[] = [
     extraNamespaces: 1, // a fourth segment
   },
   {
+    title: "dual-stack (IPv4 primary), auto backend, 3 nodes on two segments",
+    args: ["--ip-family", "dual"],
+    nodes: 3,
+    podsPerNode: 2,
+    // Every family-specific claim once per family, and the DNS AAAA claim.
+    claims: 35,
+    paths: ["direct", "vxlan"],
+    families: [4, 6],
+  },
+  {
+    title: "IPv6 only, vxlan backend over an IPv6 underlay, etcd datastore",
+    args: ["--ip-family", "ipv6", "--backend", "vxlan", "--nodes", "2", "--datastore", "etcd"],
+    nodes: 2,
+    podsPerNode: 2,
+    claims: 22,
+    paths: ["vxlan"],
+    families: [6],
+    extraNamespaces: 1, // the etcd host
+  },
+  {
     title: "one node in ptp mode",
     args: ["--nodes", "1", "--mode", "ptp", "--pods", "3"],
     nodes: 1,
@@ -143,53 +177,89 @@ function proveLayout(layout: Layout): void {
       .slice(1)
       .map((r) => r.split(/\s+/));
     expect(nodeRows.length).toBe(layout.nodes);
-    const blocks = nodeRows.map((c) => c[3]);
-    expect(new Set(blocks).size).toBe(layout.nodes);
-    for (const b of blocks) expect(b).toMatch(/^10\.244\.\d+\.0\/24$/);
+    const families = layout.families ?? [4];
+    const dual = families.length > 1;
+    // One block per family per node, in the lab's family order ("10.244.1.0/24,fd00:10:244:1::/64").
+    const blocks = nodeRows.map((c) => (c[3] as string).split(","));
+    expect(new Set(blocks.map((b) => b.join(","))).size).toBe(layout.nodes);
+    for (const b of blocks)
+      expect(b.map((x, i) => FAMILY[families[i] as 4 | 6].block.test(x))).toEqual(families.map(() => true));
     const cells = podTable
       .split("\n")
       .slice(1)
       .map((r) => r.split(/\s+/));
     expect(cells.length).toBe(layout.nodes * layout.podsPerNode);
-    const ips = cells.map((c) => c[2]);
-    expect(new Set(ips).size).toBe(ips.length);
-    for (const ip of ips) expect(ip).toMatch(/^10\.244\.\d+\.\d+$/);
+    const podIps = cells.map((c) => (c[2] as string).split(","));
+    for (const ips of podIps)
+      expect(ips.map((x, i) => FAMILY[families[i] as 4 | 6].pod.test(x))).toEqual(families.map(() => true));
+    const allIps = podIps.flat();
+    expect(new Set(allIps).size).toBe(allIps.length);
 
-    // exec runs in the named pod: the eth0 it shows holds exactly the address status lists for
-    // it (and none of the other pods').
+    // exec runs in the named pod: the eth0 it shows holds, per family, exactly the address status
+    // lists for it (and none of the other pods').
     const pod = layout.execPod ?? "node1-b";
-    const ipOfB = cells.find((c) => c[1] === pod)?.[2];
-    expect(ipOfB).toMatch(/^10\.244\.\d+\.\d+$/);
-    const exec = podnet("lab", "exec", pod, "--", "ip", "-j", "-4", "addr", "show", "dev", "eth0");
-    expect(exec.code).toBe(0);
-    expect(exec.stdout).toContain(`"${ipOfB}"`);
-    const shown = (JSON.parse(exec.stdout) as { addr_info: { local: string }[] }[]).flatMap((l) =>
-      l.addr_info.map((a) => a.local),
-    );
-    expect(shown).toEqual([ipOfB as string]);
+    const ipsOfPod = podIps[cells.findIndex((c) => c[1] === pod)] as string[];
+    expect(ipsOfPod).toBeDefined();
+    families.forEach((f, i) => {
+      const exec = podnet(
+        "lab",
+        "exec",
+        pod,
+        "--",
+        "ip",
+        "-j",
+        FAMILY[f].ip,
+        "addr",
+        "show",
+        "dev",
+        "eth0",
+        "scope",
+        "global",
+      );
+      expect(exec.code).toBe(0);
+      const shown = (JSON.parse(exec.stdout) as { addr_info: { local: string }[] }[]).flatMap((l) =>
+        l.addr_info.map((a) => a.local),
+      );
+      expect(shown).toEqual([ipsOfPod[i] as string]);
+    });
 
     const check = podnet("lab", "check");
     expect(check.stdout).toContain(`all ${layout.claims} claims hold`);
     expect(check.stdout).not.toContain("✗");
     for (const path of layout.paths) expect(check.stdout).toContain(path);
-    // The Service and egress claims, each proved with TCP or UDP connections (service-claims.ts).
-    for (const claim of SERVICE_CLAIMS) expect(check.stdout).toContain(`✓ ${claim}`);
+    for (const f of families) {
+      // In a dual lab every family-specific claim names its family.
+      const label = dual ? ` [IPv${f}]` : "";
+      // The Service and egress claims, each proved with TCP or UDP connections (service-claims.ts).
+      for (const claim of SERVICE_CLAIMS) expect(check.stdout).toMatch(claimLine(claim, label));
+      // A pod whose echo server (its readiness check's target) stops leaves every node's endpoints.
+      expect(check.stdout).toMatch(claimLine(READINESS_CLAIM, label));
+    }
     // The DNS claims, each proved with queries from inside pods (dns-claims.ts).
     for (const claim of DNS_CLAIMS) expect(check.stdout).toContain(`✓ ${claim}`);
-    // A pod whose echo server (its readiness check's target) stops leaves every node's endpoints.
-    expect(check.stdout).toContain(`✓ ${READINESS_CLAIM}`);
+    if (dual) expect(check.stdout).toContain(`✓ ${DNS_AAAA_CLAIM}`);
     expect(check.code).toBe(0);
 
-    // Every pod has the resolv.conf of its CNI result, so a plain program in it resolves names.
+    // Every pod has the resolv.conf of its CNI result, so a plain program in it resolves names:
+    // the node-local DNS address of the primary family, the Service's ClusterIP of each family.
     const podNs = labNamespaces(id).find((n) => n.endsWith(`-${pod}`)) as string;
-    expect(readFileSync(`/etc/netns/${podNs}/resolv.conf`, "utf8")).toContain("nameserver 169.254.20.10\n");
-    const getent = podnet("lab", "exec", pod, "--", "getent", "ahostsv4", "echo");
-    expect(getent.code).toBe(0);
-    expect(getent.stdout).toContain("echo.default.svc.cluster.local");
+    const nameserver = families[0] === 6 ? "fd00::10" : "169.254.20.10";
+    expect(readFileSync(`/etc/netns/${podNs}/resolv.conf`, "utf8")).toContain(`nameserver ${nameserver}\n`);
+    for (const f of families) {
+      const getent = podnet("lab", "exec", pod, "--", "getent", FAMILY[f].getent, "echo");
+      expect(getent.code).toBe(0);
+      expect(getent.stdout).toContain("echo.default.svc.cluster.local");
+      const first = getent.stdout.split(/\s+/)[0] as string;
+      expect(
+        f === 6 ? first.includes(":") && !first.startsWith("::ffff:") : /^10\.\d+\.\d+\.\d+$/.test(first),
+      ).toBe(true);
+    }
 
     // The cluster's own audit agrees: every block has a live node, no duplicates, no leaks.
     const audit = podnet("lab", "ipam", "check");
-    expect(audit.stdout).toContain(`ok: ${layout.nodes} blocks, ${layout.nodes} live nodes`);
+    expect(audit.stdout).toContain(
+      `ok: ${layout.nodes * families.length} blocks, ${layout.nodes} live nodes`,
+    );
     expect(audit.code).toBe(0);
 
     const down = podnet("lab", "down");
@@ -216,6 +286,12 @@ const DNS_CLAIMS = [
   "a pod resolves names outside the cluster (www.example.test) through its node's DNS, forwarded to the external host's dnsmasq",
   "a Service created is answered, and once deleted answers NXDOMAIN",
 ];
+
+/** A ✓ line carrying the claim and, in a dual lab, its family (claims may carry evidence after the text). */
+function claimLine(claim: string, label: string): RegExp {
+  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`✓ ${esc(claim)}.*${esc(label)}`);
+}
 
 const SERVICE_CLAIMS = [
   "a pod and a node reach the ClusterIP",

@@ -40,7 +40,7 @@ export function testAgentArgv(node: ClusterNode, datastore: string, o: AgentRunO
     datastore,
     backend: o.backend,
     uplink: o.uplink ?? "eth0",
-    clusterCidr: CLUSTER_CIDR,
+    clusterCidrs: [CLUSTER_CIDR],
     cniConfDir: node.confDir,
     network: NETWORK,
     stateDir: node.stateDir,

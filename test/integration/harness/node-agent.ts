@@ -43,7 +43,7 @@ export async function startNodeAgent(n: TestNode): Promise<NodeAgent> {
     datastore: `sqlite:${n.dir}/cluster.db`,
     backend: "host-gw",
     uplink: UPLINK,
-    clusterCidr: "10.244.0.0/16",
+    clusterCidrs: ["10.244.0.0/16"],
     cniConfDir: `${n.dir}/net.d`,
     network: "pntest-agent",
     stateDir: n.stateDir,
