@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { tryParseIP } from "../../src/ipnet/address.ts";
+import { containsIP, containsPrefix, parsePrefix } from "../../src/ipnet/prefix.ts";
 import { DNS_AAAA_CLAIM } from "../../src/lab/dns-claims.ts";
 import { READINESS_CLAIM } from "../../src/lab/readiness-claims.ts";
 import { runSync } from "../../src/linux/exec.ts";
@@ -61,12 +63,31 @@ interface Layout {
   readonly families?: readonly (4 | 6)[];
 }
 
+/** Whether text is an address (pod) or a prefix of length `length` (block) inside `range`, by value. */
+function inRange(range: string, length?: number): { test(text: string): boolean } {
+  const outer = parsePrefix(range);
+  return {
+    test(text: string): boolean {
+      if (length === undefined) {
+        const ip = tryParseIP(text);
+        return ip !== undefined && ip.family === outer.family && containsIP(outer, ip);
+      }
+      try {
+        const p = parsePrefix(text, { strict: true });
+        return p.length === length && containsPrefix(outer, p);
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
 /** What the lab's pods, blocks and claims look like in each family. */
 const FAMILY = {
-  4: { pod: /^10\.244\.\d+\.\d+$/, block: /^10\.244\.\d+\.0\/24$/, ip: "-4", getent: "ahostsv4" },
+  4: { pod: inRange("10.244.0.0/16"), block: inRange("10.244.0.0/16", 24), ip: "-4", getent: "ahostsv4" },
   6: {
-    pod: /^fd00:10:244:[0-9a-f]*::[0-9a-f]+$/,
-    block: /^fd00:10:244:[0-9a-f]*::\/64$/,
+    pod: inRange("fd00:10:244::/56"),
+    block: inRange("fd00:10:244::/56", 64),
     ip: "-6",
     getent: "ahostsv6",
   },
