@@ -21,6 +21,7 @@ import { ServiceProxy } from "../proxy/service-proxy.ts";
 import type { Store } from "../store/store.ts";
 import { agentMetrics } from "./agent-metrics.ts";
 import type { AgentOptions } from "./agent-options.ts";
+import { checkDnsAddress, DNS_ADDRESS_ADVICE } from "./cluster-dns-options.ts";
 import { CniService } from "./cni-service.ts";
 import { DiagnosisResponder } from "./diagnosis-responder.ts";
 import { IpamReporter } from "./ipam-reporter.ts";
@@ -58,6 +59,8 @@ export class Agent {
     private readonly o: AgentOptions,
     private readonly log: Logger,
   ) {
+    // The config may come from the datastore, not this agent's flags: checked again here.
+    if (o.dns) checkDnsAddress(o.dns.address, config, DNS_ADDRESS_ADVICE);
     this.readiness = new Readiness(`${o.stateDir}/ready`, o.nodeName, this.m.ready);
     this.local = new LocalNetwork(o, this.readiness.file);
     this.ipam = new IpamReporter(store, o, this.m);

@@ -8,6 +8,7 @@ import type { NodeFacts, NodeObservation } from "../cluster/diagnosis-protocol.t
 import { MAX_ANSWER_BYTES } from "../cluster/diagnosis-protocol.ts";
 import { tryParseIP } from "../ipnet/address.ts";
 import type { NftTableFamily } from "../linux/kernel-facts.ts";
+import { isOfTable, proxyTableName } from "../linux/nft-table-family.ts";
 
 const encoder = new TextEncoder();
 
@@ -75,19 +76,13 @@ const OBSERVATION_CUTS: readonly Cuttable<NodeObservation>[] = [
   },
 ];
 
-/** Whether a fact of the proxy tables is of `ip6 podnet` (tagged) or `ip podnet` (untagged). */
-const ofFamily =
-  (family: 4 | 6) =>
-  (x: { readonly family?: NftTableFamily }): boolean =>
-    (family === 6) === (x.family === "ip6");
-
 /**
  * The chains and the sets of one proxy table, each cut without touching the other table's (which
  * keeps its place: `ip podnet` first, as the agent reads them).
  */
 function nftCuts(family: 4 | 6): readonly [Cuttable<NodeFacts>, Cuttable<NodeFacts>] {
-  const mine = ofFamily(family);
-  const table = family === 6 ? "ip6 podnet" : "ip podnet";
+  const mine = (x: { readonly family?: NftTableFamily }) => isOfTable(x, family);
+  const table = proxyTableName(family);
   const join = <T>(kept: readonly T[], others: readonly T[]) =>
     family === 4 ? [...kept, ...others] : [...others, ...kept];
   return [

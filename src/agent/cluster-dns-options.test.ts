@@ -1,8 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { parsePrefix } from "../ipnet/prefix.ts";
 import {
+  checkDnsAddress,
   DnsAddressError,
+  DnsAddressInRangeError,
   defaultDnsAddress,
   defaultUpstreams,
+  dnsAddressRange,
   parseDnsAddress,
   resolvConfNameservers,
 } from "./cluster-dns-options.ts";
@@ -79,5 +83,40 @@ describe("defaultUpstreams", () => {
 
   test("a node whose only resolver is a local stub has none: outside names are then refused", () => {
     expect(defaultUpstreams(["127.0.0.53"], "169.254.20.10")).toEqual([]);
+  });
+});
+
+describe("dnsAddressRange and checkDnsAddress", () => {
+  const ranges = {
+    clusterCidrs: [parsePrefix("10.244.0.0/16"), parsePrefix("fd00::/48")],
+    serviceCidrs: [parsePrefix("10.96.0.0/12"), parsePrefix("fd00:10:96::/112")],
+  };
+
+  test("names the cluster or service CIDR that holds the address, of its family only", () => {
+    expect(dnsAddressRange("fd00::10", ranges)).toEqual({ kind: "cluster CIDR", cidr: "fd00::/48" });
+    expect(dnsAddressRange("fd00:10:96::a", ranges)).toEqual({
+      kind: "service CIDR",
+      cidr: "fd00:10:96::/112",
+    });
+    expect(dnsAddressRange("10.96.0.10", ranges)).toEqual({ kind: "service CIDR", cidr: "10.96.0.0/12" });
+    expect(dnsAddressRange("169.254.20.10", ranges)).toBeUndefined();
+    expect(dnsAddressRange("fd01::10", ranges)).toBeUndefined();
+    expect(dnsAddressRange("::ffff:10.244.0.10", ranges)).toBeUndefined();
+  });
+
+  test("checkDnsAddress throws a DnsAddressInRangeError naming the address, the range and the advice", () => {
+    expect(() => checkDnsAddress("169.254.20.10", ranges, "advice")).not.toThrow();
+    let caught: unknown;
+    try {
+      checkDnsAddress("fd00::10", ranges, "pass --dns-address");
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(DnsAddressInRangeError);
+    expect((caught as DnsAddressInRangeError).range).toEqual({ kind: "cluster CIDR", cidr: "fd00::/48" });
+    expect((caught as Error).message).toBe(
+      "Node-local DNS address fd00::10 lies in cluster CIDR fd00::/48: IPAM could give it to a pod while every " +
+        "node holds it for DNS; pass --dns-address",
+    );
   });
 });

@@ -6,8 +6,8 @@
  * the upstreams default to the node's own resolv.conf nameservers, less those a pod could not
  * reach through the node or that would loop back to this server.
  */
-import { formatIP, type IPAddress, tryParseIP } from "../ipnet/address.ts";
-import { containsIP, parsePrefix } from "../ipnet/prefix.ts";
+import { formatIP, type IPAddress, parseIP, tryParseIP } from "../ipnet/address.ts";
+import { containsIP, formatPrefix, type IPPrefix, parsePrefix } from "../ipnet/prefix.ts";
 
 export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
 export const DEFAULT_DNS_ADDRESS = "169.254.20.10";
@@ -35,6 +35,59 @@ export class DnsAddressError extends Error {
   constructor(input: string, reason: string) {
     super(`Invalid DNS address "${input}": ${reason}`);
   }
+}
+
+/** The node-local DNS address lies in a range whose addresses pods or Services are given. */
+export class DnsAddressInRangeError extends Error {
+  override readonly name = "DnsAddressInRangeError";
+  constructor(
+    readonly address: string,
+    readonly range: DnsAddressRange,
+    advice: string,
+    what = "Node-local DNS address",
+  ) {
+    super(
+      `${what} ${address} lies in ${range.kind} ${range.cidr}: IPAM could give it to a ` +
+        `${range.kind === "cluster CIDR" ? "pod" : "Service"} while every node holds it for DNS; ${advice}`,
+    );
+  }
+}
+
+/** What to do about it, for a node-local DNS address given or defaulted. */
+export const DNS_ADDRESS_ADVICE =
+  "pass --dns-address with an address outside the cluster and service CIDRs (or none to run without DNS)";
+
+/** A cluster or service CIDR, as its error names it. */
+export interface DnsAddressRange {
+  readonly kind: "cluster CIDR" | "service CIDR";
+  readonly cidr: string;
+}
+
+/**
+ * The first cluster or service CIDR that holds `address` (fd00::10, the IPv6 default, is inside
+ * any fd00::/8 range a user picks), or undefined when it lies in none.
+ */
+export function dnsAddressRange(
+  address: string,
+  ranges: { readonly clusterCidrs: readonly IPPrefix[]; readonly serviceCidrs: readonly IPPrefix[] },
+): DnsAddressRange | undefined {
+  const ip = parseIP(address);
+  const holds = (p: IPPrefix) => p.family === ip.family && containsIP(p, ip);
+  const cluster = ranges.clusterCidrs.find(holds);
+  if (cluster) return { kind: "cluster CIDR", cidr: formatPrefix(cluster) };
+  const service = ranges.serviceCidrs.find(holds);
+  if (service) return { kind: "service CIDR", cidr: formatPrefix(service) };
+  return undefined;
+}
+
+/** Refuses a node-local DNS address inside the cluster's pod or Service ranges. */
+export function checkDnsAddress(
+  address: string,
+  ranges: { readonly clusterCidrs: readonly IPPrefix[]; readonly serviceCidrs: readonly IPPrefix[] },
+  advice: string,
+): void {
+  const range = dnsAddressRange(address, ranges);
+  if (range) throw new DnsAddressInRangeError(address, range, advice);
 }
 
 const LOOPBACK = [parsePrefix("127.0.0.0/8"), parsePrefix("::1/128")];

@@ -8,6 +8,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { errorText } from "../base/error-text.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { ReadinessAction } from "../node-state/node-state.ts";
 import type { CheckResult } from "./readiness-state.ts";
 
@@ -47,9 +48,8 @@ export function probePod(ip: string, action: ReadinessAction, timeoutMs: number)
     );
     socket.on("connect", () => {
       if (action.kind === "tcp") return finish("success", "connected");
-      const host = ip.includes(":") ? `[${ip}]:${action.port}` : `${ip}:${action.port}`;
       socket?.write(
-        `GET ${action.path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: podnet-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n`,
+        `GET ${action.path} HTTP/1.1\r\nHost: ${hostPort(ip, action.port)}\r\nUser-Agent: podnet-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n`,
       );
     });
     socket.on("data", (chunk: Buffer) => {

@@ -108,4 +108,41 @@ describe("podnet agent: cluster DNS flags", () => {
       "given more than once",
     );
   });
+
+  test("a node-local DNS address inside a cluster or service CIDR is refused, naming both", () => {
+    // The IPv6 default fd00::10 lies in a user's fd00::/48.
+    expect(usageError(["--cluster-cidr", "fd00::/48"])).toBe(
+      "The default node-local DNS address fd00::10 lies in cluster CIDR fd00::/48: IPAM could give it to a pod " +
+        "while every node holds it for DNS; pass --dns-address with an address outside the cluster and " +
+        "service CIDRs (or none to run without DNS)",
+    );
+    expect(usageError(["--cluster-cidr", "10.244.0.0/16", "--dns-address", "10.244.3.10"])).toBe(
+      "--dns-address 10.244.3.10 lies in cluster CIDR 10.244.0.0/16: IPAM could give it to a pod while every " +
+        "node holds it for DNS; pass another (or none)",
+    );
+    expect(
+      usageError([
+        "--cluster-cidr",
+        "fd00:10:244::/56",
+        "--service-cidr",
+        "fd00::/108",
+        "--dns-address",
+        "FD00::10",
+      ]),
+    ).toStartWith("--dns-address fd00::10 lies in service CIDR fd00::/108: IPAM could give it to a Service");
+    // Without --service-cidr the agent proposes 10.96.0.0/12, as buildClusterConfig does.
+    expect(usageError(["--cluster-cidr", "10.244.0.0/16", "--dns-address", "10.96.0.10"])).toContain(
+      "lies in service CIDR 10.96.0.0/12",
+    );
+  });
+
+  test("a node-local DNS address outside every range passes, and a range that is no CIDR is left to the plan", () => {
+    expect(
+      dnsFlags(["--cluster-cidr", "fd00:10:244::/56", "--service-cidr", "fd00:10:96::/112"]).dns?.address,
+    ).toBe("fd00::10");
+    expect(dnsFlags(["--cluster-cidr", "fd00::/48", "--dns-address", "fd01::10"]).dns?.address).toBe(
+      "fd01::10",
+    );
+    expect(dnsFlags(["--cluster-cidr", "not-a-cidr"]).dns?.address).toBe("169.254.20.10");
+  });
 });

@@ -7,13 +7,18 @@ import { readFileSync } from "node:fs";
 import {
   type ClusterDnsOptions,
   DEFAULT_CLUSTER_DOMAIN,
+  DNS_ADDRESS_ADVICE,
+  DnsAddressInRangeError,
   defaultDnsAddress,
   defaultUpstreams,
+  dnsAddressRange,
   parseDnsAddress,
   resolvConfNameservers,
 } from "../agent/cluster-dns-options.ts";
 import { clusterDomainProblem } from "../cni/cluster-dns.ts";
 import { formatUpstream, parseUpstream } from "../dns/upstream.ts";
+import { DEFAULT_SERVICE_CIDR } from "../ipam/cluster-config.ts";
+import { type IPPrefix, parsePrefix } from "../ipnet/prefix.ts";
 import { flag, flagList, type ParsedArgs, UsageError } from "./args.ts";
 
 /** The flags this file reads. */
@@ -35,7 +40,8 @@ export function clusterDnsFlags(
   const domainProblem = clusterDomainProblem(clusterDomain);
   if (domainProblem !== undefined) throw new UsageError(`--cluster-domain ${domainProblem}`);
   // The agent's own --cluster-cidr flags: an IPv6-only cluster defaults to fd00::10.
-  const addressText = flag(args, "dns-address") ?? defaultDnsAddress(flagList(args, "cluster-cidr"));
+  const given = flag(args, "dns-address");
+  const addressText = given ?? defaultDnsAddress(flagList(args, "cluster-cidr"));
   const upstreamTexts = flagList(args, "dns-upstream");
   if (addressText === "none") {
     if (upstreamTexts.length > 0)
@@ -47,6 +53,14 @@ export function clusterDnsFlags(
     address = parseDnsAddress(addressText);
   } catch (e) {
     throw new UsageError(`--dns-address: ${(e as Error).message}`);
+  }
+  const range = dnsAddressRange(address, flagRanges(args));
+  if (range !== undefined) {
+    const e =
+      given === undefined
+        ? new DnsAddressInRangeError(address, range, DNS_ADDRESS_ADVICE, "The default node-local DNS address")
+        : new DnsAddressInRangeError(address, range, "pass another (or none)", "--dns-address");
+    throw new UsageError(e.message);
   }
   if (upstreamTexts.length === 0) {
     const text = resolvConf();
@@ -72,6 +86,29 @@ export function clusterDnsFlags(
     return formatUpstream(upstream);
   });
   return { clusterDomain, dns: { address, upstreams: [...new Set(upstreams)] } };
+}
+
+/**
+ * The ranges the flags propose (--service-cidr defaulting as buildClusterConfig does when a
+ * --cluster-cidr is given); a range that does not parse is left to buildClusterConfig to refuse.
+ */
+function flagRanges(args: ParsedArgs): { clusterCidrs: IPPrefix[]; serviceCidrs: IPPrefix[] } {
+  const clusterTexts = flagList(args, "cluster-cidr");
+  const serviceTexts = flagList(args, "service-cidr");
+  const parsed = (texts: readonly string[]) =>
+    texts.flatMap((t) => {
+      try {
+        return [parsePrefix(t)];
+      } catch {
+        return [];
+      }
+    });
+  return {
+    clusterCidrs: parsed(clusterTexts),
+    serviceCidrs: parsed(
+      serviceTexts.length > 0 || clusterTexts.length === 0 ? serviceTexts : [DEFAULT_SERVICE_CIDR],
+    ),
+  };
 }
 
 /** The agent's own resolv.conf, or undefined when it cannot be read. */

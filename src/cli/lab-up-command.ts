@@ -6,7 +6,7 @@ import { parseClusterFile } from "../lab/cluster-file.ts";
 import { IP_FAMILY_FLAGS, isIpFamilyFlag } from "../lab/lab-families.ts";
 import { listLabServices } from "../lab/lab-services.ts";
 import { externalAddresses } from "../lab/lab-state.ts";
-import { labUp } from "../lab/lab-up.ts";
+import { type LabOptions, labUp } from "../lab/lab-up.ts";
 import { MAX_LAB_NODES } from "../lab/topology.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, UsageError } from "./args.ts";
@@ -21,7 +21,16 @@ function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, 
   return n;
 }
 
-export async function labUpCommand(args: ParsedArgs): Promise<number> {
+/**
+ * The lab's options from the flags and the cluster file (-f, read with `readFile`), checked before
+ * anything runs. --ip-family sets the families over the file's `ipFamily`; the file's cluster and
+ * service CIDRs, when it lists any, must then cover exactly those families (parseClusterFile says
+ * so), and without them the lab's defaults of those families apply.
+ */
+export function labUpOptions(
+  args: ParsedArgs,
+  readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): LabOptions {
   assertKnownFlags(args, [
     "nodes",
     "pods",
@@ -37,7 +46,7 @@ export async function labUpCommand(args: ParsedArgs): Promise<number> {
     throw new UsageError(`--ip-family "${familyFlag}" must be one of ${IP_FAMILY_FLAGS.join(", ")}`);
   const filePath = flag(args, "file");
   const file = filePath
-    ? parseClusterFile(readFileSync(filePath, "utf8"), familyFlag ? { ipFamily: familyFlag } : {})
+    ? parseClusterFile(readFile(filePath), familyFlag ? { ipFamily: familyFlag } : {})
     : undefined;
   const ipFamily = familyFlag ?? file?.ipFamily ?? "ipv4";
   const mode = flag(args, "mode") ?? file?.mode ?? "bridge";
@@ -50,8 +59,7 @@ export async function labUpCommand(args: ParsedArgs): Promise<number> {
     throw new UsageError(`--datastore "${datastore}" must be sqlite or etcd`);
   if (file && flag(args, "nodes") !== undefined)
     throw new UsageError("--nodes and -f cannot be combined: the file lists the nodes");
-  const started = performance.now();
-  const state = await labUp({
+  return {
     nodes: intFlag(args, "nodes", 3, 1, MAX_LAB_NODES),
     podsPerNode: intFlag(args, "pods", file?.podsPerNode ?? 2, 1, 26),
     backend: backend as Backend,
@@ -62,7 +70,14 @@ export async function labUpCommand(args: ParsedArgs): Promise<number> {
     ...(file ? { topology: file.topology } : {}),
     ...(file?.clusterCidrs ? { clusterCidrs: file.clusterCidrs } : {}),
     ...(file?.serviceCidrs ? { serviceCidrs: file.serviceCidrs } : {}),
-  });
+  };
+}
+
+export async function labUpCommand(args: ParsedArgs): Promise<number> {
+  const options = labUpOptions(args);
+  const { ipFamily = "ipv4", backend, mode } = options;
+  const started = performance.now();
+  const state = await labUp(options);
   console.log(
     `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${ipFamily === "ipv4" ? "" : `${ipFamily}, `}${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,
   );

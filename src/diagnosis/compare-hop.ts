@@ -4,10 +4,10 @@
  * drops and VXLAN counters.
  */
 import { unhandled } from "../base/unhandled.ts";
+import { sameIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { Observation, ObservedNode, SeenPacket } from "./observation-types.ts";
-import { hostPort } from "./predict-walk.ts";
 import type { Hop, PredictedPath } from "./prediction-types.ts";
-import { sameIP } from "./trace-net.ts";
 import type { HopStatus } from "./trace-types.ts";
 
 interface NodeView {

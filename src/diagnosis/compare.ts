@@ -7,6 +7,7 @@
  * and evidence — a disagreement between prediction and observation, or a drop both agree on.
  */
 
+import { sameIP } from "../ipnet/address.ts";
 import { hopStatus, type Status } from "./compare-hop.ts";
 import type { Observation } from "./observation-types.ts";
 import {
@@ -16,7 +17,6 @@ import {
   type PathOutcome,
   type Prediction,
 } from "./prediction-types.ts";
-import { sameIP } from "./trace-net.ts";
 import type { HopComparison, TraceVerdict } from "./trace-types.ts";
 
 function choosePath(prediction: Prediction, observation: Observation): number {

@@ -4,11 +4,11 @@
  * allocation, and every pod record of the node names an address the node allocated.
  */
 import type { AllocationFact, NodeFacts, NodePodFact } from "../cluster/diagnosis-protocol.ts";
+import { sameIP } from "../ipnet/address.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { identifierWord, ifnameWord, netnsWord } from "./command-words.ts";
 import type { Drift } from "./drift-kinds.ts";
 import { addressOf } from "./fact-text.ts";
-import { sameIP } from "./target.ts";
 
 /** The host veth alias the plugin writes: podnet:NETWORK:CONTAINER:IFNAME. */
 export function parseVethAlias(

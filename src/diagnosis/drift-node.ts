@@ -6,12 +6,13 @@
 
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
+
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { sameIP } from "../ipnet/address.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { ifnameWord } from "./command-words.ts";
 import type { Drift } from "./drift-kinds.ts";
 import { addressOf } from "./fact-text.ts";
-import { sameIP } from "./target.ts";
 
 /** rp_filter in effect on a device: the larger of `all` and the device's own (kernel rule). */
 export function effectiveRpFilter(

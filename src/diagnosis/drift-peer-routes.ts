@@ -5,17 +5,18 @@
  */
 
 import { type LocalView, type PeerRoute, planPeerRoutes } from "../agent/peer-routes.ts";
+
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { BACKENDS, type Backend } from "../cluster/node-record.ts";
+
 import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
-import { formatIP } from "../ipnet/address.ts";
+import { formatIP, sameIP } from "../ipnet/address.ts";
 import { containsPrefix, formatPrefix, type IPPrefix, parseInterfaceCIDR } from "../ipnet/prefix.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { addressWord, prefixWord } from "./command-words.ts";
 import type { Drift } from "./drift-kinds.ts";
 import type { BlockRoute } from "./explanation.ts";
 import { fdbText, neighbourText, routeDst, routeText } from "./fact-text.ts";
-import { sameIP } from "./target.ts";
 import { prefixOrUndefined } from "./trace-net.ts";
 
 /** rtnetlink protocol of podnet's peer routes (agent/route-diff.ts ROUTE_PROTO). */

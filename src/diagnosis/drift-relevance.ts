@@ -5,9 +5,11 @@
  * (a block, an endpoint, a VTEP MAC, a node). Every comparison is exact — addresses and prefixes
  * parsed, never substrings: 10.244.0.2 is not 10.244.0.20, 2001:db8::1 not 2001:db8::1:5.
  */
+
+import { canonicalIP, sameIP } from "../ipnet/address.ts";
 import { formatPrefix } from "../ipnet/prefix.ts";
 import { type Drift, NODE_WIDE_DRIFT } from "./drift-kinds.ts";
-import { canonicalIP, inPrefix, prefixOrUndefined, sameIP } from "./trace-net.ts";
+import { inPrefix, prefixOrUndefined } from "./trace-net.ts";
 
 export interface DriftScope {
   /** The addresses in question: a subject naming one (with any port) concerns the scope. */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
-import { nftSet, proxyTable, reportsProxyTable, serviceDrift } from "./drift-services.ts";
+import { proxyTableName } from "../linux/nft-table-family.ts";
+import { nftSet, reportsProxyTable, serviceDrift } from "./drift-services.ts";
 import { DUAL_ECHO_IP6, DUAL_FACTS, DUAL_SNAPSHOT } from "./fixtures/lab-dual.ts";
 import { LAB_ECHO } from "./fixtures/lab-snapshot.ts";
 
@@ -62,6 +63,16 @@ describe("serviceDrift on a dual-stack node", () => {
     );
   });
 
+  test("an IPv6 ClusterIP of no Service left in the map: its problem brackets the address", () => {
+    const left = withSet(node("node1"), "service-endpoints-tcp", 6, (e) => [
+      ...e,
+      { key: ["fd00:10:96::77", "80", "0"], value: ["fd00:10:244:3::9", "8080"] },
+    ]);
+    const d = serviceDrift(DUAL_SNAPSHOT, left);
+    expect(d.map((x) => [x.kind, x.subject])).toEqual([["stale-endpoint", "[fd00:10:244:3::9]:8080"]]);
+    expect(d[0]?.problem).toBe("its proxy still maps [fd00:10:96::77]:80/tcp, the ClusterIP of no Service");
+  });
+
   test("an IPv4 ClusterIP put into the IPv6 table's maps does not count for the IPv4 table", () => {
     const moved = withSet(
       withSet(node("node3"), "cluster-ips", 4, (e) => e.filter((x) => x.key[0] !== ECHO_IP4)),
@@ -92,7 +103,7 @@ describe("serviceDrift on a dual-stack node", () => {
       },
     };
     const d = serviceDrift(DUAL_SNAPSHOT, noV6);
-    expect(d.map((x) => [x.kind, x.subject])).toEqual([["nft-table-missing", proxyTable(6)]]);
+    expect(d.map((x) => [x.kind, x.subject])).toEqual([["nft-table-missing", proxyTableName(6)]]);
     expect(d[0]?.problem).toContain("IPv6");
   });
 

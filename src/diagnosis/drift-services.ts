@@ -10,35 +10,23 @@
  * node holds an IPv6 block, its sets and chains tagged `family: "ip6"`.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { canonicalIP, type Family, sameIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { Service, ServicePort } from "../k8s/service-model.ts";
 import type { NftChainFact, NftSetFact } from "../linux/kernel-facts.ts";
+import { isOfTable, proxyTableName } from "../linux/nft-table-family.ts";
 import { NAMES, nodePortEndpointsMap, type Proto, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
 import type { Drift } from "./drift-kinds.ts";
-import { hostPort } from "./fact-text.ts";
-import { canonicalIP, sameIP } from "./target.ts";
 import { familyOf } from "./trace-net.ts";
-
-export type ProxyFamily = 4 | 6;
-
-/** The proxy's table of a family as nft names it: "ip podnet" or "ip6 podnet". */
-export function proxyTable(family: ProxyFamily): string {
-  return family === 6 ? "ip6 podnet" : "ip podnet";
-}
-
-/** The IPv4 table; kept for readers that know only it. */
-export const PROXY_TABLE = proxyTable(4);
-
-const ofFamily = (x: { readonly family?: string }, family: ProxyFamily) =>
-  (family === 6) === (x.family === "ip6");
 
 /**
  * Whether the node reports its proxy table of `family`. For IPv6 that needs the table listed and
  * its contents tagged: an agent before both tables were told apart sent the ip6 sets untagged,
  * mixed with the ip ones, so what its IPv6 table holds is unknown, not missing.
  */
-export function reportsProxyTable(facts: NodeFacts, family: ProxyFamily): boolean {
-  if (!facts.nft.tables.includes(proxyTable(family))) return false;
+export function reportsProxyTable(facts: NodeFacts, family: Family): boolean {
+  if (!facts.nft.tables.includes(proxyTableName(family))) return false;
   return (
     family === 4 ||
     facts.nft.sets.some((s) => s.family === "ip6") ||
@@ -52,13 +40,13 @@ export function hasProxyTable(facts: NodeFacts): boolean {
 }
 
 /** A set or map of the proxy table of `family`. */
-export function nftSet(facts: NodeFacts, name: string, family: ProxyFamily = 4): NftSetFact | undefined {
-  return facts.nft.sets.find((s) => s.name === name && ofFamily(s, family));
+export function nftSet(facts: NodeFacts, name: string, family: Family = 4): NftSetFact | undefined {
+  return facts.nft.sets.find((s) => s.name === name && isOfTable(s, family));
 }
 
 /** A chain of the proxy table of `family`. */
-export function nftChain(facts: NodeFacts, name: string, family: ProxyFamily = 4): NftChainFact | undefined {
-  return facts.nft.chains.find((c) => c.name === name && ofFamily(c, family));
+export function nftChain(facts: NodeFacts, name: string, family: Family = 4): NftChainFact | undefined {
+  return facts.nft.chains.find((c) => c.name === name && isOfTable(c, family));
 }
 
 /** Whether the set has an element whose key is exactly `key` (addresses compared canonically). */
@@ -83,7 +71,7 @@ function mapValueText(endpoint: string): string {
   return m ? `${m[1]} . ${m[2]}` : endpoint;
 }
 
-function inFamily(ip: string, family: ProxyFamily): boolean {
+function inFamily(ip: string, family: Family): boolean {
   const canonical = canonicalIP(ip);
   return canonical !== undefined && familyOf(canonical) === family;
 }
@@ -101,10 +89,10 @@ function serviceName(s: Service): string {
 }
 
 /** A Service's ClusterIP of `family` against that family's proxy table on one node. */
-function checkService(facts: NodeFacts, view: ServiceView, family: ProxyFamily): Drift[] {
+function checkService(facts: NodeFacts, view: ServiceView, family: Family): Drift[] {
   const drift: Drift[] = [];
   const svc = serviceName(view.service);
-  const table = proxyTable(family);
+  const table = proxyTableName(family);
   const add = (kind: Drift["kind"], subject: string, problem: string, evidence: string, command: string) =>
     drift.push({ node: facts.node, kind, subject, problem, evidence, command });
   for (const ip of view.service.clusterIPs.filter((c) => inFamily(c, family))) {
@@ -168,7 +156,7 @@ export function nodePortEndpoints(
   facts: NodeFacts,
   proto: Proto,
   nodePort: number,
-  family: ProxyFamily = 4,
+  family: Family = 4,
 ): string[] {
   return (nftSet(facts, nodePortEndpointsMap(proto), family)?.elements ?? [])
     .filter((e) => e.key[0] === String(nodePort))
@@ -180,10 +168,10 @@ export function nodePortEndpoints(
  * exactly the Service's endpoints of the family. The subject is the node's own
  * NODE-IP:NODEPORT/PROTO of the family (what explain asks).
  */
-function nodePortDrift(facts: NodeFacts, view: ServiceView, family: ProxyFamily): Drift[] {
+function nodePortDrift(facts: NodeFacts, view: ServiceView, family: Family): Drift[] {
   const drift: Drift[] = [];
   const svc = serviceName(view.service);
-  const table = proxyTable(family);
+  const table = proxyTableName(family);
   const endpoints = view.endpoints.filter((e) => inFamily(e.ip, family));
   const nodeIP =
     facts.agent.nodeIPs.map((a) => canonicalIP(a) ?? a).find((a) => inFamily(a, family)) ?? facts.node;
@@ -222,12 +210,12 @@ function nodePortDrift(facts: NodeFacts, view: ServiceView, family: ProxyFamily)
  * The proxy tables a node must report: `ip podnet` always (the proxy renders it in every cluster),
  * `ip6 podnet` when the node holds an IPv6 block (the agent reads it then).
  */
-export function expectedProxyFamilies(facts: NodeFacts): ProxyFamily[] {
+export function expectedProxyFamilies(facts: NodeFacts): Family[] {
   return facts.agent.blocks.some((b) => familyOf(b.split("/")[0] ?? b) === 6) ? [4, 6] : [4];
 }
 
 /** The ClusterIPs of no Service that a family's endpoint maps still hold. */
-function staleClusterIPs(snapshot: ClusterSnapshot, facts: NodeFacts, family: ProxyFamily): Drift[] {
+function staleClusterIPs(snapshot: ClusterSnapshot, facts: NodeFacts, family: Family): Drift[] {
   const drift: Drift[] = [];
   const known = new Set(
     snapshot.services.flatMap((v) => v.service.clusterIPs.map((ip) => canonicalIP(ip) ?? ip)),
@@ -241,9 +229,9 @@ function staleClusterIPs(snapshot: ClusterSnapshot, facts: NodeFacts, family: Pr
         node: facts.node,
         kind: "stale-endpoint",
         subject: endpointText(e.value?.[0] ?? "?", e.value?.[1] ?? "?"),
-        problem: `its proxy still maps ${ip}:${e.key[1] ?? "?"}/${proto}, the ClusterIP of no Service`,
+        problem: `its proxy still maps ${hostPort(ip, e.key[1] ?? "?")}/${proto}, the ClusterIP of no Service`,
         evidence: `map ${map} has ${e.key.join(" . ")} : ${(e.value ?? []).join(" . ")}`,
-        command: `nft list map ${proxyTable(family)} ${map}`,
+        command: `nft list map ${proxyTableName(family)} ${map}`,
       });
     }
   }
@@ -254,7 +242,7 @@ function staleClusterIPs(snapshot: ClusterSnapshot, facts: NodeFacts, family: Pr
 export function serviceDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] {
   const drift: Drift[] = [];
   for (const family of expectedProxyFamilies(facts)) {
-    const table = proxyTable(family);
+    const table = proxyTableName(family);
     if (!facts.nft.tables.includes(table)) {
       drift.push({
         node: facts.node,

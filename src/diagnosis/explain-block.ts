@@ -6,7 +6,7 @@
 
 import type { NodeFacts, NodePodFact } from "../cluster/diagnosis-protocol.ts";
 import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
-import { formatIP, parseIP } from "../ipnet/address.ts";
+import { formatIP, parseIP, sameIP } from "../ipnet/address.ts";
 import { firstIP, nthIP } from "../ipnet/prefix.ts";
 import type { BlockLeaseView } from "./cluster-snapshot.ts";
 import { addressWord, ifnameWord, netnsWord, shellWord } from "./command-words.ts";
@@ -15,7 +15,6 @@ import { examineBlock } from "./drift-peer-routes.ts";
 import { age, type ExplainContext, type Finding, factsOf } from "./explain-context.ts";
 import type { Check, PodPart, Provenance } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
-import { sameIP } from "./target.ts";
 import { inPrefix, prefixOrUndefined } from "./trace-net.ts";
 
 function holders(f: NodeFacts, ip: string): string[] {

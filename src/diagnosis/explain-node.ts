@@ -5,16 +5,16 @@
  * there, per that node's `no-masquerade` set and its masquerade rule.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
-import { parseIP } from "../ipnet/address.ts";
+import { parseIP, sameIP } from "../ipnet/address.ts";
 import { containsIP } from "../ipnet/prefix.ts";
+import { proxyTableName } from "../linux/nft-table-family.ts";
 import { NAMES } from "../proxy/nft-names.ts";
 import { ifnameWord } from "./command-words.ts";
 import { nodeIPStatus, uplinkAddresses } from "./drift-node.ts";
-import { nftChain, nftSet, proxyTable, reportsProxyTable } from "./drift-services.ts";
+import { expectedProxyFamilies, nftChain, nftSet, reportsProxyTable } from "./drift-services.ts";
 import { type ExplainContext, type Finding, factsOf } from "./explain-context.ts";
 import type { Check, EgressDecision } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
-import { sameIP } from "./target.ts";
 import { familyOf, prefixOrUndefined } from "./trace-net.ts";
 
 export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
@@ -67,19 +67,21 @@ export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
 function egressOn(f: NodeFacts, ip: string): EgressDecision {
   const addr = parseIP(ip);
   const family = addr.family;
-  const table = proxyTable(family);
+  const table = proxyTableName(family);
   const nodeIP = f.agent.nodeIPs.find((a) => familyOf(a) === family);
   if (!reportsProxyTable(f, family)) {
     // An IPv6 table listed but untagged comes from an agent that mixed both tables' sets.
-    const unknown = family === 6 && f.nft.tables.includes(table);
+    if (family === 6 && f.nft.tables.includes(table))
+      return {
+        node: f.node,
+        reason: `unknown: the agent reports ${table} mixed with ip podnet (an older podnet)`,
+      };
     return {
       node: f.node,
       masquerade: false,
-      reason: unknown
-        ? `unknown: the agent reports ${table} mixed with ip podnet (an older podnet)`
-        : family === 6 && !f.agent.blocks.some((b) => familyOf(b.split("/")[0] ?? b) === 6)
-          ? `the node has no IPv6 block, so its pods have no IPv6 address to send from`
-          : `no ${table} table: pods' traffic leaves unmasqueraded`,
+      reason: !expectedProxyFamilies(f).includes(family)
+        ? `the node has no IPv6 block, so its pods have no IPv6 address to send from`
+        : `no ${table} table: pods' traffic leaves unmasqueraded`,
     };
   }
   const listed = (nftSet(f, NAMES.noMasquerade, family)?.elements ?? [])
@@ -117,17 +119,22 @@ function egressOn(f: NodeFacts, ip: string): EgressDecision {
 /** An address in no cluster or service range and no node's: how pods reach it. */
 export function explainOutside(ctx: ExplainContext): Finding {
   const egress = ctx.facts.map((f) => egressOn(f, ctx.ip));
-  const masq = egress.filter((e) => e.masquerade);
-  const summary =
-    egress.length === 0
-      ? "outside every cluster range"
-      : masq.length === egress.length
-        ? "outside every cluster range: pods reach it through masquerade to their node's IP"
-        : masq.length === 0
-          ? "outside every cluster range, not masqueraded: pods reach it with their own address"
-          : `outside every cluster range: masqueraded from ${masq.map((e) => e.node).join(", ")}, not from ${egress
-              .filter((e) => !e.masquerade)
-              .map((e) => e.node)
-              .join(", ")}`;
-  return { kinds: ["outside"], summary: [summary], egress, subjects: [ctx.ip] };
+  return { kinds: ["outside"], summary: [outsideSummary(egress)], egress, subjects: [ctx.ip] };
+}
+
+function outsideSummary(egress: readonly EgressDecision[]): string {
+  const nodes = (masquerade: boolean | undefined) =>
+    egress.filter((e) => e.masquerade === masquerade).map((e) => e.node);
+  const [masq, kept, unknown] = [nodes(true), nodes(false), nodes(undefined)];
+  if (egress.length === 0) return "outside every cluster range";
+  if (masq.length === egress.length)
+    return "outside every cluster range: pods reach it through masquerade to their node's IP";
+  if (kept.length === egress.length)
+    return "outside every cluster range, not masqueraded: pods reach it with their own address";
+  const parts = [
+    masq.length ? `masqueraded from ${masq.join(", ")}` : "",
+    kept.length ? `not from ${kept.join(", ")}` : "",
+    unknown.length ? `unknown from ${unknown.join(", ")}` : "",
+  ];
+  return `outside every cluster range: ${parts.filter((p) => p !== "").join(", ")}`;
 }

@@ -6,24 +6,16 @@
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { serviceIPBands } from "../ipam/service-ip-allocator.ts";
-import { parseIP } from "../ipnet/address.ts";
+import { parseIP, sameIP } from "../ipnet/address.ts";
 import { rangeContains } from "../ipnet/range.ts";
 import type { Endpoint, Service, ServicePort } from "../k8s/service-model.ts";
+import { proxyTableName } from "../linux/nft-table-family.ts";
 import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ServiceView } from "./cluster-snapshot.ts";
-import {
-  endpointText,
-  mapEndpoints,
-  nftSet,
-  protoOf,
-  proxyTable,
-  reportsProxyTable,
-  setHas,
-} from "./drift-services.ts";
+import { endpointText, mapEndpoints, nftSet, protoOf, reportsProxyTable, setHas } from "./drift-services.ts";
 import type { ExplainContext, Finding } from "./explain-context.ts";
 import type { Check, EndpointUse } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
-import { sameIP } from "./target.ts";
 import { familyOf, inPrefix, prefixOrUndefined } from "./trace-net.ts";
 
 export function serviceName(s: Service): string {
@@ -63,7 +55,7 @@ function clusterIPChecks(ctx: ExplainContext, view: ServiceView, f: NodeFacts): 
     },
   ];
   const family = familyOf(ip);
-  const table = proxyTable(family);
+  const table = proxyTableName(family);
   if (!reportsProxyTable(f, family)) {
     checks.push({
       node: f.node,
@@ -179,7 +171,7 @@ export function explainNodePort(ctx: ExplainContext): Finding | undefined {
   if (ctx.port === undefined) return undefined;
   const node = ctx.snapshot.nodes.find((n) => n.nodeIPs.some((a) => sameIP(a, ctx.ip)));
   const family = familyOf(ctx.ip);
-  const table = proxyTable(family);
+  const table = proxyTableName(family);
   const inSet = ctx.facts.filter((f) => setHas(nftSet(f, NAMES.nodeportIPs, family), [ctx.ip]));
   if (!node && inSet.length === 0) return undefined;
   const nodeName = node?.name ?? inSet[0]?.node;
@@ -272,7 +264,7 @@ export function endpointChecks(ctx: ExplainContext): Check[] {
           evidence: lacking.length
             ? `missing from ${lacking.map((p) => serviceEndpointsMap(protoOf(p))).join(", ")}`
             : "present in every port's map",
-          command: `nft list map ${proxyTable(family)} ${serviceEndpointsMap(protoOf(view.service.ports[0] ?? { protocol: "TCP", port: 0, targetPort: 0 }))}`,
+          command: `nft list map ${proxyTableName(family)} ${serviceEndpointsMap(protoOf(view.service.ports[0] ?? { protocol: "TCP", port: 0, targetPort: 0 }))}`,
         });
       }
     }

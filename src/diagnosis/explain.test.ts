@@ -331,6 +331,24 @@ describe("explainAddress on a dual-stack cluster", () => {
     expect(explainDual("203.0.113.100", kept).egress?.[1]?.masquerade).toBe(true);
   });
 
+  test("an older agent's untagged ip6 sets: masquerade is unknown (absent), not false", () => {
+    const untag = <T extends { readonly family?: "ip6" }>({ family: _, ...rest }: T) => rest;
+    const older = DUAL_FACTS.map((f) =>
+      f.node === "node2"
+        ? { ...f, nft: { ...f.nft, sets: f.nft.sets.map(untag), chains: f.nft.chains.map(untag) } }
+        : f,
+    );
+    const e = explainDual("2001:db8:3::100", older);
+    const node2 = e.egress?.find((g) => g.node === "node2");
+    expect(node2 && "masquerade" in node2).toBe(false);
+    expect(node2?.reason).toContain("unknown: the agent reports ip6 podnet mixed with ip podnet");
+    expect(JSON.parse(JSON.stringify(e)).egress[1]).not.toHaveProperty("masquerade");
+    expect(e.summary).toBe("outside every cluster range: masqueraded from node1, node3, unknown from node2");
+    expect(renderExplanation(e)).toContain(
+      "node2: masquerade unknown: unknown: the agent reports ip6 podnet",
+    );
+  });
+
   test("an IPv4-only node asked about an IPv6 address: it has no IPv6 block to send from", () => {
     const e = explain("2001:db8:3::100");
     expect(e.egress?.every((g) => !g.masquerade && g.reason.includes("no IPv6 block"))).toBe(true);

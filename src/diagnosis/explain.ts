@@ -5,6 +5,7 @@
  * reported, the nodes that did not answer, and `now`.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { canonicalIP, sameIP } from "../ipnet/address.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { findDrift } from "./drift.ts";
 import { relevantDrift } from "./drift-relevance.ts";
@@ -14,7 +15,7 @@ import { explainNodeIP, explainOutside } from "./explain-node.ts";
 import { endpointChecks, endpointUses, explainNodePort, explainServiceAddress } from "./explain-service.ts";
 import { type ConntrackSummary, EXPLAIN_SCHEMA, type Explanation, type FibDecision } from "./explanation.ts";
 import { routeText, tupleText } from "./fact-text.ts";
-import { canonicalIP, sameIP, splitHostPort, TargetError } from "./target.ts";
+import { splitHostPort, TargetError } from "./target.ts";
 
 export interface ExplainQuery {
   readonly ip: string;

@@ -163,8 +163,11 @@ export interface FreePart {
 
 export interface EgressDecision {
   readonly node: string;
-  /** Whether pod traffic from this node to the address is masqueraded. */
-  readonly masquerade: boolean;
+  /**
+   * Whether pod traffic from this node to the address is masqueraded; absent when unknown (an
+   * older agent reports its `ip6 podnet` sets mixed with `ip podnet`'s: see `reason`).
+   */
+  readonly masquerade?: boolean;
   /** The address the destination sees when masqueraded (the node IP). */
   readonly as?: string;
   readonly reason: string;

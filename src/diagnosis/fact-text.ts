@@ -3,8 +3,9 @@
  * "10.244.3.0/24 via 192.0.2.12 dev eth0 proto 200", "10.244.8.0 lladdr 62:f1:… PERMANENT",
  * "10.244.0.2:41796 → 10.102.49.235:80".
  */
+import { canonicalIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { ConntrackTuple, FdbFact, NeighbourFact, RouteFact } from "../linux/kernel-facts.ts";
-import { canonicalIP } from "./target.ts";
 
 export function routeText(r: RouteFact): string {
   const parts = [r.type !== "unicast" ? `${r.type} ${r.dst}` : r.dst];
@@ -23,12 +24,6 @@ export function neighbourText(n: NeighbourFact): string {
 
 export function fdbText(f: FdbFact): string {
   return `${f.mac} dev ${f.dev}${f.dst ? ` dst ${f.dst}` : ""}${f.flags.length ? ` ${f.flags.join(" ")}` : ""}`;
-}
-
-/** "10.0.0.1:80", "[2001:db8::1]:80", or the bare address without a port. */
-export function hostPort(ip: string, port: number | string | undefined): string {
-  if (port === undefined) return ip;
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 export function tupleText(t: ConntrackTuple): string {

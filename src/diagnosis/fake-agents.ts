@@ -15,14 +15,7 @@ import { DIAGNOSIS_REQUESTS_PREFIX, diagnosisKey } from "../cluster/diagnosis-pr
 import { parseDiagnosisKey, parseDiagnosisRequest } from "../cluster/diagnosis-records.ts";
 import type { Store, Watch, WatchEvent } from "../store/store.ts";
 
-/** "answer-dual": answers as a dual-stack node (both proxy tables). */
-export type FakeBehaviour =
-  | "answer"
-  | "answer-dual"
-  | "silent"
-  | "invalid-facts"
-  | "arm-error"
-  | "no-observation";
+export type FakeBehaviour = "answer" | "silent" | "invalid-facts" | "arm-error" | "no-observation";
 
 /**
  * A node's plausible facts; `dual` adds what a dual-stack node reports: an IPv6 node IP, block and
@@ -191,7 +184,7 @@ export class FakeAgents {
           await this.put(
             id,
             diagnosisKey(id, "facts", node),
-            b === "invalid-facts" ? { node } : fakeFacts(node, { dual: b === "answer-dual" }),
+            b === "invalid-facts" ? { node } : fakeFacts(node),
           );
           if (request.kind !== "trace") continue;
           const table = `inet podnet-trace-${id}`;

@@ -11,8 +11,8 @@ import type {
   ProbeResult,
   TraceEvent,
 } from "../cluster/diagnosis-protocol.ts";
+import { canonicalIP, sameIP } from "../ipnet/address.ts";
 import type { Direction, PacketHeader } from "./prediction-types.ts";
-import { canonicalIP, sameIP } from "./trace-net.ts";
 import type { TracePlan } from "./trace-plan.ts";
 
 export interface Tuple {

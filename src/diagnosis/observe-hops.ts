@@ -5,12 +5,13 @@
  * the node network, out of the cluster) — or that it entered and never left, and the likely why.
  */
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { sameIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { ObservedHop, ObservedNode, SeenPacket, SeenVerdict } from "./observation-types.ts";
 import { isVxlanDevice } from "./observe-node.ts";
-import { hostPort } from "./predict-state.ts";
 import type { Direction, Drop, DropReason, PacketHeader } from "./prediction-types.ts";
 import { nodeAddresses } from "./target.ts";
-import { inAny, sameIP } from "./trace-net.ts";
+import { inAny } from "./trace-net.ts";
 import type { TracePlan } from "./trace-plan.ts";
 
 function dropReasonOf(plan: TracePlan, verdict: SeenVerdict): DropReason {

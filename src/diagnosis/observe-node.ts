@@ -7,9 +7,9 @@
  */
 import type { NodeObservation, TraceEvent } from "../cluster/diagnosis-protocol.ts";
 import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
+import { sameIP } from "../ipnet/address.ts";
 import type { ObservedNode, SeenPacket, SeenVerdict } from "./observation-types.ts";
 import { ctTuple, type FlowTuples, headerOf, isTraceProto } from "./observe-flow.ts";
-import { sameIP } from "./trace-net.ts";
 import type { TracePlan } from "./trace-plan.ts";
 
 /** The hook a chain is attached to, from podnet's and the tracing table's chain names. */

@@ -10,11 +10,11 @@
  * hook traversal, to tie a rule line to the packet line before it (that is what nft prints).
  */
 import type { NodeObservation, ProbeResult } from "../cluster/diagnosis-protocol.ts";
+import { sameIP } from "../ipnet/address.ts";
 import type { Observation, ObservedHop } from "./observation-types.ts";
 import { stitch } from "./observe-flow.ts";
 import { hopsOf, localsOf } from "./observe-hops.ts";
 import { observeNode } from "./observe-node.ts";
-import { sameIP } from "./trace-net.ts";
 import type { TracePlan } from "./trace-plan.ts";
 
 export { serviceOfChain } from "./observe-node.ts";

@@ -3,6 +3,7 @@
  * without br_netfilter, invisible to the node's ip hooks, conntrack included.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import { ifnameWord } from "./command-words.ts";
 import {
   BRIDGED_UNOBSERVABLE,
@@ -13,15 +14,7 @@ import {
   postrouting,
 } from "./predict-forwarding.ts";
 import { deliver } from "./predict-next-hop.ts";
-import {
-  dropHere,
-  hop,
-  hostPort,
-  type WalkContext,
-  type WalkEnd,
-  type WalkState,
-  with_,
-} from "./predict-state.ts";
+import { dropHere, hop, type WalkContext, type WalkEnd, type WalkState, with_ } from "./predict-state.ts";
 import { familyOf } from "./trace-net.ts";
 
 /**

@@ -6,9 +6,10 @@
 
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { sameIP } from "../ipnet/address.ts";
+import { proxyTableName } from "../linux/nft-table-family.ts";
 import { NAMES } from "../proxy/nft-names.ts";
 import { addressWord, ifnameWord } from "./command-words.ts";
-import { proxyTable } from "./drift-services.ts";
 import { deliver, describeNext, onward } from "./predict-next-hop.ts";
 import { decideRoute, routeCommand } from "./predict-route.ts";
 import { masqueradeStep } from "./predict-service.ts";
@@ -25,7 +26,7 @@ import {
   with_,
 } from "./predict-state.ts";
 import type { PacketHeader } from "./prediction-types.ts";
-import { familyOf, localAddresses, longestMatch, sameIP } from "./trace-net.ts";
+import { familyOf, localAddresses, longestMatch } from "./trace-net.ts";
 
 const BRIDGE_NF = "net.bridge.bridge-nf-call-iptables";
 const BRIDGE_NF6 = "net.bridge.bridge-nf-call-ip6tables";
@@ -264,7 +265,10 @@ export function postrouting(ctx: WalkContext, w0: WalkState, facts: NodeFacts, o
           oif,
           evidence: m.evidence,
           commands: [
-            { node, command: `nft list chain ${proxyTable(familyOf(w.packet.dst))} ${NAMES.natPostrouting}` },
+            {
+              node,
+              command: `nft list chain ${proxyTableName(familyOf(w.packet.dst))} ${NAMES.natPostrouting}`,
+            },
             { node, command: `conntrack -L -s ${addressWord(w.packet.src)}` },
           ],
         }),

@@ -3,6 +3,7 @@
  * straight to a peer over the node network, through VXLAN to a peer, or out of the cluster.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { sameIP } from "../ipnet/address.ts";
 import { addressWord, ifnameWord } from "./command-words.ts";
 import type { NextHop } from "./predict-route.ts";
 import {
@@ -15,7 +16,7 @@ import {
   with_,
 } from "./predict-state.ts";
 import type { PacketHeader } from "./prediction-types.ts";
-import { factsOf, localAddresses, podByIP, podName, sameIP } from "./trace-net.ts";
+import { factsOf, localAddresses, podByIP, podName } from "./trace-net.ts";
 
 /** The pod (namespace/name) that holds `ip` on the node of `facts`, if any. */
 export function podOnNode(ctx: WalkContext, facts: NodeFacts, ip: string): string | undefined {

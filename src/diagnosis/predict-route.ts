@@ -7,7 +7,9 @@
 
 import type { NodeFacts, RouteFact } from "../cluster/diagnosis-protocol.ts";
 import { VXLAN_DEV, VXLAN_PORT, VXLAN_VNI } from "../cluster/vxlan-convention.ts";
+
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { sameIP } from "../ipnet/address.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { addressWord, ifnameWord } from "./command-words.ts";
 import { routeText } from "./fact-text.ts";
@@ -20,7 +22,6 @@ import {
   longestMatch,
   nodeByAddress,
   nodeByNodeIP,
-  sameIP,
 } from "./trace-net.ts";
 
 export type NextHop =

@@ -8,13 +8,16 @@
  * service-ips, vmap service-nodeports), `reject-check`, and nat-postrouting's three masquerades.
  */
 import type { NftSetFact, NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { canonicalIP, type Family, sameIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { ServicePort } from "../k8s/service-model.ts";
+import { isOfTable, nftFamilyWord, proxyTableName } from "../linux/nft-table-family.ts";
 import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
-import { nftChain, nftSet, type ProxyFamily, proxyTable, reportsProxyTable } from "./drift-services.ts";
+import { nftChain, nftSet, reportsProxyTable } from "./drift-services.ts";
 import { masqueradeAddress } from "./predict-route.ts";
 import type { Candidate, DropReason, HopCommand, PacketHeader } from "./prediction-types.ts";
-import { canonicalIP, familyOf, inAny, sameIP, serviceByClusterIP } from "./trace-net.ts";
+import { familyOf, inAny, serviceByClusterIP } from "./trace-net.ts";
 
 export type ServiceStep =
   | { readonly kind: "none" }
@@ -40,10 +43,8 @@ export type ServiceStep =
     };
 
 /** Whether the node reported the proxy table of `family` with its sets. */
-function hasRules(facts: NodeFacts, family: ProxyFamily): boolean {
-  return (
-    reportsProxyTable(facts, family) && facts.nft.sets.some((s) => (s.family === "ip6") === (family === 6))
-  );
+function hasRules(facts: NodeFacts, family: Family): boolean {
+  return reportsProxyTable(facts, family) && facts.nft.sets.some((s) => isOfTable(s, family));
 }
 
 function setHasAddress(s: NftSetFact | undefined, ip: string): boolean {
@@ -64,7 +65,7 @@ function endpointsFromMap(
   key: readonly string[],
   snapshot: ClusterSnapshot,
   view: ServiceView,
-  family: ProxyFamily,
+  family: Family,
 ): Candidate[] {
   const map = nftSet(facts, mapName, family);
   const found: Candidate[] = [];
@@ -102,7 +103,7 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
   const node = facts.node;
   const proto = packet.proto;
   const family = familyOf(packet.dst);
-  const table = proxyTable(family);
+  const table = proxyTableName(family);
   const rules = hasRules(facts, family);
   const set = (name: string) => nftSet(facts, name, family);
   const podCidrs = rules ? setPrefixes(set(NAMES.podCidrs)) : snapshot.config.clusterCidrs;
@@ -121,7 +122,7 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
       message,
       evidence: [
         ...evidence,
-        `reject-check: ${family === 6 ? "ip6" : "ip"} daddr @cluster-ips goto reject-service → ${proto === "tcp" ? "TCP reset" : "ICMP port unreachable"}`,
+        `reject-check: ${nftFamilyWord(family)} daddr @cluster-ips goto reject-service → ${proto === "tcp" ? "TCP reset" : "ICMP port unreachable"}`,
       ],
       commands: [...commands, { node, command: `nft list chain ${table} ${NAMES.reject}` }],
     });
@@ -189,7 +190,7 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
         entry
           ? `service-ips: ${entry.key.join(" . ")} : ${entry.value?.join(" ") ?? ""}`
           : `datastore: ${name} ${proto}/${port.port} → targetPort ${port.targetPort}`,
-        `${rules ? endpointsMap : "datastore endpoints"}: ${candidates.map((c) => `${c.ip}:${c.port ?? ""}${c.pod ? ` (${c.pod})` : ""}`).join(", ")}`,
+        `${rules ? endpointsMap : "datastore endpoints"}: ${candidates.map((c) => `${hostPort(c.ip, c.port)}${c.pod ? ` (${c.pod})` : ""}`).join(", ")}`,
       ],
       commands,
     };
@@ -235,7 +236,7 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
     description: `NodePort ${proto}/${packet.dport} of ${name}: marked for masquerade, DNAT to one of ${candidates.length} endpoint(s) (numgen random)`,
     evidence: [
       `service-nodeports: ${proto} . ${packet.dport} → ${name} ${proto}/${port.port}`,
-      `${nodePortEndpointsMap(proto)}: ${candidates.map((c) => `${c.ip}:${c.port ?? ""}`).join(", ")}`,
+      `${nodePortEndpointsMap(proto)}: ${candidates.map((c) => hostPort(c.ip, c.port)).join(", ")}`,
     ],
     commands,
   };

@@ -3,10 +3,10 @@
  * walk takes: record a hop, move on, finish, drop. predict-walk.ts drives the walk.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { PodRecord } from "../k8s/service-model.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { addressWord } from "./command-words.ts";
-import { hostPort } from "./fact-text.ts";
 import type { Candidate, Direction, Drop, Hop, PacketHeader, PathOutcome } from "./prediction-types.ts";
 
 export interface NatRecord {
@@ -61,8 +61,6 @@ export interface WalkContext {
 }
 
 export const MAX_STEPS = 16;
-
-export { hostPort };
 
 export function showPacket(p: PacketHeader): string {
   return `${hostPort(p.src, p.sport)} → ${hostPort(p.dst, p.dport)}`;

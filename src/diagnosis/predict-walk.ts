@@ -5,6 +5,8 @@
  * Service DNAT forks the walk: one branch per candidate endpoint.
  */
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { sameIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { PodRecord } from "../k8s/service-model.ts";
 import { addressWord } from "./command-words.ts";
 import { bridged } from "./predict-bridge.ts";
@@ -16,7 +18,6 @@ import {
   dropHere,
   finish,
   hop,
-  hostPort,
   MAX_STEPS,
   unNat,
   type WalkContext,
@@ -25,10 +26,10 @@ import {
   with_,
 } from "./predict-state.ts";
 import type { Drop, PacketHeader } from "./prediction-types.ts";
-import { blockOwner, factsOf, localAddresses, longestMatch, podName, sameIP } from "./trace-net.ts";
+import { blockOwner, factsOf, localAddresses, longestMatch, podName } from "./trace-net.ts";
 
 export type { At, NatRecord, WalkContext, WalkEnd, WalkState } from "./predict-state.ts";
-export { hostPort, showPacket } from "./predict-state.ts";
+export { showPacket } from "./predict-state.ts";
 
 export function walk(ctx: WalkContext, w: WalkState): WalkEnd[] {
   if (w.steps > MAX_STEPS) {

@@ -6,13 +6,15 @@
  */
 
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
+import { sameIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
+import { proxyTableName } from "../linux/nft-table-family.ts";
 import { NAMES } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
-import { proxyTable } from "./drift-services.ts";
 import { findRoute } from "./predict-route.ts";
-import { type At, hostPort, type WalkContext, type WalkEnd, type WalkState, walk } from "./predict-walk.ts";
+import { type At, type WalkContext, type WalkEnd, type WalkState, walk } from "./predict-walk.ts";
 import type { Hop, PacketHeader, PathOutcome, PredictedPath, Prediction } from "./prediction-types.ts";
-import { deviceAddresses, factsOf, familyOf, nodeByAddress, nodeByNodeIP, sameIP } from "./trace-net.ts";
+import { deviceAddresses, factsOf, familyOf, nodeByAddress, nodeByNodeIP } from "./trace-net.ts";
 import type { TracePlan } from "./trace-plan.ts";
 
 const INITIAL_TTL = 64;
@@ -170,7 +172,9 @@ function replyStart(ctx: WalkContext, end: WalkEnd, original: PacketHeader): Wal
         packet: answer,
         ttl: INITIAL_TTL,
         evidence: [],
-        commands: [{ node, command: `nft list chain ${proxyTable(familyOf(answer.src))} ${NAMES.reject}` }],
+        commands: [
+          { node, command: `nft list chain ${proxyTableName(familyOf(answer.src))} ${NAMES.reject}` },
+        ],
       };
       return {
         ...base,

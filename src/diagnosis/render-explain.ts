@@ -4,10 +4,10 @@
  * the command that shows them, agreements folded), who uses it, conntrack, drift and silent nodes.
  */
 import { unhandled } from "../base/unhandled.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { Drift } from "./drift.ts";
 import { agoText } from "./explain-context.ts";
 import type { BlockRoute, Check, Explanation } from "./explanation.ts";
-import { hostPort } from "./fact-text.ts";
 import { printableLines } from "./printable.ts";
 
 const OK = "✓";
@@ -159,7 +159,9 @@ export function renderExplanation(e: Explanation): string {
   if (e.egress) {
     const groups = new Map<string, string[]>();
     for (const g of e.egress) {
-      const key = `${g.masquerade ? "masquerade" : "no masquerade"}: ${g.reason}`;
+      const decided =
+        g.masquerade === undefined ? "masquerade unknown" : g.masquerade ? "masquerade" : "no masquerade";
+      const key = `${decided}: ${g.reason}`;
       groups.set(key, [...(groups.get(key) ?? []), g.as ? `${g.node} → as ${g.as}` : g.node]);
     }
     out.push(

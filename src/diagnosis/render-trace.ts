@@ -5,7 +5,8 @@
  * source the destination saw, the first disagreement, drift on the path, silent nodes, and the
  * commands that reproduce each hop.
  */
-import { hostPort } from "./predict-walk.ts";
+
+import { hostPort } from "../ipnet/host-port.ts";
 import type { Hop, PredictedPath } from "./prediction-types.ts";
 import { printableLines } from "./printable.ts";
 import type { HopComparison, HopStatus, TraceReport } from "./trace-types.ts";

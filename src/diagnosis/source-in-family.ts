@@ -1,6 +1,8 @@
 /** Which of its addresses a trace source sends from (pure). */
+
+import { canonicalIP } from "../ipnet/address.ts";
 import type { ResolvedTarget } from "./target.ts";
-import { canonicalIP, familyOf } from "./trace-net.ts";
+import { familyOf } from "./trace-net.ts";
 
 /**
  * The source as it sends to an address of `family`: a pod or a node sends from its own address of

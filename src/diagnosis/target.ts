@@ -10,7 +10,7 @@
  */
 
 import type { NodeRecord } from "../cluster/node-record.ts";
-import { formatIP, tryParseIP } from "../ipnet/address.ts";
+import { canonicalIP, formatIP, sameIP, tryParseIP } from "../ipnet/address.ts";
 import { containsIP, firstIP, nthIP, parsePrefix } from "../ipnet/prefix.ts";
 import type { PodRecord, Protocol, Service, ServicePort } from "../k8s/service-model.ts";
 import { isHeadless } from "../k8s/service-model.ts";
@@ -95,18 +95,6 @@ function portOf(text: string, portText: string): number {
   const port = parsePort(portText);
   if (port === undefined) throw new TargetError(text, `port "${portText}" is not a number from 1 to 65535`);
   return port;
-}
-
-/** The canonical text of an address, or undefined when `text` is none. */
-export function canonicalIP(text: string): string | undefined {
-  const ip = tryParseIP(text);
-  return ip === undefined ? undefined : formatIP(ip);
-}
-
-/** Whether two address texts name the same address (false when either is not one). */
-export function sameIP(a: string, b: string): boolean {
-  const ca = canonicalIP(a);
-  return ca !== undefined && ca === canonicalIP(b);
 }
 
 /** The addresses a node answers on: node IPs, gateways (block .1) and, with VXLAN, VTEP addresses (block .0). */

@@ -4,13 +4,13 @@
  */
 import type { NodeFacts, RouteFact } from "../cluster/diagnosis-protocol.ts";
 import type { NodeRecord } from "../cluster/node-record.ts";
-import { tryParseIP } from "../ipnet/address.ts";
+import { canonicalIP, sameIP, tryParseIP } from "../ipnet/address.ts";
 import { type IPPrefix, parsePrefix } from "../ipnet/prefix.ts";
 import type { PodRecord } from "../k8s/service-model.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
-import { blockOwner, canonicalIP, inPrefix, nodeAddresses, sameIP } from "./target.ts";
+import { blockOwner, inPrefix, nodeAddresses } from "./target.ts";
 
-export { blockOwner, canonicalIP, inPrefix, sameIP };
+export { blockOwner, inPrefix };
 
 /** The prefix a text names (host bits allowed), or undefined. */
 export function prefixOrUndefined(text: string): IPPrefix | undefined {

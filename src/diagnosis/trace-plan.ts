@@ -12,12 +12,14 @@
 import type { RouteQuery, TraceProto, TraceSource, TraceSpec } from "../cluster/diagnosis-protocol.ts";
 import type { NodeRecord } from "../cluster/node-record.ts";
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
+import { canonicalIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { ServicePort } from "../k8s/service-model.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import type { Candidate } from "./prediction-types.ts";
 import { sourceInFamily } from "./source-in-family.ts";
 import { nodeAddresses, type ResolvedTarget } from "./target.ts";
-import { canonicalIP, familyOf, nodeByNodeIP, nodeNamed, podByIP, podName } from "./trace-net.ts";
+import { familyOf, nodeByNodeIP, nodeNamed, podByIP, podName } from "./trace-net.ts";
 
 export class TracePlanError extends Error {
   override readonly name = "TracePlanError";
@@ -51,7 +53,7 @@ function targetText(target: ResolvedTarget): string {
     case "service":
       return `${target.service.namespace}/${target.service.name}`;
     case "node-port":
-      return `${target.ip}:${target.port}`;
+      return hostPort(target.ip, target.port);
     case "external":
       return target.ip;
     default:

@@ -5,6 +5,7 @@
  * that did not answer.
  */
 import type { ProbeResult } from "../cluster/diagnosis-protocol.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { Drift } from "./drift.ts";
 import { relevantDrift } from "./drift-relevance.ts";
 import type { Observation } from "./observation-types.ts";
@@ -47,7 +48,7 @@ export function endpointView(target: ResolvedTarget): TraceEndpointView {
       const name = `${target.service.namespace}/${target.service.name}`;
       return {
         kind: "node-port",
-        text: `${target.node?.name ?? target.ip}:${target.port} (NodePort of ${name})`,
+        text: `${hostPort(target.node?.name ?? target.ip, target.port)} (NodePort of ${name})`,
         ip: target.ip,
         port: target.port,
         ...(target.node ? { node: target.node.name } : {}),

@@ -6,6 +6,7 @@
 import type { DecodedPacket, Question } from "dns-packet";
 import * as dnsPacket from "dns-packet";
 import { type Family, formatIP, parseIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import { UDP_MAX } from "./dns-message.ts";
 import { lookupKey } from "./dns-name.ts";
 
@@ -46,7 +47,7 @@ export function parseUpstream(text: string): Upstream {
 }
 
 export function formatUpstream(u: Upstream): string {
-  return u.family === 6 ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
+  return hostPort(u.host, u.port);
 }
 
 /** The query sent upstream: the client's question, a fresh ID, RD, and EDNS0 with our size. */

@@ -2,12 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import {
   addToIP,
+  canonicalIP,
   compareIP,
   formatIP,
   ipEquals,
   ipFromBigint,
   isIPv4Mapped,
   parseIP,
+  sameIP,
   tryParseIP,
 } from "./address.ts";
 import { AddressParseError } from "./errors.ts";
@@ -163,5 +165,21 @@ describe("arithmetic", () => {
     expect(sorted.map(formatIP)).toEqual(["10.0.0.1", "10.0.0.2", "255.255.255.255", "::", "::1"]);
     expect(ipEquals(parseIP("::ffff:1.2.3.4"), parseIP("1.2.3.4"))).toBe(false);
     expect(ipEquals(parseIP("2001:db8::1"), parseIP("2001:DB8:0::1"))).toBe(true);
+  });
+});
+
+describe("canonicalIP and sameIP", () => {
+  test("canonicalIP writes an address as formatIP does and gives undefined for other text", () => {
+    expect(canonicalIP("FD00:10:96:0:0:0:0:A")).toBe("fd00:10:96::a");
+    expect(canonicalIP("10.96.0.10")).toBe("10.96.0.10");
+    expect(canonicalIP("[fd00::1]")).toBeUndefined();
+    expect(canonicalIP("node1")).toBeUndefined();
+  });
+
+  test("sameIP compares spellings of one address, not text", () => {
+    expect(sameIP("fd00:10:96::a", "FD00:10:96:0:0:0:0:A")).toBe(true);
+    expect(sameIP("fd00:10:96::a", "fd00:10:96::b")).toBe(false);
+    expect(sameIP("10.96.0.10", "::ffff:10.96.0.10")).toBe(false);
+    expect(sameIP("?", "?")).toBe(false);
   });
 });

@@ -168,3 +168,15 @@ function formatV6(value: bigint): string {
 export function formatIP(ip: IPAddress): string {
   return ip.family === 4 ? formatV4(ip.value) : formatV6(ip.value);
 }
+
+/** The canonical text of an address (RFC 5952 for IPv6), or undefined when `text` is none. */
+export function canonicalIP(text: string): string | undefined {
+  const ip = tryParseIP(text);
+  return ip === undefined ? undefined : formatIP(ip);
+}
+
+/** Whether two address texts name the same address (false when either is not one). */
+export function sameIP(a: string, b: string): boolean {
+  const ca = canonicalIP(a);
+  return ca !== undefined && ca === canonicalIP(b);
+}

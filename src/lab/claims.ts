@@ -2,10 +2,11 @@
  * The IP-per-pod claims `lab check` proves, as pure judgements over what was observed (kernel
  * state and echo replies). Kept free of I/O so every verdict is unit-tested, ✓ and ✗ alike.
  */
-import { ipEquals, parseIP, tryParseIP } from "../ipnet/address.ts";
+import { parseIP, sameIP } from "../ipnet/address.ts";
 import { containsIP, parsePrefix } from "../ipnet/prefix.ts";
+import { ipFamilyName } from "../k8s/service-model.ts";
 import type { EchoProbe } from "./echo-server.ts";
-import { familyName, type LabFamily } from "./lab-families.ts";
+import type { LabFamily } from "./lab-families.ts";
 
 export interface Verdict {
   readonly ok: boolean;
@@ -34,7 +35,7 @@ export function uniquePodIps(pods: readonly PodAddresses[], families: readonly L
     for (const f of families) {
       const held = parsed.filter((a) => a.addr.family === f).length;
       if (p.ips.length > 0 && held !== 1)
-        problems.push(`${p.pod} has ${held} ${familyName(f)} addresses, not 1`);
+        problems.push(`${p.pod} has ${held} ${ipFamilyName(f)} addresses, not 1`);
     }
     for (const { ip, addr } of parsed) {
       const key = `${addr.family}:${addr.value}`;
@@ -97,7 +98,7 @@ export function reachWithoutNat(claim: string, probes: readonly PairProbe[]): Ve
     }
     const r = p.outcome.probe.reply;
     if (r.pod !== p.to) problems.push(`${p.from} → ${p.toIp} was answered by ${r.pod}, not ${p.to}`);
-    if (!p.fromIps.some((ip) => sameAddress(ip, r.from))) {
+    if (!p.fromIps.some((ip) => sameIP(ip, r.from))) {
       problems.push(
         `${p.to} saw ${p.from} as ${r.from}, not as its own address ${p.fromIps.join("/")} (NAT?)`,
       );
@@ -111,16 +112,6 @@ export function reachWithoutNat(claim: string, probes: readonly PairProbe[]): Ve
     ? problems.join("; ")
     : `${probes.length} connections${paths.length ? ` (${paths.join(", ")})` : ""}; e.g. ${sample?.from} → ${sample?.to} (${sample?.toIp}) seen from ${seen}`;
   return { ok: problems.length === 0, claim, evidence };
-}
-
-/**
- * Whether two address texts name the same address (RFC 5952 and other spellings of one IPv6
- * address compare equal); text that is no address compares as text.
- */
-export function sameAddress(a: string, b: string): boolean {
-  const x = tryParseIP(a);
-  const y = tryParseIP(b);
-  return x && y ? ipEquals(x, y) : a === b;
 }
 
 /** A verdict whose claim names its family: `label` is familyLabel's ("" or " [IPv6]"). */

@@ -9,7 +9,7 @@
  *   mode: bridge             # bridge | ptp
  *   datastore: sqlite        # sqlite | etcd
  *   clusterCidr: [10.244.0.0/16, fd00:10:244::/56]   # one per family, in the lab's order
- *   serviceCidrs: [10.96.0.0/12, fd00:10:96::/112]   # the same
+ *   serviceCidrs: [10.96.0.0/12, fd00:10:96::/112]   # the same; both default to these
  *   podsPerNode: 2
  *   segments:
  *     - { name: lan1, cidr: 192.0.2.0/24, cidr6: 2001:db8:1::/64 }
@@ -20,16 +20,26 @@
  *
  * `cidr` (IPv4) is required when the lab runs IPv4, and `cidr6` (in 2001:db8::/32) defaults to
  * 2001:db8:N::/64 for the Nth segment; a range of a family the lab does not run is not used.
+ * `clusterCidr`/`serviceCidrs`, when given, must list one range per family of the lab, also when
+ * --ip-family sets the families (leave them out and the lab's defaults of those families apply).
+ * They are held to the agent's rules, must leave a node block per node and per family, must not
+ * overlap a segment, and must not hold the node-local DNS address (cluster-file-ranges.ts).
+ * Every range is kept in canonical text.
  */
 import type { Backend } from "../cluster/node-record.ts";
 import { BACKENDS, NODE_NAME } from "../cluster/node-record.ts";
 import type { Family } from "../ipnet/address.ts";
 import type { IPPrefix } from "../ipnet/prefix.ts";
-import { containsPrefix, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
+import { containsPrefix, formatPrefix, parsePrefix, prefixesOverlap } from "../ipnet/prefix.ts";
+import { ipFamilyName } from "../k8s/service-model.ts";
+import { ClusterFileError } from "./cluster-file-error.ts";
+import { checkLabRanges, cidrList, prefixOf } from "./cluster-file-ranges.ts";
 import type { IpFamilyFlag } from "./lab-families.ts";
-import { familiesOf, familyName, IP_FAMILY_FLAGS } from "./lab-families.ts";
+import { familiesOf, IP_FAMILY_FLAGS } from "./lab-families.ts";
 import type { HostSpec, Segment, Topology } from "./topology.ts";
-import { labHostIP, segmentOf as labSegment, MAX_LAB_NODES, segmentCidrs } from "./topology.ts";
+import { hostOn, segmentOf as labSegment, MAX_LAB_NODES, segmentCidrs, TopologyError } from "./topology.ts";
+
+export { ClusterFileError } from "./cluster-file-error.ts";
 
 export interface ClusterFile {
   readonly topology: Topology;
@@ -42,13 +52,6 @@ export interface ClusterFile {
   readonly clusterCidrs?: readonly string[];
   readonly serviceCidrs?: readonly string[];
   readonly podsPerNode?: number;
-}
-
-export class ClusterFileError extends Error {
-  override readonly name = "ClusterFileError";
-  constructor(field: string, reason: string) {
-    super(`Invalid cluster file: ${field} ${reason}`);
-  }
 }
 
 const DOCUMENTATION_RANGES: Readonly<Record<Family, readonly IPPrefix[]>> = {
@@ -79,20 +82,11 @@ function optionalOf<T extends string>(
   return v as T;
 }
 
-function prefixOf(text: unknown, field: string): IPPrefix {
-  if (typeof text !== "string") throw new ClusterFileError(field, "must be a CIDR");
-  try {
-    return parsePrefix(text);
-  } catch (e) {
-    throw new ClusterFileError(`${field} "${text}"`, `is not a CIDR (${(e as Error).message})`);
-  }
-}
-
 /** One range of a segment: in the family's documentation range, and large enough. */
 function segmentRange(text: unknown, field: string, family: Family): string {
   const cidr = prefixOf(text, field);
   const where = `${field} "${String(text)}"`;
-  if (cidr.family !== family) throw new ClusterFileError(where, `must be an ${familyName(family)} range`);
+  if (cidr.family !== family) throw new ClusterFileError(where, `must be an ${ipFamilyName(family)} range`);
   if (!DOCUMENTATION_RANGES[family].some((d) => containsPrefix(d, cidr))) {
     const ranges = family === 4 ? "192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24" : "2001:db8::/32";
     throw new ClusterFileError(where, `must lie in a documentation range (${ranges})`);
@@ -102,7 +96,7 @@ function segmentRange(text: unknown, field: string, family: Family): string {
       where,
       `is too small for a router and nodes (use /${MAX_SEGMENT_LENGTH[family]} or larger)`,
     );
-  return text as string;
+  return formatPrefix(cidr);
 }
 
 function segmentOf(v: unknown, i: number, families: readonly Family[]): Segment {
@@ -117,25 +111,6 @@ function segmentOf(v: unknown, i: number, families: readonly Family[]): Segment 
     throw new ClusterFileError(`segments[${i}].cidr`, "is required (the lab runs IPv4)");
   const cidrs = families.map((f) => ranges[f] ?? `2001:db8:${(i + 1).toString(16)}::/64`);
   return labSegment(s.name, cidrs);
-}
-
-/** `key` as a CIDR or a list of them (clusterCidr: a string or a list; clusterCidrs: a list). */
-function cidrList(doc: Record<string, unknown>, single: string, plural: string, families: readonly Family[]) {
-  if (doc[single] !== undefined && doc[plural] !== undefined)
-    throw new ClusterFileError(single, `and ${plural} cannot both be given`);
-  const key = doc[single] !== undefined ? single : plural;
-  const v = doc[key];
-  if (v === undefined) return undefined;
-  const list = typeof v === "string" && key === single ? [v] : v;
-  if (!Array.isArray(list) || list.length === 0) throw new ClusterFileError(key, "must list CIDRs");
-  const prefixes = list.map((c, i) => prefixOf(c, `${key}[${i}]`));
-  const have = prefixes.map((p) => p.family);
-  if (have.join() !== families.join())
-    throw new ClusterFileError(
-      key,
-      `must give one range per family of the lab, in its order (${families.map(familyName).join(", ")}), not ${have.map(familyName).join(", ")}`,
-    );
-  return list as string[];
 }
 
 function checkSegments(segments: readonly Segment[]): void {
@@ -170,6 +145,16 @@ function externalSegment(segments: readonly Segment[], families: readonly Family
   );
 }
 
+/** A host on a segment (topology's numbering), its refusal as the file's error. */
+function hostIn(seg: Segment, name: string, hostNumber: number): HostSpec {
+  try {
+    return hostOn(seg, name, hostNumber);
+  } catch (e) {
+    if (e instanceof TopologyError) throw new ClusterFileError("", e.message);
+    throw e;
+  }
+}
+
 /**
  * Parses a cluster file. `ipFamily` (the --ip-family flag) overrides the file's own; without
  * either the lab is IPv4 only.
@@ -182,11 +167,14 @@ export function parseClusterFile(
   try {
     raw = Bun.YAML.parse(text);
   } catch (e) {
-    throw new ClusterFileError("", `is not YAML: ${(e as Error).message}`);
+    throw new ClusterFileError("the text", `is not YAML: ${(e as Error).message}`);
   }
   const doc = record(raw, "the document");
-  const ipFamily = options.ipFamily ?? optionalOf(doc, "ipFamily", IP_FAMILY_FLAGS) ?? "ipv4";
+  const fileFamily = optionalOf(doc, "ipFamily", IP_FAMILY_FLAGS);
+  const ipFamily = options.ipFamily ?? fileFamily ?? "ipv4";
   const families = familiesOf(ipFamily);
+  const source = options.ipFamily ? "--ip-family" : fileFamily ? "ipFamily" : "the default";
+  const lab = { families, source: `${ipFamily}, from ${source}` };
   if (!Array.isArray(doc.segments) || doc.segments.length === 0)
     throw new ClusterFileError("segments", "must list at least one segment");
   if (!Array.isArray(doc.nodes) || doc.nodes.length === 0)
@@ -199,15 +187,6 @@ export function parseClusterFile(
   if (!segments.includes(ext)) segments.push(ext);
   const counters = new Map<string, number>();
   const names = new Set<string>();
-  const host = (seg: Segment, name: string, n: number): HostSpec => {
-    const addresses = segmentCidrs(seg).map((c) => {
-      const prefix = parsePrefix(c);
-      const ip = labHostIP(prefix, n);
-      if (!ip) throw new ClusterFileError(`segment "${seg.name}" (${c})`, `has no room for ${name}`);
-      return `${ip}/${prefix.length}`;
-    });
-    return { name, segment: seg.name, addresses, address: addresses[0] as string };
-  };
   const nodes = doc.nodes.map((v, i) => {
     const n = record(v, `nodes[${i}]`);
     if (typeof n.name !== "string" || !NODE_NAME.test(n.name) || n.name.length > 20) {
@@ -227,7 +206,7 @@ export function parseClusterFile(
       );
     const count = (counters.get(seg.name) ?? 0) + 1;
     counters.set(seg.name, count);
-    return host(seg, n.name, 10 + count);
+    return hostIn(seg, n.name, 10 + count);
   });
   const podsPerNode = doc.podsPerNode;
   if (
@@ -236,8 +215,9 @@ export function parseClusterFile(
   ) {
     throw new ClusterFileError("podsPerNode", "must be an integer from 1 to 26");
   }
-  const clusterCidrs = cidrList(doc, "clusterCidr", "clusterCidrs", families);
-  const serviceCidrs = cidrList(doc, "serviceCidr", "serviceCidrs", families);
+  const cluster = cidrList(doc, "clusterCidr", "clusterCidrs", lab);
+  const service = cidrList(doc, "serviceCidr", "serviceCidrs", lab);
+  checkLabRanges({ families, cluster, service, segments, nodeCount: nodes.length });
   const backend = optionalOf(doc, "backend", BACKENDS);
   const mode = optionalOf(doc, "mode", ["bridge", "ptp"] as const);
   const datastore = optionalOf(doc, "datastore", ["sqlite", "etcd"] as const);
@@ -246,15 +226,15 @@ export function parseClusterFile(
     topology: {
       segments,
       nodes,
-      external: host(ext, "external", 100),
-      datastore: host(first, "datastore", 2),
+      external: hostIn(ext, "external", 100),
+      datastore: hostIn(first, "datastore", 2),
     },
     ipFamily,
     ...(backend ? { backend } : {}),
     ...(mode ? { mode } : {}),
     ...(datastore ? { datastore } : {}),
-    ...(clusterCidrs ? { clusterCidrs } : {}),
-    ...(serviceCidrs ? { serviceCidrs } : {}),
+    ...(cluster ? { clusterCidrs: cluster.cidrs } : {}),
+    ...(service ? { serviceCidrs: service.cidrs } : {}),
     ...(podsPerNode !== undefined ? { podsPerNode: podsPerNode as number } : {}),
   };
 }

@@ -5,7 +5,7 @@
  * verdict is dns-claims.ts's.
  */
 import { reverseName } from "../dns/dns-name.ts";
-import { formatIP, parseIP, tryParseIP } from "../ipnet/address.ts";
+import { canonicalIP, parseIP } from "../ipnet/address.ts";
 import type { Service } from "../k8s/service-model.ts";
 import type { Verdict } from "./claims.ts";
 import { type ExpectedAnswer, resolvesBothFamilies } from "./dns-claims.ts";
@@ -19,10 +19,7 @@ import type { LabPod, LabState } from "./lab-state.ts";
 export const addressType = (f: LabFamily): QueryType => (f === 4 ? "A" : "AAAA");
 
 /** Answer data of an A/AAAA record in its canonical text (RFC 5952 for IPv6); other data as it is. */
-export function canonical(data: string): string {
-  const ip = tryParseIP(data);
-  return ip ? formatIP(ip) : data;
-}
+export const addressData = (data: string): string => canonicalIP(data) ?? data;
 
 export interface BothFamiliesTarget {
   /** The demo Service (PreferDualStack: a ClusterIP per family). */
@@ -45,9 +42,9 @@ export async function bothFamiliesCheck(
   for (const f of labFamilies(state)) {
     answers.push({
       what: `${addressType(f)} ${t.name}`,
-      expected: [canonical(clusterIPOf(t.service, f))],
+      expected: [addressData(clusterIPOf(t.service, f))],
       lookup: await queryFrom(state, pod.netns, t.name, addressType(f)),
-      normalize: canonical,
+      normalize: addressData,
     });
   }
   const ptr = reverseName(parseIP(clusterIPOf(t.service, t.secondary)));
@@ -60,7 +57,7 @@ export async function bothFamiliesCheck(
   return resolvesBothFamilies(answers, {
     pod: pod.name,
     name: t.headless,
-    expected: t.readyIPs.map(canonical),
+    expected: t.readyIPs.map(addressData),
     outcome: await getentFrom(pod.netns, t.headless, t.secondary),
   });
 }

@@ -9,10 +9,10 @@
  */
 import { errorText } from "../base/error-text.ts";
 import { reverseName } from "../dns/dns-name.ts";
-import { parseIP, tryParseIP } from "../ipnet/address.ts";
+import { parseIP, sameIP } from "../ipnet/address.ts";
 import { netnsExists } from "../linux/netns.ts";
 import type { Verdict } from "./claims.ts";
-import { addressType, bothFamiliesCheck, canonical } from "./dns-aaaa-check.ts";
+import { addressData, addressType, bothFamiliesCheck } from "./dns-aaaa-check.ts";
 import {
   forwardsOutsideNames,
   headlessResolvesToReadyPods,
@@ -25,7 +25,7 @@ import {
 } from "./dns-claims.ts";
 import type { DnsLookup } from "./dns-lookup.ts";
 import { getentFrom, type Outcome, queryFrom, resolvConfIn } from "./dns-query.ts";
-import { addressOf, type LabFamily, labFamilies } from "./lab-families.ts";
+import { addressesOf, addressOf, type LabFamily, labFamilies } from "./lab-families.ts";
 import { podNetns } from "./lab-paths.ts";
 import { undoAttach } from "./lab-pods.ts";
 import {
@@ -58,7 +58,6 @@ const fqdn = (ref: string) => {
   const [ns, name] = ref.split("/") as [string, string];
   return `${name}.${ns}.svc.${CLUSTER_DOMAIN}`;
 };
-const ofFamily = (ips: readonly string[], f: LabFamily) => ips.filter((ip) => tryParseIP(ip)?.family === f);
 const nameOnly = (ref: string) => ref.split("/")[1] as string;
 /** SRV data "PRIORITY WEIGHT PORT TARGET" → "PORT TARGET" (priority and weight are the zone's choice). */
 const portAndTarget = (data: string) => {
@@ -150,9 +149,7 @@ async function lifecycleCheck(state: LabState, pod: LabPod, f: LabFamily): Promi
   // No policy: SingleStack of the cluster's first family, the lab's primary one.
   const clusterIP = clusterIPOf(svc, f);
   const answered = (o: Outcome<DnsLookup>) =>
-    o.kind === "ok" &&
-    o.value.rcode === "NOERROR" &&
-    o.value.answers.some((a) => canonical(a.data) === canonical(clusterIP));
+    o.kind === "ok" && o.value.rcode === "NOERROR" && o.value.answers.some((a) => sameIP(a.data, clusterIP));
   let created: Awaited<ReturnType<typeof pollLookup>>;
   try {
     created = await pollLookup(probe, answered, DNS_CHANGE_LIMIT_MS);
@@ -225,7 +222,7 @@ async function dnsClaims(state: LabState): Promise<Verdict[]> {
   verdicts.push(
     headlessResolvesToReadyPods(
       HEADLESS_SERVICE,
-      ofFamily(endpointIPs, primary),
+      addressesOf(endpointIPs, primary),
       await queryFrom(state, pod.netns, fqdn(HEADLESS_SERVICE), addressType(primary)),
     ),
   );
@@ -287,7 +284,7 @@ async function dnsClaims(state: LabState): Promise<Verdict[]> {
               what: `${addressType(secondary)} ${UPSTREAM_HOST}`,
               expected: [externalIP(secondary)],
               lookup: await queryFrom(state, pod.netns, UPSTREAM_HOST, addressType(secondary)),
-              normalize: canonical,
+              normalize: addressData,
             },
           ]),
     ),
@@ -299,7 +296,7 @@ async function dnsClaims(state: LabState): Promise<Verdict[]> {
         service: echo,
         name: full,
         headless: fqdn(HEADLESS_SERVICE),
-        readyIPs: ofFamily(endpointIPs, secondary),
+        readyIPs: addressesOf(endpointIPs, secondary),
         secondary,
       }),
     );

@@ -5,6 +5,7 @@
 import { createSocket } from "node:dgram";
 import { createConnection, isIP } from "node:net";
 import { errorText } from "../base/error-text.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import type { EchoProbe, EchoReply } from "./echo-reply.ts";
 import { bareAddress, parseEchoReply } from "./echo-reply.ts";
 import { ownNetns } from "./echo-server.ts";
@@ -17,10 +18,6 @@ export class EchoProbeError extends Error {
   override readonly name = "EchoProbeError";
 }
 
-function endpoint(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 function probeResult(
   reply: EchoReply,
   seen: { replyFrom: string; localIp: string; localPort: number },
@@ -30,7 +27,7 @@ function probeResult(
 
 /** One TCP connection: the server writes its reply line and closes. */
 export function probeEcho(host: string, port: number, timeoutMs: number): Promise<EchoProbe> {
-  const where = endpoint(host, port);
+  const where = hostPort(host, port);
   return new Promise((resolve, reject) => {
     let data = "";
     let seen: { replyFrom: string; localIp: string; localPort: number } | undefined;
@@ -84,7 +81,7 @@ function sourceAddressFor(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const failed = (e: Error): void => {
       socket.close();
-      reject(new EchoProbeError(`cannot reach ${endpoint(host, port)}: ${e.message}`));
+      reject(new EchoProbeError(`cannot reach ${hostPort(host, port)}: ${e.message}`));
     };
     socket.once("error", failed);
     // Node hands a failed connect to the callback when there is one, not to "error".
@@ -112,7 +109,7 @@ export async function probeEchoUdp(
   localPort?: number,
 ): Promise<EchoProbe> {
   const family = isIP(host);
-  const where = endpoint(host, port);
+  const where = hostPort(host, port);
   if (family === 0)
     throw new EchoProbeError(`cannot probe ${where} over UDP: "${host}" is not an IP address`);
   const localIp = await sourceAddressFor(host, port);
@@ -158,7 +155,7 @@ export async function probeEchoUdp(
         } catch (e) {
           reject(
             new EchoProbeError(
-              `unexpected UDP answer from ${endpoint(sender.address, sender.port)}: ${errorText(e)}`,
+              `unexpected UDP answer from ${hostPort(sender.address, sender.port)}: ${errorText(e)}`,
             ),
           );
         }

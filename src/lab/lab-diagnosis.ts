@@ -10,8 +10,8 @@
  * the probe itself from the external host's namespace (its hidden --external-probe-netns).
  */
 
-import { hostPort } from "../diagnosis/fact-text.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import { runInteractive } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import { labFamilies } from "./lab-families.ts";

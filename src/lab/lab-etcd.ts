@@ -5,8 +5,9 @@
  * dies with its namespace on `lab down`.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+
 import { pollUntil } from "../base/poll-until.ts";
-import { hostPort } from "../diagnosis/fact-text.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 

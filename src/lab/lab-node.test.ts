@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { LAB_DNS_ADDRESS6, labAgentCommandLine } from "./lab-node.ts";
+import { DEFAULT_DNS_ADDRESS6, defaultDnsAddress } from "../agent/cluster-dns-options.ts";
+import { labAgentCommandLine } from "./lab-node.ts";
 import { defaultTopology, type HostSpec } from "./topology.ts";
 
 const DIRS = { confDir: "/run/lab/node1/net.d", stateDir: "/run/lab/node1/state" };
@@ -34,11 +35,12 @@ describe("labAgentCommandLine", () => {
     expect(values(argv, "--dns-upstream")).toEqual(["203.0.113.100", "2001:db8:3::100"]);
   });
 
-  test("ipv6: IPv6 ranges only and an IPv6 node-local DNS address", () => {
+  test("ipv6: IPv6 ranges only, so the agent defaults to the IPv6 node-local DNS address", () => {
     const argv = argvOf([6]);
     expect(values(argv, "--cluster-cidr")).toEqual(["fd00:10:244::/56"]);
     expect(values(argv, "--service-cidr")).toEqual(["fd00:10:96::/112"]);
-    expect(values(argv, "--dns-address")).toEqual([LAB_DNS_ADDRESS6]);
+    expect(argv).not.toContain("--dns-address");
+    expect(defaultDnsAddress(values(argv, "--cluster-cidr") as string[])).toBe(DEFAULT_DNS_ADDRESS6);
     expect(values(argv, "--dns-upstream")).toEqual(["2001:db8:3::100"]);
   });
 

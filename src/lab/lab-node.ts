@@ -11,7 +11,7 @@ import { parseConflist } from "../cni/conflist.ts";
 import { spawnDetached } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
 import { agentCommandLine } from "./agent-command-line.ts";
-import type { LabFamily } from "./lab-families.ts";
+import { LAB_CLUSTER_CIDRS, LAB_SERVICE_CIDRS, type LabFamily } from "./lab-families.ts";
 import { nodeNetns } from "./lab-paths.ts";
 import type { LabNode, LabState } from "./lab-state.ts";
 import { logTail } from "./log-tail.ts";
@@ -19,22 +19,6 @@ import type { HostSpec, Topology } from "./topology.ts";
 import { hostAddresses, segmentGateways } from "./topology.ts";
 
 export const LAB_NETWORK = "podnet-lab";
-/** The pods' ranges per family (IPv6: unique local addresses, a /64 block per node). */
-export const LAB_CLUSTER_CIDRS: Readonly<Record<LabFamily, string>> = {
-  4: "10.244.0.0/16",
-  6: "fd00:10:244::/56",
-};
-/** The Services' ranges per family (IPv4: the agent's default). */
-export const LAB_SERVICE_CIDRS: Readonly<Record<LabFamily, string>> = {
-  4: "10.96.0.0/12",
-  6: "fd00:10:96::/112",
-};
-/**
- * The node-local DNS address of a lab without IPv4 (NodeLocal DNSCache's IPv6 example); a lab with
- * IPv4 keeps the agent's default, 169.254.20.10, which answers AAAA questions as well.
- */
-export const LAB_DNS_ADDRESS6 = "fd00::10";
-
 export interface LabNodeOptions {
   readonly backend: Backend;
   readonly mode: "bridge" | "ptp";
@@ -75,8 +59,9 @@ export function labAgentCommandLine(
     blockGraceSeconds: 60,
     resyncSeconds: o.resyncSeconds ?? 5,
     metricsAddr: "127.0.0.1:9464",
-    // 169.254.20.10 is unreachable for pods without IPv4.
-    ...(o.families.includes(4) ? {} : { dnsAddress: LAB_DNS_ADDRESS6 }),
+    // No --dns-address: the agent's default follows the cluster CIDRs (169.254.20.10, or fd00::10
+    // when no pod has IPv4, which could not reach 169.254.20.10); cluster-file-ranges.ts keeps a
+    // file's ranges clear of it.
     // Names outside the cluster domain go to the external host's dnsmasq (the lab's "internet"),
     // on each of its addresses: forwarding works over every family the lab runs.
     dnsUpstreams: hostAddresses(topology.external).map(bareAddress),

@@ -3,8 +3,8 @@
  * describes) so `status`, `check`, `exec` and `down` work from any later invocation.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { IPFamily } from "../k8s/service-model.ts";
 import type { Conflist } from "./cni-runtime.ts";
-import type { IpFamilyName } from "./lab-families.ts";
 
 /**
  * Where labs keep their state; PODNET_LAB_ROOT overrides it so the test suite's labs never meet
@@ -90,7 +90,7 @@ export interface LabState {
     readonly dnsPid?: number;
   };
   /** The lab's address families, primary first; absent: ["IPv4"] (a state from before). */
-  readonly ipFamilies?: readonly IpFamilyName[];
+  readonly ipFamilies?: readonly IPFamily[];
   readonly nodes: LabNode[];
   readonly pods: LabPod[];
 }

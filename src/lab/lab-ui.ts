@@ -20,6 +20,7 @@
 
 import { untilSignal } from "../daemon/until-signal.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import { formatPrefix, nthIP, parseInterfaceCIDR } from "../ipnet/prefix.ts";
 import { inNetns } from "../linux/netns.ts";
 import type { ListenAddress } from "../ui/listen-address.ts";
@@ -114,7 +115,7 @@ async function serveHere(
 
 /** `http://HOST:PORT/` with an IPv6 host in brackets. */
 function urlOf(hostname: string, port: number): string {
-  return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
+  return `http://${hostPort(hostname, port)}/`;
 }
 
 /**

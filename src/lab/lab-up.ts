@@ -6,6 +6,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { Backend } from "../cluster/node-record.ts";
+import { ipFamilyName } from "../k8s/service-model.ts";
 import type { HeldLock } from "../linux/file-lock.ts";
 import { createNetns, deleteNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
 import { copyExecutable, installPlugins, selfExecutable } from "../plugin/install.ts";
@@ -14,7 +15,7 @@ import { startEchoServer } from "./echo-process.ts";
 import { startExternalHost } from "./external-host.ts";
 import { removeLab } from "./lab-down.ts";
 import { startLabEtcd } from "./lab-etcd.ts";
-import { familiesOf, familyName, type IpFamilyFlag, type LabFamily } from "./lab-families.ts";
+import { familiesOf, type IpFamilyFlag, type LabFamily } from "./lab-families.ts";
 import { startLabNode } from "./lab-node.ts";
 import { CREATED_ETC_NETNS_FILE, LAB_MARKER, labDir, labNetnsPrefix, podNetns } from "./lab-paths.ts";
 import { LAB_READINESS, type ReadinessDeclaration } from "./lab-readiness.ts";
@@ -72,7 +73,7 @@ export function labLayout(options: Pick<LabOptions, "nodes" | "ipFamily" | "topo
   const carried = topologyFamilies(topology);
   if (carried.join() !== [...families].sort().join())
     throw new LabLayoutError(
-      `The lab's layout carries ${carried.map(familyName).join(" and ")}, not the ${families.map(familyName).join(" and ")} of --ip-family ${flag}`,
+      `The lab's layout carries ${carried.map(ipFamilyName).join(" and ")}, not the ${families.map(ipFamilyName).join(" and ")} of --ip-family ${flag}`,
     );
   return { families, topology };
 }
@@ -182,7 +183,7 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
       address: topology.external.address,
       addresses: hostAddresses(topology.external),
     },
-    ipFamilies: families.map(familyName),
+    ipFamilies: families.map(ipFamilyName),
     nodes: [],
     pods: [],
   };

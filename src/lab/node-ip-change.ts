@@ -9,13 +9,21 @@
 
 import { VXLAN_DEV } from "../agent/vxlan-device.ts";
 import { errorText } from "../base/error-text.ts";
-import { addToIP, formatIP, parseIP, tryParseIP } from "../ipnet/address.ts";
+import { sameIP } from "../ipnet/address.ts";
 import { mustRunSync, runSync } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
-import { sameAddress, type Verdict } from "./claims.ts";
+import type { Verdict } from "./claims.ts";
 import { addressOf, type LabFamily } from "./lab-families.ts";
 import type { LabNode, LabState } from "./lab-state.ts";
 import { nodeAddresses } from "./lab-state.ts";
+import {
+  carrierFamily,
+  type IpStep,
+  moveSteps,
+  planAddressMove,
+  restoreSteps,
+  underlayHops,
+} from "./node-ip-move.ts";
 import type { PodView } from "./probe.ts";
 import { ipOf, probeFrom } from "./probe.ts";
 
@@ -28,39 +36,22 @@ function gatewayOf(node: LabNode, f: LabFamily): string {
   return gw;
 }
 
-function setAddress(node: LabNode, f: LabFamily, remove: string, add: string): void {
-  const fam = f === 6 ? ["-6"] : ["-4"];
-  // Old one out first: removing a primary address also removes secondaries of its subnet.
-  mustRunSync(["ip", "-n", node.netns, ...fam, "addr", "del", remove, "dev", "eth0"]);
-  // nodad: a tentative IPv6 address is skipped as a source and refused by bind() for 1–2 s.
-  mustRunSync([
-    "ip",
-    "-n",
-    node.netns,
-    ...fam,
-    "addr",
-    "add",
-    add,
-    "dev",
-    "eth0",
-    ...(f === 6 ? ["nodad"] : []),
-  ]);
-  // The default route leaves with the old address; the router is still the gateway.
-  mustRunSync(["ip", "-n", node.netns, ...fam, "route", "replace", "default", "via", gatewayOf(node, f)]);
+/** Runs the steps in order; a step that must not fail throws, naming its command. */
+function runSteps(steps: readonly IpStep[]): void {
+  for (const step of steps) {
+    if (step.mayFail) runSync([...step.argv]);
+    else mustRunSync([...step.argv]);
+  }
 }
 
-/**
- * Where the sending pod's node sends traffic for `dst` now: the next hop of a direct route, or,
- * through the VXLAN device, the underlay address its FDB holds for the tunnel.
- */
+/** Where the sending pod's node sends traffic for `dst` now (underlayHops over the kernel's answers). */
 function underlayHopFrom(nodeNs: string, dst: string): string[] {
   const r = runSync(["ip", "-n", nodeNs, "-j", "route", "get", dst]);
   if (r.code !== 0) return [];
-  const route = (JSON.parse(r.stdout) as { gateway?: string; dev?: string }[])[0];
-  if (route?.dev !== VXLAN_DEV) return route?.gateway ? [route.gateway] : [];
-  const fdb = runSync(inNetns(nodeNs, ["bridge", "-j", "fdb", "show", "dev", VXLAN_DEV]));
-  if (fdb.code !== 0) return [];
-  return (JSON.parse(fdb.stdout) as { dst?: string }[]).flatMap((f) => (f.dst ? [f.dst] : []));
+  return underlayHops(r.stdout, () => {
+    const fdb = runSync(inNetns(nodeNs, ["bridge", "-j", "fdb", "show", "dev", VXLAN_DEV]));
+    return fdb.code === 0 ? fdb.stdout : undefined;
+  });
 }
 
 /**
@@ -80,14 +71,14 @@ async function recovers(
   let last = "";
   while (Date.now() - started < RECOVERY_TIMEOUT_MS) {
     const hops = underlayHopFrom(fromNode.netns, ipOf(to, f) as string);
-    if (!hops.some((h) => sameAddress(h, newIp))) {
+    if (!hops.some((h) => sameIP(h, newIp))) {
       last = `${fromNode.name} still sends ${to.node}'s block to ${hops.join(",") || "nothing"}`;
     } else {
       const outcome = await probeFrom(state, from.netns, ipOf(to, f) as string);
       if (
         outcome.kind === "reply" &&
         outcome.probe.reply.pod === to.name &&
-        sameAddress(outcome.probe.reply.from, ipOf(from, f) as string)
+        sameIP(outcome.probe.reply.from, ipOf(from, f) as string)
       ) {
         return { ok: true, ms: Date.now() - started, last: "" };
       }
@@ -116,15 +107,6 @@ export async function nodeIpChangeRecovers(
 
 const CLAIM = "after a node's IP changes, cross-node traffic to its pods recovers without a restart";
 
-/**
- * The family of the underlay that carries family f's pod traffic from `fromNs` to `dst` now:
- * the family of the next hop or of the tunnel's FDB destination; f when nothing says otherwise.
- */
-function carrierFamily(fromNs: string, dst: string, f: LabFamily): LabFamily {
-  const hop = underlayHopFrom(fromNs, dst)[0];
-  return (hop !== undefined ? tryParseIP(hop)?.family : undefined) ?? f;
-}
-
 async function moveAndProbe(state: LabState, views: readonly PodView[], f: LabFamily): Promise<Verdict> {
   const claim = CLAIM;
   // The second node shares a segment with the first, so the change exercises direct routes
@@ -134,19 +116,29 @@ async function moveAndProbe(state: LabState, views: readonly PodView[], f: LabFa
   const to = views.find((v) => v.node === target.name && ipOf(v, f));
   const from = views.find((v) => v.node === fromNode.name && ipOf(v, f));
   if (!to || !from) return { ok: false, claim, evidence: `no IPv${f} pods on two different nodes to probe` };
-  const carrier = carrierFamily(fromNode.netns, ipOf(to, f) as string, f);
-  const original = nodeAddresses(target).find((a) => addressOf([a], carrier) !== undefined);
-  if (!original) return { ok: false, claim, evidence: `${target.name} has no IPv${carrier} address to move` };
-  const [ip, len] = original.split("/") as [string, string];
-  // Host number +40 (0x40 in IPv6, whose host numbers are written as the IPv4 ones): .12 → .52, ::12 → ::52.
-  const moved = `${formatIP(addToIP(parseIP(ip), carrier === 6 ? 0x40n : 40n))}/${len}`;
-  setAddress(target, carrier, original, moved);
+  const carrier = carrierFamily(underlayHopFrom(fromNode.netns, ipOf(to, f) as string), f);
+  const move = planAddressMove(nodeAddresses(target), carrier);
+  if (!move) return { ok: false, claim, evidence: `${target.name} has no IPv${carrier} address to move` };
+  const ip = move.original.split("/")[0] as string;
+  const moved = move.moved;
+  const gateway = gatewayOf(target, carrier);
+  const restore = () => runSteps(restoreSteps(target.netns, move, gateway));
   let away: Awaited<ReturnType<typeof recovers>>;
   try {
+    // Inside the try: a move that fails part-way still gets the original address back.
+    runSteps(moveSteps(target.netns, move, gateway));
     away = await recovers(state, from, to, f, moved.split("/")[0] as string);
-  } finally {
-    setAddress(target, carrier, moved, original);
+  } catch (e) {
+    try {
+      restore();
+    } catch (r) {
+      throw new Error(
+        `${errorText(e)}; putting ${move.original} back on ${target.name} failed too: ${errorText(r)}`,
+      );
+    }
+    throw e;
   }
+  restore();
   const back = await recovers(state, from, to, f, ip);
   const ok = away.ok && back.ok;
   const via = carrier === f ? "" : ` (the IPv${carrier} underlay carries the IPv${f} pods' tunnel)`;

@@ -7,9 +7,10 @@
  * In a dual lab one stop/start cycle is watched in both families (both of the pod's addresses,
  * both ClusterIPs), giving one verdict per family without doubling the wait.
  */
-import { formatIP, parseIP } from "../ipnet/address.ts";
+import { canonicalIP } from "../ipnet/address.ts";
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
+import { nftFamilyWord } from "../linux/nft-table-family.ts";
 import { TABLE_NAME } from "../proxy/nft-model.ts";
 import { serviceEndpointsMap } from "../proxy/nft-names.ts";
 import { labelled, type ProbeOutcome, type Verdict } from "./claims.ts";
@@ -32,18 +33,11 @@ const PROBES_PER_CLIENT = 8;
 
 /** Whether each node's map of TCP Service endpoints (family f's table) sends somewhere to ip:ECHO_PORT. */
 async function nodesHolding(state: LabState, ip: string, f: LabFamily): Promise<Map<string, boolean>> {
-  const element = new RegExp(`: ${formatIP(parseIP(ip)).replaceAll(".", "\\.")} \\. ${ECHO_PORT}\\b`);
+  const element = new RegExp(`: ${(canonicalIP(ip) ?? ip).replaceAll(".", "\\.")} \\. ${ECHO_PORT}\\b`);
   const held = await Promise.all(
     state.nodes.map(async (n) => {
       const r = await run(
-        inNetns(n.netns, [
-          "nft",
-          "list",
-          "map",
-          f === 4 ? "ip" : "ip6",
-          TABLE_NAME,
-          serviceEndpointsMap("tcp"),
-        ]),
+        inNetns(n.netns, ["nft", "list", "map", nftFamilyWord(f), TABLE_NAME, serviceEndpointsMap("tcp")]),
         { timeoutMs: 10_000 },
       );
       if (r.code !== 0)

@@ -6,9 +6,12 @@
  */
 
 import { pollUntil } from "../base/poll-until.ts";
-import { formatIP, parseIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
 import { run } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
+import { nftFamilyWord } from "../linux/nft-table-family.ts";
+import { TABLE_NAME } from "../proxy/nft-model.ts";
+import { NAMES } from "../proxy/nft-names.ts";
 import type { ProbeOutcome, Verdict } from "./claims.ts";
 import { addressOf, type LabFamily } from "./lab-families.ts";
 import {
@@ -35,13 +38,10 @@ import {
   repliesFromClusterIP,
   udpBackendReplaced,
 } from "./service-claims.ts";
+import { mapHoldsKey, serviceMapKey } from "./service-map-key.ts";
 
 const PROBES_PER_CLIENT = 12;
 const PROGRAM_TIMEOUT_MS = 10_000;
-
-/** The nft key of a ClusterIP port as `nft list map` prints it (IPv6 compressed, RFC 5952). */
-const serviceKey = (ip: string, proto: "tcp" | "udp", port: number) =>
-  `${formatIP(parseIP(ip))} . ${proto} . ${port}`;
 
 /**
  * Waits until every node's table of family f (`ip podnet` or `ip6 podnet`: one proxier per
@@ -55,12 +55,10 @@ async function waitProgrammed(state: LabState, key: string, f: LabFamily): Promi
       const still: string[] = [];
       for (const node of state.nodes.filter((n) => pending.includes(n.name))) {
         const r = await run(
-          inNetns(node.netns, ["nft", "list", "map", f === 4 ? "ip" : "ip6", "podnet", "service-ips"]),
-          {
-            timeoutMs: 10_000,
-          },
+          inNetns(node.netns, ["nft", "list", "map", nftFamilyWord(f), TABLE_NAME, NAMES.serviceIps]),
+          { timeoutMs: 10_000 },
         );
-        if (!r.stdout.includes(key)) still.push(node.name);
+        if (!mapHoldsKey(r.stdout, key)) still.push(node.name);
       }
       pending = still;
       return pending.length === 0;
@@ -115,7 +113,7 @@ async function hairpinCheck(state: LabState, pod: PodView, f: LabFamily): Promis
   });
   try {
     const ip = clusterIPOf(svc, f);
-    await waitProgrammed(state, serviceKey(ip, "tcp", SERVICE_PORT), f);
+    await waitProgrammed(state, serviceMapKey(ip, "tcp", SERVICE_PORT), f);
     return hairpinReach(pod.name, await probeFrom(state, pod.netns, ip, { port: SERVICE_PORT }));
   } finally {
     await deleteService(state, name);
@@ -188,7 +186,7 @@ export async function serviceChecks(
   const empty = await showService(state, EMPTY_SERVICE);
   const ip = clusterIPOf(echo, f);
   const emptyIP = clusterIPOf(empty, f);
-  await waitProgrammed(state, serviceKey(ip, "tcp", SERVICE_PORT), f);
+  await waitProgrammed(state, serviceMapKey(ip, "tcp", SERVICE_PORT), f);
   const pod = views.find((v) => ipOf(v, f));
   const node = state.nodes[0];
   if (!pod || !node) throw new Error("the lab has no pod or node to check Services from");
@@ -224,11 +222,11 @@ export async function serviceChecks(
   verdicts.push(
     refusedAtOnce([
       {
-        what: `${EMPTY_SERVICE} (${emptyIP}:${SERVICE_PORT})`,
+        what: `${EMPTY_SERVICE} (${hostPort(emptyIP, SERVICE_PORT)})`,
         ...(await timed(probeFrom(state, pod.netns, emptyIP, { port: SERVICE_PORT }))),
       },
       {
-        what: `undefined port ${ip}:${SERVICE_PORT + 1}`,
+        what: `undefined port ${hostPort(ip, SERVICE_PORT + 1)}`,
         ...(await timed(probeFrom(state, pod.netns, ip, { port: SERVICE_PORT + 1 }))),
       },
     ]),

@@ -3,7 +3,9 @@
  * observations are gathered in service-check.ts). Every verdict can fail, and its evidence says
  * what was seen.
  */
-import { type ProbeOutcome, sameAddress, type Verdict } from "./claims.ts";
+import { sameIP } from "../ipnet/address.ts";
+import { hostPort } from "../ipnet/host-port.ts";
+import type { ProbeOutcome, Verdict } from "./claims.ts";
 
 export interface ClientProbes {
   /** Who sent: a pod or node name. */
@@ -56,7 +58,7 @@ export function repliesFromClusterIP(
       continue;
     }
     const { replyFrom, reply } = p.outcome.probe;
-    if (!sameAddress(replyFrom, clusterIP))
+    if (!sameIP(replyFrom, clusterIP))
       problems.push(`${p.client} (${p.proto}) got ${reply.pod}'s reply from ${replyFrom}, not ${clusterIP}`);
     else count[p.proto]++;
   }
@@ -75,7 +77,7 @@ export function nodePortOnEveryNode(
   const seen: string[] = [];
   for (const p of probes) {
     if (p.outcome.kind === "error")
-      problems.push(`${p.node} (${p.address}:${nodePort}): ${p.outcome.message}`);
+      problems.push(`${p.node} (${hostPort(p.address, nodePort)}): ${p.outcome.message}`);
     else seen.push(`${p.address} → ${p.outcome.probe.reply.pod}`);
   }
   if (probes.length === 0) problems.push("no node probed");
@@ -124,7 +126,7 @@ export function egressMasquerade(
     problems.push(`${external.pod} → external: ${external.outcome.message}`);
   else {
     const from = external.outcome.probe.reply.from;
-    if (!external.nodeIps.some((ip) => sameAddress(ip, from)))
+    if (!external.nodeIps.some((ip) => sameIP(ip, from)))
       problems.push(
         `the external host saw ${external.pod} as ${from}, not as its node (${external.nodeIps.join("/")})`,
       );
@@ -135,7 +137,7 @@ export function egressMasquerade(
     problems.push(`${crossNode.pod} → ${crossNode.to}: ${crossNode.outcome.message}`);
   else {
     const from = crossNode.outcome.probe.reply.from;
-    if (!sameAddress(from, crossNode.podIp))
+    if (!sameIP(from, crossNode.podIp))
       problems.push(`${crossNode.to} saw ${crossNode.pod} as ${from}, not as its pod IP ${crossNode.podIp}`);
     evidence += `; ${crossNode.to} saw ${crossNode.pod} as ${from} (its pod IP)`;
   }

@@ -130,7 +130,7 @@ export function explainSections(e: Explanation): ExplainSection[] {
   push(
     "Egress",
     (e.egress ?? []).map((g) => ({
-      text: `${g.node}: ${g.masquerade ? `masqueraded as ${g.as ?? "the node IP"}` : "not masqueraded"} (${g.reason})`,
+      text: `${g.node}: ${g.masquerade === undefined ? "masquerade unknown" : g.masquerade ? `masqueraded as ${g.as ?? "the node IP"}` : "not masqueraded"} (${g.reason})`,
     })),
   );
   push(
