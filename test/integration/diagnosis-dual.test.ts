@@ -8,29 +8,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import type { Explanation } from "../../src/diagnosis/explanation.ts";
 import type { TraceReport } from "../../src/diagnosis/trace-types.ts";
 import { addressOf } from "../../src/lab/lab-families.ts";
 import type { LabState } from "../../src/lab/lab-state.ts";
 import { nodeAddresses } from "../../src/lab/lab-state.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { ensurePodnetBuilt, PODNET } from "../../testkit/podnet-build.ts";
+import { labCommands } from "../support/lab-commands.ts";
 
 let labRoot = "";
 let state: LabState;
 
-function podnet(...args: string[]) {
-  return runSync([PODNET, ...args], { env: { PODNET_LAB_ROOT: labRoot }, timeoutMs: 120_000 });
-}
-
-function labJson<T>(...args: string[]): T {
-  const r = podnet("lab", ...args, "--json");
-  if (r.code !== 0) throw new Error(`podnet lab ${args.join(" ")} exited ${r.code}: ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-const explain = (what: string) => labJson<Explanation>("explain", what);
-const trace = (from: string, to: string) => labJson<TraceReport>("trace", from, to);
+const { podnet, explain, trace } = labCommands(() => labRoot);
 
 function node(name: string) {
   const n = state.nodes.find((x) => x.name === name);

@@ -14,26 +14,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pollUntil } from "../../src/base/poll-until.ts";
-import type { Explanation } from "../../src/diagnosis/explanation.ts";
 import type { TraceReport } from "../../src/diagnosis/trace-types.ts";
 import type { LabState } from "../../src/lab/lab-state.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { ensurePodnetBuilt, PODNET } from "../../testkit/podnet-build.ts";
+import { labCommands } from "../support/lab-commands.ts";
 
 let labRoot = "";
 
-function podnet(...args: string[]) {
-  return runSync([PODNET, ...args], { env: { PODNET_LAB_ROOT: labRoot }, timeoutMs: 120_000 });
-}
-
-function labJson<T>(...args: string[]): T {
-  const r = podnet("lab", ...args, "--json");
-  if (r.code !== 0) throw new Error(`podnet lab ${args.join(" ")} exited ${r.code}: ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-const explain = (what: string) => labJson<Explanation>("explain", what);
-const trace = (from: string, to: string) => labJson<TraceReport>("trace", from, to);
+const { podnet, labJson, explain, trace } = labCommands(() => labRoot);
 
 let state: LabState;
 
