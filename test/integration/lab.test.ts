@@ -16,7 +16,8 @@ import { ensurePodnetBuilt, PODNET } from "../../testkit/podnet-build.ts";
 const labRoot = mkdtempSync(`${tmpdir()}/podnet-lab-test-`);
 
 function podnet(...args: string[]) {
-  return runSync([PODNET, ...args], { env: { PODNET_LAB_ROOT: labRoot }, timeoutMs: 120_000 });
+  // A dual-stack check proves 35 claims one after another: minutes on a loaded 2-core machine.
+  return runSync([PODNET, ...args], { env: { PODNET_LAB_ROOT: labRoot }, timeoutMs: 420_000 });
 }
 
 /** The id of the lab up in this test's lab root (other labs may run on the machine at the same time). */
@@ -176,7 +177,7 @@ for (const layout of LAYOUTS) {
       } finally {
         podnet("lab", "down"); // a failed assertion must not leave this lab in the way of the next
       }
-    });
+    }, 900_000);
   });
 }
 
