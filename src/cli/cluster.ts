@@ -1,7 +1,8 @@
 /**
  * `podnet cluster show|add-cidr`: the cluster's address plan in the datastore. add-cidr gives a
  * running cluster another pod range (when the first is running out) without touching any block
- * already leased; agents take new blocks from it once the earlier ranges are full.
+ * already leased; agents take new blocks from it once the earlier ranges are full. `cluster bgp`
+ * (cluster-bgp.ts) edits how the nodes peer over BGP.
  */
 import { extendClusterCidrs, readClusterConfig } from "../cluster/cluster-config-store.ts";
 import { clusterConfigToJSON } from "../ipam/cluster-config-json.ts";
@@ -9,15 +10,18 @@ import { formatPrefix } from "../ipnet/prefix.ts";
 import { openStore } from "../store/open-store.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, UsageError } from "./args.ts";
+import { clusterBgpCommand } from "./cluster-bgp.ts";
 
 export const CLUSTER_USAGE =
-  "podnet cluster show|add-cidr CIDR --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--json]";
+  "podnet cluster show|add-cidr CIDR|bgp ... --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--json]";
 
 export async function clusterCommand(
   argv: readonly string[],
   parse: (a: readonly string[]) => ParsedArgs,
 ): Promise<number> {
   const [sub, ...rest] = argv;
+  // BGP peering has its own record, subcommands and flags (cluster-bgp.ts).
+  if (sub === "bgp") return await clusterBgpCommand(rest);
   const args = parse(rest);
   assertKnownFlags(args, ["datastore", "json"]);
   const datastore = flag(args, "datastore");

@@ -12,6 +12,10 @@ export const CONFIG_KEY = `${ROOT}/config`;
 export const NODES_PREFIX = `${ROOT}/nodes/`;
 export const BLOCKS_PREFIX = `${ROOT}/blocks/`;
 export const IPAM_PREFIX = `${ROOT}/ipam/`;
+/** How nodes peer over BGP (one record; absent: BGP not configured). */
+export const BGP_KEY = `${ROOT}/bgp`;
+/** Each node's BGP sessions as its agent last saw them (`/podnet/bgp-status/NODE`, under its lease). */
+export const BGP_STATUS_PREFIX = `${ROOT}/bgp-status/`;
 
 export function nodeKey(name: string): string {
   return `${NODES_PREFIX}${name}`;

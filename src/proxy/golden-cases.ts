@@ -95,6 +95,25 @@ export const GOLDEN_CASES = {
     }),
   }),
   "egress-masquerade-off": nodeInput([], { masqueradeEgress: false }),
+  // BGP: the segments whose router learns the pod blocks (the lab's lan1 and lan2) see pod
+  // addresses; the IPv6 VPC prefix is not in the IPv4 table.
+  "egress-masquerade-vpc": nodeInput([], {
+    nonMasqueradeCidrs: nonMasqueradeCidrs({
+      clusterCidrs: [POD_CIDR],
+      serviceCidrs: [SERVICE_CIDR],
+      vpcCidrs: ["192.0.2.0/24", "198.51.100.0/24", "2001:db8:2::/64"],
+    }),
+  }),
+  "egress-masquerade-vpc-ipv6": nodeInput([], {
+    family: "ip6",
+    nodeIPs: ["192.0.2.11", "2001:db8::11"],
+    podCidrs: [POD_CIDR, POD_CIDR6],
+    nonMasqueradeCidrs: nonMasqueradeCidrs({
+      clusterCidrs: [POD_CIDR, POD_CIDR6],
+      serviceCidrs: [SERVICE_CIDR, SERVICE_CIDR6],
+      vpcCidrs: ["192.0.2.0/24", "2001:db8::/64", "2001:db8:2::/64"],
+    }),
+  }),
   ipv6: nodeInput(
     [
       {

@@ -1,6 +1,8 @@
 /**
  * The default egress non-masquerade list, in the manner of ip-masq-agent: traffic from pods to
  * these destinations keeps the pod's address, everything else leaves with the node's address.
+ * With BGP the "VPC" joins the list: the hosts whose routers learn the pods' blocks over BGP and
+ * so can answer a pod's own address (Calico's natOutgoing exempts its IP pools the same way).
  */
 
 /** RFC 1918 private IPv4 ranges and the IPv6 unique local range (RFC 4193). */
@@ -21,6 +23,8 @@ export interface NonMasqueradeOptions {
    * are routable from the rest of the private network.
    */
   readonly keepPrivateRanges?: boolean;
+  /** The BGP VPC (bgpVpcCidrs): destinations that route pod blocks learned over BGP. */
+  readonly vpcCidrs?: readonly string[];
   /** Further destinations that must see pod addresses. */
   readonly extra?: readonly string[];
 }
@@ -30,7 +34,24 @@ export function nonMasqueradeCidrs(options: NonMasqueradeOptions): string[] {
   return [
     ...options.clusterCidrs,
     ...options.serviceCidrs,
+    ...(options.vpcCidrs ?? []),
     ...(options.keepPrivateRanges ? PRIVATE_RANGES : []),
     ...(options.extra ?? []),
   ];
+}
+
+/** What of the cluster's BgpConfig (cluster/bgp-config.ts, given whole) decides the VPC. */
+export interface BgpVpcSource {
+  readonly peers: readonly unknown[];
+  readonly vpcCidrs: readonly string[];
+}
+
+/**
+ * The destinations BGP makes reachable by pod address: none when BGP is not configured or has no
+ * peers (nobody outside the cluster learns a route to a pod), the config's vpcCidrs when it
+ * lists any, else `nodeNetworks` — the subnets of the node IPs the caller knows (its uplink's).
+ */
+export function bgpVpcCidrs(config: BgpVpcSource | undefined, nodeNetworks: readonly string[]): string[] {
+  if (!config || config.peers.length === 0) return [];
+  return [...(config.vpcCidrs.length > 0 ? config.vpcCidrs : nodeNetworks)];
 }

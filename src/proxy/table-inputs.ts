@@ -15,6 +15,11 @@ export interface NodeView {
   readonly nodeIPs: readonly string[];
   readonly clusterCidrs: readonly string[];
   readonly serviceCidrs: readonly string[];
+  /**
+   * The BGP VPC (masquerade-cidrs.ts bgpVpcCidrs): pods reach it with their own addresses.
+   * Absent or empty when BGP is off.
+   */
+  readonly vpcCidrs?: readonly string[];
 }
 
 export interface EgressPolicy {
@@ -43,6 +48,7 @@ export function tableInputs(
   const noMasquerade = nonMasqueradeCidrs({
     clusterCidrs: view.clusterCidrs,
     serviceCidrs: view.serviceCidrs,
+    vpcCidrs: view.vpcCidrs ?? [],
     keepPrivateRanges: egress.keepPrivateRanges,
     extra: egress.nonMasqueradeCidrs,
   });
