@@ -1,0 +1,282 @@
+/** BgpSpeaker against a fake BIRD: what it writes, when it reloads or restarts, how it stops. */
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pollUntil } from "../base/poll-until.ts";
+import type { BgpConfig } from "../cluster/bgp-config.ts";
+import type { Logger } from "../daemon/log.ts";
+import { parseIP } from "../ipnet/address.ts";
+import { parsePrefix } from "../ipnet/prefix.ts";
+import type { BirdExit, BirdHandle, BirdReloadResult, StartBirdOptions } from "../linux/bird-process.ts";
+import { BgpSpeaker, type BgpSpeakerInputs, type BirdRunner } from "./bgp-speaker.ts";
+
+const SHOW_PROTOCOLS = `Name       Proto      Table      State  Since         Info
+peer_router_lan1 BGP        ---        up     2026-12-06 16:47:29  Established
+  BGP state:          Established
+    Neighbor address: 192.0.2.1
+    Neighbor AS:      64512
+    Local AS:         64512
+  Channel ipv4
+    State:          UP
+    Routes:         2 imported, 1 exported, 2 preferred
+`;
+
+class FakeBird implements BirdHandle {
+  readonly pid: number;
+  running = true;
+  readonly exited: Promise<BirdExit>;
+  readonly configs: string[] = [];
+  graceful = false;
+  private resolve!: (e: BirdExit) => void;
+  constructor(
+    readonly options: StartBirdOptions,
+    pid: number,
+  ) {
+    this.pid = pid;
+    this.exited = new Promise((r) => {
+      this.resolve = r;
+    });
+    this.configs.push(readFileSync(options.configPath, "utf8"));
+  }
+  get ctlPath() {
+    return this.options.ctlPath;
+  }
+  get configPath() {
+    return this.options.configPath;
+  }
+  async reload(): Promise<BirdReloadResult> {
+    this.configs.push(readFileSync(this.options.configPath, "utf8"));
+    return "reconfigured";
+  }
+  /** `show status` answers this many times that graceful-restart recovery is in progress. */
+  recoveryPolls = 0;
+  readonly commands: string[] = [];
+  async command(cmd: string): Promise<string> {
+    this.commands.push(cmd);
+    if (cmd === "show protocols all") return SHOW_PROTOCOLS;
+    if (cmd !== "show status") throw new Error(`unexpected command ${cmd}`);
+    const recovering = this.recoveryPolls-- > 0 ? "Graceful restart recovery in progress\n" : "";
+    return `BIRD 2.0.12\nRouter ID is 192.0.2.11\n${recovering}Daemon is up and running`;
+  }
+  exit(expected: boolean): BirdExit {
+    const e = { code: expected ? 0 : null, signal: expected ? null : "SIGKILL", expected };
+    this.running = false;
+    this.options.onExit?.(e);
+    this.resolve(e);
+    return e;
+  }
+  async gracefulRestart(): Promise<BirdExit> {
+    this.graceful = true;
+    return this.exit(true);
+  }
+  async stop(): Promise<BirdExit> {
+    return this.exit(true);
+  }
+}
+
+class FakeRunner implements BirdRunner {
+  readonly birds: FakeBird[] = [];
+  refuse: string | undefined;
+  async start(options: StartBirdOptions): Promise<BirdHandle> {
+    const bird = new FakeBird(options, 1000 + this.birds.length);
+    this.birds.push(bird);
+    return bird;
+  }
+  check(path: string): void {
+    if (this.refuse !== undefined && readFileSync(path, "utf8").includes(this.refuse))
+      throw new Error(`${path}:1:1 refused`);
+  }
+  stale = false;
+  readonly retired: { graceful: boolean }[] = [];
+  async retireStale(_ctl: string, graceful: boolean): Promise<boolean> {
+    const was = this.stale;
+    if (was) this.retired.push({ graceful });
+    this.stale = false;
+    return was;
+  }
+  get last(): FakeBird {
+    return this.birds.at(-1) as FakeBird;
+  }
+}
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const config = (more: Partial<BgpConfig> = {}): BgpConfig => ({
+  asNumber: 64512,
+  peers: [{ name: "router-lan1", address: "192.0.2.1", asNumber: 64512 }],
+  holdTimeSeconds: 9,
+  keepaliveSeconds: 3,
+  gracefulRestart: { enabled: false, restartTimeSeconds: 120 },
+  vpcCidrs: [],
+  ...more,
+});
+const inputs = (blocks: string[], ip = "192.0.2.11", c = config()): BgpSpeakerInputs => ({
+  config: c,
+  blocks: blocks.map((b) => parsePrefix(b)),
+  uplink: { name: "eth0", addresses: [parseIP(ip)], connected: [parsePrefix(`${ip}/24`, { strict: false })] },
+});
+
+const dirs: string[] = [];
+const speakers: BgpSpeaker[] = [];
+function setUp(reuse?: string) {
+  const dir = reuse ?? mkdtempSync(join(tmpdir(), "podnet-bgp-speaker-"));
+  if (reuse === undefined) dirs.push(dir);
+  const runner = new FakeRunner();
+  const speaker = new BgpSpeaker({
+    nodeName: "node1",
+    stateDir: join(dir, "bgp"),
+    netns: "pntest-unused",
+    clusterCidrs: [parsePrefix("10.244.0.0/16")],
+    nodeBlockLength: { ipv4: 24 },
+    log: quiet,
+    runner,
+    statusIntervalMs: 3_600_000,
+  });
+  speakers.push(speaker);
+  return { dir: join(dir, "bgp"), runner, speaker };
+}
+
+afterEach(async () => {
+  for (const s of speakers.splice(0)) await s.stop("withdraw");
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("BgpSpeaker", () => {
+  test("starts BIRD with the node's block in a 0600 config", async () => {
+    const { dir, runner, speaker } = setUp();
+    speaker.update(inputs(["10.244.1.0/24"]));
+    await speaker.flush();
+    expect(runner.birds.length).toBe(1);
+    expect(runner.last.options).toMatchObject({
+      netns: "pntest-unused",
+      configPath: join(dir, "bird.conf"),
+      recover: false,
+    });
+    expect(runner.last.configs[0]).toContain("route 10.244.1.0/24 blackhole;");
+    expect(statSync(join(dir, "bird.conf")).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(dir, "bird.conf.tmp"))).toBe(false);
+    expect(speaker.status).toMatchObject({
+      enabled: true,
+      running: true,
+      announced: ["10.244.1.0/24"],
+      routerId: "192.0.2.11",
+    });
+  });
+
+  test("a block change reloads the running BIRD; the same inputs do not", async () => {
+    const { runner, speaker } = setUp();
+    speaker.update(inputs(["10.244.1.0/24"]));
+    await speaker.flush();
+    speaker.update(inputs(["10.244.1.0/24", "10.244.7.0/24"]));
+    await speaker.flush();
+    speaker.update(inputs(["10.244.1.0/24", "10.244.7.0/24"]));
+    await speaker.flush();
+    expect(runner.birds.length).toBe(1);
+    expect(runner.last.configs.length).toBe(2);
+    expect(runner.last.configs[1]).toContain("route 10.244.7.0/24 blackhole;");
+    expect(speaker.status.reloads).toEqual({ ok: 2, failed: 0 });
+  });
+
+  test("a config BIRD refuses is not installed and the old one keeps running", async () => {
+    const { dir, runner, speaker } = setUp();
+    speaker.update(inputs(["10.244.1.0/24"]));
+    await speaker.flush();
+    runner.refuse = "10.244.9.0/24";
+    speaker.update(inputs(["10.244.9.0/24"]));
+    await speaker.flush();
+    expect(readFileSync(join(dir, "bird.conf"), "utf8")).toContain("route 10.244.1.0/24 blackhole;");
+    expect(existsSync(join(dir, "bird.conf.tmp"))).toBe(false);
+    expect(runner.last.configs.length).toBe(1);
+    expect(speaker.status.reloads).toEqual({ ok: 1, failed: 1 });
+    expect(speaker.status.lastError).toContain("refused");
+    expect(speaker.status.announced).toEqual(["10.244.1.0/24"]);
+  });
+
+  test("the router id stays when the node IP changes; the session follows the new address", async () => {
+    const { runner, speaker } = setUp();
+    speaker.update(inputs(["10.244.1.0/24"]));
+    await speaker.flush();
+    speaker.update(inputs(["10.244.1.0/24"], "192.0.2.51"));
+    await speaker.flush();
+    const text = runner.last.configs.at(-1) ?? "";
+    expect(text).toContain("router id 192.0.2.11;");
+    expect(text).toContain("local 192.0.2.51 as 64512;");
+  });
+
+  test("polls the session state into the status", async () => {
+    const { speaker } = setUp();
+    speaker.update(inputs(["10.244.1.0/24"]));
+    await speaker.flush();
+    expect(speaker.status.sessions[0]?.state).toBe("unknown");
+    await speaker.poll();
+    expect(speaker.status.sessions[0]).toMatchObject({
+      peer: "router-lan1",
+      neighbor: "192.0.2.1",
+      established: true,
+      routes: [{ family: "ipv4", imported: 2, exported: 1 }],
+    });
+    expect(speaker.status.polledAt).toBeDefined();
+  });
+
+  test("no peer for this node: BIRD is stopped", async () => {
+    const { runner, speaker } = setUp();
+    speaker.update(inputs(["10.244.1.0/24"]));
+    await speaker.flush();
+    speaker.update(inputs(["10.244.1.0/24"], "192.0.2.11", config({ peers: [] })));
+    await speaker.flush();
+    expect(runner.last.running).toBe(false);
+    expect(runner.last.graceful).toBe(false);
+    expect(speaker.status).toMatchObject({ enabled: false, running: false });
+  });
+
+  test("stop withdraws without graceful restart", async () => {
+    const { runner, speaker } = setUp();
+    speaker.update(inputs(["10.244.1.0/24"]));
+    await speaker.flush();
+    await speaker.stop();
+    expect([runner.last.running, runner.last.graceful]).toEqual([false, false]);
+  });
+
+  test("with graceful restart, stop leaves the routes and the next BIRD recovers (-R)", async () => {
+    const gr = config({ gracefulRestart: { enabled: true, restartTimeSeconds: 120 } });
+    const first = setUp();
+    first.speaker.update(inputs(["10.244.1.0/24"], "192.0.2.11", gr));
+    await first.speaker.flush();
+    first.runner.last.recoveryPolls = 2;
+    await first.speaker.stop();
+    expect([first.runner.last.running, first.runner.last.graceful]).toEqual([false, true]);
+    // It waited for the end of recovery: stopped during it, BIRD loses its routes at the peers.
+    expect(first.runner.last.commands.filter((c) => c === "show status").length).toBe(3);
+    expect(first.runner.last.options.recover).toBe(true);
+  });
+
+  test("an unexpected exit is counted and BIRD is started again", async () => {
+    const { runner, speaker } = setUp();
+    speaker.update(inputs(["10.244.1.0/24"]));
+    await speaker.flush();
+    runner.last.exit(false);
+    expect(speaker.status).toMatchObject({ running: false, restarts: 1 });
+    await pollUntil("BIRD restarted", () => runner.birds.length === 2 && speaker.status.running, 5000);
+    expect(runner.last.configs[0]).toContain("route 10.244.1.0/24 blackhole;");
+  });
+
+  test("the router id chosen at the first start survives an agent restart on a new node IP", async () => {
+    const first = setUp();
+    first.speaker.update(inputs(["10.244.1.0/24"]));
+    await first.speaker.flush();
+    await first.speaker.stop();
+    const second = setUp(join(first.dir, ".."));
+    second.speaker.update(inputs(["10.244.1.0/24"], "192.0.2.51"));
+    await second.speaker.flush();
+    expect(second.runner.last.configs[0]).toContain("router id 192.0.2.11;");
+  });
+
+  test("a BIRD a previous agent left running is retired before the new one starts", async () => {
+    const { runner, speaker } = setUp();
+    runner.stale = true;
+    speaker.update(inputs(["10.244.1.0/24"]));
+    await speaker.flush();
+    expect(runner.retired).toEqual([{ graceful: false }]);
+    expect(speaker.status.running).toBe(true);
+  });
+});
