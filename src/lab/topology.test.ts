@@ -1,6 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { parsePrefix } from "../ipnet/prefix.ts";
-import { defaultTopology, hostAddresses, labHostIP, segmentCidrs } from "./topology.ts";
+import {
+  defaultTopology,
+  hostAddresses,
+  hostOn,
+  labHostIP,
+  segmentCidrs,
+  segmentOf,
+  withVpcHost,
+} from "./topology.ts";
 
 describe("defaultTopology", () => {
   test("three nodes: two on one segment, the third behind the router", () => {
@@ -72,5 +80,59 @@ describe("defaultTopology", () => {
   test("refuses node counts outside 1..40", () => {
     expect(() => defaultTopology(0)).toThrow("1 to 40");
     expect(() => defaultTopology(41)).toThrow("1 to 40");
+  });
+});
+
+describe("the VM (vpcHost)", () => {
+  test("only when asked: the default topologies have none", () => {
+    expect(defaultTopology(3).vpcHost).toBeUndefined();
+    expect(defaultTopology(3, [4, 6]).vpcHost).toBeUndefined();
+  });
+
+  test("on lan2 at host number 50, in every family", () => {
+    expect(defaultTopology(3, [4], { vpcHost: true }).vpcHost).toEqual({
+      name: "vm",
+      segment: "lan2",
+      address: "198.51.100.50/24",
+      addresses: ["198.51.100.50/24"],
+    });
+    expect(defaultTopology(1, [4, 6], { vpcHost: true }).vpcHost?.addresses).toEqual([
+      "198.51.100.50/24",
+      "2001:db8:2::50/64",
+    ]);
+    expect(defaultTopology(2, [6], { vpcHost: true }).vpcHost?.address).toBe("2001:db8:2::50/64");
+  });
+
+  test("clear of every other address up to the largest lab", () => {
+    for (const families of [[4], [6], [4, 6]] as const) {
+      const t = defaultTopology(40, families, { vpcHost: true });
+      const all = [...t.nodes, t.external, t.datastore, t.vpcHost].flatMap((h) =>
+        h ? hostAddresses(h) : [],
+      );
+      expect(new Set(all).size).toBe(all.length);
+    }
+  });
+
+  test("elsewhere: the first segment other than the first node's, and never a taken address", () => {
+    const lan1 = segmentOf("lan1", ["192.0.2.0/24"]);
+    const rack = segmentOf("rack", ["10.9.0.0/24"]);
+    const ext = segmentOf("ext", ["203.0.113.0/24"]);
+    const base = {
+      segments: [lan1, rack, ext],
+      nodes: [hostOn(lan1, "a", 11), hostOn(rack, "b", 11)],
+      external: hostOn(ext, "external", 100),
+      datastore: hostOn(lan1, "datastore", 2),
+    };
+    expect(withVpcHost(base).vpcHost?.address).toBe("10.9.0.50/24");
+    expect(withVpcHost({ ...base, nodes: [hostOn(lan1, "a", 11)] }).vpcHost?.segment).toBe("lan1");
+    expect(() => withVpcHost(base, "ext")).toThrow('not "ext"');
+    expect(() => withVpcHost(base, "nowhere")).toThrow('not "nowhere"');
+    expect(() => withVpcHost({ ...base, nodes: [...base.nodes, hostOn(rack, "c", 50)] })).toThrow(
+      '10.9.0.50/24 on "rack" is taken',
+    );
+    const tiny = segmentOf("tiny", ["10.8.0.0/28"]);
+    expect(() => withVpcHost({ ...base, segments: [...base.segments, tiny] }, "tiny")).toThrow(
+      "no room for vm",
+    );
   });
 });

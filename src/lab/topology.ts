@@ -3,6 +3,8 @@
  * them, and the nodes on them. By default two of every three nodes share the first segment
  * (so `auto` routes directly between them) and every third sits behind the router on the second
  * (so it is reached through VXLAN). An external host sits on a third segment (203.0.113.0/24).
+ * A lab that peers with the router over BGP may add a "VM" (`withVpcHost`): a host in the VPC,
+ * outside the cluster, that reaches pods by their own addresses through the router's BGP routes.
  *
  * Every segment has one range per lab family, primary first (IPv4 in dual): 192.0.2.0/24 and
  * 2001:db8:1::/64 for lan1, and so on. A host has the same host number in each: node1 is
@@ -58,7 +60,21 @@ export interface Topology {
   readonly external: HostSpec;
   /** Where the lab's own datastore server (etcd) listens, when it runs one. */
   readonly datastore: HostSpec;
+  /**
+   * A host in the VPC but outside the cluster (a "VM"), present only when asked for: it reaches
+   * pods by pod IP through the router's BGP routes, and pods see its own address.
+   */
+  readonly vpcHost?: HostSpec;
 }
+
+export interface TopologyOptions {
+  /** Adds the VM on lan2 (host number 50), behind the router from node1 and node2. */
+  readonly vpcHost?: boolean;
+}
+
+/** The VM's host number on its segment: .50 and ::50, clear of the nodes (11.., third ones on lan2 up to .49). */
+export const VPC_HOST_NUMBER = 50;
+export const VPC_HOST_NAME = "vm";
 
 export const MAX_LAB_NODES = 40;
 
@@ -106,7 +122,33 @@ export function hostOn(seg: Segment, name: string, hostNumber: number): HostSpec
   return { name, segment: seg.name, addresses, address: addresses[0] as string };
 }
 
-export function defaultTopology(nodeCount: number, families: readonly Family[] = [4]): Topology {
+/**
+ * The topology with the VM on `segment`: by default the segment of the first node that is not on
+ * the first node's segment (so the VM reaches the first node's pods through the router, proving
+ * the router's BGP route), else the first node's. Throws when the segment is unknown, is the
+ * external one, or its host number 50 is taken or out of range.
+ */
+export function withVpcHost(topology: Topology, segment?: string): Topology {
+  const first = topology.nodes[0]?.segment;
+  const name = segment ?? topology.nodes.find((n) => n.segment !== first)?.segment ?? first;
+  const seg = topology.segments.find((s) => s.name === name);
+  if (!seg || name === topology.external.segment)
+    throw new TopologyError(`the VM needs a segment of the nodes, not "${name ?? "(none)"}"`);
+  const vm = hostOn(seg, VPC_HOST_NAME, VPC_HOST_NUMBER);
+  const hosts = [...topology.nodes, topology.external, topology.datastore];
+  const taken = new Set(hosts.flatMap((h) => hostAddresses(h).map((a) => a.split("/")[0])));
+  const clash = hostAddresses(vm).find((a) => taken.has(a.split("/")[0]));
+  if (clash) throw new TopologyError(`the VM's address ${clash} on "${name}" is taken`);
+  if (hosts.some((h) => h.name === VPC_HOST_NAME))
+    throw new TopologyError(`the name "${VPC_HOST_NAME}" is taken: the VM needs it`);
+  return { ...topology, vpcHost: vm };
+}
+
+export function defaultTopology(
+  nodeCount: number,
+  families: readonly Family[] = [4],
+  options: TopologyOptions = {},
+): Topology {
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > MAX_LAB_NODES) {
     throw new RangeError(`A lab has 1 to ${MAX_LAB_NODES} nodes, not ${nodeCount}`);
   }
@@ -124,10 +166,11 @@ export function defaultTopology(nodeCount: number, families: readonly Family[] =
     // node3, node6, ... behind the router: host numbers 10+i keep node names and addresses aligned.
     nodes.push(hostOn(i % 3 === 0 ? lan2 : lan1, `node${i}`, 10 + i));
   }
-  return {
+  const topology: Topology = {
     segments: [lan1, lan2, ext],
     nodes,
     external: hostOn(ext, "external", 100),
     datastore: hostOn(lan1, "datastore", 2),
   };
+  return options.vpcHost ? withVpcHost(topology, lan2.name) : topology;
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { renderBatch } from "../linux/ip.ts";
 import { defaultTopology } from "./topology.ts";
 import type { UnderlayStep } from "./underlay.ts";
-import { planUnderlay, topologyFamilies } from "./underlay.ts";
+import { planUnderlay, topologyFamilies, underlayHosts } from "./underlay.ts";
 
 const NAMES = {
   switchNetns: (s: string) => `t-sw-${s}`,
@@ -71,5 +71,37 @@ describe("planUnderlay", () => {
     expect(topologyFamilies(defaultTopology(1, [4, 6]))).toEqual([4, 6]);
     expect(topologyFamilies(defaultTopology(1, [6]))).toEqual([6]);
     expect(topologyFamilies(defaultTopology(1))).toEqual([4]);
+  });
+});
+
+describe("the VM", () => {
+  test("a host like the others: plugged into lan2, its addresses, a default route per family via lan2's router", () => {
+    const t = defaultTopology(3, [4, 6], { vpcHost: true });
+    const plan = lines(planUnderlay(t, NAMES, underlayHosts(t, { datastore: false })));
+    expect(plan).toContain("netns t-vm");
+    expect(plan).toContain("sysctl t-vm net.ipv6.conf.default.accept_ra=0");
+    expect(plan).toContain("t-sw-lan2: link add name p-vm type veth peer name eth0 netns t-vm");
+    expect(plan).toContain("t-sw-lan2: link set dev p-vm master br0");
+    expect(plan.filter((l) => l.startsWith("t-vm: "))).toEqual([
+      "t-vm: addr add 198.51.100.50/24 dev eth0",
+      "t-vm: addr add 2001:db8:2::50/64 dev eth0 nodad",
+      "t-vm: link set dev eth0 up",
+      "t-vm: route add default via 198.51.100.1",
+      "t-vm: route add default via 2001:db8:2::1",
+    ]);
+  });
+
+  test("the hosts: nodes, external, the datastore's only with etcd, the VM only when the topology has one", () => {
+    const names = (t: ReturnType<typeof defaultTopology>, datastore: boolean) =>
+      underlayHosts(t, { datastore }).map((h) => h.name);
+    expect(names(defaultTopology(2), false)).toEqual(["node1", "node2", "external"]);
+    expect(names(defaultTopology(2), true)).toEqual(["node1", "node2", "external", "datastore"]);
+    expect(names(defaultTopology(2, [4], { vpcHost: true }), true)).toEqual([
+      "node1",
+      "node2",
+      "external",
+      "datastore",
+      "vm",
+    ]);
   });
 });

@@ -2,7 +2,7 @@
  * Builds the lab's underlay in namespaces: one "switch" namespace per segment holding a Linux
  * bridge, a router namespace with a leg on every segment (forwarding on), and a namespace per
  * host plugged into its segment's switch with its addresses and a default route per family via
- * the router.
+ * the router. The VM (`Topology.vpcHost`, when the lab has one) is such a host too.
  *
  * The steps are planned first (pure, `planUnderlay`) and then carried out. A lab with IPv6 also
  * gets (and an IPv4-only lab gets none of it, so it is built exactly as before):
@@ -62,6 +62,19 @@ function hostCommands(host: HostSpec, seg: Segment | undefined): IpCommand[] {
     ...hostAddresses(host).map((a) => addrAdd(a, "eth0")),
     ["link", "set", "dev", "eth0", "up"],
     ...routes,
+  ];
+}
+
+/**
+ * The hosts a lab plugs into its segments: the nodes, the external host, the datastore's host
+ * when the lab runs its own etcd, and the VM when the topology has one.
+ */
+export function underlayHosts(topology: Topology, options: { readonly datastore: boolean }): HostSpec[] {
+  return [
+    ...topology.nodes,
+    topology.external,
+    ...(options.datastore ? [topology.datastore] : []),
+    ...(topology.vpcHost ? [topology.vpcHost] : []),
   ];
 }
 
