@@ -27,7 +27,17 @@ run_bun_tests() {
 
 run_bun_tests "unit tests" src testkit bench
 if [ "$(id -u)" = 0 ]; then
-  run_bun_tests "integration tests" --timeout 180000 test/integration
+  # Two files at a time (every test builds its own namespaces, lab roots and ports; the slowest
+  # start first, from timings.json); the files that assert how fast something happens run alone
+  # afterwards, so a neighbour's load cannot stretch them.
+  SERIAL=(agent-node-lifecycle agent-routes agent-etcd agent-readiness agent-dns pod-records ui-server-map
+          store-sqlite store-watch-contract kernel-facts cni-add cluster-block-leases proxy-agent proxy-agent-resync)
+  serial_files=(); for f in "${SERIAL[@]}"; do serial_files+=("test/integration/$f.test.ts"); done
+  parallel_files=()
+  for f in test/integration/*.test.ts; do [[ " ${serial_files[*]} " == *" $f "* ]] || parallel_files+=("$f"); done
+  run_bun_tests "integration tests (two at a time)" --timeout 180000 --parallel=2 \
+    --timings=test/integration/timings.json "${parallel_files[@]}"
+  run_bun_tests "integration tests (timing-sensitive, alone)" --timeout 180000 "${serial_files[@]}"
 else
   echo "integration tests need root (they build network namespaces): skipped"
   failed_steps+=("integration tests (not root)")

@@ -64,6 +64,16 @@ export function assertNotRootNetns(netns: string | null): void {
     );
 }
 
+function isZombie(pid: string): boolean {
+  try {
+    // The state follows the command name in parentheses, which may itself hold spaces or ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Pids of `bird` processes in the root network namespace, or whose namespace cannot be read (so
  * not proven elsewhere). Tests assert there are none.
@@ -78,6 +88,7 @@ export function birdsInRootNetns(): number[] {
     } catch {
       continue; // exited meanwhile
     }
+    if (isZombie(entry)) continue; // killed, not yet reaped: runs nowhere
     const id = nsId(`/proc/${entry}/ns/net`);
     if ((id === undefined && existsSync(`/proc/${entry}`)) || (id !== undefined && root.has(id)))
       pids.push(Number(entry));

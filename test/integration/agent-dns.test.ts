@@ -7,14 +7,16 @@
  * stop keeps the link and its address, so pods' queries are refused on the node instead of being
  * routed out of it, and only an agent run without DNS removes the link.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { pollUntil } from "../../src/base/poll-until.ts";
 import { readClusterConfig } from "../../src/cluster/cluster-config-store.ts";
 import { createService, deleteService } from "../../src/cluster/service-store.ts";
 import { parseConflist } from "../../src/cni/conflist.ts";
 import type { ClusterConfig } from "../../src/ipam/cluster-config.ts";
 import type { Service } from "../../src/k8s/service-model.ts";
+import { removePodResolvConf, writePodResolvConf } from "../../src/lab/pod-resolv-conf.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -77,21 +79,17 @@ describe("node-local DNS in the agent (real sockets, a pod's resolv.conf)", () =
       args: { IgnoreUnknown: "1", K8S_POD_NAMESPACE: "shop", K8S_POD_NAME: "client" },
     })) as { dns?: { nameservers?: string[]; search?: string[]; options?: string[] } };
     client = { netns, result };
-    // What `ip netns exec` mounts over /etc/resolv.conf (ip-netns(8)); removed with the pod.
-    etcNetns = `/etc/netns/${netns}`;
-    const dir = etcNetns;
-    forgetEtcNetns = disposeOnExit(() => rmSync(dir, { recursive: true, force: true }));
-    mkdirSync(dir, { recursive: true });
+    // What `ip netns exec` mounts over /etc/resolv.conf (ip-netns(8)); removed with the pod. Written
+    // as the lab writes it, which tolerates another test's lab removing /etc/netns meanwhile.
+    etcNetns = netns;
+    const owned = netns;
+    forgetEtcNetns = disposeOnExit(() => removePodResolvConf(owned));
     const dns = result.dns ?? {};
-    writeFileSync(
-      `${dir}/resolv.conf`,
-      [
-        ...(dns.nameservers ?? []).map((n) => `nameserver ${n}`),
-        `search ${(dns.search ?? []).join(" ")}`,
-        `options ${(dns.options ?? []).join(" ")}`,
-        "",
-      ].join("\n"),
-    );
+    writePodResolvConf(netns, {
+      nameservers: dns.nameservers ?? [],
+      search: dns.search ?? [],
+      options: dns.options ?? [],
+    });
 
     store = await c.openStore();
     config = must((await readClusterConfig(store)) ?? undefined, "the cluster config");
@@ -115,7 +113,7 @@ describe("node-local DNS in the agent (real sockets, a pod's resolv.conf)", () =
 
   afterAll(async () => {
     await store?.close();
-    if (etcNetns) rmSync(etcNetns, { recursive: true, force: true });
+    if (etcNetns) removePodResolvConf(etcNetns);
     forgetEtcNetns();
   });
 

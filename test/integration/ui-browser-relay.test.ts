@@ -16,7 +16,7 @@ import { mapShows } from "./harness/ui-page.ts";
 const lab = new UiLab("podnet-ui-relay-test");
 let browser: TestBrowser | undefined;
 /** A port unlikely to be taken on loopback (the relay's own choice is tested with port 0). */
-const PORT = 17_000 + Math.floor(Math.random() * 20_000);
+const PORT = 17_000 + Math.floor(Math.random() * 15_000); // below the ephemeral range (32768–60999)
 
 beforeAll(async () => {
   chromiumPath();

@@ -10,7 +10,7 @@ import { PODNET } from "../../testkit/podnet-build.ts";
 /** `root` is read at each call: tests create their lab root in beforeAll. */
 export function labCommands(root: () => string) {
   const podnet = (...args: string[]) =>
-    runSync([PODNET, ...args], { env: { PODNET_LAB_ROOT: root() }, timeoutMs: 120_000 });
+    runSync([PODNET, ...args], { env: { PODNET_LAB_ROOT: root() }, timeoutMs: 300_000 });
   const labJson = <T>(...args: string[]): T => {
     const r = podnet("lab", ...args, "--json");
     if (r.code !== 0) throw new Error(`podnet lab ${args.join(" ")} exited ${r.code}: ${r.stderr.trim()}`);
