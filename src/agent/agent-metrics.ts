@@ -1,7 +1,7 @@
 /** The node agent's own Prometheus series (the pod publisher and the proxy add theirs). */
 import type { Metrics } from "../daemon/metrics.ts";
 
-export const ERROR_KINDS = ["store", "sync", "lease", "uplink", "route", "dns"] as const;
+export const ERROR_KINDS = ["store", "sync", "lease", "uplink", "route", "dns", "bgp"] as const;
 export type AgentErrorKind = (typeof ERROR_KINDS)[number];
 
 export function agentMetrics(metrics: Metrics) {
@@ -9,7 +9,7 @@ export function agentMetrics(metrics: Metrics) {
     blocks: metrics.gauge("podnet_agent_blocks", "Pod blocks leased by this node (1 per block).", ["block"]),
     peers: metrics.gauge(
       "podnet_agent_peer_routes",
-      "Peer blocks by how they are reached (direct, vxlan, skipped).",
+      "Peer blocks by how they are reached (direct, vxlan, bgp, skipped).",
       ["route"],
     ),
     syncs: metrics.counter("podnet_agent_route_syncs_total", "Route synchronisations run."),
@@ -24,7 +24,7 @@ export function agentMetrics(metrics: Metrics) {
     ),
     errors: metrics.counter(
       "podnet_agent_errors_total",
-      "Errors by kind (store, sync, lease, uplink, route, dns).",
+      "Errors by kind (store, sync, lease, uplink, route, dns, bgp).",
       ["kind"],
     ),
     ready: metrics.gauge("podnet_agent_ready", "1 once the node's network is programmed."),
@@ -48,12 +48,38 @@ export function agentMetrics(metrics: Metrics) {
       "Services put into or deleted from the DNS zone, by kind (reset, put, delete).",
       ["kind"],
     ),
+    bgpSessionUp: metrics.gauge(
+      "podnet_bgp_session_up",
+      "1 while the BGP session with the peer is Established, else 0.",
+      ["peer", "neighbor"],
+    ),
+    bgpSessionState: metrics.gauge(
+      "podnet_bgp_session_state",
+      "1 for the BGP state each session is in (Idle, Connect, Active, OpenSent, OpenConfirm, Established).",
+      ["peer", "state"],
+    ),
+    bgpRoutes: metrics.gauge(
+      "podnet_bgp_routes",
+      "Routes per BGP session, family and direction (imported from the peer, exported to it).",
+      ["peer", "family", "direction"],
+    ),
+    birdReloads: metrics.counter(
+      "podnet_bird_reloads_total",
+      "BIRD configurations applied (start or configure), by result (ok, failed).",
+      ["result"],
+    ),
+    birdRestarts: metrics.counter(
+      "podnet_bird_restarts_total",
+      "Unexpected BIRD exits, each followed by a restart.",
+    ),
   };
   // Series exist from the first scrape, so rate() and alerts on them work before any error.
   for (const kind of ERROR_KINDS) m.errors.inc({ kind }, 0);
   m.ready.set(0);
   m.dnsServing.set(0);
   for (const kind of ["reset", "put", "delete"]) m.dnsZoneUpdates.inc({ kind }, 0);
+  for (const result of ["ok", "failed"]) m.birdReloads.inc({ result }, 0);
+  m.birdRestarts.inc(0);
   return m;
 }
 

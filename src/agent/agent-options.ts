@@ -13,6 +13,11 @@ export interface AgentOptions {
   readonly cniMode: "bridge" | "ptp";
   /** IPAM state and the readiness marker live here (default /run/podnet). */
   readonly stateDir: string;
+  /**
+   * The node's BIRD files (config, control socket, pid, router id), default STATE/bgp; short
+   * enough for the control socket's path (a UNIX socket path holds at most 107 bytes).
+   */
+  readonly bgpStateDir: string;
   /** TTL of the node's liveness lease (its record): peers drop its routes this long after it dies. */
   readonly leaseTtlSeconds: number;
   /**

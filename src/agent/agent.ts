@@ -3,7 +3,8 @@
  * blocks (node-registration.ts), sets itself up and writes the CNI conflist (local-network.ts),
  * publishes its pods as endpoint candidates (pod-publisher.ts), follows Services and pods in one
  * ClusterView that feeds both the service proxy and the node-local DNS (node-local-dns.ts), routes
- * every other node's blocks (peer-route-loop.ts), follows its own node IP (uplink-watch.ts),
+ * every other node's blocks (peer-route-loop.ts) — with BGP, BIRD announces the node's blocks and
+ * installs its peers' (agent-bgp.ts) — follows its own node IP (uplink-watch.ts),
  * answers `podnet explain` and `podnet trace` (diagnosis-responder.ts), and is marked ready
  * after the first route sync (readiness.ts). Every timer, watch and server is disposed on stop
  * (SIGTERM); errors in the loops are logged, counted and retried.
@@ -19,6 +20,7 @@ import { ClusterView } from "../proxy/cluster-view.ts";
 import { KernelCommands } from "../proxy/kernel-commands.ts";
 import { ServiceProxy } from "../proxy/service-proxy.ts";
 import type { Store } from "../store/store.ts";
+import { AgentBgp } from "./agent-bgp.ts";
 import { agentMetrics } from "./agent-metrics.ts";
 import type { AgentOptions } from "./agent-options.ts";
 import { checkDnsAddress, DNS_ADDRESS_ADVICE } from "./cluster-dns-options.ts";
@@ -44,6 +46,7 @@ export class Agent {
   private readonly ipam: IpamReporter;
   private readonly cni: CniService;
   private uplink: UplinkWatch | undefined;
+  private bgp: AgentBgp | undefined;
   private routes: PeerRouteLoop | undefined;
   private pods: PodPublisher | undefined;
   private checks: ReadinessChecks | undefined;
@@ -71,8 +74,12 @@ export class Agent {
       {
         config: () => this.routes?.clusterConfig ?? this.config,
         nodeIPs: () => this.uplink?.state.addresses ?? [],
-        blocksChanged: (blocks) => this.uplink && this.local.setUp(this.uplink.state, blocks),
+        blocksChanged: (blocks) => {
+          if (this.uplink) this.local.setUp(this.uplink.state, blocks);
+          this.bgp?.update("blocks changed");
+        },
         registeredAgain: () => {
+          this.bgp?.republish();
           this.pods?.requestSync("lease re-acquired");
           this.routes?.request("lease re-acquired");
         },
@@ -98,6 +105,7 @@ export class Agent {
       {
         changed: (now) => {
           this.local.program(now, this.registration.blocks);
+          this.bgp?.update("node IP changed");
           this.routes?.request("node IP changed");
           this.proxy?.requestSync();
         },
@@ -114,6 +122,25 @@ export class Agent {
     const changed = this.local.setUp(uplink.state, blocks);
     this.log.info("CNI config written", { dir: o.cniConfDir, changed });
     await this.registration.announce();
+    // Before the first route sync: with `auto` and BGP sessions, podnet's routes go in at the
+    // backup metric from the start.
+    this.bgp = new AgentBgp(
+      this.store,
+      o,
+      this.config,
+      {
+        blocks: () => this.registration.blocks,
+        uplink: () => uplink.state,
+        leaseId: () => this.registration.leaseId,
+        routingChanged: (reason) => {
+          this.routes?.request(reason);
+          this.proxy?.requestSync();
+        },
+      },
+      this.log,
+      this.m,
+    );
+    await this.bgp.start();
 
     const pods = new PodPublisher(this.store, o, () => this.registration.leaseId, this.log, this.metrics);
     this.pods = pods;
@@ -179,6 +206,7 @@ export class Agent {
           nodeIPs: uplink.state.addresses.map(formatIP),
           clusterCidrs: this.clusterConfig().clusterCidrs.map(formatPrefix),
           serviceCidrs: this.clusterConfig().serviceCidrs.map(formatPrefix),
+          vpcCidrs: this.bgp?.vpcCidrs() ?? [],
         }),
         this.log,
         this.metrics,
@@ -197,6 +225,7 @@ export class Agent {
       {
         uplink: () => uplink.state,
         programLocal: () => this.local.program(uplink.state, this.registration.blocks),
+        bgpBackup: () => this.bgp?.backupRoutes ?? false,
         configChanged: () => this.proxy?.requestSync(),
         synced: async () => {
           if (!this.readiness.isReady && !this.stopped) {
@@ -224,6 +253,8 @@ export class Agent {
     this.registration.stop();
     this.uplink?.stop();
     await this.routes?.stop();
+    // BIRD stops after the routes loop and before the datastore closes (its status record goes).
+    await this.bgp?.stop();
     this.checks?.stop();
     await this.pods?.stop();
     // Before the datastore closes: every trace session's table and monitor are removed.

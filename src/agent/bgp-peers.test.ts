@@ -80,6 +80,23 @@ describe("selectBgpPeers", () => {
     expect(selectBgpPeers(config([lan1, r6]), dual).sessions.map((s) => s.families)).toEqual([[4], [6]]);
   });
 
+  test("an IPv4 session carrying IPv6 names the node's IPv6 address as the IPv6 next hop", () => {
+    const [dual] = selectBgpPeers(
+      config([lan1]),
+      node("node1", ["192.0.2.11/24", "2001:db8:1::11/64"], [4, 6]),
+    ).sessions;
+    expect(dual?.families).toEqual([4, 6]);
+    expect(dual?.nextHop6 && formatIP(dual.nextHop6)).toBe("2001:db8:1::11");
+    // After the node's IPv6 address moved, the session names the new one (and the config changes).
+    const [moved] = selectBgpPeers(
+      config([lan1]),
+      node("node1", ["192.0.2.11/24", "2001:db8:1::52/64"], [4, 6]),
+    ).sessions;
+    expect(moved?.nextHop6 && formatIP(moved.nextHop6)).toBe("2001:db8:1::52");
+    const [v4] = selectBgpPeers(config([lan1]), node("node1", ["192.0.2.11/24"])).sessions;
+    expect(v4?.nextHop6).toBeUndefined();
+  });
+
   test("IPv4 pods behind an IPv6-only peer are reported as not announced", () => {
     const r6 = { name: "r6", address: "2001:db8:1::1", asNumber: 64512 };
     const sel = selectBgpPeers(config([r6]), node("node1", ["2001:db8:1::11/64"], [4, 6]));

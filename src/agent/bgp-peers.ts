@@ -31,6 +31,12 @@ export interface BgpSession {
   /** Absent when the hold time is 0. */
   readonly keepaliveSeconds?: number;
   readonly families: readonly Family[];
+  /**
+   * An IPv4 session carrying IPv6 routes: the node's IPv6 address on the peer's segment, the next
+   * hop its IPv6 blocks are announced with (BIRD would fix it when the session starts and keep it
+   * when the address changes).
+   */
+  readonly nextHop6?: IPAddress;
   readonly password?: string;
   readonly multihop?: number;
   readonly allowLocalAs: boolean;
@@ -162,7 +168,15 @@ export function selectBgpPeers(config: BgpConfig, node: BgpNodeView): BgpPeerSel
     );
     if (families.length === 0)
       skipped.push({ peer: s.peer, reason: `the cluster has no IPv${s.address.family} pods` });
-    else sessions.push({ ...s, families: [...families].sort() });
+    else {
+      const v6 =
+        s.address.family === 4 && families.includes(6)
+          ? (node.nodeIPs.find(
+              (ip) => ip.family === 6 && node.connected.some((c) => c.family === 6 && containsIP(c, ip)),
+            ) ?? node.nodeIPs.find((ip) => ip.family === 6))
+          : undefined;
+      sessions.push({ ...s, families: [...families].sort(), ...(v6 ? { nextHop6: v6 } : {}) });
+    }
   }
   const unannounced = node.podFamilies
     .filter((f) => !sessions.some((s) => s.families.includes(f)))

@@ -176,10 +176,12 @@ function bgpProtocol(s: BgpSession): string {
     ...(s.multihop === undefined ? [] : [`  multihop ${s.multihop};`]),
     ...(s.allowLocalAs ? ["  allow local as;"] : []),
     ...(s.password === undefined ? [] : [`  password "${s.password}";`]),
-    ...s.families.map(
-      (f) =>
-        `  ${channel(f)} { import filter podnet_import${suffix(f)}; export filter podnet_export${suffix(f)}; };`,
-    ),
+    ...s.families.map((f) => {
+      // IPv6 over an IPv4 session: the next hop named, so a changed IPv6 node IP changes the config
+      // and the reload restarts the session with it.
+      const nextHop = f === 6 && s.nextHop6 !== undefined ? ` next hop address ${formatIP(s.nextHop6)};` : "";
+      return `  ${channel(f)} {${nextHop} import filter podnet_import${suffix(f)}; export filter podnet_export${suffix(f)}; };`;
+    }),
     "}",
   ].join("\n");
 }

@@ -28,6 +28,8 @@ export interface PeerRouteHooks {
   readonly programLocal: () => void;
   /** The cluster's address plan changed (a pod range added): the proxy renders it too. */
   readonly configChanged: (config: ClusterConfig) => void;
+  /** `auto` with BGP sessions: direct and VXLAN routes go in at the backup metric. */
+  readonly bgpBackup: () => boolean;
   /** After each successful route sync (readiness, the IPAM report); a rejection fails the sync. */
   readonly synced: () => Promise<void>;
 }
@@ -131,6 +133,7 @@ export class PeerRouteLoop {
         backend: this.o.backend,
         connected: uplink.connected,
         ownBlocks: this.registration.blocks,
+        bgpBackup: this.hooks.bgpBackup(),
         blockProblem: (peer, block) => {
           const problem = blockProblem(this.config, block);
           if (problem !== undefined) return `it is not a node block of this cluster: ${problem}`;
@@ -148,6 +151,7 @@ export class PeerRouteLoop {
     this.m.peers.reset();
     this.m.peers.set({ route: "direct" }, plan.routes.filter((r) => r.kind === "direct").length);
     this.m.peers.set({ route: "vxlan" }, plan.routes.filter((r) => r.kind === "vxlan").length);
+    this.m.peers.set({ route: "bgp" }, plan.routes.filter((r) => r.kind === "bgp").length);
     this.m.peers.set({ route: "skipped" }, plan.skipped.length);
     for (const s of plan.skipped) this.log.warn("peer block not routed", { ...s });
     for (const f of outcome.failures) {

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import type { NodeRecord } from "../cluster/node-record.ts";
+import { BACKENDS, type NodeRecord } from "../cluster/node-record.ts";
 import { formatIP } from "../ipnet/address.ts";
 import { formatPrefix, parsePrefix } from "../ipnet/prefix.ts";
 import type { LocalView, PeerRoute } from "./peer-routes.ts";
-import { planPeerRoutes } from "./peer-routes.ts";
+import { BACKUP_ROUTE_METRIC, planPeerRoutes, usesVxlan } from "./peer-routes.ts";
 
 const peer = (
   name: string,
@@ -32,10 +32,17 @@ const peers = [
   peer("node3", "198.51.100.13", "10.244.3.0/24"),
 ];
 
-const show = (r: PeerRoute) =>
-  r.kind === "direct"
-    ? `${formatPrefix(r.block)} via ${formatIP(r.via)}`
-    : `${formatPrefix(r.block)} vxlan vtep ${formatIP(r.vtep)} ${r.vtepMac} at ${formatIP(r.underlay)}`;
+const show = (r: PeerRoute) => {
+  const metric = r.kind !== "bgp" && r.metric !== undefined ? ` metric ${r.metric}` : "";
+  switch (r.kind) {
+    case "direct":
+      return `${formatPrefix(r.block)} via ${formatIP(r.via)}${metric}`;
+    case "bgp":
+      return `${formatPrefix(r.block)} bgp next hop ${r.nextHop ? formatIP(r.nextHop) : "none"}`;
+    case "vxlan":
+      return `${formatPrefix(r.block)} vxlan vtep ${formatIP(r.vtep)} ${r.vtepMac} at ${formatIP(r.underlay)}${metric}`;
+  }
+};
 
 describe("planPeerRoutes", () => {
   test("a block that is not the peer's, or that overlaps this node's own ranges, is skipped with the reason", () => {
@@ -110,5 +117,42 @@ describe("planPeerRoutes", () => {
     expect(planPeerRoutes(local("auto"), [dual]).routes.map(show)[1]).toBe(
       "fd00:244:2::/64 vxlan vtep fd00:244:2:: 02:00:00:00:00:02 at 192.0.2.12",
     );
+  });
+
+  test("bgp: every valid peer block is BIRD's to route, whatever the peer's segment or backend", () => {
+    const plan = planPeerRoutes(local("bgp"), [
+      ...peers,
+      peer("node4", "198.51.100.14", "10.244.4.0/24", "host-gw"),
+    ]);
+    expect(plan.routes.map(show)).toEqual([
+      "10.244.2.0/24 bgp next hop 192.0.2.12",
+      "10.244.3.0/24 bgp next hop 198.51.100.13",
+      "10.244.4.0/24 bgp next hop 198.51.100.14",
+    ]);
+    expect(plan.skipped).toEqual([]);
+    const bogus = planPeerRoutes({ ...local("bgp"), blockProblem: () => "not leased to it" }, peers);
+    expect(bogus.routes).toEqual([]);
+    expect(bogus.skipped.map((s) => s.peer)).toEqual(["node2", "node3"]);
+  });
+
+  test("auto under BGP: the same direct and VXLAN routes, at the backup metric", () => {
+    const plain = planPeerRoutes(local("auto"), peers);
+    const backup = planPeerRoutes({ ...local("auto"), bgpBackup: true }, peers);
+    expect(backup.routes.map(show)).toEqual(
+      plain.routes.map((r) => `${show(r)} metric ${BACKUP_ROUTE_METRIC}`),
+    );
+    expect(BACKUP_ROUTE_METRIC).toBeGreaterThan(32);
+  });
+
+  test("auto: a peer on the bgp backend beyond the segment has no tunnel to reach", () => {
+    const plan = planPeerRoutes(local("auto"), [peer("node3", "198.51.100.13", "10.244.3.0/24", "bgp")]);
+    expect(plan.routes).toEqual([]);
+    expect(plan.skipped.map((s) => s.reason)).toEqual([
+      "it runs the bgp backend and has no VXLAN device: only a BGP route reaches it",
+    ]);
+  });
+
+  test("only vxlan and auto need a VXLAN device", () => {
+    expect(BACKENDS.filter(usesVxlan)).toEqual(["vxlan", "auto"]);
   });
 });

@@ -68,4 +68,50 @@ describe("planRouteSync", () => {
     ]);
     expect(lines(plan.bridge)).toEqual(["fdb del 02:00:00:00:00:09 dev podnet.vx dst 198.51.100.19 self"]);
   });
+
+  test("moves routes to the backup metric beside the old ones, then removes the old ones", () => {
+    const current = {
+      routes: [
+        { dst: "10.244.2.0/24", gateway: "192.0.2.12", dev: "eth0", flags: [] },
+        { dst: "fd00:10:244:2::/64", gateway: "2001:db8::12", dev: "eth0", flags: [], metric: 1024 },
+      ],
+      neighs: [],
+      fdb: [],
+    };
+    const v6: PeerRoute = {
+      kind: "direct",
+      peer: "node2",
+      block: parsePrefix("fd00:10:244:2::/64"),
+      via: parseIP("2001:db8::12"),
+      metric: 1024,
+    };
+    const plan = planRouteSync([{ ...direct, metric: 1024 }, v6], current, "eth0", "podnet.vx");
+    expect(lines(plan.ip)).toEqual([
+      "route replace 10.244.2.0/24 via 192.0.2.12 dev eth0 metric 1024 proto 200",
+      "route del 10.244.2.0/24 proto 200",
+    ]);
+    const back = planRouteSync(
+      [direct],
+      { ...current, routes: [{ ...current.routes[0], metric: 1024 } as (typeof current.routes)[0]] },
+      "eth0",
+      "podnet.vx",
+    );
+    expect(lines(back.ip)).toEqual([
+      "route replace 10.244.2.0/24 via 192.0.2.12 dev eth0 proto 200",
+      "route del 10.244.2.0/24 metric 1024 proto 200",
+    ]);
+  });
+
+  test("installs nothing for blocks BIRD routes, and removes podnet's old route for them", () => {
+    const bgp: PeerRoute = { kind: "bgp", peer: "node2", block: parsePrefix("10.244.2.0/24") };
+    const current = {
+      routes: [{ dst: "10.244.2.0/24", gateway: "192.0.2.12", dev: "eth0", flags: [] }],
+      neighs: [],
+      fdb: [],
+    };
+    expect(lines(planRouteSync([bgp], current, "eth0", "podnet.vx").ip)).toEqual([
+      "route del 10.244.2.0/24 proto 200",
+    ]);
+    expect(planRouteSync([bgp], empty, "eth0", "podnet.vx")).toEqual({ ip: [], bridge: [] });
+  });
 });

@@ -2,6 +2,9 @@
  * The difference between the routes, neighbours and FDB entries podnet wants for its peers and
  * what the kernel has (pure). Routes podnet owns carry protocol ROUTE_PROTO, so a resync touches
  * nothing else; what is missing or wrong is replaced, what no peer needs any more is deleted.
+ * A route is told apart by destination and metric: with `auto` under BGP the same block moves to
+ * a backup metric (peer-routes.ts), which the kernel keeps as a second route beside the old one.
+ * Blocks BIRD routes (kind "bgp") get nothing from podnet.
  */
 import { formatIP } from "../ipnet/address.ts";
 import { formatPrefix, parsePrefix } from "../ipnet/prefix.ts";
@@ -16,6 +19,8 @@ export interface CurrentRoute {
   readonly gateway?: string;
   readonly dev?: string;
   readonly flags?: readonly string[];
+  /** Absent in `ip -j` output for IPv4 routes of metric 0. */
+  readonly metric?: number;
 }
 
 export interface CurrentNeigh {
@@ -51,6 +56,12 @@ function canonicalDst(dst: string): string {
   );
 }
 
+const defaultMetric = (dst: string) => (dst.includes(":") ? 1024 : 0);
+const routeKey = (dst: string, metric: number) => `${dst} metric ${metric}`;
+/** `metric N` when it is not the family's default (so plain routes keep their plain commands). */
+const metricArgs = (dst: string, metric: number) =>
+  metric === defaultMetric(dst) ? [] : ["metric", String(metric)];
+
 export function planRouteSync(
   desired: readonly PeerRoute[],
   current: KernelView,
@@ -59,15 +70,23 @@ export function planRouteSync(
 ): SyncPlan {
   const ip: IpCommand[] = [];
   const bridge: IpCommand[] = [];
-  const have = new Map(current.routes.map((r) => [canonicalDst(r.dst), r]));
+  const have = new Map(
+    current.routes.map((r) => {
+      const dst = canonicalDst(r.dst);
+      return [routeKey(dst, r.metric ?? 0), { ...r, dst }];
+    }),
+  );
   const wanted = new Set<string>();
   const wantedNeigh = new Set<string>();
   const wantedFdbMacs = new Set<string>();
 
   for (const r of desired) {
+    if (r.kind === "bgp") continue;
     const dst = formatPrefix(r.block);
-    wanted.add(dst);
-    const cur = have.get(dst);
+    const metric = r.metric ?? defaultMetric(dst);
+    const key = routeKey(dst, metric);
+    wanted.add(key);
+    const cur = have.get(key);
     if (r.kind === "direct") {
       const via = formatIP(r.via);
       if (
@@ -83,6 +102,7 @@ export function planRouteSync(
           "via",
           via,
           ...(uplink ? ["dev", uplink] : []),
+          ...metricArgs(dst, metric),
           "proto",
           ROUTE_PROTO,
         ]);
@@ -91,7 +111,19 @@ export function planRouteSync(
     }
     const vtep = formatIP(r.vtep);
     if (!cur || cur.gateway !== vtep || cur.dev !== vxlanDev || !cur.flags?.includes("onlink")) {
-      ip.push(["route", "replace", dst, "via", vtep, "dev", vxlanDev, "onlink", "proto", ROUTE_PROTO]);
+      ip.push([
+        "route",
+        "replace",
+        dst,
+        "via",
+        vtep,
+        "dev",
+        vxlanDev,
+        "onlink",
+        ...metricArgs(dst, metric),
+        "proto",
+        ROUTE_PROTO,
+      ]);
     }
     wantedNeigh.add(vtep);
     const neigh = current.neighs.find((n) => n.dst === vtep);
@@ -105,8 +137,9 @@ export function planRouteSync(
     }
   }
 
-  for (const [dst] of have) {
-    if (!wanted.has(dst)) ip.push(["route", "del", dst, "proto", ROUTE_PROTO]);
+  for (const [key, r] of have) {
+    if (!wanted.has(key))
+      ip.push(["route", "del", r.dst, ...metricArgs(r.dst, r.metric ?? 0), "proto", ROUTE_PROTO]);
   }
   for (const n of current.neighs) {
     if (!wantedNeigh.has(n.dst) && n.state?.includes("PERMANENT"))

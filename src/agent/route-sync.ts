@@ -1,14 +1,16 @@
-/** Brings the kernel's peer routes, neighbours and FDB entries in line with the peers' records. */
+/** Brings the kernel's peer routes (of proto 200, by destination and metric), neighbours and FDB entries in line with the peers' records. */
 import { bridgeBatch, fdbOf } from "../linux/bridge-cmd.ts";
-import type { IpCommand, RouteInfo } from "../linux/ip.ts";
+import type { IpCommand } from "../linux/ip.ts";
 import { getLink, ipBatch, ipJson } from "../linux/ip.ts";
 import type { PeerRoute } from "./peer-routes.ts";
-import type { CurrentNeigh, KernelView } from "./route-diff.ts";
+import type { CurrentNeigh, CurrentRoute, KernelView } from "./route-diff.ts";
 import { planRouteSync, ROUTE_PROTO } from "./route-diff.ts";
 import { VXLAN_DEV } from "./vxlan-device.ts";
 
 export function readKernelView(): KernelView {
-  const routes = ["-4", "-6"].flatMap((f) => ipJson<RouteInfo>([f, "route", "show", "proto", ROUTE_PROTO]));
+  const routes = ["-4", "-6"].flatMap((f) =>
+    ipJson<CurrentRoute>([f, "route", "show", "proto", ROUTE_PROTO]),
+  );
   const hasVxlan = getLink(VXLAN_DEV) !== undefined;
   const neighs = hasVxlan ? ipJson<CurrentNeigh>(["neigh", "show", "dev", VXLAN_DEV]) : [];
   const fdb = hasVxlan ? fdbOf(VXLAN_DEV) : [];

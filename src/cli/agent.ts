@@ -27,7 +27,7 @@ import { assertKnownFlags, flag, flagList, UsageError } from "./args.ts";
 import { parseMaxPods, parseNodeBlocks } from "./plan.ts";
 
 export const AGENT_USAGE =
-  "podnet agent --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--node-name NAME] [--backend host-gw|vxlan|auto] [--uplink IFACE] [--cluster-cidr CIDR ...] [--service-cidr CIDR ...] [--node-block /24 | --max-pods N] [--avoid CIDR ...] [--cni-conf-dir DIR] [--cni-mode bridge|ptp] [--network NAME] [--state-dir DIR] [--lease-ttl SECONDS] [--block-grace SECONDS] [--resync SECONDS] [--metrics-addr HOST:PORT|off] [--log-level debug|info|warn|error] [--proxy on|off] [--masquerade-egress on|off] [--keep-private-ranges on|off] [--non-masquerade-cidr CIDR ...] [--cluster-domain DOMAIN] [--dns-address IP|none] [--dns-upstream IP[:PORT]|none ...]";
+  "podnet agent --datastore sqlite:PATH|etcd://HOST:PORT[,...] [--node-name NAME] [--backend host-gw|vxlan|auto|bgp] [--uplink IFACE] [--cluster-cidr CIDR ...] [--service-cidr CIDR ...] [--node-block /24 | --max-pods N] [--avoid CIDR ...] [--cni-conf-dir DIR] [--cni-mode bridge|ptp] [--network NAME] [--state-dir DIR] [--bgp-state-dir DIR] [--lease-ttl SECONDS] [--block-grace SECONDS] [--resync SECONDS] [--metrics-addr HOST:PORT|off] [--log-level debug|info|warn|error] [--proxy on|off] [--masquerade-egress on|off] [--keep-private-ranges on|off] [--non-masquerade-cidr CIDR ...] [--cluster-domain DOMAIN] [--dns-address IP|none] [--dns-upstream IP[:PORT]|none ...]";
 
 const FLAGS = [
   "datastore",
@@ -43,6 +43,7 @@ const FLAGS = [
   "cni-mode",
   "network",
   "state-dir",
+  "bgp-state-dir",
   "lease-ttl",
   "block-grace",
   "resync",
@@ -96,6 +97,21 @@ function absolute(args: ParsedArgs, name: string, fallback: string): string {
     throw new UsageError(`--${name} "${dir}" must be an absolute path without ".."`);
   }
   return dir.replace(/\/+$/, "");
+}
+
+/**
+ * BIRD's control socket lives there: a UNIX socket's path holds at most 107 bytes (sun_path).
+ * Checked when BIRD will run (bgp) or the dir was given; `auto` runs BIRD only with peers.
+ */
+function bgpStateDir(args: ParsedArgs, stateDir: string, backend: Backend): string {
+  const dir = absolute(args, "bgp-state-dir", `${stateDir}/bgp`);
+  const socket = `${dir}/bird.ctl`;
+  const check = backend === "bgp" || flag(args, "bgp-state-dir") !== undefined;
+  if (check && Buffer.byteLength(socket) > 107)
+    throw new UsageError(
+      `--bgp-state-dir "${dir}" is too long for BIRD's control socket ${socket} (at most 107 bytes): give a shorter --bgp-state-dir`,
+    );
+  return dir;
 }
 
 function metricsAddr(text: string): ListenAddress | undefined {
@@ -157,6 +173,7 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
   // Everything that can be checked without the datastore is checked before it is touched.
   const uplinkName = flag(args, "uplink") ?? defaultRouteInterface();
   const uplink = readUplink(uplinkName);
+  const stateDir = absolute(args, "state-dir", "/run/podnet");
   const agentOptions: AgentOptions = {
     nodeName,
     backend,
@@ -164,7 +181,8 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
     cniConfDir: absolute(args, "cni-conf-dir", "/etc/cni/net.d"),
     cniNetwork: flag(args, "network") ?? "podnet",
     cniMode: cniMode as "bridge" | "ptp",
-    stateDir: absolute(args, "state-dir", "/run/podnet"),
+    stateDir,
+    bgpStateDir: bgpStateDir(args, stateDir, backend),
     leaseTtlSeconds: seconds(args, "lease-ttl", 60, 5, 86400),
     blockGraceSeconds: seconds(args, "block-grace", 3600, 5, 30 * 86400),
     resyncSeconds: seconds(args, "resync", 10, 1, 3600),

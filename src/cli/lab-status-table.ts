@@ -2,7 +2,7 @@
 import type { ListedService } from "../lab/lab-services.ts";
 import type { LabState } from "../lab/lab-state.ts";
 import { nodeAddresses } from "../lab/lab-state.ts";
-import { labStatusRows } from "../lab/lab-status.ts";
+import { labRouterSessions, labStatusRows, type RouterSessionRow } from "../lab/lab-status.ts";
 import { renderTable } from "./table.ts";
 
 export function formatStatus(state: LabState): string {
@@ -45,4 +45,36 @@ export function formatServices(services: readonly ListedService[], external: rea
     "",
     `external host (outside the cluster, runs the echo server on TCP and UDP, and dnsmasq serving example.test): ${external.map((a) => a.split("/")[0]).join(", ")}`,
   ].join("\n");
+}
+
+/** The router's BGP sessions as a table (the rows of routerSessionRows). */
+export function formatRouterSessionRows(rows: readonly RouterSessionRow[]): string {
+  return [
+    "router BGP sessions (BIRD in the router namespace; ROUTES: received/sent per family):",
+    renderTable(
+      ["NODE", "NEIGHBOR", "PROTOCOL", "STATE", "SINCE", "ROUTES"],
+      rows.map((r) => [r.node, r.neighbor, r.protocol, r.state, r.since, r.routes]),
+    ),
+  ].join("\n");
+}
+
+/** The router's sessions read from its BIRD now; a BIRD that does not answer is said so, not thrown. */
+export async function formatRouterSessions(state: LabState): Promise<string> {
+  try {
+    return formatRouterSessionRows(await labRouterSessions(state));
+  } catch (e) {
+    return `router BGP sessions: cannot ask the router's BIRD: ${(e as Error).message}`;
+  }
+}
+
+/** The bgp lab's extras after the node and pod tables: the VM's addresses, the router's sessions. */
+export async function formatBgpExtras(state: LabState): Promise<string> {
+  const vm = state.vpcHost;
+  const lines = vm
+    ? [
+        `VM "${vm.name}" (in the VPC on ${vm.segment}, outside the cluster; runs the echo server): ${vm.addresses.map((a) => a.split("/")[0]).join(", ")}`,
+      ]
+    : [];
+  if (state.router) lines.push(await formatRouterSessions(state));
+  return lines.join("\n\n");
 }

@@ -10,7 +10,7 @@ import { type LabOptions, labUp } from "../lab/lab-up.ts";
 import { MAX_LAB_NODES } from "../lab/topology.ts";
 import type { ParsedArgs } from "./args.ts";
 import { assertKnownFlags, flag, UsageError } from "./args.ts";
-import { formatServices, formatStatus } from "./lab-status-table.ts";
+import { formatBgpExtras, formatServices, formatStatus } from "./lab-status-table.ts";
 
 function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
   const text = flag(args, name);
@@ -82,6 +82,7 @@ export async function labUpCommand(args: ParsedArgs): Promise<number> {
     `lab ${state.id} is up (${state.nodes.length} nodes, ${state.pods.length} pods, ${ipFamily === "ipv4" ? "" : `${ipFamily}, `}${backend} backend, ${mode} mode, datastore ${state.datastore}) in ${Math.round(performance.now() - started)} ms\n`,
   );
   console.log(formatStatus(state));
+  if (state.router || state.vpcHost) console.log(`\n${await formatBgpExtras(state)}`);
   console.log(`\n${formatServices(await listLabServices(state), externalAddresses(state))}`);
   console.log(
     `\nnext: podnet lab check | podnet lab exec ${state.pods[0]?.name ?? "POD"} -- getent hosts echo | podnet lab down`,

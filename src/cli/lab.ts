@@ -1,13 +1,15 @@
 /** `podnet lab ...`: build, inspect, prove and remove a cluster made of network namespaces. */
 
 import { formatVerdict } from "../lab/claims.ts";
+import { writeLabBgpConfigMain } from "../lab/lab-bgp-setup.ts";
 import { labCheck } from "../lab/lab-check.ts";
 import { labDown } from "../lab/lab-down.ts";
+import { labRouterBirdMain } from "../lab/lab-router.ts";
 import { listLabServices } from "../lab/lab-services.ts";
 import { externalAddresses, requireLabState } from "../lab/lab-state.ts";
 import { labTcpPipe } from "../lab/tcp-pipe.ts";
 import { closeNetlinkSockets } from "../linux/ip.ts";
-import { assertKnownFlags, parseArgs, UsageError } from "./args.ts";
+import { assertKnownFlags, flag, parseArgs, UsageError } from "./args.ts";
 import { LAB_DIAGNOSIS_SWITCHES, labExplainCommand, labTraceCommand } from "./lab-diagnosis-commands.ts";
 import { labDnsCommand, labDnsQueryCommand } from "./lab-dns-query.ts";
 import { ECHO_CLIENT_SWITCHES, echoClientCommand, echoServerCommand } from "./lab-echo.ts";
@@ -19,12 +21,12 @@ import {
   labServiceCommand,
 } from "./lab-node-commands.ts";
 import { labPodCommand } from "./lab-pod-command.ts";
-import { formatServices, formatStatus } from "./lab-status-table.ts";
+import { formatBgpExtras, formatServices, formatStatus } from "./lab-status-table.ts";
 import { labUiCommand, labUiServeCommand } from "./lab-ui-command.ts";
 import { labUpCommand } from "./lab-up-command.ts";
 
 export const LAB_USAGE = `usage:
-  podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan] [--mode bridge|ptp] [--datastore sqlite|etcd] [-f cluster.yaml]
+  podnet lab up [--nodes N] [--pods N] [--backend auto|host-gw|vxlan|bgp] [--mode bridge|ptp] [--datastore sqlite|etcd] [-f cluster.yaml]
                 [--ip-family ipv4|ipv6|dual] [--resync-seconds N]
                                                  build the lab: N nodes (default 3) with an agent each,
                                                  N pods per node (default 2); the agents repair drift
@@ -32,11 +34,15 @@ export const LAB_USAGE = `usage:
                                                  you inject by hand, to explain and trace it);
                                                  --ip-family: the underlay's, pods' and Services'
                                                  address families (default ipv4; dual: one address
-                                                 per family, IPv4 first)
-  podnet lab status                              pods with their IP, MAC and interface
+                                                 per family, IPv4 first); --backend bgp: the router
+                                                 runs BIRD and peers with every node, and a VM (a
+                                                 host in the VPC outside the cluster) joins a segment
+  podnet lab status                              pods with their IP, MAC and interface (bgp: the
+                                                 router's BGP sessions)
   podnet lab check                               prove the IP-per-pod, Service, readiness and DNS
-                                                 claims with real packets
-  podnet lab exec NAME -- CMD [ARG...]           run a command inside a pod, a node or "external"
+                                                 claims (bgp: and the BGP ones) with real packets
+  podnet lab exec NAME -- CMD [ARG...]           run a command inside a pod, a node, "external",
+                                                 "router" or "vm"
                                                  (pods resolve names: getent hosts echo)
   podnet lab dns POD NAME [A|AAAA|SRV|PTR|TXT]   one DNS question from inside POD, to the nameserver
                                                  of its resolv.conf (its node's DNS)
@@ -63,6 +69,7 @@ export const LAB_USAGE = `usage:
 async function status(): Promise<number> {
   const state = requireLabState();
   console.log(formatStatus(state));
+  if (state.router || state.vpcHost) console.log(`\n${await formatBgpExtras(state)}`);
   console.log(`\n${formatServices(await listLabServices(state), externalAddresses(state))}`);
   return 0;
 }
@@ -140,6 +147,23 @@ async function labSubcommand(argv: readonly string[]): Promise<number> {
     // Internal: the map server inside node1 and its relay's pipes (lab ui with the lab's etcd).
     case "ui-serve":
       return await labUiServeCommand(args);
+    // Internal: the lab router's BIRD supervisor (lab up starts it in the router's namespace), and
+    // the BGP config lab up writes to the datastore from inside a node.
+    case "router-bird": {
+      assertKnownFlags(args, ["dir"]);
+      const dir = flag(args, "dir");
+      if (dir === undefined || args.positionals.length > 0)
+        throw new UsageError("usage: podnet lab router-bird --dir LABDIR");
+      return await labRouterBirdMain(dir);
+    }
+    case "write-bgp-config": {
+      assertKnownFlags(args, ["datastore"]);
+      const datastore = flag(args, "datastore");
+      if (datastore === undefined || args.positionals.length > 0)
+        throw new UsageError("usage: podnet lab write-bgp-config --datastore SPEC < config.json");
+      await writeLabBgpConfigMain(datastore, await Bun.stdin.text());
+      return 0;
+    }
     case "tcp-pipe": {
       const [target] = args.positionals;
       if (target === undefined) throw new UsageError("usage: podnet lab tcp-pipe 127.0.0.1:PORT");

@@ -13,7 +13,7 @@ const USAGE = `podnet ${VERSION} — a Kubernetes-style pod network
 usage:
   podnet lab up|status|check|down|exec POD -- CMD...   a cluster in network namespaces on this machine
   podnet install-cni [--bin-dir DIR]                   install the CNI plugin (podnet, podnet-ipam)
-  podnet agent --datastore SPEC [--node-name N] [--backend host-gw|vxlan|auto] [--cluster-cidr CIDR] ...
+  podnet agent --datastore SPEC [--node-name N] [--backend host-gw|vxlan|auto|bgp] [--cluster-cidr CIDR] ...
                                                        the node agent (podnet agent --help for all options)
   podnet ipam show|check --datastore SPEC [--json]       cluster-wide allocations, leaks and duplicates
   podnet cluster show|add-cidr CIDR --datastore SPEC     the cluster's address plan; add a pod range

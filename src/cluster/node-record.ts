@@ -6,9 +6,14 @@
 import { parseIP } from "../ipnet/address.ts";
 import { parsePrefix } from "../ipnet/prefix.ts";
 
-export type Backend = "host-gw" | "vxlan" | "auto";
+/**
+ * How a node reaches its peers' blocks: host-gw (direct routes on one segment), vxlan (a
+ * tunnel), auto (direct where possible, else the tunnel; with BGP peers both only as a backup
+ * under BIRD's routes), bgp (BIRD announces the node's blocks and installs its peers'; no tunnel).
+ */
+export type Backend = "host-gw" | "vxlan" | "auto" | "bgp";
 
-export const BACKENDS: readonly Backend[] = ["host-gw", "vxlan", "auto"];
+export const BACKENDS: readonly Backend[] = ["host-gw", "vxlan", "auto", "bgp"];
 
 export interface NodeRecord {
   readonly name: string;

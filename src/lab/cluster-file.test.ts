@@ -37,12 +37,21 @@ describe("parseClusterFile", () => {
       "segments: [{ name: a, cidr: 192.0.2.0/24 }, { name: b, cidr: 192.0.2.128/25 }]\nnodes: [{ name: n1, segment: a }]",
       "segments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: nowhere }]",
       "segments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: external, segment: a }]",
-      "segments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]\nbackend: bgp",
+      "segments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: vm, segment: a }]",
+      "segments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]\nbackend: ospf",
       "segments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: []",
       "not: [valid",
     ];
     for (const text of bad) expect(() => parseClusterFile(text)).toThrow(ClusterFileError);
     expect(() => parseClusterFile(bad[0] as string)).toThrow("documentation range");
+    expect(() => parseClusterFile(bad[4] as string)).toThrow('nodes[0].name "vm"');
+  });
+
+  test("backend bgp is kept (lab up adds the VM and the router's BIRD)", () => {
+    const f = parseClusterFile(
+      "segments: [{ name: a, cidr: 192.0.2.0/24 }]\nnodes: [{ name: n1, segment: a }]\nbackend: bgp",
+    );
+    expect(f.backend).toBe("bgp");
   });
 });
 

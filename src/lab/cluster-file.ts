@@ -5,7 +5,7 @@
  * (::1) everywhere.
  *
  *   ipFamily: dual           # ipv4 | ipv6 | dual (IPv4 primary); --ip-family overrides it
- *   backend: auto            # host-gw | vxlan | auto
+ *   backend: auto            # host-gw | vxlan | auto | bgp (bgp: the router runs BIRD, a VM joins)
  *   mode: bridge             # bridge | ptp
  *   datastore: sqlite        # sqlite | etcd
  *   clusterCidr: [10.244.0.0/16, fd00:10:244::/56]   # one per family, in the lab's order
@@ -37,7 +37,14 @@ import { checkLabRanges, cidrList, prefixOf } from "./cluster-file-ranges.ts";
 import type { IpFamilyFlag } from "./lab-families.ts";
 import { familiesOf, IP_FAMILY_FLAGS } from "./lab-families.ts";
 import type { HostSpec, Segment, Topology } from "./topology.ts";
-import { hostOn, segmentOf as labSegment, MAX_LAB_NODES, segmentCidrs, TopologyError } from "./topology.ts";
+import {
+  hostOn,
+  segmentOf as labSegment,
+  MAX_LAB_NODES,
+  segmentCidrs,
+  TopologyError,
+  VPC_HOST_NAME,
+} from "./topology.ts";
 
 export { ClusterFileError } from "./cluster-file-error.ts";
 
@@ -192,7 +199,7 @@ export function parseClusterFile(
     if (typeof n.name !== "string" || !NODE_NAME.test(n.name) || n.name.length > 20) {
       throw new ClusterFileError(`nodes[${i}].name`, "must be a short DNS-label-like name (a-z, 0-9, -)");
     }
-    if (names.has(n.name) || ["external", "datastore", "router"].includes(n.name))
+    if (names.has(n.name) || ["external", "datastore", "router", VPC_HOST_NAME].includes(n.name))
       throw new ClusterFileError(`nodes[${i}].name "${n.name}"`, "is taken");
     names.add(n.name);
     const seg = segments.find((s) => s.name === n.segment && s.name !== "ext");

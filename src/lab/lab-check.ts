@@ -7,6 +7,7 @@ import { VXLAN_DEV } from "../agent/vxlan-device.ts";
 import type { LinkAddrs } from "../linux/ip.ts";
 import { ipJson, netnsAt } from "../linux/ip.ts";
 import { netnsPath } from "../linux/netns.ts";
+import { bgpChecks } from "./bgp-check.ts";
 import type { PairProbe, Verdict } from "./claims.ts";
 import { labelled, reachWithoutNat, sharedLocalhost, uniquePodIps } from "./claims.ts";
 import { dnsChecks } from "./dns-check.ts";
@@ -104,7 +105,8 @@ async function reachChecks(state: LabState, views: readonly PodView[], f: LabFam
 /**
  * Every claim once; those about one address family once per family, their claim suffixed
  * " [IPv4]" / " [IPv6]" in a dual lab (familyLabel). A dual 3-node lab proves 35, a
- * single-family one 22.
+ * single-family one 22; with the bgp backend, 3 more per family (the router's table, the native
+ * path between segments, the VPC without NAT) and the withdrawal: 42 and 26.
  */
 export async function labCheck(state: LabState): Promise<Verdict[]> {
   const families = labFamilies(state);
@@ -144,6 +146,9 @@ export async function labCheck(state: LabState): Promise<Verdict[]> {
   }
   verdicts.push(...(await readinessCheck(state, views)));
   verdicts.push(...(await dnsChecks(state)));
+  const bgp = state.router !== undefined;
+  // The BGP claims before the node IP change, the withdrawal (an agent restarted) last of them.
+  if (bgp) verdicts.push(...(await bgpChecks(state, views)));
   if (state.nodes.length > 1) {
     for (const f of families)
       verdicts.push(labelled(await nodeIpChangeRecovers(state, views, f), familyLabel(state, f)));

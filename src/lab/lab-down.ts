@@ -1,12 +1,14 @@
 /**
- * Tears a lab down: DEL for every pod (as a runtime would), then every namespace of every lab id
- * under the lab root — including ids left by a crashed `up` that never saved its state.
+ * Tears a lab down: DEL for every pod (as a runtime would), the router's BIRD, then every
+ * namespace of every lab id under the lab root — including ids left by a crashed `up` that never
+ * saved its state.
  */
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import type { HeldLock } from "../linux/file-lock.ts";
 import { deleteNetns, listNetns } from "../linux/netns.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { CREATED_ETC_NETNS_FILE, LAB_ID, LAB_MARKER, labDir, labNetnsPrefix } from "./lab-paths.ts";
+import { stopLabRouter } from "./lab-router.ts";
 import { labRoot, labStateFile, loadLabState } from "./lab-state.ts";
 import { withLabStateLock } from "./lab-state-lock.ts";
 import { removeLabResolvConfs } from "./pod-resolv-conf.ts";
@@ -31,6 +33,24 @@ export async function labDown(): Promise<DownReport> {
 export async function removeLab(lock?: HeldLock): Promise<DownReport> {
   const warnings: string[] = [];
   const state = loadLabState();
+  const root = labRoot();
+  const ids = existsSync(root)
+    ? readdirSync(root, { withFileTypes: true })
+        .filter(
+          (d) => d.isDirectory() && LAB_ID.test(d.name) && existsSync(`${root}/${d.name}/${LAB_MARKER}`),
+        )
+        .map((d) => d.name)
+    : [];
+  if (state && !ids.includes(state.id)) ids.push(state.id);
+  // The router's BIRD first, while its namespace is still there: it stops with a Cease to every
+  // node instead of vanishing (also the BIRD of a crashed `up`, found by its pid files).
+  for (const id of ids) {
+    try {
+      warnings.push(...(await stopLabRouter(labDir(id))));
+    } catch (e) {
+      warnings.push(`the lab router's BIRD of lab ${id}: ${(e as Error).message}`);
+    }
+  }
   if (state) {
     for (const pod of state.pods) {
       const node = state.nodes.find((n) => n.name === pod.node);
@@ -46,15 +66,6 @@ export async function removeLab(lock?: HeldLock): Promise<DownReport> {
       }
     }
   }
-  const root = labRoot();
-  const ids = existsSync(root)
-    ? readdirSync(root, { withFileTypes: true })
-        .filter(
-          (d) => d.isDirectory() && LAB_ID.test(d.name) && existsSync(`${root}/${d.name}/${LAB_MARKER}`),
-        )
-        .map((d) => d.name)
-    : [];
-  if (state && !ids.includes(state.id)) ids.push(state.id);
   if (state) stopUpstreamDns(state.external.dnsPid, state.dir);
   const removed: string[] = [];
   const all = listNetns();

@@ -25,6 +25,7 @@ describe("validatePodName", () => {
     ["a".repeat(33), "must be"],
     ["external", "reserved"],
     ["router", "reserved"],
+    ["vm", "reserved"],
     ["sw-a", "reserved"],
     ["node2", "a node's name"],
     ["node1-a", "already exists"],

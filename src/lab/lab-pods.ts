@@ -12,6 +12,7 @@ import { findPod, saveLabState } from "./lab-state.ts";
 import { updateLabState } from "./lab-state-lock.ts";
 import { attachPod, detachPod, LAB_POD_LABEL } from "./lab-up.ts";
 import { removePodResolvConf } from "./pod-resolv-conf.ts";
+import { VPC_HOST_NAME } from "./topology.ts";
 
 export class LabPodError extends Error {
   override readonly name = "LabPodError";
@@ -23,7 +24,7 @@ const POD_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
 /** Names the lab already uses for namespaces of its own. */
-const RESERVED = new Set(["external", "router", "datastore"]);
+const RESERVED = new Set(["external", "router", "datastore", VPC_HOST_NAME]);
 
 /** Checks a new pod's name against the rules and the lab's names (pure). */
 export function validatePodName(state: Pick<LabState, "nodes" | "pods">, name: string): string {

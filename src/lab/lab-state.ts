@@ -70,6 +70,20 @@ export interface LabPod {
   readonly namespace?: string;
 }
 
+export interface LabRouterState {
+  readonly netns: string;
+  readonly pids: { readonly supervisor: number; readonly bird: number };
+  readonly ctl: string;
+}
+
+export interface LabVpcHost {
+  readonly name: string;
+  readonly netns: string;
+  readonly addresses: readonly string[];
+  readonly segment: string;
+  readonly echoPid?: number;
+}
+
 export interface LabState {
   readonly id: string;
   readonly dir: string;
@@ -91,6 +105,16 @@ export interface LabState {
   };
   /** The lab's address families, primary first; absent: ["IPv4"] (a state from before). */
   readonly ipFamilies?: readonly IPFamily[];
+  /**
+   * The router's BIRD (backend bgp): its supervisor's and BIRD's pids and its control socket;
+   * absent when the router runs no BIRD.
+   */
+  readonly router?: LabRouterState;
+  /**
+   * The host in the VPC outside the cluster (the "VM", backend bgp): its namespace, its addresses
+   * (with prefix length, primary first) and the pid of its echo server.
+   */
+  readonly vpcHost?: LabVpcHost;
   readonly nodes: LabNode[];
   readonly pods: LabPod[];
 }
@@ -130,9 +154,14 @@ export function saveLabState(state: LabState): void {
   renameSync(tmp, file);
 }
 
-/** The namespace of a pod, a node, or "external" (the host outside the cluster). */
+/**
+ * The namespace of a pod, a node, "external" (the host outside the cluster), "vm" (the host in
+ * the VPC, when the lab has one) or "router" (the segments' router).
+ */
 export function findNetns(state: LabState, name: string): string {
   if (name === "external") return state.external.netns;
+  if (state.vpcHost && name === state.vpcHost.name) return state.vpcHost.netns;
+  if (name === "router") return state.router?.netns ?? `${LAB_NETNS_PREFIX}${state.id}-router`;
   const node = state.nodes.find((n) => n.name === name);
   if (node) return node.netns;
   return findPod(state, name).netns;

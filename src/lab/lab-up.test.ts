@@ -22,4 +22,33 @@ describe("labLayout", () => {
       labLayout({ nodes: 1, ipFamily: "ipv6", topology: defaultTopology(2, [6]) }).topology.nodes,
     ).toHaveLength(2);
   });
+
+  test("the bgp backend adds the VM on a node segment behind the router from node1, the others none", () => {
+    const three = labLayout({ nodes: 3, backend: "bgp" }).topology;
+    expect(three.vpcHost).toEqual({
+      name: "vm",
+      segment: "lan2",
+      address: "198.51.100.50/24",
+      addresses: ["198.51.100.50/24"],
+    });
+    // Two nodes share lan1: the VM joins them (a segment without nodes is outside the VPC).
+    expect(labLayout({ nodes: 2, backend: "bgp", ipFamily: "dual" }).topology.vpcHost?.addresses).toEqual([
+      "192.0.2.50/24",
+      "2001:db8:1::50/64",
+    ]);
+    expect(labLayout({ nodes: 3, backend: "auto" }).topology.vpcHost).toBeUndefined();
+    expect(labLayout({ nodes: 3 }).topology.vpcHost).toBeUndefined();
+  });
+
+  test("a layout with no room for the VM is refused before anything is built", () => {
+    const crowded = defaultTopology(1);
+    const node = {
+      ...(crowded.nodes[0] as HostSpec),
+      address: "192.0.2.50/24",
+      addresses: ["192.0.2.50/24"],
+    };
+    expect(() => labLayout({ nodes: 1, backend: "bgp", topology: { ...crowded, nodes: [node] } })).toThrow(
+      "no room for the VM",
+    );
+  });
 });

@@ -1,7 +1,10 @@
 /**
  * Builds the lab cluster: an underlay of namespaces (segments, router, external host), a node
  * agent per node namespace sharing one datastore, and pods attached on every node by executing
- * the compiled plugin with the conflist the node's agent wrote — exactly as a runtime does.
+ * the compiled plugin with the conflist the node's agent wrote — exactly as a runtime does. With
+ * the bgp backend the peering config is written and the router's BIRD started before the agents,
+ * a VM joins a node segment, and the lab is up once the router routes every node's blocks
+ * (lab-bgp-setup.ts).
  */
 
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -10,12 +13,14 @@ import { ipFamilyName } from "../k8s/service-model.ts";
 import type { HeldLock } from "../linux/file-lock.ts";
 import { createNetns, deleteNetns, netnsExists, randomSuffix } from "../linux/netns.ts";
 import { copyExecutable, installPlugins, selfExecutable } from "../plugin/install.ts";
+import { waitRouterConverged } from "./bgp-check.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { startEchoServer } from "./echo-process.ts";
 import { startExternalHost } from "./external-host.ts";
+import { startLabBgp, startVpcHostEcho, vpcHostOf } from "./lab-bgp-setup.ts";
 import { removeLab } from "./lab-down.ts";
 import { startLabEtcd } from "./lab-etcd.ts";
-import { familiesOf, type IpFamilyFlag, type LabFamily } from "./lab-families.ts";
+import { familiesOf, type IpFamilyFlag, LAB_CLUSTER_CIDRS, type LabFamily } from "./lab-families.ts";
 import { startLabNode } from "./lab-node.ts";
 import { CREATED_ETC_NETNS_FILE, LAB_MARKER, labDir, labNetnsPrefix, podNetns } from "./lab-paths.ts";
 import { LAB_READINESS, type ReadinessDeclaration } from "./lab-readiness.ts";
@@ -27,8 +32,8 @@ import { withLabStateLock } from "./lab-state-lock.ts";
 import { removePodResolvConf, writePodResolvConf } from "./pod-resolv-conf.ts";
 import { podDnsOf } from "./resolv-conf.ts";
 import type { HostSpec, Topology } from "./topology.ts";
-import { defaultTopology, hostAddresses } from "./topology.ts";
-import { buildUnderlay, topologyFamilies } from "./underlay.ts";
+import { defaultTopology, hostAddresses, withVpcHost } from "./topology.ts";
+import { buildUnderlay, topologyFamilies, underlayHosts } from "./underlay.ts";
 
 export interface LabOptions {
   readonly nodes: number;
@@ -61,15 +66,28 @@ export class LabLayoutError extends Error {
 
 /**
  * The lab's families (primary first) and its layout (pure): the cluster file's, which must carry
- * exactly those families, or the default topology of `nodes` nodes in them.
+ * exactly those families, or the default topology of `nodes` nodes in them; with the bgp backend
+ * plus the VM (withVpcHost: on the segment of the first node not on node1's, else node1's).
  */
-export function labLayout(options: Pick<LabOptions, "nodes" | "ipFamily" | "topology">): {
+export function labLayout(
+  options: Pick<LabOptions, "nodes" | "ipFamily" | "topology"> & { readonly backend?: Backend },
+): {
   families: LabFamily[];
   topology: Topology;
 } {
   const flag = options.ipFamily ?? "ipv4";
   const families = familiesOf(flag);
-  const topology = options.topology ?? defaultTopology(options.nodes, families);
+  // A lab that peers with its router over BGP gets the VM, a host in the VPC outside the cluster.
+  const vpcHost = options.backend === "bgp";
+  const layout = options.topology ?? defaultTopology(options.nodes, families);
+  let topology = layout;
+  if (vpcHost && !layout.vpcHost) {
+    try {
+      topology = withVpcHost(layout);
+    } catch (e) {
+      throw new LabLayoutError(`The lab's layout has no room for the VM: ${(e as Error).message}`);
+    }
+  }
   const carried = topologyFamilies(topology);
   if (carried.join() !== [...families].sort().join())
     throw new LabLayoutError(
@@ -187,12 +205,13 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
     nodes: [],
     pods: [],
   };
+  const vm = vpcHostOf(state, topology);
+  if (vm) state = { ...state, vpcHost: vm };
   try {
     installPlugins(binDir);
     const exe = labCli(state);
     copyExecutable(selfExecutable(), exe);
     saveLabState(state);
-    const etcdHost = options.datastore === "etcd" ? [topology.datastore] : [];
     buildUnderlay(
       topology,
       {
@@ -200,7 +219,7 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
         routerNetns: `${prefix}router`,
         hostNetns: (h) => `${prefix}${h}`,
       },
-      [...topology.nodes, topology.external, ...etcdHost],
+      underlayHosts(topology, { datastore: options.datastore === "etcd" }),
     );
     if (options.datastore === "etcd") {
       const etcd = await startLabEtcd(
@@ -212,6 +231,15 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
       state = { ...state, datastore: etcd.spec };
       saveLabState(state);
     }
+    // The peering config is in the datastore and the router listens before the first agent
+    // starts: every agent brings its BIRD up with its first blocks.
+    if (options.backend === "bgp")
+      state = await startLabBgp(
+        state,
+        topology,
+        options.clusterCidrs ?? families.map((f) => LAB_CLUSTER_CIDRS[f]),
+        saveLabState,
+      );
     // Agents start together, as nodes of a real cluster boot: they race for blocks in the datastore.
     const nodes = await Promise.all(
       topology.nodes.map((_, i) =>
@@ -227,6 +255,8 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
     );
     state.nodes.push(...nodes);
     saveLabState(state);
+    // Ready means BGP has converged: the router routes every node's blocks.
+    if (state.router) await waitRouterConverged(state);
     for (const node of state.nodes) {
       for (let i = 0; i < options.podsPerNode; i++) {
         // Every lab pod runs the echo server: `app` selects them all as endpoints of the demo
@@ -239,6 +269,7 @@ async function buildLab(options: LabOptions, lock: HeldLock | undefined): Promis
       }
     }
     state = await startExternalHost(state, saveLabState);
+    state = await startVpcHostEcho(state, saveLabState);
     await createLabServices(state);
     // Pods are endpoints once their first check succeeds (~1 s): `lab check` starts from a ready cluster.
     await waitPodsReady(

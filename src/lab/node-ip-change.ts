@@ -4,7 +4,9 @@
  * their routes, and cross-node traffic to its pods must recover — with no restart. The original
  * address is put back afterwards, and traffic must recover again. Proved per family: the address
  * moved is the one of the underlay that carries that family's pod traffic (the same family with
- * direct routes or a tunnel over it; IPv4 for IPv6 pods over a dual lab's VXLAN device).
+ * direct routes or a tunnel over it; IPv4 for IPv6 pods over a dual lab's VXLAN device). With BGP
+ * the lab router's route to the node's block must follow as well (within the hold time, when the
+ * old session ends).
  */
 
 import { VXLAN_DEV } from "../agent/vxlan-device.ts";
@@ -12,8 +14,10 @@ import { errorText } from "../base/error-text.ts";
 import { sameIP } from "../ipnet/address.ts";
 import { mustRunSync, runSync } from "../linux/exec.ts";
 import { inNetns } from "../linux/netns.ts";
+import { routerHas } from "./bgp-check.ts";
 import type { Verdict } from "./claims.ts";
 import { addressOf, type LabFamily } from "./lab-families.ts";
+import { LAB_ROUTER_HOLD_TIME } from "./lab-router-bird.ts";
 import type { LabNode, LabState } from "./lab-state.ts";
 import { nodeAddresses } from "./lab-state.ts";
 import {
@@ -68,10 +72,17 @@ async function recovers(
 ): Promise<{ ok: boolean; ms: number; last: string }> {
   const started = Date.now();
   const fromNode = state.nodes.find((n) => n.name === from.node) as LabNode;
+  const toNode = state.nodes.find((n) => n.name === to.node) as LabNode;
+  // With BGP the router's route must follow too: the node's new session announces its blocks
+  // from the new address, the old session's routes go when its hold timer fires.
+  const routerBlocks = state.router ? toNode.podCidrs.filter((c) => c.includes(":") === (f === 6)) : [];
+  const timeout = RECOVERY_TIMEOUT_MS + (state.router ? LAB_ROUTER_HOLD_TIME * 1000 : 0);
   let last = "";
-  while (Date.now() - started < RECOVERY_TIMEOUT_MS) {
+  while (Date.now() - started < timeout) {
     const hops = underlayHopFrom(fromNode.netns, ipOf(to, f) as string);
-    if (!hops.some((h) => sameIP(h, newIp))) {
+    if (routerBlocks.length > 0 && !routerHas(state, routerBlocks, newIp)) {
+      last = `the router does not route ${routerBlocks.join(",")} via ${newIp}`;
+    } else if (!hops.some((h) => sameIP(h, newIp))) {
       last = `${fromNode.name} still sends ${to.node}'s block to ${hops.join(",") || "nothing"}`;
     } else {
       const outcome = await probeFrom(state, from.netns, ipOf(to, f) as string);
@@ -146,7 +157,7 @@ async function moveAndProbe(state: LabState, views: readonly PodView[], f: LabFa
     ok,
     claim,
     evidence: ok
-      ? `${target.name} moved ${ip} → ${moved.split("/")[0]}${via}: ${from.name} → ${to.name} recovered in ${away.ms} ms, and in ${back.ms} ms after moving back`
-      : `${target.name} moved to ${moved}${via}: ${away.ok ? `recovered in ${away.ms} ms` : `no recovery in ${RECOVERY_TIMEOUT_MS} ms (${away.last})`}; moved back: ${back.ok ? `recovered in ${back.ms} ms` : `no recovery (${back.last})`}`,
+      ? `${target.name} moved ${ip} → ${moved.split("/")[0]}${via}: ${state.router ? "the router's route followed and " : ""}${from.name} → ${to.name} recovered in ${away.ms} ms, and in ${back.ms} ms after moving back`
+      : `${target.name} moved to ${moved}${via}: ${away.ok ? `recovered in ${away.ms} ms` : `no recovery in ${away.ms} ms (${away.last})`}; moved back: ${back.ok ? `recovered in ${back.ms} ms` : `no recovery (${back.last})`}`,
   };
 }

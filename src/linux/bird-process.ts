@@ -106,8 +106,6 @@ function trackChild(child: ChildProcess): void {
   child.once("exit", () => live.delete(child));
 }
 
-const sleep = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms));
-
 class Bird implements BirdHandle {
   private expected = false;
   private exitValue: BirdExit | undefined;
@@ -196,7 +194,13 @@ class Bird implements BirdHandle {
   }
 
   private async waitOrKill(timeoutMs: number): Promise<BirdExit> {
-    const exit = await Promise.race([this.exited, sleep(timeoutMs)]);
+    // A timer left pending would keep the caller's process alive for the whole timeout.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const exit = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
     if (exit) return exit;
     this.child.kill("SIGKILL");
     return this.exited;

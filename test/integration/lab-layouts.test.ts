@@ -1,6 +1,7 @@
 /**
  * The main job end to end on the other layouts: dual-stack, IPv6 only over an IPv6 underlay, a
- * custom layout from a cluster file, and one node in ptp mode (lab.test.ts has the IPv4 backends).
+ * custom layout from a cluster file, the bgp backend with the lab router's BIRD, and one node in ptp
+ * mode (lab.test.ts has the other IPv4 backends).
  */
 import { describeLayouts, type Layout, labRootForFile } from "./harness/lab-layouts.ts";
 
@@ -34,6 +35,17 @@ const LAYOUTS: readonly Layout[] = [
     paths: ["vxlan"],
     families: [6],
     extraNamespaces: 1, // the etcd host
+  },
+  {
+    title: "bgp backend: the router runs BIRD and peers with every node, a VM in the VPC",
+    args: ["--backend", "bgp"],
+    nodes: 3,
+    podsPerNode: 2,
+    // The 22, and: the router's routes learned over BGP, no VXLAN on the path, the VM without
+    // NAT, a stopped agent's block withdrawn and back.
+    claims: 26,
+    paths: ["direct", "routed"],
+    extraNamespaces: 1, // the VM
   },
   {
     title: "one node in ptp mode",

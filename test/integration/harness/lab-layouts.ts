@@ -10,6 +10,7 @@ import { tryParseIP } from "../../../src/ipnet/address.ts";
 import { containsIP, containsPrefix, parsePrefix } from "../../../src/ipnet/prefix.ts";
 import { DNS_AAAA_CLAIM } from "../../../src/lab/dns-claims.ts";
 import { READINESS_CLAIM } from "../../../src/lab/readiness-claims.ts";
+import { birdsInRootNetns } from "../../../src/linux/bird-process.ts";
 import { runSync } from "../../../src/linux/exec.ts";
 import { listNetns } from "../../../src/linux/netns.ts";
 import { ensurePodnetBuilt, PODNET } from "../../../testkit/podnet-build.ts";
@@ -230,6 +231,7 @@ function proveLayout(lab: LabRoot, layout: Layout): void {
     expect(labNamespaces(id)).toEqual([]);
     expect(rootLinks()).toEqual(lab.linksBefore());
     expect(etcNetnsOf(id)).toEqual([]);
+    expect(birdsInRootNetns()).toEqual([]); // the bgp lab's BIRDs ran in the router's and nodes' namespaces
   }
 }
 
