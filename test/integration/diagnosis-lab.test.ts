@@ -382,8 +382,18 @@ for (const datastore of ["sqlite", "etcd"] as const) {
         );
       });
 
-      test("an agent stopped and its routes removed on node2", () => {
-        process.kill(node("node2").agentPid, "SIGTERM");
+      test("an agent stopped and its routes removed on node2", async () => {
+        const pid = node("node2").agentPid;
+        process.kill(pid, "SIGTERM");
+        // A stopping agent may still answer for a moment (slower on a loaded machine): wait until it is gone.
+        const gone = () => {
+          try {
+            return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") === true;
+          } catch {
+            return true; // exited and reaped
+          }
+        };
+        await pollUntil("node2's agent to exit", gone, 30_000);
         inNode("node2", "ip", "route", "flush", "proto", "200");
         const r = trace("node1-a", "node2-a:8080");
         expect(r.missing.map((m) => m.node)).toContain("node2");
