@@ -224,7 +224,20 @@ describe.skipIf(!existsSync(BIRD))("podnet agent, bgp backend, peering with a ro
       15_000,
       { detail },
     );
-    const text = await c.metrics("node1");
+    // node1 learns node3's block through the router a moment after its own session is up, and the
+    // agent polls BIRD every 2 s: wait until the metrics show it.
+    let text = "";
+    await pollUntil(
+      "node1's metrics to count the route it learned",
+      async () => {
+        text = await c.metrics("node1");
+        return (
+          metricValue(text, 'podnet_bgp_routes{peer="router-lan1",family="ipv4",direction="imported"}') === 1
+        );
+      },
+      15_000,
+      { detail: () => text },
+    );
     expect(metricValue(text, SESSION_UP("192.0.2.1", "router-lan1"))).toBe(1);
     expect(metricValue(text, 'podnet_bgp_session_state{peer="router-lan1",state="Established"}')).toBe(1);
     expect(
@@ -254,8 +267,15 @@ describe.skipIf(!existsSync(BIRD))("podnet agent, bgp backend, peering with a ro
     expect(routes()).toContain(`${b1} via 192.0.2.11 dev eth0 proto bird metric 32`);
     expect(routes()).toContain(`${b1} via 192.0.2.11 dev eth0 proto 200 metric 1024`);
     // node3 runs bgp (no VXLAN device): only BIRD's route reaches it, through the router.
-    const b3 = mustRunSync(["ip", "-n", c.node("node2").netns, "route", "show", c.blockOf("node3")]).stdout;
-    expect(b3).toContain("via 192.0.2.1 dev eth0 proto bird metric 32");
+    const routesTo3 = () =>
+      mustRunSync(["ip", "-n", c.node("node2").netns, "route", "show", c.blockOf("node3")]).stdout;
+    await pollUntil(
+      `node2's BGP route to node3's block`,
+      () => routesTo3().includes("via 192.0.2.1 dev eth0 proto bird metric 32"),
+      20_000,
+      { detail: () => `${routesTo3()}\n${detail()}` },
+    );
+    const b3 = routesTo3();
     expect(b3).not.toContain("proto 200");
     const probe = await c.probe(pod("node3").netns, (await c.addPod("node2")).ip);
     expect(probe.reply.from).toBe(pod("node3").ip);
