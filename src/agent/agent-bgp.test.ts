@@ -1,8 +1,9 @@
 /** AgentBgp with a SQLite datastore and a fake BIRD: config watch, speaker, status record, VPC. */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FakeBirdRunner } from "../../test/support/fake-bird.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { pollUntil } from "../base/poll-until.ts";
 import type { BgpConfig } from "../cluster/bgp-config.ts";
@@ -15,77 +16,11 @@ import { Metrics } from "../daemon/metrics.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import { parseIP } from "../ipnet/address.ts";
 import { parsePrefix } from "../ipnet/prefix.ts";
-import type { BirdExit, BirdHandle, BirdReloadResult, StartBirdOptions } from "../linux/bird-process.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { AgentBgp } from "./agent-bgp.ts";
 import { agentMetrics } from "./agent-metrics.ts";
 import type { AgentOptions } from "./agent-options.ts";
-import type { BirdRunner } from "./bgp-speaker.ts";
-
-const ESTABLISHED = `Name       Proto      Table      State  Since         Info
-peer_router_lan1 BGP        ---        up     2026-12-06 16:47:29  Established
-  BGP state:          Established
-    Neighbor address: 192.0.2.1
-    Neighbor AS:      64512
-    Local AS:         64512
-  Channel ipv4
-    State:          UP
-    Routes:         1 imported, 1 exported, 1 preferred
-`;
-
-class FakeBird implements BirdHandle {
-  running = true;
-  readonly configs: string[] = [];
-  readonly exited: Promise<BirdExit>;
-  private done!: (e: BirdExit) => void;
-  constructor(
-    readonly options: StartBirdOptions,
-    readonly pid: number,
-  ) {
-    this.exited = new Promise((r) => {
-      this.done = r;
-    });
-    this.configs.push(readFileSync(options.configPath, "utf8"));
-  }
-  get ctlPath() {
-    return this.options.ctlPath;
-  }
-  get configPath() {
-    return this.options.configPath;
-  }
-  async reload(): Promise<BirdReloadResult> {
-    this.configs.push(readFileSync(this.options.configPath, "utf8"));
-    return "reconfigured";
-  }
-  async command(cmd: string): Promise<string> {
-    if (cmd === "show protocols all") return ESTABLISHED;
-    return "Daemon is up and running";
-  }
-  async gracefulRestart(): Promise<BirdExit> {
-    return this.stop();
-  }
-  async stop(): Promise<BirdExit> {
-    const e: BirdExit = { code: 0, signal: null, expected: true };
-    this.running = false;
-    this.options.onExit?.(e);
-    this.done(e);
-    return e;
-  }
-}
-
-class FakeRunner implements BirdRunner {
-  readonly birds: FakeBird[] = [];
-  async start(options: StartBirdOptions): Promise<BirdHandle> {
-    const bird = new FakeBird(options, 2000 + this.birds.length);
-    this.birds.push(bird);
-    return bird;
-  }
-  check(): void {}
-  async retireStale(): Promise<boolean> {
-    return false;
-  }
-}
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const PEERING: BgpConfig = {
@@ -112,7 +47,7 @@ async function setUp(backend: Backend) {
   const dir = mkdtempSync(join(tmpdir(), "podnet-agent-bgp-"));
   const store: Store = await openStore(`sqlite:${dir}/cluster.db`);
   const metrics = new Metrics({ processMetrics: false });
-  const runner = new FakeRunner();
+  const runner = new FakeBirdRunner(2000);
   const changes: string[] = [];
   const lease = await store.grantLease(60);
   const bgp = new AgentBgp(
@@ -167,7 +102,7 @@ describe("AgentBgp", () => {
       node: "node1",
       running: true,
       announced: ["10.244.1.0/24"],
-      sessions: [{ peer: "router-lan1", neighbor: "192.0.2.1", received: 1, advertised: 1 }],
+      sessions: [{ peer: "router-lan1", neighbor: "192.0.2.1", received: 2, advertised: 1 }],
     });
   });
 
@@ -185,6 +120,37 @@ describe("AgentBgp", () => {
     expect(bgp.backupRoutes).toBe(false);
     expect(bgp.vpcCidrs()).toEqual([]);
     expect(changes).toContain("no BGP sessions");
+  });
+
+  test("a deleted config, or one whose peers no longer select the node, deletes its status record", async () => {
+    const { store, runner, bgp } = await setUp("bgp");
+    const established = async () =>
+      (await records(store)).some((r) => r.sessions[0]?.state === "Established");
+    await writeBgpConfig(store, PEERING);
+    await bgp.start();
+    await pollUntil("the node's Established session in its record", established, 5000);
+
+    await deleteBgpConfig(store);
+    await pollUntil("BIRD stopped", () => runner.birds[0]?.running === false, 5000);
+    await pollUntil(
+      "the node's status record deleted",
+      async () => (await records(store)).length === 0,
+      5000,
+    );
+
+    await writeBgpConfig(store, PEERING);
+    await pollUntil("the record back with the session", established, 5000);
+    // A peer on another segment only: no peer selects node1 any more.
+    await writeBgpConfig(store, {
+      ...PEERING,
+      peers: [{ name: "router-lan2", address: "198.51.100.1", asNumber: 64512 }],
+    });
+    await pollUntil(
+      "the node's status record deleted",
+      async () => (await records(store)).length === 0,
+      5000,
+    );
+    expect(bgp.peering).toBe(false);
   });
 
   test("an invalid record is counted and the last good config kept", async () => {

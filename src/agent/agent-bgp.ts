@@ -3,10 +3,11 @@
  * open by a WatchKeeper as proxy/cluster-view.ts does), runs the node's BgpSpeaker (and so BIRD)
  * with the bgp and auto backends, feeds it the node's blocks and uplink on every change, turns
  * its status into metrics and into the node's status record (`/podnet/bgp-status/NODE`, under
- * the node lease, written when it changes, deleted on a clean stop), and tells the agent when
- * what it routes changed: `auto` keeps its own routes at a backup metric while the node has BGP
- * sessions, and the proxy leaves the VPC (bgpVpcCidrs) out of masquerade while the node
- * announces its blocks. An invalid config record is logged and the last good one kept.
+ * the node lease, written when it changes; deleted when no peer selects the node any more and on
+ * a clean stop), and tells the agent when what it routes changed: `auto` keeps its own routes at
+ * a backup metric while the node has BGP sessions, and the proxy leaves the VPC (bgpVpcCidrs) out
+ * of masquerade while the node announces its blocks. An invalid config record is logged and the
+ * last good one kept.
  */
 import { errorText } from "../base/error-text.ts";
 import type { BgpConfig } from "../cluster/bgp-config.ts";
@@ -24,6 +25,7 @@ import { bgpVpcCidrs } from "../proxy/masquerade-cidrs.ts";
 import type { Store, Watch } from "../store/store.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import type { AgentOptions } from "./agent-options.ts";
+import { clearBgpLeftovers } from "./bgp-leftovers.ts";
 import { recordBgpMetrics } from "./bgp-metrics.ts";
 import { BgpSpeaker, type BirdRunner } from "./bgp-speaker.ts";
 import type { BgpStatus } from "./bgp-status.ts";
@@ -39,11 +41,15 @@ export interface AgentBgpHooks {
   readonly routingChanged: (reason: string) => void;
 }
 
+/** `published` when the datastore may hold a record of ours, but not which: never a signature. */
+const MAYBE_WRITTEN = "";
+
 export class AgentBgp {
   private readonly watch: WatchKeeper;
   private speaker: BgpSpeaker | undefined;
   private config: BgpConfig | undefined;
   private last: BgpStatus | undefined;
+  /** The signature of the record last written; undefined when there is none of ours. */
   private published: string | undefined;
   private publishing: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -97,9 +103,13 @@ export class AgentBgp {
     return bgpVpcCidrs(this.config, networks);
   }
 
-  /** Reads and watches the config; with a speaking backend, BIRD is configured before it returns. */
+  /**
+   * Reads and watches the config; with a speaking backend, BIRD is configured before it returns.
+   * With another, what a BGP agent left on the node is cleared first (bgp-leftovers.ts).
+   */
   async start(): Promise<void> {
-    if (this.speaks) {
+    if (!this.speaks) await this.clearLeftovers();
+    else {
       this.speaker = new BgpSpeaker({
         nodeName: this.o.nodeName,
         stateDir: this.o.bgpStateDir,
@@ -133,7 +143,7 @@ export class AgentBgp {
   /** The node lease was lost and taken anew: the record under the old one is gone. */
   republish(): void {
     this.published = undefined;
-    if (this.last) this.publish(this.last);
+    if (this.last?.enabled) this.publish(this.last);
   }
 
   /** Stops BIRD (graceful when the config enables graceful restart) and deletes the status record. */
@@ -149,6 +159,24 @@ export class AgentBgp {
       this.log.warn("could not delete the node's BGP status record; it goes with the node lease", {
         error: errorText(e),
       });
+    }
+  }
+
+  private async clearLeftovers(): Promise<void> {
+    try {
+      const { retiredBird, deletedRoutes } = await clearBgpLeftovers(
+        this.o.bgpStateDir,
+        this.cluster.clusterCidrs,
+      );
+      if (retiredBird || deletedRoutes.length > 0)
+        this.log.warn("cleared what an earlier bgp agent left; this backend runs no BIRD", {
+          backend: this.o.backend,
+          retiredBird,
+          deletedRoutes,
+        });
+    } catch (e) {
+      this.m.errors.inc({ kind: "bgp" });
+      this.log.error("could not clear what an earlier bgp agent left on the node", { error: errorText(e) });
     }
   }
 
@@ -194,7 +222,25 @@ export class AgentBgp {
     recordBgpMetrics(this.m, status, previous);
     if ((previous?.enabled ?? false) !== status.enabled)
       this.hooks.routingChanged(status.enabled ? "BGP sessions configured" : "no BGP sessions");
-    if (status.enabled || this.published !== undefined) this.publish(status);
+    // The record says what the node's sessions are while it peers; when no peer selects it
+    // any more (the config deleted or changed), there is no record rather than a stale one.
+    if (status.enabled) this.publish(status);
+    else if (this.published !== undefined) this.unpublish();
+  }
+
+  private unpublish(): void {
+    if (this.stopped) return; // stop() deletes it
+    this.published = undefined;
+    this.publishing = this.publishing.then(async () => {
+      try {
+        await deleteBgpStatusRecord(this.store, this.o.nodeName);
+      } catch (e) {
+        // Deleted at the next status change, or by stop(), or with the node lease.
+        if (this.published === undefined) this.published = MAYBE_WRITTEN;
+        this.m.errors.inc({ kind: "bgp" });
+        this.log.warn("could not delete the node's BGP status record", { error: errorText(e) });
+      }
+    });
   }
 
   private publish(status: BgpStatus): void {
@@ -207,8 +253,8 @@ export class AgentBgp {
       try {
         await putBgpStatusRecord(this.store, record, this.hooks.leaseId());
       } catch (e) {
-        // Written again at the next poll.
-        if (this.published === signature) this.published = undefined;
+        // Written again at the next poll (or deleted, if the node stops peering meanwhile).
+        if (this.published === signature) this.published = MAYBE_WRITTEN;
         this.m.errors.inc({ kind: "bgp" });
         this.log.warn("could not publish the node's BGP status", { error: errorText(e) });
       }

@@ -53,6 +53,11 @@ export function agentMetrics(metrics: Metrics) {
       "1 while the BGP session with the peer is Established, else 0.",
       ["peer", "neighbor"],
     ),
+    bgpSessionEstablishedSeconds: metrics.gauge(
+      "podnet_bgp_session_established_seconds",
+      "Seconds since the BGP session with the peer entered Established (at the last poll, every 2 s); 0 while it is not Established.",
+      ["peer", "neighbor"],
+    ),
     bgpSessionState: metrics.gauge(
       "podnet_bgp_session_state",
       "1 for the BGP state each session is in (Idle, Connect, Active, OpenSent, OpenConfirm, Established).",

@@ -1,18 +1,26 @@
 /**
  * The agent's BGP series from the speaker's status (after each poll and each change): session
- * up and state gauges and route counts per peer are set anew; BIRD's reload and restart totals
- * are counters, advanced by what changed since the previous status. A failed reload and an
- * unexpected BIRD exit also count as errors of kind "bgp".
+ * up, state and age gauges and route counts per peer are set anew. The age
+ * (`podnet_bgp_session_established_seconds`) is the seconds since the session entered
+ * Established, as of the last poll, and 0 while it is not Established, so every configured
+ * session has the series (a reset to a small value is a session that flapped). BIRD's reload
+ * and restart totals are counters, advanced by what changed since the previous status. A failed
+ * reload and an unexpected BIRD exit also count as errors of kind "bgp".
  */
 import type { AgentMetrics } from "./agent-metrics.ts";
 import type { BgpStatus } from "./bgp-status.ts";
 
 export function recordBgpMetrics(m: AgentMetrics, status: BgpStatus, previous: BgpStatus | undefined): void {
   m.bgpSessionUp.reset();
+  m.bgpSessionEstablishedSeconds.reset();
   m.bgpSessionState.reset();
   m.bgpRoutes.reset();
   for (const s of status.sessions) {
     m.bgpSessionUp.set({ peer: s.peer, neighbor: s.neighbor }, s.established ? 1 : 0);
+    m.bgpSessionEstablishedSeconds.set(
+      { peer: s.peer, neighbor: s.neighbor },
+      s.established ? (s.establishedSeconds ?? 0) : 0,
+    );
     m.bgpSessionState.set({ peer: s.peer, state: s.bgpState }, 1);
     for (const r of s.routes) {
       m.bgpRoutes.set({ peer: s.peer, family: r.family, direction: "imported" }, r.imported);

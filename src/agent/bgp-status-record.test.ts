@@ -1,26 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { establishedSession, IPV4_ROUTES } from "../../test/support/bgp-session-fixtures.ts";
 import { parseBgpStatusRecord } from "../cluster/bgp-status-records.ts";
 import { type BgpSessionStatus, type BgpStatus, EMPTY_BGP_STATUS } from "./bgp-status.ts";
 import { bgpRecordSignature, bgpStatusRecord } from "./bgp-status-record.ts";
 
-const session: BgpSessionStatus = {
-  peer: "router-lan1",
-  protocol: "peer_router_lan1",
-  neighbor: "192.0.2.1",
-  localAddress: "192.0.2.11",
-  asNumber: 64512,
-  localAsNumber: 64512,
-  kind: "ibgp",
-  state: "up",
-  bgpState: "Established",
-  established: true,
-  since: "2026-12-06 16:47:29",
-  establishedSeconds: 12,
-  routes: [
-    { family: "ipv4", state: "UP", imported: 2, filtered: 0, exported: 1, preferred: 2 },
-    { family: "ipv6", state: "UP", imported: 1, filtered: 0, exported: 1, preferred: 1 },
-  ],
-};
+const session = establishedSession({
+  routes: [IPV4_ROUTES, { family: "ipv6", state: "UP", imported: 1, filtered: 0, exported: 1, preferred: 1 }],
+});
 
 const status: BgpStatus = {
   ...EMPTY_BGP_STATUS,

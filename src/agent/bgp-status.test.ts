@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { establishedFact } from "../../test/support/bgp-session-fixtures.ts";
 import { parseIP } from "../ipnet/address.ts";
-import type { BgpSessionFact } from "../linux/bird-status-parse.ts";
 import type { BgpSession } from "./bgp-peers.ts";
 import { birdTimeToDate, sessionStatuses } from "./bgp-status.ts";
 
@@ -17,16 +17,6 @@ const session: BgpSession = {
   families: [4],
   allowLocalAs: false,
 };
-
-const fact = (more: Partial<BgpSessionFact>): BgpSessionFact => ({
-  protocol: "peer_router_lan1",
-  state: "up",
-  bgpState: "Established",
-  since: "2026-12-06 16:47:29",
-  info: "Established",
-  routes: [{ family: "ipv4", state: "UP", imported: 2, filtered: 0, exported: 1, preferred: 2 }],
-  ...more,
-});
 
 describe("birdTimeToDate", () => {
   test("reads BIRD's iso long time as local time", () => {
@@ -45,7 +35,7 @@ describe("sessionStatuses", () => {
   const now = new Date(2026, 11, 6, 16, 48, 29, 500);
 
   test("an established session: its uptime and route counts", () => {
-    const [s] = sessionStatuses([session], [fact({})], now);
+    const [s] = sessionStatuses([session], [establishedFact()], now);
     expect(s).toMatchObject({
       peer: "router-lan1",
       neighbor: "192.0.2.1",
@@ -58,7 +48,11 @@ describe("sessionStatuses", () => {
   });
 
   test("a session that is not up carries BIRD's last error and no uptime", () => {
-    const down = fact({ state: "start", bgpState: "Active", lastError: "Received: Administrative shutdown" });
+    const down = establishedFact({
+      state: "start",
+      bgpState: "Active",
+      lastError: "Received: Administrative shutdown",
+    });
     const [s] = sessionStatuses([session], [down], now);
     expect(s).toMatchObject({
       established: false,
@@ -69,7 +63,7 @@ describe("sessionStatuses", () => {
   });
 
   test("a session BIRD does not list (yet) is unknown, and other protocols are ignored", () => {
-    const [s] = sessionStatuses([session], [fact({ protocol: "peer_other" })], now);
+    const [s] = sessionStatuses([session], [establishedFact({ protocol: "peer_other" })], now);
     expect([s?.state, s?.bgpState, s?.established, s?.routes]).toEqual(["unknown", "unknown", false, []]);
     expect(sessionStatuses([session], undefined, now)[0]?.state).toBe("unknown");
   });

@@ -1,8 +1,9 @@
 /**
  * The peer-route loop: follows the node records in the datastore (a watch, kept open by the
  * watch keeper, plus a periodic resync that repairs drift) and brings this node's routes, VXLAN
- * neighbours and FDB entries in line with every other node's blocks. Events coalesce into one
- * sync; a failed sync is retried with backoff.
+ * neighbours and FDB entries in line with every other node's blocks (with host-gw and bgp, it
+ * deletes a VXLAN device an earlier backend left). Events coalesce into one sync; a failed sync
+ * is retried with backoff.
  */
 import { listBlockLeases } from "../cluster/block-leases.ts";
 import { readClusterConfig } from "../cluster/cluster-config-store.ts";
@@ -18,7 +19,7 @@ import type { Store } from "../store/store.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import type { AgentOptions } from "./agent-options.ts";
 import type { NodeRegistration } from "./node-registration.ts";
-import { planPeerRoutes } from "./peer-routes.ts";
+import { planPeerRoutes, usesVxlan } from "./peer-routes.ts";
 import { syncRoutes } from "./route-sync.ts";
 import type { UplinkState } from "./uplink.ts";
 
@@ -145,7 +146,11 @@ export class PeerRouteLoop {
       },
       nodes,
     );
-    const outcome = syncRoutes(plan.routes, uplink.name);
+    const outcome = syncRoutes(plan.routes, uplink.name, usesVxlan(this.o.backend));
+    if (outcome.removedVxlan)
+      this.log.info("deleted the VXLAN device an earlier backend left; this backend does not tunnel", {
+        backend: this.o.backend,
+      });
     this.m.syncs.inc();
     this.m.changes.inc(outcome.changes);
     this.m.peers.reset();

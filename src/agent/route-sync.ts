@@ -1,7 +1,12 @@
-/** Brings the kernel's peer routes (of proto 200, by destination and metric), neighbours and FDB entries in line with the peers' records. */
+/**
+ * Brings the kernel's peer routes (of proto 200, by destination and metric), neighbours and FDB
+ * entries in line with the peers' records. With a backend that does not tunnel (host-gw, bgp),
+ * a VXLAN device an earlier backend left on the node is deleted first, and with it the routes,
+ * neighbours and FDB entries through it (as flannel does when the backend changes).
+ */
 import { bridgeBatch, fdbOf } from "../linux/bridge-cmd.ts";
 import type { IpCommand } from "../linux/ip.ts";
-import { getLink, ipBatch, ipJson } from "../linux/ip.ts";
+import { getLink, ipBatch, ipJson, ipTry } from "../linux/ip.ts";
 import type { PeerRoute } from "./peer-routes.ts";
 import type { CurrentNeigh, CurrentRoute, KernelView } from "./route-diff.ts";
 import { planRouteSync, ROUTE_PROTO } from "./route-diff.ts";
@@ -22,6 +27,17 @@ export interface SyncOutcome {
   readonly changes: number;
   /** Changes the kernel refused, each with its reason; the others were still applied. */
   readonly failures: readonly string[];
+  /** A VXLAN device the backend does not use was found and deleted. */
+  readonly removedVxlan: boolean;
+}
+
+/** Deletes the VXLAN device when the backend does not use it; true when there was one. */
+function removeUnusedVxlan(vxlan: boolean): boolean {
+  if (vxlan || getLink(VXLAN_DEV) === undefined) return false;
+  // Gone meanwhile is fine; another failure throws (IpBatchError names the command) and the
+  // sync is retried.
+  ipTry(["link", "del", "dev", VXLAN_DEV]);
+  return true;
 }
 
 /**
@@ -50,12 +66,14 @@ function applyEach(
   }
 }
 
-export function syncRoutes(desired: readonly PeerRoute[], uplink: string): SyncOutcome {
+export function syncRoutes(desired: readonly PeerRoute[], uplink: string, vxlan: boolean): SyncOutcome {
+  const removedVxlan = removeUnusedVxlan(vxlan);
   const plan = planRouteSync(desired, readKernelView(), uplink, VXLAN_DEV);
   // FDB entries first: a route through the tunnel is only usable once its remote is known.
   const failures = [
     ...applyEach(plan.bridge, bridgeBatch, "bridge"),
     ...applyEach(plan.ip, (c) => ipBatch(c), "ip"),
   ];
-  return { changes: plan.ip.length + plan.bridge.length - failures.length, failures };
+  const changes = plan.ip.length + plan.bridge.length - failures.length + (removedVxlan ? 1 : 0);
+  return { changes, failures, removedVxlan };
 }

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { establishedFact } from "../../test/support/bgp-session-fixtures.ts";
 import { formatRouterSessionRows } from "../cli/lab-status-table.ts";
-import type { BgpSessionFact } from "../linux/bird-status-parse.ts";
 import { parseBgpProtocols } from "../linux/bird-status-parse.ts";
 import { routerSessionRows } from "./lab-status.ts";
 
@@ -20,15 +20,11 @@ describe("routerSessionRows", () => {
   });
 
   test("an established session shows its routes per family; an unknown neighbor is shown as ?", () => {
-    const fact: BgpSessionFact = {
+    const fact = establishedFact({
       protocol: "lan2_v4_1",
-      state: "up",
-      bgpState: "Established",
-      since: "2026-12-06 18:00:00",
-      info: "Established",
       neighbor: "198.51.100.13",
       routes: [{ family: "ipv4", state: "UP", imported: 1, filtered: 0, exported: 2, preferred: 1 }],
-    };
+    });
     const other = { ...fact, protocol: "lan2_v4_2", neighbor: "198.51.100.77" };
     const rows = routerSessionRows([fact, other], NODES);
     expect(rows.map((r) => [r.node, r.routes])).toEqual([

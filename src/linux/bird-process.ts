@@ -118,7 +118,6 @@ class Bird implements BirdHandle {
     readonly configPath: string,
     readonly ctlPath: string,
     private readonly pidPath: string,
-    private readonly binary: string,
     log: BirdLog | undefined,
     onExit: ((exit: BirdExit) => void) | undefined,
   ) {
@@ -156,8 +155,11 @@ class Bird implements BirdHandle {
     return replyText(await birdCommand(this.ctlPath, cmd, { timeoutMs }));
   }
 
+  /**
+   * `configure`: BIRD parses the file itself and refuses a bad one (8002, with FILE:LINE:COL),
+   * keeping the running config — no `bird -p` first, which would block the caller's event loop.
+   */
   async reload(): Promise<BirdReloadResult> {
-    checkBirdConfig(this.configPath, this.binary);
     const reply = await birdCommand(this.ctlPath, "configure", { timeoutMs: 10_000, acceptErrors: true });
     const text = replyText(reply);
     switch (reply.code) {
@@ -256,14 +258,15 @@ export async function startBird(options: StartBirdOptions): Promise<BirdHandle> 
   child.once("error", (e) => {
     spawnError = e;
   });
+  // A spawn that failed outright has no pid (the reason follows as an "error" event).
+  if (child.pid === undefined) throw new BirdStartError(configPath, `cannot run ${argv[0]}`);
   trackChild(child);
   const bird = new Bird(
     child,
-    child.pid ?? -1,
+    child.pid,
     configPath,
     ctlPath,
     pidPath,
-    binary,
     options.log,
     options.onExit,
   );

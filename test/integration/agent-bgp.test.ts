@@ -239,6 +239,13 @@ describe.skipIf(!existsSync(BIRD))("podnet agent, bgp backend, peering with a ro
       { detail: () => text },
     );
     expect(metricValue(text, SESSION_UP("192.0.2.1", "router-lan1"))).toBe(1);
+    // The session's age, from BIRD's local-time `since`: not older than node1's agent.
+    const age = metricValue(
+      text,
+      'podnet_bgp_session_established_seconds{peer="router-lan1",neighbor="192.0.2.1"}',
+    );
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThanOrEqual(Math.ceil((Date.now() - agent("node1").startedAt) / 1000));
     expect(metricValue(text, 'podnet_bgp_session_state{peer="router-lan1",state="Established"}')).toBe(1);
     expect(
       metricValue(text, 'podnet_bgp_routes{peer="router-lan1",family="ipv4",direction="exported"}'),
