@@ -164,6 +164,8 @@ export class Agent {
           cniNetwork: o.cniNetwork,
           nodeIPs: () => uplink.state.addresses.map(formatIP),
           blocks: () => this.registration.blocks.map(formatPrefix),
+          bgp: () => this.bgp?.status,
+          bgpStateDir: o.bgpStateDir,
         },
       },
       this.log,

@@ -4,6 +4,7 @@ import type { DiagnosisRequest } from "../cluster/diagnosis-protocol.ts";
 import { buildRangeSets } from "../ipam/range-set.ts";
 import type { InterfaceFact, RouteFact } from "../linux/kernel-facts.ts";
 import { hostVethAlias } from "../node-state/node-state.ts";
+import { type BgpStatus, EMPTY_BGP_STATUS } from "./bgp-status.ts";
 import {
   forwardingSysctlKeys,
   gatherNodeFacts,
@@ -253,5 +254,66 @@ describe("sysctlPath", () => {
 
   test("reads the loopback's rp_filter through the per-device path", () => {
     expect(readSysctl("net.ipv4.conf.lo.rp_filter")).toMatch(/^[012]$/);
+  });
+});
+
+describe("gatherNodeFacts: the BGP speaker", () => {
+  const status: BgpStatus = {
+    ...EMPTY_BGP_STATUS,
+    enabled: true,
+    running: true,
+    routerId: "192.0.2.11",
+    announced: ["10.244.1.0/24"],
+    sessions: [
+      {
+        peer: "router-lan1",
+        protocol: "peer_router_lan1",
+        neighbor: "192.0.2.1",
+        localAddress: "192.0.2.11",
+        asNumber: 64512,
+        localAsNumber: 64512,
+        kind: "ibgp",
+        state: "start",
+        bgpState: "Active",
+        established: false,
+        lastError: "Socket: Connection refused",
+        routes: [{ family: "ipv4", state: "DOWN", imported: 0, filtered: 0, exported: 0, preferred: 0 }],
+      },
+    ],
+  };
+
+  test("reports the status, in the record's shape, with the protocol and the control socket", async () => {
+    const facts = await gatherNodeFacts(
+      { ...ctx(readers()), bgp: () => status, bgpStateDir: "/var/lib/podnet/bgp" },
+      { ...request, addresses: [] },
+    );
+    expect(facts.bgp).toEqual({
+      enabled: true,
+      running: true,
+      routerId: "192.0.2.11",
+      announced: ["10.244.1.0/24"],
+      sessions: [
+        {
+          peer: "router-lan1",
+          protocol: "peer_router_lan1",
+          neighbor: "192.0.2.1",
+          localAs: 64512,
+          as: 64512,
+          state: "Active",
+          received: 0,
+          advertised: 0,
+          lastError: "Socket: Connection refused",
+        },
+      ],
+      controlSocket: "/var/lib/podnet/bgp/bird.ctl",
+    });
+  });
+
+  test("an agent without a speaker reports no BGP part", async () => {
+    const facts = await gatherNodeFacts(
+      { ...ctx(readers()), bgp: () => undefined },
+      { ...request, addresses: [] },
+    );
+    expect(facts.bgp).toBeUndefined();
   });
 });

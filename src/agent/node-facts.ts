@@ -29,7 +29,10 @@ import { readFdb, readNeighbours } from "../linux/neighbour-facts.ts";
 import { readNftTable } from "../linux/nft-facts.ts";
 import { lookupRoute, readRoutes } from "../linux/route-facts.ts";
 import { hostVethAlias, NodeState } from "../node-state/node-state.ts";
+import type { BgpStatus } from "./bgp-status.ts";
+import { BirdStateDir } from "./bird-state-dir.ts";
 import { mergeNft } from "./merge-nft.ts";
+import { nodeBgpFact } from "./node-bgp-fact.ts";
 import { partialAnswer } from "./partial-answer.ts";
 import { VXLAN_DEV } from "./vxlan-device.ts";
 
@@ -106,6 +109,10 @@ export interface NodeFactsContext {
   readonly nodeIPs: () => readonly string[];
   /** The node's blocks ("10.244.1.0/24"). */
   readonly blocks: () => readonly string[];
+  /** The agent's BGP speaker's status, when it has a speaker (agent-bgp.ts). */
+  readonly bgp?: () => BgpStatus | undefined;
+  /** The BGP speaker's state dir (BIRD's control socket is in it). */
+  readonly bgpStateDir?: string;
   readonly readers?: KernelReaders;
   readonly now?: () => Date;
 }
@@ -293,9 +300,12 @@ export async function gatherNodeFacts(ctx: NodeFactsContext, request: DiagnosisR
   const state = readState(ctx, errors);
   const pods = await Promise.all(state.pods.map((p) => podFact(readers, p, interfaces)));
   const sysctls = readSysctls(readers, forwardingSysctlKeys(ctx.uplink, bridge), errors);
+  const now = ctx.now?.() ?? new Date();
+  const bgpStatus = ctx.bgp?.();
+  const ctl = ctx.bgpStateDir === undefined ? undefined : new BirdStateDir(ctx.bgpStateDir).ctl;
   return {
     node: ctx.nodeName,
-    collectedAt: (ctx.now?.() ?? new Date()).toISOString(),
+    collectedAt: now.toISOString(),
     agent: { backend: ctx.backend, uplink: ctx.uplink, nodeIPs: [...ctx.nodeIPs()], blocks: [...blocks] },
     interfaces,
     routes,
@@ -308,6 +318,7 @@ export async function gatherNodeFacts(ctx: NodeFactsContext, request: DiagnosisR
     releases: state.releases,
     conntrack: conntrack.entries,
     routeLookups,
+    ...(bgpStatus === undefined ? {} : { bgp: nodeBgpFact(ctx.nodeName, bgpStatus, ctl, now) }),
     errors: [...errors, ...conntrack.errors],
   };
 }

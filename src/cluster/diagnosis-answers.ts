@@ -7,6 +7,7 @@
  * field and the reason ("node X answered malformed facts: FIELD REASON"), never half-read.
  */
 import { namespaceProblem, podNameProblem } from "../k8s/names.ts";
+import { checkBgpFact } from "./diagnosis-bgp-answer.ts";
 import { Checker, type Json } from "./diagnosis-checker.ts";
 import { checkKeyNode } from "./diagnosis-keys.ts";
 import type {
@@ -216,6 +217,7 @@ export function parseNodeFacts(key: string, text: string): NodeFacts {
     if (o.route !== undefined) checkRoute(c, c.object(o.route, `${at}.route`), `${at}.route`);
     c.optional(o.error, (v) => c.string(v, `${at}.error`, 4096));
   });
+  if (f.bgp !== undefined) checkBgpFact(c, f.bgp);
   each(c, f.errors, "errors", (x, at) => c.string(x, at, 4096));
   return f as unknown as NodeFacts;
 }

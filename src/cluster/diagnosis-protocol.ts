@@ -214,8 +214,45 @@ export interface NodeFacts {
   /** Entries naming any of the request's addresses (bounded). */
   readonly conntrack: readonly ConntrackFact[];
   readonly routeLookups: readonly RouteLookupFact[];
+  /**
+   * The agent's BGP speaker (agent-bgp.ts), when it has one: absent from agents before the bgp
+   * backend, and from agents whose backend never speaks BGP.
+   */
+  readonly bgp?: NodeBgpFact;
   /** What could not be read, and why: a partial answer says so. */
   readonly errors: readonly string[];
+}
+
+/** One BGP session of the node's BIRD, as its agent last polled it (`show protocols all`). */
+export interface NodeBgpSessionFact {
+  /** The peer's name in the cluster's BGP config. */
+  readonly peer: string;
+  /** BIRD's name for the session (`birdc show protocols all NAME`). */
+  readonly protocol?: string;
+  readonly neighbor: string;
+  readonly localAs: number;
+  readonly as: number;
+  /** The BGP state (Idle, Connect, Active, OpenSent, OpenConfirm, Established) or "unknown". */
+  readonly state: string;
+  /** ISO 8601: when the session entered that state. */
+  readonly since?: string;
+  /** Routes learned from the peer and announced to it, over all families. */
+  readonly received: number;
+  readonly advertised: number;
+  readonly lastError?: string;
+}
+
+export interface NodeBgpFact {
+  /** Some peer of the cluster's BGP config selects this node: its BIRD should run. */
+  readonly enabled: boolean;
+  readonly running: boolean;
+  readonly routerId?: string;
+  /** The blocks the node announces. */
+  readonly announced: readonly string[];
+  readonly sessions: readonly NodeBgpSessionFact[];
+  readonly lastError?: string;
+  /** BIRD's control socket on the node (`birdc -s PATH`). */
+  readonly controlSocket?: string;
 }
 
 // ---- trace ----------------------------------------------------------------------------------

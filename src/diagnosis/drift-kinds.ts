@@ -20,7 +20,15 @@ export type DriftKind =
   | "rp-filter-strict"
   | "node-ip-changed"
   | "agent-not-answering"
-  | "nft-table-missing";
+  | "nft-table-missing"
+  /** The node's agent speaks BGP (bgp, or auto with peers) but its BIRD does not run. */
+  | "bgp-not-running"
+  /** A BGP session of the node is not Established. */
+  | "bgp-session-down"
+  /** The node holds a block its BIRD does not announce. */
+  | "bgp-unannounced-block"
+  /** The node's BIRD announces a block the node does not hold. */
+  | "bgp-stray-announcement";
 
 export interface Drift {
   readonly node: string;
@@ -42,4 +50,6 @@ export const NODE_WIDE_DRIFT: ReadonlySet<DriftKind> = new Set<DriftKind>([
   "agent-not-answering",
   "nft-table-missing",
   "node-ip-changed",
+  "bgp-not-running",
+  "bgp-session-down",
 ]);

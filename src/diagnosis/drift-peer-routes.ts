@@ -1,73 +1,46 @@
 /**
  * How each node should reach every pod block, and whether its kernel does (pure): the routes podnet's
  * agent would program (planPeerRoutes over a LocalView built from the node's own facts) against the
- * node's routes, neighbours and FDB entries. Used by explain (one block) and by findDrift (all).
+ * node's routes, neighbours and FDB entries; under BGP, BIRD's routes (drift-bgp-routes.ts), and
+ * with \`auto\` and BGP peers which of BIRD's and podnet's routes is active. Used by explain (one
+ * block) and by findDrift (all).
  */
 
-import { type LocalView, type PeerRoute, planPeerRoutes } from "../agent/peer-routes.ts";
-
+import { type PeerRoute, planPeerRoutes } from "../agent/peer-routes.ts";
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
-import { BACKENDS, type Backend } from "../cluster/node-record.ts";
-
 import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
-import { formatIP, sameIP } from "../ipnet/address.ts";
-import { containsPrefix, formatPrefix, type IPPrefix, parseInterfaceCIDR } from "../ipnet/prefix.ts";
+import { formatIP, parseIP, sameIP } from "../ipnet/address.ts";
+import { formatPrefix, parsePrefix } from "../ipnet/prefix.ts";
+import { isBirdRoute } from "./bgp-facts.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { addressWord, prefixWord } from "./command-words.ts";
+import { bgpBlock, birdRouteFor, strayBirdRouteDrift } from "./drift-bgp-routes.ts";
 import type { Drift } from "./drift-kinds.ts";
 import type { BlockRoute } from "./explanation.ts";
 import { fdbText, neighbourText, routeDst, routeText } from "./fact-text.ts";
-import { prefixOrUndefined } from "./trace-net.ts";
+import { localViewOf } from "./local-view.ts";
+
+export { localViewOf };
 
 /** rtnetlink protocol of podnet's peer routes (agent/route-diff.ts ROUTE_PROTO). */
 const PEER_PROTO = "200";
-
-/** The node's own view, as its agent has it: backend, uplink subnets, own blocks, the leases. */
-export function localViewOf(snapshot: ClusterSnapshot, facts: NodeFacts): LocalView {
-  const record = snapshot.nodes.find((n) => n.name === facts.node);
-  const backend: Backend = BACKENDS.includes(facts.agent.backend as Backend)
-    ? (facts.agent.backend as Backend)
-    : (record?.backend ?? "auto");
-  const uplink = facts.interfaces.find((i) => i.name === facts.agent.uplink);
-  const connected: IPPrefix[] = [];
-  for (const cidr of uplink?.addresses ?? []) {
-    try {
-      connected.push(parseInterfaceCIDR(cidr).prefix);
-    } catch {
-      // an unreadable address is no connected subnet
-    }
-  }
-  const ownBlocks = facts.agent.blocks.map(prefixOrUndefined).filter((p): p is IPPrefix => p !== undefined);
-  const owners = new Map(snapshot.blocks.map((b) => [routeDst(b.block), b.node]));
-  const clusterCidrs = snapshot.config.clusterCidrs
-    .map(prefixOrUndefined)
-    .filter((p): p is IPPrefix => p !== undefined);
-  return {
-    name: facts.node,
-    backend,
-    connected,
-    ownBlocks,
-    blockProblem: (peer, block) => {
-      const length = snapshot.config.nodeBlockLength[String(block.family)];
-      if (
-        !clusterCidrs.some((c) => containsPrefix(c, block)) ||
-        (length !== undefined && block.length !== length)
-      ) {
-        return "it is not a node block of this cluster";
-      }
-      const owner = owners.get(formatPrefix(block));
-      return owner === peer ? undefined : `the datastore leases it to ${owner ?? "nobody"}, not to ${peer}`;
-    },
-  };
-}
 
 export interface BlockExamination {
   readonly route: BlockRoute;
   readonly drift: readonly Drift[];
 }
 
+/** The node's route to `block` that is not BIRD's (podnet's, or one set by hand). */
 function routeFor(facts: NodeFacts, block: string) {
-  return facts.routes.find((r) => routeDst(r.dst) === block);
+  return facts.routes.find((r) => routeDst(r.dst) === block && !isBirdRoute(r));
+}
+
+/** `auto` with BGP: BIRD's route to the block, which wins over podnet's backup route while present. */
+function withBgpRoute(facts: NodeFacts, e: BlockExamination): BlockExamination {
+  const bird = birdRouteFor(facts, e.route.block);
+  if (bird === undefined) return e;
+  const what = `${e.route.what}; active: BIRD's route ${routeText(bird)} (metric 32), podnet's is the backup (metric 1024)`;
+  return { ...e, route: { ...e.route, bgpRoute: routeText(bird), what } };
 }
 
 function localBlock(facts: NodeFacts, block: string): BlockExamination {
@@ -197,20 +170,45 @@ function vxlanBlock(facts: NodeFacts, want: Extract<PeerRoute, { kind: "vxlan" }
   return { route, drift };
 }
 
-/** How `facts.node` should reach `block` and whether it does. */
+/** How `facts.node` should reach `block` and whether it does; `others`: the other nodes' facts. */
 export function examineBlock(
   snapshot: ClusterSnapshot,
   facts: NodeFacts,
   blockText: string,
+  others: readonly NodeFacts[] = [],
 ): BlockExamination {
   const block = routeDst(blockText);
   const view = localViewOf(snapshot, facts);
   if (view.ownBlocks.some((b) => formatPrefix(b) === block)) return localBlock(facts, block);
   const plan = planPeerRoutes(view, snapshot.nodes);
   const want = plan.routes.find((r) => formatPrefix(r.block) === block);
-  if (want?.kind === "direct") return directBlock(facts, want);
-  if (want?.kind === "vxlan") return vxlanBlock(facts, want);
+  if (want?.kind === "direct") return withBgpRoute(facts, directBlock(facts, want));
+  if (want?.kind === "vxlan") return withBgpRoute(facts, vxlanBlock(facts, want));
+  if (want?.kind === "bgp")
+    return bgpBlock(
+      view,
+      facts,
+      want,
+      others.find((o) => o.node === want.peer),
+    );
   const skipped = plan.skipped.find((s) => routeDst(s.block) === block);
+  // `auto` with BGP: a peer its backend cannot reach (a bgp node: no VXLAN device) is BIRD's to route.
+  const peer = skipped === undefined ? undefined : snapshot.nodes.find((n) => n.name === skipped.peer);
+  if (skipped && peer && view.bgpBackup && view.blockProblem(peer.name, parsePrefix(block)) === undefined) {
+    const nextHop = peer.nodeIPs.map(parseIP).find((ip) => ip.family === parsePrefix(block).family);
+    const bgp = {
+      kind: "bgp",
+      peer: peer.name,
+      block: parsePrefix(block),
+      ...(nextHop ? { nextHop } : {}),
+    } as const;
+    return bgpBlock(
+      view,
+      facts,
+      bgp,
+      others.find((o) => o.node === peer.name),
+    );
+  }
   const reason = skipped ? `${skipped.peer}: ${skipped.reason}` : "no node announces this block";
   const r = routeFor(facts, block);
   return {
@@ -229,14 +227,19 @@ export function examineBlock(
 }
 
 /** Every block's route on every answering node, plus podnet routes, neighbours and fdb entries no peer needs. */
-export function peerRouteDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] {
+export function peerRouteDrift(
+  snapshot: ClusterSnapshot,
+  facts: NodeFacts,
+  others: readonly NodeFacts[] = [],
+): Drift[] {
   const view = localViewOf(snapshot, facts);
   const plan = planPeerRoutes(view, snapshot.nodes);
   const drift: Drift[] = [];
   const blocks = new Set(snapshot.nodes.flatMap((n) => n.blocks.map(routeDst)));
   for (const b of facts.agent.blocks) blocks.add(routeDst(b));
-  for (const block of blocks) drift.push(...examineBlock(snapshot, facts, block).drift);
-  const wanted = new Set(plan.routes.map((r) => formatPrefix(r.block)));
+  for (const block of blocks) drift.push(...examineBlock(snapshot, facts, block, others).drift);
+  drift.push(...strayBirdRouteDrift(snapshot, facts, view));
+  const wanted = new Set(plan.routes.filter((r) => r.kind !== "bgp").map((r) => formatPrefix(r.block)));
   for (const r of facts.routes) {
     if (r.proto === PEER_PROTO && !wanted.has(routeDst(r.dst))) {
       drift.push({

@@ -1,12 +1,14 @@
 /**
  * Where the datastore and a node's kernel disagree, cluster-wide (pure): peer routes, neighbours and
  * FDB entries (drift-peer-routes.ts), the Service proxy's table (drift-services.ts), addresses and
- * their allocations (drift-ipam.ts), forwarding sysctls and node IPs (drift-node.ts), and nodes
+ * their allocations (drift-ipam.ts), forwarding sysctls and node IPs (drift-node.ts), the BGP
+ * speaker's sessions and announcements (drift-bgp.ts), and nodes
  * that did not answer — never silently ignored. Each finding names the node, what is wrong, the
  * fact that shows it and a command to see it on that node.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
+import { bgpDrift } from "./drift-bgp.ts";
 import { ipamDrift } from "./drift-ipam.ts";
 import type { Drift } from "./drift-kinds.ts";
 import { missingDrift, nodeDrift } from "./drift-node.ts";
@@ -31,7 +33,8 @@ export function findDrift(
   for (const f of [...facts].sort((a, b) => a.node.localeCompare(b.node))) {
     drift.push(
       ...nodeDrift(snapshot, f),
-      ...peerRouteDrift(snapshot, f),
+      ...bgpDrift(f),
+      ...peerRouteDrift(snapshot, f, facts),
       ...serviceDrift(snapshot, f),
       ...ipamDrift(snapshot, f),
     );

@@ -15,6 +15,7 @@ import { examineBlock } from "./drift-peer-routes.ts";
 import { age, type ExplainContext, type Finding, factsOf } from "./explain-context.ts";
 import type { Check, PodPart, Provenance } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
+import { hasVtep } from "./target.ts";
 import { inPrefix, prefixOrUndefined } from "./trace-net.ts";
 
 function holders(f: NodeFacts, ip: string): string[] {
@@ -157,10 +158,12 @@ export function explainBlockAddress(ctx: ExplainContext): Finding | undefined {
       ...(block.claimedAt ? { claimed: age(block.claimedAt, ctx.now) } : {}),
     },
   };
-  const routes = ctx.facts.map((f) => examineBlock(snapshot, f, block.block).route);
+  const routes = ctx.facts.map((f) => examineBlock(snapshot, f, block.block, ctx.facts).route);
   const addr = parseIP(ip);
   const isVtep =
-    prefix !== undefined && formatIP(firstIP(prefix)) === formatIP(addr) && record?.backend !== "host-gw";
+    prefix !== undefined &&
+    formatIP(firstIP(prefix)) === formatIP(addr) &&
+    (record === undefined || hasVtep(record.backend));
   const isGateway = prefix !== undefined && formatIP(nthIP(prefix, 1n)) === formatIP(addr);
   const finding = {
     kinds: [] as Finding["kinds"][number][],

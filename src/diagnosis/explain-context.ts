@@ -7,6 +7,7 @@ import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import type {
   AddressKind,
   Age,
+  BgpPart,
   BlockRoute,
   Check,
   EgressDecision,
@@ -39,6 +40,7 @@ export interface Finding {
   readonly gateway?: NodeAddressPart;
   readonly vtep?: NodeAddressPart;
   readonly nodeIP?: NodeIPPart;
+  readonly bgp?: BgpPart;
   readonly service?: ServicePart;
   readonly nodePort?: NodePortPart;
   readonly endpointOf?: readonly EndpointUse[];

@@ -12,6 +12,7 @@ import { NAMES } from "../proxy/nft-names.ts";
 import { ifnameWord } from "./command-words.ts";
 import { nodeIPStatus, uplinkAddresses } from "./drift-node.ts";
 import { expectedProxyFamilies, nftChain, nftSet, reportsProxyTable } from "./drift-services.ts";
+import { bgpPart } from "./explain-bgp.ts";
 import { type ExplainContext, type Finding, factsOf } from "./explain-context.ts";
 import type { Check, EgressDecision } from "./explanation.ts";
 import { addressOf } from "./fact-text.ts";
@@ -47,9 +48,11 @@ export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
   const summary = announcedBy
     ? `node ${name}${f ? ` (${f.agent.uplink}${segText ? ` ${segment}` : ""}, ${record?.backend ?? f.agent.backend} backend)` : ""}${changed ? `: announced, but ${name}'s uplink no longer holds it` : ""}`
     : `held by ${name}'s uplink, but ${name} announces ${record?.nodeIPs.join(", ") || "nothing"}: its node IP changed`;
+  const bgp = f?.bgp === undefined ? undefined : bgpPart(f, ctx.now);
   return {
     kinds: ["node-ip"],
     summary: [summary],
+    ...(bgp === undefined ? {} : { bgp }),
     nodeIP: {
       node: name,
       backend: record?.backend ?? f?.agent.backend ?? "?",
@@ -59,7 +62,8 @@ export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
       changed,
     },
     checks,
-    subjects: [ctx.ip, name],
+    // The node's BGP drift names its blocks (unannounced, stray announcements).
+    subjects: [ctx.ip, name, ...(bgp === undefined ? [] : (f?.agent.blocks ?? []))],
   };
 }
 

@@ -119,6 +119,7 @@ export function explainAddress(
     gateway: pick("gateway"),
     vtep: pick("vtep"),
     nodeIP: pick("nodeIP"),
+    bgp: pick("bgp"),
     service: pick("service"),
     nodePort: pick("nodePort"),
     free: pick("free"),

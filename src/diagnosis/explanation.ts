@@ -48,13 +48,52 @@ export interface Check {
 /** How one node reaches the block holding the address: what it should do, and whether it does. */
 export interface BlockRoute extends Check {
   readonly block: string;
-  /** local: the node's own block; direct: via the owner's node IP; vxlan: through podnet-vx; not-routed: podnet would not route it (see `reason`). */
-  readonly how: "local" | "direct" | "vxlan" | "not-routed";
+  /**
+   * local: the node's own block; direct: via the owner's node IP; vxlan: through podnet-vx; bgp:
+   * BIRD's route (proto bird), learned over BGP; not-routed: podnet would not route it (see `reason`).
+   */
+  readonly how: "local" | "direct" | "vxlan" | "bgp" | "not-routed";
   readonly via?: string;
+  /**
+   * `auto` with BGP sessions: BIRD's route to the block (proto bird, metric 32) as the node
+   * reported it, which wins over podnet's direct or VXLAN route (metric 1024, the backup) while
+   * BGP carries the block.
+   */
+  readonly bgpRoute?: string;
   readonly vtepMac?: string;
   readonly underlay?: string;
   /** Why podnet would not route it (not-routed), e.g. the backend cannot reach that peer. */
   readonly reason?: string;
+}
+
+/** A node's BGP speaker: its sessions, and what it announces against the blocks it holds. */
+export interface BgpPart {
+  readonly node: string;
+  readonly backend: string;
+  /** Some peer of the cluster's BGP config selects the node. */
+  readonly enabled: boolean;
+  readonly running: boolean;
+  readonly routerId?: string;
+  readonly sessions: readonly {
+    readonly peer: string;
+    /** BIRD's name for the session. */
+    readonly protocol?: string;
+    readonly neighbor: string;
+    readonly localAs: number;
+    readonly as: number;
+    readonly state: string;
+    readonly established: boolean;
+    readonly since?: Age;
+    readonly received: number;
+    readonly advertised: number;
+    readonly lastError?: string;
+  }[];
+  readonly announced: readonly string[];
+  /** The blocks the node holds (its agent's view). */
+  readonly held: readonly string[];
+  readonly lastError?: string;
+  /** BIRD's control socket on the node (`birdc -s PATH`). */
+  readonly controlSocket?: string;
 }
 
 export interface Age {
@@ -213,6 +252,8 @@ export interface Explanation {
   readonly gateway?: NodeAddressPart;
   readonly vtep?: NodeAddressPart;
   readonly nodeIP?: NodeIPPart;
+  /** A node IP's node: its BGP speaker, when its agent reports one. */
+  readonly bgp?: BgpPart;
   readonly service?: ServicePart;
   readonly nodePort?: NodePortPart;
   readonly endpointOf: readonly EndpointUse[];

@@ -82,12 +82,12 @@ export function describeNext(dst: string, routeDst: string, next: NextHop): stri
     case "bridge":
       return `${dst} is on this node's bridge ${next.dev} (route ${routeDst})`;
     case "direct":
-      return `direct: ${routeDst} via ${next.via} dev ${next.dev} — ${next.why}`;
+      return `${next.bgp ? "BGP route (proto bird), " : ""}direct: ${routeDst} via ${next.via} dev ${next.dev} — ${next.why}`;
     case "vxlan":
       return `VXLAN: ${routeDst} via ${next.vxlan.vtep} dev ${next.vxlan.device} onlink — ${next.why}`;
     case "gateway":
       return next.node
-        ? `via ${next.via ?? "the default gateway"} dev ${next.dev} to ${next.node} behind it`
+        ? `${next.bgp ? "BGP route (proto bird): " : ""}via ${next.via ?? "the default gateway"} dev ${next.dev} to ${next.node} behind it`
         : `via ${next.via ?? "a connected route"} dev ${next.dev}: ${dst} is outside the cluster`;
     default: {
       const never: never = next;

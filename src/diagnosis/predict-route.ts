@@ -10,6 +10,7 @@ import { VXLAN_DEV, VXLAN_PORT, VXLAN_VNI } from "../cluster/vxlan-convention.ts
 
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
 import { sameIP } from "../ipnet/address.ts";
+import { isBirdRoute } from "./bgp-facts.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { addressWord, ifnameWord } from "./command-words.ts";
 import { routeText } from "./fact-text.ts";
@@ -34,6 +35,8 @@ export type NextHop =
       readonly via: string;
       readonly dev: string;
       readonly why: string;
+      /** The route is BIRD's (proto bird), learned over BGP. */
+      readonly bgp?: boolean;
     }
   /** Encapsulated to a peer node. */
   | { readonly kind: "vxlan"; readonly node?: string; readonly vxlan: VxlanHop; readonly why: string }
@@ -44,6 +47,8 @@ export type NextHop =
       readonly dev: string;
       /** The node that owns the destination address, when it is a node behind the router. */
       readonly node?: string;
+      /** The route is BIRD's (proto bird), learned over BGP: the router carries it to `node`. */
+      readonly bgp?: boolean;
     };
 
 export type RouteDecision =
@@ -150,6 +155,23 @@ export function decideRoute(
   // A pod address in a peer's block that only the default route (or a non-node router) carries.
   const inCluster = inAny(query.dst, snapshot.config.clusterCidrs);
   const viaNode = r.via ? nodeByAddress(snapshot, r.via) : undefined;
+  // BIRD's route to a peer's block, as the table holds it (`ip route get` names no protocol).
+  const covering = found.source === "lookup" ? table : r;
+  const bgp =
+    covering !== undefined &&
+    isBirdRoute(covering) &&
+    (covering.via ?? "") === (r.via ?? "") &&
+    owner !== undefined &&
+    owner.node !== node &&
+    inPrefix(query.dst, covering.dst);
+  if (bgp && r.via && !viaNode) {
+    return {
+      kind: "next",
+      route,
+      next: { kind: "gateway", via: r.via, dev, node: owner.node, bgp: true },
+      evidence,
+    };
+  }
   if (inCluster && owner && owner.node !== node && (r.dst === "default" || (r.via && !viaNode))) {
     return {
       kind: "drop",
@@ -246,6 +268,7 @@ export function decideRoute(
         via,
         dev,
         why: `${peer.name} (${via}) is on ${node}'s connected subnet${subnet ? ` ${subnet}` : ""}`,
+        ...(bgp ? { bgp: true } : {}),
       },
       evidence,
     };

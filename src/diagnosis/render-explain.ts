@@ -5,9 +5,10 @@
  */
 import { unhandled } from "../base/unhandled.ts";
 import { hostPort } from "../ipnet/host-port.ts";
+import { netnsWord } from "./command-words.ts";
 import type { Drift } from "./drift.ts";
 import { agoText } from "./explain-context.ts";
-import type { BlockRoute, Check, Explanation } from "./explanation.ts";
+import type { BgpPart, BlockRoute, Check, Explanation } from "./explanation.ts";
 import { printableLines } from "./printable.ts";
 
 const OK = "✓";
@@ -53,9 +54,11 @@ function routeText(r: BlockRoute): string {
     case "local":
       return `${mark} ${r.node}: its own block (${r.evidence})`;
     case "direct":
-      return `${mark} ${r.node}: ${r.block} via ${r.via} (direct)${r.ok ? "" : ` — has: ${r.evidence}; see: ${r.command}`}`;
+      return `${mark} ${r.node}: ${r.block} via ${r.via} (direct)${backup(r)}${r.ok ? "" : ` — has: ${r.evidence}; see: ${r.command}`}`;
     case "vxlan":
-      return `${mark} ${r.node}: via ${r.via} dev podnet-vx onlink, neigh → ${r.vtepMac}, fdb → ${r.underlay} (VXLAN)${r.ok ? "" : ` — has: ${r.evidence}`}`;
+      return `${mark} ${r.node}: via ${r.via} dev podnet-vx onlink, neigh → ${r.vtepMac}, fdb → ${r.underlay} (VXLAN)${backup(r)}${r.ok ? "" : ` — has: ${r.evidence}`}`;
+    case "bgp":
+      return `${mark} ${r.node}: ${r.block}${r.via ? ` via ${r.via}` : ""} (BGP route, proto bird)${r.ok ? "" : ` — has: ${r.evidence}; see: ${r.command}`}`;
     case "not-routed":
       return `${mark} ${r.node}: not routed by podnet (${r.reason ?? "?"})`;
     default:
@@ -64,6 +67,25 @@ function routeText(r: BlockRoute): string {
         (shown) => new Error(`Unknown route kind ${shown} for ${r.block} on ${r.node}`),
       );
   }
+}
+
+/** `auto` with BGP: podnet's route is the backup under BIRD's. */
+function backup(r: BlockRoute): string {
+  return r.bgpRoute === undefined ? "" : ` — backup (metric 1024); active: BIRD's ${r.bgpRoute}`;
+}
+
+function bgpRows(b: BgpPart): string[] {
+  const head = !b.enabled
+    ? `${b.node}: no BGP peer selects it (${b.backend} backend)`
+    : `${b.node}: BIRD ${b.running ? "running" : "NOT RUNNING"}${b.routerId ? `, router id ${b.routerId}` : ""}${b.lastError ? ` — last error: ${b.lastError}` : ""}`;
+  const sessions = b.sessions.map(
+    (s) =>
+      `${s.established ? OK : BAD} ${s.peer} ${s.neighbor} AS ${s.localAs}→${s.as} ${s.state}${s.since ? ` since ${agoText(s.since.ageSeconds)}` : ""}, routes received ${s.received} advertised ${s.advertised}${s.lastError ? ` — last error: ${s.lastError}` : ""}`,
+  );
+  const same = b.announced.length === b.held.length && b.held.every((h) => b.announced.includes(h));
+  const blocks = `${same ? OK : BAD} announces ${b.announced.join(", ") || "nothing"}; holds ${b.held.join(", ") || "nothing"}`;
+  const socket = b.controlSocket ? [`see: birdc -s ${netnsWord(b.controlSocket)} show protocols all`] : [];
+  return [head, ...sessions, ...(b.enabled ? [blocks] : []), ...socket];
 }
 
 function checkRows(checks: readonly Check[]): string[] {
@@ -125,6 +147,7 @@ export function renderExplanation(e: Explanation): string {
       ),
     );
   }
+  if (e.bgp) out.push(...block("bgp", bgpRows(e.bgp)));
   if (e.service) {
     const s = e.service;
     const ports = s.ports.map(

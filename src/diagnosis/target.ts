@@ -97,6 +97,11 @@ function portOf(text: string, portText: string): number {
   return port;
 }
 
+/** Whether a node of this backend has a VXLAN device (host-gw and bgp have none: no VTEP address). */
+export function hasVtep(backend: string): boolean {
+  return backend !== "host-gw" && backend !== "bgp";
+}
+
 /** The addresses a node answers on: node IPs, gateways (block .1) and, with VXLAN, VTEP addresses (block .0). */
 export function nodeAddresses(node: NodeRecord): string[] {
   const out = node.nodeIPs.map((ip) => canonicalIP(ip) ?? ip);
@@ -104,7 +109,7 @@ export function nodeAddresses(node: NodeRecord): string[] {
     const block = safePrefix(text);
     if (!block) continue;
     out.push(formatIP(nthIP(block, 1n)));
-    if (node.backend !== "host-gw") out.push(formatIP(firstIP(block)));
+    if (hasVtep(node.backend)) out.push(formatIP(firstIP(block)));
   }
   return out;
 }

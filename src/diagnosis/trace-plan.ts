@@ -236,7 +236,8 @@ export function planTrace(
   const vxlanPeers: string[] = [];
   for (const name of nodes) {
     const node = nodeNamed(snapshot, name);
-    if (!node || node.backend === "host-gw") continue;
+    // host-gw and bgp nodes have no VXLAN device: no VXLAN packets to count.
+    if (!node || node.backend === "host-gw" || node.backend === "bgp") continue;
     pushUnique(vxlanPeers, vxlanPeerOf(node));
   }
 

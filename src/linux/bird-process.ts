@@ -261,15 +261,7 @@ export async function startBird(options: StartBirdOptions): Promise<BirdHandle> 
   // A spawn that failed outright has no pid (the reason follows as an "error" event).
   if (child.pid === undefined) throw new BirdStartError(configPath, `cannot run ${argv[0]}`);
   trackChild(child);
-  const bird = new Bird(
-    child,
-    child.pid,
-    configPath,
-    ctlPath,
-    pidPath,
-    options.log,
-    options.onExit,
-  );
+  const bird = new Bird(child, child.pid, configPath, ctlPath, pidPath, options.log, options.onExit);
   try {
     await pollUntil(
       `BIRD to answer on "${ctlPath}"`,
