@@ -12,12 +12,12 @@ import { mkdirSync } from "node:fs";
 import { ROUTE_PROTO } from "../../src/agent/route-diff.ts";
 import { pollUntil } from "../../src/base/poll-until.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
-import { CniRuntime } from "../../src/lab/cni-runtime.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
 import { mustRunSync, run } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { BenchSandbox, Child } from "../support/sandbox.ts";
 import { BenchAgent } from "./bench-agent.ts";
+import { attachBenchPod } from "./bench-pod.ts";
 import { hostIP, segmentTopology } from "./bench-topology.ts";
 import type { IperfResult } from "./iperf-result.ts";
 import { parseIperfJson } from "./iperf-result.ts";
@@ -61,13 +61,13 @@ const CLUSTERS: Readonly<Record<"host-gw" | "vxlan", { nodes: [string, string]; 
   vxlan: { nodes: ["vx1", "vx2"], cidr: "10.245.0.0/16" },
 };
 
-async function mtuOf(netns: string, dev: string): Promise<number> {
+export async function mtuOf(netns: string, dev: string): Promise<number> {
   const r = await run(inNetns(netns, ["ip", "-json", "link", "show", "dev", dev]));
   const [link] = JSON.parse(r.stdout || "[]") as { mtu?: number }[];
   return link?.mtu ?? 0;
 }
 
-async function waitListening(netns: string, timeoutMs: number): Promise<void> {
+export async function waitListening(netns: string, timeoutMs: number): Promise<void> {
   await pollUntil(
     `the iperf3 server in ${netns} to listen on ${PORT}`,
     async () => (await run(inNetns(netns, ["ss", "-Hltn", "sport", "=", `:${PORT}`]))).stdout.trim() !== "",
@@ -76,7 +76,7 @@ async function waitListening(netns: string, timeoutMs: number): Promise<void> {
 }
 
 /** One iperf3 client run, bounded: the client gives up 20 s after the test should have ended. */
-async function iperf(
+export async function iperf(
   clientNetns: string,
   address: string,
   seconds: number,
@@ -151,20 +151,7 @@ export async function measurePodThroughput(
       );
     }
     const podIP: Record<string, string> = {};
-    for (const agent of agents) {
-      const node = agent.spec.node;
-      const podNetns = sandbox.createNetns(`${tag}-${node}-pod`).path;
-      const runtime = new CniRuntime(agent.conflist(), { binDirs: [binDir], nodeNetns: agent.spec.netns });
-      const result = (await runtime.add({
-        containerId: `pbc-${sandbox.id}-${node}`,
-        ifname: "eth0",
-        netnsPath: podNetns,
-        args: { IgnoreUnknown: "1", K8S_POD_NAMESPACE: "bench", K8S_POD_NAME: `${node}-pod` },
-      })) as { ips?: { address?: string }[] };
-      const address = result.ips?.[0]?.address;
-      if (!address) throw new Error(`the plugin gave the pod on ${node} no address`);
-      podIP[node] = address.split("/")[0] as string;
-    }
+    for (const agent of agents) podIP[agent.spec.node] = await attachBenchPod(sandbox, agent, binDir, tag);
     progress(
       `throughput: 4 agents ready, pods ${names.map((n) => `${n}=${podIP[n]}`).join(" ")}; iperf3 -t ${options.seconds} -O ${options.omitSeconds}`,
     );

@@ -124,6 +124,7 @@ function raw(overrides: Partial<RawResults> = {}): RawResults {
       leaseRounds: 2,
       nodes: 50,
       backends: ["host-gw", "vxlan"],
+      bgpNodes: 10,
     },
     leases: { agents: 100, etcdMembers: 3, rounds: [leaseRound(100, 0.5), leaseRound(100, 0.25)] },
     convergence: [

@@ -11,14 +11,20 @@ import { ratio, round3, roundSummary, summarize } from "../support/stats.ts";
 import type { TargetCheck } from "../support/targets.ts";
 import type { AgentSnapshot } from "./agent-snapshot.ts";
 import type { StartTimeline } from "./agent-timeline.ts";
-import type { LeaseRound, LeaseVerification } from "./block-leases-bench.ts";
+import type { BgpConvergenceRun } from "./bgp-convergence.ts";
+import type { BgpReport } from "./bgp-report.ts";
+import { bgpThroughputRatios, buildBgpReport } from "./bgp-report.ts";
+import type { BgpThroughputRun } from "./bgp-throughput.ts";
+import type { LeaseRound } from "./block-leases-bench.ts";
 import type { ConvergenceRun } from "./convergence.ts";
+import type { LeaseReport } from "./lease-report.ts";
+import { leaseReport } from "./lease-report.ts";
 import type { PathInfo, PathKey, ThroughputRun } from "./pod-throughput.ts";
 import { PATHS } from "./pod-throughput.ts";
 import { judgeTargets } from "./targets.ts";
 
-export type Part = "leases" | "convergence" | "throughput";
-export const PARTS: readonly Part[] = ["leases", "convergence", "throughput"];
+export type Part = "leases" | "convergence" | "throughput" | "bgp";
+export const PARTS: readonly Part[] = ["leases", "convergence", "throughput", "bgp"];
 
 export interface RawResults {
   readonly startedAt: string;
@@ -40,6 +46,7 @@ export interface RawResults {
     readonly leaseRounds: number;
     readonly nodes: number;
     readonly backends: readonly Backend[];
+    readonly bgpNodes: number;
   };
   readonly leases?: {
     readonly agents: number;
@@ -48,26 +55,8 @@ export interface RawResults {
   };
   readonly convergence: readonly ConvergenceRun[];
   readonly throughput?: ThroughputRun;
+  readonly bgp?: { readonly convergence?: BgpConvergenceRun; readonly throughput?: BgpThroughputRun };
   readonly failures: readonly string[];
-}
-
-export interface LeaseReport {
-  readonly agents: number;
-  readonly etcdMembers: number;
-  readonly rounds: number;
-  /** Blocks claimed / seconds, over every round. */
-  readonly blocksPerSecond: number;
-  readonly claimMs: Summary;
-  readonly grantMs: Summary;
-  readonly connectMs: Summary;
-  readonly lostRaces: { readonly total: number; readonly maxPerClaim: number };
-  readonly allVerified: boolean;
-  readonly perRound: readonly {
-    readonly seconds: number;
-    readonly blocksPerSecond: number;
-    readonly lostRaces: number;
-    readonly verification: LeaseVerification;
-  }[];
 }
 
 export interface SyncFigures extends AgentSnapshot {
@@ -132,55 +121,17 @@ export interface BenchReport {
   readonly leases: LeaseReport | null;
   readonly convergence: readonly ConvergenceReport[];
   readonly throughput: ThroughputReport | null;
+  readonly bgp: BgpReport | null;
   readonly targets: readonly TargetCheck[];
   readonly failures: FailureReport;
 }
+
+export type { LeaseReport } from "./lease-report.ts";
 
 const r3 = (v: number | null | undefined): number | null =>
   v === null || v === undefined ? null : round3(v);
 const maybeSummary = (v: readonly number[]): Summary | null =>
   v.length > 0 ? roundSummary(summarize(v)) : null;
-
-function leaseReport(l: NonNullable<RawResults["leases"]>): LeaseReport | null {
-  const claims = l.rounds.flatMap((r) => r.claims);
-  if (claims.length === 0) return null;
-  const seconds = l.rounds.reduce((s, r) => s + r.seconds, 0);
-  return {
-    agents: l.agents,
-    etcdMembers: l.etcdMembers,
-    rounds: l.rounds.length,
-    blocksPerSecond: round3(claims.length / seconds),
-    claimMs: roundSummary(
-      summarize(
-        claims.map((c) => c.claimMs),
-        "block claims",
-      ),
-    ),
-    grantMs: roundSummary(
-      summarize(
-        claims.map((c) => c.grantMs),
-        "lease grants",
-      ),
-    ),
-    connectMs: roundSummary(
-      summarize(
-        l.rounds.flatMap((r) => r.connectMs),
-        "connections",
-      ),
-    ),
-    lostRaces: {
-      total: claims.reduce((s, c) => s + c.conflicts, 0),
-      maxPerClaim: claims.reduce((m, c) => Math.max(m, c.conflicts), 0),
-    },
-    allVerified: l.rounds.every((r) => r.verification.ok),
-    perRound: l.rounds.map((r) => ({
-      seconds: round3(r.seconds),
-      blocksPerSecond: round3(r.claims.length / r.seconds),
-      lostRaces: r.claims.reduce((s, c) => s + c.conflicts, 0),
-      verification: r.verification,
-    })),
-  };
-}
 
 function syncFigures(s: AgentSnapshot): SyncFigures {
   return {
@@ -276,6 +227,8 @@ export function buildReport(raw: RawResults): BenchReport {
   const leases = raw.leases ? leaseReport(raw.leases) : null;
   const convergence = raw.convergence.map(convergenceReport);
   const throughput = raw.throughput ? throughputReport(raw.throughput) : null;
+  const bgpRun = raw.requested.parts.includes("bgp") ? (raw.bgp ?? {}) : undefined;
+  const bgp = bgpRun ? buildBgpReport(bgpRun.convergence, bgpRun.throughput) : null;
   return {
     benchmark: "podnet-cluster",
     startedAt: raw.startedAt,
@@ -286,6 +239,7 @@ export function buildReport(raw: RawResults): BenchReport {
     leases,
     convergence,
     throughput,
+    bgp,
     targets: judgeTargets({
       requested: {
         leaseAgents: raw.requested.parts.includes("leases") ? raw.requested.leaseAgents : undefined,
@@ -293,10 +247,13 @@ export function buildReport(raw: RawResults): BenchReport {
         nodes: raw.requested.parts.includes("convergence") ? raw.requested.nodes : undefined,
         backends: raw.requested.backends,
         throughput: raw.requested.parts.includes("throughput"),
+        bgpNodes: bgpRun ? raw.requested.bgpNodes : undefined,
       },
       leases,
       convergence,
       throughput: raw.throughput ? throughputRatios(raw.throughput) : null,
+      bgp,
+      bgpRatios: raw.bgp?.throughput ? bgpThroughputRatios(raw.bgp.throughput) : null,
     }),
     failures: failureReport(raw.failures),
   };

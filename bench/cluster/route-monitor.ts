@@ -44,6 +44,11 @@ export class RouteMonitor {
     return this.events.find((e) => !e.deleted && e.dst === dst && e.proto === proto && e.atMs >= sinceMs);
   }
 
+  /** The first time a route to `dst` (with protocol `proto`) was removed at or after `sinceMs`. */
+  firstDelete(dst: string, proto: string, sinceMs: number): RouteEvent | undefined {
+    return this.events.find((e) => e.deleted && e.dst === dst && e.proto === proto && e.atMs >= sinceMs);
+  }
+
   async stop(): Promise<void> {
     await this.sandbox.stop(this.child, 1000);
     await this.reading.catch(() => undefined);

@@ -1,13 +1,15 @@
 /**
  * `npm run bench:cluster`: block-lease throughput against a 3-member etcd, convergence of a
  * 50-node cluster when one more node joins (host-gw and vxlan), the agents' memory, and
- * pod-to-pod TCP throughput next to the raw underlay — in network namespaces and on loopback
+ * pod-to-pod TCP throughput next to the raw underlay, and the bgp backend (convergence and
+ * withdrawal through a router running BIRD, throughput across it) — in network namespaces and on loopback
  * etcd members this run creates and removes. See bench/README.md for what is measured and how.
  * Progress goes to stderr; the table and the JSON report go to stdout.
  */
 import { totalmem } from "node:os";
 import { flag, type ParsedArgs, UsageError } from "../../src/cli/args.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
+import { BIRD_BINARY } from "../../src/linux/bird-process.ts";
 import { ETCD_BINARY, startEtcdCluster } from "../../src/linux/etcd-process.ts";
 import { intFlag, listFlag, progress, publishReport, runBench } from "../support/bench-cli.ts";
 import { podnetUnderTest, runnerArgs, startRun } from "../support/bench-run.ts";
@@ -22,6 +24,7 @@ const BACKEND_TAGS: Readonly<Record<Exclude<Backend, "bgp">, string>> = {
   auto: "au",
 };
 
+import { measureBgpPart } from "./bgp-part.ts";
 import type { LeaseRound } from "./block-leases-bench.ts";
 import { measureBlockLeases } from "./block-leases-bench.ts";
 import type { ConvergenceRun } from "./convergence.ts";
@@ -33,15 +36,18 @@ import { buildReport, PARTS } from "./report.ts";
 import { renderTable } from "./table.ts";
 
 const USAGE = `usage: bun bench/cluster/run.ts [options]   (as root)
-  --parts LIST             what to measure (default leases,convergence,throughput)
+  --parts LIST             what to measure (default leases,convergence,throughput,bgp)
   --agents N               concurrent block claims against etcd (default 100)
   --lease-rounds N         rounds of those claims (default 3)
   --nodes N                cluster size for convergence and memory (default 50)
   --backends LIST          convergence backends (default host-gw,vxlan; also auto)
   --start-batch N          agents started at once while the first N-1 come up (default 10)
-  --throughput-rounds N    rounds of raw, host-gw, vxlan iperf3 runs (default 3)
+  --throughput-rounds N    rounds of raw, host-gw, vxlan iperf3 runs, and across
+                           the router (bgp part) raw routed, static routes, bgp, vxlan (default 3)
   --iperf-seconds N        measured seconds per iperf3 run (default 5)
   --iperf-omit N           unmeasured seconds of TCP ramp-up before them (default 1)
+  --bgp-nodes N            bgp part: nodes on two segments behind a BIRD router (default 10)
+  --bgp-rounds N           bgp part: rounds of start, SIGTERM, start, link cut + SIGKILL of the last node (default 3)
   --cni-mode MODE          how the throughput pods attach: bridge (default, as the lab) or ptp
   --json FILE              also write the JSON report to FILE
   --podnet PATH            podnet executable (default dist/podnet, built when missing)
@@ -66,9 +72,14 @@ function needsOf(parts: readonly Part[]): (ProgramNeeded | FileNeeded)[] {
   return [
     { program: "ip", what: "iproute2" },
     ...when("convergence", [{ program: "curl", what: "curl (reads the agents' metrics)" }]),
-    ...when("throughput", [
-      { program: "iperf3", what: "iperf3 (scripts/setup.sh installs it)" },
-      { program: "ss", what: "iproute2's ss" },
+    ...(parts.includes("throughput") || parts.includes("bgp")
+      ? [
+          { program: "iperf3", what: "iperf3 (scripts/setup.sh installs it)" },
+          { program: "ss", what: "iproute2's ss" },
+        ]
+      : []),
+    ...when("bgp", [
+      { file: BIRD_BINARY, missing: `The bgp part needs ${BIRD_BINARY} (Debian package bird2)` },
     ]),
     ...when("leases", [
       { file: ETCD_BINARY, missing: `The lease benchmark needs ${ETCD_BINARY} (Debian package etcd-server)` },
@@ -89,13 +100,15 @@ async function main(argv: readonly string[]): Promise<number> {
       "iperf-seconds",
       "iperf-omit",
       "cni-mode",
+      "bgp-nodes",
+      "bgp-rounds",
       "podnet",
     ],
     booleans: ["build"],
   });
   if (args === undefined) return 0;
   const parts = listFlag(args, "parts", PARTS, PARTS);
-  // bgp needs a router BIRD in the bench's topology, which it does not build yet.
+  // bgp is its own part (--parts bgp): it needs a router running BIRD and two segments.
   const backends = listFlag<Exclude<Backend, "bgp">>(args, "backends", BENCH_BACKENDS, ["host-gw", "vxlan"]);
   const options = {
     parts,
@@ -108,6 +121,9 @@ async function main(argv: readonly string[]): Promise<number> {
     iperfSeconds: intFlag(args, "iperf-seconds", 5, 1, 60),
     iperfOmit: intFlag(args, "iperf-omit", 1, 0, 10),
     cniMode: cniModeFlag(args),
+    // Two segments of /24 with hosts from .11: at most 2 × 244.
+    bgpNodes: intFlag(args, "bgp-nodes", 10, 3, 200),
+    bgpRounds: intFlag(args, "bgp-rounds", 3, 1, 20),
     agentLeaseTtlSeconds: LEASE_TTL_SECONDS,
     agentResyncSeconds: RESYNC_SECONDS,
   };
@@ -204,6 +220,27 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     }
 
+    const bgp = parts.includes("bgp")
+      ? await measureBgpPart(
+          sandbox,
+          exe,
+          {
+            nodes: options.bgpNodes,
+            rounds: options.bgpRounds,
+            startBatch: options.startBatch,
+            throughputRounds: options.throughputRounds,
+            iperfSeconds: options.iperfSeconds,
+            iperfOmit: options.iperfOmit,
+            cniMode: options.cniMode,
+            clusterCidr: CLUSTER_CIDR,
+            leaseTtlSeconds: LEASE_TTL_SECONDS,
+            resyncSeconds: RESYNC_SECONDS,
+          },
+          fail,
+          progress,
+        )
+      : undefined;
+
     const report = buildReport({
       ...bench.header(),
       podnet: podnet.build(),
@@ -214,10 +251,12 @@ async function main(argv: readonly string[]): Promise<number> {
         leaseRounds: options.leaseRounds,
         nodes: options.nodes,
         backends,
+        bgpNodes: options.bgpNodes,
       },
       ...(leases ? { leases } : {}),
       convergence,
       ...(throughput ? { throughput } : {}),
+      ...(bgp ? { bgp } : {}),
       failures: bench.failures,
     });
     return publishReport(renderTable(report), report, jsonFile);

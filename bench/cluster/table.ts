@@ -3,6 +3,7 @@ import { failureLines } from "../support/failures.ts";
 import type { Summary } from "../support/stats.ts";
 import { targetLines } from "../support/targets.ts";
 import { fmt, table } from "../support/text-table.ts";
+import { bgpLines } from "./bgp-table.ts";
 import { PATHS } from "./pod-throughput.ts";
 import type { BenchReport, ConvergenceReport, LeaseReport, ThroughputReport } from "./report.ts";
 
@@ -122,6 +123,7 @@ export function renderTable(report: BenchReport): string {
   if (report.leases) out.push("", ...leases(report.leases));
   if (report.convergence.length > 0) out.push("", ...convergence(report.convergence));
   if (report.throughput) out.push("", ...throughput(report.throughput, report.options));
+  out.push(...bgpLines(report));
   out.push("", ...targetLines(report.targets), "", ...failureLines(report.failures));
   return out.join("\n");
 }

@@ -4,6 +4,7 @@ import type { Backend } from "../../src/cluster/node-record.ts";
 import { round3 } from "../support/stats.ts";
 import type { TargetCheck } from "../support/targets.ts";
 import { judge } from "../support/targets.ts";
+import type { BgpReport } from "./bgp-report.ts";
 import type { ConvergenceReport, LeaseReport } from "./report.ts";
 
 const r3 = (v: number | null): number | null => (v === null ? null : round3(v));
@@ -15,6 +16,8 @@ export const TARGETS = {
   agentRssMiB: { max: 100 * MB_IN_MIB, text: "≤ 100 MB (95.4 MiB)" },
   hostGwRatio: { min: 0.9, text: "≥ 0.90" },
   vxlanRatio: { min: 0.75, text: "≥ 0.75" },
+  bgpConvergenceMs: { max: 2000, text: "≤ 2000 ms" },
+  bgpRatio: { min: 0.95, text: "≥ 0.95" },
 } as const;
 
 export interface TargetInputs {
@@ -25,14 +28,26 @@ export interface TargetInputs {
     readonly nodes: number | undefined;
     readonly backends: readonly Backend[];
     readonly throughput: boolean;
+    /** The bgp part's cluster size, when it was asked for. */
+    readonly bgpNodes: number | undefined;
   };
   readonly leases: LeaseReport | null;
   readonly convergence: readonly ConvergenceReport[];
   /** Unrounded podnet/raw ratios. */
   readonly throughput: { readonly hostGw: number | null; readonly vxlan: number | null } | null;
+  readonly bgp: BgpReport | null;
+  /** Unrounded bgp/raw routed and vxlan/raw routed across the router. */
+  readonly bgpRatios: { readonly bgp: number | null } | null;
 }
 
-export function judgeTargets({ requested, leases, convergence, throughput }: TargetInputs): TargetCheck[] {
+export function judgeTargets({
+  requested,
+  leases,
+  convergence,
+  throughput,
+  bgp,
+  bgpRatios,
+}: TargetInputs): TargetCheck[] {
   const out: TargetCheck[] = [];
   if (requested.leaseAgents !== undefined) {
     const n = requested.leaseAgents;
@@ -68,6 +83,27 @@ export function judgeTargets({ requested, leases, convergence, throughput }: Tar
     out.push(
       judge("pod-to-pod TCP, host-gw / raw", ratio("hostGw"), TARGETS.hostGwRatio, 2, r3(ratio("hostGw"))),
       judge("pod-to-pod TCP, vxlan / raw", ratio("vxlan"), TARGETS.vxlanRatio, 2, r3(ratio("vxlan"))),
+    );
+  }
+  if (requested.bgpNodes !== undefined) {
+    const start = bgp?.convergence?.start;
+    // The slowest start counts, and a start some kernel never saw fails it.
+    const worst = start && start.missing.length === 0 ? (start.allMs?.max ?? null) : null;
+    const bgpRatio = bgpRatios?.bgp ?? null;
+    out.push(
+      judge(
+        `bgp convergence, ${requested.bgpNodes} nodes on 2 segments, slowest of ${start?.samples ?? 0} starts, ms`,
+        worst,
+        TARGETS.bgpConvergenceMs,
+        0,
+      ),
+      judge(
+        "pod-to-pod TCP across the router, bgp / raw routed",
+        bgpRatio,
+        TARGETS.bgpRatio,
+        2,
+        r3(bgpRatio),
+      ),
     );
   }
   return out;

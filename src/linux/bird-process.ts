@@ -85,8 +85,10 @@ export class BirdStartError extends Error {
 }
 
 /** BIRD's `<CLASS>` → our level: remote and auth events are warnings, errors and bugs errors. */
-function levelOf(line: string): BirdLogLevel {
+export function birdLogLevel(line: string): BirdLogLevel {
   const cls = /<([A-Z]+)>/.exec(line)?.[1];
+  // BIRD 2.0 logs its ordinary end, after SIGTERM or `down`, at class FATAL.
+  if (cls === "FATAL" && /Shutdown completed/.test(line)) return "info";
   if (cls === undefined || cls === "ERR" || cls === "BUG" || cls === "FATAL") return "error";
   if (cls === "WARN" || cls === "RMT" || cls === "AUTH") return "warn";
   return "info";
@@ -125,7 +127,7 @@ class Bird implements BirdHandle {
       createInterface({ input: child.stderr }).on("line", (line) => {
         this.stderrTail.push(line);
         if (this.stderrTail.length > 20) this.stderrTail.shift();
-        log?.(levelOf(line), line);
+        log?.(birdLogLevel(line), line);
       });
     }
     this.exited = new Promise<BirdExit>((resolve) => {
