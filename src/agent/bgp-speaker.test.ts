@@ -3,102 +3,13 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FakeBirdRunner } from "../../test/support/fake-bird.ts";
 import { pollUntil } from "../base/poll-until.ts";
 import type { BgpConfig } from "../cluster/bgp-config.ts";
 import type { Logger } from "../daemon/log.ts";
 import { parseIP } from "../ipnet/address.ts";
 import { parsePrefix } from "../ipnet/prefix.ts";
-import type { BirdExit, BirdHandle, BirdReloadResult, StartBirdOptions } from "../linux/bird-process.ts";
-import { BgpSpeaker, type BgpSpeakerInputs, type BirdRunner } from "./bgp-speaker.ts";
-
-const SHOW_PROTOCOLS = `Name       Proto      Table      State  Since         Info
-peer_router_lan1 BGP        ---        up     2026-12-06 16:47:29  Established
-  BGP state:          Established
-    Neighbor address: 192.0.2.1
-    Neighbor AS:      64512
-    Local AS:         64512
-  Channel ipv4
-    State:          UP
-    Routes:         2 imported, 1 exported, 2 preferred
-`;
-
-class FakeBird implements BirdHandle {
-  readonly pid: number;
-  running = true;
-  readonly exited: Promise<BirdExit>;
-  readonly configs: string[] = [];
-  graceful = false;
-  private resolve!: (e: BirdExit) => void;
-  constructor(
-    readonly options: StartBirdOptions,
-    pid: number,
-  ) {
-    this.pid = pid;
-    this.exited = new Promise((r) => {
-      this.resolve = r;
-    });
-    this.configs.push(readFileSync(options.configPath, "utf8"));
-  }
-  get ctlPath() {
-    return this.options.ctlPath;
-  }
-  get configPath() {
-    return this.options.configPath;
-  }
-  async reload(): Promise<BirdReloadResult> {
-    this.configs.push(readFileSync(this.options.configPath, "utf8"));
-    return "reconfigured";
-  }
-  /** `show status` answers this many times that graceful-restart recovery is in progress. */
-  recoveryPolls = 0;
-  readonly commands: string[] = [];
-  async command(cmd: string): Promise<string> {
-    this.commands.push(cmd);
-    if (cmd === "show protocols all") return SHOW_PROTOCOLS;
-    if (cmd !== "show status") throw new Error(`unexpected command ${cmd}`);
-    const recovering = this.recoveryPolls-- > 0 ? "Graceful restart recovery in progress\n" : "";
-    return `BIRD 2.0.12\nRouter ID is 192.0.2.11\n${recovering}Daemon is up and running`;
-  }
-  exit(expected: boolean): BirdExit {
-    const e = { code: expected ? 0 : null, signal: expected ? null : "SIGKILL", expected };
-    this.running = false;
-    this.options.onExit?.(e);
-    this.resolve(e);
-    return e;
-  }
-  async gracefulRestart(): Promise<BirdExit> {
-    this.graceful = true;
-    return this.exit(true);
-  }
-  async stop(): Promise<BirdExit> {
-    return this.exit(true);
-  }
-}
-
-class FakeRunner implements BirdRunner {
-  readonly birds: FakeBird[] = [];
-  refuse: string | undefined;
-  async start(options: StartBirdOptions): Promise<BirdHandle> {
-    const bird = new FakeBird(options, 1000 + this.birds.length);
-    this.birds.push(bird);
-    return bird;
-  }
-  check(path: string): void {
-    if (this.refuse !== undefined && readFileSync(path, "utf8").includes(this.refuse))
-      throw new Error(`${path}:1:1 refused`);
-  }
-  stale = false;
-  readonly retired: { graceful: boolean }[] = [];
-  async retireStale(_ctl: string, graceful: boolean): Promise<boolean> {
-    const was = this.stale;
-    if (was) this.retired.push({ graceful });
-    this.stale = false;
-    return was;
-  }
-  get last(): FakeBird {
-    return this.birds.at(-1) as FakeBird;
-  }
-}
+import { BgpSpeaker, type BgpSpeakerInputs } from "./bgp-speaker.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const config = (more: Partial<BgpConfig> = {}): BgpConfig => ({
@@ -118,16 +29,16 @@ const inputs = (blocks: string[], ip = "192.0.2.11", c = config()): BgpSpeakerIn
 
 const dirs: string[] = [];
 const speakers: BgpSpeaker[] = [];
-function setUp(reuse?: string) {
+function setUp(reuse?: string, clusterCidrs = ["10.244.0.0/16"]) {
   const dir = reuse ?? mkdtempSync(join(tmpdir(), "podnet-bgp-speaker-"));
   if (reuse === undefined) dirs.push(dir);
-  const runner = new FakeRunner();
+  const runner = new FakeBirdRunner();
   const speaker = new BgpSpeaker({
     nodeName: "node1",
     stateDir: join(dir, "bgp"),
     netns: "pntest-unused",
-    clusterCidrs: [parsePrefix("10.244.0.0/16")],
-    nodeBlockLength: { ipv4: 24 },
+    clusterCidrs: clusterCidrs.map((c) => parsePrefix(c)),
+    nodeBlockLength: { ipv4: 24, ipv6: 64 },
     log: quiet,
     runner,
     statusIntervalMs: 3_600_000,
@@ -201,6 +112,31 @@ describe("BgpSpeaker", () => {
     const text = runner.last.configs.at(-1) ?? "";
     expect(text).toContain("router id 192.0.2.11;");
     expect(text).toContain("local 192.0.2.51 as 64512;");
+  });
+
+  test("a changed IPv6 node IP restarts the session (a reload keeps announcing the old next hop)", async () => {
+    const { runner, speaker } = setUp(undefined, ["10.244.0.0/16", "fd00:10:244::/56"]);
+    const dual = (ip6: string): BgpSpeakerInputs => {
+      const v4 = inputs(["10.244.1.0/24", "fd00:10:244:1::/64"]);
+      return {
+        ...v4,
+        uplink: {
+          ...v4.uplink,
+          addresses: [...v4.uplink.addresses, parseIP(ip6)],
+          connected: [...v4.uplink.connected, parsePrefix("2001:db8:1::/64")],
+        },
+      };
+    };
+    speaker.update(dual("2001:db8:1::11"));
+    await speaker.flush();
+    speaker.update(dual("2001:db8:1::11"), "same again");
+    await speaker.flush();
+    expect(runner.last.commands.filter((c) => c.startsWith("restart"))).toEqual([]);
+    speaker.update(dual("2001:db8:1::51"));
+    await speaker.flush();
+    expect(runner.last.configs.at(-1)).toContain("next hop address 2001:db8:1::51;");
+    expect(runner.last.commands.filter((c) => c.startsWith("restart"))).toEqual(["restart peer_router_lan1"]);
+    expect(runner.birds.length).toBe(1);
   });
 
   test("polls the session state into the status", async () => {

@@ -1,16 +1,14 @@
 /**
  * The node's BGP speaker: owns the node's BIRD (linux/bird-process.ts) and keeps its config in
- * step with the node's blocks, uplink addresses and the cluster's BgpConfig. Each change renders
- * the config (bird-config.ts), writes it to a temporary file (0600: it may hold an MD5 password),
- * has BIRD check it (`bird -p`), renames it into place and `configure`s BIRD — a block or filter
- * change keeps the sessions; a peering change restarts only that peer (FINDINGS). Changes
- * coalesce and failures retry with backoff (daemon/sync-loop.ts). BIRD's session state is polled
- * every 2 s into a BgpStatus for metrics and explain. An unexpected exit is counted and BIRD
- * restarted after a growing delay; a BIRD a killed agent left running is retired first.
- *
- * Stop (PLAN decision 7): without graceful restart, SIGTERM — BIRD sends its peers a Cease and
- * they withdraw the node's blocks at once; with it, `graceful restart` — peers keep the routes
- * as stale for the restart time, the kernel keeps BIRD's routes, the next start runs `-R`.
+ * step with the node's blocks, uplink addresses and the cluster's BgpConfig: render
+ * (bird-config.ts), write a 0600 temporary file (it may hold an MD5 password), `bird -p`, rename,
+ * `configure` — a block or filter change keeps the sessions, a peering change restarts only that
+ * peer (FINDINGS), a changed IPv6 next hop is a `restart` of its session. Changes coalesce,
+ * failures retry with backoff (daemon/sync-loop.ts); session state is polled every 2 s into a
+ * BgpStatus; an unexpected exit is counted and BIRD restarted after a growing delay (a BIRD a
+ * killed agent left running is retired first). Stop (PLAN decision 7): without graceful restart
+ * SIGTERM (peers get a Cease and withdraw at once); with it `graceful restart` (peers keep the
+ * routes as stale for the restart time, the kernel keeps BIRD's, the next start runs `-R`).
  */
 import { errorText } from "../base/error-text.ts";
 import { pollUntil } from "../base/poll-until.ts";
@@ -29,9 +27,9 @@ import {
   startBird,
 } from "../linux/bird-process.ts";
 import { parseBgpProtocols } from "../linux/bird-status-parse.ts";
-import { type BgpPeerSelection, selectBgpPeers } from "./bgp-peers.ts";
+import { type BgpPeerSelection, type BgpSession, selectBgpPeers } from "./bgp-peers.ts";
 import { type BgpStatus, EMPTY_BGP_STATUS, sessionStatuses } from "./bgp-status.ts";
-import { renderBirdConfig } from "./bird-config.ts";
+import { renderBirdConfig, sessionsToRestart } from "./bird-config.ts";
 import { BirdStateDir } from "./bird-state-dir.ts";
 import { retireStaleBird } from "./stale-bird.ts";
 
@@ -72,11 +70,7 @@ export interface BgpSpeakerOptions {
 
 export type BgpStopMode = "withdraw" | "graceful";
 
-const BIRD_RUNNER: BirdRunner = {
-  start: startBird,
-  check: (path) => checkBirdConfig(path),
-  retireStale: retireStaleBird,
-};
+const BIRD_RUNNER: BirdRunner = { start: startBird, check: checkBirdConfig, retireStale: retireStaleBird };
 const MAX_RESTART_DELAY_MS = 30_000;
 /** A BIRD that ran this long before dying starts the restart backoff over. */
 const STABLE_MS = 60_000;
@@ -91,6 +85,7 @@ export class BgpSpeaker {
   private handle: BirdHandle | undefined;
   private startedAt = 0;
   private applied: string | undefined;
+  private appliedSessions: readonly BgpSession[] = [];
   private routerId: string | undefined;
   private crashes = 0;
   private polling = false;
@@ -207,6 +202,7 @@ export class BgpSpeaker {
         await this.handle?.stop();
       }
       this.applied = undefined;
+      this.appliedSessions = [];
       this.setStatus({ running: false, announced: [] });
       return;
     }
@@ -226,8 +222,14 @@ export class BgpSpeaker {
       if (running && this.handle) {
         const result = await this.handle.reload();
         this.o.log.info("BIRD reconfigured", { result });
+        // A reload keeps announcing a session's old IPv6 next hop (bird-config.ts): restart those.
+        for (const protocol of sessionsToRestart(this.appliedSessions, selection.sessions)) {
+          await this.handle.command(`restart ${protocol}`);
+          this.o.log.info("BGP session restarted: its IPv6 next hop changed", { protocol });
+        }
       } else await this.start(inputs.config.gracefulRestart.enabled);
       this.applied = text;
+      this.appliedSessions = selection.sessions;
       this.setStatus({
         reloads: { ...this.current.reloads, ok: this.current.reloads.ok + 1 },
         announced: inputs.blocks.map(formatPrefix),
@@ -284,11 +286,8 @@ export class BgpSpeaker {
     return this.routerId;
   }
 
-  /**
-   * A BIRD started with `-R` that is stopped again while still in graceful-restart recovery
-   * (`show status`: "Graceful restart recovery in progress", ~2 s after start) loses its routes at
-   * the peer (measured: the router dropped them at once; after recovery they stayed as stale).
-   */
+  /** A BIRD started with `-R` and stopped while still in recovery (~2 s) loses its routes at the
+   * peer (measured: the router dropped them at once; after recovery they stayed as stale). */
   private async recovered(handle: BirdHandle): Promise<void> {
     const inRecovery = async () => /recovery in progress/i.test(await handle.command("show status"));
     await pollUntil("BIRD to finish graceful-restart recovery", async () => !(await inRecovery()), 10_000, {

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseIP } from "../ipnet/address.ts";
-import { BirdConfigRenderError, renderBirdConfig } from "./bird-config.ts";
+import { BirdConfigRenderError, renderBirdConfig, sessionsToRestart } from "./bird-config.ts";
 import { BIRD_CASES } from "./bird-config-cases.ts";
 
 const DIR = join(import.meta.dir, "fixtures/bird");
@@ -87,7 +87,7 @@ describe("renderBirdConfig", () => {
     expect(text).toContain(
       "protocol bgp peer_router_lan1 from podnet_peer {\n  local 192.0.2.11 as 64512;\n  neighbor 192.0.2.1 as 64512;\n  hold time 9;\n  keepalive time 3;",
     );
-    expect(text).toContain("connect delay time 1;");
+    expect(text).toContain("connect delay time 0;");
   });
 
   test("refuses a password BIRD's string syntax would interpret", () => {
@@ -129,5 +129,32 @@ describe("renderBirdConfig", () => {
   test("refuses a local address of the other family", () => {
     const s = { ...session, localAddress: parseIP("2001:db8:1::11") };
     expect(() => renderBirdConfig({ ...base, sessions: [s] })).toThrow(/local address/);
+  });
+});
+
+describe("sessionsToRestart", () => {
+  const dual = { ...session, families: [4 as const, 6 as const], nextHop6: parseIP("2001:db8:1::11") };
+  const moved = { ...dual, nextHop6: parseIP("2001:db8:1::51") };
+
+  test("a changed IPv6 next hop restarts its session (a reload keeps the old one)", () => {
+    expect(sessionsToRestart([dual], [moved])).toEqual(["peer_router_lan1"]);
+  });
+
+  test("nothing when the next hop is the same, or the session is new", () => {
+    expect(sessionsToRestart([dual], [{ ...dual, nextHop6: parseIP("2001:db8:1:0::11") }])).toEqual([]);
+    expect(sessionsToRestart([], [moved])).toEqual([]);
+  });
+
+  test("nothing when a session option changed too: configure restarts that session itself", () => {
+    expect(sessionsToRestart([dual], [{ ...moved, localAddress: parseIP("192.0.2.51") }])).toEqual([]);
+    expect(sessionsToRestart([dual], [{ ...moved, holdTimeSeconds: 30 }])).toEqual([]);
+    expect(sessionsToRestart([dual], [{ ...moved, password: "s3cret" }])).toEqual([]);
+  });
+
+  test("an IPv6 next hop that appears or goes restarts the session; a channel added or removed does not", () => {
+    const { nextHop6: _, ...withoutHop } = dual;
+    expect(sessionsToRestart([withoutHop], [dual])).toEqual(["peer_router_lan1"]);
+    expect(sessionsToRestart([dual], [withoutHop])).toEqual(["peer_router_lan1"]);
+    expect(sessionsToRestart([session], [dual])).toEqual([]);
   });
 });

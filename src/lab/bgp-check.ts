@@ -1,21 +1,18 @@
 /**
  * The BGP part of `podnet lab check` (a lab with the bgp backend): what the router's kernel and
  * its BIRD hold, what the nodes' kernels say about the path between segments, real connections
- * between pods, the VM and the external host, and one node's agent stopped and started again.
- * Observations only; the verdicts come from bgp-claims.ts.
+ * between pods, the VM and the external host; then changes on the running cluster
+ * (bgp-restart-check.ts: a peering change, an agent restart with graceful restart;
+ * bgp-death-check.ts: a node frozen) and one node's agent stopped and started again.
+ * Observations only; the verdicts come from bgp-claims.ts and bgp-restart-claims.ts.
  */
-import { readFileSync } from "node:fs";
 import { errorText } from "../base/error-text.ts";
-import { pollUntil } from "../base/poll-until.ts";
 import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
-import { sameIP, tryParseIP } from "../ipnet/address.ts";
-import { formatPrefix, parsePrefix } from "../ipnet/prefix.ts";
+import { tryParseIP } from "../ipnet/address.ts";
 import { parseBirdRoutes } from "../linux/bird-status-parse.ts";
-import { runSync, spawnDetached } from "../linux/exec.ts";
-import { inNetns, netnsPids } from "../linux/netns.ts";
+import { runSync } from "../linux/exec.ts";
 import {
   type BgpNodeView,
-  type KernelRoute,
   NATIVE_PATH_CLAIM,
   NATIVE_PATH_ONE_SEGMENT_CLAIM,
   type NodePathFact,
@@ -28,76 +25,36 @@ import {
   type WithdrawalObservation,
   withdrawnAndRestored,
 } from "./bgp-claims.ts";
+import { nodeDeathObservation } from "./bgp-death-check.ts";
+import { agentArgv, alive, birdsIn, measure, startAgent } from "./bgp-lab-agents.ts";
+import { gracefulRestartObservation, peeringChangeObservation } from "./bgp-restart-check.ts";
+import {
+  GRACEFUL_RESTART_CLAIM,
+  NODE_DEATH_CLAIM,
+  PEERING_CHANGE_CLAIM,
+  peeringChangeApplied,
+  reachableAcrossRestart,
+  withdrawnByHoldTimer,
+} from "./bgp-restart-claims.ts";
+import { routerHas, routerKernelRoutes } from "./bgp-router-table.ts";
 import type { PairProbe, Verdict } from "./claims.ts";
 import { labelled } from "./claims.ts";
 import { addressOf, familyLabel, type LabFamily, labFamilies } from "./lab-families.ts";
 import { labRouterCommand } from "./lab-router.ts";
 import { LAB_ROUTER_HOLD_TIME } from "./lab-router-bird.ts";
 import type { LabNode, LabState } from "./lab-state.ts";
-import { externalAddresses, nodeAddresses, saveLabState } from "./lab-state.ts";
-import { updateLabState } from "./lab-state-lock.ts";
+import { externalAddresses, nodeAddresses } from "./lab-state.ts";
 import type { PodView } from "./probe.ts";
 import { ipOf, probeFrom } from "./probe.ts";
 
 const bare = (cidr: string): string => cidr.split("/")[0] as string;
 const familyOfPrefix = (cidr: string): LabFamily | undefined => tryParseIP(bare(cidr))?.family;
 
-function sameBlock(text: string, canonical: string): boolean {
-  try {
-    return formatPrefix(parsePrefix(text)) === canonical;
-  } catch {
-    return false;
-  }
-}
-
-/** Every route of family f in the router's kernel (main table). */
-export function routerKernelRoutes(state: LabState, f: LabFamily): KernelRoute[] {
-  const netns = state.router?.netns;
-  if (!netns) throw new Error("the lab's router runs no BIRD (not a bgp lab)");
-  const r = runSync(["ip", "-n", netns, "-j", `-${f}`, "route", "show"]);
-  if (r.code !== 0) throw new Error(`ip route show in the router failed: ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout || "[]") as KernelRoute[];
-}
-
 /** The node as claim 1 sees it in family f (undefined when it has no address of f). */
 function nodeView(node: LabNode, f: LabFamily): BgpNodeView | undefined {
   const address = addressOf(nodeAddresses(node), f);
   if (!address) return undefined;
   return { name: node.name, ip: bare(address), blocks: node.podCidrs.filter((c) => familyOfPrefix(c) === f) };
-}
-
-/** Whether every one of `blocks` is a proto bird route in the router's kernel (via `via`, when given). */
-export function routerHas(state: LabState, blocks: readonly string[], via?: string): boolean {
-  const byFamily = new Map<LabFamily, KernelRoute[]>();
-  return blocks.every((block) => {
-    const f = familyOfPrefix(block) ?? 4;
-    if (!byFamily.has(f)) byFamily.set(f, routerKernelRoutes(state, f));
-    const want = formatPrefix(parsePrefix(block));
-    return (byFamily.get(f) ?? []).some((r) => {
-      if (r.protocol !== "bird" || !sameBlock(r.dst, want)) return false;
-      const gateways = r.nexthops ? r.nexthops.flatMap((h) => h.gateway ?? []) : r.gateway ? [r.gateway] : [];
-      return via === undefined || gateways.some((g) => sameIP(g, via));
-    });
-  });
-}
-
-/**
- * Waits until the router holds every node's blocks (lab up: the lab is ready when BGP has
- * converged); returns how long it took. Throws, naming what is missing, after `timeoutMs`.
- */
-export async function waitRouterConverged(state: LabState, timeoutMs = 30_000): Promise<number> {
-  const blocks = state.nodes.flatMap((n) => n.podCidrs);
-  const { ms } = await pollUntil(
-    "every node's block in the lab router's table",
-    () => routerHas(state, blocks),
-    timeoutMs,
-    {
-      intervalMs: 50,
-      detail: () =>
-        `router routes: ${JSON.stringify(labFamilies(state).flatMap((f) => routerKernelRoutes(state, f)))}`,
-    },
-  );
-  return ms;
 }
 
 async function routerTableClaim(state: LabState, f: LabFamily): Promise<Verdict> {
@@ -204,36 +161,6 @@ async function vpcClaim(state: LabState, views: readonly PodView[], f: LabFamily
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-/** The BIRDs running in a node's namespace. */
-function birdsIn(netns: string): number[] {
-  return netnsPids(netns).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "bird";
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** How long until `check` holds, polled every 20 ms; undefined when it does not within `timeoutMs`. */
-async function measure(check: () => boolean, timeoutMs: number): Promise<number | undefined> {
-  const started = performance.now();
-  while (performance.now() - started < timeoutMs) {
-    if (check()) return Math.round(performance.now() - started);
-    await Bun.sleep(20);
-  }
-  return check() ? Math.round(performance.now() - started) : undefined;
-}
-
 /**
  * Stops the last node's agent with SIGTERM (it stops its BIRD: withdraw at once), measures how
  * long its blocks stay in the router's table, then starts the agent again with the same command
@@ -247,38 +174,28 @@ async function withdrawalObservation(state: LabState): Promise<WithdrawalObserva
   const presentBefore = routerHas(state, blocks);
   let argv: string[];
   try {
-    argv = readFileSync(`/proc/${node.agentPid}/cmdline`, "utf8")
-      .split("\0")
-      .filter((a) => a !== "");
+    argv = agentArgv(node);
   } catch (e) {
-    return {
-      ...base,
-      presentBefore,
-      goneMs: undefined,
-      birdStopped: false,
-      backMs: undefined,
-      failure: `cannot read the agent's command line (pid ${node.agentPid}): ${errorText(e)}`,
-    };
+    const failure = errorText(e);
+    return { ...base, presentBefore, goneMs: undefined, birdStopped: false, backMs: undefined, failure };
   }
   process.kill(node.agentPid, "SIGTERM");
   const goneMs = await measure(() => blocks.every((b) => !routerHas(state, [b])), hold * 1000 + 5000);
   await measure(() => !alive(node.agentPid), 15_000);
   const birdStopped = (await measure(() => birdsIn(node.netns).length === 0, 5000)) !== undefined;
   if (alive(node.agentPid)) process.kill(node.agentPid, "SIGKILL");
-  const agentPid = spawnDetached(inNetns(node.netns, argv), `${state.dir}/logs/agent-${node.name}.log`);
-  await updateLabState("lab check (agent restarted)", async (current) => {
-    const i = current.nodes.findIndex((n) => n.name === node.name);
-    if (i >= 0) current.nodes[i] = { ...(current.nodes[i] as LabNode), agentPid };
-    saveLabState(current);
-  });
+  await startAgent(state, node, argv);
   const backMs = await measure(() => routerHas(state, blocks), 30_000);
   return { ...base, presentBefore, goneMs, birdStopped, backMs };
 }
 
+export { routerHas, waitRouterConverged } from "./bgp-router-table.ts";
+
 /**
  * The BGP claims of a bgp lab, in order: the router's table (per family), the native path between
- * segments (per family), the VPC without NAT (per family), and — last, since it restarts an
- * agent — withdrawal and return of one node's blocks.
+ * segments (per family), the VPC without NAT (per family); then — since they change the cluster
+ * and put it back — a peering change, graceful restart across an agent restart (two nodes or
+ * more), a node's death by hold time, and last the withdrawal and return of one node's blocks.
  */
 export async function bgpChecks(state: LabState, views: readonly PodView[]): Promise<Verdict[]> {
   const verdicts: Verdict[] = [];
@@ -297,9 +214,24 @@ export async function bgpChecks(state: LabState, views: readonly PodView[]): Pro
       verdicts.push(labelled(await guard(NATIVE_PATH_CLAIM, () => nativePathClaim(state, views, f)), label));
     verdicts.push(labelled(await guard(VPC_CLAIM, () => vpcClaim(state, views, f)), label));
   }
-  if (state.nodes.length > 0)
+  if (state.nodes.length > 0) {
+    verdicts.push(
+      await guard(PEERING_CHANGE_CLAIM, async () =>
+        peeringChangeApplied(await peeringChangeObservation(state)),
+      ),
+    );
+    if (state.nodes.length > 1)
+      verdicts.push(
+        await guard(GRACEFUL_RESTART_CLAIM, async () =>
+          reachableAcrossRestart(await gracefulRestartObservation(state, views)),
+        ),
+      );
+    verdicts.push(
+      await guard(NODE_DEATH_CLAIM, async () => withdrawnByHoldTimer(await nodeDeathObservation(state))),
+    );
     verdicts.push(
       await guard(WITHDRAWAL_CLAIM, async () => withdrawnAndRestored(await withdrawalObservation(state))),
     );
+  }
   return verdicts;
 }

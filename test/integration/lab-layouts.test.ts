@@ -42,8 +42,10 @@ const LAYOUTS: readonly Layout[] = [
     nodes: 3,
     podsPerNode: 2,
     // The 22, and: the router's routes learned over BGP, no VXLAN on the path, the VM without
-    // NAT, a stopped agent's block withdrawn and back.
-    claims: 26,
+    // NAT, a hold-time change reaching every BIRD, pods reachable across an agent restart with
+    // graceful restart, a frozen node's block withdrawn by the hold timer, a stopped agent's
+    // block withdrawn and back.
+    claims: 29,
     paths: ["direct", "routed"],
     extraNamespaces: 1, // the VM
   },
