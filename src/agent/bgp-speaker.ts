@@ -256,6 +256,7 @@ export class BgpSpeaker {
       ctlPath: this.paths.ctl,
       pidPath: this.paths.pid,
       recover,
+      checked: true, // writeChecked ran bird -p on it in sync()
       onExit: (exit) => {
         if (started !== undefined) this.exited(started, exit);
       },

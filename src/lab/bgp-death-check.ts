@@ -6,7 +6,7 @@
  * killed process would not do: its kernel closes the TCP session and the router withdraws at once.
  */
 import { parseBgpProtocols } from "../linux/bird-status-parse.ts";
-import { birdsIn, measure } from "./bgp-lab-agents.ts";
+import { agentArgv, birdsIn, measure } from "./bgp-lab-agents.ts";
 import { type NodeDeathObservation, sessionNeighbor } from "./bgp-restart-claims.ts";
 import { routerHas } from "./bgp-router-table.ts";
 import { labRouterCommand } from "./lab-router.ts";
@@ -41,6 +41,7 @@ export async function nodeDeathObservation(state: LabState): Promise<NodeDeathOb
   const blocks = node.podCidrs;
   const holdSeconds = LAB_ROUTER_HOLD_TIME;
   const presentBefore = routerHas(state, blocks);
+  agentArgv(node); // the recorded pid still is the node's agent (throws otherwise)
   const frozen = [node.agentPid, ...birdsIn(node.netns)];
   let goneMs: number | undefined;
   let lastError: string | undefined;

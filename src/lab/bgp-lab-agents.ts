@@ -47,19 +47,37 @@ export class LabAgentError extends Error {
   override readonly name = "LabAgentError";
 }
 
-/** The command line the node's agent runs with (to start it again the same way). */
+/**
+ * The command line the node's agent runs with (to start it again the same way), after checking
+ * that the recorded pid still is that agent — `podnet agent --node-name NODE` in the node's
+ * namespace — so a pid reused by another process is never signalled nor its command re-run.
+ */
 export function agentArgv(node: LabNode): string[] {
+  let argv: string[];
   try {
-    const argv = readFileSync(`/proc/${node.agentPid}/cmdline`, "utf8")
+    argv = readFileSync(`/proc/${node.agentPid}/cmdline`, "utf8")
       .split("\0")
       .filter((a) => a !== "");
-    if (argv.length === 0) throw new Error("empty (the process has exited)");
-    return argv;
   } catch (e) {
     throw new LabAgentError(
       `Cannot read the command line of ${node.name}'s agent (pid ${node.agentPid}): ${errorText(e)}`,
     );
   }
+  const problem = agentArgvProblem(argv, node.name);
+  if (problem === undefined && !netnsPids(node.netns).includes(node.agentPid))
+    throw new LabAgentError(`${node.name}'s agent (pid ${node.agentPid}) does not run in ${node.netns}`);
+  if (problem !== undefined)
+    throw new LabAgentError(`pid ${node.agentPid} recorded for ${node.name}'s agent is not it: ${problem}`);
+  return argv;
+}
+
+/** Why `argv` is not `… agent … --node-name NODE …`, or undefined when it is (pure). */
+export function agentArgvProblem(argv: readonly string[], nodeName: string): string | undefined {
+  if (argv.length === 0) return "the process has exited";
+  if (argv[1] !== "agent") return `it runs "${argv.slice(0, 2).join(" ")}", not podnet agent`;
+  const i = argv.indexOf("--node-name");
+  if (i < 0 || argv[i + 1] !== nodeName) return `it is not the agent of node ${nodeName}`;
+  return undefined;
 }
 
 /**

@@ -47,6 +47,8 @@ export interface StartBirdOptions {
   readonly binary?: string;
   /** How long BIRD may take to answer on its control socket (default 10 s). */
   readonly startTimeoutMs?: number;
+  /** The caller has just checked this very file (`bird -p`): not checked a second time. */
+  readonly checked?: boolean;
 }
 
 export type BirdReloadResult = "reconfigured" | "in-progress" | "unchanged";
@@ -237,7 +239,7 @@ export async function startBird(options: StartBirdOptions): Promise<BirdHandle> 
     throw new BirdStartError(configPath, errorText(e));
   }
   if (!existsSync(binary)) throw new BirdStartError(configPath, `${binary} not found (Debian package bird2)`);
-  checkBirdConfig(configPath, binary);
+  if (!options.checked) checkBirdConfig(configPath, binary);
   if (await socketAnswers(ctlPath))
     throw new BirdStartError(configPath, `another BIRD already answers on "${ctlPath}"`);
   rmSync(ctlPath, { force: true });
