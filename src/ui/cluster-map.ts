@@ -2,16 +2,17 @@
  * The map `podnet ui` draws, from the datastore's snapshot and the nodes' latest kernel facts
  * (pure): segments from each node's uplink subnet, the routers from their default routes (joined
  * into the routers the operator named, map-routers.ts), every
- * block with its pods, the links the agents' real peer routes (proto 200) make — each marked ok
- * unless findDrift finds fault with it — Services with their endpoints, and the drift itself.
+ * block with its pods and each node's BIRD at a glance, the links the nodes' real peer routes make
+ * (map-links.ts: podnet's and BIRD's, each marked ok unless findDrift finds fault with it),
+ * Services with their endpoints, and the drift itself.
  */
 
 import type { NodeFacts, RouteFact } from "../cluster/diagnosis-protocol.ts";
 import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
+import { isEstablished } from "../diagnosis/bgp-facts.ts";
 import type { ClusterSnapshot } from "../diagnosis/cluster-snapshot.ts";
 import { type Drift, findDrift } from "../diagnosis/drift.ts";
-import { examineBlock } from "../diagnosis/drift-peer-routes.ts";
-import { routeDst, routeText } from "../diagnosis/fact-text.ts";
+import { routeDst } from "../diagnosis/fact-text.ts";
 import { prefixOrUndefined } from "../diagnosis/trace-net.ts";
 import { formatIP, tryParseIP } from "../ipnet/address.ts";
 import {
@@ -24,33 +25,21 @@ import {
   prefixSize,
 } from "../ipnet/prefix.ts";
 import { isHeadless } from "../k8s/service-model.ts";
+import { buildLinks } from "./map-links.ts";
 import { buildMapRouters, joinHosts } from "./map-routers.ts";
 import {
   type ClusterMap,
-  type LinkKind,
   MAP_SCHEMA,
   type MapBlock,
   type MapDrift,
   type MapHost,
-  type MapLink,
   type MapNode,
+  type MapNodeBgp,
   type MapPod,
   type MapSegment,
   type MapService,
   type NamedRouter,
 } from "./map-types.ts";
-
-/** rtnetlink protocol of podnet's peer routes (agent/route-diff.ts ROUTE_PROTO). */
-const PEER_PROTO = "200";
-/** Drift kinds that concern the route of one block from one node. */
-const LINK_DRIFT: ReadonlySet<string> = new Set([
-  "missing-route",
-  "wrong-route",
-  "missing-fdb",
-  "stale-fdb",
-  "missing-neighbour",
-  "stale-neighbour",
-]);
 
 export interface MissingNode {
   readonly node: string;
@@ -170,49 +159,16 @@ function buildBlocks(snapshot: ClusterSnapshot, node: string, facts: NodeFacts |
   return out;
 }
 
-function linkDrift(drift: readonly Drift[], from: string, block: string): boolean {
-  return drift.some((d) => d.node === from && d.subject === block && LINK_DRIFT.has(d.kind));
-}
-
-function buildLinks(
-  snapshot: ClusterSnapshot,
-  facts: readonly NodeFacts[],
-  drift: readonly Drift[],
-): MapLink[] {
-  const owners = new Map(snapshot.blocks.map((b) => [routeDst(b.block), b.node]));
-  for (const n of snapshot.nodes)
-    for (const b of n.blocks) if (!owners.has(routeDst(b))) owners.set(routeDst(b), n.name);
-  const links: MapLink[] = [];
-  for (const f of facts) {
-    const seen = new Set<string>();
-    for (const r of f.routes) {
-      if (r.proto !== PEER_PROTO) continue;
-      const block = routeDst(r.dst);
-      const to = owners.get(block);
-      if (to === undefined || to === f.node) continue;
-      seen.add(block);
-      const kind: LinkKind = r.dev === VXLAN_DEV ? "vxlan" : "direct";
-      links.push({
-        from: f.node,
-        to,
-        kind,
-        block,
-        route: routeText(r),
-        ok: !linkDrift(drift, f.node, block),
-      });
-    }
-    // A peer block the node should route but does not: a broken link, drawn as such.
-    for (const [block, to] of owners) {
-      if (to === f.node || seen.has(block)) continue;
-      const exam = examineBlock(snapshot, f, block);
-      const how = exam.route.how;
-      if (how !== "direct" && how !== "vxlan") continue;
-      links.push({ from: f.node, to, kind: how, block, route: exam.route.evidence, ok: false });
-    }
-  }
-  return links.sort(
-    (a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.block.localeCompare(b.block),
-  );
+/** The node's BIRD at a glance, when it speaks BGP or should (as explain's bgp part: explain-bgp.ts). */
+function nodeBgp(f: NodeFacts): MapNodeBgp | undefined {
+  const b = f.bgp;
+  if (b === undefined || (!b.enabled && f.agent.backend !== "bgp")) return undefined;
+  return {
+    enabled: b.enabled,
+    running: b.running,
+    sessions: b.sessions.length,
+    established: b.sessions.filter(isEstablished).length,
+  };
 }
 
 function buildServices(snapshot: ClusterSnapshot): MapService[] {
@@ -266,6 +222,7 @@ export function buildClusterMap(
     .map((n) => {
       const f = current.find((x) => x.node === n.name);
       const segment = segmentOf.get(n.name);
+      const bgp = f === undefined ? undefined : nodeBgp(f);
       return {
         name: n.name,
         nodeIPs: n.nodeIPs,
@@ -273,6 +230,7 @@ export function buildClusterMap(
         ...(segment !== undefined ? { segment } : {}),
         blocks: buildBlocks(snapshot, n.name, f),
         answering: f !== undefined,
+        ...(bgp !== undefined ? { bgp } : {}),
       };
     });
   const collected = current.map((f) => f.collectedAt).sort();
@@ -288,7 +246,7 @@ export function buildClusterMap(
     segments,
     routers: mapRouters,
     nodes,
-    links: buildLinks(snapshot, current, drift),
+    links: buildLinks(snapshot, current, drift, { routers: mapRouters, segmentOf }),
     services: buildServices(snapshot),
     hosts: joinHosts(hosts, mapRouters),
     drift: drift.map(mapDrift),

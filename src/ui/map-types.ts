@@ -54,6 +54,18 @@ export interface MapNode {
   readonly blocks: readonly MapBlock[];
   /** Whether its agent answered the last facts request. */
   readonly answering: boolean;
+  /** Its BGP speaker, when it speaks BGP or should (the bgp backend): the explain panel has the rest. */
+  readonly bgp?: MapNodeBgp;
+}
+
+/** A node's BIRD at a glance: whether it runs and how many of its sessions are up. */
+export interface MapNodeBgp {
+  /** Some peer of the cluster's BGP config selects the node. */
+  readonly enabled: boolean;
+  readonly running: boolean;
+  readonly sessions: number;
+  /** Sessions in state Established. */
+  readonly established: number;
 }
 
 export interface MapSegment {
@@ -85,7 +97,12 @@ export interface MapRouter {
   readonly note?: string;
 }
 
-export type LinkKind = "direct" | "vxlan";
+/**
+ * direct: podnet's route via the peer's node IP (host-gw); vxlan: podnet's route through the
+ * tunnel; bgp: BIRD's route (proto bird), learned over BGP — via the peer on the same segment, or
+ * via the router.
+ */
+export type LinkKind = "direct" | "vxlan" | "bgp";
 
 export interface MapLink {
   /** The node whose route this is. */
@@ -96,6 +113,12 @@ export interface MapLink {
   readonly block: string;
   /** The route as `ip route` prints it on `from`. */
   readonly route: string;
+  /**
+   * The router (a {@link MapRouter}'s name) the route goes through: its next hop is an address of
+   * that router (a bgp route to a peer on another segment; for a missing one, the router of
+   * `from`'s segment it should take). Absent: straight to the peer, or through a tunnel.
+   */
+  readonly router?: string;
   /** The route is what the datastore says it should be (false: drift on this link). */
   readonly ok: boolean;
 }

@@ -1,10 +1,11 @@
 /**
  * An Explanation as the explain panel shows it (pure): titled sections of plain text lines, the
  * same facts `podnet explain` prints — what the address is, who gave it out, how every node reaches
- * it, whether every kernel agrees, its flows and its drift. Lines that show a problem are marked
+ * it, a node's BGP speaker, whether every kernel agrees, its flows and its drift. Lines that show a problem are marked
  * so the panel can draw them in the warning style.
  */
-import type { Explanation } from "../../diagnosis/explanation.ts";
+import { identifierWord, netnsWord } from "../../diagnosis/command-words.ts";
+import type { BgpPart, Explanation } from "../../diagnosis/explanation.ts";
 
 export interface ExplainLine {
   readonly text: string;
@@ -24,6 +25,48 @@ const ago = (s: number) =>
     : s < 7200
       ? `${Math.round(s / 60)} min ago`
       : `${Math.round(s / 3600)} h ago`;
+
+/** `birdc -s SOCKET ARGS` on the node (the socket's path checked, as explain prints it). */
+const birdc = (b: BgpPart, args: string) =>
+  `birdc -s ${b.controlSocket === undefined ? "BIRD-CTL" : netnsWord(b.controlSocket)} ${args}`;
+
+/** A node's BIRD: running, router id, each session, and what it announces against what it holds. */
+export function bgpLines(b: BgpPart): ExplainLine[] {
+  if (!b.enabled)
+    return [
+      {
+        text: `${b.node}: no BGP peer of the cluster's BGP config selects it (${b.backend} backend)`,
+        warn: b.backend === "bgp",
+        command: "podnet cluster bgp show",
+      },
+    ];
+  const out: ExplainLine[] = [
+    {
+      text: `${b.node}: BIRD ${b.running ? "running" : "NOT RUNNING"}${b.routerId === undefined ? "" : `, router id ${b.routerId}`}${b.lastError === undefined ? "" : ` — last error: ${b.lastError}`}`,
+      warn: !b.running,
+      command: birdc(b, "show status"),
+    },
+  ];
+  if (b.running && b.sessions.length === 0)
+    out.push({ text: "no BGP session", warn: true, command: birdc(b, "show protocols all") });
+  for (const s of b.sessions)
+    out.push({
+      text: `${s.established ? "✓" : "✗"} ${s.peer} ${s.neighbor} AS ${s.localAs}→${s.as} ${s.state}${s.since === undefined ? "" : ` since ${ago(s.since.ageSeconds)}`}, routes received ${s.received}, advertised ${s.advertised}${s.lastError === undefined ? "" : ` — last error: ${s.lastError}`}`,
+      warn: !s.established,
+      command: birdc(
+        b,
+        `show protocols all${s.protocol === undefined ? "" : ` ${identifierWord(s.protocol)}`}`,
+      ),
+    });
+  const same = b.announced.length === b.held.length && b.held.every((h) => b.announced.includes(h));
+  out.push({
+    text: `${same ? "✓" : "✗"} announces ${b.announced.join(", ") || "nothing"}; holds ${b.held.join(", ") || "nothing"}`,
+    warn: !same,
+    command: birdc(b, "show route where source = RTS_STATIC"),
+  });
+  if (b.controlSocket !== undefined) out.push({ text: `control socket ${b.controlSocket}` });
+  return out;
+}
 
 export function explainSections(e: Explanation): ExplainSection[] {
   const out: ExplainSection[] = [];
@@ -102,6 +145,7 @@ export function explainSections(e: Explanation): ExplainSection[] {
       });
   }
   push("What it is", what);
+  if (e.bgp !== undefined) push("BGP", bgpLines(e.bgp));
 
   push(
     "How every node reaches it",

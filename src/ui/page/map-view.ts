@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /**
- * Draws a laid-out ClusterMap into SVG: routers and segments, nodes (name, node IP, backend),
+ * Draws a laid-out ClusterMap into SVG: routers and segments, nodes (name, node IP, backend, BGP),
  * blocks (used/free bar, gateway, VTEP) with their pods or a collapsed summary, outside hosts,
- * Services (ClusterIPs, ports, NodePorts); then the lines over them — direct/VXLAN links between
+ * Services (ClusterIPs, ports, NodePorts); then the lines over them — direct/VXLAN/BGP links between
  * nodes and Service → endpoint lines — and drift in the warning style with its text.
  * Every pod/node/service/host/router/gateway/VTEP element carries data-kind, data-name and
  * data-ip; clicking an address asks for its explanation.
@@ -12,6 +12,7 @@ import type { ClusterMap, MapBlock, MapNode, MapPod, MapRouter } from "../map-ty
 import { type Box, ids, ROUTER_BOX } from "./layout-graph.ts";
 import { drawLinks } from "./link-view.ts";
 import { clickable, type Drift, driftIndex, type MapDrawing, type MapHandlers, tagged } from "./map-hooks.ts";
+import { nodeBgpText } from "./node-bgp-text.ts";
 import { drawServices } from "./service-view.ts";
 import { shorten, svgEl, svgText, svgTitle } from "./svg-dom.ts";
 
@@ -149,9 +150,12 @@ function drawNode(
   svgEl("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 8, class: "node-box" }, g);
   const title = svgText(g, b.x + 10, b.y + 18, node.name, "node-name");
   title.classList.add("clickable");
+  // The node's panel: its node IP explained (its BGP part included), and only its links on big maps.
   title.addEventListener("click", (ev) => {
     ev.stopPropagation();
     h.onFocusNode(node.name);
+    const ip = node.nodeIPs[0];
+    if (ip !== undefined) h.onAddress(ip);
   });
   let x = b.x + 10;
   for (const ip of node.nodeIPs) {
@@ -165,12 +169,19 @@ function drawNode(
     x += ip.length * 7.2 + 10;
   }
   svgText(g, x, b.y + 34, node.backend, "backend");
+  const bgp = node.bgp === undefined ? undefined : nodeBgpText(node.bgp);
+  // No data-kind: the search finds the node, not its BGP state.
+  if (bgp !== undefined)
+    svgText(g, x + node.backend.length * 6.6 + 10, b.y + 34, bgp.text, `bgp-state${bgp.down ? " down" : ""}`);
   const flags: string[] = [];
   if (!node.answering) flags.push("agent not answering");
   if (problems.length > 0) flags.push(`⚠ ${problems.length} drift`);
   if (flags.length > 0)
     svgText(g, b.x + b.width - 10, b.y + 18, flags.join(" · "), "warn-text", { "text-anchor": "end" });
-  svgTitle(g, [`${node.name} (${node.backend})`, ...node.nodeIPs, ...problems].join("\n"));
+  svgTitle(
+    g,
+    [`${node.name} (${node.backend})`, ...node.nodeIPs, ...(bgp ? [bgp.detail] : []), ...problems].join("\n"),
+  );
   for (const block of node.blocks) drawBlock(g, node, block, boxes, drift, h, podBoxes);
 }
 
