@@ -162,7 +162,10 @@ export function renderLabRouterBird(input: LabRouterBirdInput): string {
     `  local as ${localAs};`,
     ...(internal ? ["  rr client;"] : []),
     `  hold time ${hold}; keepalive time ${keepalive};`,
-    "  connect retry time 1; error wait time 1, 10;",
+    // Dynamic neighbours only answer, and take a node back at once: with an error wait, each
+    // restart or hold-timer expiry of a node doubled the time its next connect was refused
+    // ("Startup delayed by 2 seconds due to errors": its block a second or more later).
+    "  passive on; connect retry time 1; error wait time 0, 0;",
     ...(restart === undefined ? [] : [`  graceful restart on; graceful restart time ${restart};`]),
     ...(input.password === undefined ? [] : [`  password "${input.password}";`]),
     "}",
