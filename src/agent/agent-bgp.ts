@@ -105,7 +105,8 @@ export class AgentBgp {
 
   /**
    * Reads and watches the config; with a speaking backend, BIRD is configured before it returns.
-   * With another, what a BGP agent left on the node is cleared first (bgp-leftovers.ts).
+   * With another (or when no peer selects the node), what a BGP agent left on the node is cleared
+   * first (bgp-leftovers.ts).
    */
   async start(): Promise<void> {
     if (!this.speaks) await this.clearLeftovers();
@@ -118,6 +119,8 @@ export class AgentBgp {
         nodeBlockLength: this.cluster.nodeBlockLength,
         log: this.log,
         onStatus: (status) => this.statusChanged(status),
+        // No peer selects the node: what a BIRD of an earlier agent left goes as with host-gw.
+        onIdle: () => this.clearLeftovers(),
         ...this.speakerOptions,
       });
     }
@@ -169,7 +172,7 @@ export class AgentBgp {
         this.cluster.clusterCidrs,
       );
       if (retiredBird || deletedRoutes.length > 0)
-        this.log.warn("cleared what an earlier bgp agent left; this backend runs no BIRD", {
+        this.log.warn("cleared what an earlier bgp agent left; no BIRD runs here now", {
           backend: this.o.backend,
           retiredBird,
           deletedRoutes,

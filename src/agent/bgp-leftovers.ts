@@ -1,6 +1,6 @@
 /**
- * What a bgp (or auto) agent can leave on its node for an agent with a backend that runs no BIRD
- * (host-gw, vxlan) — the node switched away from BGP:
+ * What a bgp (or auto) agent can leave on its node for an agent that runs no BIRD — the node
+ * switched away from BGP (host-gw, vxlan), or no peer selects it any more (bgp, auto):
  * - a BIRD still running on the node's control socket (its agent was killed with SIGKILL): it
  *   keeps announcing the node's blocks and installing its peers'. It is shut down (`down`: its
  *   peers withdraw the node's blocks and it removes its kernel routes).
@@ -9,11 +9,11 @@
  *   IPv6, BIRD's metric 32 would otherwise win over podnet's own routes (metric 1024).
  * Routes of other protocols, and BIRD routes outside the cluster's ranges, are left alone.
  */
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { formatPrefix, type IPPrefix } from "../ipnet/prefix.ts";
 import type { IpCommand } from "../linux/ip.ts";
-import { ipBatch, ipJson } from "../linux/ip.ts";
+import { ipJson, ipTry } from "../linux/ip.ts";
 import { retireStaleBird } from "./stale-bird.ts";
 
 export interface BgpLeftovers {
@@ -25,7 +25,8 @@ export interface BgpLeftovers {
 
 /**
  * Shuts down a BIRD left on `stateDir`'s control socket, then (when a BIRD of podnet's ran here:
- * its config is in `stateDir`) deletes BIRD's kernel routes to the cluster's blocks.
+ * its config is in `stateDir`) deletes BIRD's kernel routes to the cluster's blocks and that
+ * config, so the routes of a BIRD that is not podnet's are never taken for its leftovers.
  */
 export async function clearBgpLeftovers(
   stateDir: string,
@@ -44,16 +45,22 @@ export async function clearBgpLeftovers(
       "bird",
     ]),
   );
-  const deletes = routes.map(
-    (r): IpCommand => [
+  const deleted: string[] = [];
+  for (const r of routes) {
+    const del: IpCommand = [
       "route",
       "del",
       r.dst,
       "proto",
       "bird",
       ...(r.metric === undefined ? [] : ["metric", String(r.metric)]),
-    ],
-  );
-  if (deletes.length > 0) ipBatch(deletes);
-  return { retiredBird, deletedRoutes: routes.map((r) => r.dst) };
+    ];
+    // BIRD's own shutdown may have removed it meanwhile: gone is as good as deleted.
+    ipTry(del);
+    deleted.push(r.dst);
+  }
+  // Cleared once: a later start must not take another BIRD's routes (an operator's, another
+  // CNI's; same protocol number) for podnet's. The config may hold the MD5 password, too.
+  rmSync(join(stateDir, "bird.conf"), { force: true });
+  return { retiredBird, deletedRoutes: deleted };
 }

@@ -29,7 +29,7 @@ const inputs = (blocks: string[], ip = "192.0.2.11", c = config()): BgpSpeakerIn
 
 const dirs: string[] = [];
 const speakers: BgpSpeaker[] = [];
-function setUp(reuse?: string, clusterCidrs = ["10.244.0.0/16"]) {
+function setUp(reuse?: string, clusterCidrs = ["10.244.0.0/16"], onIdle?: () => Promise<void>) {
   const dir = reuse ?? mkdtempSync(join(tmpdir(), "podnet-bgp-speaker-"));
   if (reuse === undefined) dirs.push(dir);
   const runner = new FakeBirdRunner();
@@ -42,6 +42,7 @@ function setUp(reuse?: string, clusterCidrs = ["10.244.0.0/16"]) {
     log: quiet,
     runner,
     statusIntervalMs: 3_600_000,
+    ...(onIdle ? { onIdle } : {}),
   });
   speakers.push(speaker);
   return { dir: join(dir, "bgp"), runner, speaker };
@@ -163,6 +164,29 @@ describe("BgpSpeaker", () => {
     expect(runner.last.running).toBe(false);
     expect(runner.last.graceful).toBe(false);
     expect(speaker.status).toMatchObject({ enabled: false, running: false });
+  });
+
+  test("no peer from the start: the idle hook (leftovers of an earlier BIRD) runs once, and not after BIRD ran", async () => {
+    let idle = 0;
+    const { runner, speaker } = setUp(undefined, undefined, async () => {
+      idle++;
+    });
+    const none = config({ peers: [] });
+    speaker.update(inputs(["10.244.1.0/24"], "192.0.2.11", none));
+    await speaker.flush();
+    speaker.update(inputs(["10.244.2.0/24"], "192.0.2.11", none));
+    await speaker.flush();
+    expect(idle).toBe(1);
+    expect(runner.birds.length).toBe(0);
+    const other = setUp(undefined, undefined, async () => {
+      idle++;
+    });
+    other.speaker.update(inputs(["10.244.1.0/24"]));
+    await other.speaker.flush();
+    other.speaker.update(inputs(["10.244.1.0/24"], "192.0.2.11", none));
+    await other.speaker.flush();
+    expect(idle).toBe(1);
+    expect(other.runner.last.running).toBe(false);
   });
 
   test("stop withdraws without graceful restart", async () => {

@@ -12,63 +12,20 @@
  */
 import { errorText } from "../base/error-text.ts";
 import { pollUntil } from "../base/poll-until.ts";
-import type { BgpConfig } from "../cluster/bgp-config.ts";
-import type { Logger } from "../daemon/log.ts";
 import { SyncLoop } from "../daemon/sync-loop.ts";
 import { Timers } from "../daemon/timers.ts";
-import type { PerFamily } from "../ipam/node-block-length.ts";
 import type { IPAddress } from "../ipnet/address.ts";
-import { formatPrefix, type IPPrefix } from "../ipnet/prefix.ts";
-import {
-  type BirdExit,
-  type BirdHandle,
-  checkBirdConfig,
-  type StartBirdOptions,
-  startBird,
-} from "../linux/bird-process.ts";
+import { formatPrefix } from "../ipnet/prefix.ts";
+import { type BirdExit, type BirdHandle, checkBirdConfig, startBird } from "../linux/bird-process.ts";
 import { parseBgpProtocols } from "../linux/bird-status-parse.ts";
 import { type BgpPeerSelection, type BgpSession, selectBgpPeers } from "./bgp-peers.ts";
+import type { BgpSpeakerInputs, BgpSpeakerOptions, BgpStopMode, BirdRunner } from "./bgp-speaker-types.ts";
 import { type BgpStatus, EMPTY_BGP_STATUS, sessionStatuses } from "./bgp-status.ts";
 import { renderBirdConfig, sessionsToRestart } from "./bird-config.ts";
 import { BirdStateDir } from "./bird-state-dir.ts";
 import { retireStaleBird } from "./stale-bird.ts";
 
-export interface BgpSpeakerInputs {
-  readonly config: BgpConfig;
-  /** The node's leased blocks: exactly what it announces. */
-  readonly blocks: readonly IPPrefix[];
-  readonly uplink: {
-    readonly name: string;
-    readonly addresses: readonly IPAddress[];
-    readonly connected: readonly IPPrefix[];
-  };
-}
-
-/** How the speaker runs BIRD: linux/bird-process.ts, or a fake in tests. */
-export interface BirdRunner {
-  start(options: StartBirdOptions): Promise<BirdHandle>;
-  /** Throws (BirdConfigError) unless BIRD accepts the file. */
-  check(path: string): void;
-  /** Stops a BIRD a previous agent left on the control socket; true when there was one. */
-  retireStale(ctlPath: string, graceful: boolean): Promise<boolean>;
-}
-
-export interface BgpSpeakerOptions {
-  readonly nodeName: string;
-  /** Holds bird.conf, bird.ctl, bird.pid and router-id (created 0700). */
-  readonly stateDir: string;
-  /** The node's named namespace, or null when the agent already runs inside it. */
-  readonly netns: string | null;
-  readonly clusterCidrs: readonly IPPrefix[];
-  readonly nodeBlockLength: PerFamily<number>;
-  readonly log: Logger;
-  readonly runner?: BirdRunner;
-  readonly statusIntervalMs?: number;
-  /** Called after every poll and every change of the status. */
-  readonly onStatus?: (status: BgpStatus) => void;
-}
-
-export type BgpStopMode = "withdraw" | "graceful";
+export type { BgpSpeakerInputs, BgpSpeakerOptions, BgpStopMode, BirdRunner } from "./bgp-speaker-types.ts";
 
 const BIRD_RUNNER: BirdRunner = { start: startBird, check: checkBirdConfig, retireStale: retireStaleBird };
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -90,6 +47,7 @@ export class BgpSpeaker {
   private crashes = 0;
   private polling = false;
   private stopped = false;
+  private idled = false;
   private current: BgpStatus = EMPTY_BGP_STATUS;
 
   constructor(private readonly o: BgpSpeakerOptions) {
@@ -200,6 +158,9 @@ export class BgpSpeaker {
       if (running) {
         this.o.log.info("no BGP peer selects this node: stopping BIRD");
         await this.handle?.stop();
+      } else if (this.handle === undefined && !this.idled) {
+        this.idled = true; // what a BIRD of an earlier agent left, cleared in this loop's turn
+        await this.o.onIdle?.();
       }
       this.applied = undefined;
       this.appliedSessions = [];

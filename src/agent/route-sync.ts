@@ -33,11 +33,12 @@ export interface SyncOutcome {
 
 /** Deletes the VXLAN device when the backend does not use it; true when there was one. */
 function removeUnusedVxlan(vxlan: boolean): boolean {
-  if (vxlan || getLink(VXLAN_DEV) === undefined) return false;
-  // Gone meanwhile is fine; another failure throws (IpBatchError names the command) and the
-  // sync is retried.
-  ipTry(["link", "del", "dev", VXLAN_DEV]);
-  return true;
+  if (vxlan) return false;
+  // Only podnet's VXLAN device: a link of another kind with that name is not ours to delete.
+  if (getLink(VXLAN_DEV, undefined, true)?.linkinfo?.info_kind !== "vxlan") return false;
+  // Gone meanwhile is fine (false: nothing deleted); another failure throws (IpBatchError names
+  // the command) and the sync is retried.
+  return ipTry(["link", "del", "dev", VXLAN_DEV]);
 }
 
 /**

@@ -123,3 +123,43 @@ function inClusterCidr(snapshot: ClusterSnapshot, prefix: string): boolean {
   const ip = prefix.split("/")[0] ?? "";
   return inAny(ip, snapshot.config.clusterCidrs);
 }
+
+/**
+ * BIRD's route to a block podnet routes directly or through VXLAN. With `auto` and BGP peers it is
+ * the active one (metric 32 over podnet's 1024) and must go the right way: via the owner's node IP
+ * when the owner shares the segment (`sameSegmentVia`), via some gateway otherwise. Without BGP
+ * peers it is a leftover of a BIRD (an IPv6 one even wins over podnet's route): drift either way.
+ */
+export function withBgpRoute(
+  view: LocalView,
+  facts: NodeFacts,
+  peer: string,
+  e: BgpBlockExamination,
+  sameSegmentVia?: string,
+): BgpBlockExamination {
+  const block = e.route.block;
+  const bird = birdRouteFor(facts, block);
+  if (bird === undefined) return e;
+  const text = routeText(bird);
+  const command = `ip route show ${prefixWord(block)} proto bird`;
+  const wrong = (problem: string, what: string): BgpBlockExamination => ({
+    route: { ...e.route, ok: false, bgpRoute: text, what: `${e.route.what}; ${what}` },
+    drift: [
+      ...e.drift,
+      { node: facts.node, kind: "wrong-route", subject: block, problem, evidence: text, command },
+    ],
+  });
+  if (!view.bgpBackup)
+    return wrong(
+      `has a BGP route (proto bird) for ${peer}'s block ${block} although it runs ${view.backend} without BGP peers: a leftover of a BIRD`,
+      `also BIRD's route ${text}, which nothing should have installed`,
+    );
+  const goes = bird.via !== undefined && (sameSegmentVia === undefined || sameIP(bird.via, sameSegmentVia));
+  if (!goes)
+    return wrong(
+      `routes ${peer}'s block ${block} through BIRD wrongly: it should go via ${sameSegmentVia ?? "the segment's router"}`,
+      `active: BIRD's route ${text} (metric 32), which goes the wrong way`,
+    );
+  const what = `${e.route.what}; active: BIRD's route ${text} (metric 32), podnet's is the backup (metric 1024)`;
+  return { ...e, route: { ...e.route, bgpRoute: text, what } };
+}

@@ -61,8 +61,8 @@ export function bgpDrift(facts: NodeFacts): Drift[] {
       node,
       kind: "bgp-unannounced-block",
       subject: block,
-      problem: `holds the block ${block} but its BIRD does not announce it: other segments cannot reach its pods`,
-      evidence: `announced: ${[...announced].join(", ") || "nothing"}`,
+      problem: `holds the block ${block} but its BIRD is not configured to announce it: other segments cannot reach its pods`,
+      evidence: `configured to announce: ${[...announced].join(", ") || "nothing"}`,
       command: birdc(facts, "show route where source = RTS_STATIC"),
     });
   }

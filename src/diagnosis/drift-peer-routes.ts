@@ -14,7 +14,7 @@ import { formatPrefix, parsePrefix } from "../ipnet/prefix.ts";
 import { isBirdRoute } from "./bgp-facts.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { addressWord, prefixWord } from "./command-words.ts";
-import { bgpBlock, birdRouteFor, strayBirdRouteDrift } from "./drift-bgp-routes.ts";
+import { bgpBlock, strayBirdRouteDrift, withBgpRoute } from "./drift-bgp-routes.ts";
 import type { Drift } from "./drift-kinds.ts";
 import type { BlockRoute } from "./explanation.ts";
 import { fdbText, neighbourText, routeDst, routeText } from "./fact-text.ts";
@@ -33,14 +33,6 @@ export interface BlockExamination {
 /** The node's route to `block` that is not BIRD's (podnet's, or one set by hand). */
 function routeFor(facts: NodeFacts, block: string) {
   return facts.routes.find((r) => routeDst(r.dst) === block && !isBirdRoute(r));
-}
-
-/** `auto` with BGP: BIRD's route to the block, which wins over podnet's backup route while present. */
-function withBgpRoute(facts: NodeFacts, e: BlockExamination): BlockExamination {
-  const bird = birdRouteFor(facts, e.route.block);
-  if (bird === undefined) return e;
-  const what = `${e.route.what}; active: BIRD's route ${routeText(bird)} (metric 32), podnet's is the backup (metric 1024)`;
-  return { ...e, route: { ...e.route, bgpRoute: routeText(bird), what } };
 }
 
 function localBlock(facts: NodeFacts, block: string): BlockExamination {
@@ -182,8 +174,9 @@ export function examineBlock(
   if (view.ownBlocks.some((b) => formatPrefix(b) === block)) return localBlock(facts, block);
   const plan = planPeerRoutes(view, snapshot.nodes);
   const want = plan.routes.find((r) => formatPrefix(r.block) === block);
-  if (want?.kind === "direct") return withBgpRoute(facts, directBlock(facts, want));
-  if (want?.kind === "vxlan") return withBgpRoute(facts, vxlanBlock(facts, want));
+  if (want?.kind === "direct")
+    return withBgpRoute(view, facts, want.peer, directBlock(facts, want), formatIP(want.via));
+  if (want?.kind === "vxlan") return withBgpRoute(view, facts, want.peer, vxlanBlock(facts, want));
   if (want?.kind === "bgp")
     return bgpBlock(
       view,

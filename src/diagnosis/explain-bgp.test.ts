@@ -109,6 +109,35 @@ describe("explain under the bgp backend", () => {
     );
   });
 
+  test("auto with BGP: BIRD's active route going the wrong way is drift, though podnet's backup is right", () => {
+    const facts = LAB_FACTS.map((f) =>
+      f.node === "node1"
+        ? {
+            ...f,
+            routes: [birdRoute("10.244.3.0/24", "192.0.2.99"), ...f.routes],
+            bgp: { ...(BGP_FACTS[0]?.bgp as NodeBgpFact) },
+          }
+        : f,
+    );
+    const drift = findDrift(LAB_SNAPSHOT, facts);
+    expect(kinds(drift)).toEqual([["node1", "wrong-route", "10.244.3.0/24"]]);
+    expect(drift[0]?.problem).toBe(
+      "routes node2's block 10.244.3.0/24 through BIRD wrongly: it should go via 192.0.2.12",
+    );
+    const e = explainAddress(LAB_SNAPSHOT, facts, parseExplainQuery("10.244.3.2"), LAB_NOW, []);
+    expect(e.routes.find((x) => x.node === "node1")).toMatchObject({ how: "direct", ok: false });
+  });
+
+  test("a BIRD route on a node without BGP peers is a leftover, whatever podnet's own route says", () => {
+    const facts = LAB_FACTS.map((f) =>
+      f.node === "node1" ? { ...f, routes: [birdRoute("10.244.8.0/24", "192.0.2.1"), ...f.routes] } : f,
+    );
+    const drift = findDrift(LAB_SNAPSHOT, facts);
+    expect(kinds(drift)).toEqual([["node1", "wrong-route", "10.244.8.0/24"]]);
+    expect(drift[0]?.problem).toContain("without BGP peers: a leftover of a BIRD");
+    expect(drift[0]?.command).toBe("ip route show 10.244.8.0/24 proto bird");
+  });
+
   test("auto with BGP and a peer on the bgp backend (no VXLAN device): BIRD's route is the one expected", () => {
     const snapshot = {
       ...LAB_SNAPSHOT,

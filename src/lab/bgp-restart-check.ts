@@ -48,18 +48,23 @@ interface ShownConfig {
   readonly text: string;
   readonly holdTimeSeconds: number;
   readonly restartTimeSeconds: number;
+  readonly gracefulRestart: boolean;
 }
 
 /** The cluster's BGP config as `cluster bgp show --json` prints it (passwords hidden). */
 async function shownConfig(state: LabState): Promise<ShownConfig> {
   const shown = JSON.parse(await clusterBgp(state, ["show", "--json"])) as {
-    config: { holdTimeSeconds?: number; gracefulRestart?: { restartTimeSeconds?: number } } | null;
+    config: {
+      holdTimeSeconds?: number;
+      gracefulRestart?: { enabled?: boolean; restartTimeSeconds?: number };
+    } | null;
   };
   if (shown.config === null) throw new Error("the lab's datastore holds no BGP config");
   return {
     text: JSON.stringify(shown.config),
     holdTimeSeconds: shown.config.holdTimeSeconds ?? 90,
     restartTimeSeconds: shown.config.gracefulRestart?.restartTimeSeconds ?? 120,
+    gracefulRestart: shown.config.gracefulRestart?.enabled === true,
   };
 }
 
@@ -152,7 +157,7 @@ export async function peeringChangeObservation(state: LabState): Promise<Peering
 /**
  * Graceful restart on (`cluster bgp set --graceful-restart on`), the sessions re-opened with it;
  * the last node's agent stopped and started while a pod on another segment probes a pod on it;
- * then graceful restart off again and the router holding every block.
+ * then graceful restart as it was before and the router holding every block.
  */
 export async function gracefulRestartObservation(
   state: LabState,
@@ -189,11 +194,16 @@ export async function gracefulRestartObservation(
   } catch (e) {
     o = { ...o, failure: errorText(e) };
   }
-  await clusterBgp(state, ["set", "--graceful-restart", "off"]);
+  // Back as it was (off in the lab, unless someone turned it on before the check).
+  await clusterBgp(state, ["set", "--graceful-restart", before.gracefulRestart ? "on" : "off"]);
   const restoredConfig = await shownConfig(state);
-  const off = await untilSessions(state, (_s, section) => neighborRestartTime(section) === undefined);
+  const back = await untilSessions(state, (_s, section) =>
+    before.gracefulRestart
+      ? neighborRestartTime(section) === restartSeconds
+      : neighborRestartTime(section) === undefined,
+  );
   const restored =
-    off !== undefined &&
+    back !== undefined &&
     (await waitRouterConverged(state).then(
       () => true,
       () => false,
@@ -225,38 +235,45 @@ async function restartUnderProbes(
       staleSeen = true;
     return false;
   };
-  await Bun.sleep(1000);
-  const stopped = performance.now();
-  const agentStopped = await stopAgent(node);
-  const birdStopped = (await measure(() => birdsIn(node.netns).length === 0, 5000)) !== undefined;
-  await watch();
-  await Bun.sleep(1000);
-  await watch();
-  const agentStarted = performance.now();
-  const downMs = Math.round(agentStarted - stopped);
-  await startAgent(state, node, argv);
-  let relearnedMs: number | undefined;
+  // The probes stop whatever happens: a failed stop or start must not leave them running.
+  let stoppedProbes: Awaited<ReturnType<typeof probes.stop>> | undefined;
   try {
-    await pollUntil(
-      `the router to re-learn ${node.name}'s blocks`,
-      async () => {
-        await watch();
-        const view = await routerView(state);
-        const s = sessionOf(view, node);
-        const section = s ? (view.sections.get(s.protocol) ?? "") : "";
-        return (
-          s !== undefined &&
-          !/Neighbor graceful restart active/.test(section) &&
-          routerHas(state, node.podCidrs)
-        );
-      },
-      30_000,
-      { intervalMs: 100 },
-    );
-    relearnedMs = Math.round(performance.now() - agentStarted);
-  } catch {
-    relearnedMs = undefined;
+    await Bun.sleep(1000);
+    const stopped = performance.now();
+    const agentStopped = await stopAgent(node);
+    const birdStopped = (await measure(() => birdsIn(node.netns).length === 0, 5000)) !== undefined;
+    await watch();
+    await Bun.sleep(1000);
+    await watch();
+    const agentStarted = performance.now();
+    const downMs = Math.round(agentStarted - stopped);
+    await startAgent(state, node, argv);
+    let relearnedMs: number | undefined;
+    try {
+      await pollUntil(
+        `the router to re-learn ${node.name}'s blocks`,
+        async () => {
+          await watch();
+          const view = await routerView(state);
+          const s = sessionOf(view, node);
+          const section = s ? (view.sections.get(s.protocol) ?? "") : "";
+          return (
+            s !== undefined &&
+            !/Neighbor graceful restart active/.test(section) &&
+            routerHas(state, node.podCidrs)
+          );
+        },
+        30_000,
+        { intervalMs: 100 },
+      );
+      relearnedMs = Math.round(performance.now() - agentStarted);
+    } catch {
+      relearnedMs = undefined;
+    }
+    await Bun.sleep(1000);
+    stoppedProbes = await probes.stop();
+    return { agentStopped, birdStopped, staleSeen, blockKept, downMs, relearnedMs, ...stoppedProbes };
+  } finally {
+    if (stoppedProbes === undefined) await probes.stop();
   }
-  await Bun.sleep(1000);
-  return { agentStopped, birdStopped, staleSeen, blockKept, downMs, relearnedMs, ...(await probes.stop()) };
 }

@@ -161,7 +161,8 @@ class Bird implements BirdHandle {
 
   /**
    * `configure`: BIRD parses the file itself and refuses a bad one (8002, with FILE:LINE:COL),
-   * keeping the running config — no `bird -p` first, which would block the caller's event loop.
+   * keeping the running config. No `bird -p` here: the caller checks a file before it installs it
+   * (BgpSpeaker through bird-state-dir.ts), and a second check would only cost another spawn.
    */
   async reload(): Promise<BirdReloadResult> {
     const reply = await birdCommand(this.ctlPath, "configure", { timeoutMs: 10_000, acceptErrors: true });
