@@ -33,6 +33,9 @@ export interface AgentSpec {
   readonly cniMode: "bridge" | "ptp";
 }
 
+/** What the agents of one cluster share: all of AgentSpec but each node's own namespace and directory. */
+export type ClusterSpec = Omit<AgentSpec, "node" | "netns" | "dir">;
+
 export interface AgentMemory {
   /** VmRSS: resident now. */
   readonly rssKiB: number;
@@ -64,6 +67,23 @@ export class BenchAgent {
     this.confDir = paths.confDir;
     this.stateDir = paths.stateDir;
     this.logPath = paths.logPath;
+  }
+
+  /** Starts `node`'s agent in the namespace `netnsOf(node)`, its files under PART_DIR/NODE. */
+  static startNode(
+    sandbox: BenchSandbox,
+    exe: string,
+    node: string,
+    netnsOf: (node: string) => string,
+    partDir: string,
+    cluster: ClusterSpec,
+  ): BenchAgent {
+    return BenchAgent.start(sandbox, exe, {
+      ...cluster,
+      node,
+      netns: netnsOf(node),
+      dir: `${partDir}/${node}`,
+    });
   }
 
   static start(sandbox: BenchSandbox, exe: string, spec: AgentSpec): BenchAgent {
@@ -182,5 +202,45 @@ export class BenchAgent {
       { timeoutMs: 5000 },
     );
     return r.code === 0 ? r.stdout : undefined;
+  }
+}
+
+/**
+ * Starts an agent for each node, `batch` at a time, and waits until each batch is ready before
+ * the next; every agent is pushed onto `agents` as it starts (the caller stops them, also after a
+ * failure). Returns the seconds it took.
+ */
+export async function startInBatches(
+  nodes: readonly string[],
+  batch: number,
+  start: (node: string) => BenchAgent,
+  agents: BenchAgent[],
+  readyTimeoutMs: number,
+): Promise<number> {
+  const from = performance.now();
+  for (let i = 0; i < nodes.length; i += batch) {
+    const started = nodes.slice(i, i + batch).map(start);
+    agents.push(...started);
+    await Promise.all(started.map((a) => a.waitReady(readyTimeoutMs)));
+  }
+  return (performance.now() - from) / 1000;
+}
+
+/**
+ * Waits until each node's namespace has an IPv4 route of the given protocol (its agent routed a
+ * peer's block), all within one deadline of `timeoutMs`.
+ */
+export async function waitPeerRoutes(
+  nodes: readonly { readonly node: string; readonly netns: string; readonly proto: string }[],
+  timeoutMs: number,
+): Promise<void> {
+  const from = Date.now();
+  for (const { node, netns, proto } of nodes) {
+    await pollUntil(
+      `${node} to route to its peer's block (proto ${proto})`,
+      async () =>
+        (await run(inNetns(netns, ["ip", "-4", "route", "show", "proto", proto]))).stdout.trim() !== "",
+      Math.max(0, timeoutMs - (Date.now() - from)),
+    );
   }
 }

@@ -16,7 +16,7 @@ import { pollUntil } from "../../src/base/poll-until.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
 import type { BenchSandbox } from "../support/sandbox.ts";
 import { problems, startTimeline } from "./agent-timeline.ts";
-import { BenchAgent } from "./bench-agent.ts";
+import { BenchAgent, startInBatches } from "./bench-agent.ts";
 import { BIRD_PROTO, birdPidOf, birdRouteCount, ipIn, kill, proveListening } from "./bgp-netns.ts";
 import { startBenchRouter, writeBenchBgpConfig } from "./bgp-router.ts";
 import type { BgpSpread } from "./bgp-spread.ts";
@@ -90,27 +90,19 @@ export async function measureBgpConvergence(
   );
   const agents: BenchAgent[] = [];
   const monitors: RouteMonitor[] = [];
+  const { clusterCidr, leaseTtlSeconds, resyncSeconds } = options;
+  const cluster = { datastore, backend: "bgp", clusterCidr, leaseTtlSeconds, resyncSeconds } as const;
   const start = (node: string) =>
-    BenchAgent.start(sandbox, exe, {
-      node,
-      netns: netnsOf(node),
-      datastore,
-      backend: "bgp",
-      clusterCidr: options.clusterCidr,
-      dir: `${dir}/${node}`,
-      leaseTtlSeconds: options.leaseTtlSeconds,
-      resyncSeconds: options.resyncSeconds,
-      cniMode: "bridge",
-    });
+    BenchAgent.startNode(sandbox, exe, node, netnsOf, dir, { ...cluster, cniMode: "bridge" });
   try {
     const peers = names.slice(0, -1);
-    const bootStart = performance.now();
-    for (let i = 0; i < peers.length; i += options.startBatch) {
-      const batch = peers.slice(i, i + options.startBatch).map(start);
-      agents.push(...batch);
-      await Promise.all(batch.map((a) => a.waitReady(options.readyTimeoutMs)));
-    }
-    const bootSeconds = (performance.now() - bootStart) / 1000;
+    const bootSeconds = await startInBatches(
+      peers,
+      options.startBatch,
+      start,
+      agents,
+      options.readyTimeoutMs,
+    );
     const meshStart = performance.now();
     await pollUntil(
       `the router to route ${peers.length} blocks and every node the ${peers.length - 1} others'`,

@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import type { BgpConvergenceRun } from "./bgp-convergence.ts";
 import { spreadOf } from "./bgp-spread.ts";
-import type { BgpIperfSample, BgpPathKey, BgpThroughputRun } from "./bgp-throughput.ts";
+import type { BgpPathKey, BgpThroughputRun } from "./bgp-throughput.ts";
+import { BGP_PATHS } from "./bgp-throughput.ts";
 import type { RawResults } from "./report.ts";
 import { buildReport } from "./report.ts";
+import { pathsRunOf, RUN_FRAME } from "./report-fixtures.ts";
 import { renderTable } from "./table.ts";
 
 const seen = (where: string, atMs: number | undefined) => ({ where, atMs });
@@ -40,38 +42,17 @@ function convergence(startsMs: number[][], missingIn: number | null = null): Bgp
 }
 
 function throughput(gbps: Record<BgpPathKey, number[]>): BgpThroughputRun {
-  const samples: BgpIperfSample[] = [];
-  for (let round = 0; round < gbps.raw.length; round++) {
-    for (const path of ["raw", "static", "bgp", "vxlan"] as const) {
-      const v = gbps[path][round];
-      if (v === undefined) continue;
-      const result = {
-        receivedBps: v * 1e9,
-        sentBps: v * 1e9,
-        retransmits: 2,
-        seconds: 5,
-        cpuClientPercent: 50,
-        cpuServerPercent: 40,
-      };
-      samples.push({ path, round, result });
-    }
-  }
-  const info = (mtu: number) => ({ from: "a", to: "b", mtu });
-  return { paths: { raw: info(1500), static: info(1500), bgp: info(1500), vxlan: info(1450) }, samples };
+  return pathsRunOf(
+    BGP_PATHS,
+    gbps,
+    { raw: 1500, static: 1500, bgp: 1500, vxlan: 1450 },
+    { retransmits: 2, seconds: 5, cpuClientPercent: 50, cpuServerPercent: 40 },
+  );
 }
 
 function raw(bgp: RawResults["bgp"]): RawResults {
   return {
-    startedAt: "2026-01-01T00:00:00.000Z",
-    durationSeconds: 100,
-    machine: { cpus: 2, kernel: "6.1.0", bun: "1.4.5", memoryGiB: 23.5, loadAverage: { start: 0.2, end: 1 } },
-    podnet: {
-      binary: "/x/podnet",
-      version: "0.1.0",
-      modified: "2026-01-01T00:00:00.000Z",
-      replacedDuringRun: false,
-    },
-    options: { iperfSeconds: 5, iperfOmit: 1, throughputRounds: 2 },
+    ...RUN_FRAME,
     requested: { parts: ["bgp"], leaseAgents: 100, leaseRounds: 3, nodes: 50, backends: [], bgpNodes: 3 },
     convergence: [],
     ...(bgp ? { bgp } : {}),

@@ -3,12 +3,13 @@
  * summaries over the rounds, and throughput across the router as ratios to the raw routed path.
  */
 import type { Summary } from "../support/stats.ts";
-import { ratio, round3, roundSummary, summarize } from "../support/stats.ts";
+import { round3, roundSummary, summarize } from "../support/stats.ts";
 import type { BgpConvergenceRun, BgpJoinerTimeline } from "./bgp-convergence.ts";
 import type { BgpSpread } from "./bgp-spread.ts";
 import type { BgpPathKey, BgpThroughputRun } from "./bgp-throughput.ts";
 import { BGP_PATHS } from "./bgp-throughput.ts";
-import type { PathReport } from "./report.ts";
+import type { PathReport } from "./path-report.ts";
+import { meanRatio, pathReports, roundRatios } from "./path-report.ts";
 
 export interface BgpEventReport {
   readonly samples: number;
@@ -115,10 +116,6 @@ function convergenceReport(c: BgpConvergenceRun): BgpConvergenceReport {
   };
 }
 
-const gbpsOf = (t: BgpThroughputRun, path: BgpPathKey) =>
-  t.samples.filter((s) => s.path === path).map((s) => s.result.receivedBps / 1e9);
-const meanOf = (v: readonly number[]) => (v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null);
-
 /** Mean over the raw routed path's mean, unrounded: the targets are judged on these. */
 export function bgpThroughputRatios(t: BgpThroughputRun): {
   static: number | null;
@@ -126,44 +123,19 @@ export function bgpThroughputRatios(t: BgpThroughputRun): {
   vxlan: number | null;
   bgpOverStatic: number | null;
 } {
-  const over = (path: BgpPathKey, anchor: BgpPathKey) => {
-    const m = meanOf(gbpsOf(t, path));
-    const a = meanOf(gbpsOf(t, anchor));
-    return m === null || a === null ? null : ratio(m, a);
-  };
   return {
-    static: over("static", "raw"),
-    bgp: over("bgp", "raw"),
-    vxlan: over("vxlan", "raw"),
-    bgpOverStatic: over("bgp", "static"),
+    static: meanRatio(t, "static", "raw"),
+    bgp: meanRatio(t, "bgp", "raw"),
+    vxlan: meanRatio(t, "vxlan", "raw"),
+    bgpOverStatic: meanRatio(t, "bgp", "static"),
   };
 }
 
 function throughputReport(t: BgpThroughputRun): BgpThroughputReport {
-  const paths: Partial<Record<BgpPathKey, PathReport>> = {};
-  for (const path of BGP_PATHS) {
-    const samples = t.samples.filter((s) => s.path === path);
-    if (samples.length === 0) continue;
-    const cpu = (pick: (s: (typeof samples)[number]) => number | null) =>
-      r3(meanOf(samples.flatMap((s) => pick(s) ?? [])));
-    paths[path] = {
-      ...t.paths[path],
-      gbps: roundSummary(summarize(gbpsOf(t, path), `${path} throughput`)),
-      samplesGbps: gbpsOf(t, path).map(round3),
-      retransmits: samples.reduce((n, s) => n + s.result.retransmits, 0),
-      cpuClientPercent: cpu((s) => s.result.cpuClientPercent),
-      cpuServerPercent: cpu((s) => s.result.cpuServerPercent),
-    };
-  }
-  const perRound = (path: BgpPathKey) =>
-    t.samples.flatMap((s) => {
-      if (s.path !== path) return [];
-      const base = t.samples.find((x) => x.path === "raw" && x.round === s.round);
-      return base ? [round3(s.result.receivedBps / base.result.receivedBps)] : [];
-    });
+  const perRound = (path: BgpPathKey) => roundRatios(t, path, "raw");
   const exact = bgpThroughputRatios(t);
   return {
-    paths,
+    paths: pathReports(t, BGP_PATHS),
     ratio: { static: r3(exact.static), bgp: r3(exact.bgp), vxlan: r3(exact.vxlan) },
     bgpOverStatic: r3(exact.bgpOverStatic),
     roundRatios: { static: perRound("static"), bgp: perRound("bgp"), vxlan: perRound("vxlan") },

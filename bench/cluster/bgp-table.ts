@@ -2,6 +2,7 @@
 import { fmt, table } from "../support/text-table.ts";
 import type { BgpConvergenceReport, BgpEventReport, BgpThroughputReport } from "./bgp-report.ts";
 import { BGP_PATHS } from "./bgp-throughput.ts";
+import { pathRow } from "./path-report.ts";
 import type { BenchReport } from "./report.ts";
 
 function eventRow(label: string, e: BgpEventReport): string[] {
@@ -44,19 +45,8 @@ function throughput(t: BgpThroughputReport, o: BenchReport["options"]): string[]
   const rows = BGP_PATHS.flatMap((p) => {
     const r = t.paths[p];
     if (!r) return [];
-    const ratio = p === "raw" ? null : t.ratio[p];
-    return [
-      [
-        p === "raw" ? "raw routed" : p === "static" ? "static routes" : p,
-        fmt(r.gbps.mean),
-        fmt(r.gbps.min),
-        fmt(r.gbps.max),
-        String(r.mtu),
-        String(r.retransmits),
-        `${fmt(r.cpuClientPercent, 0)}/${fmt(r.cpuServerPercent, 0)}`,
-        p === "raw" ? "" : fmt(ratio),
-      ],
-    ];
+    const label = p === "raw" ? "raw routed" : p === "static" ? "static routes" : p;
+    return [pathRow(label, r, p === "raw" ? "" : fmt(t.ratio[p]))];
   });
   return [
     `Pod-to-pod TCP across the router, Gbit/s: iperf3 -t ${o.iperfSeconds} -O ${o.iperfOmit}, ${o.throughputRounds} round(s) alternating raw routed, static routes, bgp, vxlan`,

@@ -15,20 +15,18 @@
  */
 import { mkdirSync } from "node:fs";
 import { ROUTE_PROTO } from "../../src/agent/route-diff.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
-import { mustRunSync, run } from "../../src/linux/exec.ts";
+import { mustRunSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import type { BenchSandbox, Child } from "../support/sandbox.ts";
-import { BenchAgent } from "./bench-agent.ts";
+import { BenchAgent, waitPeerRoutes } from "./bench-agent.ts";
 import { attachBenchPod } from "./bench-pod.ts";
 import { hostIP } from "./bench-topology.ts";
 import { BIRD_PROTO } from "./bgp-convergence.ts";
 import { startBenchRouter, writeBenchBgpConfig } from "./bgp-router.ts";
 import { twoSegmentTopology } from "./bgp-topology.ts";
-import type { IperfResult } from "./iperf-result.ts";
-import type { PathInfo } from "./pod-throughput.ts";
-import { iperf, mtuOf, waitListening } from "./pod-throughput.ts";
+import type { PathEnds, PathSample, PathsRun } from "./iperf-rounds.ts";
+import { measurePaths } from "./iperf-rounds.ts";
 
 export type BgpPathKey = "raw" | "static" | "bgp" | "vxlan";
 export const BGP_PATHS: readonly BgpPathKey[] = ["raw", "static", "bgp", "vxlan"];
@@ -44,18 +42,9 @@ export interface BgpThroughputOptions {
   readonly cniMode: "bridge" | "ptp";
 }
 
-export interface BgpIperfSample {
-  readonly path: BgpPathKey;
-  readonly round: number;
-  readonly result: IperfResult;
-}
+export type BgpIperfSample = PathSample<BgpPathKey>;
+export type BgpThroughputRun = PathsRun<BgpPathKey>;
 
-export interface BgpThroughputRun {
-  readonly paths: Readonly<Record<BgpPathKey, PathInfo>>;
-  readonly samples: readonly BgpIperfSample[];
-}
-
-const PORT = "5201";
 const CLUSTERS = {
   bgp: { nodes: ["bg1", "bg2"], cidr: "10.244.0.0/16", proto: BIRD_PROTO },
   vxlan: { nodes: ["vx1", "vx2"], cidr: "10.245.0.0/16", proto: ROUTE_PROTO },
@@ -90,6 +79,8 @@ export async function measureBgpThroughput(
   const router = await startBenchRouter(sandbox, netnsOf("router"), dir, bgpTopology, bgp, [
     CLUSTERS.bgp.cidr,
   ]);
+  const { leaseTtlSeconds, resyncSeconds, cniMode } = options;
+  const shared = { leaseTtlSeconds, resyncSeconds, cniMode };
   const agents: BenchAgent[] = [];
   const servers: Child[] = [];
   try {
@@ -98,21 +89,10 @@ export async function measureBgpThroughput(
       ["vxlan", CLUSTERS.vxlan],
       ["host-gw", CLUSTERS["host-gw"]],
     ] as const) {
-      for (const node of cluster.nodes) {
-        agents.push(
-          BenchAgent.start(sandbox, exe, {
-            node,
-            netns: netnsOf(node),
-            datastore: backend === "bgp" ? bgpStore : `sqlite:${dir}/${backend}.db`,
-            backend,
-            clusterCidr: cluster.cidr,
-            dir: `${dir}/${node}`,
-            leaseTtlSeconds: options.leaseTtlSeconds,
-            resyncSeconds: options.resyncSeconds,
-            cniMode: options.cniMode,
-          }),
-        );
-      }
+      const datastore = backend === "bgp" ? bgpStore : `sqlite:${dir}/${backend}.db`;
+      const spec = { ...shared, datastore, backend, clusterCidr: cluster.cidr };
+      for (const node of cluster.nodes)
+        agents.push(BenchAgent.startNode(sandbox, exe, node, netnsOf, dir, spec));
     }
     await Promise.all(agents.map((a) => a.waitReady(options.readyTimeoutMs)));
     // Each node must route to its peer's block (bgp: the route BIRD installed) before a pod can reach it.
@@ -133,67 +113,33 @@ export async function measureBgpThroughput(
           ]),
         );
     }
-    const routesFrom = Date.now();
-    for (const cluster of [CLUSTERS.bgp, CLUSTERS.vxlan]) {
-      for (const node of cluster.nodes) {
-        await pollUntil(
-          `${node} to route to its peer's block (proto ${cluster.proto})`,
-          async () =>
-            (
-              await run(inNetns(netnsOf(node), ["ip", "-4", "route", "show", "proto", cluster.proto]))
-            ).stdout.trim() !== "",
-          Math.max(0, options.readyTimeoutMs - (Date.now() - routesFrom)),
-        );
-      }
-    }
+    await waitPeerRoutes(
+      [CLUSTERS.bgp, CLUSTERS.vxlan].flatMap((c) =>
+        c.nodes.map((node) => ({ node, netns: netnsOf(node), proto: c.proto })),
+      ),
+      options.readyTimeoutMs,
+    );
     const podIP: Record<string, string> = {};
     for (const agent of agents) podIP[agent.spec.node] = await attachBenchPod(sandbox, agent, binDir, tag);
     progress(
       `bgp throughput: ${agents.length} agents ready, pods ${names.map((n) => `${n}=${podIP[n]}`).join(" ")}; iperf3 -t ${options.seconds} -O ${options.omitSeconds}`,
     );
 
-    const ends: Record<BgpPathKey, { client: string; server: string; address: string }> = {
+    const ends: Record<BgpPathKey, PathEnds> = {
       raw: { client: netnsOf("bg1"), server: netnsOf("bg2"), address: nodeIP("bg2") },
       static: { client: netnsOf("st1-pod"), server: netnsOf("st2-pod"), address: podIP.st2 as string },
       bgp: { client: netnsOf("bg1-pod"), server: netnsOf("bg2-pod"), address: podIP.bg2 as string },
       vxlan: { client: netnsOf("vx1-pod"), server: netnsOf("vx2-pod"), address: podIP.vx2 as string },
     };
-    const paths = {} as Record<BgpPathKey, PathInfo>;
-    for (const path of BGP_PATHS) {
-      const e = ends[path];
-      servers.push(
-        sandbox.spawn(
-          `iperf3 server ${path}`,
-          inNetns(e.server, ["iperf3", "-s", "-B", e.address, "-p", PORT]),
-          {
-            log: `${dir}/iperf3-server-${path}.log`,
-          },
-        ),
-      );
-      await waitListening(e.server, 5000);
-      paths[path] = { from: e.client, to: e.address, mtu: await mtuOf(e.client, "eth0") };
-      // One unmeasured second per path: proves the path works and resolves its neighbours.
-      await iperf(e.client, e.address, 1, 0).catch((err: Error) => {
-        throw new Error(`${path}: ${e.client} cannot reach ${e.address}: ${err.message}`);
-      });
-    }
-
-    const samples: BgpIperfSample[] = [];
-    for (let round = 0; round < options.rounds; round++) {
-      for (const path of BGP_PATHS) {
-        const e = ends[path];
-        try {
-          const result = await iperf(e.client, e.address, options.seconds, options.omitSeconds);
-          samples.push({ path, round, result });
-          progress(
-            `bgp throughput round ${round + 1}/${options.rounds} ${path}: ${(result.receivedBps / 1e9).toFixed(2)} Gbit/s (${result.retransmits} retransmits)`,
-          );
-        } catch (err) {
-          fail(`iperf3 ${path} (across the router) round ${round + 1}: ${(err as Error).message}`);
-        }
-      }
-    }
-    return { paths, samples };
+    return await measurePaths(
+      sandbox,
+      BGP_PATHS,
+      ends,
+      servers,
+      { ...options, dir, label: "bgp throughput", pathNote: " (across the router)" },
+      fail,
+      progress,
+    );
   } finally {
     await Promise.all([...servers, ...agents.map((a) => a.child)].map((c) => sandbox.stop(c)));
     await router.close();

@@ -20,7 +20,7 @@ import { snapshotAgents, snapshotDelta } from "./agent-snapshot.ts";
 import type { StartTimeline } from "./agent-timeline.ts";
 import { problems, startTimeline } from "./agent-timeline.ts";
 import type { AgentMemory } from "./bench-agent.ts";
-import { BenchAgent } from "./bench-agent.ts";
+import { BenchAgent, startInBatches } from "./bench-agent.ts";
 import { segmentTopology } from "./bench-topology.ts";
 import { RouteMonitor } from "./route-monitor.ts";
 
@@ -112,27 +112,25 @@ export async function measureConvergence(
   );
   const agents: BenchAgent[] = [];
   const monitors: RouteMonitor[] = [];
+  const { backend, clusterCidr, leaseTtlSeconds, resyncSeconds } = options;
+  const cluster = {
+    datastore: `sqlite:${dir}/cluster.db`,
+    backend,
+    clusterCidr,
+    leaseTtlSeconds,
+    resyncSeconds,
+  };
   const start = (node: string) =>
-    BenchAgent.start(sandbox, exe, {
-      node,
-      netns: netnsOf(node),
-      datastore: `sqlite:${dir}/cluster.db`,
-      backend: options.backend,
-      clusterCidr: options.clusterCidr,
-      dir: `${dir}/${node}`,
-      leaseTtlSeconds: options.leaseTtlSeconds,
-      resyncSeconds: options.resyncSeconds,
-      cniMode: "bridge",
-    });
+    BenchAgent.startNode(sandbox, exe, node, netnsOf, dir, { ...cluster, cniMode: "bridge" });
   try {
     const peers = names.slice(0, -1);
-    const bootStart = performance.now();
-    for (let i = 0; i < peers.length; i += options.startBatch) {
-      const batch = peers.slice(i, i + options.startBatch).map(start);
-      agents.push(...batch);
-      await Promise.all(batch.map((a) => a.waitReady(options.readyTimeoutMs)));
-    }
-    const bootSeconds = (performance.now() - bootStart) / 1000;
+    const bootSeconds = await startInBatches(
+      peers,
+      options.startBatch,
+      start,
+      agents,
+      options.readyTimeoutMs,
+    );
     progress(`${tag}: ${peers.length} ${options.backend} agents ready in ${bootSeconds.toFixed(1)} s`);
     const meshStart = performance.now();
     await pollUntil(

@@ -10,17 +10,15 @@
  */
 import { mkdirSync } from "node:fs";
 import { ROUTE_PROTO } from "../../src/agent/route-diff.ts";
-import { pollUntil } from "../../src/base/poll-until.ts";
 import type { Backend } from "../../src/cluster/node-record.ts";
 import { buildUnderlay } from "../../src/lab/underlay.ts";
-import { mustRunSync, run } from "../../src/linux/exec.ts";
-import { inNetns } from "../../src/linux/netns.ts";
+import { mustRunSync } from "../../src/linux/exec.ts";
 import type { BenchSandbox, Child } from "../support/sandbox.ts";
-import { BenchAgent } from "./bench-agent.ts";
+import { BenchAgent, waitPeerRoutes } from "./bench-agent.ts";
 import { attachBenchPod } from "./bench-pod.ts";
 import { hostIP, segmentTopology } from "./bench-topology.ts";
-import type { IperfResult } from "./iperf-result.ts";
-import { parseIperfJson } from "./iperf-result.ts";
+import type { PathEnds, PathSample, PathsRun } from "./iperf-rounds.ts";
+import { measurePaths } from "./iperf-rounds.ts";
 
 export type PathKey = "raw" | "host-gw" | "vxlan";
 export const PATHS: readonly PathKey[] = ["raw", "host-gw", "vxlan"];
@@ -37,61 +35,13 @@ export interface ThroughputOptions {
   readonly cniMode: "bridge" | "ptp";
 }
 
-export interface PathInfo {
-  readonly from: string;
-  readonly to: string;
-  /** MTU of the sender's interface (eth0 of the node or of the pod). */
-  readonly mtu: number;
-}
+export type IperfSample = PathSample<PathKey>;
+export type ThroughputRun = PathsRun<PathKey>;
 
-export interface IperfSample {
-  readonly path: PathKey;
-  readonly round: number;
-  readonly result: IperfResult;
-}
-
-export interface ThroughputRun {
-  readonly paths: Readonly<Record<PathKey, PathInfo>>;
-  readonly samples: readonly IperfSample[];
-}
-
-const PORT = "5201";
 const CLUSTERS: Readonly<Record<"host-gw" | "vxlan", { nodes: [string, string]; cidr: string }>> = {
   "host-gw": { nodes: ["hg1", "hg2"], cidr: "10.244.0.0/16" },
   vxlan: { nodes: ["vx1", "vx2"], cidr: "10.245.0.0/16" },
 };
-
-export async function mtuOf(netns: string, dev: string): Promise<number> {
-  const r = await run(inNetns(netns, ["ip", "-json", "link", "show", "dev", dev]));
-  const [link] = JSON.parse(r.stdout || "[]") as { mtu?: number }[];
-  return link?.mtu ?? 0;
-}
-
-export async function waitListening(netns: string, timeoutMs: number): Promise<void> {
-  await pollUntil(
-    `the iperf3 server in ${netns} to listen on ${PORT}`,
-    async () => (await run(inNetns(netns, ["ss", "-Hltn", "sport", "=", `:${PORT}`]))).stdout.trim() !== "",
-    timeoutMs,
-  );
-}
-
-/** One iperf3 client run, bounded: the client gives up 20 s after the test should have ended. */
-export async function iperf(
-  clientNetns: string,
-  address: string,
-  seconds: number,
-  omit: number,
-): Promise<IperfResult> {
-  const argv = ["iperf3", "-c", address, "-p", PORT, "-t", String(seconds), "-O", String(omit), "-J"];
-  const r = await run(inNetns(clientNetns, argv), { timeoutMs: (seconds + omit + 20) * 1000 });
-  try {
-    return parseIperfJson(r.stdout);
-  } catch (e) {
-    throw new Error(
-      `${(e as Error).message}${r.code !== 0 ? ` (exit ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""})` : ""}`,
-    );
-  }
-}
 
 export async function measurePodThroughput(
   sandbox: BenchSandbox,
@@ -117,39 +67,27 @@ export async function measurePodThroughput(
     topology.nodes,
   );
   mustRunSync([exe, "install-cni", "--bin-dir", binDir]);
+  const { leaseTtlSeconds, resyncSeconds, cniMode } = options;
+  const shared = { leaseTtlSeconds, resyncSeconds, cniMode };
   const agents: BenchAgent[] = [];
   const servers: Child[] = [];
   try {
     for (const [backend, cluster] of Object.entries(CLUSTERS) as [Backend, (typeof CLUSTERS)["vxlan"]][]) {
-      for (const node of cluster.nodes) {
-        agents.push(
-          BenchAgent.start(sandbox, exe, {
-            node,
-            netns: netnsOf(node),
-            datastore: `sqlite:${dir}/${backend}.db`,
-            backend,
-            clusterCidr: cluster.cidr,
-            dir: `${dir}/${node}`,
-            leaseTtlSeconds: options.leaseTtlSeconds,
-            resyncSeconds: options.resyncSeconds,
-            cniMode: options.cniMode,
-          }),
-        );
-      }
+      const spec = {
+        ...shared,
+        datastore: `sqlite:${dir}/${backend}.db`,
+        backend,
+        clusterCidr: cluster.cidr,
+      };
+      for (const node of cluster.nodes)
+        agents.push(BenchAgent.startNode(sandbox, exe, node, netnsOf, dir, spec));
     }
     await Promise.all(agents.map((a) => a.waitReady(options.readyTimeoutMs)));
     // Each node must route to its one peer before a pod can reach the other side.
-    const routesFrom = Date.now();
-    for (const node of names) {
-      await pollUntil(
-        `${node} to route to its peer's block`,
-        async () =>
-          (
-            await run(inNetns(netnsOf(node), ["ip", "-4", "route", "show", "proto", ROUTE_PROTO]))
-          ).stdout.trim() !== "",
-        Math.max(0, options.readyTimeoutMs - (Date.now() - routesFrom)),
-      );
-    }
+    await waitPeerRoutes(
+      names.map((node) => ({ node, netns: netnsOf(node), proto: ROUTE_PROTO })),
+      options.readyTimeoutMs,
+    );
     const podIP: Record<string, string> = {};
     for (const agent of agents) podIP[agent.spec.node] = await attachBenchPod(sandbox, agent, binDir, tag);
     progress(
@@ -158,56 +96,20 @@ export async function measurePodThroughput(
 
     const nodeIP = (node: string) =>
       hostIP(topology.nodes.find((n) => n.name === node) as (typeof topology.nodes)[number]);
-    const ends: Record<PathKey, { client: string; server: string; address: string; dev: string }> = {
-      raw: { client: netnsOf("hg1"), server: netnsOf("hg2"), address: nodeIP("hg2"), dev: "eth0" },
-      "host-gw": {
-        client: netnsOf("hg1-pod"),
-        server: netnsOf("hg2-pod"),
-        address: podIP.hg2 as string,
-        dev: "eth0",
-      },
-      vxlan: {
-        client: netnsOf("vx1-pod"),
-        server: netnsOf("vx2-pod"),
-        address: podIP.vx2 as string,
-        dev: "eth0",
-      },
+    const ends: Record<PathKey, PathEnds> = {
+      raw: { client: netnsOf("hg1"), server: netnsOf("hg2"), address: nodeIP("hg2") },
+      "host-gw": { client: netnsOf("hg1-pod"), server: netnsOf("hg2-pod"), address: podIP.hg2 as string },
+      vxlan: { client: netnsOf("vx1-pod"), server: netnsOf("vx2-pod"), address: podIP.vx2 as string },
     };
-    const paths = {} as Record<PathKey, PathInfo>;
-    for (const path of PATHS) {
-      const e = ends[path];
-      const server = sandbox.spawn(
-        `iperf3 server ${path}`,
-        inNetns(e.server, ["iperf3", "-s", "-B", e.address, "-p", PORT]),
-        {
-          log: `${dir}/iperf3-server-${path}.log`,
-        },
-      );
-      servers.push(server);
-      await waitListening(e.server, 5000);
-      paths[path] = { from: e.client, to: e.address, mtu: await mtuOf(e.client, e.dev) };
-      // One unmeasured second per path: proves the path works and resolves its neighbours.
-      await iperf(e.client, e.address, 1, 0).catch((err: Error) => {
-        throw new Error(`${path}: ${e.client} cannot reach ${e.address}: ${err.message}`);
-      });
-    }
-
-    const samples: IperfSample[] = [];
-    for (let round = 0; round < options.rounds; round++) {
-      for (const path of PATHS) {
-        const e = ends[path];
-        try {
-          const result = await iperf(e.client, e.address, options.seconds, options.omitSeconds);
-          samples.push({ path, round, result });
-          progress(
-            `throughput round ${round + 1}/${options.rounds} ${path}: ${(result.receivedBps / 1e9).toFixed(2)} Gbit/s (${result.retransmits} retransmits)`,
-          );
-        } catch (err) {
-          fail(`iperf3 ${path} round ${round + 1}: ${(err as Error).message}`);
-        }
-      }
-    }
-    return { paths, samples };
+    return await measurePaths(
+      sandbox,
+      PATHS,
+      ends,
+      servers,
+      { ...options, dir, label: "throughput", pathNote: "" },
+      fail,
+      progress,
+    );
   } finally {
     await Promise.all([...servers, ...agents.map((a) => a.child)].map((c) => sandbox.stop(c)));
     const failures = sandbox.removeNamespaces(`${tag}-`);

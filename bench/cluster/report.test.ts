@@ -3,9 +3,11 @@ import type { Backend } from "../../src/cluster/node-record.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import type { LeaseRound } from "./block-leases-bench.ts";
 import type { ConvergenceRun } from "./convergence.ts";
-import type { IperfSample, PathKey, ThroughputRun } from "./pod-throughput.ts";
+import type { PathKey, ThroughputRun } from "./pod-throughput.ts";
+import { PATHS } from "./pod-throughput.ts";
 import type { RawResults } from "./report.ts";
 import { buildReport } from "./report.ts";
+import { pathsRunOf, RUN_FRAME } from "./report-fixtures.ts";
 import { renderTable } from "./table.ts";
 import { TARGETS } from "./targets.ts";
 
@@ -76,48 +78,17 @@ function convergence(
 }
 
 function throughput(gbps: Record<PathKey, number[]>): ThroughputRun {
-  const samples: IperfSample[] = [];
-  const rounds = gbps.raw.length;
-  for (let round = 0; round < rounds; round++) {
-    for (const path of ["raw", "host-gw", "vxlan"] as const) {
-      const v = gbps[path][round];
-      if (v === undefined) continue;
-      samples.push({
-        path,
-        round,
-        result: {
-          receivedBps: v * 1e9,
-          sentBps: v * 1e9,
-          retransmits: 1,
-          seconds: 5,
-          cpuClientPercent: 80,
-          cpuServerPercent: null,
-        },
-      });
-    }
-  }
-  const info = (mtu: number) => ({ from: "a", to: "b", mtu });
-  return { paths: { raw: info(1500), "host-gw": info(1500), vxlan: info(1450) }, samples };
+  return pathsRunOf(
+    PATHS,
+    gbps,
+    { raw: 1500, "host-gw": 1500, vxlan: 1450 },
+    { retransmits: 1, seconds: 5, cpuClientPercent: 80, cpuServerPercent: null },
+  );
 }
 
 function raw(overrides: Partial<RawResults> = {}): RawResults {
   return {
-    startedAt: "2026-01-01T00:00:00.000Z",
-    durationSeconds: 70.1234,
-    machine: {
-      cpus: 2,
-      kernel: "6.1.0",
-      bun: "1.4.5",
-      memoryGiB: 23.5,
-      loadAverage: { start: 0.25, end: 1.5 },
-    },
-    podnet: {
-      binary: "/x/podnet",
-      version: "0.1.0",
-      modified: "2026-01-01T00:00:00.000Z",
-      replacedDuringRun: false,
-    },
-    options: { iperfSeconds: 5, iperfOmit: 1, throughputRounds: 2 },
+    ...RUN_FRAME,
     requested: {
       parts: ["leases", "convergence", "throughput"],
       leaseAgents: 100,

@@ -7,7 +7,7 @@ import type { FailureReport } from "../support/failures.ts";
 import { failureReport } from "../support/failures.ts";
 import type { Machine } from "../support/machine.ts";
 import type { Summary } from "../support/stats.ts";
-import { ratio, round3, roundSummary, summarize } from "../support/stats.ts";
+import { round3, roundSummary, summarize } from "../support/stats.ts";
 import type { TargetCheck } from "../support/targets.ts";
 import type { AgentSnapshot } from "./agent-snapshot.ts";
 import type { StartTimeline } from "./agent-timeline.ts";
@@ -19,7 +19,9 @@ import type { LeaseRound } from "./block-leases-bench.ts";
 import type { ConvergenceRun } from "./convergence.ts";
 import type { LeaseReport } from "./lease-report.ts";
 import { leaseReport } from "./lease-report.ts";
-import type { PathInfo, PathKey, ThroughputRun } from "./pod-throughput.ts";
+import type { PathReport } from "./path-report.ts";
+import { meanRatio, pathReports, roundRatios } from "./path-report.ts";
+import type { PathKey, ThroughputRun } from "./pod-throughput.ts";
 import { PATHS } from "./pod-throughput.ts";
 import { judgeTargets } from "./targets.ts";
 
@@ -95,14 +97,6 @@ export interface ConvergenceReport {
   readonly logProblems: readonly string[];
 }
 
-export interface PathReport extends PathInfo {
-  readonly gbps: Summary;
-  readonly samplesGbps: readonly number[];
-  readonly retransmits: number;
-  readonly cpuClientPercent: number | null;
-  readonly cpuServerPercent: number | null;
-}
-
 export interface ThroughputReport {
   readonly paths: Partial<Record<PathKey, PathReport>>;
   /** Mean podnet Gbit/s over mean raw Gbit/s. */
@@ -127,6 +121,7 @@ export interface BenchReport {
 }
 
 export type { LeaseReport } from "./lease-report.ts";
+export type { PathReport } from "./path-report.ts";
 
 const r3 = (v: number | null | undefined): number | null =>
   v === null || v === undefined ? null : round3(v);
@@ -178,48 +173,17 @@ function convergenceReport(c: ConvergenceRun): ConvergenceReport {
   };
 }
 
-const gbpsOf = (t: ThroughputRun, path: PathKey) =>
-  t.samples.filter((s) => s.path === path).map((s) => s.result.receivedBps / 1e9);
-const meanOf = (v: readonly number[]) => (v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null);
-
 /** Mean podnet over mean raw, unrounded: targets are judged on these, not on the printed figures. */
 function throughputRatios(t: ThroughputRun): { hostGw: number | null; vxlan: number | null } {
-  const raw = meanOf(gbpsOf(t, "raw"));
-  const over = (path: PathKey) => {
-    const m = meanOf(gbpsOf(t, path));
-    return m === null || raw === null ? null : ratio(m, raw);
-  };
-  return { hostGw: over("host-gw"), vxlan: over("vxlan") };
+  return { hostGw: meanRatio(t, "host-gw", "raw"), vxlan: meanRatio(t, "vxlan", "raw") };
 }
 
 function throughputReport(t: ThroughputRun): ThroughputReport {
-  const paths: Partial<Record<PathKey, PathReport>> = {};
-  const gbps = (path: PathKey) => gbpsOf(t, path);
-  for (const path of PATHS) {
-    const samples = t.samples.filter((s) => s.path === path);
-    if (samples.length === 0) continue;
-    const cpu = (pick: (s: (typeof samples)[number]) => number | null) =>
-      r3(meanOf(samples.flatMap((s) => pick(s) ?? [])));
-    paths[path] = {
-      ...t.paths[path],
-      gbps: roundSummary(summarize(gbps(path), `${path} throughput`)),
-      samplesGbps: gbps(path).map(round3),
-      retransmits: samples.reduce((n, s) => n + s.result.retransmits, 0),
-      cpuClientPercent: cpu((s) => s.result.cpuClientPercent),
-      cpuServerPercent: cpu((s) => s.result.cpuServerPercent),
-    };
-  }
   const exact = throughputRatios(t);
-  const perRound = (path: PathKey) =>
-    t.samples.flatMap((s) => {
-      if (s.path !== path) return [];
-      const base = t.samples.find((x) => x.path === "raw" && x.round === s.round);
-      return base ? [round3(s.result.receivedBps / base.result.receivedBps)] : [];
-    });
   return {
-    paths,
+    paths: pathReports(t, PATHS),
     ratio: { hostGw: r3(exact.hostGw), vxlan: r3(exact.vxlan) },
-    roundRatios: { hostGw: perRound("host-gw"), vxlan: perRound("vxlan") },
+    roundRatios: { hostGw: roundRatios(t, "host-gw", "raw"), vxlan: roundRatios(t, "vxlan", "raw") },
   };
 }
 

@@ -4,6 +4,7 @@ import type { Summary } from "../support/stats.ts";
 import { targetLines } from "../support/targets.ts";
 import { fmt, table } from "../support/text-table.ts";
 import { bgpLines } from "./bgp-table.ts";
+import { pathRow } from "./path-report.ts";
 import { PATHS } from "./pod-throughput.ts";
 import type { BenchReport, ConvergenceReport, LeaseReport, ThroughputReport } from "./report.ts";
 
@@ -92,18 +93,7 @@ function throughput(t: ThroughputReport, o: BenchReport["options"]): string[] {
     const r = t.paths[p];
     if (!r) return [];
     const ratio = p === "host-gw" ? t.ratio.hostGw : p === "vxlan" ? t.ratio.vxlan : null;
-    return [
-      [
-        p,
-        fmt(r.gbps.mean),
-        fmt(r.gbps.min),
-        fmt(r.gbps.max),
-        String(r.mtu),
-        String(r.retransmits),
-        `${fmt(r.cpuClientPercent, 0)}/${fmt(r.cpuServerPercent, 0)}`,
-        p === "raw" ? "" : fmt(ratio),
-      ],
-    ];
+    return [pathRow(p, r, p === "raw" ? "" : fmt(ratio))];
   });
   return [
     `Pod-to-pod TCP throughput, Gbit/s: iperf3 -t ${o.iperfSeconds} -O ${o.iperfOmit}, ${o.throughputRounds} round(s) alternating raw, host-gw, vxlan`,

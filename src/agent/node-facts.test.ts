@@ -1,4 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import {
+  establishedNodeSessionFact,
+  establishedSession,
+  IPV4_ROUTES,
+} from "../../test/support/bgp-session-fixtures.ts";
 import { useTempNodeState } from "../../test/support/temp-node-state.ts";
 import type { DiagnosisRequest } from "../cluster/diagnosis-protocol.ts";
 import { buildRangeSets } from "../ipam/range-set.ts";
@@ -265,20 +270,15 @@ describe("gatherNodeFacts: the BGP speaker", () => {
     routerId: "192.0.2.11",
     announced: ["10.244.1.0/24"],
     sessions: [
-      {
-        peer: "router-lan1",
-        protocol: "peer_router_lan1",
-        neighbor: "192.0.2.1",
-        localAddress: "192.0.2.11",
-        asNumber: 64512,
-        localAsNumber: 64512,
-        kind: "ibgp",
+      establishedSession({
         state: "start",
         bgpState: "Active",
         established: false,
+        since: undefined,
+        establishedSeconds: undefined,
         lastError: "Socket: Connection refused",
-        routes: [{ family: "ipv4", state: "DOWN", imported: 0, filtered: 0, exported: 0, preferred: 0 }],
-      },
+        routes: [{ ...IPV4_ROUTES, state: "DOWN", imported: 0, exported: 0, preferred: 0 }],
+      }),
     ],
   };
 
@@ -293,17 +293,13 @@ describe("gatherNodeFacts: the BGP speaker", () => {
       routerId: "192.0.2.11",
       announced: ["10.244.1.0/24"],
       sessions: [
-        {
-          peer: "router-lan1",
-          protocol: "peer_router_lan1",
-          neighbor: "192.0.2.1",
-          localAs: 64512,
-          as: 64512,
+        establishedNodeSessionFact({
           state: "Active",
+          since: undefined,
           received: 0,
           advertised: 0,
           lastError: "Socket: Connection refused",
-        },
+        }),
       ],
       controlSocket: "/var/lib/podnet/bgp/bird.ctl",
     });

@@ -8,12 +8,11 @@ import type { Store } from "../store/store.ts";
 import { BGP_STATUS_PREFIX } from "./keys.ts";
 import { NODE_NAME } from "./node-record.ts";
 
-export interface BgpSessionRecord {
+/** What an agent tells of one session of its node's BIRD: the record's and the diagnosis facts' common part. */
+export interface BgpSessionState {
   /** The peer's name in the BgpConfig. */
   readonly peer: string;
   readonly neighbor: string;
-  readonly localAsNumber: number;
-  readonly asNumber: number;
   /** The BGP state (Idle, Connect, Active, OpenSent, OpenConfirm, Established) or "unknown". */
   readonly state: string;
   /** ISO 8601: when the session entered that state. */
@@ -22,6 +21,11 @@ export interface BgpSessionRecord {
   readonly received: number;
   readonly advertised: number;
   readonly lastError?: string;
+}
+
+export interface BgpSessionRecord extends BgpSessionState {
+  readonly localAsNumber: number;
+  readonly asNumber: number;
 }
 
 export interface BgpStatusRecord {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { establishedNodeSessionFact } from "../../test/support/bgp-session-fixtures.ts";
 import { parseNodeFacts } from "./diagnosis-answers.ts";
 import type { NodeBgpFact, NodeFacts } from "./diagnosis-protocol.ts";
 import { diagnosisKey } from "./diagnosis-protocol.ts";
@@ -10,19 +11,7 @@ const BGP: NodeBgpFact = {
   running: true,
   routerId: "192.0.2.11",
   announced: ["10.244.1.0/24"],
-  sessions: [
-    {
-      peer: "router-lan1",
-      protocol: "peer_router_lan1",
-      neighbor: "192.0.2.1",
-      localAs: 64512,
-      as: 64512,
-      state: "Established",
-      since: "2026-12-06T10:00:00.000Z",
-      received: 2,
-      advertised: 1,
-    },
-  ],
+  sessions: [establishedNodeSessionFact()],
   controlSocket: "/var/lib/podnet/bgp/bird.ctl",
 };
 

@@ -12,6 +12,8 @@ const BGP_STATE = /^[A-Za-z]{1,32}$/;
 /** An absolute path of characters safe on a command line, no "..". */
 const SOCKET_PATH = /^\/[A-Za-z0-9_./-]{1,4095}$/;
 const MAX_SESSIONS = 1024;
+/** A node's blocks: far more than any node holds (a /24 per 110 pods). */
+const MAX_ANNOUNCED = 4096;
 /** BIRD symbols as the agent names its protocols: a letter, then letters, digits and "_". */
 const BIRD_SYMBOL = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
@@ -38,7 +40,8 @@ export function checkBgpFact(c: Checker, value: unknown): void {
   c.boolean(b.enabled, "bgp.enabled");
   c.boolean(b.running, "bgp.running");
   c.optional(b.routerId, (v) => c.ip(v, "bgp.routerId"));
-  for (const [i, x] of c.array(b.announced, "bgp.announced").entries()) c.cidr(x, `bgp.announced[${i}]`);
+  for (const [i, x] of c.array(b.announced, "bgp.announced", MAX_ANNOUNCED).entries())
+    c.cidr(x, `bgp.announced[${i}]`);
   c.array(b.sessions, "bgp.sessions", MAX_SESSIONS);
   c.objects(b.sessions, "bgp.sessions", (s, at) => checkSession(c, s, at));
   c.optionalString(b.lastError, "bgp.lastError", 4096);

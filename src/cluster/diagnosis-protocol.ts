@@ -31,6 +31,7 @@ import type {
   RouteFact,
   TraceEvent,
 } from "../linux/kernel-facts.ts";
+import type { BgpSessionState, BgpStatusRecord } from "./bgp-status-records.ts";
 import { ROOT } from "./keys.ts";
 
 export type {
@@ -224,33 +225,19 @@ export interface NodeFacts {
 }
 
 /** One BGP session of the node's BIRD, as its agent last polled it (`show protocols all`). */
-export interface NodeBgpSessionFact {
-  /** The peer's name in the cluster's BGP config. */
-  readonly peer: string;
+export interface NodeBgpSessionFact extends BgpSessionState {
   /** BIRD's name for the session (`birdc show protocols all NAME`). */
   readonly protocol?: string;
-  readonly neighbor: string;
   readonly localAs: number;
   readonly as: number;
-  /** The BGP state (Idle, Connect, Active, OpenSent, OpenConfirm, Established) or "unknown". */
-  readonly state: string;
-  /** ISO 8601: when the session entered that state. */
-  readonly since?: string;
-  /** Routes learned from the peer and announced to it, over all families. */
-  readonly received: number;
-  readonly advertised: number;
-  readonly lastError?: string;
 }
 
-export interface NodeBgpFact {
+/** The node's BGP speaker: what its status record holds (running, routerId, announced, lastError) and more. */
+export interface NodeBgpFact
+  extends Pick<BgpStatusRecord, "running" | "routerId" | "announced" | "lastError"> {
   /** Some peer of the cluster's BGP config selects this node: its BIRD should run. */
   readonly enabled: boolean;
-  readonly running: boolean;
-  readonly routerId?: string;
-  /** The blocks the node announces. */
-  readonly announced: readonly string[];
   readonly sessions: readonly NodeBgpSessionFact[];
-  readonly lastError?: string;
   /** BIRD's control socket on the node (`birdc -s PATH`). */
   readonly controlSocket?: string;
 }

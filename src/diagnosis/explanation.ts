@@ -5,6 +5,7 @@
  * it, whether every node's kernel agrees (checks), the conntrack flows naming it, and the drift
  * that concerns it.
  */
+import type { NodeBgpFact, NodeBgpSessionFact } from "../cluster/diagnosis-protocol.ts";
 import type { Endpoint, ServicePort } from "../k8s/service-model.ts";
 import type { Drift } from "./drift-kinds.ts";
 
@@ -67,33 +68,19 @@ export interface BlockRoute extends Check {
 }
 
 /** A node's BGP speaker: its sessions, and what it announces against the blocks it holds. */
-export interface BgpPart {
+/** A session as the node's agent reported it, with its state's age. */
+export interface BgpSessionPart extends Omit<NodeBgpSessionFact, "since"> {
+  readonly established: boolean;
+  readonly since?: Age;
+}
+
+/** The node's BGP fact (enabled, running, routerId, announced, lastError, controlSocket) and what explain adds. */
+export interface BgpPart extends Omit<NodeBgpFact, "sessions"> {
   readonly node: string;
   readonly backend: string;
-  /** Some peer of the cluster's BGP config selects the node. */
-  readonly enabled: boolean;
-  readonly running: boolean;
-  readonly routerId?: string;
-  readonly sessions: readonly {
-    readonly peer: string;
-    /** BIRD's name for the session. */
-    readonly protocol?: string;
-    readonly neighbor: string;
-    readonly localAs: number;
-    readonly as: number;
-    readonly state: string;
-    readonly established: boolean;
-    readonly since?: Age;
-    readonly received: number;
-    readonly advertised: number;
-    readonly lastError?: string;
-  }[];
-  readonly announced: readonly string[];
+  readonly sessions: readonly BgpSessionPart[];
   /** The blocks the node holds (its agent's view). */
   readonly held: readonly string[];
-  readonly lastError?: string;
-  /** BIRD's control socket on the node (`birdc -s PATH`). */
-  readonly controlSocket?: string;
 }
 
 export interface Age {

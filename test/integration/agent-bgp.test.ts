@@ -12,76 +12,37 @@
  * Convergence and withdrawal times are measured and printed, not asserted.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pollUntil } from "../../src/base/poll-until.ts";
-import { readBgpConfig, updateBgpConfig, writeBgpConfig } from "../../src/cluster/bgp-config-store.ts";
+import { readBgpConfig, updateBgpConfig } from "../../src/cluster/bgp-config-store.ts";
 import { listBgpStatusRecords } from "../../src/cluster/bgp-status-records.ts";
 import { labBgpConfig, labRouterBirdInput, renderLabRouterBird } from "../../src/lab/lab-router-bird.ts";
 import { birdCommand, replyText } from "../../src/linux/bird-control.ts";
-import { type BirdHandle, birdsInRootNetns, startBird } from "../../src/linux/bird-process.ts";
+import { birdsInRootNetns } from "../../src/linux/bird-process.ts";
 import { mustRunSync } from "../../src/linux/exec.ts";
 import { netnsPids } from "../../src/linux/netns.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
-import { logTail } from "./harness/agent-log.ts";
 import { type AgentProcess, CLUSTER_CIDR } from "./harness/cluster-agent.ts";
 import { addressOf } from "./harness/cluster-node.ts";
 import { ipJsonIn } from "./harness/kernel-state.ts";
-import { type ClusterPod, type TestCluster, useTestCluster } from "./harness/test-cluster.ts";
+import { BIRD, birdsUsing, RouterBird } from "./harness/router-bird.ts";
+import { type ClusterPod, useTestCluster } from "./harness/test-cluster.ts";
 
-const BIRD = "/usr/sbin/bird";
 /** One node on each segment: node1 on lan1 (192.0.2.0/24), node3 behind the router on lan2. */
 const NODES = ["node1", "node3"] as const;
 const SESSION_UP = (neighbor: string, peer: string) =>
   `podnet_bgp_session_up{peer="${peer}",neighbor="${neighbor}"}`;
 
-/** Pids of `bird` processes whose command line names a path under `dir`. */
-function birdsUsing(dir: string): number[] {
-  return readdirSync("/proc")
-    .filter((e) => /^\d+$/.test(e))
-    .filter((pid) => {
-      try {
-        return (
-          readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "bird" &&
-          readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)
-        );
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-/** What a leftover process is, for the failure message. */
-function describePid(pid: number): string {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").slice(0, 8).join(" ");
-    return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ")} | ${status}`;
-  } catch {
-    return `${pid}: gone`;
-  }
-}
-
 describe.skipIf(!existsSync(BIRD))("podnet agent, bgp backend, peering with a router's BIRD", () => {
   const cluster = useTestCluster(3);
   const agents = new Map<string, AgentProcess>();
   const pods = new Map<string, ClusterPod>();
-  const routerLog: string[] = [];
-  let router: BirdHandle | undefined;
-  let routerNs = "";
-  /** Kept for afterAll, which may run after the cluster's own teardown. */
-  let built: TestCluster | undefined;
+  const router = new RouterBird(agents);
 
   const agent = (n: string) => agents.get(n) as AgentProcess;
   const pod = (n: string) => pods.get(n) as ClusterPod;
-  const routerRoutes = (block: string) =>
-    mustRunSync(["ip", "-n", routerNs, "route", "show", block, "proto", "bird"]).stdout.trim();
-  const detail = () =>
-    [
-      ...[...agents.values()].map((a) => `--- ${a.node.name}\n${logTail(a)}`),
-      `--- router\n${routerLog.slice(-20).join("\n")}`,
-      `--- router routes\n${mustRunSync(["ip", "-n", routerNs, "route"]).stdout}`,
-    ].join("\n");
+  const detail = router.detail;
   const birdPid = (n: string) => {
     const path = join(cluster().node(n).stateDir, "bgp", "bird.pid");
     return existsSync(path) ? Number(readFileSync(path, "utf8").trim()) : undefined;
@@ -95,37 +56,24 @@ describe.skipIf(!existsSync(BIRD))("podnet agent, bgp backend, peering with a ro
 
   beforeAll(async () => {
     const c = cluster();
-    built = c;
-    routerNs = `${c.prefix}-router`;
     const topology = {
       segments: c.topology.segments,
       nodes: c.topology.nodes.filter((n) => n.name !== "node2"),
     };
     const bgp = labBgpConfig(topology);
-    const store = await c.openStore();
-    try {
-      await writeBgpConfig(store, bgp);
-    } finally {
-      await store.close();
-    }
-    const configPath = join(c.dir, "router-bird.conf");
-    writeFileSync(configPath, renderLabRouterBird(labRouterBirdInput(topology, bgp, [CLUSTER_CIDR])), {
-      mode: 0o600,
-    });
-    router = await startBird({
-      netns: routerNs,
-      configPath,
-      ctlPath: join(c.dir, "router.ctl"),
-      pidPath: join(c.dir, "router.pid"),
-      log: (level, line) => routerLog.push(`${level} ${line}`),
-    });
+    await router.start(
+      c,
+      bgp,
+      "router",
+      renderLabRouterBird(labRouterBirdInput(topology, bgp, [CLUSTER_CIDR])),
+    );
     const started = Date.now();
     for (const n of NODES) startAgent(n);
     await Promise.all(NODES.map((n) => c.waitReady(agent(n), 30_000)));
     // Convergence: both blocks in the router's kernel, measured from the agents' start.
     await pollUntil(
       "both nodes' blocks in the router's kernel",
-      () => NODES.every((n) => routerRoutes(c.blockOf(n)) !== ""),
+      () => NODES.every((n) => router.routes(c.blockOf(n)) !== ""),
       30_000,
       { detail },
     );
@@ -135,25 +83,15 @@ describe.skipIf(!existsSync(BIRD))("podnet agent, bgp backend, peering with a ro
   });
 
   afterAll(async () => {
-    const c = built;
-    try {
-      for (const a of agents.values()) if (c && a.child.exitCode === null) await c.stopAgent(a);
-      await router?.stop(5000);
-    } finally {
-      // A BIRD that is exiting has no namespace left to read for a moment: wait for it to go.
-      await pollUntil("no BIRD in the root namespace", () => birdsInRootNetns().length === 0, 5000, {
-        detail: () => birdsInRootNetns().map(describePid).join("\n"),
-      });
-      // Nor any BIRD of this test's files (the nodes' and the router's), in any namespace.
-      if (c) expect(birdsUsing(c.dir)).toEqual([]);
-    }
+    // Nor any BIRD of this test's files (the nodes' and the router's), in any namespace.
+    await router.tearDown((c) => expect(birdsUsing(c.dir)).toEqual([]));
   });
 
   test("each node's block is in the router's kernel via that node's IP, from BIRD, and in the other node's", () => {
     const c = cluster();
     for (const n of NODES) {
       const block = c.blockOf(n);
-      expect(routerRoutes(block)).toContain(`${block} via ${addressOf(c.node(n))} `);
+      expect(router.routes(block)).toContain(`${block} via ${addressOf(c.node(n))} `);
       // Nothing of podnet's own: no proto 200 route, no VXLAN device, the uplink's MTU for pods.
       expect(c.peerRoutes(n)).toEqual([]);
       expect(c.hasVxlan(n)).toBe(false);
@@ -327,13 +265,13 @@ describe.skipIf(!existsSync(BIRD))("podnet agent, bgp backend, peering with a ro
     // The session restarted with the new timers: the router learns the block again.
     await pollUntil(
       "node1's block back in the router",
-      () => routerRoutes(c.blockOf("node1")) !== "",
+      () => router.routes(c.blockOf("node1")) !== "",
       20_000,
       {
         detail,
       },
     );
-    expect(routerRoutes(c.blockOf("node1"))).toContain(`via ${addressOf(c.node("node1"))} `);
+    expect(router.routes(c.blockOf("node1"))).toContain(`via ${addressOf(c.node("node1"))} `);
     await pollUntil(
       "node3's pod reaching node1's pod",
       async () =>
@@ -353,7 +291,7 @@ describe.skipIf(!existsSync(BIRD))("podnet agent, bgp backend, peering with a ro
     await pollUntil(
       `the router's route to ${block} via ${moved} only`,
       () => {
-        const routes = routerRoutes(block);
+        const routes = router.routes(block);
         return routes.includes(`via ${moved} `) && !routes.includes(`via ${old} `);
       },
       30_000,
@@ -382,7 +320,7 @@ describe.skipIf(!existsSync(BIRD))("podnet agent, bgp backend, peering with a ro
     const exited = c.stopAgent(agent("node1"));
     const { ms } = await pollUntil(
       `${block} gone from the router`,
-      () => routerRoutes(block) === "",
+      () => router.routes(block) === "",
       15_000,
       {
         detail,

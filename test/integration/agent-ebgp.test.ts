@@ -11,20 +11,17 @@
  * node2 drop node1's block (and only that), turning it on brings it back.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pollUntil } from "../../src/base/poll-until.ts";
 import type { BgpConfig } from "../../src/cluster/bgp-config.ts";
-import { updateBgpConfig, writeBgpConfig } from "../../src/cluster/bgp-config-store.ts";
+import { updateBgpConfig } from "../../src/cluster/bgp-config-store.ts";
 import { birdCommand, replyText } from "../../src/linux/bird-control.ts";
-import { type BirdHandle, birdsInRootNetns, startBird } from "../../src/linux/bird-process.ts";
-import { mustRunSync } from "../../src/linux/exec.ts";
-import { logTail } from "./harness/agent-log.ts";
 import { type AgentProcess, CLUSTER_CIDR } from "./harness/cluster-agent.ts";
 import { addressOf } from "./harness/cluster-node.ts";
-import { type ClusterPod, type TestCluster, useTestCluster } from "./harness/test-cluster.ts";
+import { BIRD, birdRoutes, RouterBird } from "./harness/router-bird.ts";
+import { type ClusterPod, useTestCluster } from "./harness/test-cluster.ts";
 
-const BIRD = "/usr/sbin/bird";
 const NODES = ["node1", "node2", "node3"] as const;
 const ROUTER_AS = 64500;
 const RACK_AS: Readonly<Record<string, number>> = { lan1: 65001, lan2: 65002 };
@@ -81,71 +78,37 @@ describe.skipIf(!existsSync(BIRD))(
     const cluster = useTestCluster(3);
     const agents = new Map<string, AgentProcess>();
     const pods = new Map<string, ClusterPod>();
-    const routerLog: string[] = [];
-    let router: BirdHandle | undefined;
-    let routerNs = "";
-    let built: TestCluster | undefined;
+    const router = new RouterBird(agents);
 
     const pod = (n: string) => pods.get(n) as ClusterPod;
-    const birdRoutes = (netns: string, block: string) =>
-      mustRunSync(["ip", "-n", netns, "route", "show", block, "proto", "bird"]).stdout.trim();
     const nodeRoutes = (n: string, block: string) => birdRoutes(cluster().node(n).netns, block);
     const birdShow = async (n: string, what: string) =>
       replyText(
         await birdCommand(join(cluster().node(n).stateDir, "bgp", "bird.ctl"), what, { timeoutMs: 5000 }),
       );
-    const detail = () =>
-      [
-        ...[...agents.values()].map((a) => `--- ${a.node.name}\n${logTail(a)}`),
-        `--- router\n${routerLog.slice(-20).join("\n")}`,
-        `--- router routes\n${mustRunSync(["ip", "-n", routerNs, "route"]).stdout}`,
-      ].join("\n");
+    const detail = router.detail;
 
     beforeAll(async () => {
       const c = cluster();
-      built = c;
-      routerNs = `${c.prefix}-router`;
-      const store = await c.openStore();
-      try {
-        await writeBgpConfig(store, rackPeering(true));
-      } finally {
-        await store.close();
-      }
-      const configPath = join(c.dir, "tor-bird.conf");
-      writeFileSync(configPath, torConfig(), { mode: 0o600 });
-      router = await startBird({
-        netns: routerNs,
-        configPath,
-        ctlPath: join(c.dir, "tor.ctl"),
-        pidPath: join(c.dir, "tor.pid"),
-        log: (level, line) => routerLog.push(`${level} ${line}`),
-      });
+      await router.start(c, rackPeering(true), "tor", torConfig());
       for (const n of NODES) agents.set(n, c.startAgent(n, { backend: "bgp", leaseTtl: 5, resync: 1 }));
       await Promise.all(NODES.map((n) => c.waitReady(agents.get(n) as AgentProcess, 30_000)));
       await pollUntil(
         "every node's block in the ToR's kernel",
-        () => NODES.every((n) => birdRoutes(routerNs, c.blockOf(n)) !== ""),
+        () => NODES.every((n) => router.routes(c.blockOf(n)) !== ""),
         30_000,
         { detail },
       );
     });
 
-    afterAll(async () => {
-      const c = built;
-      try {
-        for (const a of agents.values()) if (c && a.child.exitCode === null) await c.stopAgent(a);
-        await router?.stop(5000);
-      } finally {
-        await pollUntil("no BIRD in the root namespace", () => birdsInRootNetns().length === 0, 5000);
-      }
-    });
+    afterAll(() => router.tearDown());
 
     test("the ToR learns each node's block over eBGP from the node's rack AS, via that node", async () => {
       const c = cluster();
       const tor = join(c.dir, "tor.ctl");
       for (const n of NODES) {
         const block = c.blockOf(n);
-        expect(birdRoutes(routerNs, block)).toContain(`${block} via ${addressOf(c.node(n))} `);
+        expect(router.routes(block)).toContain(`${block} via ${addressOf(c.node(n))} `);
         const rack = RACK_AS[c.node(n).segment] as number;
         const shown = replyText(await birdCommand(tor, `show route ${block} all`, { timeoutMs: 5000 }));
         // The AS path is the node's rack AS alone: eBGP from the node, nothing reflected.

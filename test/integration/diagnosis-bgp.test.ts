@@ -6,24 +6,18 @@
  * naming the block (until BIRD's next kernel scan puts it back); a session disabled in node2's
  * BIRD shows in node2's explain as not Established, and as drift, until it is enabled again.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
 import { pollUntil } from "../../src/base/poll-until.ts";
 import type { Explanation } from "../../src/diagnosis/explanation.ts";
-import type { TraceReport } from "../../src/diagnosis/trace-types.ts";
-import type { LabState } from "../../src/lab/lab-state.ts";
 import { runSync } from "../../src/linux/exec.ts";
-import { ensurePodnetBuilt } from "../../testkit/podnet-build.ts";
-import { labCommands } from "../support/lab-commands.ts";
+import { forwardHops, useLab } from "../support/lab-commands.ts";
 
-let labRoot = "";
-let state: LabState;
-
-const { podnet, explain, trace } = labCommands(() => labRoot);
+// A long resync: nothing of podnet's repairs the injected faults meanwhile (BIRD may).
+const lab = useLab("diagnosis-bgp", ["--backend", "bgp", "--resync-seconds", "600"]);
+const { explain, trace } = lab;
 
 function netnsOf(name: string): string {
-  const n = state.nodes.find((x) => x.name === name);
+  const n = lab.state().nodes.find((x) => x.name === name);
   if (!n) throw new Error(`no node ${name} in the lab`);
   return n.netns;
 }
@@ -46,31 +40,12 @@ function blockOf(e: Explanation): string {
   return block;
 }
 
-function hopsOf(report: TraceReport) {
-  const path = report.prediction.paths[report.verdict.path] ?? report.prediction.paths[0];
-  return path?.forward ?? [];
-}
-
 /** birdc on `node`'s BIRD, through the control socket its agent reports. */
 function birdc(node: string, ...args: string[]): string {
   const socket = explain(node).bgp?.controlSocket;
   if (socket === undefined) throw new Error(`${node} reports no BIRD control socket`);
   return inNode(node, "birdc", "-s", socket, ...args);
 }
-
-beforeAll(() => {
-  ensurePodnetBuilt();
-  labRoot = mkdtempSync(`${tmpdir()}/podnet-diagnosis-bgp-test-`);
-  // A long resync: nothing of podnet's repairs the injected faults meanwhile (BIRD may).
-  const up = podnet("lab", "up", "--backend", "bgp", "--resync-seconds", "600");
-  if (up.code !== 0) throw new Error(`lab up failed: ${up.stderr}`);
-  state = JSON.parse(readFileSync(`${labRoot}/state.json`, "utf8")) as LabState;
-}, 180_000);
-
-afterAll(() => {
-  podnet("lab", "down");
-  rmSync(labRoot, { recursive: true, force: true });
-});
 
 describe("explain and trace in a bgp lab", () => {
   test("a pod on another segment: BIRD's route on every other node, every session Established, no drift", async () => {
@@ -107,7 +82,7 @@ describe("explain and trace in a bgp lab", () => {
   test("trace node1's pod → node3's pod: BIRD's route through the router, no VXLAN hop, the pod's own address seen", () => {
     const r = trace("node1-a", `${podIP("node3-a")}:8080`);
     expect(r.verdict.status).toBe("agree");
-    const hops = hopsOf(r);
+    const hops = forwardHops(r);
     expect(hops.some((h) => h.point === "to-overlay" || h.vxlan !== undefined)).toBe(false);
     const fib = hops.find((h) => h.point === "fib" && h.node === "node1");
     expect(fib?.description).toContain("BGP route (proto bird)");

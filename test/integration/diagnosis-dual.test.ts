@@ -5,31 +5,26 @@
  * IPv4 underlay) to the node behind the router, DNATed by an IPv6 ClusterIP, masqueraded to the
  * node's IPv6 address on the way out — and drift in the IPv6 table is found on the right node.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import type { TraceReport } from "../../src/diagnosis/trace-types.ts";
+import { describe, expect, test } from "bun:test";
 import { containsPrefix, formatPrefix, parsePrefix } from "../../src/ipnet/prefix.ts";
 import { addressOf } from "../../src/lab/lab-families.ts";
-import type { LabState } from "../../src/lab/lab-state.ts";
 import { nodeAddresses } from "../../src/lab/lab-state.ts";
 import { runSync } from "../../src/linux/exec.ts";
-import { ensurePodnetBuilt, PODNET } from "../../testkit/podnet-build.ts";
-import { labCommands } from "../support/lab-commands.ts";
+import { PODNET } from "../../testkit/podnet-build.ts";
+import { forwardHops, useLab } from "../support/lab-commands.ts";
 
-let labRoot = "";
-let state: LabState;
-
-const { podnet, explain, trace } = labCommands(() => labRoot);
+// A long resync: the agents would repair the injected fault within seconds otherwise.
+const lab = useLab("diagnosis-dual", ["--ip-family", "dual", "--resync-seconds", "600"]);
+const { explain, trace } = lab;
 
 function node(name: string) {
-  const n = state.nodes.find((x) => x.name === name);
+  const n = lab.state().nodes.find((x) => x.name === name);
   if (!n) throw new Error(`no node ${name} in the lab`);
   return n;
 }
 
 function podIP6(name: string): string {
-  const result = state.pods.find((p) => p.name === name)?.result as
+  const result = lab.state().pods.find((p) => p.name === name)?.result as
     | { ips?: { address: string }[] }
     | undefined;
   const ip = addressOf(
@@ -64,7 +59,7 @@ function echoService(): { clusterIPs: string[]; ports: { protocol: string; nodeP
       "show",
       "default/echo",
       "--datastore",
-      state.datastore,
+      lab.state().datastore,
       "--json",
     ],
     { timeoutMs: 60_000 },
@@ -78,25 +73,6 @@ function clusterIP6(): string {
   if (!ip) throw new Error("default/echo has no IPv6 ClusterIP");
   return ip;
 }
-
-function hopsOf(report: TraceReport) {
-  const path = report.prediction.paths[report.verdict.path] ?? report.prediction.paths[0];
-  return path?.forward ?? [];
-}
-
-beforeAll(() => {
-  ensurePodnetBuilt();
-  labRoot = mkdtempSync(`${tmpdir()}/podnet-diagnosis-dual-test-`);
-  // A long resync: the agents would repair the injected fault within seconds otherwise.
-  const up = podnet("lab", "up", "--ip-family", "dual", "--resync-seconds", "600");
-  if (up.code !== 0) throw new Error(`lab up failed: ${up.stderr}`);
-  state = JSON.parse(readFileSync(`${labRoot}/state.json`, "utf8")) as LabState;
-}, 180_000);
-
-afterAll(() => {
-  podnet("lab", "down");
-  rmSync(labRoot, { recursive: true, force: true });
-});
 
 describe("explain in a dual-stack lab", () => {
   test("an IPv6 pod address: its pod, the IPv6 range and block, routed directly or through VXLAN over IPv4", () => {
@@ -128,7 +104,7 @@ describe("explain in a dual-stack lab", () => {
   });
 
   test("the external host's IPv6 address: masqueraded to each node's IPv6 address", () => {
-    const outside = explain(addressOf(state.external.addresses ?? [], 6) as string);
+    const outside = explain(addressOf(lab.state().external.addresses ?? [], 6) as string);
     expect(outside.kinds).toContain("outside");
     expect(outside.egress?.find((d) => d.node === "node1")).toMatchObject({
       masquerade: true,
@@ -142,7 +118,7 @@ describe("trace with real IPv6 packets", () => {
     const r = trace("node1-a", `[${podIP6("node2-a")}]:8080`);
     expect(r.verdict.status).toBe("agree");
     expect(r.observation?.sourceSeen?.ip).toBe(podIP6("node1-a"));
-    const fib = hopsOf(r).find((h) => h.point === "fib" && h.node === "node1");
+    const fib = forwardHops(r).find((h) => h.point === "fib" && h.node === "node1");
     expect(fib?.route?.via).toBe(nodeIP("node2", 6));
   });
 
@@ -150,7 +126,7 @@ describe("trace with real IPv6 packets", () => {
     const r = trace("node1-a", `[${podIP6("node3-a")}]:8080`);
     expect(r.verdict.status).toBe("agree");
     expect(r.observation?.sourceSeen?.ip).toBe(podIP6("node1-a"));
-    const overlay = hopsOf(r).find((h) => h.point === "to-overlay");
+    const overlay = forwardHops(r).find((h) => h.point === "to-overlay");
     expect(overlay?.vxlan).toMatchObject({ device: "podnet-vx", outerDst: nodeIP("node3", 4) });
     const node1 = r.observation?.nodes.find((n) => n.node === "node1");
     expect(node1?.vxlan.some((c) => c.name.startsWith("vxlan-out") && c.packets > 0)).toBe(true);
@@ -162,14 +138,14 @@ describe("trace with real IPv6 packets", () => {
     expect(r.prediction.candidates.length).toBe(6);
     for (const c of r.prediction.candidates) expect(c.ip).toContain(":");
     expect(r.observation?.endpoint?.pod).toBe(`default/${r.probe?.echo?.pod}`);
-    expect(hopsOf(r).some((h) => h.point === "service-dnat")).toBe(true);
+    expect(forwardHops(r).some((h) => h.point === "service-dnat")).toBe(true);
   });
 
   test("pod → external host over IPv6: masqueraded to the node's IPv6 address, as the host saw it", () => {
-    const ext = addressOf(state.external.addresses ?? [], 6) as string;
+    const ext = addressOf(lab.state().external.addresses ?? [], 6) as string;
     const r = trace("node1-a", `[${ext}]:8080`);
     expect(r.verdict.status).toBe("agree");
-    expect(hopsOf(r).some((h) => h.point === "masquerade")).toBe(true);
+    expect(forwardHops(r).some((h) => h.point === "masquerade")).toBe(true);
     expect(r.probe?.echo?.from).toBe(nodeIP("node1", 6));
   });
 });

@@ -1,10 +1,12 @@
 /**
  * One Established iBGP session, node1 (192.0.2.11) with its segment's router (192.0.2.1, peer
  * "router-lan1", AS 64512), in the forms the BGP unit tests use: what BIRD's `show protocols all`
- * prints, what bird-status-parse.ts reads from it (BgpSessionFact), and what the agent's speaker
- * reports (BgpSessionStatus). Each takes the fields a test changes.
+ * prints, what bird-status-parse.ts reads from it (BgpSessionFact), what the agent's speaker
+ * reports (BgpSessionStatus) and what its diagnosis answer says (NodeBgpSessionFact). Each takes
+ * the fields a test changes.
  */
 import type { BgpSessionStatus } from "../../src/agent/bgp-status.ts";
+import type { NodeBgpSessionFact } from "../../src/cluster/diagnosis-protocol.ts";
 import type { BgpChannelRoutes, BgpSessionFact } from "../../src/linux/bird-status-parse.ts";
 
 /** BIRD's `iso long` time of the session's last state change (the host's local time). */
@@ -65,6 +67,22 @@ export function establishedSession(more: Partial<BgpSessionStatus> = {}): BgpSes
     since: ESTABLISHED_SINCE,
     establishedSeconds: 12,
     routes: [IPV4_ROUTES],
+    ...more,
+  };
+}
+
+/** The session as a node's diagnosis answer reports it (ISO time, routes summed over families). */
+export function establishedNodeSessionFact(more: Partial<NodeBgpSessionFact> = {}): NodeBgpSessionFact {
+  return {
+    peer: "router-lan1",
+    protocol: "peer_router_lan1",
+    neighbor: "192.0.2.1",
+    localAs: 64512,
+    as: 64512,
+    state: "Established",
+    since: "2026-12-06T10:00:00.000Z",
+    received: IPV4_ROUTES.imported,
+    advertised: IPV4_ROUTES.exported,
     ...more,
   };
 }

@@ -47,11 +47,22 @@ describe("linkLines", () => {
   test("auto with BGP: BIRD's route on top of podnet's backup shares the line, drawn as BGP", () => {
     const facts = withFacts(
       "node1",
-      (f) => ({ ...f, routes: [...f.routes, birdRoute("10.244.3.0/24", "192.0.2.12")] }),
+      (f) => ({
+        ...f,
+        routes: [...f.routes, birdRoute("10.244.3.0/24", "192.0.2.12")],
+        ...(BGP_FACTS[0]?.bgp ? { bgp: BGP_FACTS[0].bgp } : {}),
+      }),
       LAB_FACTS,
     );
     const line = lines(LAB_SNAPSHOT, facts).find((l) => l.to === "node2");
-    expect(line).toMatchObject({ style: "bgp", label: "BGP / direct" });
+    expect(line).toMatchObject({ style: "bgp", label: "BGP / direct", ok: true });
+    // Without BGP peers the same BIRD route is a leftover: the line shows the drift.
+    const leftover = withFacts(
+      "node1",
+      (f) => ({ ...f, routes: [...f.routes, birdRoute("10.244.3.0/24", "192.0.2.12")] }),
+      LAB_FACTS,
+    );
+    expect(lines(LAB_SNAPSHOT, leftover).find((l) => l.to === "node2")).toMatchObject({ ok: false });
   });
 
   test("on a big map only the focused node's lines and the broken ones", () => {
