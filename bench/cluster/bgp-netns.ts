@@ -29,9 +29,11 @@ export function birdPidOf(agent: BenchAgent): number | undefined {
   try {
     const pid = Number(readFileSync(`${agent.stateDir}/bgp/bird.pid`, "utf8").trim());
     if (!Number.isInteger(pid) || pid <= 1) return undefined;
-    // A pid reused by another program is left alone.
-    const argv0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
-    return argv0.endsWith("bird") ? pid : undefined;
+    // Only the BIRD of this agent (its control socket on the command line): a pid reused by
+    // another program, or another node's BIRD, is left alone.
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const ctl = argv[argv.indexOf("-s") + 1];
+    return (argv[0] ?? "").endsWith("bird") && ctl === `${agent.stateDir}/bgp/bird.ctl` ? pid : undefined;
   } catch {
     return undefined;
   }
