@@ -55,9 +55,8 @@ export async function clearBgpLeftovers(
       "bird",
       ...(r.metric === undefined ? [] : ["metric", String(r.metric)]),
     ];
-    // BIRD's own shutdown may have removed it meanwhile: gone is as good as deleted.
-    ipTry(del);
-    deleted.push(r.dst);
+    // BIRD's own shutdown may have removed it meanwhile: gone is fine, and not counted.
+    if (ipTry(del)) deleted.push(r.dst);
   }
   // Cleared once: a later start must not take another BIRD's routes (an operator's, another
   // CNI's; same protocol number) for podnet's. The config may hold the MD5 password, too.

@@ -10,13 +10,8 @@ import { buildRangeSets } from "../ipam/range-set.ts";
 import type { InterfaceFact, RouteFact } from "../linux/kernel-facts.ts";
 import { hostVethAlias } from "../node-state/node-state.ts";
 import { type BgpStatus, EMPTY_BGP_STATUS } from "./bgp-status.ts";
-import {
-  forwardingSysctlKeys,
-  gatherNodeFacts,
-  type KernelReaders,
-  readSysctl,
-  sysctlPath,
-} from "./node-facts.ts";
+import { gatherNodeFacts, type KernelReaders } from "./node-facts.ts";
+import { forwardingSysctlKeys } from "./node-sysctls.ts";
 
 const t = useTempNodeState("podnet-node-facts");
 const NETWORK = "podnet";
@@ -235,30 +230,6 @@ describe("gatherNodeFacts", () => {
     const broken = await gatherNodeFacts({ ...ctx(readers()), stateDir: "relative/dir" }, request);
     expect(broken.errors[0]).toMatch(/^node state: .*not an absolute path/);
     expect(broken.pods).toEqual([]);
-  });
-});
-
-describe("sysctlPath", () => {
-  test("an interface name with dots (a VLAN uplink) stays one path segment", () => {
-    expect(sysctlPath("net.ipv4.conf.eth0.100.rp_filter")).toBe("/proc/sys/net/ipv4/conf/eth0.100/rp_filter");
-    expect(sysctlPath("net.ipv4.conf.bond0.42.rp_filter")).toBe("/proc/sys/net/ipv4/conf/bond0.42/rp_filter");
-    expect(sysctlPath("net.ipv4.conf.eth0.rp_filter")).toBe("/proc/sys/net/ipv4/conf/eth0/rp_filter");
-    expect(sysctlPath("net.ipv4.ip_forward")).toBe("/proc/sys/net/ipv4/ip_forward");
-    expect(sysctlPath("net.bridge.bridge-nf-call-iptables")).toBe(
-      "/proc/sys/net/bridge/bridge-nf-call-iptables",
-    );
-  });
-
-  test("refuses keys that could leave /proc/sys or name no interface", () => {
-    expect(() => sysctlPath("net..ipv4")).toThrow(/Invalid sysctl key/);
-    expect(() => sysctlPath("../etc/passwd")).toThrow(/Invalid sysctl key/);
-    expect(() => sysctlPath("net.ipv4.conf.a-name-far-too-long-for-a-link.x.rp_filter")).toThrow(
-      /Invalid sysctl key/,
-    );
-  });
-
-  test("reads the loopback's rp_filter through the per-device path", () => {
-    expect(readSysctl("net.ipv4.conf.lo.rp_filter")).toMatch(/^[012]$/);
   });
 });
 

@@ -18,7 +18,7 @@ import {
   readTraceCounters,
   type TraceRules,
 } from "../linux/trace-table.ts";
-import { readSysctl } from "./node-facts.ts";
+import { readSysctl } from "./node-sysctls.ts";
 import { partialAnswer } from "./partial-answer.ts";
 
 /** The kernel side of a trace (linux/trace-table.ts, nft-trace-monitor.ts); tests pass fakes. */

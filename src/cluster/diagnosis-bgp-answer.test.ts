@@ -50,6 +50,8 @@ describe("the BGP part of a node's facts", () => {
     expect(() => parse({ ...BGP, announced: ["10.244.1.0"] })).toThrow(
       /bgp.announced\[0\] must be an address with its prefix length/,
     );
+    expect(() => parse({ ...BGP, announced: Array(4097).fill("10.244.1.0/24") })).toThrow(/bgp.announced/);
+    expect(parse({ ...BGP, announced: Array(4096).fill("10.244.1.0/24") }).bgp?.announced.length).toBe(4096);
     expect(() => parse({ ...BGP, controlSocket: "/x; rm -rf /" })).toThrow(
       /bgp.controlSocket must be an absolute path/,
     );
