@@ -5,6 +5,7 @@
  * range per rack), not by podnet. The peering config gives each rack's peer its `localAsNumber`
  * and, for the rack with two nodes, `allowLocalAs` (a route from node1 reaches node2 with AS path
  * 64500 65001, which holds node2's own AS: without it node2 must refuse it as a loop).
+ * Rack 2's sessions carry a TCP MD5 password, set in the peering config and on the ToR.
  * Checked on real kernels and packets: the router learns every node's block over eBGP from that
  * node's AS; node3 gets node1's block with AS path 64500 65001; pods across racks and inside a
  * rack reach each other by their pod IPs; turning allowLocalAs off on the running cluster makes
@@ -25,6 +26,8 @@ import { type ClusterPod, useTestCluster } from "./harness/test-cluster.ts";
 const NODES = ["node1", "node2", "node3"] as const;
 const ROUTER_AS = 64500;
 const RACK_AS: Readonly<Record<string, number>> = { lan1: 65001, lan2: 65002 };
+/** Rack 2's sessions are signed (TCP MD5, RFC 2385): the ToR refuses node3 unless its agent renders it. */
+const RACK2_PASSWORD = "rack-2 s3cret!";
 
 /** The peering: one peer per rack router, the rack's own AS towards it. */
 function rackPeering(allowLocalAs: boolean): BgpConfig {
@@ -47,6 +50,7 @@ function rackPeering(allowLocalAs: boolean): BgpConfig {
         address: "198.51.100.1",
         asNumber: ROUTER_AS,
         localAsNumber: RACK_AS.lan2 as number,
+        password: RACK2_PASSWORD,
       },
     ],
   };
@@ -67,7 +71,7 @@ function torConfig(): string {
     "  ipv4 { import filter pod_blocks; export filter pod_blocks; };",
     "}",
     `protocol bgp rack1 from rack { local 192.0.2.1 as ${ROUTER_AS}; neighbor range 192.0.2.0/24 as ${RACK_AS.lan1}; dynamic name "rack1_"; }`,
-    `protocol bgp rack2 from rack { local 198.51.100.1 as ${ROUTER_AS}; neighbor range 198.51.100.0/24 as ${RACK_AS.lan2}; dynamic name "rack2_"; }`,
+    `protocol bgp rack2 from rack { local 198.51.100.1 as ${ROUTER_AS}; neighbor range 198.51.100.0/24 as ${RACK_AS.lan2}; dynamic name "rack2_"; password "${RACK2_PASSWORD}"; }`,
     "",
   ].join("\n");
 }
