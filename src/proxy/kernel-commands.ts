@@ -1,11 +1,12 @@
 /**
  * The service proxy's kernel operations as programs run on the host: `nft -f -` for a
- * transaction, `nft list chain` to see whether the table is there, `conntrack -D` for a flow.
+ * transaction, `nft list set` to see whether the table is there, `conntrack -D` for a flow.
  */
 import { errorText } from "../base/error-text.ts";
 import { run } from "../linux/exec.ts";
 import type { NftFamily } from "./nft-model.ts";
 import { TABLE_NAME } from "./nft-model.ts";
+import { NAMES } from "./nft-names.ts";
 import { type FlowDeletion, NftRefusedError, type ProxyKernel } from "./proxy-kernel.ts";
 import { conntrackDeleteArgs, type StaleFlow } from "./stale-flows.ts";
 
@@ -18,9 +19,12 @@ export class KernelCommands implements ProxyKernel {
     }
   }
 
-  /** Asks for the table's base chain, which every rendering has. */
+  /**
+   * Asks for the small set of pod CIDRs, which every rendering has. Not a chain: nft 1.0.6 lists
+   * every chain of the table to answer for one (1.67 s with 10,000 Services, against 0.02 s).
+   */
   async tableExists(family: NftFamily): Promise<boolean> {
-    const r = await run(["nft", "list", "chain", family, TABLE_NAME, "nat-prerouting"], {
+    const r = await run(["nft", "list", "set", family, TABLE_NAME, NAMES.podCidrs], {
       timeoutMs: 10_000,
     });
     return r.code === 0;
