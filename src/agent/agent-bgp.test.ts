@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { FakeBirdRunner } from "../../test/support/fake-bird.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { pollUntil } from "../base/poll-until.ts";
-import type { BgpConfig } from "../cluster/bgp-config.ts";
 import { deleteBgpConfig, writeBgpConfig } from "../cluster/bgp-config-store.ts";
 import { listBgpStatusRecords } from "../cluster/bgp-status-records.ts";
 import { BGP_KEY } from "../cluster/keys.ts";
@@ -21,16 +20,10 @@ import type { Store } from "../store/store.ts";
 import { AgentBgp } from "./agent-bgp.ts";
 import { agentMetrics } from "./agent-metrics.ts";
 import type { AgentOptions } from "./agent-options.ts";
+import { LAB_PEERING } from "./bird-config-cases.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-const PEERING: BgpConfig = {
-  asNumber: 64512,
-  peers: [{ name: "router-lan1", address: "192.0.2.1", asNumber: 64512 }],
-  holdTimeSeconds: 9,
-  keepaliveSeconds: 3,
-  gracefulRestart: { enabled: false, restartTimeSeconds: 120 },
-  vpcCidrs: [],
-};
+const PEERING = LAB_PEERING;
 const UPLINK = {
   name: "eth0",
   mtu: 1500,

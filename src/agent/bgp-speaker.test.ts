@@ -10,17 +10,10 @@ import type { Logger } from "../daemon/log.ts";
 import { parseIP } from "../ipnet/address.ts";
 import { parsePrefix } from "../ipnet/prefix.ts";
 import { BgpSpeaker, type BgpSpeakerInputs } from "./bgp-speaker.ts";
+import { LAB_PEERING } from "./bird-config-cases.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-const config = (more: Partial<BgpConfig> = {}): BgpConfig => ({
-  asNumber: 64512,
-  peers: [{ name: "router-lan1", address: "192.0.2.1", asNumber: 64512 }],
-  holdTimeSeconds: 9,
-  keepaliveSeconds: 3,
-  gracefulRestart: { enabled: false, restartTimeSeconds: 120 },
-  vpcCidrs: [],
-  ...more,
-});
+const config = (more: Partial<BgpConfig> = {}): BgpConfig => ({ ...LAB_PEERING, ...more });
 const inputs = (blocks: string[], ip = "192.0.2.11", c = config()): BgpSpeakerInputs => ({
   config: c,
   blocks: blocks.map((b) => parsePrefix(b)),

@@ -10,7 +10,8 @@ import { selectBgpPeers } from "./bgp-peers.ts";
 import { bgpRouterId } from "./bgp-router-id.ts";
 import type { BirdConfigInput } from "./bird-config.ts";
 
-const LAB: BgpConfig = {
+/** The lab's peering: one router per segment as iBGP peer, its timers; shared by the BGP unit tests. */
+export const LAB_PEERING: BgpConfig = {
   asNumber: 64512,
   peers: [{ name: "router-lan1", address: "192.0.2.1", asNumber: 64512 }],
   holdTimeSeconds: 9,
@@ -53,7 +54,7 @@ export function caseInput(config: BgpConfig, node: Node): BirdConfigInput {
 }
 
 export const BIRD_CASES: Readonly<Record<string, BirdConfigInput>> = {
-  "ipv4-ibgp": caseInput(LAB, {
+  "ipv4-ibgp": caseInput(LAB_PEERING, {
     name: "node1",
     interfaces: ["192.0.2.11/24"],
     blocks: ["10.244.1.0/24"],
@@ -61,7 +62,7 @@ export const BIRD_CASES: Readonly<Record<string, BirdConfigInput>> = {
   }),
   "dual-stack-md5-gr": caseInput(
     {
-      ...LAB,
+      ...LAB_PEERING,
       holdTimeSeconds: 90,
       keepaliveSeconds: 30,
       gracefulRestart: { enabled: true, restartTimeSeconds: 120 },
@@ -79,7 +80,7 @@ export const BIRD_CASES: Readonly<Record<string, BirdConfigInput>> = {
   ),
   "ebgp-per-rack": caseInput(
     {
-      ...LAB,
+      ...LAB_PEERING,
       asNumber: 64512,
       peers: [
         {
@@ -107,7 +108,7 @@ export const BIRD_CASES: Readonly<Record<string, BirdConfigInput>> = {
     },
   ),
   "ipv6-only": caseInput(
-    { ...LAB, peers: [{ name: "router-lan1", address: "2001:db8:1::1", asNumber: 64512 }] },
+    { ...LAB_PEERING, peers: [{ name: "router-lan1", address: "2001:db8:1::1", asNumber: 64512 }] },
     {
       name: "node1",
       interfaces: ["2001:db8:1::11/64"],
@@ -115,7 +116,7 @@ export const BIRD_CASES: Readonly<Record<string, BirdConfigInput>> = {
       clusterCidrs: ["fd00:10:244::/56"],
     },
   ),
-  "no-blocks-yet": caseInput(LAB, {
+  "no-blocks-yet": caseInput(LAB_PEERING, {
     name: "node2",
     interfaces: ["192.0.2.12/24"],
     blocks: [],
