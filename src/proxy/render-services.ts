@@ -6,15 +6,10 @@
 import type { Endpoint, Service } from "../k8s/service-model.ts";
 import { serviceKey } from "../k8s/service-model.ts";
 import type { AddressCanonicalizer } from "./addresses.ts";
+import { dnatChains } from "./dnat-chains.ts";
 import type { NftChain, NftFamily, RenderProblem, ServiceRules } from "./nft-model.ts";
 import { NO_SHARED_ELEMENTS } from "./nft-model.ts";
-import {
-  endpointsChainName,
-  nodePortEndpointsChainName,
-  nodePortEndpointsMap,
-  type Proto,
-  serviceEndpointsMap,
-} from "./nft-names.ts";
+import type { Proto } from "./nft-names.ts";
 import {
   type Claims,
   claimPorts,
@@ -82,27 +77,6 @@ function rendered(
     sets: outputs.flatMap((o) => o.sets),
     shared: sharedElementsOf(resolved, outputs),
   };
-}
-
-/** The shared DNAT chains for "proto/count" pairs in use, by protocol then count. */
-function dnatChains(addr: NftFamily, endpoints: Set<string>, nodePortEndpoints: Set<string>): NftChain[] {
-  const byProtoThenCount = (pairs: Set<string>) =>
-    [...pairs]
-      .map((p) => p.split("/") as [Proto, string])
-      .map(([proto, n]) => [proto, Number(n)] as const)
-      .sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : a[0] < b[0] ? -1 : 1));
-  const dnat = (name: string, count: number, key: string, map: string): NftChain => ({
-    name,
-    rules: [`dnat ${addr} to ${key} . numgen random mod ${count} map @${map}`],
-  });
-  return [
-    ...byProtoThenCount(endpoints).map(([proto, n]) =>
-      dnat(endpointsChainName(proto, n), n, `${addr} daddr . ${proto} dport`, serviceEndpointsMap(proto)),
-    ),
-    ...byProtoThenCount(nodePortEndpoints).map(([proto, n]) =>
-      dnat(nodePortEndpointsChainName(proto, n), n, `${proto} dport`, nodePortEndpointsMap(proto)),
-    ),
-  ];
 }
 
 /**
