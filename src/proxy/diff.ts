@@ -40,7 +40,7 @@ function sameDeclaration(a: NftNamedSet, b: NftNamedSet): boolean {
  * family or table, a base chain's hook, or a set's declaration (type, flags, timeout). Per-service
  * sets never change declaration under one name (nft-names.ts puts the timeout into the name).
  */
-function needsFullSync(prev: Ruleset, next: Ruleset): boolean {
+export function needsFullSync(prev: Ruleset, next: Ruleset): boolean {
   if (prev.family !== next.family || prev.table !== next.table) return true;
   for (const [name, chain] of next.chains) {
     const old = prev.chains.get(name);
@@ -64,7 +64,7 @@ function needsFullSync(prev: Ruleset, next: Ruleset): boolean {
   return false;
 }
 
-function diffService(tx: Transaction, old: ServiceRules | undefined, group: ServiceRules): void {
+export function diffService(tx: Transaction, old: ServiceRules | undefined, group: ServiceRules): void {
   const oldChains = new Map(old?.chains.map((c) => [c.name, c]));
   const oldSets = new Map(old?.sets.map((s) => [s.name, s]));
   for (const set of group.sets) tx.set(oldSets.get(set.name), set);

@@ -1,18 +1,65 @@
 /**
- * The service proxy's kernel operations as programs run on the host: `nft -f -` for a
- * transaction, `nft list set` to see whether the table is there, `conntrack -D` for a flow.
+ * The service proxy's kernel operations as programs run on the host: a partial transaction through
+ * one long-lived `nft -i` (linux/nft-session.ts: no process start per sync), a full one through
+ * `nft -f -`, `nft list set` to see whether the table is there, `conntrack -D` for a flow.
  */
 import { errorText } from "../base/error-text.ts";
 import { run } from "../linux/exec.ts";
+import {
+  NftSession,
+  type NftSessionOptions,
+  NftSessionRefusedError,
+  NftSessionStartError,
+  NftSessionUnsupportedError,
+} from "../linux/nft-session.ts";
 import type { NftFamily } from "./nft-model.ts";
 import { TABLE_NAME } from "./nft-model.ts";
 import { NAMES } from "./nft-names.ts";
-import { type FlowDeletion, NftRefusedError, type ProxyKernel } from "./proxy-kernel.ts";
+import {
+  type FlowDeletion,
+  NftRefusedError,
+  type ProxyKernel,
+  type TransactionKind,
+} from "./proxy-kernel.ts";
 import { conntrackDeleteArgs, type StaleFlow } from "./stale-flows.ts";
 
+export interface KernelCommandsOptions {
+  /** Partial syncs through a long-lived `nft -i` (default); false: `nft -f -` for every one. */
+  readonly session?: boolean;
+  /**
+   * argv every program runs under, e.g. `["ip", "netns", "exec", NS]` for a bench or a test;
+   * empty for the agent, which runs inside its node's namespace already.
+   */
+  readonly prefix?: readonly string[];
+  /** Limits of the session (its timeout, when it is replaced). */
+  readonly sessionOptions?: Omit<NftSessionOptions, "prefix">;
+}
+
 export class KernelCommands implements ProxyKernel {
-  async applyTransaction(text: string): Promise<void> {
-    const result = await run(["nft", "-f", "-"], { stdin: text, timeoutMs: 60_000 });
+  private readonly prefix: readonly string[];
+  private readonly session: NftSession | undefined;
+
+  constructor(options: KernelCommandsOptions = {}) {
+    this.prefix = options.prefix ?? [];
+    this.session =
+      options.session === false
+        ? undefined
+        : new NftSession({ ...options.sessionOptions, prefix: this.prefix });
+  }
+
+  async applyTransaction(text: string, kind: TransactionKind): Promise<void> {
+    if (kind === "partial" && this.session !== undefined) {
+      try {
+        return await this.session.apply(text);
+      } catch (e) {
+        if (e instanceof NftSessionRefusedError)
+          throw new NftRefusedError(`nft refused the ${TABLE_NAME} transaction: ${e.reason}`);
+        // nft cannot be started as a session (or the text cannot be one line): `nft -f -` gives
+        // the same answer, or the same error, as before there was a session.
+        if (!(e instanceof NftSessionStartError || e instanceof NftSessionUnsupportedError)) throw e;
+      }
+    }
+    const result = await run([...this.prefix, "nft", "-f", "-"], { stdin: text, timeoutMs: 60_000 });
     if (result.code !== 0) {
       const reason = result.stderr.trim().split("\n").slice(0, 6).join("; ");
       throw new NftRefusedError(`nft refused the ${TABLE_NAME} transaction (exit ${result.code}): ${reason}`);
@@ -24,7 +71,7 @@ export class KernelCommands implements ProxyKernel {
    * every chain of the table to answer for one (1.67 s with 10,000 Services, against 0.02 s).
    */
   async tableExists(family: NftFamily): Promise<boolean> {
-    const r = await run(["nft", "list", "set", family, TABLE_NAME, NAMES.podCidrs], {
+    const r = await run([...this.prefix, "nft", "list", "set", family, TABLE_NAME, NAMES.podCidrs], {
       timeoutMs: 10_000,
     });
     return r.code === 0;
@@ -32,7 +79,9 @@ export class KernelCommands implements ProxyKernel {
 
   async deleteFlowEntries(flow: StaleFlow): Promise<FlowDeletion> {
     try {
-      const result = await run(["conntrack", ...conntrackDeleteArgs(flow)], { timeoutMs: 10_000 });
+      const result = await run([...this.prefix, "conntrack", ...conntrackDeleteArgs(flow)], {
+        timeoutMs: 10_000,
+      });
       // "N flow entries have been deleted"; conntrack exits 1 when none matched (the usual case).
       const deleted = /(\d+) flow entr/.exec(result.stderr);
       return deleted === null
@@ -42,5 +91,10 @@ export class KernelCommands implements ProxyKernel {
       // The program could not be started at all (not installed).
       return { error: errorText(e) };
     }
+  }
+
+  /** Ends the nft session's child; partial syncs fail after it (the proxy has stopped). */
+  async close(): Promise<void> {
+    await this.session?.close();
   }
 }

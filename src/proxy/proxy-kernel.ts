@@ -1,8 +1,9 @@
 /**
- * What the service proxy asks of the kernel, three operations: apply one `nft -f` transaction to
+ * What the service proxy asks of the kernel, three operations: apply one nft transaction to
  * podnet's table, see whether the table of a family is there, delete the conntrack entries of a
- * flow. KernelCommands runs the programs; RecordingKernel stands in for it in unit tests, so the
- * proxy's apply / fall back / resync logic is tested without root.
+ * flow; and close() for what it keeps running. KernelCommands runs the programs; RecordingKernel
+ * stands in for it in unit tests, so the proxy's apply / fall back / resync logic is tested
+ * without root.
  */
 import type { NftFamily } from "./nft-model.ts";
 import type { StaleFlow } from "./stale-flows.ts";
@@ -10,16 +11,24 @@ import type { StaleFlow } from "./stale-flows.ts";
 /** How many conntrack entries of a flow were deleted, or why none could be. */
 export type FlowDeletion = { readonly deleted: number } | { readonly error: string };
 
+/**
+ * A full sync replaces the table (megabytes of text, rare); a partial one changes a few elements
+ * and chains (small, frequent), which a long-lived nft applies without a process start.
+ */
+export type TransactionKind = "full" | "partial";
+
 export interface ProxyKernel {
   /**
    * Applies one transaction atomically (all of it or nothing). Rejects with NftRefusedError when
-   * nft refused it, with another error when nft could not be run.
+   * nft refused it, with another error when nft could not be run or did not answer.
    */
-  applyTransaction(text: string): Promise<void>;
+  applyTransaction(text: string, kind: TransactionKind): Promise<void>;
   /** Whether podnet's table of `family` exists. */
   tableExists(family: NftFamily): Promise<boolean>;
   /** Deletes the conntrack entries of one flow; never rejects (a failure is the `error` answer). */
   deleteFlowEntries(flow: StaleFlow): Promise<FlowDeletion>;
+  /** Ends what the kernel side keeps running (the nft session); called once, on stop. */
+  close(): Promise<void>;
 }
 
 /** nft ran and refused the transaction (it does not fit the table the kernel has). */

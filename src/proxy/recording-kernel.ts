@@ -2,15 +2,22 @@
  * A ProxyKernel in memory for tests of the service proxy: it records every transaction, table
  * check and conntrack deletion, keeps track of which of podnet's tables exist the way nft would
  * (a transaction that touches a missing table is refused, a full sync creates it), and can be
- * told to refuse transactions, to lose a table, or to fail as if nft could not be run.
+ * told to refuse transactions, to lose a table, or to fail as if nft could not be run. It records
+ * each transaction's kind (full or partial) and how often it was closed.
  */
 import type { NftFamily } from "./nft-model.ts";
 import { TABLE_NAME } from "./nft-model.ts";
-import { type FlowDeletion, NftRefusedError, type ProxyKernel } from "./proxy-kernel.ts";
+import {
+  type FlowDeletion,
+  NftRefusedError,
+  type ProxyKernel,
+  type TransactionKind,
+} from "./proxy-kernel.ts";
 import type { StaleFlow } from "./stale-flows.ts";
 
 export interface RecordedTransaction {
   readonly text: string;
+  readonly kind: TransactionKind;
   readonly outcome: "applied" | "refused" | "failed";
 }
 
@@ -23,6 +30,8 @@ export class RecordingKernel implements ProxyKernel {
   readonly flowDeletions: StaleFlow[] = [];
   /** What every conntrack deletion answers. */
   flowAnswer: FlowDeletion = { deleted: 1 };
+  /** How many times close() was called. */
+  closed = 0;
   private tables = new Set<NftFamily>();
   private refusals = 0;
   private failure: Error | undefined;
@@ -55,18 +64,18 @@ export class RecordingKernel implements ProxyKernel {
     return this.tables.has(family);
   }
 
-  async applyTransaction(text: string): Promise<void> {
+  async applyTransaction(text: string, kind: TransactionKind): Promise<void> {
     if (this.failure !== undefined) {
-      this.transactions.push({ text, outcome: "failed" });
+      this.transactions.push({ text, kind, outcome: "failed" });
       throw this.failure;
     }
     const result = this.refusals > 0 ? { refusal: "refused as told" } : this.replay(text);
     if ("refusal" in result) {
       this.refusals = Math.max(0, this.refusals - 1);
-      this.transactions.push({ text, outcome: "refused" });
+      this.transactions.push({ text, kind, outcome: "refused" });
       throw new NftRefusedError(`nft refused the ${TABLE_NAME} transaction: ${result.refusal}`);
     }
-    this.transactions.push({ text, outcome: "applied" });
+    this.transactions.push({ text, kind, outcome: "applied" });
     this.tables = result.tables;
   }
 
@@ -78,6 +87,10 @@ export class RecordingKernel implements ProxyKernel {
   async deleteFlowEntries(flow: StaleFlow): Promise<FlowDeletion> {
     this.flowDeletions.push(flow);
     return this.flowAnswer;
+  }
+
+  async close(): Promise<void> {
+    this.closed++;
   }
 
   /**

@@ -24,7 +24,7 @@
 import type { Endpoint, Service } from "../k8s/service-model.ts";
 import { AddressCanonicalizer, ipFamilyOf, normalizeCidrs } from "./addresses.ts";
 import { baseChains, nodePortMatch } from "./base-chains.ts";
-import type { NftChain, NftFamily, RenderProblem, Ruleset } from "./nft-model.ts";
+import type { NftChain, NftFamily, NftNamedSet, RenderProblem, Ruleset } from "./nft-model.ts";
 import { TABLE_NAME } from "./nft-model.ts";
 import { renderServices, type ServiceMemo } from "./render-services.ts";
 import { type NodeAddresses, tableSets } from "./table-sets.ts";
@@ -53,7 +53,7 @@ export type RenderedRuleset = Ruleset<ServiceMemo>;
 
 /** The node's CIDRs and addresses of the table's family; what is not an address is a problem. */
 function nodeAddresses(
-  input: ProxyInput,
+  input: NodeInput,
   addresses: AddressCanonicalizer,
   problems: RenderProblem[],
 ): NodeAddresses {
@@ -86,6 +86,30 @@ function nodeAddresses(
   return { podCidrs: pods.cidrs, noMasquerade: noMasq.cidrs, nodeIPs: [...nodeIPs].sort() };
 }
 
+/** What a table is rendered from besides its Services. */
+export type NodeInput = Omit<ProxyInput, "services">;
+
+/** The part of a table that does not depend on the Services: base chains, shared sets, their problems. */
+export interface NodePart {
+  /** The shared sets and maps in render order, with the node's own elements. */
+  readonly sets: ReadonlyMap<string, NftNamedSet>;
+  /** The base chains and shared helper chains (not the DNAT chains, which follow the Services). */
+  readonly chains: ReadonlyMap<string, NftChain>;
+  readonly problems: readonly RenderProblem[];
+}
+
+/** Renders the node part of the table of `input.family`. */
+export function renderNodePart(input: NodeInput): NodePart {
+  const addr = input.family;
+  const problems: RenderProblem[] = [];
+  const node = nodeAddresses(input, new AddressCanonicalizer(ipFamilyOf(addr)), problems);
+  const chains = new Map<string, NftChain>();
+  for (const chain of baseChains(addr, input.masqueradeEgress, nodePortMatch(addr, node.nodeIPs)))
+    chains.set(chain.name, chain);
+  const sets = new Map(tableSets(addr, node).map((set) => [set.name, set] as const));
+  return { sets, chains, problems };
+}
+
 /**
  * Renders the desired ruleset of `input.family`; input that cannot be rendered is listed in
  * `problems`. With `previous` (the last render of the same family), Services whose input did not
@@ -94,16 +118,12 @@ function nodeAddresses(
  */
 export function renderRuleset(input: ProxyInput, previous?: RenderedRuleset): RenderedRuleset {
   const addr = input.family;
-  const problems: RenderProblem[] = [];
+  const nodePart = renderNodePart(input);
+  const problems: RenderProblem[] = [...nodePart.problems];
   const addresses = new AddressCanonicalizer(ipFamilyOf(addr));
-  const node = nodeAddresses(input, addresses, problems);
   const reusable = previous?.family === addr ? previous.services : undefined;
   const { services, dnatChains } = renderServices(input, addresses, reusable, problems);
-
-  const chains = new Map<string, NftChain>();
-  const nodeportMatch = nodePortMatch(addr, node.nodeIPs);
-  for (const chain of baseChains(addr, input.masqueradeEgress, nodeportMatch)) chains.set(chain.name, chain);
+  const chains = new Map(nodePart.chains);
   for (const chain of dnatChains) chains.set(chain.name, chain);
-  const sets = new Map(tableSets(addr, node).map((set) => [set.name, set] as const));
-  return { family: addr, table: TABLE_NAME, sets, chains, services, problems };
+  return { family: addr, table: TABLE_NAME, sets: nodePart.sets, chains, services, problems };
 }

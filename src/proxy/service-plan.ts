@@ -96,12 +96,18 @@ export function resolveService(
   };
 }
 
+/** Who has a key: a Map, or (proxy-state.ts) a view of the claimants that sort before a Service. */
+export interface OwnerTable {
+  get(key: string): string | undefined;
+  set(key: string, owner: string): void;
+}
+
 /** Who already has what, across the Services rendered so far. */
 export interface PortOwners {
   /** `ClusterIP . proto . port` → Service. */
-  readonly ports: Map<string, string>;
+  readonly ports: OwnerTable;
   /** `proto . nodePort` → Service. */
-  readonly nodePorts: Map<string, string>;
+  readonly nodePorts: OwnerTable;
 }
 
 export interface Claims {

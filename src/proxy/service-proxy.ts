@@ -2,10 +2,11 @@
  * The service proxy of one node (part of the agent): follows Services and pod records through
  * the node's ClusterView (cluster-view.ts: the agent's one list+watch, shared with its DNS; the
  * proxy opens a view of its own when given a Store), renders this node's nftables tables
- * (ruleset.ts) and applies them through the kernel (proxy-kernel.ts) — the whole table on the
- * first sync, after a failure and when the table went missing, otherwise only what changed
- * (diff.ts). Bursts of events are coalesced into one sync (daemon/sync-loop.ts). After a sync,
- * UDP conntrack entries towards endpoints that are gone are deleted (stale-flows.ts).
+ * per family (proxy-state.ts, which takes only the Services the view says changed) and applies
+ * them through the kernel (proxy-kernel.ts) — the whole table on the first sync, after a failure
+ * and when the table went missing, otherwise only what changed. Bursts of events are coalesced
+ * into one sync (daemon/sync-loop.ts). After a sync, UDP conntrack entries towards endpoints
+ * that are gone are deleted (stale-flows.ts).
  *
  * The tables are left in place on stop: Services keep working while the agent restarts, and the
  * next start replaces them in full.
@@ -15,14 +16,15 @@ import type { Logger } from "../daemon/log.ts";
 import type { Metrics } from "../daemon/metrics.ts";
 import { SyncLoop } from "../daemon/sync-loop.ts";
 import { Timers } from "../daemon/timers.ts";
+import { serviceKey } from "../k8s/service-model.ts";
 import type { Store } from "../store/store.ts";
 import { ClusterView, type ViewChange } from "./cluster-view.ts";
-import { diffRulesets, fullSync } from "./diff.ts";
-import type { ServiceEntry } from "./endpoint-index.ts";
+import type { SyncPlan } from "./diff.ts";
 import type { NftFamily } from "./nft-model.ts";
 import type { ProxyKernel } from "./proxy-kernel.ts";
-import { type RenderedRuleset, renderRuleset } from "./ruleset.ts";
-import { newlyServedUdp, staleUdpFlows } from "./stale-flows.ts";
+import { ProxyState } from "./proxy-state.ts";
+import { newlyServedUdpOf, staleUdpFlowsOf } from "./stale-flows.ts";
+import { type EntryChange, SyncedServices } from "./synced-services.ts";
 import { type EgressPolicy, type NodeView, tableInputs } from "./table-inputs.ts";
 
 export interface ProxyOptions extends EgressPolicy {
@@ -83,12 +85,18 @@ export class ServiceProxy {
   /** Whether the proxy opened the view itself (and so closes it). */
   private readonly ownsView: boolean;
   private unsubscribe: (() => void) | undefined;
-  /** What the kernel has, per family, as far as the proxy knows: cleared when it does not know. */
-  private readonly applied = new Map<NftFamily, RenderedRuleset>();
+  /** The desired table per family; each knows whether the kernel holds it. */
+  private readonly states = new Map<NftFamily, ProxyState>();
+  private readonly synced = new SyncedServices();
   private readonly m: ReturnType<typeof proxyMetrics>;
   private readonly loop: SyncLoop;
   private readonly timers = new Timers();
-  private lastEntries: readonly ServiceEntry[] = [];
+  /** Keys of the Services the view changed since the last sync. */
+  private dirty = new Set<string>();
+  /** Take every Service from the view at the next sync (first sync, relisting, after a failure). */
+  private relist = true;
+  /** Changes of failed syncs, whose stale UDP flows are still to be deleted. */
+  private readonly unflushed: EntryChange[] = [];
   private lastProblems = "";
   private firstSyncDone = false;
   private forceFull = false;
@@ -126,7 +134,11 @@ export class ServiceProxy {
   async start(): Promise<void> {
     this.timers.every(this.options.checkSeconds * 1000, () => void this.checkTables());
     this.unsubscribe = this.view.subscribe({
-      changed: (change) => this.loop.request(CHANGE_REASONS[change]),
+      changed: (change, services) => {
+        if (services === undefined) this.relist = true;
+        else for (const key of services) this.dirty.add(key);
+        this.loop.request(CHANGE_REASONS[change]);
+      },
       failed: () => this.m.errors.inc({ kind: "store" }),
     });
     if (this.ownsView) await this.view.start();
@@ -144,6 +156,7 @@ export class ServiceProxy {
     if (this.ownsView) this.view.stop();
     this.timers.clear();
     await this.loop.stop();
+    await this.kernel.close();
   }
 
   private async sync(): Promise<void> {
@@ -155,69 +168,89 @@ export class ServiceProxy {
     }
   }
 
+  /** The Services that changed since the last sync, taken from the view. */
+  private takeChanges(): EntryChange[] {
+    const relist = this.relist;
+    const dirty = this.dirty;
+    this.relist = false;
+    this.dirty = new Set();
+    if (relist)
+      return this.synced.take(this.synced.relisted(this.view.entries(), (e) => serviceKey(e.service)));
+    return this.synced.take([...dirty].map((key) => [key, this.view.entry(key)] as const));
+  }
+
   private async syncOnce(): Promise<void> {
     const started = performance.now();
     const view = this.nodeView();
-    const entries = this.view.entries();
     const full = this.forceFull;
     this.forceFull = false;
+    const changes = this.takeChanges();
     const problems: string[] = [];
     let kind: SyncKind = "partial";
     try {
-      for (const input of tableInputs(view, this.options, entries)) {
-        const next = renderRuleset(input, this.applied.get(input.family));
-        problems.push(...next.problems.map((p) => p.message));
-        if ((await this.applyFamily(input.family, next, full)) === "full") kind = "full";
+      const inputs = tableInputs(view, this.options, this.synced.anyIPv6);
+      for (const family of this.states.keys())
+        if (!inputs.some((i) => i.family === family)) this.states.delete(family);
+      for (const input of inputs) {
+        let state = this.states.get(input.family);
+        let plan: SyncPlan;
+        if (state === undefined) {
+          state = new ProxyState(input.family);
+          this.states.set(input.family, state);
+          plan = state.updateAll(input, this.synced.all());
+        } else {
+          if (full) state.markUnknown();
+          plan = state.update(
+            input,
+            changes.map(([key, , after]) => [key, after] as const),
+          );
+        }
+        problems.push(...state.problems.map((p) => p.message));
+        if ((await this.apply(state, plan)) === "full") kind = "full";
       }
     } catch (e) {
-      // What the kernel has is unknown now: the retry replaces every table in full.
-      this.applied.clear();
+      // What the kernel has is unknown now, and a family may not have taken these changes: the
+      // retry builds every table again from the synced Services and replaces it in full. The
+      // stale flows of these changes are deleted after the sync that works.
+      this.states.clear();
+      this.unflushed.push(...changes);
       throw e;
     }
     this.m.syncs.inc({ kind });
     this.m.seconds.observe((performance.now() - started) / 1000);
-    this.m.services.set(entries.length);
-    this.m.endpoints.set(entries.reduce((n, e) => n + e.endpoints.length, 0));
+    this.m.services.set(this.synced.size);
+    this.m.endpoints.set(this.synced.endpointCount);
     this.m.problems.set(problems.length);
     const problemText = problems.join("\n");
     if (problemText !== this.lastProblems && problems.length > 0)
       this.log.warn("some Service input was skipped", { problems });
     this.lastProblems = problemText;
-    await this.deleteStaleFlows(entries);
+    const flows = this.unflushed.length > 0 ? [...this.unflushed.splice(0), ...changes] : changes;
+    await this.deleteStaleFlows(flows);
   }
 
-  /** Brings the kernel's table of `family` to `next`: in part where it can, else in full. */
-  private async applyFamily(family: NftFamily, next: RenderedRuleset, full: boolean): Promise<SyncKind> {
-    const prev = full ? undefined : this.applied.get(family);
-    const plan = prev === undefined ? fullSync(next) : diffRulesets(prev, next);
-    if (plan.kind !== "none") {
-      try {
-        await this.kernel.applyTransaction(plan.text);
-      } catch (e) {
-        if (plan.kind === "full") throw e;
-        // The kernel is not what we think it is (someone changed the table): replace it.
-        this.m.errors.inc({ kind: "nft" });
-        this.log.warn("partial sync refused; replacing the table in full", { family, error: e });
-        this.applied.delete(family);
-        await this.kernel.applyTransaction(fullSync(next).text);
-        this.applied.set(family, next);
-        return "full";
-      }
+  /** Applies one family's sync: in part where it can, else (or when the part is refused) in full. */
+  private async apply(state: ProxyState, plan: SyncPlan): Promise<SyncKind> {
+    if (plan.kind === "none") return "partial";
+    try {
+      await this.kernel.applyTransaction(plan.text, plan.kind);
+      return plan.kind;
+    } catch (e) {
+      if (plan.kind === "full") throw e;
+      // The kernel is not what we think it is (someone changed the table): replace it.
+      this.m.errors.inc({ kind: "nft" });
+      this.log.warn("partial sync refused; replacing the table in full", { family: state.family, error: e });
+      await this.kernel.applyTransaction(state.fullSync().text, "full");
+      return "full";
     }
-    this.applied.set(family, next);
-    return plan.kind === "full" ? "full" : "partial";
   }
 
-  private async deleteStaleFlows(entries: readonly ServiceEntry[]): Promise<void> {
+  private async deleteStaleFlows(changes: readonly EntryChange[]): Promise<void> {
     const first = this.firstSyncDone === false;
     this.firstSyncDone = true;
     // Not after the first sync: the table of the previous run was in place, and every UDP port
     // would count as newly served (10,000 conntrack runs at start-up for nothing).
-    const stale = [
-      ...staleUdpFlows(this.lastEntries, entries),
-      ...(first ? [] : newlyServedUdp(this.lastEntries, entries)),
-    ];
-    this.lastEntries = entries;
+    const stale = [...staleUdpFlowsOf(changes), ...(first ? [] : newlyServedUdpOf(changes))];
     for (const flow of stale) {
       const result = await this.kernel.deleteFlowEntries(flow);
       if ("error" in result) {
@@ -234,7 +267,7 @@ export class ServiceProxy {
   private async checkTables(): Promise<void> {
     if (this.syncing) return;
     try {
-      for (const family of this.applied.keys()) {
+      for (const family of this.states.keys()) {
         if (!(await this.kernel.tableExists(family))) {
           this.log.warn("podnet's nftables table is missing; replacing it in full", { family });
           this.forceFull = true;

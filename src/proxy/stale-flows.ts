@@ -15,6 +15,7 @@
 import { tryParseIP } from "../ipnet/address.ts";
 import { serviceKey } from "../k8s/service-model.ts";
 import type { ServiceEntry } from "./endpoint-index.ts";
+import type { EntryChange } from "./synced-services.ts";
 
 /** Entries to delete: UDP flows to `destination` (a ClusterIP, or any address for a NodePort) DNATed to `endpoint`. */
 export interface StaleFlow {
@@ -52,40 +53,50 @@ function udpTargets(entry: ServiceEntry): Map<string, StaleFlow> {
   return out;
 }
 
-/** UDP (destination, port, endpoint) triples reachable before and not after. */
-export function staleUdpFlows(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): StaleFlow[] {
-  const after = new Map<string, ServiceEntry>();
-  for (const entry of next) after.set(serviceKey(entry.service), entry);
+/** The Services that differ between two whole lists, as changes. */
+function changesBetween(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): EntryChange[] {
+  const before = new Map(prev.map((e) => [serviceKey(e.service), e] as const));
+  const after = new Map(next.map((e) => [serviceKey(e.service), e] as const));
+  const out: EntryChange[] = [];
+  for (const [key, was] of before) if (after.get(key) !== was) out.push([key, was, after.get(key)]);
+  for (const [key, now] of after) if (!before.has(key)) out.push([key, undefined, now]);
+  return out;
+}
+
+/** UDP (destination, port, endpoint) triples reachable before a change and not after. */
+export function staleUdpFlowsOf(changes: Iterable<EntryChange>): StaleFlow[] {
   const stale: StaleFlow[] = [];
-  for (const entry of prev) {
-    const now = after.get(serviceKey(entry.service));
-    if (now === entry) continue;
+  for (const [, was, now] of changes) {
+    if (was === undefined || was === now) continue;
     const kept = now ? udpTargets(now) : new Map<string, StaleFlow>();
-    for (const [key, flow] of udpTargets(entry)) if (!kept.has(key)) stale.push(flow);
+    for (const [key, flow] of udpTargets(was)) if (!kept.has(key)) stale.push(flow);
   }
   return stale;
 }
 
-/** Untranslated flows to UDP ports (ClusterIP and NodePort) that have endpoints now and had none before. */
-export function newlyServedUdp(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): StaleFlow[] {
-  const before = new Map<string, ServiceEntry>();
-  for (const entry of prev) before.set(serviceKey(entry.service), entry);
-  const served = (entry: ServiceEntry | undefined): Set<string> => {
-    const out = new Set<string>();
-    if (entry === undefined || entry.endpoints.length === 0) return out;
-    for (const port of entry.service.ports) {
-      if (port.protocol !== "UDP") continue;
-      for (const ip of entry.service.clusterIPs) out.add(`${ip}|${port.port}`);
-      if (port.nodePort !== undefined) out.add(`*|${port.nodePort}`);
-    }
-    return out;
-  };
+/** staleUdpFlowsOf between two whole lists of Services. */
+export function staleUdpFlows(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): StaleFlow[] {
+  return staleUdpFlowsOf(changesBetween(prev, next));
+}
+
+function served(entry: ServiceEntry | undefined): Set<string> {
+  const out = new Set<string>();
+  if (entry === undefined || entry.endpoints.length === 0) return out;
+  for (const port of entry.service.ports) {
+    if (port.protocol !== "UDP") continue;
+    for (const ip of entry.service.clusterIPs) out.add(`${ip}|${port.port}`);
+    if (port.nodePort !== undefined) out.add(`*|${port.nodePort}`);
+  }
+  return out;
+}
+
+/** Untranslated flows to UDP ports (ClusterIP and NodePort) that have endpoints after a change and had none before. */
+export function newlyServedUdpOf(changes: Iterable<EntryChange>): StaleFlow[] {
   const flows: StaleFlow[] = [];
-  for (const entry of next) {
-    const was = before.get(serviceKey(entry.service));
-    if (was === entry) continue;
+  for (const [, was, now] of changes) {
+    if (was === now) continue;
     const old = served(was);
-    for (const key of served(entry)) {
+    for (const key of served(now)) {
       if (old.has(key)) continue;
       const [dst, port] = key.split("|") as [string, string];
       if (dst === "*") {
@@ -99,6 +110,11 @@ export function newlyServedUdp(prev: readonly ServiceEntry[], next: readonly Ser
     }
   }
   return flows;
+}
+
+/** newlyServedUdpOf between two whole lists of Services. */
+export function newlyServedUdp(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): StaleFlow[] {
+  return newlyServedUdpOf(changesBetween(prev, next));
 }
 
 /** The `conntrack` arguments that delete one stale flow's entries. */

@@ -12,7 +12,7 @@ describe("tableInputs", () => {
   const egress = { masqueradeEgress: true, keepPrivateRanges: false, nonMasqueradeCidrs: ["203.0.113.0/24"] };
 
   test("every table keeps the VPC unmasqueraded, beside the other exemptions", () => {
-    const inputs = tableInputs({ ...view, vpcCidrs: ["192.0.2.0/24", "2001:db8::/64"] }, egress, []);
+    const inputs = tableInputs({ ...view, vpcCidrs: ["192.0.2.0/24", "2001:db8::/64"] }, egress, false);
     expect(inputs.map((i) => i.family)).toEqual(["ip", "ip6"]);
     for (const input of inputs)
       expect(input.nonMasqueradeCidrs).toEqual([
@@ -26,7 +26,7 @@ describe("tableInputs", () => {
   });
 
   test("without a VPC the list is as before", () => {
-    expect(tableInputs(view, egress, [])[0]?.nonMasqueradeCidrs).toEqual([
+    expect(tableInputs(view, egress, false)[0]?.nonMasqueradeCidrs).toEqual([
       "10.244.0.0/16",
       "fd00:10:244::/56",
       "10.96.0.0/12",

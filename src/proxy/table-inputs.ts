@@ -1,12 +1,11 @@
 /**
- * Which of podnet's tables a node needs and what each is rendered from (pure): the node's view of
- * itself and its cluster, its egress policy and the Services with their endpoints. Read at every
+ * Which of podnet's tables a node needs and what each is rendered from besides the Services (pure):
+ * the node's view of itself and its cluster, and its egress policy. Read at every
  * sync, so a node IP or a cluster CIDR that changes is in the next one.
  */
-import type { ServiceEntry } from "./endpoint-index.ts";
 import { nonMasqueradeCidrs } from "./masquerade-cidrs.ts";
 import type { NftFamily } from "./nft-model.ts";
-import type { ProxyInput } from "./ruleset.ts";
+import type { NodeInput } from "./ruleset.ts";
 
 /** What the proxy needs to know about its node and cluster. */
 export interface NodeView {
@@ -32,19 +31,16 @@ export interface EgressPolicy {
 }
 
 /** An IPv6 table as well when the cluster or a Service has IPv6 addresses. */
-function families(view: NodeView, entries: readonly ServiceEntry[]): NftFamily[] {
-  const v6 =
-    [...view.clusterCidrs, ...view.serviceCidrs].some((c) => c.includes(":")) ||
-    entries.some((e) => e.service.clusterIPs.some((ip) => ip.includes(":")));
+function families(view: NodeView, anyServiceIPv6: boolean): NftFamily[] {
+  const v6 = anyServiceIPv6 || [...view.clusterCidrs, ...view.serviceCidrs].some((c) => c.includes(":"));
   return v6 ? ["ip", "ip6"] : ["ip"];
 }
 
-/** The render input of every table the node needs, IPv4 first. */
-export function tableInputs(
-  view: NodeView,
-  egress: EgressPolicy,
-  entries: readonly ServiceEntry[],
-): ProxyInput[] {
+/**
+ * The node part of every table the node needs, IPv4 first; `anyServiceIPv6`: some Service has
+ * an IPv6 ClusterIP.
+ */
+export function tableInputs(view: NodeView, egress: EgressPolicy, anyServiceIPv6: boolean): NodeInput[] {
   const noMasquerade = nonMasqueradeCidrs({
     clusterCidrs: view.clusterCidrs,
     serviceCidrs: view.serviceCidrs,
@@ -52,9 +48,8 @@ export function tableInputs(
     keepPrivateRanges: egress.keepPrivateRanges,
     extra: egress.nonMasqueradeCidrs,
   });
-  return families(view, entries).map((family) => ({
+  return families(view, anyServiceIPv6).map((family) => ({
     family,
-    services: entries,
     nodeIPs: view.nodeIPs,
     podCidrs: view.clusterCidrs,
     nonMasqueradeCidrs: noMasquerade,

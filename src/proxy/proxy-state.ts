@@ -1,0 +1,352 @@
+/**
+ * The proxy's table of one family, kept per Service so that a change costs what changed (pure).
+ * renderRuleset + diffRulesets re-walk all Services on every sync (memoised, but still 10,000
+ * fingerprints, claims and identity checks for one endpoint); kube-proxy's nftables mode skips
+ * unchanged Services the same way (KEP-3866). Here an update takes only the changed Services:
+ * each is resolved, claims its ports (port-claims.ts tells which other Services that touches),
+ * is rendered by the same functions as the full renderer, and its old and new rules and elements
+ * make the transaction. Shared set elements are reference-counted (element-refs.ts), the shared
+ * DNAT chains counted per protocol and endpoint count.
+ *
+ * The full renderer stays the definition: snapshot() of the state after any sequence of updates
+ * renders to the very text renderRuleset gives for the same input (proxy-state.test.ts checks
+ * this over long random sequences).
+ */
+
+import { AddressCanonicalizer, ipFamilyOf } from "./addresses.ts";
+import { diffService, fullSync, needsFullSync, type SyncPlan } from "./diff.ts";
+import { dnatChains } from "./dnat-chains.ts";
+import { ElementRefs } from "./element-refs.ts";
+import type { ServiceEntry } from "./endpoint-index.ts";
+import type { NftChain, NftFamily, RenderProblem, Ruleset, ServiceRules } from "./nft-model.ts";
+import { NO_SHARED_ELEMENTS, setDeclaration, TABLE_NAME } from "./nft-model.ts";
+import { PortClaims } from "./port-claims.ts";
+import { type NodeInput, type NodePart, renderNodePart } from "./ruleset.ts";
+import { claimPorts, resolveService } from "./service-plan.ts";
+import { renderServiceRules, type ServiceRender } from "./service-render.ts";
+import { type FamilyService, nodePortKey, serviceIpKey } from "./service-rules.ts";
+import { Transaction } from "./transaction.ts";
+
+/** One Service as the state holds it. */
+interface Memo extends ServiceRender {
+  readonly entry: ServiceEntry;
+  readonly resolved: FamilyService | undefined;
+  readonly resolveProblems: readonly RenderProblem[];
+  readonly claimProblems: readonly RenderProblem[];
+  /** Claims.key: which ports (and NodePorts) it got. */
+  readonly claims: string;
+}
+
+const NO_RULES: ServiceRules = { chains: [], sets: [], shared: NO_SHARED_ELEMENTS };
+
+/** Services to bring up to date: their entry (undefined: gone) and whether to resolve it again. */
+type Pending = Map<string, { readonly entry: ServiceEntry | undefined; readonly resolve: boolean }>;
+
+const sameProblems = (a: readonly RenderProblem[], b: readonly RenderProblem[]): boolean =>
+  a.length === b.length && a.every((p, i) => p.message === b[i]?.message);
+
+/** A Ruleset of the node part alone, for needsFullSync. */
+const nodeRuleset = (family: NftFamily, part: NodePart): Ruleset => ({
+  family,
+  table: TABLE_NAME,
+  sets: part.sets,
+  chains: part.chains,
+  services: new Map(),
+  problems: [],
+});
+
+/** Counts of the shared DNAT chains in use ("proto/count"), with the counts before an update. */
+class ChainCounts {
+  readonly counts = new Map<string, number>();
+  private readonly before = new Map<string, number>();
+
+  move(pair: string, by: 1 | -1): void {
+    const was = this.counts.get(pair) ?? 0;
+    if (!this.before.has(pair)) this.before.set(pair, was);
+    if (was + by === 0) this.counts.delete(pair);
+    else this.counts.set(pair, was + by);
+  }
+
+  /** Pairs that came into use and went out of use since the last call. */
+  take(): { added: string[]; removed: string[] } {
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const [pair, was] of this.before) {
+      const now = this.counts.get(pair) ?? 0;
+      if (was === 0 && now > 0) added.push(pair);
+      else if (was > 0 && now === 0) removed.push(pair);
+    }
+    this.before.clear();
+    return { added, removed };
+  }
+}
+
+export class ProxyState {
+  private readonly memos = new Map<string, Memo>();
+  private readonly claims = new PortClaims();
+  private readonly refs = new ElementRefs();
+  private readonly endpointChains = new ChainCounts();
+  private readonly nodePortChains = new ChainCounts();
+  /** Keys of the Services with problems, so problems are listed without walking every Service. */
+  private readonly problemKeys = new Set<string>();
+  private node: { readonly input: NodeInput; readonly text: string; readonly part: NodePart } | undefined;
+  /** Whether the kernel may not hold the previous state: the next update is a full sync. */
+  private unknown = true;
+
+  constructor(readonly family: NftFamily) {}
+
+  get serviceCount(): number {
+    return this.memos.size;
+  }
+
+  /** The next update replaces the table in full (the kernel's table is not what this state says). */
+  markUnknown(): void {
+    this.unknown = true;
+  }
+
+  /**
+   * Brings the state to `node` and the given Service changes (key "namespace/name" → entry, or
+   * undefined when the Service is gone). Returns the sync that takes a kernel holding the previous
+   * state to the new one: full on the first update and after markUnknown(), else partial or none.
+   */
+  update(node: NodeInput, changes: Iterable<readonly [string, ServiceEntry | undefined]>): SyncPlan {
+    if (node.family !== this.family)
+      throw new RangeError(`the ${this.family} table cannot be rendered from ${node.family} input`);
+    const tx = new Transaction(`${this.family} ${TABLE_NAME}`);
+    const nodeChange = this.updateNode(node, tx);
+    let full = nodeChange.full;
+    const pending: Pending = new Map();
+    if (nodeChange.renamed) {
+      // Which endpoints are local follows the node's name: every Service is rendered again.
+      for (const [key, memo] of this.memos) pending.set(key, { entry: memo.entry, resolve: true });
+    }
+    for (const [key, entry] of changes) {
+      const memo = this.memos.get(key);
+      if (entry === memo?.entry && !pending.has(key)) continue;
+      pending.set(key, { entry, resolve: true });
+    }
+    if (this.applyServices(pending, tx)) full = true;
+    if (this.unknown || full) {
+      this.unknown = false;
+      return this.fullSync();
+    }
+    const text = tx.text();
+    return text === "" ? { kind: "none" } : { kind: "partial", text };
+  }
+
+  /** update() with every Service: the ones not listed are gone. */
+  updateAll(node: NodeInput, entries: Iterable<readonly [string, ServiceEntry]>): SyncPlan {
+    const changes = new Map<string, ServiceEntry | undefined>(entries);
+    for (const key of this.memos.keys()) if (!changes.has(key)) changes.set(key, undefined);
+    return this.update(node, changes);
+  }
+
+  /** The transaction that replaces the table in full with this state. */
+  fullSync(): Extract<SyncPlan, { kind: "full" }> {
+    return fullSync(this.snapshot());
+  }
+
+  /** The whole state as a Ruleset, Services in key order (O(n log n): full syncs, diagnosis, tests). */
+  snapshot(): Ruleset {
+    const part = this.nodePart();
+    const keys = [...this.memos.keys()].sort();
+    const services = new Map<string, ServiceRules>();
+    for (const key of keys) services.set(key, this.memos.get(key) as Memo);
+    const chains = new Map<string, NftChain>(part.chains);
+    for (const chain of dnatChains(
+      this.family,
+      this.endpointChains.counts.keys(),
+      this.nodePortChains.counts.keys(),
+    ))
+      chains.set(chain.name, chain);
+    return {
+      family: this.family,
+      table: TABLE_NAME,
+      sets: part.sets,
+      chains,
+      services,
+      problems: this.problems,
+    };
+  }
+
+  /** The input that could not be rendered: the node's, then each Service's in key order. */
+  get problems(): RenderProblem[] {
+    const out = [...this.nodePart().problems];
+    for (const key of [...this.problemKeys].sort()) {
+      const memo = this.memos.get(key);
+      if (memo) out.push(...memo.resolveProblems, ...memo.claimProblems);
+    }
+    return out;
+  }
+
+  private nodePart(): NodePart {
+    if (this.node === undefined) throw new Error(`the ${this.family} table has no node input yet`);
+    return this.node.part;
+  }
+
+  /**
+   * Takes the node input; its changes go into `tx`. `full`: they cannot be made in place;
+   * `renamed`: the node's name changed, so every Service must be rendered again.
+   */
+  private updateNode(input: NodeInput, tx: Transaction): { full: boolean; renamed: boolean } {
+    const text = JSON.stringify([
+      input.nodeIPs,
+      input.podCidrs,
+      input.nonMasqueradeCidrs,
+      input.masqueradeEgress,
+      input.nodeName ?? null,
+    ]);
+    const old = this.node;
+    if (old?.text === text) return { full: false, renamed: false };
+    const part = renderNodePart(input);
+    this.node = { input, text, part };
+    if (old === undefined) return { full: true, renamed: false };
+    const renamed = old.input.nodeName !== input.nodeName;
+    if (needsFullSync(nodeRuleset(this.family, old.part), nodeRuleset(this.family, part)))
+      return { full: true, renamed };
+    for (const [name, set] of part.sets) tx.set(old.part.sets.get(name), set);
+    for (const [name, chain] of part.chains) tx.chain(old.part.chains.get(name), chain);
+    return { full: false, renamed };
+  }
+
+  /** Brings the pending Services up to date; true when the change needs a full sync. */
+  private applyServices(pending: Pending, tx: Transaction): boolean {
+    if (pending.size === 0) return false;
+    const addresses = new AddressCanonicalizer(ipFamilyOf(this.family));
+    const nodeName = this.node?.input.nodeName;
+    const fresh = new Map<string, { resolved: FamilyService | undefined; problems: RenderProblem[] }>();
+    // 1. Resolve the changed Services and record the ports they ask for.
+    const contested = new Set<string>();
+    for (const [key, { entry }] of pending) {
+      const problems: RenderProblem[] = [];
+      const resolved =
+        entry === undefined
+          ? undefined
+          : resolveService(addresses, entry.service, entry.endpoints, problems, nodeName);
+      fresh.set(key, { resolved, problems });
+      const asked =
+        resolved && entry
+          ? claimPorts(
+              resolved,
+              entry.service.ports,
+              this.claims.ownersFor(key, { ports: true, nodePorts: true }),
+              [],
+            )
+          : undefined;
+      const keys = asked?.ports.map((p) => serviceIpKey(resolved?.clusterIP ?? "", p.protocol, p.port)) ?? [];
+      this.claims.setPorts(key, keys, contested);
+      contested.add(key);
+    }
+    const source = (key: string) => {
+      const f = fresh.get(key);
+      if (f) return { entry: pending.get(key)?.entry, resolved: f.resolved, problems: f.problems };
+      const memo = this.memos.get(key);
+      return { entry: memo?.entry, resolved: memo?.resolved, problems: memo?.resolveProblems ?? [] };
+    };
+    // 2. The NodePorts of the ports they (and the Services contesting those ports) now win.
+    const affected = new Set<string>(contested);
+    for (const key of contested) {
+      const { entry, resolved } = source(key);
+      const won =
+        resolved && entry
+          ? claimPorts(
+              resolved,
+              entry.service.ports,
+              this.claims.ownersFor(key, { ports: false, nodePorts: true }),
+              [],
+            )
+          : undefined;
+      const keys = (won?.ports ?? []).flatMap((p) =>
+        p.nodePort === undefined ? [] : [nodePortKey(p.protocol, p.nodePort)],
+      );
+      this.claims.setNodePorts(key, keys, affected);
+    }
+    // 3. Claim and render every Service whose claims may have changed.
+    let full = false;
+    for (const key of affected) {
+      const { entry, resolved, problems } = source(key);
+      const old = this.memos.get(key);
+      const next =
+        entry === undefined ? undefined : this.render(key, entry, resolved, problems, old, fresh.has(key));
+      if (next === old) continue;
+      if (this.record(key, old, next, tx)) full = true;
+    }
+    this.finishChains(tx);
+    for (const [name, { remove, add }] of this.refs.take()) tx.elements(name, remove, add);
+    return full;
+  }
+
+  private render(
+    key: string,
+    entry: ServiceEntry,
+    resolved: FamilyService | undefined,
+    resolveProblems: RenderProblem[] | readonly RenderProblem[],
+    old: Memo | undefined,
+    resolvedAgain: boolean,
+  ): Memo {
+    if (resolved === undefined) {
+      const none: Memo = {
+        entry,
+        resolved,
+        resolveProblems,
+        claimProblems: [],
+        claims: "",
+        ...renderServiceRules(this.family, undefined, []),
+      };
+      return !resolvedAgain && old !== undefined ? old : none;
+    }
+    const claimProblems: RenderProblem[] = [];
+    const claims = claimPorts(
+      resolved,
+      entry.service.ports,
+      this.claims.ownersFor(key, { ports: false, nodePorts: false }),
+      claimProblems,
+    );
+    if (
+      !resolvedAgain &&
+      old !== undefined &&
+      old.claims === claims.key &&
+      sameProblems(old.claimProblems, claimProblems)
+    )
+      return old;
+    return {
+      entry,
+      resolved,
+      resolveProblems,
+      claimProblems,
+      claims: claims.key,
+      ...renderServiceRules(this.family, resolved, claims.ports),
+    };
+  }
+
+  /** Puts `next` in place of `old` and writes the difference; true when it needs a full sync. */
+  private record(key: string, old: Memo | undefined, next: Memo | undefined, tx: Transaction): boolean {
+    let full = false;
+    const oldSets = new Map(old?.sets.map((s) => [s.name, s]));
+    for (const set of next?.sets ?? []) {
+      const was = oldSets.get(set.name);
+      if (was !== undefined && setDeclaration(was) !== setDeclaration(set)) full = true;
+    }
+    diffService(tx, old, next ?? NO_RULES);
+    this.refs.service(old?.shared ?? NO_SHARED_ELEMENTS, next?.shared ?? NO_SHARED_ELEMENTS);
+    for (const pair of old?.endpointChains ?? []) this.endpointChains.move(pair, -1);
+    for (const pair of old?.nodePortChains ?? []) this.nodePortChains.move(pair, -1);
+    for (const pair of next?.endpointChains ?? []) this.endpointChains.move(pair, 1);
+    for (const pair of next?.nodePortChains ?? []) this.nodePortChains.move(pair, 1);
+    if (next === undefined) this.memos.delete(key);
+    else this.memos.set(key, next);
+    if (next !== undefined && next.resolveProblems.length + next.claimProblems.length > 0)
+      this.problemKeys.add(key);
+    else this.problemKeys.delete(key);
+    return full;
+  }
+
+  /** Adds the shared DNAT chains that came into use, removes those that went out of use. */
+  private finishChains(tx: Transaction): void {
+    const endpoints = this.endpointChains.take();
+    const nodePorts = this.nodePortChains.take();
+    for (const chain of dnatChains(this.family, endpoints.added, nodePorts.added)) tx.chain(undefined, chain);
+    for (const chain of dnatChains(this.family, endpoints.removed, nodePorts.removed))
+      tx.removeChain(chain.name);
+  }
+}
