@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
-import type { PodRecord, Service } from "../k8s/service-model.ts";
-import { endpointsOf } from "../k8s/service-model.ts";
-import { EndpointIndex } from "./endpoint-index.ts";
+import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
+import { endpointsOf, serviceKey } from "../k8s/service-model.ts";
+import { EndpointIndex, type ServiceEntry } from "./endpoint-index.ts";
 
 const svc = (ns: string, name: string, selector: Record<string, string>): Service => ({
   namespace: ns,
@@ -152,5 +152,182 @@ describe("EndpointIndex", () => {
       "a/db",
       "a/web",
     ]);
+  });
+});
+
+/** The definition: a Service's endpoints are endpointsOf over all pods of its namespace, in this order. */
+function definition(service: Service, pods: Iterable<PodRecord>): Endpoint[] {
+  const ofNamespace = [...pods].filter((p) => p.namespace === service.namespace);
+  return endpointsOf(service, ofNamespace).sort((a, b) =>
+    a.pod !== b.pod
+      ? a.pod < b.pod
+        ? -1
+        : 1
+      : a.ip !== b.ip
+        ? a.ip < b.ip
+          ? -1
+          : 1
+        : a.node < b.node
+          ? -1
+          : 1,
+  );
+}
+
+describe("EndpointIndex against its definition", () => {
+  const selectors: Record<string, string>[] = [
+    { app: "x" },
+    { app: "y" },
+    { app: "x", tier: "web" },
+    { tier: "web" },
+    { tier: "db", app: "y" },
+    {},
+  ];
+  const labelSets: Record<string, string>[] = [
+    { app: "x" },
+    { app: "x", tier: "web" },
+    { app: "y", tier: "db" },
+    { app: "y", tier: "web", extra: "1" },
+    { tier: "web" },
+    { app: "z" },
+    {},
+  ];
+
+  for (const seed of [1, 2, 3, 4]) {
+    test(`after each random event every entry equals the definition and takeChanged names exactly the changed Services (seed ${seed})`, () => {
+      const random = mulberry32(seed);
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)] as T;
+      const index = new EndpointIndex();
+      const services = new Map<string, Service>();
+      const pods = new Map<string, PodRecord>();
+      // What a follower last saw of each Service: its entry object and its content.
+      let seen = new Map<string, { entry: ServiceEntry; text: string }>();
+      const text = (service: Service, endpoints: readonly Endpoint[]) => JSON.stringify([service, endpoints]);
+      let replacedUnchanged = 0;
+      let kept = 0;
+      for (let step = 0; step < 1500; step++) {
+        const ns = pick(["a", "b", "c"]);
+        const r = random();
+        if (r < 0.12) {
+          const s = {
+            ...svc(ns, pick(["s1", "s2", "s3", "s4"]), pick(selectors)),
+            clusterIPs: [pick(["10.96.0.1", "10.96.0.2"])],
+          };
+          services.set(`${ns}/${s.name}`, s);
+          index.putService(s);
+        } else if (r < 0.17) {
+          const name = pick(["s1", "s2", "s3", "s4"]);
+          services.delete(`${ns}/${name}`);
+          index.deleteService(ns, name);
+        } else if (r < 0.85) {
+          // A pod moving in or out of selectors, flipping readiness, changing or adding IPs.
+          const ips =
+            random() < 0.15
+              ? [`10.244.0.${1 + Math.floor(random() * 4)}`, "fd00::1"]
+              : [`10.244.0.${1 + Math.floor(random() * 4)}`];
+          const p: PodRecord = {
+            ...pod(pick(["n1", "n2"]), ns, pick(["p1", "p2", "p3", "p4", "p5"]), "", pick(labelSets)),
+            ips,
+            ...(random() < 0.4 ? { ready: random() < 0.5 } : {}),
+          };
+          pods.set(`${p.node}/${ns}/${p.name}`, p);
+          index.putPod(p);
+        } else if (r < 0.98) {
+          const ref = { node: pick(["n1", "n2"]), namespace: ns, name: pick(["p1", "p2", "p3", "p4", "p5"]) };
+          pods.delete(`${ref.node}/${ns}/${ref.name}`);
+          index.deletePod(ref);
+        } else {
+          index.reset([...services.values()], [...pods.values()]);
+          expect(index.takeChanged()).toEqual(new Set());
+          seen = new Map(
+            index
+              .entries()
+              .map((e) => [serviceKey(e.service), { entry: e, text: text(e.service, e.endpoints) }]),
+          );
+          continue;
+        }
+        const entries = index.entries();
+        expect(entries.map((e) => serviceKey(e.service))).toEqual([...services.keys()].sort());
+        const now = new Map<string, { entry: ServiceEntry; text: string }>();
+        for (const entry of entries) {
+          const key = serviceKey(entry.service);
+          // A re-put of an equal Service keeps the record it replaces.
+          expect(entry.service).toEqual(services.get(key) as Service);
+          expect(entry.endpoints).toEqual(definition(entry.service, pods.values()));
+          expect(index.entry(key)).toBe(entry);
+          now.set(key, { entry, text: text(entry.service, entry.endpoints) });
+        }
+        const expected = new Set<string>();
+        for (const key of new Set([...seen.keys(), ...now.keys()])) {
+          const before = seen.get(key);
+          const after = now.get(key);
+          if (before?.text !== after?.text) expected.add(key);
+          // An unchanged Service keeps its entry object; a changed one gets a new one.
+          if (before !== undefined && after !== undefined) {
+            if (before.text === after.text) {
+              if (before.entry !== after.entry) replacedUnchanged++;
+              else kept++;
+            } else expect(after.entry).not.toBe(before.entry);
+          }
+        }
+        expect(index.takeChanged()).toEqual(expected);
+        seen = now;
+      }
+      expect(replacedUnchanged).toBe(0);
+      expect(kept).toBeGreaterThan(100);
+      expect(index.counts).toEqual({ services: services.size, pods: pods.size });
+    });
+  }
+
+  test("a pod event that leaves a Service's endpoints as they were keeps its entry (a behaviour change)", () => {
+    const index = new EndpointIndex();
+    index.reset(
+      [svc("a", "web", { app: "web" })],
+      [
+        pod("n1", "a", "p1", "10.244.1.2", { app: "web" }),
+        pod("n1", "a", "p2", "10.244.1.3", { app: "web" }),
+      ],
+    );
+    const entry = index.entry("a/web");
+    // Re-put unchanged, a label the selector ignores, an unready pod changing its IP, an equal Service.
+    index.putPod(pod("n1", "a", "p1", "10.244.1.2", { app: "web" }));
+    index.putPod(pod("n1", "a", "p1", "10.244.1.2", { app: "web", version: "2" }));
+    index.putPod({ ...pod("n1", "a", "p2", "10.244.1.3", { app: "web" }), ready: false });
+    expect(index.takeChanged()).toEqual(new Set(["a/web"]));
+    const unready = index.entry("a/web");
+    expect(unready).not.toBe(entry);
+    index.putPod({ ...pod("n1", "a", "p2", "10.244.1.9", { app: "web" }), ready: false });
+    index.putService(svc("a", "web", { app: "web" }));
+    expect(index.takeChanged()).toEqual(new Set());
+    expect(index.entry("a/web")).toBe(unready as ServiceEntry);
+    expect(unready?.endpoints).toEqual([{ ip: "10.244.1.2", node: "n1", pod: "a/p1" }]);
+  });
+
+  test("records of one pod on two nodes with one IP are ordered by node, whatever the order of events", () => {
+    const orders = [
+      ["n2", "n1"],
+      ["n1", "n2"],
+    ].map((nodes) => {
+      const index = new EndpointIndex();
+      index.putService(svc("a", "web", { app: "web" }));
+      for (const node of nodes) index.putPod(pod(node, "a", "p1", "10.244.1.2", { app: "web" }));
+      return index.entry("a/web")?.endpoints.map((e) => e.node);
+    });
+    expect(orders).toEqual([
+      ["n1", "n2"],
+      ["n1", "n2"],
+    ]);
+  });
+
+  test("a Service with an empty selector selects nothing; a namespace left empty is forgotten", () => {
+    const index = new EndpointIndex();
+    index.putPod(pod("n1", "a", "p1", "10.244.1.2", { app: "web" }));
+    index.putService(svc("a", "all", {}));
+    expect(index.entry("a/all")?.endpoints).toEqual([]);
+    index.putService(svc("a", "all", { app: "web" }));
+    expect(index.entry("a/all")?.endpoints.map((e) => e.ip)).toEqual(["10.244.1.2"]);
+    index.deleteService("a", "all");
+    index.deletePod({ node: "n1", namespace: "a", name: "p1" });
+    expect(index.counts).toEqual({ services: 0, pods: 0 });
+    expect(index.entries()).toEqual([]);
   });
 });

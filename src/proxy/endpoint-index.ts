@@ -1,86 +1,77 @@
 /**
  * The proxy's picture of the cluster (pure): Services and pod records as the watches report them,
- * and each Service's endpoints kept up to date incrementally. A pod change recomputes only the
- * Services of its namespace, a Service change scans only its namespace's pods, so one event
- * among 10,000 Services and 100,000 pods stays cheap. It also notes the keys of the Services whose
- * entry it replaced or removed (takeChanged), so a follower updates only those, and keeps the
- * sorted list of entries until something changes.
+ * and each Service's endpoints kept up to date incrementally. Per namespace (EndpointIndexNamespace)
+ * pods are filed by label and Services by a selector term, and each Service keeps the pods it
+ * selects: a pod event costs the Services whose selector matches it, each in O(its endpoints), and
+ * a Service change costs the pods under its selector term, so one event among 10,000 Services and
+ * 100,000 pods stays cheap. An entry is replaced only when its Service record or its endpoints
+ * change; the index notes the keys of the entries it replaced or removed (takeChanged), so a
+ * follower updates only those, and keeps the sorted list of entries, patched in place while only
+ * existing entries are replaced.
  */
-import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
-import { endpointsOf, serviceKey } from "../k8s/service-model.ts";
+import type { PodRecord, Service } from "../k8s/service-model.ts";
+import { EndpointIndexNamespace, type ServiceEntry } from "./endpoint-index-namespace.ts";
 
-export interface ServiceEntry {
-  readonly service: Service;
-  readonly endpoints: readonly Endpoint[];
-}
+export type { ServiceEntry } from "./endpoint-index-namespace.ts";
 
 const podKey = (p: { node: string; namespace: string; name: string }) => `${p.node}/${p.namespace}/${p.name}`;
 
-function byPodThenIp(a: Endpoint, b: Endpoint): number {
-  if (a.pod !== b.pod) return a.pod < b.pod ? -1 : 1;
-  return a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0;
-}
-
-function namespaced<T>(index: Map<string, Map<string, T>>, ns: string): Map<string, T> {
-  let inner = index.get(ns);
-  if (inner === undefined) {
-    inner = new Map();
-    index.set(ns, inner);
-  }
-  return inner;
-}
-
 export class EndpointIndex {
-  /** namespace → service key → entry */
-  private readonly services = new Map<string, Map<string, ServiceEntry>>();
-  /** namespace → node/namespace/name → pod */
-  private readonly pods = new Map<string, Map<string, PodRecord>>();
-  private serviceCount = 0;
-  private podCount = 0;
+  private readonly namespaces = new Map<string, EndpointIndexNamespace>();
   /** Keys of the Services whose entry was replaced or removed since the last takeChanged(). */
   private changed = new Set<string>();
+  /** All entries sorted by key, and each key's place in it; undefined after an add or a removal. */
   private sorted: ServiceEntry[] | undefined;
+  private readonly position = new Map<string, number>();
+
+  private readonly noted = (key: string, entry: ServiceEntry | undefined): void => {
+    this.changed.add(key);
+    if (this.sorted === undefined) return;
+    const at = entry === undefined ? undefined : this.position.get(key);
+    if (at === undefined) this.sorted = undefined;
+    else this.sorted[at] = entry as ServiceEntry;
+  };
 
   /** Replaces everything (after a list). */
   reset(services: readonly Service[], pods: readonly PodRecord[]): void {
-    this.services.clear();
-    this.pods.clear();
-    this.podCount = 0;
-    this.serviceCount = 0;
+    this.namespaces.clear();
     this.sorted = undefined;
-    for (const pod of pods) this.putPodOnly(pod);
+    // Pods first: with no Services yet they touch nothing, and each Service then takes its pods
+    // from its selector term.
+    for (const pod of pods) this.putPod(pod);
     for (const service of services) this.putService(service);
     this.changed.clear();
   }
 
   get counts(): { services: number; pods: number } {
-    return { services: this.serviceCount, pods: this.podCount };
+    let services = 0;
+    let pods = 0;
+    for (const ns of this.namespaces.values()) {
+      services += ns.serviceCount;
+      pods += ns.podCount;
+    }
+    return { services, pods };
   }
 
   putService(service: Service): void {
-    const inner = namespaced(this.services, service.namespace);
-    const key = serviceKey(service);
-    if (!inner.has(key)) this.serviceCount++;
-    this.replace(inner, key, { service, endpoints: this.endpointsFor(service) });
+    this.namespace(service.namespace).putService(service);
   }
 
   deleteService(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
-    if (!this.services.get(namespace)?.delete(key)) return;
-    this.serviceCount--;
-    this.changed.add(key);
-    this.sorted = undefined;
+    const ns = this.namespaces.get(namespace);
+    if (ns?.deleteService(`${namespace}/${name}`)) this.dropIfEmpty(namespace, ns);
   }
 
   /** The entry of a Service by its key, namespace/name. */
   entry(key: string): ServiceEntry | undefined {
     const slash = key.indexOf("/");
-    return slash < 0 ? undefined : this.services.get(key.slice(0, slash))?.get(key);
+    return slash < 0 ? undefined : this.namespaces.get(key.slice(0, slash))?.entry(key);
   }
 
   /**
    * The keys of the Services whose entry was replaced or removed since the last call (after
-   * reset(), only later changes: a follower takes everything from entries() then).
+   * reset(), only later changes: a follower takes everything from entries() then). An entry is
+   * replaced only when its Service record or its endpoints changed.
    */
   takeChanged(): Set<string> {
     const taken = this.changed;
@@ -89,60 +80,38 @@ export class EndpointIndex {
   }
 
   putPod(pod: PodRecord): void {
-    const old = this.pods.get(pod.namespace)?.get(podKey(pod));
-    this.putPodOnly(pod);
-    this.refresh(pod.namespace, [old, pod]);
+    this.namespace(pod.namespace).putPod(podKey(pod), pod);
   }
 
   deletePod(ref: { node: string; namespace: string; name: string }): void {
-    const inner = this.pods.get(ref.namespace);
-    const old = inner?.get(podKey(ref));
-    if (old === undefined) return;
-    inner?.delete(podKey(ref));
-    this.podCount--;
-    this.refresh(ref.namespace, [old]);
+    const ns = this.namespaces.get(ref.namespace);
+    if (ns?.deletePod(podKey(ref))) this.dropIfEmpty(ref.namespace, ns);
   }
 
   /** Every Service with its endpoints, sorted by namespace/name (a copy the caller may keep). */
   entries(): ServiceEntry[] {
     if (this.sorted === undefined) {
       const keyed: [string, ServiceEntry][] = [];
-      for (const inner of this.services.values()) keyed.push(...inner.entries());
+      for (const ns of this.namespaces.values()) for (const kv of ns.entries()) keyed.push(kv);
       keyed.sort(([ka], [kb]) => (ka < kb ? -1 : ka > kb ? 1 : 0));
+      this.position.clear();
+      for (let i = 0; i < keyed.length; i++) this.position.set((keyed[i] as [string, ServiceEntry])[0], i);
       this.sorted = keyed.map(([, e]) => e);
     }
     return this.sorted.slice();
   }
 
-  private replace(inner: Map<string, ServiceEntry>, key: string, entry: ServiceEntry): void {
-    inner.set(key, entry);
-    this.changed.add(key);
-    this.sorted = undefined;
-  }
-
-  private putPodOnly(pod: PodRecord): void {
-    const inner = namespaced(this.pods, pod.namespace);
-    if (!inner.has(podKey(pod))) this.podCount++;
-    inner.set(podKey(pod), pod);
-  }
-
-  private endpointsFor(service: Service): Endpoint[] {
-    const pods = this.pods.get(service.namespace);
-    return pods ? endpointsOf(service, [...pods.values()]).sort(byPodThenIp) : [];
-  }
-
-  /** Recomputes the Services of `namespace` that select any of `pods` (before or after). */
-  private refresh(namespace: string, pods: readonly (PodRecord | undefined)[]): void {
-    const inner = this.services.get(namespace);
-    if (inner === undefined) return;
-    for (const [key, entry] of inner) {
-      const selector = entry.service.selector;
-      const keys = Object.keys(selector);
-      const touched = pods.some(
-        (p) => p !== undefined && keys.length > 0 && keys.every((k) => p.labels[k] === selector[k]),
-      );
-      if (touched)
-        this.replace(inner, key, { service: entry.service, endpoints: this.endpointsFor(entry.service) });
+  private namespace(name: string): EndpointIndexNamespace {
+    let ns = this.namespaces.get(name);
+    if (ns === undefined) {
+      ns = new EndpointIndexNamespace(this.noted);
+      this.namespaces.set(name, ns);
     }
+    return ns;
+  }
+
+  /** A namespace whose last pod and Service went holds nothing worth keeping. */
+  private dropIfEmpty(name: string, ns: EndpointIndexNamespace): void {
+    if (ns.serviceCount === 0 && ns.podCount === 0) this.namespaces.delete(name);
   }
 }

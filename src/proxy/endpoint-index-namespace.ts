@@ -1,0 +1,200 @@
+/**
+ * One namespace of the EndpointIndex (pure): its pod records, its Services, and for each Service
+ * the pods its selector matches. Pods are filed under every label term and Services under one
+ * term of their selector (SelectorIndex), so a pod event costs the Services it can touch, each in
+ * O(its endpoints), and a Service change costs the pods under its term.
+ */
+import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
+import { endpointsOf, selects, serviceKey } from "../k8s/service-model.ts";
+import { labelTerm, SelectorIndex } from "./selector-index.ts";
+
+export interface ServiceEntry {
+  readonly service: Service;
+  readonly endpoints: readonly Endpoint[];
+}
+
+/** Called when an entry is replaced (or added), or with undefined when it is removed. */
+export type EntryListener = (key: string, entry: ServiceEntry | undefined) => void;
+
+interface ServiceState {
+  entry: ServiceEntry;
+  /**
+   * Every pod of the namespace the selector matches, ready or not, in no order (the records
+   * themselves, no copies; an array costs a third of a Map). The entry's endpoints are
+   * `endpointsOf` these, sorted.
+   */
+  readonly selected: PodRecord[];
+  /** The selector term the Service is filed under; undefined for an empty selector (selects nothing). */
+  readonly term: string | undefined;
+}
+
+/**
+ * Endpoints by pod, then IP, then node. The node only orders records of one pod name on two nodes
+ * (a pod moved, the old node's record not yet gone) that share an IP; without it their order would
+ * depend on the order of the events.
+ */
+export function byPodThenIp(a: Endpoint, b: Endpoint): number {
+  if (a.pod !== b.pod) return a.pod < b.pod ? -1 : 1;
+  if (a.ip !== b.ip) return a.ip < b.ip ? -1 : 1;
+  return a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
+}
+
+export function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Endpoint;
+    const y = b[i] as Endpoint;
+    if (x !== y && (x.ip !== y.ip || x.node !== y.node || x.pod !== y.pod)) return false;
+  }
+  return true;
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+/** Structural equality of two Service records (a re-put of the same record changes nothing). */
+function sameService(a: Service, b: Service): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sortedEndpoints(service: Service, selected: readonly PodRecord[]): Endpoint[] {
+  return endpointsOf(service, selected).sort(byPodThenIp);
+}
+
+export class EndpointIndexNamespace {
+  /** node/namespace/name → pod */
+  private readonly pods = new Map<string, PodRecord>();
+  /** namespace/name → Service */
+  private readonly services = new Map<string, ServiceState>();
+  private readonly podsByTerm = new SelectorIndex<string>();
+  private readonly servicesByTerm = new SelectorIndex<ServiceState>();
+
+  constructor(private readonly listener: EntryListener) {}
+
+  get serviceCount(): number {
+    return this.services.size;
+  }
+
+  get podCount(): number {
+    return this.pods.size;
+  }
+
+  entry(key: string): ServiceEntry | undefined {
+    return this.services.get(key)?.entry;
+  }
+
+  /** Every Service key with its entry. */
+  *entries(): Generator<[string, ServiceEntry]> {
+    for (const [key, state] of this.services) yield [key, state.entry];
+  }
+
+  putService(service: Service): void {
+    const key = serviceKey(service);
+    const old = this.services.get(key);
+    if (old !== undefined && sameLabels(old.entry.service.selector, service.selector)) {
+      // Same selector, same pods: only the Service record may have changed.
+      if (!sameService(old.entry.service, service)) {
+        old.entry = { service, endpoints: old.entry.endpoints };
+        this.listener(key, old.entry);
+      }
+      return;
+    }
+    if (old !== undefined && old.term !== undefined) this.servicesByTerm.delete(old.term, old);
+    const term = this.termFor(service.selector);
+    const selected: PodRecord[] = [];
+    if (term !== undefined)
+      for (const podKey of this.podsByTerm.withTerm(term)) {
+        const pod = this.pods.get(podKey) as PodRecord;
+        if (selects(service.selector, pod.labels)) selected.push(pod);
+      }
+    const endpoints = sortedEndpoints(service, selected);
+    const state: ServiceState = { entry: { service, endpoints }, selected, term };
+    this.services.set(key, state);
+    if (term !== undefined) this.servicesByTerm.add(term, state);
+    this.listener(key, state.entry);
+  }
+
+  /** False when there is no such Service. */
+  deleteService(key: string): boolean {
+    const state = this.services.get(key);
+    if (state === undefined) return false;
+    this.services.delete(key);
+    if (state.term !== undefined) this.servicesByTerm.delete(state.term, state);
+    this.listener(key, undefined);
+    return true;
+  }
+
+  putPod(podKey: string, pod: PodRecord): void {
+    const old = this.pods.get(podKey);
+    this.pods.set(podKey, pod);
+    if (old === undefined || !sameLabels(old.labels, pod.labels)) {
+      if (old !== undefined) this.podsByTerm.deleteLabels(old.labels, podKey);
+      this.podsByTerm.addLabels(pod.labels, podKey);
+    }
+    this.podChanged(old, pod);
+  }
+
+  /** False when there is no such pod. */
+  deletePod(podKey: string): boolean {
+    const old = this.pods.get(podKey);
+    if (old === undefined) return false;
+    this.pods.delete(podKey);
+    this.podsByTerm.deleteLabels(old.labels, podKey);
+    this.podChanged(old, undefined);
+    return true;
+  }
+
+  /**
+   * The term to file a Service under: the one with the fewest pods now (what a Service change
+   * scans), then the fewest Services (what a pod event checks).
+   */
+  private termFor(selector: Readonly<Record<string, string>>): string | undefined {
+    let best: string | undefined;
+    let bestPods = 0;
+    let bestServices = 0;
+    for (const key of Object.keys(selector)) {
+      const term = labelTerm(key, selector[key] as string);
+      const pods = this.podsByTerm.count(term);
+      const services = this.servicesByTerm.count(term);
+      if (best === undefined || pods < bestPods || (pods === bestPods && services < bestServices)) {
+        best = term;
+        bestPods = pods;
+        bestServices = services;
+      }
+    }
+    return best;
+  }
+
+  /** Updates the Services that select the pod before or after; replaces the entries that changed. */
+  private podChanged(old: PodRecord | undefined, now: PodRecord | undefined): void {
+    const candidates = new Set<ServiceState>();
+    if (old !== undefined) this.servicesByTerm.collect(old.labels, candidates);
+    if (now !== undefined) this.servicesByTerm.collect(now.labels, candidates);
+    const ref = (now ?? old) as PodRecord;
+    // A pod gives every Service that selects it the same endpoints: compare them once.
+    let same: boolean | undefined;
+    for (const state of candidates) {
+      const service = state.entry.service;
+      const selected = state.selected;
+      const at = selected.findIndex((p) => p.name === ref.name && p.node === ref.node);
+      const was = at >= 0;
+      const is = now !== undefined && selects(service.selector, now.labels);
+      if (is) selected[was ? at : selected.length] = now;
+      else if (was) {
+        selected[at] = selected[selected.length - 1] as PodRecord;
+        selected.pop();
+      } else continue;
+      if (was && is) {
+        same ??= sameEndpoints(endpointsOf(service, [old as PodRecord]), endpointsOf(service, [now]));
+        if (same) continue; // a label or field the Service ignores
+      }
+      const endpoints = sortedEndpoints(service, state.selected);
+      if (sameEndpoints(endpoints, state.entry.endpoints)) continue;
+      state.entry = { service, endpoints };
+      this.listener(serviceKey(service), state.entry);
+    }
+  }
+}
