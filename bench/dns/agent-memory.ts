@@ -11,15 +11,11 @@
 import { writeFileSync } from "node:fs";
 import { errorText } from "../../src/base/error-text.ts";
 import { pollUntil } from "../../src/base/poll-until.ts";
-import { podRecordKey } from "../../src/cluster/pod-records.ts";
-import { encodeService, serviceRecordKey } from "../../src/cluster/service-record.ts";
 import { dashedIP } from "../../src/dns/dns-name.ts";
 import { parseIP } from "../../src/ipnet/address.ts";
-import type { PodRecord } from "../../src/k8s/service-model.ts";
-import { mustRunSync, runSync } from "../../src/linux/exec.ts";
-import { openSqliteStore } from "../../src/store/sqlite-store.ts";
-import type { TxnOp } from "../../src/store/store.ts";
+import { runSync } from "../../src/linux/exec.ts";
 import { BenchAgent } from "../cluster/bench-agent.ts";
+import { createAgentNode, endpointPodRecord, writeServiceRecords } from "../support/agent-datastore.ts";
 import type { BenchSandbox } from "../support/sandbox.ts";
 import { DOMAIN, type ZoneEntry } from "./bench-zone.ts";
 import type { AgentMemory } from "./report.ts";
@@ -27,9 +23,6 @@ import { askServer } from "./subjects.ts";
 
 /** The agent's default node-local DNS address (`podnet agent --help`). */
 const AGENT_DNS = "169.254.20.10";
-/** The node that "runs" the endpoints: no agent, so nothing reconciles its pod records away. */
-const ENDPOINT_NODE = "node-b";
-const WRITE_BATCH = 500;
 const CONVERGE_TIMEOUT_MS = 180_000;
 
 function servesDns(podnet: string): string | undefined {
@@ -39,43 +32,6 @@ function servesDns(podnet: string): string | undefined {
   if (!text.includes("--dns-address"))
     return `${podnet} agent has no --dns-address: this build does not serve DNS`;
   return undefined;
-}
-
-function podRecord(entry: ZoneEntry, index: number): PodRecord {
-  const e = entry.endpoints[index];
-  if (e === undefined) throw new RangeError(`Service ${entry.service.name} has no endpoint #${index}`);
-  return {
-    namespace: entry.service.namespace,
-    name: e.pod.slice(e.pod.indexOf("/") + 1),
-    node: ENDPOINT_NODE,
-    ips: [e.ip],
-    labels: { ...entry.service.selector },
-  };
-}
-
-async function writeZone(datastore: string, entries: readonly ZoneEntry[]): Promise<void> {
-  const store = openSqliteStore(datastore);
-  try {
-    let ops: TxnOp[] = [];
-    const flush = async () => {
-      if (ops.length === 0) return;
-      const r = await store.txn([], ops);
-      if (!r.succeeded) throw new Error(`writing ${ops.length} records to ${datastore} failed`);
-      ops = [];
-    };
-    for (const entry of entries) {
-      const s = entry.service;
-      ops.push({ kind: "put", key: serviceRecordKey(s.namespace, s.name), value: encodeService(s) });
-      for (let i = 0; i < entry.endpoints.length; i++) {
-        const pod = podRecord(entry, i);
-        ops.push({ kind: "put", key: podRecordKey(pod), value: JSON.stringify(pod) });
-      }
-      if (ops.length >= WRITE_BATCH) await flush();
-    }
-    await flush();
-  } finally {
-    await store.close();
-  }
 }
 
 export async function agentMemory(
@@ -88,12 +44,7 @@ export async function agentMemory(
   if (missing !== undefined) return { measured: false, reason: missing };
   const last = entries[entries.length - 1];
   if (last === undefined) return { measured: false, reason: "no Services" };
-  const { name: netns } = sandbox.createNetns("node");
-  const ip = (...args: string[]) => mustRunSync(["ip", "-n", netns, ...args]);
-  ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth0p");
-  ip("addr", "add", "192.0.2.10/24", "dev", "eth0");
-  ip("link", "set", "eth0", "up");
-  ip("link", "set", "eth0p", "up");
+  const netns = createAgentNode(sandbox, "node");
   const datastore = `${sandbox.dir}/cluster.db`;
   const agent = BenchAgent.start(sandbox, podnet, {
     node: "node-a",
@@ -111,8 +62,8 @@ export async function agentMemory(
     const empty = agent.memory();
     progress(`agent ready; writing ${entries.length} Services and their endpoints into its datastore`);
     const started = performance.now();
-    await writeZone(datastore, entries);
-    const lastPod = podRecord(last, last.endpoints.length - 1);
+    await writeServiceRecords(datastore, entries);
+    const lastPod = endpointPodRecord(last, last.endpoints.length - 1);
     const lastIp = lastPod.ips[0] ?? "";
     const probe = `${sandbox.dir}/agent-probe.txt`;
     writeFileSync(

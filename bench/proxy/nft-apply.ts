@@ -1,7 +1,7 @@
 /**
  * Applies an `nft -f` transaction inside one of the benchmark's namespaces and times it, as the
  * proxy applies its transactions: the text goes to nft's stdin, one process per transaction. The
- * time includes starting `ip netns exec` and nft (`measureNftStart` gives that part alone) and
+ * time includes starting `ip netns exec` and nft (`measureNftFloor` gives that part alone) and
  * nft reading back from the kernel what the transaction refers to.
  */
 import { CommandError, run } from "../../src/linux/exec.ts";
@@ -20,11 +20,42 @@ export async function applyNft(netns: string, text: string): Promise<number> {
   return ms;
 }
 
-/** Median wall time of an empty transaction: the launcher and nft's own start-up. */
-export async function measureNftStart(netns: string, samples: number): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) times.push(await applyNft(netns, ""));
-  return summarize(times, "empty nft transactions").p50;
+/** Medians (ms) of what every apply figure includes before nft reads its first line. */
+export interface NftFloor {
+  /** `ip netns exec NS true`: the launcher alone. */
+  readonly netnsExecMs: number;
+  /** `ip netns exec NS nft -f /dev/null`: the launcher and nft's start with nothing to do. */
+  readonly nftDevNullMs: number;
+  /** An empty transaction on nft's stdin, as applyNft sends them. */
+  readonly nftEmptyStdinMs: number;
+}
+
+async function timed(argv: readonly string[]): Promise<number> {
+  const start = performance.now();
+  const r = await run(argv, { timeoutMs: 30_000 });
+  const ms = performance.now() - start;
+  if (r.code !== 0) throw new CommandError(argv, r.code, r.stderr || r.stdout);
+  return ms;
+}
+
+/**
+ * The launcher and nft's own start, each the median of `samples`. The three commands take turns,
+ * so a burst of load on the machine falls on all of them alike.
+ */
+export async function measureNftFloor(netns: string, samples: number): Promise<NftFloor> {
+  const exec: number[] = [];
+  const devNull: number[] = [];
+  const stdin: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    exec.push(await timed(inNetns(netns, ["true"])));
+    devNull.push(await timed(inNetns(netns, ["nft", "-f", "/dev/null"])));
+    stdin.push(await applyNft(netns, ""));
+  }
+  return {
+    netnsExecMs: summarize(exec, "ip netns exec true").p50,
+    nftDevNullMs: summarize(devNull, "nft -f /dev/null").p50,
+    nftEmptyStdinMs: summarize(stdin, "empty nft transactions").p50,
+  };
 }
 
 /** Names of the tables in `netns` (proves a transaction really installed what it said). */

@@ -1,106 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import type { LatencyCase, Subject } from "./latency-bench.ts";
-import type { MemoryResult } from "./memory-bench.ts";
-import type { BenchOptions, RawResults } from "./report.ts";
-import { buildReport, judgeTargets, latencyRatio } from "./report.ts";
-import type { SyncRun } from "./sync-bench.ts";
+import { latencyRatio, loadRatio } from "./latency-report.ts";
+import { buildReport, judgeTargets } from "./report.ts";
+import { AGENT, latencyCase, MEMORY, OPTIONS, raw, syncRun } from "./report-fixtures.ts";
 import { renderTable } from "./table.ts";
-
-const OPTIONS: BenchOptions = {
-  parts: ["sync", "latency", "memory"],
-  sizes: [1000, 10_000],
-  endpointsPerService: 10,
-  repetitions: 3,
-  changes: 4,
-  latencySizes: [100, 10_000],
-  connections: 4,
-  rounds: 2,
-  warmup: 1,
-  memoryServices: 10_000,
-  seed: 1,
-};
-
-function syncRun(services: number, totalMs: number[], incrementalMs: number[]): SyncRun {
-  return {
-    full: {
-      services,
-      endpointsPerService: 10,
-      renderMs: totalMs.map((t) => t / 4),
-      applyMs: totalMs.map((t) => (3 * t) / 4),
-      totalMs,
-      textBytes: 2 ** 20,
-      textLines: 1234,
-      problems: 0,
-    },
-    incremental: {
-      services,
-      renderMs: incrementalMs.map(() => 1),
-      applyMs: incrementalMs.map((t) => t - 1),
-      totalMs: incrementalMs,
-      transactionLines: incrementalMs.map(() => 12),
-    },
-  };
-}
-
-function latencyCase(subject: Subject, services: number, connectMs: number[]): LatencyCase {
-  return {
-    subject,
-    services,
-    rulesetBytes: 1000,
-    loadMs: 10,
-    connectMs: { last: connectMs.slice(0, 2), random: connectMs.slice(2) },
-    firstByteMs: {
-      last: connectMs.slice(0, 2).map((v) => v * 2),
-      random: connectMs.slice(2).map((v) => v * 2),
-    },
-    errors: 0,
-    wrongEndpoint: 0,
-    firstErrors: [],
-  };
-}
-
-const MEMORY: MemoryResult = {
-  services: 10_000,
-  endpointsPerService: 10,
-  startRssMiB: 30,
-  rssMiB: 150.4444,
-  vmRssMiB: 151,
-  vmHwmMiB: 210,
-  heapUsedMiB: 90,
-  textMiB: 8,
-  workMs: 400,
-  problems: 0,
-};
-
-function raw(overrides: Partial<RawResults> = {}): RawResults {
-  return {
-    startedAt: "2026-01-01T00:00:00.000Z",
-    durationSeconds: 100,
-    machine: {
-      cpus: 2,
-      kernel: "6.1",
-      bun: "1.4.5",
-      nft: "nftables v1.0.6",
-      memoryGiB: 8,
-      loadAverage: { start: 0.1, end: 0.2 },
-    },
-    options: OPTIONS,
-    nftStartMs: 3,
-    sync: [
-      syncRun(1000, [300, 200, 250], [10, 12, 11, 9]),
-      syncRun(10_000, [1900, 2500, 1800], [40, 50, 60, 45]),
-    ],
-    latency: [
-      latencyCase("podnet", 100, [0.1, 0.1, 0.1, 0.1]),
-      latencyCase("podnet", 10_000, [0.11, 0.11, 0.11, 0.11]),
-      latencyCase("iptables", 100, [0.1, 0.1, 0.1, 0.1]),
-      latencyCase("iptables", 10_000, [0.5, 0.5, 0.3, 0.3]),
-    ],
-    memory: MEMORY,
-    failures: [],
-    ...overrides,
-  };
-}
 
 describe("latencyRatio", () => {
   test("large table over small table of the same subject", () => {
@@ -121,26 +23,84 @@ describe("latencyRatio", () => {
   });
 });
 
+describe("loadRatio", () => {
+  test("podnet's load over the iptables layout's at one size; null when one is missing", () => {
+    expect(loadRatio(raw().latency, 10_000)).toBe(0.05);
+    expect(loadRatio([latencyCase("podnet", 10_000, [0.1])], 10_000)).toBeNull();
+    expect(loadRatio(raw().latency, 5000)).toBeNull();
+  });
+});
+
 describe("judgeTargets", () => {
   test("judges the largest size's medians and the podnet ratio", () => {
     const targets = judgeTargets(raw());
     expect(targets.map((t) => [t.name, t.value, t.met])).toEqual([
       ["full sync, 10000 Services, median ms", 1900, true],
       ["incremental sync, 10000 Services, median ms", 45, true],
+      // p50 7 at 10,000 over p50 5 at 1,000 (nearest rank); nft -i is half of each.
+      [
+        "incremental through ProxyState (nft -f) total p50, 10000 / 1000 Services",
+        expect.closeTo(1.4, 9),
+        true,
+      ],
+      [
+        "incremental through ProxyState (nft -i) total p50, 10000 / 1000 Services",
+        expect.closeTo(1.4, 9),
+        true,
+      ],
       ["proxy RSS, 10000 Services, MiB", 150.4444, true],
       ["podnet connect p50, 10000 / 100 Services", expect.closeTo(1.1, 9), true],
+      ["full load, podnet / iptables layout, 10000 Services", 0.05, true],
     ]);
+  });
+
+  test("the proxy's share of the agent: with the proxy minus without, resident and peak", () => {
+    const targets = judgeTargets(
+      raw({ options: { ...OPTIONS, parts: ["agent-memory"] }, agentMemory: AGENT }),
+    );
+    expect(targets.map((t) => [t.name, t.value, t.met])).toEqual([
+      ["proxy's share of the agent, 10000 Services, resident MiB", expect.closeTo(100.25, 9), true],
+      ["proxy's share of the agent, 10000 Services, peak MiB", expect.closeTo(160, 9), false],
+    ]);
+    const failed = raw({
+      options: { ...OPTIONS, parts: ["agent-memory"] },
+      agentMemory: { measured: false, reason: "no --proxy flag" },
+    });
+    expect(judgeTargets(failed).map((t) => [t.value, t.met])).toEqual([
+      [null, false],
+      [null, false],
+    ]);
+  });
+
+  test("flatness compares the asked sizes only, and a session left out is not judged", () => {
+    const noSession = { ...OPTIONS, nftSession: false, sizes: [1000, 5000, 10_000] };
+    const partial = raw({
+      options: noSession,
+      sync: [syncRun(1000, [300], [10]), syncRun(5000, [900], [20])],
+    });
+    const names = judgeTargets(partial).map((t) => [t.name, t.value]);
+    expect(names).toContainEqual([
+      "incremental through ProxyState (nft -f) total p50, 10000 / 1000 Services",
+      null,
+    ]);
+    expect(names.some(([n]) => String(n).includes("nft -i"))).toBe(false);
   });
 
   test("a value over its limit, or a part that produced nothing, is not met", () => {
     const slow = raw({
-      sync: [syncRun(10_000, [2100, 2200, 1900], [150, 120, 101, 130])],
+      sync: [
+        syncRun(1000, [300], [10], [4, 4, 4, 4]),
+        syncRun(10_000, [2100, 2200, 1900], [150, 120, 101, 130], [8, 8, 8, 8]),
+      ],
       memory: { ...MEMORY, rssMiB: 191 },
       latency: [latencyCase("podnet", 100, [0.1]), latencyCase("podnet", 10_000, [0.13])],
     });
-    expect(judgeTargets(slow).map((t) => t.met)).toEqual([false, false, false, false]);
+    expect(judgeTargets(slow).map((t) => t.met)).toEqual([false, false, false, false, false, false, false]);
     const nothing = raw({ sync: [], latency: [], memory: null });
     expect(judgeTargets(nothing).map((t) => [t.value, t.met])).toEqual([
+      [null, false],
+      [null, false],
+      [null, false],
       [null, false],
       [null, false],
       [null, false],
@@ -170,7 +130,57 @@ describe("buildReport and renderTable", () => {
     expect(text).toMatch(/podnet, 10,000\s+0\.110/);
     expect(text).toContain("connect p50 ratio, large / small table: podnet 1.10");
     expect(text).toContain("iptables structure 3.00");
+    expect(text).toContain("podnet / iptables structure: 0.050 (target ≤ 0.1)");
     expect(text).toMatch(/full sync, 10000 Services, median ms\s+1900\s+≤ 2000 ms\s+met/);
     expect(text).toContain("Failures: 1\n  one thing broke");
+  });
+
+  test("nft's floor, the rows through ProxyState and the agent's memory", () => {
+    const podnet = {
+      binary: "dist/podnet",
+      version: "0.1.0",
+      modified: "2026-01-01T00:00:00.000Z",
+      replacedDuringRun: true,
+    };
+    const report = buildReport(raw({ agentMemory: AGENT, podnet }));
+    expect(report.nftStartMs).toBe(14);
+    expect(report.nftFloor?.nftOwnStartMs).toBe(9.5);
+    expect(report.stateSync.map((r) => [r.services, r.path, r.changes, r.totalMs.p50])).toEqual([
+      [1000, "nft -f", 1, 5],
+      [1000, "nft -i", 1, 2.5],
+      [1000, "nft -f", 100, 31],
+      [1000, "nft -i", 100, 21],
+      [10_000, "nft -f", 1, 7],
+      [10_000, "nft -i", 1, 3.5],
+      [10_000, "nft -f", 100, 31],
+      [10_000, "nft -i", 100, 21],
+    ]);
+    expect(report.stateSync.map((r) => r.fallbacks)).toEqual([0, 0, 0, 3, 0, 0, 0, 3]);
+    expect(report.flatness.map((f) => [f.path, f.smallP50, f.largeP50, f.ratio])).toEqual([
+      ["nft -f", 5, 7, 1.4],
+      ["nft -i", 2.5, 3.5, 1.4],
+    ]);
+    expect(report.agentMemory).toMatchObject({
+      measured: true,
+      proxyShare: { rssMiB: 100.25, hwmMiB: 160 },
+      withProxy: { rssMiB: 180.5, hwmMiB: 240, emptyRssMiB: 60 },
+    });
+    const text = renderTable(report);
+    expect(text).toMatch(/nft's own start \(\/dev\/null − launcher\)\s+9\.5/);
+    expect(text).toMatch(/10,000\s+nft -f\s+100\s+0\.50\s+30\.5\s+31\.0/);
+    expect(text).toMatch(/10,000\s+nft -i\s+100\s+0\.50\s+20\.5\s+21\.0\s+22\.0\s+300\s+3\/3/);
+    expect(text).toContain(
+      "flatness (nft -i): single-change total p50 3.5 ms at 10,000 / 2.5 ms at 1,000 = 1.40",
+    );
+    expect(text).toMatch(/proxy's share \(on − off\)\s+100\.3\s+160\.0/);
+    expect(text).toContain("the table held the last Service 12.35 s after the first write");
+    expect(text).toContain(
+      "agent: dist/podnet (0.1.0, built 2026-01-01T00:00:00.000Z); replaced during the run (both agents ran a copy taken at the start)",
+    );
+  });
+
+  test("an agent that could not be measured says why", () => {
+    const report = buildReport(raw({ agentMemory: { measured: false, reason: "no --proxy flag" } }));
+    expect(renderTable(report)).toContain("Proxy memory in a running agent: not measured (no --proxy flag)");
   });
 });

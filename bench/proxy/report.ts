@@ -1,21 +1,37 @@
 /**
  * Turns the proxy benchmark's raw measurements into its report (JSON), judged against podnet's
- * targets on unrounded values (pure). Latency ratios are large table / small table for the same
- * ruleset layout: 1 would mean the table's size costs a new connection nothing.
+ * targets on unrounded values (pure). The connection-setup part is in latency-report.ts, the rows
+ * through ProxyState in incremental-report.ts, the agent's memory in agent-memory-report.ts.
  */
+
+import type { PodnetBuild } from "../support/bench-run.ts";
 import type { FailureReport } from "../support/failures.ts";
 import { failureReport } from "../support/failures.ts";
 import type { Machine } from "../support/machine.ts";
 import type { Summary } from "../support/stats.ts";
-import { ratio, round3, roundSummary, summarize } from "../support/stats.ts";
+import { round3, roundSummary, summarize } from "../support/stats.ts";
 import type { TargetCheck } from "../support/targets.ts";
 import { judge } from "../support/targets.ts";
+import type { AgentMemoryResult } from "./agent-memory.ts";
+import type { AgentMemoryReport } from "./agent-memory-report.ts";
+import { AGENT_PROXY_TARGET, agentMemoryReport, proxyShare } from "./agent-memory-report.ts";
+import type { ApplyPath, FlatnessRatio, StateSyncReport, StateSyncRun } from "./incremental-report.ts";
+import {
+  APPLY_PATHS,
+  FLATNESS_TARGET,
+  flatnessRatio,
+  roundFlatness,
+  stateSyncReport,
+} from "./incremental-report.ts";
 import type { LatencyCase, Subject } from "./latency-bench.ts";
+import type { LatencyCaseReport, LatencyRatio } from "./latency-report.ts";
+import { LOAD_RATIO_TARGET, latencyCase, latencyRatio, loadRatio } from "./latency-report.ts";
 import type { MemoryResult } from "./memory-bench.ts";
+import type { NftFloor } from "./nft-apply.ts";
 import type { SyncRun } from "./sync-bench.ts";
 
-export type Part = "sync" | "latency" | "memory";
-export const PARTS: readonly Part[] = ["sync", "latency", "memory"];
+export type Part = "sync" | "latency" | "memory" | "agent-memory";
+export const PARTS: readonly Part[] = ["sync", "latency", "memory", "agent-memory"];
 
 const MB_IN_MIB = 1e6 / 2 ** 20;
 
@@ -33,12 +49,25 @@ export interface BenchOptions {
   readonly endpointsPerService: number;
   readonly repetitions: number;
   readonly changes: number;
+  /** Services per burst, bursts per size and apply path (through ProxyState). */
+  readonly burst: number;
+  readonly bursts: number;
+  /** Whether ProxyState's transactions also go through an `nft -i` session. */
+  readonly nftSession: boolean;
   readonly latencySizes: readonly number[];
   readonly connections: number;
   readonly rounds: number;
   readonly warmup: number;
   readonly memoryServices: number;
+  /** How long the agents run on once the table is complete before they are measured. */
+  readonly agentSettleSeconds: number;
   readonly seed: number;
+}
+
+/** The launcher's and nft's start, measured apart (medians, ms), and nft's own share. */
+export interface NftFloorReport extends NftFloor {
+  /** nft -f /dev/null − ip netns exec true. */
+  readonly nftOwnStartMs: number;
 }
 
 export interface RawResults {
@@ -46,11 +75,14 @@ export interface RawResults {
   readonly durationSeconds: number;
   readonly machine: Machine & { readonly nft: string };
   readonly options: BenchOptions;
-  /** Median of an empty `nft -f` through `ip netns exec`: inside every apply figure. */
-  readonly nftStartMs: number | null;
+  /** The podnet build whose agent was measured (agent-memory part), else null. */
+  readonly podnet: PodnetBuild | null;
+  /** What every apply figure includes before nft reads its first line. */
+  readonly nftFloor: NftFloor | null;
   readonly sync: readonly SyncRun[];
   readonly latency: readonly LatencyCase[];
   readonly memory: MemoryResult | null;
+  readonly agentMemory: AgentMemoryResult | null;
   readonly failures: readonly string[];
 }
 
@@ -73,29 +105,7 @@ export interface IncrementalReport {
   readonly transactionLines: Summary;
 }
 
-export interface LatencyCaseReport {
-  readonly subject: Subject;
-  readonly services: number;
-  readonly rulesetMiB: number;
-  readonly loadMs: number;
-  /** Every measured connection (last and random targets together). */
-  readonly connectMs: Summary | null;
-  readonly firstByteMs: Summary | null;
-  readonly lastConnectMs: Summary | null;
-  readonly randomConnectMs: Summary | null;
-  readonly errors: number;
-  readonly wrongEndpoint: number;
-  readonly firstErrors: readonly string[];
-}
-
-export interface LatencyRatio {
-  readonly small: number;
-  readonly large: number;
-  /** large / small of the connect figures, and of first byte. */
-  readonly connectP50: number | null;
-  readonly connectP99: number | null;
-  readonly firstByteP50: number | null;
-}
+const r3 = (v: number | null): number | null => (v === null ? null : round3(v));
 
 export interface BenchReport {
   readonly benchmark: "podnet-proxy";
@@ -103,73 +113,43 @@ export interface BenchReport {
   readonly durationSeconds: number;
   readonly machine: RawResults["machine"];
   readonly options: BenchOptions;
+  readonly podnet: PodnetBuild | null;
+  /** Median of an empty transaction on nft's stdin through `ip netns exec` (nftFloor's last). */
   readonly nftStartMs: number | null;
+  readonly nftFloor: NftFloorReport | null;
   readonly fullSync: readonly FullSyncReport[];
+  /** The reference: renderRuleset with the previous ruleset + diffRulesets. */
   readonly incremental: readonly IncrementalReport[];
+  /** Through ProxyState: single changes and bursts, per apply path. */
+  readonly stateSync: readonly StateSyncReport[];
+  /** Single-change total p50, largest size / smallest, per apply path. */
+  readonly flatness: readonly FlatnessRatio[];
   readonly latency: {
     readonly cases: readonly LatencyCaseReport[];
     readonly ratios: Readonly<Record<Subject, LatencyRatio | null>>;
+    /** podnet's nft -f load of the large table over the iptables layout's, same run. */
+    readonly loadRatio: number | null;
   };
   readonly memory: MemoryResult | null;
+  readonly agentMemory: AgentMemoryReport | null;
   readonly targets: readonly TargetCheck[];
   readonly failures: FailureReport;
 }
 
-const maybeSummary = (v: readonly number[], what: string): Summary | null =>
-  v.length > 0 ? summarize(v, what) : null;
-const roundedOrNull = (s: Summary | null): Summary | null => (s === null ? null : roundSummary(s));
-const r3 = (v: number | null): number | null => (v === null ? null : round3(v));
+const appliedPaths = (o: BenchOptions): readonly ApplyPath[] =>
+  o.nftSession ? APPLY_PATHS : APPLY_PATHS.filter((p) => p !== "nft -i");
 
-function latencyCase(c: LatencyCase): {
-  report: LatencyCaseReport;
-  connect: Summary | null;
-  firstByte: Summary | null;
-} {
-  const label = `${c.subject} ${c.services}`;
-  const connect = maybeSummary([...c.connectMs.last, ...c.connectMs.random], `${label} connect`);
-  const firstByte = maybeSummary([...c.firstByteMs.last, ...c.firstByteMs.random], `${label} first byte`);
-  return {
-    connect,
-    firstByte,
-    report: {
-      subject: c.subject,
-      services: c.services,
-      rulesetMiB: round3(c.rulesetBytes / 2 ** 20),
-      loadMs: round3(c.loadMs),
-      connectMs: roundedOrNull(connect),
-      firstByteMs: roundedOrNull(firstByte),
-      lastConnectMs: roundedOrNull(maybeSummary(c.connectMs.last, `${label} last`)),
-      randomConnectMs: roundedOrNull(maybeSummary(c.connectMs.random, `${label} random`)),
-      errors: c.errors,
-      wrongEndpoint: c.wrongEndpoint,
-      firstErrors: c.firstErrors,
-    },
-  };
-}
+const stateRuns = (raw: RawResults): StateSyncRun[] =>
+  raw.sync.flatMap((s) => s.state).filter((r) => r.totalMs.length > 0);
 
-/** Unrounded large/small ratios of one subject, or null when either size has no samples. */
-export function latencyRatio(
-  cases: readonly LatencyCase[],
-  subject: Subject,
-  sizes: readonly number[],
-): LatencyRatio | null {
-  if (sizes.length < 2) return null;
-  const small = Math.min(...sizes);
-  const large = Math.max(...sizes);
-  const find = (n: number) => cases.find((c) => c.subject === subject && c.services === n);
-  const a = find(small);
-  const b = find(large);
-  if (a === undefined || b === undefined) return null;
-  const sa = latencyCase(a);
-  const sb = latencyCase(b);
-  if (!sa.connect || !sb.connect || !sa.firstByte || !sb.firstByte) return null;
-  return {
-    small,
-    large,
-    connectP50: ratio(sb.connect.p50, sa.connect.p50),
-    connectP99: ratio(sb.connect.p99, sa.connect.p99),
-    firstByteP50: ratio(sb.firstByte.p50, sa.firstByte.p50),
-  };
+/** The flatness of each apply path between the smallest and the largest size, rounded. */
+function flatness(raw: RawResults): FlatnessRatio[] {
+  const small = Math.min(...raw.options.sizes);
+  const large = Math.max(...raw.options.sizes);
+  return appliedPaths(raw.options).flatMap((path) => {
+    const f = flatnessRatio(stateRuns(raw), path, small, large);
+    return f === null ? [] : [roundFlatness(f)];
+  });
 }
 
 export function judgeTargets(raw: RawResults): TargetCheck[] {
@@ -184,10 +164,31 @@ export function judgeTargets(raw: RawResults): TargetCheck[] {
       judge(`full sync, ${large} Services, median ms`, full, TARGETS.fullSyncMs, 0),
       judge(`incremental sync, ${large} Services, median ms`, inc, TARGETS.incrementalMs, 1),
     );
+    const small = Math.min(...o.sizes);
+    if (small !== large)
+      for (const path of appliedPaths(o)) {
+        const f = flatnessRatio(stateRuns(raw), path, small, large);
+        out.push(
+          judge(
+            `incremental through ProxyState (${path}) total p50, ${large} / ${small} Services`,
+            f?.ratio ?? null,
+            FLATNESS_TARGET,
+            2,
+          ),
+        );
+      }
   }
   if (o.parts.includes("memory")) {
     const rss = raw.memory?.rssMiB ?? null;
     out.push(judge(`proxy RSS, ${o.memoryServices} Services, MiB`, rss, TARGETS.rssMiB, 1));
+  }
+  if (o.parts.includes("agent-memory")) {
+    const share = proxyShare(raw.agentMemory);
+    const what = `proxy's share of the agent, ${o.memoryServices} Services`;
+    out.push(
+      judge(`${what}, resident MiB`, share?.rssMiB ?? null, AGENT_PROXY_TARGET, 1),
+      judge(`${what}, peak MiB`, share?.hwmMiB ?? null, AGENT_PROXY_TARGET, 1),
+    );
   }
   if (o.parts.includes("latency")) {
     const r = latencyRatio(raw.latency, "podnet", o.latencySizes);
@@ -199,6 +200,12 @@ export function judgeTargets(raw: RawResults): TargetCheck[] {
         r?.connectP50 ?? null,
         TARGETS.latencyRatio,
         2,
+      ),
+      judge(
+        `full load, podnet / iptables layout, ${large} Services`,
+        loadRatio(raw.latency, large),
+        LOAD_RATIO_TARGET,
+        3,
       ),
     );
   }
@@ -241,18 +248,32 @@ export function buildReport(raw: RawResults): BenchReport {
         };
   };
   const m = raw.memory;
+  const floor = raw.nftFloor;
   return {
     benchmark: "podnet-proxy",
     startedAt: raw.startedAt,
     durationSeconds: round3(raw.durationSeconds),
     machine: raw.machine,
     options: raw.options,
-    nftStartMs: r3(raw.nftStartMs),
+    podnet: raw.podnet,
+    nftStartMs: r3(floor?.nftEmptyStdinMs ?? null),
+    nftFloor:
+      floor === null
+        ? null
+        : {
+            netnsExecMs: round3(floor.netnsExecMs),
+            nftDevNullMs: round3(floor.nftDevNullMs),
+            nftEmptyStdinMs: round3(floor.nftEmptyStdinMs),
+            nftOwnStartMs: round3(floor.nftDevNullMs - floor.netnsExecMs),
+          },
     fullSync,
     incremental,
+    stateSync: stateRuns(raw).map(stateSyncReport),
+    flatness: flatness(raw),
     latency: {
       cases: raw.latency.map((c) => latencyCase(c).report),
       ratios: { podnet: roundedRatio("podnet"), iptables: roundedRatio("iptables") },
+      loadRatio: r3(loadRatio(raw.latency, Math.max(...raw.options.latencySizes))),
     },
     memory:
       m === null
@@ -267,6 +288,7 @@ export function buildReport(raw: RawResults): BenchReport {
             textMiB: round3(m.textMiB),
             workMs: round3(m.workMs),
           },
+    agentMemory: agentMemoryReport(raw.agentMemory),
     targets: judgeTargets(raw),
     failures: failureReport(raw.failures),
   };

@@ -1,32 +1,43 @@
+import { errorText } from "../../src/base/error-text.ts";
 import { flag, type ParsedArgs, UsageError } from "../../src/cli/args.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { deleteNetns } from "../../src/linux/netns.ts";
 import { intFlag, listFlag, progress, publishReport, runBench } from "../support/bench-cli.ts";
-import { runnerArgs, startRun } from "../support/bench-run.ts";
+import { podnetUnderTest, runnerArgs, startRun } from "../support/bench-run.ts";
 import { preflight } from "../support/preflight.ts";
 import { BenchSandbox } from "../support/sandbox.ts";
+import { type AgentMemoryResult, measureAgentMemory } from "./agent-memory.ts";
+import { APPLY_PATHS } from "./incremental-report.ts";
 import type { LatencyCase } from "./latency-bench.ts";
 import { measureLatency } from "./latency-bench.ts";
 import type { MemoryResult } from "./memory-bench.ts";
 import { measureProxyMemory } from "./memory-bench.ts";
-import { measureNftStart } from "./nft-apply.ts";
+import { measureNftFloor, type NftFloor } from "./nft-apply.ts";
 import type { BenchOptions } from "./report.ts";
 import { buildReport, PARTS } from "./report.ts";
+import { benchInput } from "./service-input.ts";
+import { measureStateSync } from "./state-sync-bench.ts";
 import type { SyncRun } from "./sync-bench.ts";
 import { measureSync } from "./sync-bench.ts";
 import { renderTable } from "./table.ts";
 
 const USAGE = `usage: bun bench/proxy/run.ts [options]   (as root)
-  --parts LIST           what to measure (default sync,latency,memory)
+  --parts LIST           what to measure (default sync,latency,memory,agent-memory)
   --sizes LIST           Services for full and incremental sync (default 1000,10000)
   --endpoints N          endpoints per Service (default 10)
   --repetitions N        full syncs per size, each into a fresh namespace (default 3)
   --changes N            incremental syncs per size, one endpoint each (default 20)
+  --burst N              Services changed in one burst through ProxyState (default 100)
+  --bursts N             bursts per size and apply path (default 3)
+  --nft-session on|off   also apply ProxyState's transactions through one nft -i session (default on)
   --latency-sizes LIST   the small and the large table for connection setup (default 100,10000)
   --connections N        measured connections per case (default 2000)
   --rounds N             rounds the cases alternate in (default 4)
   --warmup N             unmeasured connections per client process (default 50)
-  --memory-services N    Services for the memory measurement (default 10000)
+  --memory-services N    Services for the memory measurements, bench process and agent (default 10000)
+  --agent-settle N       seconds the agents run on after the table is complete (default 3)
+  --podnet PATH          the podnet build whose agent is measured (default dist/podnet, built when missing)
+  --build                rebuild dist/podnet first
   --seed N               seed of the random choices (default 1)
   --json FILE            also write the JSON report to FILE`;
 
@@ -39,6 +50,13 @@ function sizesFlag(args: ParsedArgs, name: string, fallback: readonly number[]):
   if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SERVICES))
     throw new UsageError(`--${name} "${text}" must be a list of integers from 1 to ${MAX_SERVICES}`);
   return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+function onOffFlag(args: ParsedArgs, name: string, fallback: boolean): boolean {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  if (text !== "on" && text !== "off") throw new UsageError(`--${name} "${text}" must be on or off`);
+  return text === "on";
 }
 
 function nftVersion(): string {
@@ -54,13 +72,19 @@ async function main(argv: readonly string[]): Promise<number> {
       "endpoints",
       "repetitions",
       "changes",
+      "burst",
+      "bursts",
+      "nft-session",
       "latency-sizes",
       "connections",
       "rounds",
       "warmup",
       "memory-services",
       "seed",
+      "podnet",
+      "agent-settle",
     ],
+    booleans: ["build"],
   });
   if (args === undefined) return 0;
   const options: BenchOptions = {
@@ -69,11 +93,15 @@ async function main(argv: readonly string[]): Promise<number> {
     endpointsPerService: intFlag(args, "endpoints", 10, 1, 100),
     repetitions: intFlag(args, "repetitions", 3, 1, 20),
     changes: intFlag(args, "changes", 20, 0, 1000),
+    burst: intFlag(args, "burst", 100, 1, MAX_SERVICES),
+    bursts: intFlag(args, "bursts", 3, 0, 100),
+    nftSession: onOffFlag(args, "nft-session", true),
     latencySizes: sizesFlag(args, "latency-sizes", [100, 10_000]),
     connections: intFlag(args, "connections", 2000, 1, 100_000),
     rounds: intFlag(args, "rounds", 4, 1, 50),
     warmup: intFlag(args, "warmup", 50, 0, 10_000),
     memoryServices: intFlag(args, "memory-services", 10_000, 1, MAX_SERVICES),
+    agentSettleSeconds: intFlag(args, "agent-settle", 3, 0, 600),
     seed: intFlag(args, "seed", 1, 0, 2 ** 31 - 1),
   };
   if (options.parts.includes("latency") && options.latencySizes.length !== 2)
@@ -84,6 +112,7 @@ async function main(argv: readonly string[]): Promise<number> {
     { program: "nft", what: "nftables (the nft command)" },
   ]);
   const nft = nftVersion();
+  const podnet = options.parts.includes("agent-memory") ? podnetUnderTest(args) : undefined;
 
   const bench = startRun();
   const { fail } = bench;
@@ -102,30 +131,57 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     }
 
-    let nftStartMs: number | null = null;
+    let agentMemory: AgentMemoryResult | null = null;
+    if (podnet !== undefined) {
+      const { services } = benchInput({
+        services: options.memoryServices,
+        endpointsPerService: options.endpointsPerService,
+        nodeIP: "198.51.100.1",
+      });
+      agentMemory = await measureAgentMemory(
+        sandbox,
+        podnet.binary,
+        services,
+        options.agentSettleSeconds * 1000,
+        progress,
+      );
+      if (!agentMemory.measured) fail(`agent memory: ${agentMemory.reason}`);
+    }
+
+    let nftFloor: NftFloor | null = null;
     const sync: SyncRun[] = [];
     if (options.parts.includes("sync")) {
       sandbox.createNetns("nft0");
-      nftStartMs = await measureNftStart(sandbox.netnsName("nft0"), 10);
+      nftFloor = await measureNftFloor(sandbox.netnsName("nft0"), 20);
       deleteNetns(sandbox.netnsName("nft0"));
+      const paths = options.nftSession ? APPLY_PATHS : APPLY_PATHS.filter((p) => p !== "nft -i");
       for (const services of options.sizes) {
+        const size = {
+          services,
+          endpointsPerService: options.endpointsPerService,
+          changes: options.changes,
+          warmupChanges: 2,
+          seed: options.seed,
+        };
         try {
-          sync.push(
-            await measureSync(
-              sandbox,
-              {
-                services,
-                endpointsPerService: options.endpointsPerService,
-                repetitions: options.repetitions,
-                changes: options.changes,
-                warmupChanges: 2,
-                seed: options.seed,
-              },
-              progress,
-            ),
+          const reference = await measureSync(
+            sandbox,
+            { ...size, repetitions: options.repetitions },
+            progress,
           );
+          let state: SyncRun["state"] = [];
+          try {
+            state = await measureStateSync(
+              sandbox,
+              { ...size, burst: options.burst, bursts: options.bursts, paths },
+              progress,
+            );
+          } catch (e) {
+            fail(`sync through ProxyState, ${services} Services: ${errorText(e)}`);
+          }
+          sync.push({ ...reference, state });
         } catch (e) {
-          fail(`sync of ${services} Services: ${(e as Error).message}`);
+          fail(`sync of ${services} Services: ${errorText(e)}`);
         }
       }
     }
@@ -160,10 +216,12 @@ async function main(argv: readonly string[]): Promise<number> {
       ...header,
       machine: { ...machine, nft },
       options,
-      nftStartMs,
+      podnet: podnet?.build() ?? null,
+      nftFloor,
       sync,
       latency,
       memory,
+      agentMemory,
       failures: bench.failures,
     });
     return publishReport(renderTable(report), report, jsonFile);

@@ -4,6 +4,7 @@ import {
   AddressSpaceError,
   benchInput,
   clusterIpOf,
+  distinctIndices,
   endpointSerial,
   ipv4ToNumber,
   numberToIpv4,
@@ -88,5 +89,20 @@ describe("benchInput", () => {
     expect(input.services[4]?.endpoints[1]?.ip).toBe(podIpOf(13));
     expect(() => replaceEndpoint(input, 10, 0, 1)).toThrow("Service #10 is not in the input (10 Services)");
     expect(() => replaceEndpoint(input, 0, 3, 1)).toThrow("Service #0 has no endpoint #3 (it has 3)");
+  });
+});
+
+describe("distinctIndices", () => {
+  test("draws distinct indices below n, the same ones for the same seed", () => {
+    const picked = distinctIndices(1000, 100, mulberry32(3));
+    expect(picked).toHaveLength(100);
+    expect(new Set(picked).size).toBe(100);
+    expect(picked.every((i) => Number.isInteger(i) && i >= 0 && i < 1000)).toBe(true);
+    expect(distinctIndices(1000, 100, mulberry32(3))).toEqual(picked);
+    expect(distinctIndices(1000, 100, mulberry32(4))).not.toEqual(picked);
+  });
+
+  test("asking for more than there are gives each index once", () => {
+    expect(distinctIndices(5, 100, mulberry32(1)).sort()).toEqual([0, 1, 2, 3, 4]);
   });
 });

@@ -130,3 +130,14 @@ export function replaceEndpoint(
   const services = input.services.map((s, i) => (i === service ? { service: s.service, endpoints } : s));
   return { ...input, services };
 }
+
+/** `count` distinct indices below `n`, drawn with `random` (partial Fisher–Yates). */
+export function distinctIndices(n: number, count: number, random: () => number): number[] {
+  const pool = Array.from({ length: n }, (_, i) => i);
+  const k = Math.min(n, count);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(random() * (n - i));
+    [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
+  }
+  return pool.slice(0, k);
+}

@@ -13,6 +13,7 @@ import type { ProxyInput } from "../../src/proxy/ruleset.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import type { BenchSandbox } from "../support/sandbox.ts";
+import { lineCount, type StateSyncRun } from "./incremental-report.ts";
 import { applyNft, listTables } from "./nft-apply.ts";
 import { benchInput, replaceEndpoint } from "./service-input.ts";
 
@@ -50,14 +51,11 @@ type Ruleset = ReturnType<typeof renderRuleset>;
 
 export interface SyncRun {
   readonly full: FullSyncRun;
+  /** The reference: renderRuleset + diffRulesets. */
   readonly incremental: IncrementalRun | null;
+  /** Through ProxyState (state-sync-bench.ts), single changes and bursts; empty when not measured. */
+  readonly state: readonly StateSyncRun[];
 }
-
-const lineCount = (text: string): number => {
-  let n = 0;
-  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
-  return n;
-};
 
 /**
  * Empties the namespace's ruleset before removing it: the flush is done when nft returns, while a
@@ -72,7 +70,7 @@ export async function measureSync(
   sandbox: BenchSandbox,
   options: SyncOptions,
   progress: (message: string) => void,
-): Promise<SyncRun> {
+): Promise<Omit<SyncRun, "state">> {
   const { services, endpointsPerService } = options;
   const nodeIP = "198.51.100.1";
   let input: ProxyInput = benchInput({ services, endpointsPerService, nodeIP });

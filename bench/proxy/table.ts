@@ -3,7 +3,8 @@ import { failureLines } from "../support/failures.ts";
 import type { Summary } from "../support/stats.ts";
 import { targetLines } from "../support/targets.ts";
 import { fmt, table } from "../support/text-table.ts";
-import type { BenchReport, LatencyRatio } from "./report.ts";
+import type { LatencyRatio } from "./latency-report.ts";
+import type { BenchReport } from "./report.ts";
 
 const count = (n: number) => n.toLocaleString("en-US");
 const p50 = (s: Summary | null, digits = 1) => fmt(s?.p50, digits);
@@ -45,11 +46,61 @@ function sync(report: BenchReport): string[] {
         ]),
       ),
     );
-  if (report.nftStartMs !== null)
+  out.push(...stateSync(report));
+  const f = report.nftFloor;
+  if (f !== null)
     out.push(
-      `every nft -f figure includes starting ip netns exec + nft: ${fmt(report.nftStartMs, 1)} ms for an empty transaction (median)`,
+      "",
+      "What every nft -f figure includes before nft reads a line, ms (medians of 20, taking turns)",
+      ...table(
+        ["", "ms"],
+        [
+          ["ip netns exec NS true (the launcher)", fmt(f.netnsExecMs, 1)],
+          ["ip netns exec NS nft -f /dev/null", fmt(f.nftDevNullMs, 1)],
+          ["ip netns exec NS nft -f - with empty stdin", fmt(f.nftEmptyStdinMs, 1)],
+          ["nft's own start (/dev/null − launcher)", fmt(f.nftOwnStartMs, 1)],
+        ],
+      ),
     );
   return out;
+}
+
+function stateSync(report: BenchReport): string[] {
+  if (report.stateSync.length === 0) return [];
+  const o = report.options;
+  return [
+    "",
+    `Incremental sync through ProxyState, ms: ProxyState.update with the changed Services ("update", its transaction text included), then the transaction applied; single changes: ${o.changes}, one endpoint each; bursts: ${o.bursts} of ${o.burst} Services with one endpoint each, in one update and one transaction`,
+    ...table(
+      [
+        "Services",
+        "apply",
+        "changed per sync",
+        "update p50",
+        "apply p50",
+        "total p50",
+        "total p99",
+        "lines p50",
+        "via nft -f",
+      ],
+      report.stateSync.map((r) => [
+        count(r.services),
+        r.path,
+        count(r.changes),
+        p50(r.renderMs, 2),
+        p50(r.applyMs, 1),
+        p50(r.totalMs, 1),
+        p99(r.totalMs, 1),
+        fmt(r.transactionLines.p50, 0),
+        r.path === "nft -i" ? `${r.fallbacks}/${r.totalMs.n}` : "",
+      ]),
+    ),
+    "via nft -f: syncs of the nft -i path whose transaction was too long for one nft -i line, sent to nft -f - instead (as the proxy does)",
+    ...report.flatness.map(
+      (f) =>
+        `flatness (${f.path}): single-change total p50 ${fmt(f.largeP50, 1)} ms at ${count(f.large)} / ${fmt(f.smallP50, 1)} ms at ${count(f.small)} = ${fmt(f.ratio, 2)} (target ≤ 1.5)`,
+    ),
+  ];
 }
 
 function ratioText(name: string, r: LatencyRatio | null): string {
@@ -93,6 +144,7 @@ function latency(report: BenchReport): string[] {
     ),
     `connect p50 ratio, large / small table: ${ratioText("podnet", ratios.podnet)}; ${ratioText("iptables structure", ratios.iptables)}`,
     "iptables structure = the same Services in kube-proxy's iptables layout (linear KUBE-SERVICES, per-endpoint chains) written in nft",
+    `full load of the large table (nft -f, fresh namespace), podnet / iptables structure: ${fmt(report.latency.loadRatio, 3)} (target ≤ 0.1)`,
     ...(first ? [`first failure (${first.subject}, ${first.services}): ${first.firstErrors[0]}`] : []),
   ];
 }
@@ -117,14 +169,45 @@ function memory(report: BenchReport): string[] {
   ];
 }
 
+function agentMemory(report: BenchReport): string[] {
+  const a = report.agentMemory;
+  if (a === null) return [];
+  if (!a.measured) return ["", `Proxy memory in a running agent: not measured (${a.reason})`];
+  const row = (name: string, r: { rssMiB: number; hwmMiB: number }, empty: number | null) => [
+    name,
+    fmt(r.rssMiB, 1),
+    fmt(r.hwmMiB, 1),
+    empty === null ? "" : fmt(empty, 1),
+  ];
+  return [
+    "",
+    `Proxy memory in a running agent, MiB: podnet agent (--dns-address none) fed from its SQLite datastore with ${count(a.services)} Services and ${count(a.endpoints)} endpoint pods, with the proxy and without, each measured ${fmt(a.measuredAfterMs / 1000, 1)} s after the first write`,
+    ...table(
+      ["agent", "RSS", "peak (VmHWM)", "RSS when ready, empty"],
+      [
+        row("--proxy on", a.withProxy, a.withProxy.emptyRssMiB),
+        row("--proxy off", a.withoutProxy, a.withoutProxy.emptyRssMiB),
+        row("proxy's share (on − off)", a.proxyShare, null),
+      ],
+    ),
+    `with the proxy, the table held the last Service ${fmt(a.tableMs / 1000, 2)} s after the first write`,
+  ];
+}
+
 export function renderTable(report: BenchReport): string {
   const m = report.machine;
   const out: string[] = [
     `podnet service proxy benchmark (${m.nft}, Linux ${m.kernel}, Bun ${m.bun}; ${m.cpus} CPUs, ${fmt(m.memoryGiB, 1)} GiB)`,
+    ...(report.podnet === null
+      ? []
+      : [
+          `agent: ${report.podnet.binary} (${report.podnet.version}, built ${report.podnet.modified})${report.podnet.replacedDuringRun ? "; replaced during the run (both agents ran a copy taken at the start)" : ""}`,
+        ]),
     `run took ${fmt(report.durationSeconds, 1)} s; load average ${fmt(m.loadAverage.start)} at the start, ${fmt(m.loadAverage.end)} at the end`,
     ...sync(report),
     ...latency(report),
     ...memory(report),
+    ...agentMemory(report),
     "",
     ...targetLines(report.targets),
     "",
