@@ -1,6 +1,6 @@
 /**
  * One node's view of the probe's flow (pure): its packet lines (which hook, which devices, which
- * addresses and TTL), the DNAT rule that fired and the Service its chain names, the masquerade the
+ * addresses and TTL), the DNAT rule that fired and its Service, the masquerade the
  * observer after srcnat saw, the rules that dropped or rejected it, its conntrack entries and its
  * VXLAN counters. The trace id ties a rule line only to the packet line before it in the same hook
  * traversal on the same node (that is what nft prints).
@@ -8,8 +8,10 @@
 import type { NodeObservation, TraceEvent } from "../cluster/diagnosis-protocol.ts";
 import { VXLAN_DEV } from "../cluster/vxlan-convention.ts";
 import { sameIP } from "../ipnet/address.ts";
+import { NAMES } from "../proxy/nft-names.ts";
 import type { ObservedNode, SeenPacket, SeenVerdict } from "./observation-types.ts";
 import { ctTuple, type FlowTuples, headerOf, isTraceProto } from "./observe-flow.ts";
+import type { PacketHeader } from "./prediction-types.ts";
 import type { TracePlan } from "./trace-plan.ts";
 
 /** The hook a chain is attached to, from podnet's and the tracing table's chain names. */
@@ -34,6 +36,28 @@ export function serviceOfChain(chain: string): string | undefined {
   return m ? `${m[1]}/${m[2]}` : undefined;
 }
 
+/**
+ * The Service whose verdict-map element a lookup in `map` (service-ips or service-nodeports) used
+ * for `packet`: the element's key is the packet's `ClusterIP . proto . port` (or `proto .
+ * nodePort`), matched against the Service the plan resolved from the cluster state. Without
+ * affinity the element leads straight to a shared chain (`goto endpoints-tcp-3`) whose name says
+ * nothing about the Service, so the key is what names it.
+ */
+export function serviceOfLookup(plan: TracePlan, map: string, packet: PacketHeader): string | undefined {
+  const d = plan.destination;
+  if (d.kind !== "service" && d.kind !== "node-port") return undefined;
+  const svc = d.service;
+  const protocol = packet.proto.toUpperCase();
+  const named = `${svc.namespace}/${svc.name}`;
+  if (map === NAMES.serviceIps) {
+    const ip = svc.clusterIPs.some((c) => sameIP(c, packet.dst));
+    return ip && svc.ports.some((p) => p.port === packet.dport && p.protocol === protocol)
+      ? named
+      : undefined;
+  }
+  return svc.ports.some((p) => p.nodePort === packet.dport && p.protocol === protocol) ? named : undefined;
+}
+
 export interface NodeStory {
   readonly node: ObservedNode;
   readonly firstAt: number;
@@ -47,6 +71,8 @@ export function observeNode(plan: TracePlan, o: NodeObservation, flow: FlowTuple
   let dnatTrace: string | undefined;
   const current = new Map<string, SeenPacket>();
   let svcChain: string | undefined;
+  /** The Service named by the key of the last verdict-map lookup. */
+  let lookedUp: string | undefined;
   for (const e of o.events) {
     if (e.l4proto !== undefined && !isTraceProto(e.l4proto, proto) && e.type === "packet") continue;
     if (e.type === "packet") {
@@ -84,12 +110,15 @@ export function observeNode(plan: TracePlan, o: NodeObservation, flow: FlowTuple
     }
     const owner = current.get(e.traceId);
     if (!owner || e.type !== "rule" || !e.rule) continue;
+    const lookup = /\bvmap @(\S+)/.exec(e.rule)?.[1];
+    if (lookup === NAMES.serviceIps || lookup === NAMES.serviceNodeports)
+      lookedUp = serviceOfLookup(plan, lookup, owner.packet);
     if (e.verdict?.startsWith("goto ") || e.verdict?.startsWith("jump ")) {
       const target = e.verdict.split(" ")[1] ?? "";
       if (serviceOfChain(target)) svcChain = target;
     }
     if (/\bdnat\b/.test(e.rule) && owner.direction === "forward" && !dnat) {
-      const chainService = serviceOfChain(svcChain ?? e.chain);
+      const chainService = serviceOfChain(svcChain ?? e.chain) ?? lookedUp;
       dnat = { chain: svcChain ?? e.chain, rule: e.rule, ...(chainService ? { service: chainService } : {}) };
       dnatTrace = e.traceId;
     }

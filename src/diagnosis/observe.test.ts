@@ -29,6 +29,7 @@ describe("serviceOfChain", () => {
   test("maps proxy chain names back to the Service", () => {
     expect(serviceOfChain("svc-c80vt274-default/echo/tcp/80")).toBe("default/echo");
     expect(serviceOfChain("ext-7rs1oim7-default/echo/tcp/80")).toBe("default/echo");
+    expect(serviceOfChain("ep-kossu185-default/echo/tcp/80__10.244.8.3/8080")).toBe("default/echo");
     expect(serviceOfChain("endpoints-tcp-6")).toBeUndefined();
   });
 });
@@ -39,8 +40,10 @@ describe("observeTrace on real captures", () => {
     const o = observeTrace(plan, svcObservation(), SVC_PROBE);
     expect(o.outcome).toBe("answered");
     const node1 = o.nodes.find((n) => n.node === "node1");
+    // The flat layout: the service-ips element leads straight to the shared chain, so the
+    // Service is named from the lookup's key (ClusterIP . tcp . 80).
     expect(node1?.dnat).toEqual({
-      chain: "svc-c80vt274-default/echo/tcp/80",
+      chain: "endpoints-tcp-6",
       rule: "dnat ip to ip daddr . tcp dport . numgen random mod 6 map @service-endpoints-tcp",
       service: "default/echo",
       to: { ip: "10.244.8.3", port: 8080 },
@@ -141,7 +144,7 @@ describe("observeTrace on real captures", () => {
 describe("observeTrace: where a packet vanished", () => {
   test("entered node1 and never left, with ip_forward 0: ip-forward-off", () => {
     const plan = labPlan("node1-a", "default/echo:80", 40518);
-    const prerouting = SVC_VXLAN_NODE1.slice(0, 11);
+    const prerouting = SVC_VXLAN_NODE1.slice(0, 10);
     const o = observeTrace(
       plan,
       [
@@ -159,7 +162,7 @@ describe("observeTrace: where a packet vanished", () => {
     const o = observeTrace(
       plan,
       [
-        nodeObservation("node1", SVC_VXLAN_NODE1.slice(0, 16), {
+        nodeObservation("node1", SVC_VXLAN_NODE1.slice(0, 15), {
           counters: [{ chain: "observe-post", name: "vxlan-out 198.51.100.13", packets: 0, bytes: 0 }],
         }),
         nodeObservation("node3", []),

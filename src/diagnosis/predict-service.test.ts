@@ -40,9 +40,7 @@ describe("serviceStep on a dual-stack node", () => {
     ]);
     expect(step.candidates[5]).toMatchObject({ port: 8080, pod: "default/node3-b", node: "node3" });
     expect(step.marked).toBe(false);
-    expect(step.evidence[0]).toBe(
-      `service-ips: ${DUAL_ECHO_IP6} . tcp . 80 : goto svc-c80vt274-default/echo/tcp/80`,
-    );
+    expect(step.evidence[0]).toBe(`service-ips: ${DUAL_ECHO_IP6} . tcp . 80 : goto endpoints-tcp-6`);
     expect(step.commands.map((c) => c.command)).toEqual([
       "nft list map ip6 podnet service-ips",
       "nft list map ip6 podnet service-endpoints-tcp",

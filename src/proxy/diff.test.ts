@@ -62,6 +62,43 @@ describe("partial sync", () => {
     expectReaches(prev, next, plan);
   });
 
+  test("an endpoint count change moves the verdict elements to the other shared chain (delete + add)", () => {
+    // svc-500 has 3 endpoints like every other Service; with a 4th, its ClusterIP and NodePort
+    // elements must go to the 4-endpoint chains, which no Service used before.
+    const services = input.services.map((s, i) =>
+      i === 500 ? { ...s, endpoints: [...s.endpoints, endpoint("10.244.250.1")] } : s,
+    );
+    const next = renderRuleset({ ...input, services }, prev);
+    const plan = diffRulesets(prev, next);
+    const diff = partial(plan);
+    const lines = diff.trimEnd().split("\n");
+    const at = (line: string) => {
+      const i = lines.indexOf(line);
+      expect(i).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const addChain = at("add chain ip podnet endpoints-tcp-4");
+    const addNodePortChain = at("add chain ip podnet nodeport-endpoints-tcp-4");
+    const removeIp = at("delete element ip podnet service-ips { 10.96.1.244 . tcp . 80 }");
+    const addIp = at("add element ip podnet service-ips { 10.96.1.244 . tcp . 80 : goto endpoints-tcp-4 }");
+    const removeNodePort = at("delete element ip podnet service-nodeports { tcp . 30500 }");
+    const addNodePort = at(
+      "add element ip podnet service-nodeports { tcp . 30500 : goto nodeport-endpoints-tcp-4 }",
+    );
+    // Deletes before adds (an element key cannot be added twice); chains before what jumps to them.
+    expect(removeIp).toBeLessThan(addIp);
+    expect(removeNodePort).toBeLessThan(addNodePort);
+    expect(addChain).toBeLessThan(addIp);
+    expect(addNodePortChain).toBeLessThan(addNodePort);
+    expect(lines.filter((l) => /chain .*(svc|ext)-/.test(l))).toEqual([]);
+    expectReaches(prev, next, plan);
+    // And back: the 4-endpoint chains are deleted once nothing jumps to them.
+    const back = diffRulesets(next, renderRuleset(input, next));
+    expect(partial(back)).toContain("delete chain ip podnet endpoints-tcp-4\n");
+    expect(partial(back)).toContain("delete chain ip podnet nodeport-endpoints-tcp-4\n");
+    expectReaches(next, renderRuleset(input, next), back);
+  });
+
   test("the last endpoint leaving swaps the map elements for a no-endpoint entry", () => {
     const services = input.services.map((s, i) => (i === 7 ? { ...s, endpoints: [] } : s));
     const next = renderRuleset({ ...input, services }, prev);

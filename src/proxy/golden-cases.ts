@@ -189,6 +189,47 @@ export const DIFF_CASES = {
     prev: GOLDEN_CASES["tcp-two-endpoints"],
     next: nodeInput([{ service: web, endpoints: [...webEndpoints, endpoint("10.244.3.3", "node3")] }]),
   },
+  // Without affinity a verdict element names the shared chain of its endpoint count, so a count
+  // change replaces the ClusterIP and NodePort elements (delete + add) and shrinks to one chain.
+  "nodeport-endpoint-count-shrinks": {
+    prev: GOLDEN_CASES.nodeport,
+    next: nodeInput(
+      [{ service: service("web", ["10.96.0.10"], [tcp(80, 8080, 30080)]), endpoints: webEndpoints.slice(1) }],
+      { nodeIPs: ["192.0.2.11", "198.51.100.11"] },
+    ),
+  },
+  // Affinity brings the Service's own chains and sets; without it they go and the elements lead
+  // to the shared chains again.
+  "affinity-turned-on": {
+    prev: GOLDEN_CASES.nodeport,
+    next: nodeInput(
+      [
+        {
+          service: service("web", ["10.96.0.10"], [tcp(80, 8080, 30080)], {
+            kind: "ClientIP",
+            timeoutSeconds: 60,
+          }),
+          endpoints: webEndpoints,
+        },
+      ],
+      { nodeIPs: ["192.0.2.11", "198.51.100.11"] },
+    ),
+  },
+  "affinity-turned-off": {
+    prev: nodeInput(
+      [
+        {
+          service: service("web", ["10.96.0.10"], [tcp(80, 8080, 30080)], {
+            kind: "ClientIP",
+            timeoutSeconds: 60,
+          }),
+          endpoints: webEndpoints,
+        },
+      ],
+      { nodeIPs: ["192.0.2.11", "198.51.100.11"] },
+    ),
+    next: GOLDEN_CASES.nodeport,
+  },
   "endpoint-count-grows-ipv6": {
     prev: GOLDEN_CASES.ipv6,
     next: {

@@ -1,12 +1,15 @@
 /**
  * The chains, map elements and affinity sets of one service port (pure). A verdict-map element
- * sends (ClusterIP . protocol . port) to the service chain. Without session affinity that chain
- * is a single `goto` to the shared DNAT chain for its endpoint count, whose one rule picks the
- * endpoint with `numgen random mod N` as the last part of a key into the shared
- * `service-endpoints` map (ClusterIP . proto . port . index → endpoint address . port). So every
- * step on the packet path is a map lookup or a rule of this one service — a packet's cost does
- * not grow with the number of services — and a Service costs one rule however many endpoints it
- * has, which keeps a full sync of 10,000 Services with 100,000 endpoints to map elements.
+ * sends (ClusterIP . protocol . port) straight to the shared DNAT chain for its endpoint count,
+ * whose one rule picks the endpoint with `numgen random mod N` as the last part of a key into the
+ * shared `service-endpoints` map (ClusterIP . proto . port . index → endpoint address . port). So
+ * every step on the packet path is a map lookup or a shared rule — a packet's cost does not grow
+ * with the number of services — and a Service without affinity costs no chain and no rule at all,
+ * only map elements.
+ *
+ * Why no chain per Service: nft 1.0.6 dumps every chain of the table into its cache before any
+ * transaction that adds or deletes something, so one chain per Service port made every two-line
+ * partial sync at 10,000 Services cost 64–95 ms instead of 18–28 ms (measured, issue 14).
  *
  * Why the DNAT rule lives in shared chains, not in each service chain: every rule that refers to
  * a named data map makes the kernel walk all of that map's elements once per chain it is bound
@@ -14,7 +17,8 @@
  * 100,000 elements (50 s measured); one chain per distinct endpoint count binds it a few times.
  *
  * ClientIP affinity needs to remember which endpoint a client got, which a map lookup cannot, so
- * those Services keep a chain per endpoint that updates a per-endpoint set of client addresses.
+ * those Services keep a service chain, a chain per endpoint that updates a per-endpoint set of
+ * client addresses, and an `ext-` chain for their NodePort (these chains bring the cache cost back).
  */
 import type { Protocol } from "../k8s/service-model.ts";
 import type { NftChain, NftSet } from "./nft-model.ts";
@@ -146,12 +150,12 @@ export function renderServicePort(addr: "ip" | "ip6", svc: FamilyService, port: 
     const empty = { chains: [], sets: [], endpoints: [], nodePortEndpoints: [], protocol: port.protocol };
     return nodePort === undefined ? empty : { ...empty, noEndpointNodePort: nodePort };
   }
-  const id: ServicePortId = { service: svc.key, protocol: port.protocol, port: port.port };
-  const svcChain = serviceChainName(id);
-  const serviceIp: MapEntry = [serviceIpKey(svc.clusterIP, port.protocol, port.port), `goto ${svcChain}`];
-  const targets = svc.endpointIPs.map((ip) => `${ip} . ${port.targetPort}`);
+  const ipKey = serviceIpKey(svc.clusterIP, port.protocol, port.port);
 
   if (svc.affinitySeconds !== undefined) {
+    const id: ServicePortId = { service: svc.key, protocol: port.protocol, port: port.port };
+    const svcChain = serviceChainName(id);
+    const serviceIp: MapEntry = [ipKey, `goto ${svcChain}`];
     const { chains, sets } = affinityChains(addr, svc, port, id, svc.affinitySeconds);
     const none = { endpoints: [], nodePortEndpoints: [], protocol: port.protocol };
     if (nodePort === undefined) return { chains, sets, serviceIp, ...none };
@@ -168,12 +172,15 @@ export function renderServicePort(addr: "ip" | "ip6", svc: FamilyService, port: 
     };
   }
 
+  // NodePort callers are always masqueraded: the shared nodeport-endpoints chain sets the mark
+  // (dnat-chains.ts), so the element can go to it directly.
   const proto = port.protocol.toLowerCase() as "tcp" | "udp" | "sctp";
-  const chains: NftChain[] = [{ name: svcChain, rules: [`goto ${endpointsChainName(proto, count)}`] }];
+  const serviceIp: MapEntry = [ipKey, `goto ${endpointsChainName(proto, count)}`];
+  const targets = svc.endpointIPs.map((ip) => `${ip} . ${port.targetPort}`);
   const endpoints = targets.map((t, i): MapEntry => [`${svc.clusterIP} . ${port.port} . ${i}`, t]);
   if (nodePort === undefined)
     return {
-      chains,
+      chains: [],
       sets: [],
       serviceIp,
       protocol: port.protocol,
@@ -181,13 +188,11 @@ export function renderServicePort(addr: "ip" | "ip6", svc: FamilyService, port: 
       nodePortEndpoints: [],
       endpointsChain: count,
     };
-  const ext = externalChainName(id);
-  chains.push({ name: ext, rules: [SET_MARK, `goto ${nodePortEndpointsChainName(proto, count)}`] });
   return {
-    chains,
+    chains: [],
     sets: [],
     serviceIp,
-    nodePort: [nodePort, `goto ${ext}`],
+    nodePort: [nodePort, `goto ${nodePortEndpointsChainName(proto, count)}`],
     endpoints,
     protocol: port.protocol,
     nodePortEndpoints: targets.map((t, i): MapEntry => [`${port.nodePort} . ${i}`, t]),
