@@ -49,8 +49,11 @@ export class ElementRefs {
     else counts.set(key, now);
   }
 
-  /** Records what one Service's shared elements went from and to. */
-  service(before: SharedElements, after: SharedElements): void {
+  /**
+   * Records what one Service's shared elements went from and to; `maps`: also its map changes
+   * (not needed when the table is replaced in full: only the set counts must stay right).
+   */
+  service(before: SharedElements, after: SharedElements, maps = true): void {
     if (before === after) return;
     for (const name of new Set([...before.sets.keys(), ...after.sets.keys()])) {
       const was = new Set(before.sets.get(name) ?? []);
@@ -58,6 +61,7 @@ export class ElementRefs {
       for (const key of was) if (!now.has(key)) this.move(name, key, -1);
       for (const key of now) if (!was.has(key)) this.move(name, key, 1);
     }
+    if (!maps) return;
     for (const name of new Set([...before.maps.keys(), ...after.maps.keys()])) {
       const was = new Map(before.maps.get(name) ?? []);
       const now = new Map(after.maps.get(name) ?? []);

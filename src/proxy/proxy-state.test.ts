@@ -109,8 +109,9 @@ function runSequence(seed: number, names: number, steps: number, checkEvery: num
     }
     if (expected === undefined || kernel === undefined) continue;
     const snapshot = state.snapshot();
-    if (renderNft(snapshot) !== renderNft(expected))
-      throw new Error(`${where()}: the state differs from the full render`);
+    const want = renderNft(expected);
+    if (renderNft(snapshot) !== want) throw new Error(`${where()}: the state differs from the full render`);
+    if (state.fullSync().text !== want) throw new Error(`${where()}: its full sync is not the full render`);
     expect(messages(snapshot)).toEqual(messages(expected));
     expect(comparable(kernel)).toEqual(comparable(stateOf(expected)));
     previous = expected;

@@ -8,36 +8,44 @@
  * make the transaction. Shared set elements are reference-counted (element-refs.ts), the shared
  * DNAT chains counted per protocol and endpoint count.
  *
- * The full renderer stays the definition: snapshot() of the state after any sequence of updates
- * renders to the very text renderRuleset gives for the same input (proxy-state.test.ts checks
- * this over long random sequences).
+ * The full renderer stays the definition: after any sequence of updates, snapshot() and
+ * fullSync() give the very text renderRuleset gives for the same input (proxy-state.test.ts
+ * checks this over long random sequences).
  */
 
 import { AddressCanonicalizer, ipFamilyOf } from "./addresses.ts";
-import { diffService, fullSync, needsFullSync, type SyncPlan } from "./diff.ts";
+import { ChainCounts } from "./chain-counts.ts";
+import { diffService, needsFullSync, type SyncPlan } from "./diff.ts";
 import { dnatChains } from "./dnat-chains.ts";
 import { ElementRefs } from "./element-refs.ts";
 import type { ServiceEntry } from "./endpoint-index.ts";
+import { fullTableText } from "./full-text.ts";
 import type { NftChain, NftFamily, RenderProblem, Ruleset, ServiceRules } from "./nft-model.ts";
-import { NO_SHARED_ELEMENTS, setDeclaration, TABLE_NAME } from "./nft-model.ts";
+import { setDeclaration, TABLE_NAME } from "./nft-model.ts";
 import { PortClaims } from "./port-claims.ts";
 import { type NodeInput, type NodePart, renderNodePart } from "./ruleset.ts";
 import { claimPorts, resolveService } from "./service-plan.ts";
 import { renderServiceRules, type ServiceRender } from "./service-render.ts";
-import { type FamilyService, nodePortKey, serviceIpKey } from "./service-rules.ts";
+import { type ClaimedPort, type FamilyService, nodePortKey, serviceIpKey } from "./service-rules.ts";
 import { Transaction } from "./transaction.ts";
 
-/** One Service as the state holds it. */
-interface Memo extends ServiceRender {
+/**
+ * One Service as the state holds it: what its rules are made from, not the rules. They are
+ * rendered again when needed — its old and new rules when it changes (about 20 µs), every
+ * Service's, one at a time, for a full sync — so 10,000 Services do not keep 100,000 element
+ * strings and their arrays and maps alive between syncs.
+ */
+interface Memo {
   readonly entry: ServiceEntry;
   readonly resolved: FamilyService | undefined;
   readonly resolveProblems: readonly RenderProblem[];
   readonly claimProblems: readonly RenderProblem[];
   /** Claims.key: which ports (and NodePorts) it got. */
   readonly claims: string;
+  readonly ports: readonly ClaimedPort[];
 }
 
-const NO_RULES: ServiceRules = { chains: [], sets: [], shared: NO_SHARED_ELEMENTS };
+const NO_PROBLEMS: readonly RenderProblem[] = [];
 
 /** Services to bring up to date: their entry (undefined: gone) and whether to resolve it again. */
 type Pending = Map<string, { readonly entry: ServiceEntry | undefined; readonly resolve: boolean }>;
@@ -54,32 +62,6 @@ const nodeRuleset = (family: NftFamily, part: NodePart): Ruleset => ({
   services: new Map(),
   problems: [],
 });
-
-/** Counts of the shared DNAT chains in use ("proto/count"), with the counts before an update. */
-class ChainCounts {
-  readonly counts = new Map<string, number>();
-  private readonly before = new Map<string, number>();
-
-  move(pair: string, by: 1 | -1): void {
-    const was = this.counts.get(pair) ?? 0;
-    if (!this.before.has(pair)) this.before.set(pair, was);
-    if (was + by === 0) this.counts.delete(pair);
-    else this.counts.set(pair, was + by);
-  }
-
-  /** Pairs that came into use and went out of use since the last call. */
-  take(): { added: string[]; removed: string[] } {
-    const added: string[] = [];
-    const removed: string[] = [];
-    for (const [pair, was] of this.before) {
-      const now = this.counts.get(pair) ?? 0;
-      if (was === 0 && now > 0) added.push(pair);
-      else if (was > 0 && now === 0) removed.push(pair);
-    }
-    this.before.clear();
-    return { added, removed };
-  }
-}
 
 export class ProxyState {
   private readonly memos = new Map<string, Memo>();
@@ -125,7 +107,8 @@ export class ProxyState {
       if (entry === memo?.entry && !pending.has(key)) continue;
       pending.set(key, { entry, resolve: true });
     }
-    if (this.applyServices(pending, tx)) full = true;
+    // When the table is replaced in full anyway, no partial transaction is written.
+    if (this.applyServices(pending, this.unknown || full ? undefined : tx)) full = true;
     if (this.unknown || full) {
       this.unknown = false;
       return this.fullSync();
@@ -141,24 +124,29 @@ export class ProxyState {
     return this.update(node, changes);
   }
 
-  /** The transaction that replaces the table in full with this state. */
+  /**
+   * The transaction that replaces the table in full with this state: renderNft's text for the
+   * same table, written one Service at a time (O(n log n) for the key order).
+   */
   fullSync(): Extract<SyncPlan, { kind: "full" }> {
-    return fullSync(this.snapshot());
+    const keys = [...this.memos.keys()].sort();
+    const rules = (key: string) => this.rulesOf(this.memos.get(key));
+    // A generator, so each Service's rules exist only while its part of the text is written.
+    const services = (function* () {
+      for (const key of keys) yield [key, rules(key)] as const;
+    })();
+    const part = this.nodePart();
+    const text = fullTableText(this.family, part, this.sharedChains(part), services);
+    return { kind: "full", text };
   }
 
-  /** The whole state as a Ruleset, Services in key order (O(n log n): full syncs, diagnosis, tests). */
+  /** The whole state as a Ruleset, Services in key order (diagnosis and tests; builds every Service's rules). */
   snapshot(): Ruleset {
     const part = this.nodePart();
-    const keys = [...this.memos.keys()].sort();
     const services = new Map<string, ServiceRules>();
-    for (const key of keys) services.set(key, this.memos.get(key) as Memo);
-    const chains = new Map<string, NftChain>(part.chains);
-    for (const chain of dnatChains(
-      this.family,
-      this.endpointChains.counts.keys(),
-      this.nodePortChains.counts.keys(),
-    ))
-      chains.set(chain.name, chain);
+    for (const key of [...this.memos.keys()].sort()) services.set(key, this.rulesOf(this.memos.get(key)));
+    const chains = new Map<string, NftChain>();
+    for (const chain of this.sharedChains(part)) chains.set(chain.name, chain);
     return {
       family: this.family,
       table: TABLE_NAME,
@@ -167,6 +155,16 @@ export class ProxyState {
       services,
       problems: this.problems,
     };
+  }
+
+  /** The base chains, then the shared DNAT chains in use. */
+  private *sharedChains(part: NodePart): Generator<NftChain> {
+    yield* part.chains.values();
+    yield* dnatChains(this.family, this.endpointChains.counts.keys(), this.nodePortChains.counts.keys());
+  }
+
+  private rulesOf(memo: Memo | undefined): ServiceRender {
+    return renderServiceRules(this.family, memo?.resolved, memo?.ports ?? []);
   }
 
   /** The input that could not be rendered: the node's, then each Service's in key order. */
@@ -210,7 +208,7 @@ export class ProxyState {
   }
 
   /** Brings the pending Services up to date; true when the change needs a full sync. */
-  private applyServices(pending: Pending, tx: Transaction): boolean {
+  private applyServices(pending: Pending, tx: Transaction | undefined): boolean {
     if (pending.size === 0) return false;
     const addresses = new AddressCanonicalizer(ipFamilyOf(this.family));
     const nodeName = this.node?.input.nodeName;
@@ -272,7 +270,7 @@ export class ProxyState {
       if (this.record(key, old, next, tx)) full = true;
     }
     this.finishChains(tx);
-    for (const [name, { remove, add }] of this.refs.take()) tx.elements(name, remove, add);
+    for (const [name, { remove, add }] of this.refs.take()) tx?.elements(name, remove, add);
     return full;
   }
 
@@ -289,9 +287,9 @@ export class ProxyState {
         entry,
         resolved,
         resolveProblems,
-        claimProblems: [],
+        claimProblems: NO_PROBLEMS,
         claims: "",
-        ...renderServiceRules(this.family, undefined, []),
+        ports: [],
       };
       return !resolvedAgain && old !== undefined ? old : none;
     }
@@ -313,26 +311,33 @@ export class ProxyState {
       entry,
       resolved,
       resolveProblems,
-      claimProblems,
+      claimProblems: claimProblems.length === 0 ? NO_PROBLEMS : claimProblems,
       claims: claims.key,
-      ...renderServiceRules(this.family, resolved, claims.ports),
+      ports: claims.ports,
     };
   }
 
   /** Puts `next` in place of `old` and writes the difference; true when it needs a full sync. */
-  private record(key: string, old: Memo | undefined, next: Memo | undefined, tx: Transaction): boolean {
+  private record(
+    key: string,
+    old: Memo | undefined,
+    next: Memo | undefined,
+    tx: Transaction | undefined,
+  ): boolean {
+    const before = this.rulesOf(old);
+    const after = this.rulesOf(next);
     let full = false;
-    const oldSets = new Map(old?.sets.map((s) => [s.name, s]));
-    for (const set of next?.sets ?? []) {
+    const oldSets = new Map(before.sets.map((s) => [s.name, s]));
+    for (const set of after.sets) {
       const was = oldSets.get(set.name);
       if (was !== undefined && setDeclaration(was) !== setDeclaration(set)) full = true;
     }
-    diffService(tx, old, next ?? NO_RULES);
-    this.refs.service(old?.shared ?? NO_SHARED_ELEMENTS, next?.shared ?? NO_SHARED_ELEMENTS);
-    for (const pair of old?.endpointChains ?? []) this.endpointChains.move(pair, -1);
-    for (const pair of old?.nodePortChains ?? []) this.nodePortChains.move(pair, -1);
-    for (const pair of next?.endpointChains ?? []) this.endpointChains.move(pair, 1);
-    for (const pair of next?.nodePortChains ?? []) this.nodePortChains.move(pair, 1);
+    if (tx) diffService(tx, old === undefined ? undefined : before, after);
+    this.refs.service(before.shared, after.shared, tx !== undefined);
+    for (const pair of before.endpointChains) this.endpointChains.move(pair, -1);
+    for (const pair of before.nodePortChains) this.nodePortChains.move(pair, -1);
+    for (const pair of after.endpointChains) this.endpointChains.move(pair, 1);
+    for (const pair of after.nodePortChains) this.nodePortChains.move(pair, 1);
     if (next === undefined) this.memos.delete(key);
     else this.memos.set(key, next);
     if (next !== undefined && next.resolveProblems.length + next.claimProblems.length > 0)
@@ -342,9 +347,10 @@ export class ProxyState {
   }
 
   /** Adds the shared DNAT chains that came into use, removes those that went out of use. */
-  private finishChains(tx: Transaction): void {
+  private finishChains(tx: Transaction | undefined): void {
     const endpoints = this.endpointChains.take();
     const nodePorts = this.nodePortChains.take();
+    if (tx === undefined) return;
     for (const chain of dnatChains(this.family, endpoints.added, nodePorts.added)) tx.chain(undefined, chain);
     for (const chain of dnatChains(this.family, endpoints.removed, nodePorts.removed))
       tx.removeChain(chain.name);

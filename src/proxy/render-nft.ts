@@ -2,58 +2,71 @@
  * A Ruleset as the text of one `nft -f` transaction that replaces podnet's table and nothing
  * else: `add table` (so the delete cannot fail on a first run), `delete table`, then the table in
  * full. nft applies a file atomically, so packets see either the old table or the new one.
+ *
+ * TableText writes that text piece by piece; renderNft feeds it a whole Ruleset, proxy-state.ts
+ * feeds it one Service at a time without ever holding every Service's rules at once.
  */
 import type { NftChain, NftNamedSet, Ruleset } from "./nft-model.ts";
 import { allChains, allSets, chainDeclaration, elementText, setDeclaration } from "./nft-model.ts";
 
-function renderSet(set: NftNamedSet, out: string[]): void {
-  out.push(`\t${set.kind} ${set.name} {\n\t\t${setDeclaration(set)}\n`);
-  const count = set.kind === "set" ? set.elements.length : set.elements.size;
-  if (count > 0) {
-    out.push("\t\telements = {\n");
+/** The element texts of a set or map as the Ruleset holds them. */
+function elementTexts(set: NftNamedSet): Iterable<string> {
+  if (set.kind === "set") return set.elements;
+  return (function* () {
+    for (const [key, value] of set.elements) yield elementText(key, value);
+  })();
+}
+
+export class TableText {
+  // Pieces are collected and joined once: 100,000 elements must not cost quadratic copying.
+  private readonly out: string[];
+  private first = true;
+
+  constructor(family: string, table: string) {
+    const name = `${family} ${table}`;
+    this.out = [`add table ${name}\ndelete table ${name}\ntable ${name} {\n`];
+  }
+
+  private separate(): void {
+    if (!this.first) this.out.push("\n");
+    this.first = false;
+  }
+
+  /** A set or map block; `texts` replaces the set's own elements (element texts, in order). */
+  set(set: NftNamedSet, texts: Iterable<string> = elementTexts(set)): void {
+    this.separate();
+    const out = this.out;
+    out.push(`\t${set.kind} ${set.name} {\n\t\t${setDeclaration(set)}\n`);
     let first = true;
-    const push = (text: string) => {
-      out.push(first ? `\t\t\t${text}` : `,\n\t\t\t${text}`);
+    for (const text of texts) {
+      out.push(first ? `\t\telements = {\n\t\t\t${text}` : `,\n\t\t\t${text}`);
       first = false;
-    };
-    if (set.kind === "set") for (const key of set.elements) push(key);
-    else for (const [key, value] of set.elements) push(elementText(key, value));
-    out.push("\n\t\t}\n");
+    }
+    if (!first) out.push("\n\t\t}\n");
+    out.push("\t}\n");
   }
-  out.push("\t}\n");
-}
 
-function renderChain(chain: NftChain, out: string[]): void {
-  out.push(`\tchain ${chain.name} {\n`);
-  const declaration = chainDeclaration(chain);
-  if (declaration !== "") out.push(`\t\t${declaration}\n`);
-  for (const rule of chain.rules) out.push(`\t\t${rule}\n`);
-  out.push("\t}\n");
-}
+  chain(chain: NftChain): void {
+    this.separate();
+    this.out.push(`\tchain ${chain.name} {\n`);
+    const declaration = chainDeclaration(chain);
+    if (declaration !== "") this.out.push(`\t\t${declaration}\n`);
+    for (const rule of chain.rules) this.out.push(`\t\t${rule}\n`);
+    this.out.push("\t}\n");
+  }
 
-/** The table block alone: `table ip podnet { ... }`. */
-export function renderTable(ruleset: Ruleset): string {
-  // Pieces are collected and joined once: 100,000 chains must not cost quadratic copying.
-  const out: string[] = [`table ${ruleset.family} ${ruleset.table} {\n`];
-  let first = true;
-  const separate = () => {
-    if (!first) out.push("\n");
-    first = false;
-  };
-  for (const set of allSets(ruleset)) {
-    separate();
-    renderSet(set, out);
+  text(): string {
+    this.out.push("}\n");
+    const text = this.out.join("");
+    this.out.length = 0;
+    return text;
   }
-  for (const chain of allChains(ruleset)) {
-    separate();
-    renderChain(chain, out);
-  }
-  out.push("}\n");
-  return out.join("");
 }
 
 /** The complete `nft -f` text that replaces podnet's table of this family with `ruleset`. */
 export function renderNft(ruleset: Ruleset): string {
-  const table = `${ruleset.family} ${ruleset.table}`;
-  return `add table ${table}\ndelete table ${table}\n${renderTable(ruleset)}`;
+  const writer = new TableText(ruleset.family, ruleset.table);
+  for (const set of allSets(ruleset)) writer.set(set);
+  for (const chain of allChains(ruleset)) writer.chain(chain);
+  return writer.text();
 }
