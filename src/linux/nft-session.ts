@@ -78,6 +78,8 @@ interface Child {
   bytes: number;
   /** Set once it exited (or was told to): no transaction may be sent to it any more. */
   gone: boolean;
+  /** How many transactions it answered: one that exits before its first answer cannot run as a session. */
+  answered: number;
 }
 
 export class NftSession {
@@ -111,6 +113,8 @@ export class NftSession {
    * line, NftSessionError when nft could not be run or did not answer. One at a time, in order.
    */
   apply(text: string): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new NftSessionError("Cannot apply a transaction: the nft -i session is closed"));
     const converted = sessionLine(text, this.maxLineBytes);
     if ("unsupported" in converted)
       return Promise.reject(
@@ -123,6 +127,7 @@ export class NftSession {
 
   /** Starts the child now (it is otherwise started by the first transaction). */
   async start(): Promise<void> {
+    if (this.closed) throw new NftSessionError("Cannot start: the nft -i session is closed");
     const run = this.queue.then(() => {
       this.ensureChild();
     });
@@ -130,7 +135,7 @@ export class NftSession {
     return run;
   }
 
-  /** Waits for queued transactions, then ends the child; the session takes no more. */
+  /** Takes no more transactions, waits for those already queued, then ends the child. */
   async close(): Promise<void> {
     this.closed = true;
     await this.queue;
@@ -140,7 +145,6 @@ export class NftSession {
   }
 
   private async send(line: string): Promise<void> {
-    if (this.closed) throw new NftSessionError("Cannot apply a transaction: the nft -i session is closed");
     if (line === "") return;
     let child = this.ensureChild();
     if (child.transactions >= this.maxTransactions || child.bytes >= this.maxBytes) {
@@ -197,12 +201,16 @@ export class NftSession {
       transactions: 0,
       bytes: 0,
       gone: false,
+      answered: 0,
     };
     const reading = this.read(child);
     child.exited = proc.exited.then(async (code) => {
       await reading.catch(() => undefined);
       const tail = refusalReason(child.buffer);
-      this.fail(child, new NftSessionError(`nft -i exited with code ${code}${tail ? `: ${tail}` : ""}`));
+      const why = `nft -i exited with code ${code}${tail ? `: ${tail}` : ""}`;
+      // An nft built without its interactive mode exits at once: that is "cannot start", so the
+      // caller uses `nft -f` instead of replacing the table in full.
+      this.fail(child, child.answered === 0 ? new NftSessionStartError(why) : new NftSessionError(why));
     });
     this.child = child;
     return child;
@@ -218,6 +226,7 @@ export class NftSession {
       if (!reply.complete) continue;
       child.buffer = reply.rest;
       child.pending = undefined;
+      child.answered++;
       // Any output at all counts as a refusal (also a warning): the proxy then replaces the
       // table in full, which is right whatever nft did.
       if (reply.output === "") pending.resolve();

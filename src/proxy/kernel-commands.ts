@@ -37,7 +37,7 @@ export interface KernelCommandsOptions {
 
 export class KernelCommands implements ProxyKernel {
   private readonly prefix: readonly string[];
-  private readonly session: NftSession | undefined;
+  private session: NftSession | undefined;
 
   constructor(options: KernelCommandsOptions = {}) {
     this.prefix = options.prefix ?? [];
@@ -57,6 +57,12 @@ export class KernelCommands implements ProxyKernel {
         // nft cannot be started as a session (or the text cannot be one line): `nft -f -` gives
         // the same answer, or the same error, as before there was a session.
         if (!(e instanceof NftSessionStartError || e instanceof NftSessionUnsupportedError)) throw e;
+        // An nft that cannot run as a session will not later either: one start per sync is waste.
+        if (e instanceof NftSessionStartError) {
+          const session = this.session;
+          this.session = undefined;
+          await session?.close();
+        }
       }
     }
     const result = await run([...this.prefix, "nft", "-f", "-"], { stdin: text, timeoutMs: 60_000 });

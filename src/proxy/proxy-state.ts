@@ -47,8 +47,8 @@ interface Memo {
 
 const NO_PROBLEMS: readonly RenderProblem[] = [];
 
-/** Services to bring up to date: their entry (undefined: gone) and whether to resolve it again. */
-type Pending = Map<string, { readonly entry: ServiceEntry | undefined; readonly resolve: boolean }>;
+/** Services to bring up to date, with their entry (undefined: gone). */
+type Pending = Map<string, { readonly entry: ServiceEntry | undefined }>;
 
 const sameProblems = (a: readonly RenderProblem[], b: readonly RenderProblem[]): boolean =>
   a.length === b.length && a.every((p, i) => p.message === b[i]?.message);
@@ -71,6 +71,7 @@ export class ProxyState {
   private readonly nodePortChains = new ChainCounts();
   /** Keys of the Services with problems, so problems are listed without walking every Service. */
   private readonly problemKeys = new Set<string>();
+  private problemList: readonly RenderProblem[] | undefined;
   private node: { readonly input: NodeInput; readonly text: string; readonly part: NodePart } | undefined;
   /** Whether the kernel may not hold the previous state: the next update is a full sync. */
   private unknown = true;
@@ -100,12 +101,12 @@ export class ProxyState {
     const pending: Pending = new Map();
     if (nodeChange.renamed) {
       // Which endpoints are local follows the node's name: every Service is rendered again.
-      for (const [key, memo] of this.memos) pending.set(key, { entry: memo.entry, resolve: true });
+      for (const [key, memo] of this.memos) pending.set(key, { entry: memo.entry });
     }
     for (const [key, entry] of changes) {
       const memo = this.memos.get(key);
       if (entry === memo?.entry && !pending.has(key)) continue;
-      pending.set(key, { entry, resolve: true });
+      pending.set(key, { entry });
     }
     // When the table is replaced in full anyway, no partial transaction is written.
     if (this.applyServices(pending, this.unknown || full ? undefined : tx)) full = true;
@@ -167,14 +168,20 @@ export class ProxyState {
     return renderServiceRules(this.family, memo?.resolved, memo?.ports ?? []);
   }
 
-  /** The input that could not be rendered: the node's, then each Service's in key order. */
-  get problems(): RenderProblem[] {
-    const out = [...this.nodePart().problems];
-    for (const key of [...this.problemKeys].sort()) {
-      const memo = this.memos.get(key);
-      if (memo) out.push(...memo.resolveProblems, ...memo.claimProblems);
+  /**
+   * The input that could not be rendered: the node's, then each Service's in key order. The same
+   * array until a problem comes or goes, so a caller can tell "unchanged" by identity.
+   */
+  get problems(): readonly RenderProblem[] {
+    if (this.problemList === undefined) {
+      const out = [...this.nodePart().problems];
+      for (const key of [...this.problemKeys].sort()) {
+        const memo = this.memos.get(key);
+        if (memo) out.push(...memo.resolveProblems, ...memo.claimProblems);
+      }
+      this.problemList = out;
     }
-    return out;
+    return this.problemList;
   }
 
   private nodePart(): NodePart {
@@ -198,7 +205,14 @@ export class ProxyState {
     if (old?.text === text) return { full: false, renamed: false };
     const part = renderNodePart(input);
     this.node = { input, text, part };
+    this.problemList = undefined;
     if (old === undefined) return { full: true, renamed: false };
+    // Updates never remove a node-part chain or set (none comes and goes today): if one did, the
+    // table is replaced.
+    const gone = (a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>) =>
+      [...a.keys()].some((name) => !b.has(name));
+    if (gone(old.part.chains, part.chains) || gone(old.part.sets, part.sets))
+      return { full: true, renamed: old.input.nodeName !== input.nodeName };
     const renamed = old.input.nodeName !== input.nodeName;
     if (needsFullSync(nodeRuleset(this.family, old.part), nodeRuleset(this.family, part)))
       return { full: true, renamed };
@@ -340,8 +354,9 @@ export class ProxyState {
     for (const pair of after.nodePortChains) this.nodePortChains.move(pair, 1);
     if (next === undefined) this.memos.delete(key);
     else this.memos.set(key, next);
-    if (next !== undefined && next.resolveProblems.length + next.claimProblems.length > 0)
-      this.problemKeys.add(key);
+    const problemsOf = (m: Memo | undefined) => (m ? m.resolveProblems.length + m.claimProblems.length : 0);
+    if (problemsOf(old) + problemsOf(next) > 0) this.problemList = undefined;
+    if (problemsOf(next) > 0) this.problemKeys.add(key);
     else this.problemKeys.delete(key);
     return full;
   }

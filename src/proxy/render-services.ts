@@ -7,9 +7,7 @@ import type { Endpoint, Service } from "../k8s/service-model.ts";
 import { serviceKey } from "../k8s/service-model.ts";
 import type { AddressCanonicalizer } from "./addresses.ts";
 import { dnatChains } from "./dnat-chains.ts";
-import type { NftChain, NftFamily, RenderProblem, ServiceRules } from "./nft-model.ts";
-import { NO_SHARED_ELEMENTS } from "./nft-model.ts";
-import type { Proto } from "./nft-names.ts";
+import type { NftChain, NftFamily, RenderProblem } from "./nft-model.ts";
 import {
   type Claims,
   claimPorts,
@@ -17,11 +15,11 @@ import {
   type PortOwners,
   resolveService,
 } from "./service-plan.ts";
-import { type FamilyService, type PortOutput, renderServicePort } from "./service-rules.ts";
-import { sharedElementsOf } from "./shared-elements.ts";
+import { NOT_RENDERED, renderServiceRules, type ServiceRender } from "./service-render.ts";
+import type { FamilyService } from "./service-rules.ts";
 
 /** One Service's rules and how they were made, kept in the Ruleset for the next render. */
-export interface ServiceMemo extends ServiceRules {
+export interface ServiceMemo extends ServiceRender {
   /** inputFingerprint of the Service and its endpoints. */
   readonly fingerprint: string;
   readonly resolved: FamilyService | undefined;
@@ -29,7 +27,6 @@ export interface ServiceMemo extends ServiceRules {
   readonly problems: readonly RenderProblem[];
   /** Claims.key of the ports it got. */
   readonly claims: string;
-  readonly outputs: readonly PortOutput[];
 }
 
 export interface ServicesInput {
@@ -47,16 +44,7 @@ export interface RenderedServices {
 
 /** The memo of a Service that gets no rules in this family (no ClusterIP of it, or invalid). */
 function unrendered(fingerprint: string, problems: readonly RenderProblem[]): ServiceMemo {
-  return {
-    fingerprint,
-    resolved: undefined,
-    problems,
-    claims: "",
-    outputs: [],
-    chains: [],
-    sets: [],
-    shared: NO_SHARED_ELEMENTS,
-  };
+  return { fingerprint, resolved: undefined, problems, claims: "", ...NOT_RENDERED };
 }
 
 function rendered(
@@ -66,16 +54,12 @@ function rendered(
   problems: readonly RenderProblem[],
   claims: Claims,
 ): ServiceMemo {
-  const outputs = claims.ports.map((port) => renderServicePort(addr, resolved, port));
   return {
     fingerprint,
     resolved,
     problems,
     claims: claims.key,
-    outputs,
-    chains: outputs.flatMap((o) => o.chains),
-    sets: outputs.flatMap((o) => o.sets),
-    shared: sharedElementsOf(resolved, outputs),
+    ...renderServiceRules(addr, resolved, claims.ports),
   };
 }
 
@@ -127,12 +111,8 @@ export function renderServices(
         ? old
         : rendered(addr, fingerprint, resolved, resolveProblems, claims);
     services.set(key, memo);
-    for (const out of memo.outputs) {
-      const proto = out.protocol.toLowerCase() as Proto;
-      if (out.endpointsChain !== undefined) endpointsChains.add(`${proto}/${out.endpointsChain}`);
-      if (out.nodePortEndpointsChain !== undefined)
-        nodeportEndpointsChains.add(`${proto}/${out.nodePortEndpointsChain}`);
-    }
+    for (const pair of memo.endpointChains) endpointsChains.add(pair);
+    for (const pair of memo.nodePortChains) nodeportEndpointsChains.add(pair);
   }
   return { services, dnatChains: dnatChains(addr, endpointsChains, nodeportEndpointsChains) };
 }

@@ -117,6 +117,36 @@ describe("ServiceProxy", () => {
     expect(await metric(syncs("full"))).toBe(1);
     expect(await metric("podnet_proxy_endpoints")).toBe(2);
     expect(await metric(errors("nft"))).toBe(0);
+    // The kernel is told which is which: a partial sync may go through the long-lived nft.
+    expect(kernel.transactions.map((t) => t.kind)).toEqual(["full", "partial"]);
+    expect(kernel.closed).toBe(0);
+    await proxy.stop();
+    expect(kernel.closed).toBe(1);
+  });
+
+  test("the IPv6 table comes with the first IPv6 Service and is deleted when the last one goes", async () => {
+    const { s, kernel, proxy } = await setup();
+    const dual = buildClusterConfig({
+      clusterCidrs: ["10.244.0.0/16", "fd00:10:244::/56"],
+      serviceCidrs: ["10.96.0.0/24", "fd00:10:96::/112"],
+    });
+    await createService(s, dual, service("web", "web"));
+    await proxy.start();
+    expect(kernel.hasTable("ip6")).toBe(false);
+    const v6 = await createService(s, dual, {
+      ...service("web6", "web"),
+      ipFamilies: ["IPv6"],
+    });
+    await until("the IPv6 table", () => kernel.hasTable("ip6"));
+    expect(
+      kernel.applied.some((t) => t.startsWith("add table ip6 podnet\ndelete table ip6 podnet\ntable ip6")),
+    ).toBe(true);
+    expect(kernel.applied.join("")).toContain(v6.clusterIPs[0] ?? "no ClusterIP");
+    await deleteService(s, "default", "web6");
+    // Left in place, its rules would keep sending the old ClusterIP to the old endpoints.
+    await until("the IPv6 table to be deleted", () => !kernel.hasTable("ip6"));
+    expect(kernel.applied.at(-1)).toBe("add table ip6 podnet\ndelete table ip6 podnet\n");
+    expect(kernel.hasTable("ip")).toBe(true);
   });
 
   test("a partial transaction the kernel refuses is answered with a full sync at once", async () => {

@@ -20,10 +20,10 @@ import { serviceKey } from "../k8s/service-model.ts";
 import type { Store } from "../store/store.ts";
 import { ClusterView, type ViewChange } from "./cluster-view.ts";
 import type { SyncPlan } from "./diff.ts";
-import type { NftFamily } from "./nft-model.ts";
+import { type NftFamily, type RenderProblem, TABLE_NAME } from "./nft-model.ts";
 import type { ProxyKernel } from "./proxy-kernel.ts";
 import { ProxyState } from "./proxy-state.ts";
-import { newlyServedUdpOf, staleUdpFlowsOf } from "./stale-flows.ts";
+import { StaleFlowCleaner } from "./stale-flow-cleaner.ts";
 import { type EntryChange, SyncedServices } from "./synced-services.ts";
 import { type EgressPolicy, type NodeView, tableInputs } from "./table-inputs.ts";
 
@@ -93,12 +93,12 @@ export class ServiceProxy {
   private readonly timers = new Timers();
   /** Keys of the Services the view changed since the last sync. */
   private dirty = new Set<string>();
-  /** Take every Service from the view at the next sync (first sync, relisting, after a failure). */
+  /** Take every Service from the view at the next sync (the first one, and after the view listed again). */
   private relist = true;
-  /** Changes of failed syncs, whose stale UDP flows are still to be deleted. */
-  private readonly unflushed: EntryChange[] = [];
-  private lastProblems = "";
-  private firstSyncDone = false;
+  private readonly cleaner: StaleFlowCleaner;
+  /** Families whose table a previous run may have left (checked once, at the first sync). */
+  private readonly unowned = new Set<NftFamily>(["ip", "ip6"]);
+  private lastProblems: readonly (readonly RenderProblem[])[] = [];
   private forceFull = false;
   private syncing = false;
 
@@ -111,6 +111,10 @@ export class ServiceProxy {
     private readonly kernel: ProxyKernel,
   ) {
     this.m = proxyMetrics(metrics);
+    this.cleaner = new StaleFlowCleaner(kernel, log, {
+      error: () => this.m.errors.inc({ kind: "conntrack" }),
+      deleted: (n) => this.m.stale.inc(n),
+    });
     this.ownsView = !(source instanceof ClusterView);
     this.view = source instanceof ClusterView ? source : new ClusterView(source, log);
     this.loop = new SyncLoop({
@@ -185,12 +189,16 @@ export class ServiceProxy {
     const full = this.forceFull;
     this.forceFull = false;
     const changes = this.takeChanges();
-    const problems: string[] = [];
+    const problems: (readonly RenderProblem[])[] = [];
     let kind: SyncKind = "partial";
     try {
       const inputs = tableInputs(view, this.options, this.synced.anyIPv6);
+      for (const input of inputs) this.unowned.delete(input.family);
       for (const family of this.states.keys())
-        if (!inputs.some((i) => i.family === family)) this.states.delete(family);
+        if (!inputs.some((i) => i.family === family)) await this.dropTable(family);
+      for (const family of this.unowned)
+        if (await this.kernel.tableExists(family)) await this.dropTable(family);
+      this.unowned.clear();
       for (const input of inputs) {
         let state = this.states.get(input.family);
         let plan: SyncPlan;
@@ -205,28 +213,46 @@ export class ServiceProxy {
             changes.map(([key, , after]) => [key, after] as const),
           );
         }
-        problems.push(...state.problems.map((p) => p.message));
+        problems.push(state.problems);
         if ((await this.apply(state, plan)) === "full") kind = "full";
       }
     } catch (e) {
       // What the kernel has is unknown now, and a family may not have taken these changes: the
       // retry builds every table again from the synced Services and replaces it in full. The
       // stale flows of these changes are deleted after the sync that works.
+      for (const family of this.states.keys()) this.unowned.add(family);
       this.states.clear();
-      this.unflushed.push(...changes);
+      this.cleaner.defer(changes);
       throw e;
     }
     this.m.syncs.inc({ kind });
     this.m.seconds.observe((performance.now() - started) / 1000);
     this.m.services.set(this.synced.size);
     this.m.endpoints.set(this.synced.endpointCount);
+    this.reportProblems(problems);
+    await this.cleaner.clean(changes);
+  }
+
+  /** Counts the problems and logs them when they changed (each state keeps its list until then). */
+  private reportProblems(lists: readonly (readonly RenderProblem[])[]): void {
+    const same =
+      lists.length === this.lastProblems.length && lists.every((l, i) => l === this.lastProblems[i]);
+    this.lastProblems = lists;
+    if (same) return;
+    const problems = lists.flat().map((p) => p.message);
     this.m.problems.set(problems.length);
-    const problemText = problems.join("\n");
-    if (problemText !== this.lastProblems && problems.length > 0)
-      this.log.warn("some Service input was skipped", { problems });
-    this.lastProblems = problemText;
-    const flows = this.unflushed.length > 0 ? [...this.unflushed.splice(0), ...changes] : changes;
-    await this.deleteStaleFlows(flows);
+    if (problems.length > 0) this.log.warn("some Service input was skipped", { problems });
+  }
+
+  /**
+   * Deletes the table of a family the node no longer needs (its last IPv6 Service went, or a
+   * previous run had one): its rules would keep sending the old ClusterIPs to old endpoints.
+   */
+  private async dropTable(family: NftFamily): Promise<void> {
+    const table = `${family} ${TABLE_NAME}`;
+    await this.kernel.applyTransaction(`add table ${table}\ndelete table ${table}\n`, "full");
+    this.states.delete(family);
+    this.unowned.delete(family);
   }
 
   /** Applies one family's sync: in part where it can, else (or when the part is refused) in full. */
@@ -242,24 +268,6 @@ export class ServiceProxy {
       this.log.warn("partial sync refused; replacing the table in full", { family: state.family, error: e });
       await this.kernel.applyTransaction(state.fullSync().text, "full");
       return "full";
-    }
-  }
-
-  private async deleteStaleFlows(changes: readonly EntryChange[]): Promise<void> {
-    const first = this.firstSyncDone === false;
-    this.firstSyncDone = true;
-    // Not after the first sync: the table of the previous run was in place, and every UDP port
-    // would count as newly served (10,000 conntrack runs at start-up for nothing).
-    const stale = [...staleUdpFlowsOf(changes), ...(first ? [] : newlyServedUdpOf(changes))];
-    for (const flow of stale) {
-      const result = await this.kernel.deleteFlowEntries(flow);
-      if ("error" in result) {
-        this.m.errors.inc({ kind: "conntrack" });
-        this.log.warn("could not delete stale UDP conntrack entries", { flow, error: result.error });
-      } else if (result.deleted > 0) {
-        this.m.stale.inc(result.deleted);
-        this.log.info("deleted stale UDP conntrack entries", { flow, entries: result.deleted });
-      }
     }
   }
 

@@ -1,7 +1,24 @@
 import { describe, expect, test } from "bun:test";
 import type { Service } from "../k8s/service-model.ts";
+import { serviceKey } from "../k8s/service-model.ts";
 import type { ServiceEntry } from "./endpoint-index.ts";
-import { conntrackDeleteArgs, newlyServedUdp, type StaleFlow, staleUdpFlows } from "./stale-flows.ts";
+import { conntrackDeleteArgs, newlyServedUdpOf, type StaleFlow, staleUdpFlowsOf } from "./stale-flows.ts";
+import type { EntryChange } from "./synced-services.ts";
+
+/** The Services that differ between two whole lists, as changes. */
+function changesBetween(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): EntryChange[] {
+  const before = new Map(prev.map((e) => [serviceKey(e.service), e] as const));
+  const after = new Map(next.map((e) => [serviceKey(e.service), e] as const));
+  const out: EntryChange[] = [];
+  for (const [key, was] of before) if (after.get(key) !== was) out.push([key, was, after.get(key)]);
+  for (const [key, now] of after) if (!before.has(key)) out.push([key, undefined, now]);
+  return out;
+}
+
+const staleUdpFlows = (prev: readonly ServiceEntry[], next: readonly ServiceEntry[]) =>
+  staleUdpFlowsOf(changesBetween(prev, next));
+const newlyServedUdp = (prev: readonly ServiceEntry[], next: readonly ServiceEntry[]) =>
+  newlyServedUdpOf(changesBetween(prev, next));
 
 const dns: Service = {
   namespace: "kube-system",

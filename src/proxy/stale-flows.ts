@@ -13,7 +13,6 @@
  */
 
 import { tryParseIP } from "../ipnet/address.ts";
-import { serviceKey } from "../k8s/service-model.ts";
 import type { ServiceEntry } from "./endpoint-index.ts";
 import type { EntryChange } from "./synced-services.ts";
 
@@ -53,16 +52,6 @@ function udpTargets(entry: ServiceEntry): Map<string, StaleFlow> {
   return out;
 }
 
-/** The Services that differ between two whole lists, as changes. */
-function changesBetween(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): EntryChange[] {
-  const before = new Map(prev.map((e) => [serviceKey(e.service), e] as const));
-  const after = new Map(next.map((e) => [serviceKey(e.service), e] as const));
-  const out: EntryChange[] = [];
-  for (const [key, was] of before) if (after.get(key) !== was) out.push([key, was, after.get(key)]);
-  for (const [key, now] of after) if (!before.has(key)) out.push([key, undefined, now]);
-  return out;
-}
-
 /** UDP (destination, port, endpoint) triples reachable before a change and not after. */
 export function staleUdpFlowsOf(changes: Iterable<EntryChange>): StaleFlow[] {
   const stale: StaleFlow[] = [];
@@ -72,11 +61,6 @@ export function staleUdpFlowsOf(changes: Iterable<EntryChange>): StaleFlow[] {
     for (const [key, flow] of udpTargets(was)) if (!kept.has(key)) stale.push(flow);
   }
   return stale;
-}
-
-/** staleUdpFlowsOf between two whole lists of Services. */
-export function staleUdpFlows(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): StaleFlow[] {
-  return staleUdpFlowsOf(changesBetween(prev, next));
 }
 
 function served(entry: ServiceEntry | undefined): Set<string> {
@@ -110,11 +94,6 @@ export function newlyServedUdpOf(changes: Iterable<EntryChange>): StaleFlow[] {
     }
   }
   return flows;
-}
-
-/** newlyServedUdpOf between two whole lists of Services. */
-export function newlyServedUdp(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): StaleFlow[] {
-  return newlyServedUdpOf(changesBetween(prev, next));
 }
 
 /** The `conntrack` arguments that delete one stale flow's entries. */

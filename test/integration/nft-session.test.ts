@@ -6,7 +6,8 @@
  * syncs: through the session they leave what a full sync of the next state leaves.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { pollUntil } from "../../src/base/poll-until.ts";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns, netnsExists, netnsPids } from "../../src/linux/netns.ts";
@@ -233,6 +234,25 @@ describe("KernelCommands: full syncs by nft -f, partial ones through the session
     }
     expect(answers[0]).toContain("podnet-launcher");
     expect(answers[0]).toBe(answers[1] as string);
+  });
+
+  test("an nft without its interactive mode: partial syncs go to nft -f, not to full syncs", async () => {
+    await replaceTable(["cluster-ips"]);
+    // A launcher whose nft exits at once for -i, as an nft built without its command line does.
+    const launcher = join(testRun?.dir ?? "/nonexistent", "nft-without-cli");
+    writeFileSync(
+      launcher,
+      `#!/bin/sh\nif [ "$2" = "-i" ]; then exit 1; fi\nexec ${prefix.join(" ")} "$@"\n`,
+    );
+    chmodSync(launcher, 0o755);
+    const kernel = new KernelCommands({ prefix: [launcher] });
+    try {
+      await kernel.applyTransaction("add element ip podnet cluster-ips { 10.0.7.1 }\n", "partial");
+      await kernel.applyTransaction("add element ip podnet cluster-ips { 10.0.7.2 }\n", "partial");
+      expect(await elements("cluster-ips")).toEqual(["10.0.7.1", "10.0.7.2"]);
+    } finally {
+      await kernel.close();
+    }
   });
 
   for (const [name, { prev, next }] of Object.entries(DIFF_CASES)) {
