@@ -1,5 +1,6 @@
 /**
- * Names of the shared chains and sets, and of the per-service ones. A per-service name is `<kind>-<hash>-<readable>`: the readable
+ * Names of the shared chains and sets, and of the per-service ones (only ClientIP-affinity
+ * Services have those). A per-service name is `<kind>-<hash>-<readable>`: the readable
  * part lets `nft list table ip podnet` be read by a human ("svc-…-default/web/tcp/80"), the hash of
  * the exact identity keeps names unique when the readable part had to be cleaned or shortened.
  * Names depend only on identity, never on order, so an unchanged service keeps its names across
