@@ -1,16 +1,16 @@
 /**
  * The memory measurement's subject, run as its own Bun process so nothing of the benchmark is in
- * its heap: builds the input of SERVICES Services × ENDPOINTS endpoints, renders the ruleset and
- * its full-sync text, then handles one endpoint change as a running proxy does (render with the
- * previous ruleset, diff) and keeps what a proxy keeps between syncs — the input, the current
- * ruleset and the text last applied in full. After a full garbage collection it prints one
- * MemoryResult (JSON): RSS then, and the peak (VmHWM) over its whole life.
+ * its heap: builds the input of SERVICES Services × ENDPOINTS endpoints, brings a ProxyState to it
+ * (the full-sync text, as the proxy's first sync), then handles one endpoint change as a running
+ * proxy does (one update with that Service) and keeps what a proxy keeps between syncs — the input
+ * and the state; the text is dropped once applied, as the proxy drops it. After a full garbage
+ * collection it prints one MemoryResult (JSON): RSS then, and the peak (VmHWM) over its whole life.
  *
  * usage: bun bench/proxy/proxy-memory-child.ts SERVICES ENDPOINTS
  */
 import { readFileSync } from "node:fs";
-import { diffRulesets, fullSync } from "../../src/proxy/diff.ts";
-import { renderRuleset } from "../../src/proxy/ruleset.ts";
+import { serviceKey } from "../../src/k8s/service-model.ts";
+import { ProxyState } from "../../src/proxy/proxy-state.ts";
 import type { MemoryResult } from "./memory-bench.ts";
 import { benchInput, replaceEndpoint } from "./service-input.ts";
 
@@ -37,14 +37,20 @@ Bun.gc(true);
 const startRss = process.memoryUsage().rss;
 const start = performance.now();
 let input = benchInput({ services, endpointsPerService, nodeIP: "198.51.100.1" });
-let ruleset = renderRuleset(input);
-const applied = fullSync(ruleset).text;
+const { services: entries, ...node } = input;
+const state = new ProxyState(input.family);
+const first = state.update(
+  node,
+  entries.map((e) => [serviceKey(e.service), e] as const),
+);
+if (first.kind !== "full") throw new Error(`the first update gave a ${first.kind} sync`);
+const textBytes = Buffer.byteLength(first.text);
 if (services > 0) {
   input = replaceEndpoint(input, services - 1, 0, services * endpointsPerService);
-  const next = renderRuleset(input, ruleset);
-  if (diffRulesets(ruleset, next).kind === "none")
-    throw new Error("an endpoint change gave an empty transaction");
-  ruleset = next;
+  const changed = input.services[services - 1];
+  if (changed === undefined) throw new Error("the changed Service is missing");
+  if (state.update(node, [[serviceKey(changed.service), changed]]).kind !== "partial")
+    throw new Error("an endpoint change gave no partial sync");
 }
 const workMs = performance.now() - start;
 Bun.gc(true);
@@ -57,8 +63,8 @@ const result: MemoryResult = {
   vmRssMiB: statusKiB("VmRSS") / 1024,
   vmHwmMiB: statusKiB("VmHWM") / 1024,
   heapUsedMiB: usage.heapUsed / MIB,
-  textMiB: Buffer.byteLength(applied) / MIB,
+  textMiB: textBytes / MIB,
   workMs,
-  problems: ruleset.problems.length,
+  problems: state.problems.length,
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);

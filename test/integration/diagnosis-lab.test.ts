@@ -223,6 +223,10 @@ for (const datastore of ["sqlite", "etcd"] as const) {
         expect(r.probe?.echo?.pod).toBe("node3-a");
         const node1 = r.observation?.nodes.find((n) => n.node === "node1");
         expect(node1?.dnat?.to?.ip).toBe(podIP("node3-a"));
+        // No chain of its own: the Service is named from the verdict-map key, the DNAT fired in
+        // the shared chain for one TCP endpoint.
+        expect(node1?.dnat?.service).toBe("default/only-node3");
+        expect(node1?.dnat?.chain).toBe("endpoints-tcp-1");
         // The demo Service: whichever of its 6 endpoints answered is the one the trace names.
         const demo = trace("node1-a", "default/echo:80");
         expect(demo.verdict.status).toBe("agree");
@@ -251,6 +255,9 @@ for (const datastore of ["sqlite", "etcd"] as const) {
         expect(r.verdict.status).toBe("agree");
         expect(r.observation?.outcome).toBe("answered");
         expect(hopsOf(r).some((h) => h.point === "service-dnat")).toBe(true);
+        const node2 = r.observation?.nodes.find((n) => n.node === "node2");
+        expect(node2?.dnat?.service).toBe("default/echo");
+        expect(node2?.dnat?.chain).toMatch(/^nodeport-endpoints-tcp-\d+$/);
       });
 
       test("pod → Service without endpoints: refused by the reject rule, as predicted", () => {
