@@ -11,6 +11,7 @@ import {
   listPodRecords,
   listServiceEndpoints,
   PODS_PREFIX,
+  parsePodRecord,
   podRecordKey,
   putPodRecord,
   watchPodRecords,
@@ -85,6 +86,41 @@ describe("pod records", () => {
     const { pods, invalid } = await listPodRecords(s);
     expect(pods.map((p) => p.name)).toEqual(["3f9a_C0ntainer.ID-1"]);
     expect(invalid).toHaveLength(2);
+  });
+
+  test("a stored record reads back in the form put writes, whatever its field order or extra fields; addresses canonical", () => {
+    const key = podRecordKey(pod());
+    const want = pod();
+    const texts = [
+      JSON.stringify(want),
+      '{"name":"web-1","namespace":"default","node":"node-1","ips":["10.244.1.5"],"labels":{"app":"web"}}',
+      JSON.stringify({ ...want, extra: 1 }),
+      JSON.stringify({ ...want, ready: true }),
+    ];
+    for (const text of texts) {
+      const read = parsePodRecord(key, text);
+      expect(read).toEqual(want);
+      expect(Object.keys(read)).toEqual(["namespace", "name", "node", "ips", "labels"]);
+    }
+    const unready = parsePodRecord(
+      key,
+      JSON.stringify({ ...want, ips: ["FD00::7", "10.244.1.5"], ready: false }),
+    );
+    expect(unready).toEqual({ ...want, ips: ["fd00::7", "10.244.1.5"], ready: false });
+    expect(() => parsePodRecord(`${PODS_PREFIX}node-1/default/web-2`, texts[0] as string)).toThrow(
+      InvalidPodRecordError,
+    );
+  });
+
+  test("equal labels of the records of one listing are one object", async () => {
+    const s = await store();
+    await putPodRecord(s, pod());
+    await putPodRecord(s, pod({ name: "web-2", node: "node-2" }));
+    await putPodRecord(s, pod({ name: "db-1", labels: { app: "db" } }));
+    const { pods } = await listPodRecords(s);
+    const labelsOf = (name: string) => pods.find((p) => p.name === name)?.labels;
+    expect(labelsOf("web-1")).toBe(labelsOf("web-2") as PodRecord["labels"]);
+    expect(labelsOf("db-1")).toEqual({ app: "db" });
   });
 
   test("readiness: stored only when the pod is not ready; a record without it is a ready pod", async () => {

@@ -10,6 +10,7 @@ import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
 import { endpointsOf, notReadyEndpointsOf } from "../k8s/service-model.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { ROOT } from "./keys.ts";
+import { LabelSets } from "./label-sets.ts";
 import { NODE_NAME } from "./node-record.ts";
 
 export const PODS_PREFIX = `${ROOT}/pods/`;
@@ -45,9 +46,50 @@ export class InvalidPodRecordError extends Error {
 
 /** Validates a record and puts its addresses in canonical form (so endpoints compare as text). */
 export function checkPodRecord(record: PodRecord): PodRecord {
+  return checked(record, false, undefined);
+}
+
+/**
+ * Whether `text` is an IPv4 address as formatIP writes it (four decimal numbers up to 255, no
+ * leading zeros). Such text is kept as it is: parsing and formatting every address of a 100,000
+ * pod listing made a dozen short-lived objects per pod.
+ */
+function isCanonicalIPv4(text: string): boolean {
+  let parts = 0;
+  let i = 0;
+  while (i <= text.length) {
+    let n = 0;
+    let digits = 0;
+    while (i < text.length) {
+      const c = text.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      if (digits > 0 && n === 0) return false;
+      n = n * 10 + c;
+      digits++;
+      i++;
+    }
+    if (digits === 0 || n > 255) return false;
+    parts++;
+    if (i === text.length) return parts === 4;
+    if (text[i] !== "." || parts === 4) return false;
+    i++;
+  }
+  return false;
+}
+
+/**
+ * checkPodRecord. An `owned` record (just parsed, nobody else holds it) keeps its labels object
+ * rather than a copy, shared through `shared` with equal ones of the same listing or batch.
+ */
+function checked(record: PodRecord, owned: boolean, shared: LabelSets | undefined): PodRecord {
   const raw = record as unknown as Record<string, unknown>;
-  const what = `"${String(raw.namespace)}/${String(raw.name)}" on node "${String(raw.node)}"`;
-  const fail = (field: string, reason: string) => new InvalidPodRecordError(what, field, reason);
+  // Built only for an error: most records are valid.
+  const fail = (field: string, reason: string) =>
+    new InvalidPodRecordError(
+      `"${String(raw.namespace)}/${String(raw.name)}" on node "${String(raw.node)}"`,
+      field,
+      reason,
+    );
   if (typeof raw.node !== "string" || !NODE_NAME.test(raw.node))
     throw fail("node", "must be a node name (lowercase letters, digits, '.' and '-')");
   const ns = typeof raw.namespace === "string" ? namespaceProblem(raw.namespace) : "must be a string";
@@ -56,10 +98,17 @@ export function checkPodRecord(record: PodRecord): PodRecord {
   if (name !== undefined) throw fail("name", name);
   if (!Array.isArray(raw.ips) || raw.ips.length === 0) throw fail("ips", "must list at least one address");
   const ips: string[] = [];
+  // Whether every address is already canonical (then an owned record keeps its own list).
+  let asIs = true;
   for (const text of raw.ips as unknown[]) {
-    const ip = typeof text === "string" ? tryParseIP(text) : undefined;
-    if (ip === undefined) throw fail("ips", `holds ${JSON.stringify(text)}, which is not an IP address`);
-    const canonical = formatIP(ip);
+    let canonical: string;
+    if (typeof text === "string" && isCanonicalIPv4(text)) canonical = text;
+    else {
+      const ip = typeof text === "string" ? tryParseIP(text) : undefined;
+      if (ip === undefined) throw fail("ips", `holds ${JSON.stringify(text)}, which is not an IP address`);
+      canonical = formatIP(ip);
+      asIs &&= canonical === text;
+    }
     if (ips.includes(canonical)) throw fail("ips", `lists ${canonical} twice`);
     ips.push(canonical);
   }
@@ -68,19 +117,56 @@ export function checkPodRecord(record: PodRecord): PodRecord {
   if (problem !== undefined) throw fail("labels", problem);
   if (raw.ready !== undefined && typeof raw.ready !== "boolean")
     throw fail("ready", `is ${JSON.stringify(raw.ready)}: must be true or false`);
-  return {
-    namespace: record.namespace,
-    name: record.name,
-    node: record.node,
-    ips,
-    labels: { ...(labels as Record<string, string>) },
-    // Absent means ready: a ready pod's record is the same text an older agent writes, so an
-    // upgrade rewrites no record and old readers see no new field until a pod is unready.
-    ...(raw.ready === false ? { ready: false } : {}),
-  };
+  const kept = !owned
+    ? { ...(labels as Record<string, string>) }
+    : shared === undefined
+      ? (labels as Record<string, string>)
+      : shared.share(labels as Record<string, string>);
+  if (owned && asIs && inWrittenShape(raw)) {
+    // The parsed object is already the record: keep it rather than copy it (one object and
+    // one list less per record read).
+    raw.labels = kept;
+    return record;
+  }
+  const base = { namespace: record.namespace, name: record.name, node: record.node, ips, labels: kept };
+  // Absent means ready: a ready pod's record is the same text an older agent writes, so an
+  // upgrade rewrites no record and old readers see no new field until a pod is unready.
+  return raw.ready === false ? { ...base, ready: false } : base;
 }
 
-export function parsePodRecord(key: string, text: string): PodRecord {
+/** The fields of a record in the order putPodRecord writes them. */
+const WRITTEN = ["namespace", "name", "node", "ips", "labels", "ready"];
+
+/**
+ * Whether a parsed record has exactly the fields putPodRecord writes, in its order (`ready` only
+ * as false), so it is what checked() would build.
+ */
+function inWrittenShape(raw: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const key in raw) {
+    if (key !== WRITTEN[n]) return false;
+    n++;
+  }
+  return n === 5 || (n === 6 && raw.ready === false);
+}
+
+/** Whether `key` is podRecordKey(record), compared without building the key. */
+function isKeyOf(key: string, record: PodRef): boolean {
+  const { node, namespace, name } = record;
+  let at = PODS_PREFIX.length;
+  if (key.length !== at + node.length + namespace.length + name.length + 2 || !key.startsWith(PODS_PREFIX))
+    return false;
+  if (!key.startsWith(node, at) || key[at + node.length] !== "/") return false;
+  at += node.length + 1;
+  if (!key.startsWith(namespace, at) || key[at + namespace.length] !== "/") return false;
+  return key.startsWith(name, at + namespace.length + 1);
+}
+
+/**
+ * Reads the record stored under `key`. With `shared`, equal label sets of the records read with
+ * the same table are one object (see LabelSets: one table per listing or batch).
+ */
+export function parsePodRecord(key: string, text: string, shared?: LabelSets): PodRecord {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -89,8 +175,8 @@ export function parsePodRecord(key: string, text: string): PodRecord {
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new InvalidPodRecordError(key, "record", "is not a JSON object");
-  const record = checkPodRecord(raw as PodRecord);
-  if (podRecordKey(record) !== key)
+  const record = checked(raw as PodRecord, true, shared);
+  if (!isKeyOf(key, record))
     throw new InvalidPodRecordError(
       key,
       "record",
@@ -120,19 +206,25 @@ export interface PodRecordList {
   readonly revision: number;
 }
 
+/** Records read per page of a listing: the raw text of one page is held at a time. */
+export const LIST_PAGE_SIZE = 1000;
+
 /** Every pod record, or only those of `node`. */
 export async function listPodRecords(store: Store, node?: string): Promise<PodRecordList> {
-  const { kvs, revision } = await store.list(node === undefined ? PODS_PREFIX : `${PODS_PREFIX}${node}/`);
   const pods: PodRecord[] = [];
   const invalid: string[] = [];
-  for (const kv of kvs) {
-    try {
-      pods.push(parsePodRecord(kv.key, kv.value));
-    } catch (e) {
-      if (!(e instanceof InvalidPodRecordError)) throw e;
-      invalid.push(e.message);
+  const shared = new LabelSets();
+  const prefix = node === undefined ? PODS_PREFIX : `${PODS_PREFIX}${node}/`;
+  const revision = await store.listPages(prefix, LIST_PAGE_SIZE, (kvs) => {
+    for (const kv of kvs) {
+      try {
+        pods.push(parsePodRecord(kv.key, kv.value, shared));
+      } catch (e) {
+        if (!(e instanceof InvalidPodRecordError)) throw e;
+        invalid.push(e.message);
+      }
     }
-  }
+  });
   return { pods, invalid, revision };
 }
 
@@ -153,6 +245,7 @@ export function watchPodRecords(
     onError,
     onEvents: (events) => {
       const decoded: PodRecordEvent[] = [];
+      const shared = new LabelSets();
       for (const ev of events) {
         if (ev.type === "delete") {
           const pod = podRefFromKey(ev.key);
@@ -160,7 +253,11 @@ export function watchPodRecords(
           continue;
         }
         try {
-          decoded.push({ type: "put", pod: parsePodRecord(ev.kv.key, ev.kv.value), revision: ev.revision });
+          decoded.push({
+            type: "put",
+            pod: parsePodRecord(ev.kv.key, ev.kv.value, shared),
+            revision: ev.revision,
+          });
         } catch (e) {
           if (!(e instanceof InvalidPodRecordError)) throw e;
           decoded.push({ type: "invalid", key: ev.kv.key, reason: e.message, revision: ev.revision });

@@ -17,6 +17,7 @@ function faulty(inner: Store, hit: (ops: readonly TxnOp[]) => boolean, apply: bo
     description: inner.description,
     get: (k) => inner.get(k),
     list: (p) => inner.list(p),
+    listPages: (p, n, f) => inner.listPages(p, n, f),
     put: (k, v, o) => inner.put(k, v, o),
     delete: (k) => inner.delete(k),
     txn: async (compares, success, failure) => {

@@ -174,18 +174,22 @@ export interface ServiceList {
   readonly revision: number;
 }
 
+/** Records read per page of a listing: the raw text of one page is held at a time. */
+const LIST_PAGE_SIZE = 1000;
+
 export async function listServices(store: Store): Promise<ServiceList> {
-  const { kvs, revision } = await store.list(SERVICES_PREFIX);
   const services: Service[] = [];
   const invalid: string[] = [];
-  for (const kv of kvs) {
-    try {
-      services.push(parseServiceRecord(kv.key, kv.value));
-    } catch (e) {
-      if (!(e instanceof InvalidServiceRecordError)) throw e;
-      invalid.push(e.message);
+  const revision = await store.listPages(SERVICES_PREFIX, LIST_PAGE_SIZE, (kvs) => {
+    for (const kv of kvs) {
+      try {
+        services.push(parseServiceRecord(kv.key, kv.value));
+      } catch (e) {
+        if (!(e instanceof InvalidServiceRecordError)) throw e;
+        invalid.push(e.message);
+      }
     }
-  }
+  });
   services.sort((a, b) =>
     a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace),
   );

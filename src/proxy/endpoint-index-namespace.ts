@@ -6,7 +6,7 @@
  */
 import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
 import { endpointsOf, selects, serviceKey } from "../k8s/service-model.ts";
-import { labelTerm, SelectorIndex } from "./selector-index.ts";
+import { SelectorIndex } from "./selector-index.ts";
 
 export interface ServiceEntry {
   readonly service: Service;
@@ -24,7 +24,10 @@ interface ServiceState {
    * `endpointsOf` these, sorted.
    */
   readonly selected: PodRecord[];
-  /** The selector term the Service is filed under; undefined for an empty selector (selects nothing). */
+  /**
+   * The key of the selector term the Service is filed under (its value is the selector's);
+   * undefined for an empty selector (selects nothing).
+   */
   readonly term: string | undefined;
 }
 
@@ -65,12 +68,18 @@ function sortedEndpoints(service: Service, selected: readonly PodRecord[]): Endp
 }
 
 export class EndpointIndexNamespace {
-  /** node/namespace/name → pod */
-  private readonly pods = new Map<string, PodRecord>();
+  /**
+   * node → pod name → pod. Keyed by the record's own strings: a "node/name" key per pod would be
+   * one more string per pod (100,000 of them at the scale the proxy is built for).
+   */
+  private readonly pods = new Map<string, Map<string, PodRecord>>();
+  private podTotal = 0;
   /** namespace/name → Service */
   private readonly services = new Map<string, ServiceState>();
-  private readonly podsByTerm = new SelectorIndex<string>();
+  /** The records themselves, filed under their labels' terms. */
+  private readonly podsByTerm = new SelectorIndex<PodRecord>();
   private readonly servicesByTerm = new SelectorIndex<ServiceState>();
+  private readonly candidates = new Set<ServiceState>();
 
   constructor(private readonly listener: EntryListener) {}
 
@@ -79,7 +88,7 @@ export class EndpointIndexNamespace {
   }
 
   get podCount(): number {
-    return this.pods.size;
+    return this.podTotal;
   }
 
   entry(key: string): ServiceEntry | undefined {
@@ -102,18 +111,16 @@ export class EndpointIndexNamespace {
       }
       return;
     }
-    if (old !== undefined && old.term !== undefined) this.servicesByTerm.delete(old.term, old);
+    if (old !== undefined) this.unfile(old);
     const term = this.termFor(service.selector);
     const selected: PodRecord[] = [];
     if (term !== undefined)
-      for (const podKey of this.podsByTerm.withTerm(term)) {
-        const pod = this.pods.get(podKey) as PodRecord;
+      for (const pod of this.podsByTerm.withTerm(term, service.selector[term] as string))
         if (selects(service.selector, pod.labels)) selected.push(pod);
-      }
     const endpoints = sortedEndpoints(service, selected);
     const state: ServiceState = { entry: { service, endpoints }, selected, term };
     this.services.set(key, state);
-    if (term !== undefined) this.servicesByTerm.add(term, state);
+    if (term !== undefined) this.servicesByTerm.add(term, service.selector[term] as string, state);
     this.listener(key, state.entry);
   }
 
@@ -122,33 +129,46 @@ export class EndpointIndexNamespace {
     const state = this.services.get(key);
     if (state === undefined) return false;
     this.services.delete(key);
-    if (state.term !== undefined) this.servicesByTerm.delete(state.term, state);
+    this.unfile(state);
     this.listener(key, undefined);
     return true;
   }
 
-  putPod(podKey: string, pod: PodRecord): void {
-    const old = this.pods.get(podKey);
-    this.pods.set(podKey, pod);
-    if (old === undefined || !sameLabels(old.labels, pod.labels)) {
-      if (old !== undefined) this.podsByTerm.deleteLabels(old.labels, podKey);
-      this.podsByTerm.addLabels(pod.labels, podKey);
+  putPod(pod: PodRecord): void {
+    let onNode = this.pods.get(pod.node);
+    if (onNode === undefined) {
+      onNode = new Map();
+      this.pods.set(pod.node, onNode);
     }
+    const old = onNode.get(pod.name);
+    onNode.set(pod.name, pod);
+    if (old === undefined) this.podTotal++;
+    else this.podsByTerm.deleteLabels(old.labels, old);
+    this.podsByTerm.addLabels(pod.labels, pod);
     this.podChanged(old, pod);
   }
 
   /** False when there is no such pod. */
-  deletePod(podKey: string): boolean {
-    const old = this.pods.get(podKey);
-    if (old === undefined) return false;
-    this.pods.delete(podKey);
-    this.podsByTerm.deleteLabels(old.labels, podKey);
+  deletePod(node: string, name: string): boolean {
+    const onNode = this.pods.get(node);
+    const old = onNode?.get(name);
+    if (onNode === undefined || old === undefined) return false;
+    onNode.delete(name);
+    if (onNode.size === 0) this.pods.delete(node);
+    this.podTotal--;
+    this.podsByTerm.deleteLabels(old.labels, old);
     this.podChanged(old, undefined);
     return true;
   }
 
+  private unfile(state: ServiceState): void {
+    const term = state.term;
+    if (term !== undefined)
+      this.servicesByTerm.delete(term, state.entry.service.selector[term] as string, state);
+  }
+
   /**
-   * The term to file a Service under: the one with the fewest pods now (what a Service change
+   * The key of the term to file a Service under: the one with the fewest pods now (what a Service change
    * scans), then the fewest Services (what a pod event checks).
    */
   private termFor(selector: Readonly<Record<string, string>>): string | undefined {
@@ -156,11 +176,11 @@ export class EndpointIndexNamespace {
     let bestPods = 0;
     let bestServices = 0;
     for (const key of Object.keys(selector)) {
-      const term = labelTerm(key, selector[key] as string);
-      const pods = this.podsByTerm.count(term);
-      const services = this.servicesByTerm.count(term);
+      const value = selector[key] as string;
+      const pods = this.podsByTerm.count(key, value);
+      const services = this.servicesByTerm.count(key, value);
       if (best === undefined || pods < bestPods || (pods === bestPods && services < bestServices)) {
-        best = term;
+        best = key;
         bestPods = pods;
         bestServices = services;
       }
@@ -170,12 +190,19 @@ export class EndpointIndexNamespace {
 
   /** Updates the Services that select the pod before or after; replaces the entries that changed. */
   private podChanged(old: PodRecord | undefined, now: PodRecord | undefined): void {
-    const candidates = new Set<ServiceState>();
+    // One Set for every event, emptied after use: a new Set per pod event is garbage that, over
+    // 100,000 pods listed, leaves the index's long-lived cells on sparse heap pages.
+    const candidates = this.candidates;
+    candidates.clear();
     if (old !== undefined) this.servicesByTerm.collect(old.labels, candidates);
     if (now !== undefined) this.servicesByTerm.collect(now.labels, candidates);
+    if (candidates.size === 0) return;
     const ref = (now ?? old) as PodRecord;
-    // A pod gives every Service that selects it the same endpoints: compare them once.
+    // A pod gives every Service that selects it the same endpoints: build them once (the Services
+    // share the objects) and compare them once.
+    let added: Endpoint[] | undefined;
     let same: boolean | undefined;
+    let podName: string | undefined;
     for (const state of candidates) {
       const service = state.entry.service;
       const selected = state.selected;
@@ -187,14 +214,28 @@ export class EndpointIndexNamespace {
         selected[at] = selected[selected.length - 1] as PodRecord;
         selected.pop();
       } else continue;
+      if (is) added ??= endpointsOf(service, [now]);
       if (was && is) {
-        same ??= sameEndpoints(endpointsOf(service, [old as PodRecord]), endpointsOf(service, [now]));
+        same ??= sameEndpoints(endpointsOf(service, [old as PodRecord]), added as Endpoint[]);
         if (same) continue; // a label or field the Service ignores
       }
-      const endpoints = sortedEndpoints(service, state.selected);
-      if (sameEndpoints(endpoints, state.entry.endpoints)) continue;
+      // The other pods' endpoints are kept as they are (the same objects): only this pod's are
+      // taken out and put back, so a pod event allocates for one pod, not for the whole Service.
+      const current = state.entry.endpoints;
+      let endpoints: Endpoint[];
+      if (was) {
+        podName ??= `${ref.namespace}/${ref.name}`;
+        endpoints = current.filter((e) => e.pod !== podName || e.node !== ref.node);
+      } else if (added === undefined || added.length === 0) continue;
+      else endpoints = current.slice();
+      if (is && added !== undefined && added.length > 0) {
+        for (const e of added) endpoints.push(e);
+        endpoints.sort(byPodThenIp);
+      }
+      if (sameEndpoints(endpoints, current)) continue;
       state.entry = { service, endpoints };
       this.listener(serviceKey(service), state.entry);
     }
+    candidates.clear();
   }
 }

@@ -14,8 +14,6 @@ import { EndpointIndexNamespace, type ServiceEntry } from "./endpoint-index-name
 
 export type { ServiceEntry } from "./endpoint-index-namespace.ts";
 
-const podKey = (p: { node: string; namespace: string; name: string }) => `${p.node}/${p.namespace}/${p.name}`;
-
 export class EndpointIndex {
   private readonly namespaces = new Map<string, EndpointIndexNamespace>();
   /** Keys of the Services whose entry was replaced or removed since the last takeChanged(). */
@@ -80,12 +78,12 @@ export class EndpointIndex {
   }
 
   putPod(pod: PodRecord): void {
-    this.namespace(pod.namespace).putPod(podKey(pod), pod);
+    this.namespace(pod.namespace).putPod(pod);
   }
 
   deletePod(ref: { node: string; namespace: string; name: string }): void {
     const ns = this.namespaces.get(ref.namespace);
-    if (ns?.deletePod(podKey(ref))) this.dropIfEmpty(ref.namespace, ns);
+    if (ns?.deletePod(ref.node, ref.name)) this.dropIfEmpty(ref.namespace, ns);
   }
 
   /** Every Service with its endpoints, sorted by namespace/name (a copy the caller may keep). */

@@ -43,9 +43,15 @@ import type {
   Watch,
   WatchOptions,
 } from "./store.ts";
-import { DatastoreUnavailableError, InvalidStoreArgumentError, LeaseNotFoundError } from "./store.ts";
+import {
+  CompactedError,
+  DatastoreUnavailableError,
+  InvalidStoreArgumentError,
+  LeaseNotFoundError,
+} from "./store.ts";
 import {
   checkKey,
+  checkPageSize,
   checkPrefix,
   checkRevision,
   checkTtl,
@@ -114,6 +120,36 @@ export class EtcdStore implements Store {
     const { key, rangeEnd } = prefixRangeBytes(prefix);
     const res = await this.call(() => this.client.kv.range({ key, range_end: rangeEnd }));
     return { kvs: res.kvs.map(toKeyValue), revision: Number(res.header.revision) };
+  }
+
+  async listPages(
+    prefix: string,
+    pageSize: number,
+    onPage: (kvs: readonly KeyValue[]) => void,
+  ): Promise<number> {
+    checkPrefix(prefix);
+    checkPageSize(pageSize);
+    const { key, rangeEnd } = prefixRangeBytes(prefix);
+    let from = key;
+    // The first page's revision; later pages are read at it (etcd keeps it until compacted).
+    let revision = 0;
+    for (;;) {
+      const at = revision;
+      const res = await this.call(() =>
+        this.client.kv.range({ key: from, range_end: rangeEnd, limit: pageSize, revision: at }),
+      ).catch((e: unknown) => {
+        // Compacted between two pages: the listing cannot be finished at one revision.
+        if (at > 0 && e instanceof GRPCOutOfRangeError && /compacted/.test(e.message))
+          throw new CompactedError(at, at + 1);
+        throw e;
+      });
+      if (revision === 0) revision = Number(res.header.revision);
+      const last = res.kvs[res.kvs.length - 1];
+      if (last !== undefined) onPage(res.kvs.map(toKeyValue));
+      if (!res.more || last === undefined) return revision;
+      // The next page starts just after the last key: the same bytes and a zero byte.
+      from = Buffer.concat([last.key, Buffer.from([0])]);
+    }
   }
 
   async put(key: string, value: string, options: { readonly lease?: string } = {}): Promise<number> {

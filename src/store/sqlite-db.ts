@@ -164,6 +164,17 @@ export class SqliteDb {
       .all(from, to);
   }
 
+  /** listKv a row at a time (the caller decides how many to hold). */
+  eachKv(prefix: string, fn: (row: KvRow) => void): void {
+    const [from, to] = rangeParams(prefix);
+    const rows = this.db
+      .query<KvRow, [string, string | null]>(
+        "SELECT * FROM kv WHERE key >= ?1 AND (?2 IS NULL OR key < ?2) ORDER BY key",
+      )
+      .iterate(from, to);
+    for (const row of rows) fn(row);
+  }
+
   keysOfLease(lease: number): string[] {
     return this.db
       .query<{ key: string }, [number]>("SELECT key FROM kv WHERE lease = ? ORDER BY key")

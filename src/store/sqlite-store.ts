@@ -26,6 +26,7 @@ import type {
 import { DatastoreUnavailableError, InvalidStoreArgumentError, LeaseNotFoundError } from "./store.ts";
 import {
   checkKey,
+  checkPageSize,
   checkPrefix,
   checkRevision,
   checkTtl,
@@ -95,6 +96,27 @@ export class SqliteStore implements Store {
       kvs: this.sql.listKv(prefix).map(toKeyValue),
       revision: this.sql.meta().revision,
     }));
+  }
+
+  async listPages(
+    prefix: string,
+    pageSize: number,
+    onPage: (kvs: readonly KeyValue[]) => void,
+  ): Promise<number> {
+    checkPrefix(prefix);
+    checkPageSize(pageSize);
+    // One read transaction: every page is of the same revision.
+    return this.read(() => {
+      let page: KeyValue[] = [];
+      this.sql.eachKv(prefix, (row) => {
+        page.push(toKeyValue(row));
+        if (page.length < pageSize) return;
+        onPage(page);
+        page = [];
+      });
+      if (page.length > 0) onPage(page);
+      return this.sql.meta().revision;
+    });
   }
 
   async put(key: string, value: string, options: { readonly lease?: string } = {}): Promise<number> {

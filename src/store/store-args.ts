@@ -28,6 +28,12 @@ export function checkPrefix(prefix: string): string {
   return prefix;
 }
 
+export function checkPageSize(pageSize: number): number {
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1)
+    throw new InvalidStoreArgumentError(`page size ${pageSize}`, "must be a positive integer");
+  return pageSize;
+}
+
 export function checkValue(key: string, value: string): string {
   if (typeof value !== "string" || !value.isWellFormed()) {
     throw new InvalidStoreArgumentError(`value of "${key}"`, "must be a well-formed string");

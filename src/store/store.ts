@@ -83,6 +83,14 @@ export interface Store {
   readonly description: string;
   get(key: string): Promise<KeyValue | undefined>;
   list(prefix: string): Promise<ListResult>;
+  /**
+   * What list() returns, handed to `onPage` a page of at most `pageSize` keys at a time, in key
+   * order, every page read at the one revision this resolves to (no call when no key is under
+   * the prefix). A reader that turns each page into its records holds one page of raw text at a
+   * time, not the whole listing: 100,000 pod records are about 50 MiB resident as text. An
+   * error thrown by `onPage` ends the listing and is thrown as it is.
+   */
+  listPages(prefix: string, pageSize: number, onPage: (kvs: readonly KeyValue[]) => void): Promise<number>;
   /** Unconditional write; returns the new revision. */
   put(key: string, value: string, options?: { readonly lease?: string }): Promise<number>;
   /** Returns whether the key existed. */

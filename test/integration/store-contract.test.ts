@@ -55,6 +55,32 @@ describeEachEngine("keys, revisions and transactions", (s) => {
     expect(await store.get(`${p}missing`)).toBeUndefined();
   });
 
+  test("listPages gives what list gives, a page at a time, all at one revision", async () => {
+    const store = s.store();
+    const p = uniquePrefix("pages");
+    // Keys whose byte order and UTF-16 order differ, so both engines must agree on one order.
+    const keys = ["a", "b", "c", "d", "e", "\uff5e", "\u{1f642}"].map((k) => `${p}${k}`);
+    for (const k of keys) await store.put(k, `v-${k}`);
+    await store.put(`${p.slice(0, -1)}0`, "outside");
+    const listed = await store.list(p);
+    const pages: string[][] = [];
+    let late: Promise<number> | undefined;
+    const revision = await store.listPages(p, 3, (kvs) => {
+      pages.push(kvs.map((kv) => kv.key));
+      // A write made while the listing is under way is not in its later pages.
+      late ??= new Promise((resolve) => setTimeout(() => resolve(store.put(`${p}zz`, "late")), 0));
+      expect(kvs).toEqual(listed.kvs.slice((pages.length - 1) * 3, pages.length * 3));
+    });
+    expect(pages.map((page) => page.length)).toEqual([3, 3, 1]);
+    expect(pages.flat()).toEqual(listed.kvs.map((kv) => kv.key));
+    expect(revision).toBe(listed.revision);
+    expect(await late).toBeGreaterThan(revision);
+    let calls = 0;
+    expect(await store.listPages(uniquePrefix("none"), 3, () => calls++)).toBeGreaterThan(revision);
+    expect(calls).toBe(0);
+    expect(await rejection(store.listPages(p, 0, () => {}))).toBeInstanceOf(InvalidStoreArgumentError);
+  });
+
   test("transactions compare and swap, and run the failure branch when a compare fails", async () => {
     const store = s.store();
     const p = uniquePrefix("txn");
