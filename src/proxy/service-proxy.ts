@@ -12,19 +12,20 @@
  * next start replaces them in full.
  */
 
+import { BurstCollector } from "../daemon/burst-collector.ts";
 import type { Logger } from "../daemon/log.ts";
 import type { Metrics } from "../daemon/metrics.ts";
 import { SyncLoop } from "../daemon/sync-loop.ts";
 import { Timers } from "../daemon/timers.ts";
-import { serviceKey } from "../k8s/service-model.ts";
 import type { Store } from "../store/store.ts";
 import { ClusterView, type ViewChange } from "./cluster-view.ts";
 import type { SyncPlan } from "./diff.ts";
 import { type NftFamily, type RenderProblem, TABLE_NAME } from "./nft-model.ts";
+import { PendingChanges } from "./pending-changes.ts";
 import type { ProxyKernel } from "./proxy-kernel.ts";
 import { ProxyState } from "./proxy-state.ts";
 import { StaleFlowCleaner } from "./stale-flow-cleaner.ts";
-import { type EntryChange, SyncedServices } from "./synced-services.ts";
+import { SyncedServices } from "./synced-services.ts";
 import { type EgressPolicy, type NodeView, tableInputs } from "./table-inputs.ts";
 
 export interface ProxyOptions extends EgressPolicy {
@@ -40,6 +41,9 @@ export interface ProxyOptions extends EgressPolicy {
 
 /** Events this close together are served by one sync. */
 const COALESCE_MS = 10;
+
+/** The most Services one sync takes (pending-changes.ts). */
+const MAX_CHANGES_PER_SYNC = 200;
 
 type SyncKind = "full" | "partial";
 
@@ -92,9 +96,9 @@ export class ServiceProxy {
   private readonly loop: SyncLoop;
   private readonly timers = new Timers();
   /** Keys of the Services the view changed since the last sync. */
-  private dirty = new Set<string>();
-  /** Take every Service from the view at the next sync (the first one, and after the view listed again). */
-  private relist = true;
+  private readonly pending = new PendingChanges(MAX_CHANGES_PER_SYNC);
+  /** After a sync of 50 changes or more, at most every 200 ms (burst-collector.ts). */
+  private readonly collector = new BurstCollector(50, 200);
   private readonly cleaner: StaleFlowCleaner;
   /** Families whose table a previous run may have left (checked once, at the first sync). */
   private readonly unowned = new Set<NftFamily>(["ip", "ip6"]);
@@ -139,8 +143,8 @@ export class ServiceProxy {
     this.timers.every(this.options.checkSeconds * 1000, () => void this.checkTables());
     this.unsubscribe = this.view.subscribe({
       changed: (change, services) => {
-        if (services === undefined) this.relist = true;
-        else for (const key of services) this.dirty.add(key);
+        if (services === undefined) this.pending.relisted();
+        else this.pending.changed(services);
         this.loop.request(CHANGE_REASONS[change]);
       },
       failed: () => this.m.errors.inc({ kind: "store" }),
@@ -172,23 +176,13 @@ export class ServiceProxy {
     }
   }
 
-  /** The Services that changed since the last sync, taken from the view. */
-  private takeChanges(): EntryChange[] {
-    const relist = this.relist;
-    const dirty = this.dirty;
-    this.relist = false;
-    this.dirty = new Set();
-    if (relist)
-      return this.synced.take(this.synced.relisted(this.view.entries(), (e) => serviceKey(e.service)));
-    return this.synced.take([...dirty].map((key) => [key, this.view.entry(key)] as const));
-  }
-
   private async syncOnce(): Promise<void> {
     const started = performance.now();
     const view = this.nodeView();
     const full = this.forceFull;
     this.forceFull = false;
-    const changes = this.takeChanges();
+    const changes = this.pending.take(this.view, this.synced);
+    if (this.pending.more) this.loop.request("more Service changes");
     const problems: (readonly RenderProblem[])[] = [];
     let kind: SyncKind = "partial";
     try {
@@ -231,6 +225,7 @@ export class ServiceProxy {
     this.m.endpoints.set(this.synced.endpointCount);
     this.reportProblems(problems);
     await this.cleaner.clean(changes);
+    this.collector.after(changes.length);
   }
 
   /** Counts the problems and logs them when they changed (each state keeps its list until then). */
