@@ -59,7 +59,7 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 }
 
 /** Structural equality of two Service records (a re-put of the same record changes nothing). */
-function sameService(a: Service, b: Service): boolean {
+export function sameService(a: Service, b: Service): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 

@@ -38,7 +38,7 @@ describe("PendingChanges", () => {
     expect(synced.size).toBe(4);
   });
 
-  test("after the view listed again, every Service is compared and only real changes come out", () => {
+  test("after the view listed again, every Service is compared: equal ones are no change", () => {
     const view = new Map(["a", "b"].map((n) => [`default/${n}`, entry(n)]));
     const source = { entries: () => [...view.values()], entry: (k: string) => view.get(k) };
     const synced = new SyncedServices();
@@ -47,7 +47,25 @@ describe("PendingChanges", () => {
     view.set("default/b", entry("b"));
     pending.changed(["default/a"]);
     pending.relisted();
-    expect(pending.take(source, synced).map(([k]) => k)).toEqual(["default/b"]);
+    expect(pending.take(source, synced)).toEqual([]);
     expect(pending.more).toBe(false);
+  });
+});
+
+describe("PendingChanges after a relisting", () => {
+  test("a Service listed again with equal content is no change, though its entry object is new", () => {
+    const view = new Map(["a", "b"].map((n) => [`default/${n}`, entry(n)]));
+    const source = { entries: () => [...view.values()], entry: (k: string) => view.get(k) };
+    const synced = new SyncedServices();
+    const pending = new PendingChanges(10);
+    pending.take(source, synced);
+    // A watch failed and the view listed again: every entry is a new object, one really changed.
+    view.set("default/a", entry("a"));
+    view.set("default/b", {
+      ...entry("b"),
+      endpoints: [{ ip: "10.244.0.9", node: "n1", pod: "default/b-1" }],
+    });
+    pending.relisted();
+    expect(pending.take(source, synced).map(([k]) => k)).toEqual(["default/b"]);
   });
 });

@@ -78,10 +78,6 @@ export class ProxyState {
 
   constructor(readonly family: NftFamily) {}
 
-  get serviceCount(): number {
-    return this.memos.size;
-  }
-
   /** The next update replaces the table in full (the kernel's table is not what this state says). */
   markUnknown(): void {
     this.unknown = true;
@@ -141,7 +137,7 @@ export class ProxyState {
     return { kind: "full", text };
   }
 
-  /** The whole state as a Ruleset, Services in key order (diagnosis and tests; builds every Service's rules). */
+  /** The whole state as a Ruleset, Services in key order (for tests: it builds every Service's rules). */
   snapshot(): Ruleset {
     const part = this.nodePart();
     const services = new Map<string, ServiceRules>();

@@ -5,6 +5,7 @@
  * was before — the stale UDP flows are worked out from those pairs.
  */
 import type { ServiceEntry } from "./endpoint-index.ts";
+import { sameEndpoints, sameService } from "./endpoint-index-namespace.ts";
 
 /** A Service whose entry changed: what it was (undefined: new) and what it is (undefined: gone). */
 export type EntryChange = readonly [
@@ -38,12 +39,25 @@ export class SyncedServices {
     return this.entries.entries();
   }
 
-  /** The changes that make `listed` (every Service there is) the whole picture. */
+  /**
+   * The changes that make `listed` (every Service there is) the whole picture. A listing builds
+   * new entry objects for every Service; one equal to what was synced counts as no change (10,000
+   * Services relisted after a watch failure would otherwise all be rendered again).
+   */
   relisted(
     listed: readonly ServiceEntry[],
     keyOf: (entry: ServiceEntry) => string,
   ): [string, ServiceEntry | undefined][] {
-    const changes = new Map<string, ServiceEntry | undefined>(listed.map((e) => [keyOf(e), e]));
+    const changes = new Map<string, ServiceEntry | undefined>();
+    for (const entry of listed) {
+      const key = keyOf(entry);
+      const was = this.entries.get(key);
+      const same =
+        was !== undefined &&
+        sameService(was.service, entry.service) &&
+        sameEndpoints(was.endpoints, entry.endpoints);
+      changes.set(key, same ? was : entry);
+    }
     for (const key of this.entries.keys()) if (!changes.has(key)) changes.set(key, undefined);
     return [...changes];
   }
