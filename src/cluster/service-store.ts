@@ -7,6 +7,7 @@ import type { ClusterConfig } from "../ipam/cluster-config.ts";
 import { formatIP } from "../ipnet/address.ts";
 import type { Service, ServicePort } from "../k8s/service-model.ts";
 import type { Compare, Store, Watch } from "../store/store.ts";
+import { LIST_PAGE_SIZE } from "./pod-records.ts";
 import {
   InvalidServiceRecordError,
   ServiceExistsError,
@@ -175,7 +176,6 @@ export interface ServiceList {
 }
 
 /** Records read per page of a listing: the raw text of one page is held at a time. */
-const LIST_PAGE_SIZE = 1000;
 
 export async function listServices(store: Store): Promise<ServiceList> {
   const services: Service[] = [];

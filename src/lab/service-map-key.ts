@@ -1,6 +1,6 @@
 /**
  * Reading the proxy's `service-ips` verdict map as `nft list map` prints it (pure): an element
- * `10.96.0.10 . tcp . 80 : goto svc-…`, IPv6 compressed as RFC 5952 writes it, elements
+ * `10.96.0.10 . tcp . 80 : goto endpoints-tcp-3`, IPv6 compressed as RFC 5952 writes it, elements
  * separated by ", " and wrapped over lines.
  */
 import { canonicalIP } from "../ipnet/address.ts";

@@ -89,7 +89,7 @@ export interface NftSetFact {
   readonly name: string;
   /** "ip6" for a set of `ip6 podnet`; absent for `ip podnet`. */
   readonly family?: NftTableFamily;
-  /** key components ("10.96.0.40", "tcp", "80") and, for maps, the value ("10.244.1.5", "8080") or verdict ("goto svc-…"). */
+  /** key components ("10.96.0.40", "tcp", "80") and, for maps, the value ("10.244.1.5", "8080") or verdict ("goto endpoints-tcp-3"). */
   readonly elements: readonly { readonly key: readonly string[]; readonly value?: readonly string[] }[];
 }
 

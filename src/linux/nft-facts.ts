@@ -19,7 +19,7 @@ export class InvalidNftTableError extends Error {
   }
 }
 
-/** An element's key or value as its components ("10.96.0.40", "tcp", "80"; "goto svc-…"). */
+/** An element's key or value as its components ("10.96.0.40", "tcp", "80"; "goto endpoints-tcp-3"). */
 function components(v: unknown): string[] {
   if (typeof v === "string" || typeof v === "number") return [String(v)];
   if (!isRecord(v)) return [JSON.stringify(v)];

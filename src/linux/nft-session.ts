@@ -1,7 +1,8 @@
 /**
- * One long-lived `nft -i` child that applies transactions one line at a time: starting nft costs
- * 13–17 ms per transaction (its floor, measured), a running one applies a small transaction in
- * about 2 ms. The wire protocol and its reasons are in nft-session-protocol.ts.
+ * One long-lived `nft -i` child that applies transactions one line at a time: a new nft per
+ * transaction costs its start and a cache fill of the table (12 ms with an empty transaction
+ * through `ip netns exec`, nft's own start about 5 ms of it, measured by bench/proxy), a running
+ * one applies a small transaction in about 1.5 ms. The wire protocol and its reasons are in nft-session-protocol.ts.
  *
  * nft refetches its cache when the kernel's generation id changed, so a table replaced by another
  * process (a full sync through `nft -f`) is seen by the next transaction here.
@@ -78,8 +79,8 @@ interface Child {
   bytes: number;
   /** Set once it exited (or was told to): no transaction may be sent to it any more. */
   gone: boolean;
-  /** How many transactions it answered: one that exits before its first answer cannot run as a session. */
-  answered: number;
+  /** Whether it answered its first sentinel: one that exits before that cannot run as a session. */
+  proven: boolean;
 }
 
 export class NftSession {
@@ -128,8 +129,8 @@ export class NftSession {
   /** Starts the child now (it is otherwise started by the first transaction). */
   async start(): Promise<void> {
     if (this.closed) throw new NftSessionError("Cannot start: the nft -i session is closed");
-    const run = this.queue.then(() => {
-      this.ensureChild();
+    const run = this.queue.then(async () => {
+      await this.ready();
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -146,14 +147,33 @@ export class NftSession {
 
   private async send(line: string): Promise<void> {
     if (line === "") return;
-    let child = this.ensureChild();
+    let child = await this.ready();
     if (child.transactions >= this.maxTransactions || child.bytes >= this.maxBytes) {
       this.child = undefined;
       await this.stop(child);
-      child = this.ensureChild();
+      child = await this.ready();
     }
     child.transactions++;
     child.bytes += line.length;
+    await this.exchange(child, `${line}\n`);
+  }
+
+  /**
+   * The running child, or a new one that has answered a sentinel alone: an nft that cannot run
+   * as a session (built without its interactive mode) exits before answering, and then no
+   * transaction has gone to it — the caller may send it to `nft -f` without applying it twice.
+   */
+  private async ready(): Promise<Child> {
+    const child = this.ensureChild();
+    if (!child.proven) {
+      await this.exchange(child, "");
+      child.proven = true;
+    }
+    return child;
+  }
+
+  /** Writes `input` and a sentinel, and waits for nft's answer up to the sentinel. */
+  private async exchange(child: Child, input: string): Promise<void> {
     const token = sentinelToken(this.id, ++this.sequence);
     const answered = new Promise<void>((resolve, reject) => {
       child.pending = { token, resolve, reject };
@@ -163,7 +183,7 @@ export class NftSession {
       child.proc.kill("SIGKILL");
     }, this.timeoutMs);
     try {
-      child.proc.stdin.write(`${line}\n${token}\n`);
+      child.proc.stdin.write(`${input}${token}\n`);
       await child.proc.stdin.flush();
     } catch {
       // A pipe closed under us: the child is gone and its exit handler rejects `answered`.
@@ -201,7 +221,7 @@ export class NftSession {
       transactions: 0,
       bytes: 0,
       gone: false,
-      answered: 0,
+      proven: false,
     };
     const reading = this.read(child);
     child.exited = proc.exited.then(async (code) => {
@@ -210,7 +230,7 @@ export class NftSession {
       const why = `nft -i exited with code ${code}${tail ? `: ${tail}` : ""}`;
       // An nft built without its interactive mode exits at once: that is "cannot start", so the
       // caller uses `nft -f` instead of replacing the table in full.
-      this.fail(child, child.answered === 0 ? new NftSessionStartError(why) : new NftSessionError(why));
+      this.fail(child, child.proven ? new NftSessionError(why) : new NftSessionStartError(why));
     });
     this.child = child;
     return child;
@@ -226,7 +246,6 @@ export class NftSession {
       if (!reply.complete) continue;
       child.buffer = reply.rest;
       child.pending = undefined;
-      child.answered++;
       // Any output at all counts as a refusal (also a warning): the proxy then replaces the
       // table in full, which is right whatever nft did.
       if (reply.output === "") pending.resolve();

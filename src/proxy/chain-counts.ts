@@ -1,15 +1,20 @@
 /**
  * How many Services jump to each shared DNAT chain ("proto/count"), so a sync adds a chain when
  * its first user appears and removes it when its last one goes, without looking at the others
- * (pure; proxy-state.ts).
+ * (pure; proxy-state.ts). The counts before an update are kept until take().
  */
-/** Counts of the shared DNAT chains in use ("proto/count"), with the counts before an update. */
 export class ChainCounts {
-  readonly counts = new Map<string, number>();
+  private readonly counts = new Map<string, number>();
   private readonly before = new Map<string, number>();
+
+  /** The pairs in use. */
+  keys(): IterableIterator<string> {
+    return this.counts.keys();
+  }
 
   move(pair: string, by: 1 | -1): void {
     const was = this.counts.get(pair) ?? 0;
+    if (was + by < 0) throw new RangeError(`DNAT chain ${pair} released more often than taken`);
     if (!this.before.has(pair)) this.before.set(pair, was);
     if (was + by === 0) this.counts.delete(pair);
     else this.counts.set(pair, was + by);

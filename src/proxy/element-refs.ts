@@ -11,7 +11,7 @@
  */
 import type { SharedElements } from "./nft-model.ts";
 import { elementText } from "./nft-model.ts";
-import type { ElementChanges } from "./shared-changes.ts";
+import type { ElementChanges } from "./transaction.ts";
 
 interface PendingMap {
   readonly remove: Set<string>;
@@ -100,12 +100,5 @@ export class ElementRefs {
     this.before.clear();
     this.maps.clear();
     return out;
-  }
-
-  /** Forgets everything (the state is being rebuilt from nothing). */
-  clear(): void {
-    this.counts.clear();
-    this.before.clear();
-    this.maps.clear();
   }
 }

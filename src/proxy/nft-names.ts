@@ -92,13 +92,13 @@ function named(kind: string, identity: string, text: string): string {
   return `${kind}-${hash(`${kind}|${identity}`)}-${readable(text)}`;
 }
 
-/** The chain that picks an endpoint for a service port (ClusterIP and NodePort traffic). */
+/** The chain that picks an endpoint for a ClientIP-affinity service port (ClusterIP and NodePort traffic). */
 export function serviceChainName(id: ServicePortId): string {
   const text = portText(id);
   return named("svc", text, text);
 }
 
-/** The chain NodePort traffic enters first: it marks for masquerade, then goes to the service chain. */
+/** The chain a ClientIP-affinity Service's NodePort traffic enters first: it marks for masquerade, then goes to the service chain. */
 export function externalChainName(id: ServicePortId): string {
   const text = portText(id);
   return named("ext", text, text);

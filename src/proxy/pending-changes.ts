@@ -33,15 +33,23 @@ export class PendingChanges {
 
   /** Whether some are left after a take(). */
   get more(): boolean {
-    return !this.everything && this.keys.size > 0;
+    return this.everything || this.keys.size > 0;
   }
 
-  /** Takes up to `limit` of them (everything after a relisting) into `synced`; returns what changed. */
+  /**
+   * Takes up to `limit` of them into `synced`; returns what changed. After a relisting, the
+   * Services that differ from what was synced join the others — all at once only on the first
+   * sync, which replaces the table in full and must not leave Services out of it.
+   */
   take(view: EntrySource, synced: SyncedServices): EntryChange[] {
     if (this.everything) {
       this.everything = false;
-      this.keys.clear();
-      return synced.take(synced.relisted(view.entries(), (e) => serviceKey(e.service)));
+      const changes = synced.relisted(view.entries(), (e) => serviceKey(e.service));
+      if (synced.size === 0) {
+        this.keys.clear();
+        return synced.take(changes);
+      }
+      for (const [key] of synced.differing(changes)) this.keys.add(key);
     }
     const taken: string[] = [];
     for (const key of this.keys) {

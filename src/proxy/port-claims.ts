@@ -10,7 +10,15 @@
  * port. A change therefore reaches at most two steps: the wanters of the ports it touched, then
  * the wanters of the NodePorts those gained or lost (`affected` collects both).
  */
-import type { OwnerTable, PortOwners } from "./service-plan.ts";
+import type { ServicePort } from "../k8s/service-model.ts";
+import { claimPorts, type OwnerTable, type PortOwners } from "./service-plan.ts";
+import { type FamilyService, nodePortKey, serviceIpKey } from "./service-rules.ts";
+
+/** A Service as it asks for ports: resolved in the table's family, with its ports. */
+export interface Claimant {
+  readonly resolved: FamilyService;
+  readonly ports: readonly ServicePort[];
+}
 
 /** Sorted keys, few per port (usually one): an array beats a tree here. */
 function insertSorted(list: string[], key: string): void {
@@ -99,6 +107,46 @@ export class PortClaims {
   setNodePorts(service: string, keys: readonly string[], affected: Set<string>): void {
     for (const key of this.nodePorts.set(service, keys))
       for (const wanter of this.nodePorts.wantersOf(key)) affected.add(wanter);
+  }
+
+  /**
+   * Step 1 of a change: records the `ClusterIP . proto . port` keys `service` asks for (every
+   * valid port; none when it is gone or not rendered) and adds to `affected` the Services whose
+   * claims may change with it.
+   */
+  askPorts(service: string, claimant: Claimant | undefined, affected: Set<string>): void {
+    const asked = claimant
+      ? claimPorts(
+          claimant.resolved,
+          claimant.ports,
+          this.ownersFor(service, { ports: true, nodePorts: true }),
+          [],
+        )
+      : undefined;
+    const keys = asked?.ports.map((p) =>
+      serviceIpKey(claimant?.resolved.clusterIP ?? "", p.protocol, p.port),
+    );
+    this.setPorts(service, keys ?? [], affected);
+    affected.add(service);
+  }
+
+  /**
+   * Step 2, once every change went through step 1: records the NodePorts of the ports `service`
+   * now wins, and adds to `affected` the Services whose NodePort claims may change with them.
+   */
+  askNodePorts(service: string, claimant: Claimant | undefined, affected: Set<string>): void {
+    const won = claimant
+      ? claimPorts(
+          claimant.resolved,
+          claimant.ports,
+          this.ownersFor(service, { ports: false, nodePorts: true }),
+          [],
+        )
+      : undefined;
+    const keys = (won?.ports ?? []).flatMap((p) =>
+      p.nodePort === undefined ? [] : [nodePortKey(p.protocol, p.nodePort)],
+    );
+    this.setNodePorts(service, keys, affected);
   }
 
   /**

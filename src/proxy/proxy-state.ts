@@ -15,53 +15,24 @@
 
 import { AddressCanonicalizer, ipFamilyOf } from "./addresses.ts";
 import { ChainCounts } from "./chain-counts.ts";
-import { diffService, needsFullSync, type SyncPlan } from "./diff.ts";
+import { diffService, type SyncPlan } from "./diff.ts";
 import { dnatChains } from "./dnat-chains.ts";
 import { ElementRefs } from "./element-refs.ts";
 import type { ServiceEntry } from "./endpoint-index.ts";
 import { fullTableText } from "./full-text.ts";
 import type { NftChain, NftFamily, RenderProblem, Ruleset, ServiceRules } from "./nft-model.ts";
 import { setDeclaration, TABLE_NAME } from "./nft-model.ts";
+import { type NodeState, nodeChange } from "./node-change.ts";
 import { PortClaims } from "./port-claims.ts";
-import { type NodeInput, type NodePart, renderNodePart } from "./ruleset.ts";
-import { claimPorts, resolveService } from "./service-plan.ts";
+import type { NodeInput, NodePart } from "./ruleset.ts";
+import { type Memo, serviceMemo } from "./service-memo.ts";
+import { resolveService } from "./service-plan.ts";
 import { renderServiceRules, type ServiceRender } from "./service-render.ts";
-import { type ClaimedPort, type FamilyService, nodePortKey, serviceIpKey } from "./service-rules.ts";
+import type { FamilyService } from "./service-rules.ts";
 import { Transaction } from "./transaction.ts";
-
-/**
- * One Service as the state holds it: what its rules are made from, not the rules. They are
- * rendered again when needed — its old and new rules when it changes (about 20 µs), every
- * Service's, one at a time, for a full sync — so 10,000 Services do not keep 100,000 element
- * strings and their arrays and maps alive between syncs.
- */
-interface Memo {
-  readonly entry: ServiceEntry;
-  readonly resolved: FamilyService | undefined;
-  readonly resolveProblems: readonly RenderProblem[];
-  readonly claimProblems: readonly RenderProblem[];
-  /** Claims.key: which ports (and NodePorts) it got. */
-  readonly claims: string;
-  readonly ports: readonly ClaimedPort[];
-}
-
-const NO_PROBLEMS: readonly RenderProblem[] = [];
 
 /** Services to bring up to date, with their entry (undefined: gone). */
 type Pending = Map<string, { readonly entry: ServiceEntry | undefined }>;
-
-const sameProblems = (a: readonly RenderProblem[], b: readonly RenderProblem[]): boolean =>
-  a.length === b.length && a.every((p, i) => p.message === b[i]?.message);
-
-/** A Ruleset of the node part alone, for needsFullSync. */
-const nodeRuleset = (family: NftFamily, part: NodePart): Ruleset => ({
-  family,
-  table: TABLE_NAME,
-  sets: part.sets,
-  chains: part.chains,
-  services: new Map(),
-  problems: [],
-});
 
 export class ProxyState {
   private readonly memos = new Map<string, Memo>();
@@ -72,7 +43,7 @@ export class ProxyState {
   /** Keys of the Services with problems, so problems are listed without walking every Service. */
   private readonly problemKeys = new Set<string>();
   private problemList: readonly RenderProblem[] | undefined;
-  private node: { readonly input: NodeInput; readonly text: string; readonly part: NodePart } | undefined;
+  private node: NodeState | undefined;
   /** Whether the kernel may not hold the previous state: the next update is a full sync. */
   private unknown = true;
 
@@ -157,7 +128,7 @@ export class ProxyState {
   /** The base chains, then the shared DNAT chains in use. */
   private *sharedChains(part: NodePart): Generator<NftChain> {
     yield* part.chains.values();
-    yield* dnatChains(this.family, this.endpointChains.counts.keys(), this.nodePortChains.counts.keys());
+    yield* dnatChains(this.family, this.endpointChains.keys(), this.nodePortChains.keys());
   }
 
   private rulesOf(memo: Memo | undefined): ServiceRender {
@@ -185,36 +156,13 @@ export class ProxyState {
     return this.node.part;
   }
 
-  /**
-   * Takes the node input; its changes go into `tx`. `full`: they cannot be made in place;
-   * `renamed`: the node's name changed, so every Service must be rendered again.
-   */
+  /** Takes the node input (node-change.ts); a change of it may change the problems. */
   private updateNode(input: NodeInput, tx: Transaction): { full: boolean; renamed: boolean } {
-    const text = JSON.stringify([
-      input.nodeIPs,
-      input.podCidrs,
-      input.nonMasqueradeCidrs,
-      input.masqueradeEgress,
-      input.nodeName ?? null,
-    ]);
-    const old = this.node;
-    if (old?.text === text) return { full: false, renamed: false };
-    const part = renderNodePart(input);
-    this.node = { input, text, part };
+    const change = nodeChange(this.node, input, tx);
+    if (change.node === this.node) return change;
+    this.node = change.node;
     this.problemList = undefined;
-    if (old === undefined) return { full: true, renamed: false };
-    // Updates never remove a node-part chain or set (none comes and goes today): if one did, the
-    // table is replaced.
-    const gone = (a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>) =>
-      [...a.keys()].some((name) => !b.has(name));
-    if (gone(old.part.chains, part.chains) || gone(old.part.sets, part.sets))
-      return { full: true, renamed: old.input.nodeName !== input.nodeName };
-    const renamed = old.input.nodeName !== input.nodeName;
-    if (needsFullSync(nodeRuleset(this.family, old.part), nodeRuleset(this.family, part)))
-      return { full: true, renamed };
-    for (const [name, set] of part.sets) tx.set(old.part.sets.get(name), set);
-    for (const [name, chain] of part.chains) tx.chain(old.part.chains.get(name), chain);
-    return { full: false, renamed };
+    return change;
   }
 
   /** Brings the pending Services up to date; true when the change needs a full sync. */
@@ -232,18 +180,11 @@ export class ProxyState {
           ? undefined
           : resolveService(addresses, entry.service, entry.endpoints, problems, nodeName);
       fresh.set(key, { resolved, problems });
-      const asked =
-        resolved && entry
-          ? claimPorts(
-              resolved,
-              entry.service.ports,
-              this.claims.ownersFor(key, { ports: true, nodePorts: true }),
-              [],
-            )
-          : undefined;
-      const keys = asked?.ports.map((p) => serviceIpKey(resolved?.clusterIP ?? "", p.protocol, p.port)) ?? [];
-      this.claims.setPorts(key, keys, contested);
-      contested.add(key);
+      this.claims.askPorts(
+        key,
+        resolved && entry ? { resolved, ports: entry.service.ports } : undefined,
+        contested,
+      );
     }
     const source = (key: string) => {
       const f = fresh.get(key);
@@ -255,19 +196,11 @@ export class ProxyState {
     const affected = new Set<string>(contested);
     for (const key of contested) {
       const { entry, resolved } = source(key);
-      const won =
-        resolved && entry
-          ? claimPorts(
-              resolved,
-              entry.service.ports,
-              this.claims.ownersFor(key, { ports: false, nodePorts: true }),
-              [],
-            )
-          : undefined;
-      const keys = (won?.ports ?? []).flatMap((p) =>
-        p.nodePort === undefined ? [] : [nodePortKey(p.protocol, p.nodePort)],
+      this.claims.askNodePorts(
+        key,
+        resolved && entry ? { resolved, ports: entry.service.ports } : undefined,
+        affected,
       );
-      this.claims.setNodePorts(key, keys, affected);
     }
     // 3. Claim and render every Service whose claims may have changed.
     let full = false;
@@ -275,56 +208,22 @@ export class ProxyState {
       const { entry, resolved, problems } = source(key);
       const old = this.memos.get(key);
       const next =
-        entry === undefined ? undefined : this.render(key, entry, resolved, problems, old, fresh.has(key));
+        entry === undefined
+          ? undefined
+          : serviceMemo(
+              entry,
+              resolved,
+              problems,
+              old,
+              fresh.has(key),
+              this.claims.ownersFor(key, { ports: false, nodePorts: false }),
+            );
       if (next === old) continue;
       if (this.record(key, old, next, tx)) full = true;
     }
     this.finishChains(tx);
     for (const [name, { remove, add }] of this.refs.take()) tx?.elements(name, remove, add);
     return full;
-  }
-
-  private render(
-    key: string,
-    entry: ServiceEntry,
-    resolved: FamilyService | undefined,
-    resolveProblems: RenderProblem[] | readonly RenderProblem[],
-    old: Memo | undefined,
-    resolvedAgain: boolean,
-  ): Memo {
-    if (resolved === undefined) {
-      const none: Memo = {
-        entry,
-        resolved,
-        resolveProblems,
-        claimProblems: NO_PROBLEMS,
-        claims: "",
-        ports: [],
-      };
-      return !resolvedAgain && old !== undefined ? old : none;
-    }
-    const claimProblems: RenderProblem[] = [];
-    const claims = claimPorts(
-      resolved,
-      entry.service.ports,
-      this.claims.ownersFor(key, { ports: false, nodePorts: false }),
-      claimProblems,
-    );
-    if (
-      !resolvedAgain &&
-      old !== undefined &&
-      old.claims === claims.key &&
-      sameProblems(old.claimProblems, claimProblems)
-    )
-      return old;
-    return {
-      entry,
-      resolved,
-      resolveProblems,
-      claimProblems: claimProblems.length === 0 ? NO_PROBLEMS : claimProblems,
-      claims: claims.key,
-      ports: claims.ports,
-    };
   }
 
   /** Puts `next` in place of `old` and writes the difference; true when it needs a full sync. */

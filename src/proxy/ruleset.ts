@@ -5,8 +5,9 @@
  * - nat prerouting and nat output (-100): `services` marks ClusterIP traffic from outside the pod
  *   CIDRs for masquerade, then looks up (daddr . proto . dport) in the `service-ips` verdict map
  *   and NodePorts in `service-nodeports`, so pods and the node itself reach ClusterIPs and
- *   NodePorts; the service chains DNAT through `service-endpoints` / `nodeport-endpoints` (see
- *   service-rules.ts).
+ *   NodePorts; the shared chains per protocol and endpoint count DNAT through the
+ *   `service-endpoints` / `nodeport-endpoints` maps (dnat-chains.ts; service-rules.ts says why
+ *   only ClientIP-affinity Services have chains of their own).
  * - filter prerouting and filter output (-90, just after DNAT): a new connection still addressed
  *   to a ClusterIP was not translated — its Service has no endpoints or the port is not defined —
  *   and is rejected at once (TCP reset, ICMP port unreachable). After DNAT one set lookup covers

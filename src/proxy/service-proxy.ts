@@ -6,7 +6,7 @@
  * them through the kernel (proxy-kernel.ts) — the whole table on the first sync, after a failure
  * and when the table went missing, otherwise only what changed. Bursts of events are coalesced
  * into one sync (daemon/sync-loop.ts). After a sync, UDP conntrack entries towards endpoints
- * that are gone are deleted (stale-flows.ts).
+ * that are gone are deleted (stale-flow-cleaner.ts).
  *
  * The tables are left in place on stop: Services keep working while the agent restarts, and the
  * next start replaces them in full.
@@ -97,8 +97,8 @@ export class ServiceProxy {
   private readonly timers = new Timers();
   /** Keys of the Services the view changed since the last sync. */
   private readonly pending = new PendingChanges(MAX_CHANGES_PER_SYNC);
-  /** After a sync of 50 changes or more, at most every 200 ms (burst-collector.ts). */
-  private readonly collector = new BurstCollector(50, 200);
+  /** When a burst of 50 changes or more ends, or every 400 of a long one; at most every 200 ms. */
+  private readonly collector = new BurstCollector(50, 400, 200);
   private readonly cleaner: StaleFlowCleaner;
   /** Families whose table a previous run may have left (checked once, at the first sync). */
   private readonly unowned = new Set<NftFamily>(["ip", "ip6"]);
@@ -225,7 +225,7 @@ export class ServiceProxy {
     this.m.endpoints.set(this.synced.endpointCount);
     this.reportProblems(problems);
     await this.cleaner.clean(changes);
-    this.collector.after(changes.length);
+    this.collector.after(changes.length, this.pending.more);
   }
 
   /** Counts the problems and logs them when they changed (each state keeps its list until then). */

@@ -11,17 +11,12 @@
  */
 import type { Ruleset, SharedElements } from "./nft-model.ts";
 import { elementText } from "./nft-model.ts";
+import type { ElementChanges } from "./transaction.ts";
 
 interface Pending {
   readonly remove: Set<string>;
   /** key → value ("" for sets) */
   readonly add: Map<string, string>;
-}
-
-export interface ElementChanges {
-  readonly remove: readonly string[];
-  /** Element texts (`key` or `key : value`). */
-  readonly add: readonly string[];
 }
 
 /** Which of `keys` some Service of `ruleset` (or the set's own elements) puts into set `name`. */

@@ -62,6 +62,13 @@ export class SyncedServices {
     return [...changes];
   }
 
+  /** The changes that would change something, without taking them. */
+  differing(
+    changes: Iterable<readonly [string, ServiceEntry | undefined]>,
+  ): (readonly [string, ServiceEntry | undefined])[] {
+    return [...changes].filter(([key, after]) => this.entries.get(key) !== after);
+  }
+
   /** Takes the changes; returns those that changed something, with what they were before. */
   take(changes: Iterable<readonly [string, ServiceEntry | undefined]>): EntryChange[] {
     const out: EntryChange[] = [];

@@ -14,9 +14,11 @@ export function sameRules(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-interface ElementChanges {
-  readonly remove: string[];
-  readonly add: string[];
+/** What one set or map loses and gains in a transaction. */
+export interface ElementChanges {
+  readonly remove: readonly string[];
+  /** Element texts (`key` or `key : value`). */
+  readonly add: readonly string[];
 }
 
 function setChanges(prev: NftSet | undefined, next: NftSet): ElementChanges {

@@ -140,7 +140,7 @@ export class EtcdStore implements Store {
       ).catch((e: unknown) => {
         // Compacted between two pages: the listing cannot be finished at one revision.
         if (at > 0 && e instanceof GRPCOutOfRangeError && /compacted/.test(e.message))
-          throw new CompactedError(at, at + 1);
+          throw new CompactedError(at, undefined);
         throw e;
       });
       if (revision === 0) revision = Number(res.header.revision);

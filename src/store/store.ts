@@ -141,10 +141,11 @@ export class CompactedError extends Error {
   override readonly name = "CompactedError";
   constructor(
     readonly requested: number,
-    readonly oldest: number,
+    /** The oldest revision still kept, when the store said (etcd's range error does not). */
+    readonly oldest: number | undefined,
   ) {
     super(
-      `Revision ${requested} is compacted (oldest kept: ${oldest}): re-list and watch from the list's revision`,
+      `Revision ${requested} is compacted (oldest kept: ${oldest ?? "not known, later"}): re-list and watch from the list's revision`,
     );
   }
 }

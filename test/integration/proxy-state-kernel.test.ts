@@ -1,8 +1,9 @@
 /**
  * The per-Service proxy state against the real kernel: a long random sequence of Service changes
  * (random-changes.ts: collisions, affinity, NodePorts coming and going, node changes) turned into
- * transactions by ProxyState and applied with `nft -f` in one namespace, while another namespace
- * gets a full sync of renderRuleset's table for the same input. Along the way and at the end the
+ * transactions by ProxyState and applied in one namespace as the agent applies them (KernelCommands:
+ * partial syncs through the long-lived `nft -i`, one line each, long ones through `nft -f`), while
+ * another namespace gets a full sync of renderRuleset's table for the same input. Along the way and at the end the
  * two tables must be the same, as the kernel lists them.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns, netnsExists } from "../../src/linux/netns.ts";
 import { fullSync } from "../../src/proxy/diff.ts";
+import { KernelCommands } from "../../src/proxy/kernel-commands.ts";
 import { ProxyState } from "../../src/proxy/proxy-state.ts";
 import { RandomCluster } from "../../src/proxy/random-changes.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
@@ -64,27 +66,35 @@ describe("ProxyState's transactions on a real kernel", () => {
     const cluster = new RandomCluster(mulberry32(7), 300);
     for (let i = 0; i < 150; i++) cluster.step();
     const state = new ProxyState("ip");
-    const first = state.update(cluster.node, new Map(cluster.entries));
-    expect(first.kind).toBe("full");
-    await apply(live, "step-0", first.kind === "none" ? "" : first.text);
-    let partials = 0;
-    let compared = 0;
-    for (let step = 1; step <= 300; step++) {
-      const plan = state.update(cluster.node, cluster.step());
-      if (plan.kind === "partial") partials++;
-      if (plan.kind !== "none") await apply(live, `step-${step}`, plan.text);
-      if (step % 60 !== 0) continue;
-      await apply(
-        reference,
-        `reference-${step}`,
-        fullSync(renderRuleset({ ...cluster.node, services: cluster.services() })).text,
-      );
-      expect(await table(live)).toEqual(await table(reference));
-      compared++;
+    const kernel = new KernelCommands({ prefix: inNetns(live, []) });
+    try {
+      const first = state.update(cluster.node, new Map(cluster.entries));
+      expect(first.kind).toBe("full");
+      await kernel.applyTransaction(first.kind === "none" ? "" : first.text, "full");
+      let partials = 0;
+      let compared = 0;
+      for (let step = 1; step <= 300; step++) {
+        const plan = state.update(cluster.node, cluster.step());
+        if (plan.kind === "partial") partials++;
+        if (plan.kind !== "none")
+          await kernel.applyTransaction(plan.text, plan.kind).catch((e: unknown) => {
+            throw new Error(`step ${step}: ${String(e)}\n${plan.text.slice(0, 2000)}`);
+          });
+        if (step % 60 !== 0) continue;
+        await apply(
+          reference,
+          `reference-${step}`,
+          fullSync(renderRuleset({ ...cluster.node, services: cluster.services() })).text,
+        );
+        expect(await table(live)).toEqual(await table(reference));
+        compared++;
+      }
+      expect(compared).toBe(5);
+      // Most steps are partial syncs: the sequence tests them, not full ones.
+      expect(partials).toBeGreaterThan(250);
+      expect((await table(live)).length).toBeGreaterThan(20);
+    } finally {
+      await kernel.close();
     }
-    expect(compared).toBe(5);
-    // Most steps are partial syncs: the sequence tests them, not full ones.
-    expect(partials).toBeGreaterThan(250);
-    expect((await table(live)).length).toBeGreaterThan(20);
   }, 300_000);
 });
