@@ -31,6 +31,10 @@ export interface AgentSpec {
   readonly resyncSeconds: number;
   /** How the plugin attaches pods on this node (the conflist's mode). */
   readonly cniMode: "bridge" | "ptp";
+  /** The node-local DNS address (`none`: no DNS); the agent's default when absent. */
+  readonly dnsAddress?: string;
+  /** Further flags (e.g. `--proxy off`). */
+  readonly extraArgs?: readonly string[];
 }
 
 /** What the agents of one cluster share: all of AgentSpec but each node's own namespace and directory. */
@@ -107,6 +111,8 @@ export class BenchAgent {
         leaseTtlSeconds: spec.leaseTtlSeconds,
         resyncSeconds: spec.resyncSeconds,
         metricsAddr: METRICS_ADDR,
+        ...(spec.dnsAddress === undefined ? {} : { dnsAddress: spec.dnsAddress }),
+        ...(spec.extraArgs === undefined ? {} : { extraArgs: spec.extraArgs }),
       }),
     );
     const spawnedAtMs = Date.now();

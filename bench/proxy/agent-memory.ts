@@ -14,14 +14,14 @@ import { pollUntil } from "../../src/base/poll-until.ts";
 import { run, runSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
-import type { ProcessMemory } from "../dns/proc-status.ts";
+import { BenchAgent } from "../cluster/bench-agent.ts";
+import { type ProcessMemory, processMemory } from "../dns/proc-status.ts";
 import {
   createAgentNode,
   type ServiceWithEndpoints,
   writeServiceRecords,
 } from "../support/agent-datastore.ts";
 import type { BenchSandbox } from "../support/sandbox.ts";
-import { ProxyAgent } from "./proxy-agent.ts";
 
 const READY_TIMEOUT_MS = 60_000;
 const TABLE_TIMEOUT_MS = 300_000;
@@ -93,16 +93,24 @@ async function measureAgent(
   const local = proxy ? "mem-on" : "mem-off";
   const netns = createAgentNode(sandbox, local);
   const datastore = `${sandbox.dir}/${local}.db`;
-  const agent = ProxyAgent.start(sandbox, podnet, {
+  // The cluster benchmark's agent (the lab's command line) with its proxy on or off, no DNS.
+  const agent = BenchAgent.start(sandbox, podnet, {
     node: "node-a",
     netns,
-    datastore,
+    datastore: `sqlite:${datastore}`,
+    backend: "host-gw",
+    clusterCidr: "10.240.0.0/12",
     dir: `${sandbox.dir}/${local}`,
-    proxy,
+    leaseTtlSeconds: 30,
+    resyncSeconds: 30,
+    cniMode: "bridge",
+    dnsAddress: "none",
+    extraArgs: ["--proxy", proxy ? "on" : "off"],
   });
+  const memory = () => processMemory(agent.pid, `the agent of node-a (proxy ${proxy ? "on" : "off"})`);
   try {
     await agent.waitReady(READY_TIMEOUT_MS);
-    const empty = agent.memory();
+    const empty = memory();
     const started = performance.now();
     await writeServiceRecords(datastore, entries);
     let tableMs = 0;
@@ -127,7 +135,7 @@ async function measureAgent(
     const until = started + ("afterWriteMs" in wait ? wait.afterWriteMs : tableMs + wait.afterTableMs);
     await Bun.sleep(Math.max(0, until - performance.now()));
     if (!agent.running) throw new Error(`the agent exited: ${agent.logTail()}`);
-    const loaded = agent.memory();
+    const loaded = memory();
     progress(
       `agent, proxy ${proxy ? "on" : "off"}: ${loaded.rssMiB.toFixed(1)} MiB RSS, ${loaded.hwmMiB.toFixed(1)} MiB peak`,
     );
