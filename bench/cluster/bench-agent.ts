@@ -90,6 +90,30 @@ export class BenchAgent {
     });
   }
 
+  /**
+   * One agent alone as the memory benchmarks run it: node-a, host-gw, SQLite at `datastorePath`,
+   * bridge mode, its files under `dir`; `options` adds the DNS address and further flags.
+   */
+  static startAlone(
+    sandbox: BenchSandbox,
+    exe: string,
+    where: { readonly netns: string; readonly datastorePath: string; readonly dir: string },
+    options: Pick<AgentSpec, "dnsAddress" | "extraArgs"> = {},
+  ): BenchAgent {
+    return BenchAgent.start(sandbox, exe, {
+      node: "node-a",
+      netns: where.netns,
+      datastore: `sqlite:${where.datastorePath}`,
+      backend: "host-gw",
+      clusterCidr: "10.240.0.0/12",
+      dir: where.dir,
+      leaseTtlSeconds: 30,
+      resyncSeconds: 30,
+      cniMode: "bridge",
+      ...options,
+    });
+  }
+
   static start(sandbox: BenchSandbox, exe: string, spec: AgentSpec): BenchAgent {
     const confDir = `${spec.dir}/net.d`;
     const stateDir = `${spec.dir}/state`;

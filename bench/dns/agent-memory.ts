@@ -46,16 +46,10 @@ export async function agentMemory(
   if (last === undefined) return { measured: false, reason: "no Services" };
   const netns = createAgentNode(sandbox, "node");
   const datastore = `${sandbox.dir}/cluster.db`;
-  const agent = BenchAgent.start(sandbox, podnet, {
-    node: "node-a",
+  const agent = BenchAgent.startAlone(sandbox, podnet, {
     netns,
-    datastore: `sqlite:${datastore}`,
-    backend: "host-gw",
-    clusterCidr: "10.240.0.0/12",
+    datastorePath: datastore,
     dir: `${sandbox.dir}/agent`,
-    leaseTtlSeconds: 30,
-    resyncSeconds: 30,
-    cniMode: "bridge",
   });
   try {
     await agent.waitReady(60_000);

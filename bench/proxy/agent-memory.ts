@@ -94,19 +94,12 @@ async function measureAgent(
   const netns = createAgentNode(sandbox, local);
   const datastore = `${sandbox.dir}/${local}.db`;
   // The cluster benchmark's agent (the lab's command line) with its proxy on or off, no DNS.
-  const agent = BenchAgent.start(sandbox, podnet, {
-    node: "node-a",
-    netns,
-    datastore: `sqlite:${datastore}`,
-    backend: "host-gw",
-    clusterCidr: "10.240.0.0/12",
-    dir: `${sandbox.dir}/${local}`,
-    leaseTtlSeconds: 30,
-    resyncSeconds: 30,
-    cniMode: "bridge",
-    dnsAddress: "none",
-    extraArgs: ["--proxy", proxy ? "on" : "off"],
-  });
+  const agent = BenchAgent.startAlone(
+    sandbox,
+    podnet,
+    { netns, datastorePath: datastore, dir: `${sandbox.dir}/${local}` },
+    { dnsAddress: "none", extraArgs: ["--proxy", proxy ? "on" : "off"] },
+  );
   const memory = () => processMemory(agent.pid, `the agent of node-a (proxy ${proxy ? "on" : "off"})`);
   try {
     await agent.waitReady(READY_TIMEOUT_MS);

@@ -6,6 +6,7 @@
  */
 import { checkPodRecord, InvalidPodRecordError, podRecordKey } from "../cluster/pod-records.ts";
 import type { PodRecord } from "../k8s/service-model.ts";
+import { sameLabels } from "../k8s/service-model.ts";
 import type { PodRow } from "../node-state/node-state.ts";
 import { declaringRow, readinessAttachment } from "./readiness-pods.ts";
 
@@ -29,11 +30,6 @@ export interface PodSyncPlan {
 }
 
 const attachment = (r: PodRow) => `${r.containerId}/${r.ifname}`;
-
-function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
-}
 
 /** Readiness the checks set for one attachment of a pod (readinessAttachment). */
 export interface AttachedReadiness {

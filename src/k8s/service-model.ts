@@ -111,6 +111,16 @@ export interface Endpoint {
 
 export const NODE_PORT_MIN = 30000;
 export const NODE_PORT_MAX = 32767;
+/** Whether two label maps (or selectors) hold the same keys with the same values. */
+export function sameLabels(
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
 /** Kubernetes' default ClientIP affinity timeout (3 hours). */
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
 

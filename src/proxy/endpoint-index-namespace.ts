@@ -5,7 +5,7 @@
  * O(its endpoints), and a Service change costs the pods under its term.
  */
 import type { Endpoint, PodRecord, Service } from "../k8s/service-model.ts";
-import { endpointsOf, selects, serviceKey } from "../k8s/service-model.ts";
+import { endpointsOf, sameLabels, selects, serviceKey } from "../k8s/service-model.ts";
 import { SelectorIndex } from "./selector-index.ts";
 
 export interface ServiceEntry {
@@ -50,12 +50,6 @@ export function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): b
     if (x !== y && (x.ip !== y.ip || x.node !== y.node || x.pod !== y.pod)) return false;
   }
   return true;
-}
-
-function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  if (a === b) return true;
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
 /** Structural equality of two Service records (a re-put of the same record changes nothing). */
