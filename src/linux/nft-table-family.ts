@@ -7,6 +7,16 @@
 import type { Family } from "../ipnet/address.ts";
 import type { NftTableFamily } from "./kernel-facts.ts";
 
+/**
+ * The two names the proxy's table of a family alternates between. A full sync builds the new
+ * table under the name not in use, without base chains (inert), fills its sets over netlink, then
+ * one nft transaction deletes the old table and gives the new one its base chains: an atomic
+ * swap (proxy/table-swap.ts). The live table is the one with base chains; the other name, when
+ * present, is a table being built (or one a stopped agent left half-built).
+ */
+export const PROXY_TABLE_NAMES = ["podnet", "podnet-b"] as const;
+export type ProxyTableName = (typeof PROXY_TABLE_NAMES)[number];
+
 /** The nft family word of an address family: "ip" or "ip6" (`nft list map ip6 podnet …`). */
 export function nftFamilyWord(family: Family): "ip" | "ip6" {
   return family === 6 ? "ip6" : "ip";
