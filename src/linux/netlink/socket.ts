@@ -1,7 +1,8 @@
 /**
  * An rtnetlink socket through libc (bun:ffi): the kernel calls `ip` would make, without starting
  * `ip`. A socket stays bound to the network namespace it was created in, so a socket for a pod's
- * namespace is made by entering it for the socket() call only and returning at once.
+ * namespace is made by entering it for the socket() call only and returning at once. The libc
+ * binding and that namespace dance are shared with the nf_tables loader (nft-element-loader.ts).
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { Attr, Reply } from "./codec.ts";
@@ -16,8 +17,9 @@ import {
   SOCK_RAW,
 } from "./constants.ts";
 
-interface Libc {
+export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   close(fd: number): number;
@@ -36,6 +38,7 @@ function loadLibc(): Libc | null {
     const { FFIType: T } = ffi;
     const lib = ffi.dlopen("libc.so.6", {
       socket: { args: [T.i32, T.i32, T.i32], returns: T.i32 },
+      setsockopt: { args: [T.i32, T.i32, T.i32, T.ptr, T.u32], returns: T.i32 },
       send: { args: [T.i32, T.ptr, T.u64, T.i32], returns: T.i64 },
       recv: { args: [T.i32, T.ptr, T.u64, T.i32], returns: T.i64 },
       close: { args: [T.i32], returns: T.i32 },
@@ -45,6 +48,7 @@ function loadLibc(): Libc | null {
     const s = lib.symbols;
     libc = {
       socket: (d, t, p) => s.socket(d, t, p),
+      setsockopt: (fd, level, name, value) => s.setsockopt(fd, level, name, ffi.ptr(value), value.length),
       send: (fd, buf, len, flags) => Number(s.send(fd, ffi.ptr(buf), len, flags)),
       recv: (fd, buf, len, flags) => Number(s.recv(fd, ffi.ptr(buf), len, flags)),
       close: (fd) => s.close(fd),
@@ -83,17 +87,75 @@ export function strerror(errno: number): string {
     1: "Operation not permitted",
     2: "No such file or directory",
     3: "No such process",
+    7: "Argument list too long",
+    11: "Resource temporarily unavailable",
+    12: "Cannot allocate memory",
     13: "Permission denied",
     16: "Device or resource busy",
     17: "File exists",
     19: "No such device",
     22: "Invalid argument",
+    28: "No space left on device",
     34: "Numerical result out of range",
+    75: "Value too large for defined data type",
+    90: "Message too long",
     95: "Operation not supported",
     99: "Cannot assign requested address",
     101: "Network is unreachable",
+    105: "No buffer space available",
   };
   return known[errno] ?? `errno ${errno}`;
+}
+
+/** libc through FFI; throws where there is none (callers that can fall back check netlinkAvailable). */
+export function requireLibc(): Libc {
+  const lib = loadLibc();
+  if (!lib) throw new Error("netlink is not available in this runtime");
+  return lib;
+}
+
+/**
+ * A raw netlink socket of `protocol` (close-on-exec) in our own namespace, or in `netnsPath`'s:
+ * entered for the socket() call only, since a socket stays bound to the namespace it was made in.
+ * Returns its descriptor; throws SocketUnavailableError when it cannot be had.
+ */
+export function openNetlinkSocket(lib: Libc, protocol: number, netnsPath?: string): number {
+  if (netnsPath === undefined) return rawSocket(lib, protocol);
+  const self = openSync("/proc/thread-self/ns/net", "r");
+  let target: number | undefined;
+  try {
+    target = openSync(netnsPath, "r");
+    if (lib.setns(target, CLONE_NEWNET) !== 0)
+      throw new SocketUnavailableError(lib.errno(), `Cannot enter network namespace "${netnsPath}"`);
+    let fd = -1;
+    let openError: unknown;
+    try {
+      fd = rawSocket(lib, protocol);
+    } catch (e) {
+      openError = e;
+    }
+    // Staying in the pod's namespace would make every later step of the plugin act there.
+    if (lib.setns(self, CLONE_NEWNET) !== 0) {
+      // Not an error to handle: every later step (cleanup included) would act inside the
+      // pod's namespace. Stop at once.
+      writeSync(
+        2,
+        `podnet: cannot return to the plugin's own network namespace (errno ${lib.errno()}); exiting\n`,
+      );
+      process.exit(70);
+    }
+    if (openError !== undefined) throw openError;
+    return fd;
+  } finally {
+    if (target !== undefined) closeSync(target);
+    closeSync(self);
+  }
+}
+
+function rawSocket(lib: Libc, protocol: number): number {
+  const fd = lib.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (fd < 0) throw new SocketUnavailableError(lib.errno(), "Cannot open a netlink socket");
+  return fd;
 }
 
 export class RtnlSocket {
@@ -107,44 +169,8 @@ export class RtnlSocket {
 
   /** A socket in our own namespace, or (with `netnsPath`) in that one. */
   static open(netnsPath?: string): RtnlSocket {
-    const lib = loadLibc();
-    if (!lib) throw new Error("netlink is not available in this runtime");
-    if (netnsPath === undefined) return new RtnlSocket(lib, RtnlSocket.rawSocket(lib));
-    const self = openSync("/proc/thread-self/ns/net", "r");
-    let target: number | undefined;
-    try {
-      target = openSync(netnsPath, "r");
-      if (lib.setns(target, CLONE_NEWNET) !== 0)
-        throw new SocketUnavailableError(lib.errno(), `Cannot enter network namespace "${netnsPath}"`);
-      let fd = -1;
-      let openError: unknown;
-      try {
-        fd = RtnlSocket.rawSocket(lib);
-      } catch (e) {
-        openError = e;
-      }
-      // Staying in the pod's namespace would make every later step of the plugin act there.
-      if (lib.setns(self, CLONE_NEWNET) !== 0) {
-        // Not an error to handle: every later step (cleanup included) would act inside the
-        // pod's namespace. Stop at once.
-        writeSync(
-          2,
-          `podnet: cannot return to the plugin's own network namespace (errno ${lib.errno()}); exiting\n`,
-        );
-        process.exit(70);
-      }
-      if (openError !== undefined) throw openError;
-      return new RtnlSocket(lib, fd);
-    } finally {
-      if (target !== undefined) closeSync(target);
-      closeSync(self);
-    }
-  }
-
-  private static rawSocket(lib: Libc): number {
-    const fd = lib.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) throw new SocketUnavailableError(lib.errno(), "Cannot open a netlink socket");
-    return fd;
+    const lib = requireLibc();
+    return new RtnlSocket(lib, openNetlinkSocket(lib, NETLINK_ROUTE, netnsPath));
   }
 
   /**
