@@ -69,7 +69,7 @@ describe("the anchor", () => {
       "ip -j route show",
       "ip -j neigh show",
       "bridge -j fdb show dev podnet-vx",
-      "nft -j list table ip podnet",
+      "nft -j list ruleset ip",
       "conntrack -L",
     ]);
     expect(steps.filter((s) => s.node === "node3").every((s) => s.argv[3] === "pnlab-abc123-node3")).toBe(

@@ -6,7 +6,6 @@
  */
 import { VXLAN_DEV } from "../../src/agent/vxlan-device.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { TABLE_NAME } from "../../src/proxy/nft-model.ts";
 import type { DiagnosisSubjects, ExplainSubject, TraceSubject } from "./subjects.ts";
 
 /** One command of the anchor: what it reads (the same label on every node) and its argv. */
@@ -57,7 +56,9 @@ const NODE_READS: readonly { readonly label: string; readonly argv: readonly str
   { label: "ip route", argv: ["ip", "-j", "route", "show"] },
   { label: "ip neigh", argv: ["ip", "-j", "neigh", "show"] },
   { label: "bridge fdb", argv: ["bridge", "-j", "fdb", "show", "dev", VXLAN_DEV] },
-  { label: "nft list table", argv: ["nft", "-j", "list", "table", "ip", TABLE_NAME] },
+  // The whole ip family: the proxy's table is live as `podnet` or `podnet-b` (a full sync swaps
+  // them, linux/nft-table-family.ts), and one read shows it whichever it is.
+  { label: "nft list ruleset ip", argv: ["nft", "-j", "list", "ruleset", "ip"] },
   { label: "conntrack -L", argv: ["conntrack", "-L"] },
 ];
 

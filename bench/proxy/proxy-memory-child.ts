@@ -10,6 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { serviceKey } from "../../src/k8s/service-model.ts";
+import { planText } from "../../src/proxy/diff.ts";
 import { ProxyState } from "../../src/proxy/proxy-state.ts";
 import type { MemoryResult } from "./memory-bench.ts";
 import { benchInput, replaceEndpoint } from "./service-input.ts";
@@ -44,7 +45,7 @@ const first = state.update(
   entries.map((e) => [serviceKey(e.service), e] as const),
 );
 if (first.kind !== "full") throw new Error(`the first update gave a ${first.kind} sync`);
-const textBytes = Buffer.byteLength(first.text);
+const textBytes = Buffer.byteLength(planText(first));
 if (services > 0) {
   input = replaceEndpoint(input, services - 1, 0, services * endpointsPerService);
   const changed = input.services[services - 1];

@@ -118,7 +118,13 @@ describe("fitFacts", () => {
       neighbours: [],
       fdb: [],
       sysctls: {},
-      nft: { tables: ["ip podnet", "ip6 podnet"], sets: [], chains: [...chains(4, v4), ...chains(6, v6)] },
+      // The IPv4 table live under podnet-b, a half-built podnet beside it.
+      nft: {
+        tables: ["ip podnet", "ip podnet-b", "ip6 podnet"],
+        liveTables: ["ip podnet-b", "ip6 podnet"],
+        sets: [],
+        chains: [...chains(4, v4), ...chains(6, v6)],
+      },
       pods: [],
       allocations: [],
       releases: [],
@@ -130,7 +136,7 @@ describe("fitFacts", () => {
     expect(serializedBytes(aboutV6)).toBeLessThanOrEqual(MAX_ANSWER_BYTES);
     expect(aboutV6.nft.chains.filter((c) => c.family === "ip6")).toHaveLength(10);
     expect(aboutV6.errors).toHaveLength(1);
-    expect(aboutV6.errors[0]).toMatch(/^facts: nft chains of ip podnet cut to the first \d+ of 3000/);
+    expect(aboutV6.errors[0]).toMatch(/^facts: nft chains of ip podnet-b cut to the first \d+ of 3000/);
 
     const aboutV4 = fitFacts(facts(10, 3000), MAX_ANSWER_BYTES, [4]);
     expect(serializedBytes(aboutV4)).toBeLessThanOrEqual(MAX_ANSWER_BYTES);

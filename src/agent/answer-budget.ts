@@ -8,7 +8,7 @@ import type { NodeFacts, NodeObservation } from "../cluster/diagnosis-protocol.t
 import { MAX_ANSWER_BYTES } from "../cluster/diagnosis-protocol.ts";
 import { tryParseIP } from "../ipnet/address.ts";
 import type { NftTableFamily } from "../linux/kernel-facts.ts";
-import { isOfTable, proxyTableName } from "../linux/nft-table-family.ts";
+import { isOfTable, proxyTableOf } from "../linux/nft-table-family.ts";
 
 const encoder = new TextEncoder();
 
@@ -78,11 +78,11 @@ const OBSERVATION_CUTS: readonly Cuttable<NodeObservation>[] = [
 
 /**
  * The chains and the sets of one proxy table, each cut without touching the other table's (which
- * keeps its place: `ip podnet` first, as the agent reads them).
+ * keeps its place: the IPv4 table first, as the agent reads them). `table` names it in the note
+ * ("ip podnet-b").
  */
-function nftCuts(family: 4 | 6): readonly [Cuttable<NodeFacts>, Cuttable<NodeFacts>] {
+function nftCuts(family: 4 | 6, table: string): readonly [Cuttable<NodeFacts>, Cuttable<NodeFacts>] {
   const mine = (x: { readonly family?: NftTableFamily }) => isOfTable(x, family);
-  const table = proxyTableName(family);
   const join = <T>(kept: readonly T[], others: readonly T[]) =>
     family === 4 ? [...kept, ...others] : [...others, ...kept];
   return [
@@ -158,9 +158,11 @@ export function fitObservation(o: NodeObservation, maxBytes = MAX_ANSWER_BYTES):
  * and of each the table of the family the request is not about before the one it is about (IPv6
  * before IPv4 when it is about both or neither); the node's own links go last.
  */
-function factsCuts(about: readonly (4 | 6)[]): Cuttable<NodeFacts>[] {
+function factsCuts(about: readonly (4 | 6)[], nft: NodeFacts["nft"]): Cuttable<NodeFacts>[] {
   const order = ([6, 4] as const).filter((f) => !about.includes(f));
-  const tables = [...order, ...([6, 4] as const).filter((f) => about.includes(f))].map(nftCuts);
+  const tables = [...order, ...([6, 4] as const).filter((f) => about.includes(f))].map((f) =>
+    nftCuts(f, proxyTableOf(nft, f)),
+  );
   return [...tables.map(([chains]) => chains), ...tables.map(([, sets]) => sets), ...REST_CUTS];
 }
 
@@ -179,5 +181,5 @@ export function fitFacts(
   maxBytes = MAX_ANSWER_BYTES,
   about: readonly (4 | 6)[] = [],
 ): NodeFacts {
-  return fit(f, factsCuts(about), "facts", maxBytes);
+  return fit(f, factsCuts(about, f.nft), "facts", maxBytes);
 }

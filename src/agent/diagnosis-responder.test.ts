@@ -29,7 +29,7 @@ const readers: KernelReaders = {
   readNeighbours: async () => [],
   readFdb: async () => [],
   listConntrack: async () => ({ entries: [], errors: [] }),
-  readNftTable: async () => ({ tables: [], sets: [], chains: [] }),
+  readProxyTable: async () => ({ tables: [], liveTables: [], sets: [], chains: [] }),
   readSysctl: () => "1",
 };
 

@@ -67,7 +67,12 @@ function readers(overrides: Partial<KernelReaders> = {}): KernelReaders & { call
       calls.push(`conntrack ${f.addresses.join(",")} ${f.limit}`);
       return { entries: [], errors: [] };
     },
-    readNftTable: async (family, name) => ({ tables: [`${family} ${name}`], sets: [], chains: [] }),
+    readProxyTable: async (family) => ({
+      tables: [`${family} podnet`],
+      liveTables: [`${family} podnet`],
+      sets: [],
+      chains: [],
+    }),
     readSysctl: (k) => (k.includes("bridge") ? undefined : "1"),
     ...overrides,
   };
@@ -144,25 +149,29 @@ describe("gatherNodeFacts", () => {
     expect(facts.releases.map((x) => [x.ip, x.name])).toEqual([["10.244.1.3", "old"]]);
   });
 
-  test("a node with an IPv6 block reports both proxy tables, the ip6 sets and chains tagged", async () => {
+  test("a node with an IPv6 block reports both live proxy tables, the ip6 sets and chains tagged", async () => {
     const set = (name: string, key: string) => ({ name, elements: [{ key: [key] }] });
-    const tables = ["ip podnet", "ip6 podnet"];
+    // IPv4 live under podnet-b beside a half-built podnet; IPv6 live under podnet.
+    const tables = ["ip podnet", "ip podnet-b", "ip6 podnet"];
     const r = readers({
-      readNftTable: async (family) =>
+      readProxyTable: async (family) =>
         family === "ip"
           ? {
               tables,
+              liveTables: ["ip podnet-b"],
               sets: [set("cluster-ips", "10.96.0.10")],
               chains: [{ name: "services", rules: ["ip"] }],
             }
           : {
               tables,
+              liveTables: ["ip6 podnet"],
               sets: [set("cluster-ips", "fd00:10:96::a")],
               chains: [{ name: "services", rules: ["ip6"] }],
             },
     });
     const facts = await gatherNodeFacts(ctx(r, ["10.244.1.0/24", "fd00:10:244:1::/64"]), request);
     expect(facts.nft.tables).toEqual(tables);
+    expect(facts.nft.liveTables).toEqual(["ip podnet-b", "ip6 podnet"]);
     expect(facts.nft.sets).toEqual([
       set("cluster-ips", "10.96.0.10"),
       { ...set("cluster-ips", "fd00:10:96::a"), family: "ip6" },
@@ -173,12 +182,12 @@ describe("gatherNodeFacts", () => {
     ]);
   });
 
-  test("a node without an IPv6 block reads only ip podnet", async () => {
+  test("a node without an IPv6 block reads only the IPv4 proxy table", async () => {
     const families: string[] = [];
     const r = readers({
-      readNftTable: async (family, name) => {
+      readProxyTable: async (family) => {
         families.push(family);
-        return { tables: [`${family} ${name}`], sets: [], chains: [] };
+        return { tables: [`${family} podnet`], liveTables: [`${family} podnet`], sets: [], chains: [] };
       },
     });
     await gatherNodeFacts(ctx(r), request);
@@ -197,7 +206,7 @@ describe("gatherNodeFacts", () => {
       listConntrack: async () => {
         throw new Error("conntrack v1.4.7: Operation not permitted");
       },
-      readNftTable: async () => {
+      readProxyTable: async () => {
         throw new Error("No such file or directory");
       },
       readInterfaces: async (o) => {
@@ -208,8 +217,8 @@ describe("gatherNodeFacts", () => {
     });
     const facts = await gatherNodeFacts(ctx(r, ["10.244.1.0/24", "fd00:244:1::/64"]), request);
     expect(facts.errors).toEqual([
-      "nft ip podnet: No such file or directory",
-      "nft ip6 podnet: No such file or directory",
+      "nft ip proxy table: No such file or directory",
+      "nft ip6 proxy table: No such file or directory",
       "conntrack: conntrack v1.4.7: Operation not permitted",
     ]);
     expect(facts.routes).toEqual([route]);

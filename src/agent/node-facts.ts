@@ -1,11 +1,11 @@
 /**
  * What this node answers to a diagnosis request (cluster/diagnosis-protocol.ts NodeFacts): its
  * links, routes, neighbours, VXLAN forwarding entries, the sysctls that decide forwarding, the
- * proxy's nft tables (`ip podnet`, and `ip6 podnet` tagged "ip6"), the plugin's pod rows checked
- * against what is really inside each pod's namespace, allocations and recent releases, conntrack
- * entries naming the request's addresses, and the FIB lookups the request asks for. Every part is
- * read on its own: one that fails is named in `errors` and the rest is still answered — a partial
- * answer beats none when the node itself is what is broken.
+ * proxy's live nft tables (`ip podnet` or `ip podnet-b`, and the IPv6 one tagged "ip6"), the
+ * plugin's pod rows checked against what is really inside each pod's namespace, allocations and
+ * recent releases, conntrack entries naming the request's addresses, and the FIB lookups the
+ * request asks for. Every part is read on its own: one that fails is named in `errors` and the
+ * rest is still answered — a partial answer beats none when the node itself is what is broken.
  */
 
 import { errorText } from "../base/error-text.ts";
@@ -24,7 +24,7 @@ import { listConntrack } from "../linux/conntrack-list.ts";
 import type { InterfaceFact } from "../linux/kernel-facts.ts";
 import { readInterfaces } from "../linux/link-facts.ts";
 import { readFdb, readNeighbours } from "../linux/neighbour-facts.ts";
-import { readNftTable } from "../linux/nft-facts.ts";
+import { readProxyTable } from "../linux/nft-facts.ts";
 import { lookupRoute, readRoutes } from "../linux/route-facts.ts";
 import { hostVethAlias, NodeState } from "../node-state/node-state.ts";
 import type { BgpStatus } from "./bgp-status.ts";
@@ -43,7 +43,7 @@ export interface KernelReaders {
   readonly readNeighbours: typeof readNeighbours;
   readonly readFdb: typeof readFdb;
   readonly listConntrack: typeof listConntrack;
-  readonly readNftTable: typeof readNftTable;
+  readonly readProxyTable: typeof readProxyTable;
   /** A sysctl of this namespace, or undefined when it does not exist (no bridge module, no device). */
   readonly readSysctl: (key: string) => string | undefined;
 }
@@ -55,7 +55,7 @@ export const KERNEL_READERS: KernelReaders = {
   readNeighbours,
   readFdb,
   listConntrack,
-  readNftTable,
+  readProxyTable,
   readSysctl,
 };
 
@@ -83,11 +83,10 @@ export interface NodeFactsContext {
 /** Conntrack entries reported per request (the CLI shows a handful; a busy node has thousands). */
 export const CONNTRACK_LIMIT = 256;
 /**
- * The proxy's tables (proxy/table-inputs.ts: `ip podnet` always, `ip6 podnet` when the cluster has
- * IPv6). `ip6 podnet` is read when the node holds an IPv6 block.
+ * The proxy's tables (proxy/table-inputs.ts: the IPv4 one always, the IPv6 one when the cluster
+ * has IPv6), each live under `podnet` or `podnet-b` (linux/nft-table-family.ts). The IPv6 one is
+ * read when the node holds an IPv6 block.
  */
-const NFT_TABLE = "podnet";
-
 const EMPTY_NFT: NftFacts = { tables: [], sets: [], chains: [] };
 
 /** A namespace path from the node state, checked before it reaches a command line. */
@@ -206,8 +205,8 @@ export async function gatherNodeFacts(ctx: NodeFactsContext, request: DiagnosisR
     attempt("interfaces", [] as InterfaceFact[], () => readers.readInterfaces()),
     attempt("routes", [], () => readers.readRoutes()),
     attempt("neighbours", [], () => readers.readNeighbours()),
-    attempt("nft ip podnet", EMPTY_NFT, () => readers.readNftTable("ip", NFT_TABLE)),
-    hasV6 ? attempt("nft ip6 podnet", EMPTY_NFT, () => readers.readNftTable("ip6", NFT_TABLE)) : EMPTY_NFT,
+    attempt("nft ip proxy table", EMPTY_NFT, () => readers.readProxyTable("ip")),
+    hasV6 ? attempt("nft ip6 proxy table", EMPTY_NFT, () => readers.readProxyTable("ip6")) : EMPTY_NFT,
     request.addresses.length === 0
       ? { entries: [], errors: [] }
       : attempt("conntrack", { entries: [], errors: [] }, () =>

@@ -226,6 +226,25 @@ describe("answers", () => {
     );
   });
 
+  test("facts naming the live proxy tables: podnet-b read back; anything else refused, absent still read", () => {
+    const key = diagnosisKey(ID, "facts", "node1");
+    const nft: NodeFacts["nft"] = {
+      tables: ["ip podnet", "ip podnet-b"],
+      liveTables: ["ip podnet-b"],
+      sets: [],
+      chains: [],
+    };
+    expect(parseNodeFacts(key, JSON.stringify({ ...facts, nft })).nft.liveTables).toEqual(["ip podnet-b"]);
+    for (const bad of ["ip podnet; flush ruleset", "inet podnet-trace-abcd1234", "ip6 other", 6])
+      expect(() =>
+        parseNodeFacts(key, JSON.stringify({ ...facts, nft: { ...nft, liveTables: [bad] } })),
+      ).toThrow(/nft\.liveTables\[0\] must be one of/);
+    expect(
+      parseNodeFacts(key, JSON.stringify({ ...facts, nft: { tables: [], sets: [], chains: [] } })).nft
+        .liveTables,
+    ).toBeUndefined();
+  });
+
   test("armed and probe", () => {
     const armed = { node: "node2", table: "inet podnet-trace-abcd1234efgh" };
     expect(parseArmedReport(diagnosisKey(ID, "armed", "node2"), JSON.stringify(armed))).toEqual(armed);

@@ -7,26 +7,35 @@
  * Per family, as the proxy renders them (proxy/service-plan.ts): `ip podnet` holds the IPv4
  * ClusterIP and IPv4 endpoints, `ip6 podnet` the IPv6 ones; a Service without a ClusterIP of a
  * family has no NodePort in that family's table either. The agents report `ip6 podnet` when the
- * node holds an IPv6 block, its sets and chains tagged `family: "ip6"`.
+ * node holds an IPv6 block, its sets and chains tagged `family: "ip6"`. Each table is live under
+ * `podnet` or `podnet-b` (linux/nft-table-family.ts): the agents read the live one and name it,
+ * and the commands shown name it too.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { canonicalIP, type Family, sameIP } from "../ipnet/address.ts";
 import { hostPort } from "../ipnet/host-port.ts";
 import type { Service, ServicePort } from "../k8s/service-model.ts";
 import type { NftChainFact, NftSetFact } from "../linux/kernel-facts.ts";
-import { isOfTable, proxyTableName } from "../linux/nft-table-family.ts";
+import {
+  isOfTable,
+  PROXY_TABLE_NAMES,
+  proxyTableName,
+  proxyTableOf,
+  reportedProxyTable,
+} from "../linux/nft-table-family.ts";
 import { NAMES, nodePortEndpointsMap, type Proto, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
 import type { Drift } from "./drift-kinds.ts";
 import { familyOf } from "./trace-net.ts";
 
 /**
- * Whether the node reports its proxy table of `family`. For IPv6 that needs the table listed and
- * its contents tagged: an agent before both tables were told apart sent the ip6 sets untagged,
- * mixed with the ip ones, so what its IPv6 table holds is unknown, not missing.
+ * Whether the node reports its proxy table of `family` (live under either name). For IPv6 that
+ * needs the table listed and its contents tagged: an agent before both tables were told apart
+ * sent the ip6 sets untagged, mixed with the ip ones, so what its IPv6 table holds is unknown,
+ * not missing.
  */
 export function reportsProxyTable(facts: NodeFacts, family: Family): boolean {
-  if (!facts.nft.tables.includes(proxyTableName(family))) return false;
+  if (reportedProxyTable(facts.nft, family) === undefined) return false;
   return (
     family === 4 ||
     facts.nft.sets.some((s) => s.family === "ip6") ||
@@ -92,7 +101,7 @@ function serviceName(s: Service): string {
 function checkService(facts: NodeFacts, view: ServiceView, family: Family): Drift[] {
   const drift: Drift[] = [];
   const svc = serviceName(view.service);
-  const table = proxyTableName(family);
+  const table = proxyTableOf(facts.nft, family);
   const add = (kind: Drift["kind"], subject: string, problem: string, evidence: string, command: string) =>
     drift.push({ node: facts.node, kind, subject, problem, evidence, command });
   for (const ip of view.service.clusterIPs.filter((c) => inFamily(c, family))) {
@@ -171,7 +180,7 @@ export function nodePortEndpoints(
 function nodePortDrift(facts: NodeFacts, view: ServiceView, family: Family): Drift[] {
   const drift: Drift[] = [];
   const svc = serviceName(view.service);
-  const table = proxyTableName(family);
+  const table = proxyTableOf(facts.nft, family);
   const endpoints = view.endpoints.filter((e) => inFamily(e.ip, family));
   const nodeIP =
     facts.agent.nodeIPs.map((a) => canonicalIP(a) ?? a).find((a) => inFamily(a, family)) ?? facts.node;
@@ -208,7 +217,7 @@ function nodePortDrift(facts: NodeFacts, view: ServiceView, family: Family): Dri
 
 /**
  * The proxy tables a node must report: `ip podnet` always (the proxy renders it in every cluster),
- * `ip6 podnet` when the node holds an IPv6 block (the agent reads it then).
+ * `ip6 podnet` when the node holds an IPv6 block (the agent reads it then), each under either name.
  */
 export function expectedProxyFamilies(facts: NodeFacts): Family[] {
   return facts.agent.blocks.some((b) => familyOf(b.split("/")[0] ?? b) === 6) ? [4, 6] : [4];
@@ -231,7 +240,7 @@ function staleClusterIPs(snapshot: ClusterSnapshot, facts: NodeFacts, family: Fa
         subject: endpointText(e.value?.[0] ?? "?", e.value?.[1] ?? "?"),
         problem: `its proxy still maps ${hostPort(ip, e.key[1] ?? "?")}/${proto}, the ClusterIP of no Service`,
         evidence: `map ${map} has ${e.key.join(" . ")} : ${(e.value ?? []).join(" . ")}`,
-        command: `nft list map ${proxyTableName(family)} ${map}`,
+        command: `nft list map ${proxyTableOf(facts.nft, family)} ${map}`,
       });
     }
   }
@@ -242,16 +251,17 @@ function staleClusterIPs(snapshot: ClusterSnapshot, facts: NodeFacts, family: Fa
 export function serviceDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift[] {
   const drift: Drift[] = [];
   for (const family of expectedProxyFamilies(facts)) {
-    const table = proxyTableName(family);
-    if (!facts.nft.tables.includes(table)) {
+    if (reportedProxyTable(facts.nft, family) === undefined) {
+      const table = proxyTableName(family);
+      const either = `${table} (nor ${proxyTableName(family, PROXY_TABLE_NAMES[1])})`;
       drift.push({
         node: facts.node,
         kind: "nft-table-missing",
         subject: table,
         problem:
           family === 4
-            ? `has no nft table ${table}: no Service works from or through it`
-            : `has no nft table ${table}: no IPv6 Service address works from or through it`,
+            ? `has no nft table ${either}: no Service works from or through it`
+            : `has no nft table ${either}: no IPv6 Service address works from or through it`,
         evidence: `tables: ${facts.nft.tables.join(", ") || "none"}`,
         command: "nft list tables",
       });

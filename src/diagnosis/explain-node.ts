@@ -7,7 +7,7 @@
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { parseIP, sameIP } from "../ipnet/address.ts";
 import { containsIP } from "../ipnet/prefix.ts";
-import { proxyTableName } from "../linux/nft-table-family.ts";
+import { proxyTableOf, reportedProxyTable } from "../linux/nft-table-family.ts";
 import { NAMES } from "../proxy/nft-names.ts";
 import { ifnameWord } from "./command-words.ts";
 import { nodeIPStatus, uplinkAddresses } from "./drift-node.ts";
@@ -71,11 +71,11 @@ export function explainNodeIP(ctx: ExplainContext): Finding | undefined {
 function egressOn(f: NodeFacts, ip: string): EgressDecision {
   const addr = parseIP(ip);
   const family = addr.family;
-  const table = proxyTableName(family);
+  const table = proxyTableOf(f.nft, family);
   const nodeIP = f.agent.nodeIPs.find((a) => familyOf(a) === family);
   if (!reportsProxyTable(f, family)) {
     // An IPv6 table listed but untagged comes from an agent that mixed both tables' sets.
-    if (family === 6 && f.nft.tables.includes(table))
+    if (family === 6 && reportedProxyTable(f.nft, family) !== undefined)
       return {
         node: f.node,
         reason: `unknown: the agent reports ${table} mixed with ip podnet (an older podnet)`,

@@ -9,7 +9,7 @@ import { serviceIPBands } from "../ipam/service-ip-allocator.ts";
 import { parseIP, sameIP } from "../ipnet/address.ts";
 import { rangeContains } from "../ipnet/range.ts";
 import type { Endpoint, Service, ServicePort } from "../k8s/service-model.ts";
-import { proxyTableName } from "../linux/nft-table-family.ts";
+import { proxyTableOf } from "../linux/nft-table-family.ts";
 import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ServiceView } from "./cluster-snapshot.ts";
 import { endpointText, mapEndpoints, nftSet, protoOf, reportsProxyTable, setHas } from "./drift-services.ts";
@@ -55,7 +55,7 @@ function clusterIPChecks(ctx: ExplainContext, view: ServiceView, f: NodeFacts): 
     },
   ];
   const family = familyOf(ip);
-  const table = proxyTableName(family);
+  const table = proxyTableOf(f.nft, family);
   if (!reportsProxyTable(f, family)) {
     checks.push({
       node: f.node,
@@ -171,7 +171,6 @@ export function explainNodePort(ctx: ExplainContext): Finding | undefined {
   if (ctx.port === undefined) return undefined;
   const node = ctx.snapshot.nodes.find((n) => n.nodeIPs.some((a) => sameIP(a, ctx.ip)));
   const family = familyOf(ctx.ip);
-  const table = proxyTableName(family);
   const inSet = ctx.facts.filter((f) => setHas(nftSet(f, NAMES.nodeportIPs, family), [ctx.ip]));
   if (!node && inSet.length === 0) return undefined;
   const nodeName = node?.name ?? inSet[0]?.node;
@@ -198,6 +197,7 @@ export function explainNodePort(ctx: ExplainContext): Finding | undefined {
   const checks: Check[] = [];
   for (const f of ctx.facts) {
     if (!reportsProxyTable(f, family)) continue;
+    const table = proxyTableOf(f.nft, family);
     const has = setHas(nftSet(f, NAMES.serviceNodeports, family), [proto, String(ctx.port)]);
     const map = nodePortEndpointsMap(proto);
     const count = (nftSet(f, map, family)?.elements ?? []).filter(
@@ -264,7 +264,7 @@ export function endpointChecks(ctx: ExplainContext): Check[] {
           evidence: lacking.length
             ? `missing from ${lacking.map((p) => serviceEndpointsMap(protoOf(p))).join(", ")}`
             : "present in every port's map",
-          command: `nft list map ${proxyTableName(family)} ${serviceEndpointsMap(protoOf(view.service.ports[0] ?? { protocol: "TCP", port: 0, targetPort: 0 }))}`,
+          command: `nft list map ${proxyTableOf(f.nft, family)} ${serviceEndpointsMap(protoOf(view.service.ports[0] ?? { protocol: "TCP", port: 0, targetPort: 0 }))}`,
         });
       }
     }

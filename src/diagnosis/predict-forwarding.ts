@@ -7,7 +7,7 @@
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { DEFAULT_BRIDGE } from "../cni/conflist.ts";
 import { sameIP } from "../ipnet/address.ts";
-import { proxyTableName } from "../linux/nft-table-family.ts";
+import { proxyTableOf } from "../linux/nft-table-family.ts";
 import { NAMES } from "../proxy/nft-names.ts";
 import { addressWord, ifnameWord } from "./command-words.ts";
 import { deliver, describeNext, onward } from "./predict-next-hop.ts";
@@ -267,7 +267,7 @@ export function postrouting(ctx: WalkContext, w0: WalkState, facts: NodeFacts, o
           commands: [
             {
               node,
-              command: `nft list chain ${proxyTableName(familyOf(w.packet.dst))} ${NAMES.natPostrouting}`,
+              command: `nft list chain ${proxyTableOf(facts.nft, familyOf(w.packet.dst))} ${NAMES.natPostrouting}`,
             },
             { node, command: `conntrack -L -s ${addressWord(w.packet.src)}` },
           ],

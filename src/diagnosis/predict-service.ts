@@ -11,7 +11,7 @@ import type { NftSetFact, NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { canonicalIP, type Family, sameIP } from "../ipnet/address.ts";
 import { hostPort } from "../ipnet/host-port.ts";
 import type { ServicePort } from "../k8s/service-model.ts";
-import { isOfTable, nftFamilyWord, proxyTableName } from "../linux/nft-table-family.ts";
+import { isOfTable, nftFamilyWord, proxyTableOf } from "../linux/nft-table-family.ts";
 import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
 import { nftChain, nftSet, reportsProxyTable } from "./drift-services.ts";
@@ -103,7 +103,7 @@ export function serviceStep(snapshot: ClusterSnapshot, facts: NodeFacts, packet:
   const node = facts.node;
   const proto = packet.proto;
   const family = familyOf(packet.dst);
-  const table = proxyTableName(family);
+  const table = proxyTableOf(facts.nft, family);
   const rules = hasRules(facts, family);
   const set = (name: string) => nftSet(facts, name, family);
   const podCidrs = rules ? setPrefixes(set(NAMES.podCidrs)) : snapshot.config.clusterCidrs;

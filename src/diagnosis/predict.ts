@@ -8,7 +8,7 @@
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { sameIP } from "../ipnet/address.ts";
 import { hostPort } from "../ipnet/host-port.ts";
-import { proxyTableName } from "../linux/nft-table-family.ts";
+import { proxyTableName, proxyTableOf } from "../linux/nft-table-family.ts";
 import { NAMES } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import { findRoute } from "./predict-route.ts";
@@ -163,6 +163,10 @@ function replyStart(ctx: WalkContext, end: WalkEnd, original: PacketHeader): Wal
       if (!node) return undefined;
       const answer = reversed(original.dst === end.packet.dst ? end.packet : original);
       const kind = end.packet.proto === "tcp" ? "a TCP reset" : "an ICMP port unreachable";
+      const nodeFacts = factsOf(ctx.facts, node);
+      const rejectTable = nodeFacts
+        ? proxyTableOf(nodeFacts.nft, familyOf(answer.src))
+        : proxyTableName(familyOf(answer.src));
       const first: Hop = {
         direction: "reply",
         point: "from-host",
@@ -172,9 +176,7 @@ function replyStart(ctx: WalkContext, end: WalkEnd, original: PacketHeader): Wal
         packet: answer,
         ttl: INITIAL_TTL,
         evidence: [],
-        commands: [
-          { node, command: `nft list chain ${proxyTableName(familyOf(answer.src))} ${NAMES.reject}` },
-        ],
+        commands: [{ node, command: `nft list chain ${rejectTable} ${NAMES.reject}` }],
       };
       return {
         ...base,

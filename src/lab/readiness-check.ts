@@ -8,10 +8,6 @@
  * both ClusterIPs), giving one verdict per family without doubling the wait.
  */
 import { canonicalIP } from "../ipnet/address.ts";
-import { run } from "../linux/exec.ts";
-import { inNetns } from "../linux/netns.ts";
-import { nftFamilyWord } from "../linux/nft-table-family.ts";
-import { TABLE_NAME } from "../proxy/nft-model.ts";
 import { serviceEndpointsMap } from "../proxy/nft-names.ts";
 import { labelled, type ProbeOutcome, type Verdict } from "./claims.ts";
 import { startEchoServer, stopEchoServer } from "./echo-process.ts";
@@ -24,6 +20,7 @@ import { ECHO_PORT, saveLabState } from "./lab-state.ts";
 import { updateLabState } from "./lab-state-lock.ts";
 import type { PodView } from "./probe.ts";
 import { ipOf, probeFrom } from "./probe.ts";
+import { listProxyMap } from "./proxy-map.ts";
 import type { ReadinessObservation, ReadinessPhase } from "./readiness-claims.ts";
 import { READINESS_CLAIM, readinessFollowsServer } from "./readiness-claims.ts";
 
@@ -31,15 +28,12 @@ import { READINESS_CLAIM, readinessFollowsServer } from "./readiness-claims.ts";
 const PHASE_LIMIT_MS = 15_000;
 const PROBES_PER_CLIENT = 8;
 
-/** Whether each node's map of TCP Service endpoints (family f's table) sends somewhere to ip:ECHO_PORT. */
+/** Whether each node's map of TCP Service endpoints (family f's live table) sends somewhere to ip:ECHO_PORT. */
 async function nodesHolding(state: LabState, ip: string, f: LabFamily): Promise<Map<string, boolean>> {
   const element = new RegExp(`: ${(canonicalIP(ip) ?? ip).replaceAll(".", "\\.")} \\. ${ECHO_PORT}\\b`);
   const held = await Promise.all(
     state.nodes.map(async (n) => {
-      const r = await run(
-        inNetns(n.netns, ["nft", "list", "map", nftFamilyWord(f), TABLE_NAME, serviceEndpointsMap("tcp")]),
-        { timeoutMs: 10_000 },
-      );
+      const r = await listProxyMap(n.netns, f, serviceEndpointsMap("tcp"));
       if (r.code !== 0)
         throw new Error(`nft list map on ${n.name} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
       return [n.name, element.test(r.stdout)] as const;

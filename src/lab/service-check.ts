@@ -7,10 +7,6 @@
 
 import { pollUntil } from "../base/poll-until.ts";
 import { hostPort } from "../ipnet/host-port.ts";
-import { run } from "../linux/exec.ts";
-import { inNetns } from "../linux/netns.ts";
-import { nftFamilyWord } from "../linux/nft-table-family.ts";
-import { TABLE_NAME } from "../proxy/nft-model.ts";
 import { NAMES } from "../proxy/nft-names.ts";
 import type { ProbeOutcome, Verdict } from "./claims.ts";
 import { addressOf, type LabFamily } from "./lab-families.ts";
@@ -29,6 +25,7 @@ import { ECHO_PORT, externalAddresses, nodeAddresses } from "./lab-state.ts";
 import { attachPod, detachPod } from "./lab-up.ts";
 import type { PodView } from "./probe.ts";
 import { ipOf, probeFrom } from "./probe.ts";
+import { listProxyMap } from "./proxy-map.ts";
 import {
   clusterIpBalanced,
   egressMasquerade,
@@ -45,7 +42,8 @@ const PROGRAM_TIMEOUT_MS = 10_000;
 
 /**
  * Waits until every node's table of family f (`ip podnet` or `ip6 podnet`: one proxier per
- * family, as kube-proxy) sends this ClusterIP port somewhere (the proxies caught up).
+ * family, as kube-proxy; live under either of its two names) sends this ClusterIP port somewhere
+ * (the proxies caught up).
  */
 async function waitProgrammed(state: LabState, key: string, f: LabFamily): Promise<void> {
   let pending = state.nodes.map((n) => n.name);
@@ -54,10 +52,7 @@ async function waitProgrammed(state: LabState, key: string, f: LabFamily): Promi
     async () => {
       const still: string[] = [];
       for (const node of state.nodes.filter((n) => pending.includes(n.name))) {
-        const r = await run(
-          inNetns(node.netns, ["nft", "list", "map", nftFamilyWord(f), TABLE_NAME, NAMES.serviceIps]),
-          { timeoutMs: 10_000 },
-        );
+        const r = await listProxyMap(node.netns, f, NAMES.serviceIps);
         if (!mapHoldsKey(r.stdout, key)) still.push(node.name);
       }
       pending = still;

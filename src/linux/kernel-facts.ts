@@ -79,8 +79,9 @@ export interface ConntrackFact {
 }
 
 /**
- * The table family of a fact of podnet's proxy tables: "ip6" for `ip6 podnet`. Absent means
- * `ip podnet`, so an answer from an agent that read only the IPv4 table still reads the same.
+ * The table family of a fact of podnet's proxy tables: "ip6" for the live `ip6 podnet` (or
+ * `ip6 podnet-b`). Absent means the IPv4 table, so an answer from an agent that read only the
+ * IPv4 table still reads the same.
  */
 export type NftTableFamily = "ip6";
 
@@ -102,14 +103,20 @@ export interface NftChainFact {
 }
 
 export interface NftFacts {
-  /** Tables named podnet (or podnet-trace-…) present, as "ip podnet". */
+  /** Tables named podnet, podnet-b (or podnet-trace-…) present, as "ip podnet". */
   readonly tables: readonly string[];
   /**
-   * Sets and maps of `ip podnet` and `ip6 podnet` (absent tables give none). Both tables use the
-   * same names (`service-ips`, …): `family` tells them apart.
+   * The proxy's live table of each family read, as "ip podnet-b" (linux/nft-table-family.ts: a
+   * full sync swaps `podnet` and `podnet-b`; the live one has the base chains); a family whose
+   * table is absent has none. Absent from agents before the table alternated: theirs is `podnet`.
+   */
+  readonly liveTables?: readonly string[];
+  /**
+   * Sets and maps of the live IPv4 and IPv6 tables (absent tables give none). Both tables use
+   * the same names (`service-ips`, …): `family` tells them apart.
    */
   readonly sets: readonly NftSetFact[];
-  /** Chains of `ip podnet` and `ip6 podnet`, told apart by `family`. */
+  /** Chains of the live IPv4 and IPv6 tables, told apart by `family`. */
   readonly chains: readonly NftChainFact[];
 }
 

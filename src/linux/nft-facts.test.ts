@@ -66,6 +66,14 @@ describe("podnetTablesOf", () => {
   });
 });
 
+describe("podnetTablesOf and the proxy's two names", () => {
+  test("both names of the proxy table are podnet's, another podnet-… name is not", () => {
+    const tables =
+      '{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, {"table": {"family": "ip", "name": "podnet", "handle": 1}}, {"table": {"family": "ip", "name": "podnet-b", "handle": 2}}, {"table": {"family": "ip", "name": "podnet-c", "handle": 3}}, {"table": {"family": "ip6", "name": "podnet-b", "handle": 4}}]}';
+    expect(podnetTablesOf(tables)).toEqual(["ip podnet", "ip podnet-b", "ip6 podnet-b"]);
+  });
+});
+
 describe("readNftTable input checks", () => {
   test("refuses a table name nft would read as something else", async () => {
     await expect(readNftTable("ip", "podnet; flush ruleset")).rejects.toThrow(InvalidNftTableError);

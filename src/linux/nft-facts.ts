@@ -1,11 +1,14 @@
 /**
  * podnet's nftables table as data: its sets and maps with their elements (the Service IPs, the
  * endpoints each one DNATs to) and its chains' rules as text, for explain's "the nft maps agree
- * with the datastore" and trace's "which rule fired". Also which podnet tables exist at all.
+ * with the datastore" and trace's "which rule fired". Also which podnet tables exist at all, and
+ * which of the proxy's two names (nft-table-family.ts) is the live table of a family.
  */
 import type { NftFacts, NftSetFact } from "./kernel-facts.ts";
 import { isRecord, KernelOutputError, type NetnsOption, parseToolJson, runRead } from "./kernel-read.ts";
+import { liveProxyTable, proxyTablesInChainList } from "./nft-chain-list.ts";
 import { ruleText, withoutCounterValues } from "./nft-rule-text.ts";
+import { isProxyTableName, type ProxyTableName } from "./nft-table-family.ts";
 
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
@@ -98,7 +101,7 @@ export function parseNftTableText(text: string): { name: string; rules: string[]
   return chains;
 }
 
-/** Pure: "family name" of every podnet table (podnet, podnet-trace-…) in `nft -j list tables`. */
+/** Pure: "family name" of every podnet table (podnet, podnet-b, podnet-trace-…) in `nft -j list tables`. */
 export function podnetTablesOf(json: string): string[] {
   const doc = parseToolJson("nft -j list tables", json, { nftables: [] });
   if (!isRecord(doc) || !Array.isArray(doc.nftables))
@@ -107,7 +110,8 @@ export function podnetTablesOf(json: string): string[] {
   for (const o of doc.nftables) {
     if (!isRecord(o) || !isRecord(o.table)) continue;
     const name = String(o.table.name);
-    if (name === "podnet" || name.startsWith("podnet-trace-")) out.push(`${String(o.table.family)} ${name}`);
+    if (isProxyTableName(name) || name.startsWith("podnet-trace-"))
+      out.push(`${String(o.table.family)} ${name}`);
   }
   return out;
 }
@@ -133,4 +137,40 @@ export async function readNftTable(
   ]);
   if (listing.code !== 0) return { tables, sets: [], chains: [] };
   return { tables, ...parseNftTableJson(listing.stdout) };
+}
+
+/**
+ * The name of the proxy's live table of `family` ("podnet-b"), or undefined when neither name
+ * exists: the hooked one, else the one there (nft-chain-list.ts). `nft list chains` stays cheap at
+ * any table size, where listing tables reads every set element first.
+ */
+export async function liveProxyTableName(
+  family: "ip" | "ip6",
+  options: NetnsOption = {},
+): Promise<ProxyTableName | undefined> {
+  const r = await runRead(options, ["nft", "list", "chains", family]);
+  const live = liveProxyTable(proxyTablesInChainList(r.stdout));
+  return live !== undefined && isProxyTableName(live) ? live : undefined;
+}
+
+/**
+ * The proxy's live table of `family`: its sets and chains, the podnet tables present, and
+ * `liveTables` naming it (none when neither name exists). A swap between finding the live table
+ * and listing it deletes the one found: then it is found again, once.
+ */
+export async function readProxyTable(family: "ip" | "ip6", options: NetnsOption = {}): Promise<NftFacts> {
+  for (let attempt = 0; ; attempt++) {
+    const live = await liveProxyTableName(family, options);
+    const [tables, listing] = await Promise.all([
+      listPodnetTables(options),
+      live === undefined
+        ? undefined
+        : runRead(options, ["nft", "-j", "list", "table", family, live], (_c, stderr) =>
+            /No such file or directory/.test(stderr),
+          ),
+    ]);
+    if (live !== undefined && listing?.code === 0)
+      return { tables, liveTables: [`${family} ${live}`], ...parseNftTableJson(listing.stdout) };
+    if (live === undefined || attempt > 0) return { tables, liveTables: [], sets: [], chains: [] };
+  }
 }

@@ -1,11 +1,14 @@
 /**
  * podnet's proxy keeps one nft table per address family, as kube-proxy keeps one proxier per
- * family: `ip podnet` for IPv4 and `ip6 podnet` for IPv6 (proxy/nft-names.ts names what is inside).
- * The agents report the facts of `ip6 podnet` tagged `family: "ip6"` and those of `ip podnet`
- * untagged (kernel-facts.ts NftTableFamily), so an older reader still reads the IPv4 table.
+ * family: `ip podnet` for IPv4 and `ip6 podnet` for IPv6 (proxy/nft-names.ts names what is inside),
+ * each of which a full sync replaces by a table under the other of two names (PROXY_TABLE_NAMES),
+ * so the live table may be `ip podnet-b`. The agents report the facts of the live IPv6 table
+ * tagged `family: "ip6"` and those of the live IPv4 table untagged (kernel-facts.ts
+ * NftTableFamily), so an older reader still reads the IPv4 table, and name the live tables in
+ * NftFacts.liveTables. Pure.
  */
 import type { Family } from "../ipnet/address.ts";
-import type { NftTableFamily } from "./kernel-facts.ts";
+import type { NftFacts, NftTableFamily } from "./kernel-facts.ts";
 
 /**
  * The two names the proxy's table of a family alternates between. A full sync builds the new
@@ -22,12 +25,51 @@ export function nftFamilyWord(family: Family): "ip" | "ip6" {
   return family === 6 ? "ip6" : "ip";
 }
 
-/** The proxy's table of a family as nft names it: "ip podnet" or "ip6 podnet". */
-export function proxyTableName(family: Family): string {
-  return `${nftFamilyWord(family)} podnet`;
+/**
+ * The proxy's table of a family as nft names it: "ip podnet" or "ip6 podnet" (the first name,
+ * what a node without the table is said to lack), or under `name` ("ip podnet-b").
+ */
+export function proxyTableName(family: Family, name: ProxyTableName = PROXY_TABLE_NAMES[0]): string {
+  return `${nftFamilyWord(family)} ${name}`;
 }
 
-/** Whether a reported set or chain is of the proxy table of `family` (untagged means `ip podnet`). */
+/** Whether `name` is one of the proxy table's names (not a tracing table, not another's). */
+export function isProxyTableName(name: string): name is ProxyTableName {
+  return (PROXY_TABLE_NAMES as readonly string[]).includes(name);
+}
+
+/** A table as NftFacts.liveTables names it: "ip podnet-b". */
+const LIVE_TABLE = /^(ip6?) (\S+)$/;
+
+/**
+ * The proxy's live table of `family` a node reports ("ip podnet-b"), or undefined when it has
+ * none. An agent from before the table alternated sends no `liveTables`: its table is `podnet`,
+ * live when listed.
+ */
+export function reportedProxyTable(
+  nft: Pick<NftFacts, "tables" | "liveTables">,
+  family: Family,
+): string | undefined {
+  const word = nftFamilyWord(family);
+  if (nft.liveTables === undefined) {
+    const table = proxyTableName(family);
+    return nft.tables.includes(table) ? table : undefined;
+  }
+  return nft.liveTables.find((t) => {
+    const m = LIVE_TABLE.exec(t);
+    return m?.[1] === word && m[2] !== undefined && isProxyTableName(m[2]);
+  });
+}
+
+/**
+ * The proxy's table of `family` as a command shown for the node should name it: the live one it
+ * reports, else the first name (`nft list tables` will show it missing).
+ */
+export function proxyTableOf(nft: Pick<NftFacts, "tables" | "liveTables">, family: Family): string {
+  return reportedProxyTable(nft, family) ?? proxyTableName(family);
+}
+
+/** Whether a reported set or chain is of the proxy table of `family` (untagged means the IPv4 table). */
 export function isOfTable(fact: { readonly family?: NftTableFamily }, family: Family): boolean {
   return (family === 6) === (fact.family === "ip6");
 }

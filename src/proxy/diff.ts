@@ -12,8 +12,8 @@
  */
 import type { NftNamedSet, Ruleset, ServiceRules } from "./nft-model.ts";
 import { chainDeclaration, NO_SHARED_ELEMENTS, setDeclaration } from "./nft-model.ts";
-import { renderNft } from "./render-nft.ts";
 import { SharedChanges } from "./shared-changes.ts";
+import { rulesetContent, type TableContent, tableText } from "./table-content.ts";
 import { Transaction } from "./transaction.ts";
 
 /**
@@ -24,11 +24,17 @@ import { Transaction } from "./transaction.ts";
 export type SyncPlan =
   | { readonly kind: "none" }
   | { readonly kind: "partial"; readonly text: string }
-  | { readonly kind: "full"; readonly text: string };
+  | { readonly kind: "full"; readonly content: TableContent };
+
+/** A plan as one `nft -f` text: a full one replaces table `podnet` in one transaction ("" for none). */
+export function planText(plan: SyncPlan): string {
+  if (plan.kind === "none") return "";
+  return plan.kind === "partial" ? plan.text : tableText(plan.content);
+}
 
 /** The transaction that replaces podnet's table of this family with `next` in full. */
 export function fullSync(next: Ruleset): Extract<SyncPlan, { kind: "full" }> {
-  return { kind: "full", text: renderNft(next) };
+  return { kind: "full", content: rulesetContent(next) };
 }
 
 function sameDeclaration(a: NftNamedSet, b: NftNamedSet): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
-import { needsFullSync, type SyncPlan } from "./diff.ts";
+import { needsFullSync, planText, type SyncPlan } from "./diff.ts";
 import { endpoint, GOLDEN_CASES, nodeInput, service } from "./golden-cases.ts";
 import type { Ruleset } from "./nft-model.ts";
 import { comparable, type ReplayState, replay, stateOf } from "./nft-replay.ts";
@@ -21,7 +21,7 @@ describe("ProxyState renders what renderRuleset renders", () => {
       const plan = state.update(input, keyed(input));
       const expected = renderRuleset(input);
       expect(plan.kind).toBe("full");
-      expect(plan.kind === "full" ? plan.text : "").toBe(renderNft(expected));
+      expect(planText(plan)).toBe(renderNft(expected));
       expect(messages(state.snapshot())).toEqual(messages(expected));
     });
   }
@@ -111,7 +111,8 @@ function runSequence(seed: number, names: number, steps: number, checkEvery: num
     const snapshot = state.snapshot();
     const want = renderNft(expected);
     if (renderNft(snapshot) !== want) throw new Error(`${where()}: the state differs from the full render`);
-    if (state.fullSync().text !== want) throw new Error(`${where()}: its full sync is not the full render`);
+    if (planText(state.fullSync()) !== want)
+      throw new Error(`${where()}: its full sync is not the full render`);
     expect(messages(snapshot)).toEqual(messages(expected));
     expect(comparable(kernel)).toEqual(comparable(stateOf(expected)));
     previous = expected;

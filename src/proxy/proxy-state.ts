@@ -9,7 +9,7 @@
  * DNAT chains counted per protocol and endpoint count.
  *
  * The full renderer stays the definition: after any sequence of updates, snapshot() and
- * fullSync() give the very text renderRuleset gives for the same input (proxy-state.test.ts
+ * fullSync() give the very table renderRuleset gives for the same input (proxy-state.test.ts
  * checks this over long random sequences).
  */
 
@@ -19,7 +19,7 @@ import { diffService, type SyncPlan } from "./diff.ts";
 import { dnatChains } from "./dnat-chains.ts";
 import { ElementRefs } from "./element-refs.ts";
 import type { ServiceEntry } from "./endpoint-index.ts";
-import { fullTableText } from "./full-text.ts";
+import { fullTableContent } from "./full-content.ts";
 import type { NftChain, NftFamily, RenderProblem, Ruleset, ServiceRules } from "./nft-model.ts";
 import { setDeclaration, TABLE_NAME } from "./nft-model.ts";
 import { type NodeState, nodeChange } from "./node-change.ts";
@@ -46,8 +46,20 @@ export class ProxyState {
   private node: NodeState | undefined;
   /** Whether the kernel may not hold the previous state: the next update is a full sync. */
   private unknown = true;
+  /** The kernel's table partial syncs change: a full sync builds under the free name (table-swap.ts). */
+  private tableName: string = TABLE_NAME;
 
   constructor(readonly family: NftFamily) {}
+
+  /** The name of the table the kernel holds this state in. */
+  get table(): string {
+    return this.tableName;
+  }
+
+  /** A full sync of this state was applied as table `name`: partial syncs change that one now. */
+  useTable(name: string): void {
+    this.tableName = name;
+  }
 
   /** The next update replaces the table in full (the kernel's table is not what this state says). */
   markUnknown(): void {
@@ -62,7 +74,7 @@ export class ProxyState {
   update(node: NodeInput, changes: Iterable<readonly [string, ServiceEntry | undefined]>): SyncPlan {
     if (node.family !== this.family)
       throw new RangeError(`the ${this.family} table cannot be rendered from ${node.family} input`);
-    const tx = new Transaction(`${this.family} ${TABLE_NAME}`);
+    const tx = new Transaction(`${this.family} ${this.tableName}`);
     const nodeChange = this.updateNode(node, tx);
     let full = nodeChange.full;
     const pending: Pending = new Map();
@@ -93,19 +105,18 @@ export class ProxyState {
   }
 
   /**
-   * The transaction that replaces the table in full with this state: renderNft's text for the
-   * same table, written one Service at a time (O(n log n) for the key order).
+   * What replaces the table in full with this state: renderNft's content for the same table,
+   * gathered one Service at a time (O(n log n) for the key order).
    */
   fullSync(): Extract<SyncPlan, { kind: "full" }> {
     const keys = [...this.memos.keys()].sort();
     const rules = (key: string) => this.rulesOf(this.memos.get(key));
-    // A generator, so each Service's rules exist only while its part of the text is written.
+    // A generator, so each Service's rules exist only while its elements are gathered.
     const services = (function* () {
       for (const key of keys) yield [key, rules(key)] as const;
     })();
     const part = this.nodePart();
-    const text = fullTableText(this.family, part, this.sharedChains(part), services);
-    return { kind: "full", text };
+    return { kind: "full", content: fullTableContent(this.family, part, this.sharedChains(part), services) };
   }
 
   /** The whole state as a Ruleset, Services in key order (for tests: it builds every Service's rules). */

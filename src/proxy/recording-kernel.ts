@@ -3,7 +3,9 @@
  * check and conntrack deletion, keeps track of which of podnet's tables exist the way nft would
  * (a transaction that touches a missing table is refused, a full sync creates it), and can be
  * told to refuse transactions, to lose a table, or to fail as if nft could not be run. It records
- * each transaction's kind (full or partial) and how often it was closed.
+ * each transaction's kind (full or partial) and how often it was closed. A full replacement is
+ * recorded as the one `nft -f` text that would do it, under the name `podnet` (the real kernel's
+ * alternating names are tested on a kernel: test/integration/proxy-table-swap.test.ts).
  */
 import type { NftFamily } from "./nft-model.ts";
 import { TABLE_NAME } from "./nft-model.ts";
@@ -14,6 +16,7 @@ import {
   type TransactionKind,
 } from "./proxy-kernel.ts";
 import type { StaleFlow } from "./stale-flows.ts";
+import { type TableContent, tableText } from "./table-content.ts";
 
 export interface RecordedTransaction {
   readonly text: string;
@@ -79,9 +82,14 @@ export class RecordingKernel implements ProxyKernel {
     this.tables = result.tables;
   }
 
-  async tableExists(family: NftFamily): Promise<boolean> {
+  async replaceTable(content: TableContent): Promise<string> {
+    await this.applyTransaction(tableText(content, TABLE_NAME), "full");
+    return TABLE_NAME;
+  }
+
+  async proxyTables(family: NftFamily): Promise<readonly string[]> {
     this.tableChecks.push(family);
-    return this.tables.has(family);
+    return this.tables.has(family) ? [TABLE_NAME] : [];
   }
 
   async deleteFlowEntries(flow: StaleFlow): Promise<FlowDeletion> {
@@ -101,7 +109,8 @@ export class RecordingKernel implements ProxyKernel {
   private replay(text: string): { tables: Set<NftFamily> } | { refusal: string } {
     const tables = new Set(this.tables);
     const block = new RegExp(`^table (\\S+) ${TABLE_NAME} \\{$`);
-    const command = new RegExp(`^(\\w+) (\\w+) (\\S+) ${TABLE_NAME}\\b`);
+    // Only podnet's own name: `podnet-b`, the other name a real kernel alternates with, is not modelled.
+    const command = new RegExp(`^(\\w+) (\\w+) (\\S+) ${TABLE_NAME}(?:\\s|$)`);
     for (const line of text.split("\n")) {
       const opened = block.exec(line);
       const run = command.exec(line);

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
 import { type Endpoint, PROTOCOLS, type Service, type ServicePort } from "../k8s/service-model.ts";
-import { fullSync } from "./diff.ts";
+import { fullSync, planText } from "./diff.ts";
 import { endpoint, nodeInput, service } from "./golden-cases.ts";
 import { type NftMap, type Ruleset, withServiceElements } from "./nft-model.ts";
 import { NAMES } from "./nft-names.ts";
@@ -125,12 +125,12 @@ describe("headless Services", () => {
       service: { ...service("db", [], [{ ...tcp80, nodePort: 30080 }]), headless: true as const },
       endpoints: [endpoint("10.244.1.9")],
     };
-    const text = (input: ProxyInput) => fullSync(renderRuleset(input)).text;
+    const text = (input: ProxyInput) => planText(fullSync(renderRuleset(input)));
     expect(text(nodeInput([web, db]))).toBe(text(nodeInput([web])));
     // Even a hand-made one that kept an address: headless wins, and nothing of it is rendered.
     const kept = { ...db, service: { ...db.service, clusterIPs: ["10.96.0.11"] } };
     const r = renderRuleset(nodeInput([web, kept]));
     expect(r.problems).toEqual([]);
-    expect(fullSync(r).text).toBe(text(nodeInput([web])));
+    expect(planText(fullSync(r))).toBe(text(nodeInput([web])));
   });
 });

@@ -11,7 +11,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fullSync } from "./diff.ts";
+import { fullSync, planText } from "./diff.ts";
 import { endpoint, GOLDEN_CASES, nodeInput, POD_CIDR, SERVICE_CIDR, service } from "./golden-cases.ts";
 import {
   allChains,
@@ -32,7 +32,7 @@ describe("golden rulesets", () => {
     test(name, () => {
       const ruleset = renderRuleset(input);
       expect(ruleset.problems).toEqual([]);
-      const text = fullSync(ruleset).text;
+      const text = planText(fullSync(ruleset));
       const path = join(GOLDEN_DIR, `${name}.nft`);
       if (update) writeFileSync(path, text);
       expect(text).toBe(readFileSync(path, "utf8"));

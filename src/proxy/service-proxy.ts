@@ -17,10 +17,11 @@ import type { Logger } from "../daemon/log.ts";
 import type { Metrics } from "../daemon/metrics.ts";
 import { SyncLoop } from "../daemon/sync-loop.ts";
 import { Timers } from "../daemon/timers.ts";
+import { PROXY_TABLE_NAMES } from "../linux/nft-table-family.ts";
 import type { Store } from "../store/store.ts";
 import { ClusterView, type ViewChange } from "./cluster-view.ts";
 import type { SyncPlan } from "./diff.ts";
-import { type NftFamily, type RenderProblem, TABLE_NAME } from "./nft-model.ts";
+import type { NftFamily, RenderProblem } from "./nft-model.ts";
 import { PendingChanges } from "./pending-changes.ts";
 import type { ProxyKernel } from "./proxy-kernel.ts";
 import { ProxyState } from "./proxy-state.ts";
@@ -191,7 +192,7 @@ export class ServiceProxy {
       for (const family of this.states.keys())
         if (!inputs.some((i) => i.family === family)) await this.dropTable(family);
       for (const family of this.unowned)
-        if (await this.kernel.tableExists(family)) await this.dropTable(family);
+        if ((await this.kernel.proxyTables(family)).length > 0) await this.dropTable(family);
       this.unowned.clear();
       for (const input of inputs) {
         let state = this.states.get(input.family);
@@ -244,8 +245,11 @@ export class ServiceProxy {
    * previous run had one): its rules would keep sending the old ClusterIPs to old endpoints.
    */
   private async dropTable(family: NftFamily): Promise<void> {
-    const table = `${family} ${TABLE_NAME}`;
-    await this.kernel.applyTransaction(`add table ${table}\ndelete table ${table}\n`, "full");
+    // Both names: a swap cut short leaves the one being built beside the one in use.
+    const text = PROXY_TABLE_NAMES.map(
+      (name) => `add table ${family} ${name}\ndelete table ${family} ${name}\n`,
+    );
+    await this.kernel.applyTransaction(text.join(""), "full");
     this.states.delete(family);
     this.unowned.delete(family);
   }
@@ -253,15 +257,18 @@ export class ServiceProxy {
   /** Applies one family's sync: in part where it can, else (or when the part is refused) in full. */
   private async apply(state: ProxyState, plan: SyncPlan): Promise<SyncKind> {
     if (plan.kind === "none") return "partial";
+    if (plan.kind === "full") {
+      state.useTable(await this.kernel.replaceTable(plan.content));
+      return "full";
+    }
     try {
-      await this.kernel.applyTransaction(plan.text, plan.kind);
-      return plan.kind;
+      await this.kernel.applyTransaction(plan.text, "partial");
+      return "partial";
     } catch (e) {
-      if (plan.kind === "full") throw e;
       // The kernel is not what we think it is (someone changed the table): replace it.
       this.m.errors.inc({ kind: "nft" });
       this.log.warn("partial sync refused; replacing the table in full", { family: state.family, error: e });
-      await this.kernel.applyTransaction(state.fullSync().text, "full");
+      state.useTable(await this.kernel.replaceTable(state.fullSync().content));
       return "full";
     }
   }
@@ -270,8 +277,8 @@ export class ServiceProxy {
   private async checkTables(): Promise<void> {
     if (this.syncing) return;
     try {
-      for (const family of this.states.keys()) {
-        if (!(await this.kernel.tableExists(family))) {
+      for (const [family, state] of this.states) {
+        if (!(await this.kernel.proxyTables(family)).includes(state.table)) {
           this.log.warn("podnet's nftables table is missing; replacing it in full", { family });
           this.forceFull = true;
           this.loop.request("table missing");

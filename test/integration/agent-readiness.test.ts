@@ -16,9 +16,7 @@ import { createService } from "../../src/cluster/service-store.ts";
 import { parseConflist } from "../../src/cni/conflist.ts";
 import type { Service } from "../../src/k8s/service-model.ts";
 import { CniRuntime } from "../../src/lab/cni-runtime.ts";
-import { mustRunSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { TABLE_NAME } from "../../src/proxy/nft-model.ts";
 import { serviceEndpointsMap } from "../../src/proxy/nft-names.ts";
 import type { Store } from "../../src/store/store.ts";
 import { PODNET } from "../../testkit/podnet-build.ts";
@@ -26,6 +24,7 @@ import { metricValue } from "../../testkit/prometheus-text.ts";
 import { logTail } from "./harness/agent-log.ts";
 import type { AgentProcess } from "./harness/cluster-agent.ts";
 import { ECHO_PORT, tryEcho } from "./harness/echo-pods.ts";
+import { nftOnLiveTable } from "./harness/proxy-table.ts";
 import { useTestCluster } from "./harness/test-cluster.ts";
 import { REFERENCE_PLUGINS } from "./harness/test-node.ts";
 import { TestRun, useDisposable } from "./harness/test-run.ts";
@@ -131,9 +130,7 @@ describe("readiness checks in the node agent (real agents, nftables and packets)
   /** The pods each node's rules send the Service's ClusterIP:80 to. */
   function endpointsOn(node: string): string[] {
     const ns = cluster().node(node).netns;
-    const out = mustRunSync(
-      inNetns(ns, ["nft", "list", "map", "ip", TABLE_NAME, serviceEndpointsMap("tcp")]),
-    );
+    const out = nftOnLiveTable(ns, "ip", ["list", "map"], [serviceEndpointsMap("tcp")]);
     const ip = clusterIP().replaceAll(".", "\\.");
     const element = new RegExp(`${ip} \\. 80 \\. \\d+ : ([0-9.]+) \\. ${ECHO_PORT}`, "g");
     const ips = [...out.stdout.matchAll(element)].map((m) => m[1] as string);

@@ -12,6 +12,7 @@ import { nodeAddresses } from "../../src/lab/lab-state.ts";
 import { runSync } from "../../src/linux/exec.ts";
 import { PODNET } from "../../testkit/podnet-build.ts";
 import { forwardHops, useLab } from "../support/lab-commands.ts";
+import { mustLiveTableIn } from "./harness/proxy-table.ts";
 
 // A long resync: the agents would repair the injected fault within seconds otherwise.
 const lab = useLab("diagnosis-dual", ["--ip-family", "dual", "--resync-seconds", "600"]);
@@ -153,7 +154,9 @@ describe("trace with real IPv6 packets", () => {
 describe("drift in the IPv6 table", () => {
   test("the IPv6 ClusterIP removed from node2's ip6 podnet cluster-ips: drift on node2, the IPv4 table untouched", () => {
     const ip = clusterIP6();
-    inNode("node2", "nft", "delete", "element", "ip6", "podnet", "cluster-ips", `{ ${ip} }`);
+    // The ip6 table is live under podnet or podnet-b (a full sync swaps them); the long resync keeps it.
+    const table = mustLiveTableIn(node("node2").netns, "ip6");
+    inNode("node2", "nft", "delete", "element", "ip6", table, "cluster-ips", `{ ${ip} }`);
     try {
       const e = explain(`[${ip}]:80`);
       const found = e.drift.relevant.filter((d) => d.kind === "missing-service");
@@ -161,7 +164,7 @@ describe("drift in the IPv6 table", () => {
       const v4 = explain(addressOf(echoService().clusterIPs, 4) as string);
       expect(v4.drift.relevant.filter((d) => d.kind === "missing-service")).toEqual([]);
     } finally {
-      inNode("node2", "nft", "add", "element", "ip6", "podnet", "cluster-ips", `{ ${ip} }`);
+      inNode("node2", "nft", "add", "element", "ip6", table, "cluster-ips", `{ ${ip} }`);
     }
   });
 });

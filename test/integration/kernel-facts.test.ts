@@ -4,18 +4,25 @@
  * n1 has a bridge, a VXLAN device with its neighbour and FDB entry, a peer route, an unreachable
  * route and a DNAT rule for a "ClusterIP"; n2 runs a TCP/UDP server on 8080. A child process in
  * n1 installs tracing tables, starts the monitor, makes a real connection through the DNAT and
- * sends a datagram over VXLAN; what it saw (events, counters, conntrack) is checked here.
+ * sends a datagram over VXLAN; what it saw (events, counters, conntrack) is checked here. The
+ * proxy's table is read from the golden rulesets, and as the live one of its two names.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pollUntil } from "../../src/base/poll-until.ts";
-import { mustRunSync, run } from "../../src/linux/exec.ts";
+import { listProxyMap } from "../../src/lab/proxy-map.ts";
+import { mustRunSync, run, runSync } from "../../src/linux/exec.ts";
 import type { ConntrackFact, CounterFact, TraceEvent } from "../../src/linux/kernel-facts.ts";
 import { readInterfaces } from "../../src/linux/link-facts.ts";
 import { readFdb, readNeighbours } from "../../src/linux/neighbour-facts.ts";
 import { inNetns, netnsExists, randomSuffix } from "../../src/linux/netns.ts";
-import { parseNftTableText, readNftTable } from "../../src/linux/nft-facts.ts";
+import {
+  liveProxyTableName,
+  parseNftTableText,
+  readNftTable,
+  readProxyTable,
+} from "../../src/linux/nft-facts.ts";
 import { lookupRoute, readRoutes } from "../../src/linux/route-facts.ts";
 import { deleteTraceTable, listTraceTables, readTraceCounters } from "../../src/linux/trace-table.ts";
 import { TestRun } from "./harness/test-run.ts";
@@ -266,6 +273,63 @@ describe("readNftTable reads every proxy golden ruleset as nft lists it", () => 
     }
     const gone = await readNftTable(family, "podnet", { netnsPath: n1Path });
     expect(gone).toEqual({ tables: [], sets: [], chains: [] });
+  });
+});
+
+describe("readProxyTable reads the live one of the proxy's two tables", () => {
+  // The proxy swaps `podnet` and `podnet-b` (linux/nft-table-family.ts): here the live table is
+  // a golden ruleset loaded as `podnet-b` (base chains and all) beside a half-built `podnet`
+  // (sets and a regular chain, no hook), as a killed agent leaves it.
+  const golden = readFileSync(join(PROXY_GOLDEN, "nodeport.nft"), "utf8").replace(
+    / podnet(\s)/g,
+    " podnet-b$1",
+  );
+  const halfBuilt =
+    "add table ip podnet\nadd set ip podnet cluster-ips { type ipv4_addr; }\nadd chain ip podnet services\n";
+  const load = (text: string) => mustRunSync(inNetns(n1, ["nft", "-f", "-"]), { stdin: text });
+  const drop = (name: string) => runSync(inNetns(n1, ["nft", "delete", "table", "ip", name]));
+
+  test("podnet-b with base chains is live, the half-built podnet beside it is not; then podnet alone is", async () => {
+    expect(golden).toContain("table ip podnet-b {");
+    load(golden);
+    load(halfBuilt);
+    try {
+      const facts = await readProxyTable("ip", { netnsPath: n1Path });
+      expect([...facts.tables].sort()).toEqual(["ip podnet", "ip podnet-b"]);
+      expect(facts.liveTables).toEqual(["ip podnet-b"]);
+      const live = await readNftTable("ip", "podnet-b", { netnsPath: n1Path });
+      expect(facts.sets).toEqual(live.sets);
+      expect(facts.chains).toEqual(live.chains);
+      expect(facts.chains.map((c) => c.name)).toContain("nat-prerouting");
+      expect(facts.sets.find((x) => x.name === "cluster-ips")?.elements.length).toBeGreaterThan(0);
+      expect(await liveProxyTableName("ip", { netnsPath: n1Path })).toBe("podnet-b");
+      // What `podnet lab check` waits on: the map of the live table.
+      const map = await listProxyMap(n1, 4, "service-ips");
+      expect([map.code, map.stderr]).toEqual([0, ""]);
+      expect(map.stdout).toContain("table ip podnet-b {");
+
+      // The live table gone (the half-built one left): shown as what is there, with no hook.
+      drop("podnet-b");
+      const left = await readProxyTable("ip", { netnsPath: n1Path });
+      expect(left.liveTables).toEqual(["ip podnet"]);
+      expect(left.chains).toEqual([{ name: "services", rules: [] }]);
+      expect(await readProxyTable("ip6", { netnsPath: n1Path })).toEqual({
+        tables: ["ip podnet"],
+        liveTables: [],
+        sets: [],
+        chains: [],
+      });
+    } finally {
+      drop("podnet-b");
+      drop("podnet");
+    }
+    expect(await readProxyTable("ip", { netnsPath: n1Path })).toEqual({
+      tables: [],
+      liveTables: [],
+      sets: [],
+      chains: [],
+    });
+    expect(await liveProxyTableName("ip", { netnsPath: n1Path })).toBeUndefined();
   });
 });
 

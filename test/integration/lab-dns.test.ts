@@ -108,7 +108,8 @@ describe("the lab's DNS", () => {
 
   test("with the node-local DNS address refusing queries, the cluster's DNS claims fail", () => {
     const node = state.nodes[0]?.netns as string;
-    // A table of this test's own in the lab's node namespace (the agent manages only `ip podnet`).
+    // A table of this test's own in the lab's node namespace (the agent manages only its proxy
+    // table, `ip podnet` or `ip podnet-b`).
     const rules = [
       "table inet w2-dns-broken {",
       "  chain input {",

@@ -12,7 +12,7 @@ import { pollUntil } from "../../src/base/poll-until.ts";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns, netnsExists, netnsPids } from "../../src/linux/netns.ts";
 import { NftSession, NftSessionError, NftSessionRefusedError } from "../../src/linux/nft-session.ts";
-import { diffRulesets, fullSync } from "../../src/proxy/diff.ts";
+import { diffRulesets, fullSync, planText } from "../../src/proxy/diff.ts";
 import { DIFF_CASES } from "../../src/proxy/golden-cases.ts";
 import { KernelCommands } from "../../src/proxy/kernel-commands.ts";
 import { NftRefusedError } from "../../src/proxy/proxy-kernel.ts";
@@ -267,13 +267,13 @@ describe("KernelCommands: full syncs by nft -f, partial ones through the session
         const before = renderRuleset(prev);
         const after = renderRuleset(next, before);
         await nft(["flush", "ruleset"]);
-        await kernel.applyTransaction(fullSync(before).text, "full");
+        await kernel.applyTransaction(planText(fullSync(before)), "full");
         const plan = diffRulesets(before, after);
         expect(plan.kind).toBe("partial");
-        await kernel.applyTransaction(plan.kind === "none" ? "" : plan.text, "partial");
+        await kernel.applyTransaction(planText(plan), "partial");
         const partial = await table(after.family);
         await nft(["flush", "ruleset"]);
-        await kernel.applyTransaction(fullSync(after).text, "full");
+        await kernel.applyTransaction(planText(fullSync(after)), "full");
         expect(partial).toEqual(await table(after.family));
       } finally {
         await kernel.close();

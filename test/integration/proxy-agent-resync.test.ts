@@ -2,7 +2,8 @@
  * The service proxy inside the node agent keeping the kernel right as things change: a UDP
  * endpoint replaced (stale conntrack entries), a table deleted behind its back, a partial sync
  * the kernel refuses, and a UDP flow older than its Service — on the cluster of proxy-agent.test.ts
- * (proxy-cluster.ts), checked with real packets, nftables maps and conntrack entries.
+ * (proxy-cluster.ts), checked with real packets, nftables maps and conntrack entries. The table
+ * is read under whichever of its two names is live (harness/proxy-table.ts).
  */
 import { describe, expect, test } from "bun:test";
 import { pollUntil } from "../../src/base/poll-until.ts";
@@ -10,9 +11,9 @@ import { readClusterConfig } from "../../src/cluster/cluster-config-store.ts";
 import { createService, deleteService } from "../../src/cluster/service-store.ts";
 import { mustRunSync, runSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { TABLE_NAME } from "../../src/proxy/nft-model.ts";
 import { NAMES } from "../../src/proxy/nft-names.ts";
 import { echo, NODES, RESYNC, reach, service, udp, useProxyCluster, WEB } from "./harness/proxy-cluster.ts";
+import { liveTableIn, mustLiveTableIn, nftOnLiveTable } from "./harness/proxy-table.ts";
 
 /** UDP conntrack entries of `ns` from client port `sport` to `dst`, as `conntrack -L` lines. */
 function udpFlows(ns: string, dst: string, sport: number): string[] {
@@ -20,12 +21,15 @@ function udpFlows(ns: string, dst: string, sport: number): string[] {
   return r.stdout.split("\n").filter((l) => l.includes(` sport=${sport} `));
 }
 
-const tableExists = (ns: string) =>
-  runSync(inNetns(ns, ["nft", "list", "table", "ip", TABLE_NAME])).code === 0;
+/** podnet's tables of the ip family in `ns`, of either name, hooked or not. */
+const podnetTables = (ns: string) =>
+  runSync(inNetns(ns, ["nft", "list", "tables", "ip"]))
+    .stdout.split("\n")
+    .filter((l) => /^table ip podnet(-b)?$/.test(l.trim()));
 
-/** The elements of one of podnet's maps, normalized for comparison. */
+/** The elements of one of the live table's maps, normalized for comparison. */
 function mapElements(ns: string, map: string): string[] {
-  const out = mustRunSync(inNetns(ns, ["nft", "-j", "list", "map", "ip", TABLE_NAME, map])).stdout;
+  const out = nftOnLiveTable(ns, "ip", ["-j", "list", "map"], [map]).stdout;
   const items = JSON.parse(out).nftables as { map?: { elem?: unknown[] } }[];
   return (items.find((i) => i.map)?.map?.elem ?? []).map((e) => JSON.stringify(e)).sort();
 }
@@ -80,15 +84,21 @@ describe("service proxy in the node agent: resyncs, repairs and conntrack", () =
     const ns = netns("node1");
     const fullBefore = await fullSyncs("node1");
     const elements = mapElements(ns, NAMES.serviceIps);
-    mustRunSync(inNetns(ns, ["nft", "delete", "table", "ip", TABLE_NAME]));
-    expect(tableExists(ns)).toBe(false);
-    const { ms } = await pollUntil(
+    // Whichever name the last full sync left it under (linux/nft-table-family.ts).
+    const deleted = mustLiveTableIn(ns);
+    mustRunSync(inNetns(ns, ["nft", "delete", "table", "ip", deleted]));
+    expect(podnetTables(ns)).toEqual([]);
+    const { value: restored, ms } = await pollUntil(
       "node1's agent to restore its table",
-      () => tableExists(ns),
+      () => liveTableIn(ns),
       3 * RESYNC * 1000,
-      { detail: logs },
+      { detail: () => `tables: ${podnetTables(ns).join(", ") || "none"}\n${logs()}` },
     );
-    console.log(`table restored ${ms} ms after it was deleted (resync ${RESYNC} s)`);
+    console.log(
+      `table restored as ip ${restored} ${ms} ms after ip ${deleted} was deleted (resync ${RESYNC} s)`,
+    );
+    // With no table of either name left, the full sync builds under the first name.
+    expect(restored).toBe("podnet");
     expect(mapElements(ns, NAMES.serviceIps)).toEqual(elements);
     const p = await reach(ns, clusterIP("web"), 80);
     expect([p.replyFrom, WEB.includes(p.reply.pod)]).toEqual([clusterIP("web"), true]);
@@ -102,9 +112,7 @@ describe("service proxy in the node agent: resyncs, repairs and conntrack", () =
     const [full1, full2] = [await fullSyncs("node1"), await fullSyncs("node2")];
     // The kernel loses an element the agent believes it has: deleting it again must fail.
     const element = `{ ${doomed} . tcp . 80 }`;
-    mustRunSync(
-      inNetns(netns("node1"), ["nft", "delete", "element", "ip", TABLE_NAME, NAMES.serviceIps, element]),
-    );
+    nftOnLiveTable(netns("node1"), "ip", ["delete", "element"], [NAMES.serviceIps, element]);
     await deleteService(store(), "default", "doomed");
     const gone = (node: string) =>
       !mapElements(netns(node), NAMES.serviceIps).some((e) => e.includes(doomed));

@@ -10,7 +10,7 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns, netnsExists } from "../../src/linux/netns.ts";
-import { diffRulesets, fullSync } from "../../src/proxy/diff.ts";
+import { diffRulesets, fullSync, planText } from "../../src/proxy/diff.ts";
 import { DIFF_CASES, GOLDEN_CASES } from "../../src/proxy/golden-cases.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
 import { TestRun } from "./harness/test-run.ts";
@@ -97,9 +97,12 @@ describe("nft accepts the rendered rulesets", () => {
       const before = renderRuleset(prev);
       const plan = diffRulesets(before, renderRuleset(next, before));
       expect(plan.kind).toBe("partial");
-      const diff = plan.kind === "none" ? "" : plan.text;
+      const diff = planText(plan);
       expect(diff).not.toBe("");
-      expect(await checkText(`diff-${name}`, fullSync(before).text + diff)).toEqual({ code: 0, stderr: "" });
+      expect(await checkText(`diff-${name}`, planText(fullSync(before)) + diff)).toEqual({
+        code: 0,
+        stderr: "",
+      });
     });
   }
 
@@ -110,16 +113,16 @@ describe("nft accepts the rendered rulesets", () => {
       const before = renderRuleset(prev);
       const after = renderRuleset(next, before);
       await flushRuleset();
-      expect(await apply(`full-${name}`, fullSync(before).text)).toEqual({ code: 0, stderr: "" });
+      expect(await apply(`full-${name}`, planText(fullSync(before)))).toEqual({ code: 0, stderr: "" });
       const plan = diffRulesets(before, after);
       expect(plan.kind).toBe("partial");
-      expect(await apply(`partial-${name}`, plan.kind === "none" ? "" : plan.text)).toEqual({
+      expect(await apply(`partial-${name}`, planText(plan))).toEqual({
         code: 0,
         stderr: "",
       });
       const partial = await tables(after.family);
       await flushRuleset();
-      expect(await apply(`next-${name}`, fullSync(after).text)).toEqual({ code: 0, stderr: "" });
+      expect(await apply(`next-${name}`, planText(fullSync(after)))).toEqual({ code: 0, stderr: "" });
       expect(partial).toEqual(await tables(after.family));
       await flushRuleset();
     });
@@ -129,7 +132,7 @@ describe("nft accepts the rendered rulesets", () => {
     // nft derives a protocol match from the endpoint map's declaration; a TCP match in a UDP
     // chain once left UDP Services untranslated. Read back the bytecode, not the text.
     await flushRuleset();
-    expect(await apply("multi", fullSync(renderRuleset(GOLDEN_CASES["multi-protocol"])).text)).toEqual({
+    expect(await apply("multi", planText(fullSync(renderRuleset(GOLDEN_CASES["multi-protocol"]))))).toEqual({
       code: 0,
       stderr: "",
     });
@@ -154,12 +157,13 @@ describe("nft accepts the rendered rulesets", () => {
 
   test("a full sync can follow a full sync (the table already exists)", async () => {
     const text =
-      fullSync(renderRuleset(GOLDEN_CASES.nodeport)).text + fullSync(renderRuleset(GOLDEN_CASES.ipv6)).text;
+      planText(fullSync(renderRuleset(GOLDEN_CASES.nodeport))) +
+      planText(fullSync(renderRuleset(GOLDEN_CASES.ipv6)));
     expect(await checkText("twice", text + text)).toEqual({ code: 0, stderr: "" });
   });
 
   test("the check is real: a transaction that breaks a reference is refused", async () => {
-    const text = `${fullSync(renderRuleset(GOLDEN_CASES["tcp-two-endpoints"])).text}delete chain ip podnet services\n`;
+    const text = `${planText(fullSync(renderRuleset(GOLDEN_CASES["tcp-two-endpoints"])))}delete chain ip podnet services\n`;
     const r = await checkText("broken", text);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("delete chain ip podnet services");

@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../src/linux/exec.ts";
 import { inNetns, netnsExists } from "../../src/linux/netns.ts";
-import { fullSync } from "../../src/proxy/diff.ts";
+import { fullSync, planText } from "../../src/proxy/diff.ts";
 import { KernelCommands } from "../../src/proxy/kernel-commands.ts";
 import { ProxyState } from "../../src/proxy/proxy-state.ts";
 import { RandomCluster } from "../../src/proxy/random-changes.ts";
@@ -43,10 +43,16 @@ async function apply(netns: string, name: string, text: string): Promise<void> {
     throw new Error(`nft refused ${name} in ${netns}: ${r.stderr.trim()}\n${text.slice(0, 2000)}`);
 }
 
-/** podnet's table as the kernel lists it, without handles, elements sorted. */
-async function table(netns: string): Promise<string[]> {
-  const r = await run(inNetns(netns, ["nft", "-j", "list", "table", "ip", "podnet"]), { timeoutMs: 30_000 });
+/**
+ * podnet's table as the kernel lists it, without handles, elements sorted; `name` is read as
+ * `podnet` (a full sync through KernelCommands builds under the free one of the two names).
+ */
+async function table(netns: string, name = "podnet"): Promise<string[]> {
+  const r = await run(inNetns(netns, ["nft", "-j", "list", "table", "ip", name]), { timeoutMs: 30_000 });
   expect(r.stderr).toBe("");
+  const listing = r.stdout
+    .replaceAll(`"table": "${name}"`, '"table": "podnet"')
+    .replaceAll(`"name": "${name}"`, '"name": "podnet"');
   const strip = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(strip);
     if (typeof v !== "object" || v === null) return v;
@@ -55,7 +61,7 @@ async function table(netns: string): Promise<string[]> {
       out[k] = k === "elem" && Array.isArray(x) ? x.map((e) => JSON.stringify(strip(e))).sort() : strip(x);
     return out;
   };
-  const objects = (JSON.parse(r.stdout) as { nftables: unknown[] }).nftables.filter(
+  const objects = (JSON.parse(listing) as { nftables: unknown[] }).nftables.filter(
     (o) => !(typeof o === "object" && o !== null && "metainfo" in o),
   );
   return objects.map((o) => JSON.stringify(strip(o))).sort();
@@ -66,33 +72,54 @@ describe("ProxyState's transactions on a real kernel", () => {
     const cluster = new RandomCluster(mulberry32(7), 300);
     for (let i = 0; i < 150; i++) cluster.step();
     const state = new ProxyState("ip");
-    const kernel = new KernelCommands({ prefix: inNetns(live, []) });
+    const kernel = new KernelCommands({ prefix: inNetns(live, []), netnsPath: `/run/netns/${live}` });
     try {
       const first = state.update(cluster.node, new Map(cluster.entries));
-      expect(first.kind).toBe("full");
-      await kernel.applyTransaction(first.kind === "none" ? "" : first.text, "full");
+      if (first.kind !== "full") throw new Error(`the first update gave a ${first.kind} sync`);
+      state.useTable(await kernel.replaceTable(first.content));
+      expect(state.table).toBe("podnet");
       let partials = 0;
+      let fulls = 0;
       let compared = 0;
       for (let step = 1; step <= 300; step++) {
         const plan = state.update(cluster.node, cluster.step());
-        if (plan.kind === "partial") partials++;
-        if (plan.kind !== "none")
-          await kernel.applyTransaction(plan.text, plan.kind).catch((e: unknown) => {
+        if (plan.kind === "partial") {
+          partials++;
+          await kernel.applyTransaction(plan.text, "partial").catch((e: unknown) => {
             throw new Error(`step ${step}: ${String(e)}\n${plan.text.slice(0, 2000)}`);
           });
+        } else if (plan.kind === "full") {
+          // Built beside the old table under the other name, elements over netlink, then swapped in.
+          const before = state.table;
+          fulls++;
+          state.useTable(await kernel.replaceTable(plan.content));
+          expect(state.table).not.toBe(before);
+          expect(await kernel.proxyTables("ip")).toEqual([state.table]);
+        }
         if (step % 60 !== 0) continue;
         await apply(
           reference,
           `reference-${step}`,
-          fullSync(renderRuleset({ ...cluster.node, services: cluster.services() })).text,
+          planText(fullSync(renderRuleset({ ...cluster.node, services: cluster.services() }))),
         );
-        expect(await table(live)).toEqual(await table(reference));
+        expect(await table(live, state.table)).toEqual(await table(reference));
         compared++;
       }
       expect(compared).toBe(5);
       // Most steps are partial syncs: the sequence tests them, not full ones.
       expect(partials).toBeGreaterThan(250);
-      expect((await table(live)).length).toBeGreaterThan(20);
+      expect((await table(live, state.table)).length).toBeGreaterThan(20);
+      // The final state in full once more (step 300 was compared): swapped in under the other name,
+      // the same table, the old one gone.
+      const before = state.table;
+      state.markUnknown();
+      const again = state.update(cluster.node, []);
+      if (again.kind !== "full") throw new Error(`markUnknown gave a ${again.kind} sync`);
+      state.useTable(await kernel.replaceTable(again.content));
+      expect(state.table).not.toBe(before);
+      expect(await kernel.proxyTables("ip")).toEqual([state.table]);
+      expect(await table(live, state.table)).toEqual(await table(reference));
+      console.log(`proxy-state-kernel: ${partials} partial syncs, ${fulls} full ones in the sequence`);
     } finally {
       await kernel.close();
     }

@@ -1,30 +1,30 @@
 /**
- * The full-sync text of a table built one Service at a time (pure): renderNft's text for the
- * same table, byte for byte, without a Ruleset holding every Service's rules at once — only the
- * element texts, which are the text anyway. proxy-state.ts renders each Service's rules when this
- * asks for them and drops them right after.
+ * The full-sync content of a table built one Service at a time (pure): the same sets, elements and
+ * chains as rulesetContent gives for the whole Ruleset, in the same order, without a Ruleset holding
+ * every Service's rules at once — only the element texts, which the kernel gets anyway.
+ * proxy-state.ts renders each Service's rules when this asks for them and drops them right after.
  */
-import type { NftChain, NftFamily, NftSet, ServiceRules } from "./nft-model.ts";
-import { elementText, TABLE_NAME } from "./nft-model.ts";
-import { TableText } from "./render-nft.ts";
+import type { NftChain, NftFamily, ServiceRules } from "./nft-model.ts";
+import { elementText } from "./nft-model.ts";
 import type { NodePart } from "./ruleset.ts";
+import { ownElementTexts, type TableContent, type TableSet } from "./table-content.ts";
 
 /** `services` in key order; their shared elements are merged as withServiceElements merges them. */
-export function fullTableText(
+export function fullTableContent(
   family: NftFamily,
   part: NodePart,
   sharedChains: Iterable<NftChain>,
   services: Iterable<readonly [string, ServiceRules]>,
-): string {
+): TableContent {
   const texts = new Map<string, string[]>();
   // A set key several Services put in is written once, where it first appears.
   const seen = new Map<string, Set<string>>();
   for (const set of part.sets.values()) {
-    const own = set.kind === "set" ? [...set.elements] : [...set.elements].map(([k, v]) => elementText(k, v));
+    const own = ownElementTexts(set);
     texts.set(set.name, own);
     if (set.kind === "set") seen.set(set.name, new Set(own));
   }
-  const serviceSets: NftSet[] = [];
+  const serviceSets: TableSet[] = [];
   const serviceChains: NftChain[] = [];
   for (const [key, rules] of services) {
     for (const [name, list] of rules.shared.sets) {
@@ -43,15 +43,12 @@ export function fullTableText(
       if (out === undefined) throw new Error(`Service ${key} fills unknown map ${name}`);
       for (const [k, v] of pairs) out.push(elementText(k, v));
     }
-    serviceSets.push(...rules.sets);
+    for (const set of rules.sets) serviceSets.push({ set, elements: ownElementTexts(set) });
     serviceChains.push(...rules.chains);
   }
   seen.clear();
-  const writer = new TableText(family, TABLE_NAME);
-  for (const set of part.sets.values()) writer.set(set, texts.get(set.name));
-  texts.clear();
-  for (const set of serviceSets) writer.set(set);
-  for (const chain of sharedChains) writer.chain(chain);
-  for (const chain of serviceChains) writer.chain(chain);
-  return writer.text();
+  const sets: TableSet[] = [];
+  for (const set of part.sets.values()) sets.push({ set, elements: texts.get(set.name) ?? [] });
+  sets.push(...serviceSets);
+  return { family, sets, chains: [...sharedChains, ...serviceChains] };
 }
