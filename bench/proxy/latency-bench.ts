@@ -6,17 +6,20 @@
  * its loopback, accept-server.ts listening on the target port). Each case has its own client
  * namespace, linked to the backend by a veth pair on a /30 of 198.51.100.0/24, its ruleset loaded once:
  * the nat output hook DNATs the ClusterIP and the postrouting hook masquerades, as on a node whose
- * own processes reach a Service. The cases then take turns in rounds (order rotated each round),
- * each turn one client process of connect-client.ts inside the case's namespace.
+ * own processes reach a Service. podnet's table is loaded as the agent's full sync loads it, and
+ * timed also replacing itself and through plain `nft -f` (full-load.ts); the iptables layout by
+ * `nft -f`. The cases then take turns in rounds (order rotated each round), each turn one client
+ * process of connect-client.ts inside the case's namespace.
  */
 import { run } from "../../src/linux/exec.ts";
 import { renderBatch } from "../../src/linux/ip.ts";
 import { inNetns } from "../../src/linux/netns.ts";
-import { fullSync } from "../../src/proxy/diff.ts";
-import { renderRuleset } from "../../src/proxy/ruleset.ts";
+import { fullSync, planText } from "../../src/proxy/diff.ts";
+import { type ProxyInput, renderRuleset } from "../../src/proxy/ruleset.ts";
 import type { BenchSandbox } from "../support/sandbox.ts";
 import type { TargetKind } from "./connection-plan.ts";
 import { parseClientResult, roundOrder, shares } from "./connection-plan.ts";
+import { measureFullLoad } from "./full-load.ts";
 import { renderIptablesStructure } from "./iptables-structure.ts";
 import { applyNft } from "./nft-apply.ts";
 import { benchInput, POD_CIDR, TARGET_PORT } from "./service-input.ts";
@@ -39,8 +42,14 @@ export interface LatencyOptions {
 export interface LatencyCase {
   readonly subject: Subject;
   readonly services: number;
+  /** The one-transaction `nft -f` text's size (podnet: planText of its full sync). */
   readonly rulesetBytes: number;
+  /** podnet: KernelCommands.replaceTable into the empty namespace; iptables: `nft -f`. */
   readonly loadMs: number;
+  /** podnet only: replaceTable again, over its live table of the same size. */
+  readonly replaceMs?: number;
+  /** podnet only: its whole text through `nft -f` into another fresh namespace. */
+  readonly nftFileMs?: number;
   readonly connectMs: Readonly<Record<TargetKind, readonly number[]>>;
   readonly firstByteMs: Readonly<Record<TargetKind, readonly number[]>>;
   readonly errors: number;
@@ -87,18 +96,40 @@ async function waitForOutput(
   }
 }
 
-function rulesetText(
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+type Load = Pick<LatencyCase, "rulesetBytes" | "loadMs" | "replaceMs" | "nftFileMs">;
+
+/** Loads the case's ruleset into `netns` (`k` its number, for a scratch namespace's name). */
+async function loadRuleset(
+  sandbox: BenchSandbox,
   subject: Subject,
-  services: number,
-  endpointsPerService: number,
-  nodeIP: string,
-): string {
-  const input = benchInput({ services, endpointsPerService, nodeIP });
+  netns: { readonly name: string; readonly path: string },
+  k: number,
+  input: ProxyInput,
+  progress: (message: string) => void,
+): Promise<Load> {
+  const size = `${input.services.length} Services`;
   switch (subject) {
-    case "podnet":
-      return fullSync(renderRuleset(input)).text;
-    case "iptables":
-      return renderIptablesStructure(input).text;
+    case "podnet": {
+      const plan = fullSync(renderRuleset(input));
+      const text = planText(plan);
+      const rulesetBytes = Buffer.byteLength(text);
+      const load = await measureFullLoad(sandbox, netns, plan.content, text, `lf${k}`);
+      progress(
+        `latency: podnet table with ${size} loaded in ${netns.name} as the agent syncs (${mib(rulesetBytes)} MiB as text; replaceTable ${load.loadMs.toFixed(0)} ms, again over the live table ${load.replaceMs.toFixed(0)} ms, live as "${load.table}"; nft -f into a fresh namespace ${load.nftFileMs.toFixed(0)} ms)`,
+      );
+      return { rulesetBytes, loadMs: load.loadMs, replaceMs: load.replaceMs, nftFileMs: load.nftFileMs };
+    }
+    case "iptables": {
+      const text = renderIptablesStructure(input).text;
+      const loadMs = await applyNft(netns.name, text);
+      const rulesetBytes = Buffer.byteLength(text);
+      progress(
+        `latency: iptables ruleset with ${size} loaded in ${netns.name} (${mib(rulesetBytes)} MiB, nft -f ${loadMs.toFixed(0)} ms)`,
+      );
+      return { rulesetBytes, loadMs };
+    }
     default: {
       const never: never = subject;
       throw new Error(`unknown subject ${String(never)}`);
@@ -127,7 +158,8 @@ export async function measureLatency(
   for (const subject of SUBJECTS)
     for (const services of options.sizes) {
       const k = cases.length;
-      const netns = sandbox.createNetns(`lc${k}`).name;
+      const ns = sandbox.createNetns(`lc${k}`);
+      const netns = ns.name;
       const client = `198.51.100.${4 * k + 1}`;
       const gateway = `198.51.100.${4 * k + 2}`;
       await ipIn(backend, [
@@ -140,17 +172,17 @@ export async function measureLatency(
         ["link", "set", "dev", "eth0", "up"],
         ["route", "add", "default", "via", gateway],
       ]);
-      const text = rulesetText(subject, services, options.endpointsPerService, client);
-      const loadMs = await applyNft(netns, text);
-      progress(
-        `latency: ${subject} ruleset with ${services} Services loaded in ${netns} (${(Buffer.byteLength(text) / 2 ** 20).toFixed(1)} MiB, nft -f ${loadMs.toFixed(0)} ms)`,
-      );
+      const input = benchInput({
+        services,
+        endpointsPerService: options.endpointsPerService,
+        nodeIP: client,
+      });
+      const load = await loadRuleset(sandbox, subject, ns, k, input, progress);
       cases.push({
         subject,
         services,
         netns,
-        rulesetBytes: Buffer.byteLength(text),
-        loadMs,
+        ...load,
         connectMs: { last: [], random: [] },
         firstByteMs: { last: [], random: [] },
         errors: 0,

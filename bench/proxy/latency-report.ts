@@ -1,7 +1,7 @@
 /**
- * The connection-setup part of the proxy benchmark's report (pure): per case summaries and the
+ * The connection-setup part of the proxy benchmark's report (pure): per case summaries, the
  * ratio large table / small table of one ruleset layout — 1 would mean the table's size costs a
- * new connection nothing.
+ * new connection nothing — and podnet's full loads over the iptables layout's.
  */
 import type { Summary } from "../support/stats.ts";
 import { ratio, round3, roundSummary, summarize } from "../support/stats.ts";
@@ -11,7 +11,12 @@ export interface LatencyCaseReport {
   readonly subject: Subject;
   readonly services: number;
   readonly rulesetMiB: number;
+  /** podnet: replaceTable into the empty namespace (as the agent syncs); iptables: `nft -f`. */
   readonly loadMs: number;
+  /** podnet only (absent from reports before the netlink path): replaceTable over its live table. */
+  readonly replaceMs?: number;
+  /** podnet only (absent likewise): its whole text through `nft -f` into a fresh namespace. */
+  readonly nftFileMs?: number;
   /** Every measured connection (last and random targets together). */
   readonly connectMs: Summary | null;
   readonly firstByteMs: Summary | null;
@@ -51,6 +56,8 @@ export function latencyCase(c: LatencyCase): {
       services: c.services,
       rulesetMiB: round3(c.rulesetBytes / 2 ** 20),
       loadMs: round3(c.loadMs),
+      ...(c.replaceMs === undefined ? {} : { replaceMs: round3(c.replaceMs) }),
+      ...(c.nftFileMs === undefined ? {} : { nftFileMs: round3(c.nftFileMs) }),
       connectMs: roundedOrNull(connect),
       firstByteMs: roundedOrNull(firstByte),
       lastConnectMs: roundedOrNull(maybeSummary(c.connectMs.last, `${label} last`)),
@@ -90,14 +97,21 @@ export function latencyRatio(
 /** The issue's target for loading the whole table: podnet ≤ 0.1 × the iptables layout. */
 export const LOAD_RATIO_TARGET = { max: 0.1, text: "≤ 0.1" } as const;
 
+/** A figure of podnet's full load: as the agent syncs, replacing its live table, or by `nft -f`. */
+export type PodnetLoad = "loadMs" | "replaceMs" | "nftFileMs";
+
 /**
- * podnet's full load over the iptables layout's, both `nft -f` of the whole ruleset into a fresh
- * namespace at `services` in the same run; null when either is missing.
+ * podnet's `figure` of the whole table over the iptables layout's `nft -f` load into a fresh
+ * namespace, at `services` in the same run; null when either is missing. The judged one is
+ * "loadMs": replaceTable into an empty namespace, the agent's full sync.
  */
-export function loadRatio(cases: readonly LatencyCase[], services: number): number | null {
-  const load = (subject: Subject) =>
-    cases.find((c) => c.subject === subject && c.services === services)?.loadMs;
-  const podnet = load("podnet");
-  const iptables = load("iptables");
+export function loadRatio(
+  cases: readonly LatencyCase[],
+  services: number,
+  figure: PodnetLoad = "loadMs",
+): number | null {
+  const at = (subject: Subject) => cases.find((c) => c.subject === subject && c.services === services);
+  const podnet = at("podnet")?.[figure];
+  const iptables = at("iptables")?.loadMs;
   return podnet === undefined || iptables === undefined ? null : ratio(podnet, iptables);
 }

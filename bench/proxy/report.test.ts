@@ -29,6 +29,17 @@ describe("loadRatio", () => {
     expect(loadRatio([latencyCase("podnet", 10_000, [0.1])], 10_000)).toBeNull();
     expect(loadRatio(raw().latency, 5000)).toBeNull();
   });
+
+  test("podnet's replacement and nft -f figures over the same iptables load", () => {
+    expect(loadRatio(raw().latency, 10_000, "replaceMs")).toBeCloseTo(0.06, 9);
+    expect(loadRatio(raw().latency, 10_000, "nftFileMs")).toBeCloseTo(0.15, 9);
+    // A podnet case without the figure (measured before the netlink path) has no ratio.
+    const { replaceMs: _r, nftFileMs: _n, ...old } = latencyCase("podnet", 10_000, [0.1]);
+    const cases = [old, latencyCase("iptables", 10_000, [0.1])];
+    expect(loadRatio(cases, 10_000, "replaceMs")).toBeNull();
+    expect(loadRatio(cases, 10_000, "nftFileMs")).toBeNull();
+    expect(loadRatio(cases, 10_000)).toBe(0.05);
+  });
 });
 
 describe("judgeTargets", () => {
@@ -50,7 +61,7 @@ describe("judgeTargets", () => {
       ],
       ["proxy RSS, 10000 Services, MiB", 150.4444, true],
       ["podnet connect p50, 10000 / 100 Services", expect.closeTo(1.1, 9), true],
-      ["full load, podnet / iptables layout, 10000 Services", 0.05, true],
+      ["full load (as the agent syncs), podnet / iptables layout, 10000 Services", 0.05, true],
     ]);
   });
 
@@ -130,7 +141,20 @@ describe("buildReport and renderTable", () => {
     expect(text).toMatch(/podnet, 10,000\s+0\.110/);
     expect(text).toContain("connect p50 ratio, large / small table: podnet 1.10");
     expect(text).toContain("iptables structure 3.00");
-    expect(text).toContain("podnet / iptables structure: 0.050 (target ≤ 0.1)");
+    expect(report.latency).toMatchObject({ loadRatio: 0.05, replaceRatio: 0.06, nftFileRatio: 0.15 });
+    expect(report.latency.cases.map((c) => [c.subject, c.loadMs, c.replaceMs, c.nftFileMs])).toEqual([
+      ["podnet", 10, 12, 30],
+      ["podnet", 10, 12, 30],
+      ["iptables", 200, undefined, undefined],
+      ["iptables", 200, undefined, undefined],
+    ]);
+    // The iptables cases carry no podnet-only figures, not even as null.
+    expect(Object.keys(report.latency.cases[2] ?? {})).not.toContain("replaceMs");
+    expect(text).toMatch(/podnet, 10,000\s+0\.110(\s+\S+){7}\s+10\s+12\s+30\n/);
+    expect(text).toMatch(/iptables, 10,000\s+0\.300(\s+\S+){7}\s+200\n/);
+    expect(text).toContain(
+      "podnet / iptables structure's nft -f: as the agent syncs 0.050 (target ≤ 0.1); replacing its live table 0.060; by nft -f 0.150",
+    );
     expect(text).toMatch(/full sync, 10000 Services, median ms\s+1900\s+≤ 2000 ms\s+met/);
     expect(text).toContain("Failures: 1\n  one thing broke");
   });

@@ -1,17 +1,19 @@
 /**
  * Incremental sync through the proxy's per-Service state (ProxyState, src/proxy/proxy-state.ts):
  * what a change costs when only the changed Services are looked at. In a fresh namespace, the
- * state's first update (every Service) is applied as a full sync; then, per apply path, single
- * changes — one endpoint of one random Service replaced by a new pod, `state.update(node, [[key,
- * entry]])`, its partial text applied — and bursts: `burst` distinct random Services with one
- * endpoint replaced each, handed over in ONE update (what arrives within one coalescing window)
- * and applied as one transaction. The apply paths: one `nft -f -` process per transaction, and
- * one long-lived `nft -i` session (NftSession) for the whole path.
+ * state's first update (every Service) is applied as the agent applies a full sync
+ * (KernelCommands.replaceTable; the table name it resolves to goes to the state's useTable); then,
+ * per apply path, single changes — one endpoint of one random Service replaced by a new pod,
+ * `state.update(node, [[key, entry]])`, its partial text applied — and bursts: `burst` distinct
+ * random Services with one endpoint replaced each, handed over in ONE update (what arrives within
+ * one coalescing window) and applied as one transaction. The apply paths: one `nft -f -` process
+ * per transaction, and one long-lived `nft -i` session (NftSession) for the whole path.
  */
 import { serviceKey } from "../../src/k8s/service-model.ts";
 import { deleteNetns, inNetns } from "../../src/linux/netns.ts";
 import { NftSession, NftSessionUnsupportedError } from "../../src/linux/nft-session.ts";
 import type { ServiceEntry } from "../../src/proxy/endpoint-index.ts";
+import { KernelCommands } from "../../src/proxy/kernel-commands.ts";
 import { ProxyState } from "../../src/proxy/proxy-state.ts";
 import type { NodeInput, ProxyInput } from "../../src/proxy/ruleset.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
@@ -92,7 +94,7 @@ export async function measureStateSync(
     nodeIP: "198.51.100.1",
   });
   const nodeInput: NodeInput = node;
-  const netns = sandbox.createNetns(`st${services}`).name;
+  const { name: netns, path: netnsPath } = sandbox.createNetns(`st${services}`);
   const random = mulberry32(options.seed);
   const changes = new Changes({ ...node, services: entries }, endpointsPerService, random);
   const state = new ProxyState("ip");
@@ -105,11 +107,17 @@ export async function measureStateSync(
   const t1 = performance.now();
   if (first.kind !== "full")
     throw new Error(`ProxyState's first update gave a "${first.kind}" sync, not a full one`);
-  const fullApply = await applyNft(netns, first.text);
-  if ((await listTables(netns)).length === 0)
-    throw new Error(`nft accepted ProxyState's full sync of ${services} Services but ${netns} has no table`);
+  const kernel = new KernelCommands({ prefix: inNetns(netns, []), netnsPath, session: false });
+  const t2 = performance.now();
+  const table = await kernel.replaceTable(first.content);
+  const fullApply = performance.now() - t2;
+  state.useTable(table);
+  if (!(await listTables(netns)).includes(`${first.content.family} ${table}`))
+    throw new Error(
+      `replaceTable loaded ProxyState's full sync of ${services} Services as "${table}" but ${netns} has no such table`,
+    );
   progress(
-    `ProxyState full sync ${services}: update ${(t1 - t0).toFixed(0)} ms, nft -f ${fullApply.toFixed(0)} ms`,
+    `ProxyState full sync ${services}: update ${(t1 - t0).toFixed(0)} ms, replaceTable (as the agent) ${fullApply.toFixed(0)} ms`,
   );
 
   const runs: StateSyncRun[] = [];

@@ -7,8 +7,9 @@
  * one endpoint of one randomly chosen Service is replaced by a new pod, the ruleset re-rendered
  * with the previous one, diffed and applied — what the proxy does when one pod is rescheduled.
  */
-import { deleteNetns } from "../../src/linux/netns.ts";
-import { diffRulesets, fullSync } from "../../src/proxy/diff.ts";
+import { deleteNetns, inNetns } from "../../src/linux/netns.ts";
+import { diffRulesets, fullSync, planText } from "../../src/proxy/diff.ts";
+import { KernelCommands } from "../../src/proxy/kernel-commands.ts";
 import type { ProxyInput } from "../../src/proxy/ruleset.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
@@ -82,24 +83,34 @@ export async function measureSync(
   let problems = 0;
   let kept: { netns: string; ruleset: Ruleset } | undefined;
   for (let rep = 0; rep < options.repetitions; rep++) {
-    const netns = sandbox.createNetns(`fs${services}-${rep}`).name;
+    const created = sandbox.createNetns(`fs${services}-${rep}`);
+    const netns = created.name;
+    // As the agent applies a full sync: built beside, elements over netlink, swapped in.
+    const kernel = new KernelCommands({
+      prefix: inNetns(netns, []),
+      netnsPath: created.path,
+      session: false,
+    });
     // Garbage of the previous repetition is not this one's cost.
     Bun.gc(true);
     const t0 = performance.now();
     const ruleset = renderRuleset(input);
-    const { text } = fullSync(ruleset);
+    const plan = fullSync(ruleset);
     const t1 = performance.now();
-    const applied = await applyNft(netns, text);
+    await kernel.replaceTable(plan.content);
+    const applied = performance.now() - t1;
+    await kernel.close();
     renderMs.push(t1 - t0);
     applyMs.push(applied);
     totalMs.push(t1 - t0 + applied);
+    const text = planText(plan);
     textBytes = Buffer.byteLength(text);
     textLines = lineCount(text);
     problems = ruleset.problems.length;
     if ((await listTables(netns)).length === 0)
-      throw new Error(`nft accepted the full sync of ${services} Services but ${netns} has no table`);
+      throw new Error(`replaceTable took the full sync of ${services} Services but ${netns} has no table`);
     progress(
-      `full sync ${services} × ${endpointsPerService}: render ${(t1 - t0).toFixed(0)} ms, nft -f ${applied.toFixed(0)} ms (${(textBytes / 2 ** 20).toFixed(1)} MiB, ${textLines} lines)`,
+      `full sync ${services} × ${endpointsPerService}: render ${(t1 - t0).toFixed(0)} ms, replaceTable ${applied.toFixed(0)} ms (${kernel.lastReplace?.netlinkElements ?? 0} elements over netlink; as text ${(textBytes / 2 ** 20).toFixed(1)} MiB, ${textLines} lines)`,
     );
     if (kept !== undefined) await discard(kept.netns);
     kept = { netns, ruleset };
@@ -136,13 +147,13 @@ export async function measureSync(
     const t1 = performance.now();
     if (transaction.kind === "none")
       throw new Error(`replacing an endpoint of Service #${service} gave an empty transaction`);
-    const applied = await applyNft(kept.netns, transaction.text);
+    const applied = await applyNft(kept.netns, planText(transaction));
     previous = next;
     if (i < options.warmupChanges) continue;
     inc.renderMs.push(t1 - t0);
     inc.applyMs.push(applied);
     inc.totalMs.push(t1 - t0 + applied);
-    inc.lines.push(lineCount(transaction.text));
+    inc.lines.push(lineCount(planText(transaction)));
   }
   await discard(kept.netns);
   return {
