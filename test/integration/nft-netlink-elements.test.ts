@@ -3,14 +3,19 @@
  * kernel, with nft as the judge: for every golden ruleset, a table whose elements nft parsed and a
  * table whose supported sets got theirs through loadSetElements must list the same. Also a large
  * load (many messages), IPv6, and a refused batch, which must leave nothing behind: one batch is
- * one transaction.
+ * one transaction. loadSetElementsInSteps: the same table from several transactions, and a refusal
+ * in a later one leaving exactly the batches before it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../src/linux/exec.ts";
 import type { ElementLoad, NftFamily } from "../../src/linux/netlink/nft-element-batch.ts";
-import { loadSetElements, NftElementsRefusedError } from "../../src/linux/netlink/nft-element-loader.ts";
+import {
+  loadSetElements,
+  loadSetElementsInSteps,
+  NftElementsRefusedError,
+} from "../../src/linux/netlink/nft-element-loader.ts";
 import { ElementSyntaxError, elementLayout } from "../../src/linux/netlink/nft-element-types.ts";
 import { inNetns, netnsExists } from "../../src/linux/netns.ts";
 import { TestRun } from "./harness/test-run.ts";
@@ -265,5 +270,110 @@ describe("loadSetElements", () => {
         netnsPath: "/nonexistent/netns",
       }),
     ).toMatchObject({ elements: 0, messages: 0, bytes: 0 });
+  });
+});
+
+describe("loadSetElementsInSteps", () => {
+  const endpoints = (n: number, proto: string) =>
+    Array.from(
+      { length: n },
+      (_, i) =>
+        `10.96.${i >> 12}.${(i >> 4) & 255} . ${proto === "tcp" ? 80 : 53} . ${i & 15} : 10.244.${i >> 8}.${i & 255} . 8080`,
+    );
+
+  test("35,000 elements in 4 transactions, a set spanning three of them, list as nft -f's", async () => {
+    const sets = [
+      {
+        name: "cluster-ips",
+        decl: "type ipv4_addr",
+        elements: Array.from({ length: 5000 }, (_, s) => `10.96.${s >> 8}.${s & 255}`),
+      },
+      {
+        name: "service-endpoints-tcp",
+        decl: ENDPOINTS_DECL("ip", "tcp"),
+        elements: endpoints(25_000, "tcp"),
+      },
+      { name: "service-endpoints-udp", decl: ENDPOINTS_DECL("ip", "udp"), elements: endpoints(5000, "udp") },
+    ];
+    await nftFile(
+      table("ip", "ref", sets) +
+        table(
+          "ip",
+          "nl",
+          sets.map((s) => ({ ...s, elements: [] })),
+        ),
+    );
+    const result = await loadSetElementsInSteps(
+      "ip",
+      "nl",
+      sets.map((s) => ({ name: s.name, layout: layoutOf(s.decl), elements: s.elements })),
+      { netnsPath: ns.path, elementsPerBatch: 10_000 },
+    );
+    expect(result).toMatchObject({ elements: 35_000, batches: 4 });
+    expect(await listTable("ip", "nl")).toBe(await listTable("ip", "ref"));
+    await nftFile("delete table ip ref\ndelete table ip nl\n");
+  });
+
+  test("a refusal in batch 3 of 3 leaves batches 1 and 2 applied, and says so", async () => {
+    const decls = [
+      { name: "cluster-ips", decl: "type ipv4_addr" },
+      { name: "service-endpoints-tcp", decl: ENDPOINTS_DECL("ip", "tcp") },
+    ];
+    const ips = ["10.96.0.1", "10.96.0.2", "10.96.0.3", "10.96.0.4"];
+    const eps = endpoints(4, "tcp");
+    // What batches 1 and 2 hold, loaded by nft: the judge of what the refused load left behind.
+    await nftFile(
+      table("ip", "ref", [
+        { ...decls[0]!, elements: ips },
+        { ...decls[1]!, elements: eps },
+      ]) +
+        table(
+          "ip",
+          "podnet-r",
+          decls.map((d) => ({ ...d, elements: [] })),
+        ),
+    );
+    let error: unknown;
+    try {
+      await loadSetElementsInSteps(
+        "ip",
+        "podnet-r",
+        [
+          { name: "cluster-ips", layout: layoutOf(decls[0]!.decl), elements: ips },
+          { name: "service-endpoints-tcp", layout: layoutOf(decls[1]!.decl), elements: eps },
+          { name: "no-such-set", layout: layoutOf("type ipv4_addr"), elements: ["10.96.0.9"] },
+        ],
+        { netnsPath: ns.path, elementsPerBatch: 4 },
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(NftElementsRefusedError);
+    expect((error as NftElementsRefusedError).appliedBatches).toBe(2);
+    expect((error as Error).message).toBe(
+      "Kernel refused elements (batch 3 of 3: batches 1-2 applied, nothing of batch 3): set no-such-set of ip podnet-r: No such file or directory",
+    );
+    expect(await listTable("ip", "podnet-r")).toBe(await listTable("ip", "ref"));
+    await nftFile("delete table ip ref\ndelete table ip podnet-r\n");
+  });
+
+  test("an element that does not parse in the last batch stops the load before the first is sent", async () => {
+    await nftFile(table("ip", "podnet-p", [{ name: "cluster-ips", decl: "type ipv4_addr", elements: [] }]));
+    const before = await listTable("ip", "podnet-p");
+    const elements = [...Array.from({ length: 20 }, (_, i) => `10.96.0.${i + 1}`), "10.96.0.256"];
+    let error: unknown;
+    try {
+      await loadSetElementsInSteps(
+        "ip",
+        "podnet-p",
+        [{ name: "cluster-ips", layout: layoutOf("type ipv4_addr"), elements }],
+        { netnsPath: ns.path, elementsPerBatch: 5 },
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ElementSyntaxError);
+    expect(await listTable("ip", "podnet-p")).toBe(before);
+    await nftFile("delete table ip podnet-p\n");
   });
 });

@@ -54,12 +54,14 @@ export const NFT_REG32_SIZE = 4;
 
 /** Socket options (asm-generic/socket.h, linux/netlink.h). */
 export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
 export const SO_SNDBUFFORCE = 32;
 export const SO_RCVBUFFORCE = 33;
-export const SO_RCVTIMEO = 20; // SO_RCVTIMEO_OLD: struct timeval of two longs on 64-bit
 export const SOL_NETLINK = 270;
 export const NETLINK_CAP_ACK = 10;
 
 export const MSG_DONTWAIT = 0x40;
 export const EAGAIN = 11;
 export const EINTR = 4;
+export const EPERM = 1;

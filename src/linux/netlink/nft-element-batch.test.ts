@@ -1,13 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { decodeAttrs, decodeReplies, type Reply } from "./codec.ts";
-import { NLA_F_NESTED, NLMSG_ERROR } from "./constants.ts";
+import { NLA_F_NESTED } from "./constants.ts";
 import {
-  batchOutcome,
   type ElementLoad,
   encodeElementBatch,
   InvalidNftNameError,
+  splitLoads,
 } from "./nft-element-batch.ts";
-import { NftElementsRefusedError } from "./nft-element-loader.ts";
 import { type ElementLayout, ElementSyntaxError, elementLayout } from "./nft-element-types.ts";
 
 function layout(type: string, data?: string, typeOf = false): ElementLayout {
@@ -278,47 +277,28 @@ describe("encodeElementBatch", () => {
   });
 });
 
-describe("batchOutcome", () => {
-  const batch = encodeElementBatch(
-    "ip",
-    "podnet-b",
-    [
-      { name: "cluster-ips", layout: layout("ipv4_addr"), elements: ["10.96.0.1"] },
-      { name: "service-ips", layout: layout("ipv4_addr"), elements: ["10.96.0.2"] },
-    ],
-    1,
-  );
-  const answer = (seq: number, errno: number): Reply => ({
-    type: NLMSG_ERROR,
-    seq,
-    errno,
-    body: new Uint8Array(),
+describe("splitLoads", () => {
+  const l = layout("ipv4_addr");
+  const set = (name: string, n: number): ElementLoad => ({
+    name,
+    layout: l,
+    elements: Array.from({ length: n }, (_, i) => `10.0.${i >> 8}.${i & 255}`),
+  });
+  const shape = (groups: ElementLoad[][]) =>
+    groups.map((g) => g.map((s) => `${s.name}:${s.elements.length}`));
+
+  test("at most N elements a batch, a set spanning batches, order and elements kept", () => {
+    const sets = [set("a", 5), set("empty", 0), set("b", 12), set("c", 3)];
+    const groups = splitLoads(sets, 7);
+    expect(shape(groups)).toEqual([["a:5", "b:2"], ["b:7"], ["b:3", "c:3"]]);
+    expect(groups.flat().flatMap((s) => s.elements)).toEqual(sets.flatMap((s) => s.elements));
+    expect(groups[0]?.[0]).toBe(sets[0] as ElementLoad); // a set that fits whole is not copied
   });
 
-  test("acknowledgements for every message: nothing refused, nothing missing", () => {
-    expect(batchOutcome(batch, [answer(2, 0), answer(3, 0)])).toEqual({ refusals: [], unanswered: 0 });
-  });
-
-  test("an error names the set of its message; the batch's own sequence numbers the whole batch", () => {
-    expect(batchOutcome(batch, [answer(2, 0), answer(3, 2)])).toEqual({
-      refusals: [{ set: "service-ips", errno: 2 }],
-      unanswered: 0,
-    });
-    expect(batchOutcome(batch, [answer(1, 12)])).toEqual({
-      refusals: [{ set: undefined, errno: 12 }],
-      unanswered: 2,
-    });
-    expect(batchOutcome(batch, [answer(2, 0), answer(99, 1)])).toEqual({ refusals: [], unanswered: 1 });
-  });
-
-  test("NftElementsRefusedError says which set and the kernel's reason", () => {
-    const e = new NftElementsRefusedError("ip", "podnet-b", [
-      { set: "service-ips", errno: 2 },
-      { set: undefined, errno: 12 },
-    ]);
-    expect(e.message).toBe(
-      "Kernel refused elements (nothing applied): set service-ips of ip podnet-b: No such file or directory; " +
-        "the element batch for ip podnet-b: Cannot allocate memory",
-    );
+  test("exact multiples end a batch; nothing to load gives no batch; N must be a positive integer", () => {
+    expect(shape(splitLoads([set("a", 4), set("b", 4)], 4))).toEqual([["a:4"], ["b:4"]]);
+    expect(splitLoads([set("a", 0)], 4)).toEqual([]);
+    for (const bad of [0, -1, 1.5, Number.NaN])
+      expect(() => splitLoads([set("a", 1)], bad)).toThrow(RangeError);
   });
 });

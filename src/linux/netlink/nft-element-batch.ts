@@ -1,22 +1,22 @@
 /**
- * One nfnetlink transaction adding set and map elements (pure: element texts in, bytes out, and
- * the kernel's answers back to the sets they concern). The kernel applies a batch — BATCH_BEGIN,
+ * One nfnetlink transaction adding set and map elements (pure: element texts in, bytes out; the
+ * answers are read back in nft-batch-outcome.ts), and the split of a large load into several such
+ * transactions (splitLoads). The kernel applies a batch — BATCH_BEGIN,
  * NFT_MSG_NEWSETELEM messages, BATCH_END — all or nothing, as `nft -f` does with the same
  * messages. Written straight into one growing buffer rather than through codec.ts's Attr objects:
- * a full sync carries 100,000+ elements and this is the part of it meant to be cheap.
+ * a full sync carries 100,000+ elements and this is the part of it meant to be cheap
+ * (nft-attr-writer.ts holds the buffer, nft-element-text.ts the field parsers).
  *
  * Message layout (nf_tables.h): nlmsghdr, nfgenmsg, NFTA_SET_ELEM_LIST_TABLE, _SET, then the nested
  * NFTA_SET_ELEM_LIST_ELEMENTS of NFTA_LIST_ELEM { NFTA_SET_ELEM_KEY { NFTA_DATA_VALUE },
  * NFTA_SET_ELEM_DATA { NFTA_DATA_VALUE | NFTA_DATA_VERDICT { CODE, CHAIN } } }. An attribute's length
  * is 16 bits, so a set with many elements takes several messages.
  */
-import type { Reply } from "./codec.ts";
-import { NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NLMSG_HDRLEN } from "./constants.ts";
+import { NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST } from "./constants.ts";
+import { attrWord, Writer } from "./nft-attr-writer.ts";
 import {
   NF_ACCEPT,
   NF_DROP,
-  NFGENMSG_LEN,
-  NFNETLINK_V0,
   NFNL_MSG_BATCH_BEGIN,
   NFNL_MSG_BATCH_END,
   NFNL_SUBSYS_NFTABLES,
@@ -29,7 +29,6 @@ import {
   NFT_JUMP,
   NFT_MSG_NEWSETELEM,
   NFT_RETURN,
-  NFTA_DATA_VALUE,
   NFTA_DATA_VERDICT,
   NFTA_LIST_ELEM,
   NFTA_SET_ELEM_DATA,
@@ -88,103 +87,6 @@ export class InvalidNftNameError extends Error {
 }
 
 const familyNumber = (family: NftFamily): number => (family === "ip" ? NFPROTO_IPV4 : NFPROTO_IPV6);
-
-const hostIsLittleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
-/**
- * An attribute header (u16 length, u16 type, host order) as one aligned 32-bit store; kept an
- * int32 (no `>>> 0`), which typed-array stores take on their fast path.
- */
-const attrWord = (type: number, len: number): number =>
-  hostIsLittleEndian ? (type << 16) | len : (len << 16) | type;
-
-const align4 = (n: number): number => (n + 3) & ~3;
-
-/** A buffer written front to back, always at 4-byte aligned attribute starts; grows by doubling. */
-class Writer {
-  bytes: Uint8Array;
-  view: DataView;
-  words: Int32Array;
-  at = 0;
-
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(align4(capacity));
-    this.view = new DataView(this.bytes.buffer);
-    this.words = new Int32Array(this.bytes.buffer);
-  }
-
-  reserve(n: number): void {
-    if (this.at + n <= this.bytes.length) return;
-    let size = this.bytes.length * 2;
-    while (size < this.at + n) size *= 2;
-    const bigger = new Uint8Array(size);
-    bigger.set(this.bytes.subarray(0, this.at));
-    this.bytes = bigger;
-    this.view = new DataView(bigger.buffer);
-    this.words = new Int32Array(bigger.buffer);
-  }
-
-  /** nlmsghdr and nfgenmsg; returns the message start for end(). */
-  header(type: number, flags: number, seq: number, family: number, resId: number): number {
-    const start = this.at;
-    const v = this.view;
-    v.setUint32(start, 0, true);
-    v.setUint16(start + 4, type, true);
-    v.setUint16(start + 6, flags, true);
-    v.setUint32(start + 8, seq, true);
-    v.setUint32(start + 12, 0, true);
-    this.bytes[start + 16] = family;
-    this.bytes[start + 17] = NFNETLINK_V0;
-    v.setUint16(start + 18, resId, false);
-    this.at = start + NLMSG_HDRLEN + NFGENMSG_LEN;
-    return start;
-  }
-
-  endMessage(start: number): void {
-    this.view.setUint32(start, this.at - start, true);
-  }
-
-  open(type: number): number {
-    const start = this.at;
-    this.view.setUint16(start + 2, type, true);
-    this.at = start + 4;
-    return start;
-  }
-
-  /** Sets the attribute's length and zeroes its padding to 4 bytes. */
-  close(start: number): void {
-    this.view.setUint16(start, this.at - start, true);
-    while (this.at & 3) this.bytes[this.at++] = 0;
-  }
-
-  /** An ASCII name, NUL-terminated (nla_strscpy users). */
-  cstring(type: number, s: string): void {
-    const a = this.open(type);
-    for (let i = 0; i < s.length; i++) this.bytes[this.at++] = s.charCodeAt(i);
-    this.bytes[this.at++] = 0;
-    this.close(a);
-  }
-
-  /**
-   * A fixed-size NFTA_DATA_VALUE nested in `outer`; returns where the value goes. Its padding
-   * bytes are left as they are: zero, since nothing is written past `at` except by an element
-   * that is then taken back (rewind zeroes it).
-   */
-  value(outer: number, length: number): number {
-    const a = this.at;
-    const i = a >> 2;
-    this.words[i] = attrWord(outer | NLA_F_NESTED, 8 + align4(length));
-    this.words[i + 1] = attrWord(NFTA_DATA_VALUE, 4 + length);
-    this.at = a + 8 + align4(length);
-    return a + 8;
-  }
-
-  /** Takes back what was written from `to` on, leaving those bytes zero again. */
-  rewind(to: number): void {
-    this.bytes.fill(0, to, this.at);
-    this.at = to;
-  }
-}
 
 const VERDICT_WORDS: Readonly<Record<string, number>> = {
   accept: NF_ACCEPT,
@@ -317,34 +219,31 @@ export function encodeElementBatch(
   return { bytes: w.bytes.subarray(0, w.at), messages, beginSeq: seq, endSeq, elements: total };
 }
 
-export interface Refusal {
-  /** The set whose message failed; undefined when the kernel refused the batch as a whole. */
-  readonly set: string | undefined;
-  readonly errno: number;
-}
-
-export interface BatchOutcome {
-  readonly refusals: readonly Refusal[];
-  /** Messages with no answer yet (each carries NLM_F_ACK, so each gets one). */
-  readonly unanswered: number;
-}
-
 /**
- * Which messages of `batch` the kernel's answers (NLMSG_ERROR: acknowledgement or errno) refused.
- * An error for BATCH_BEGIN or BATCH_END (a failed commit, no memory for the answers) concerns the
- * whole batch.
+ * `sets`' elements in groups of at most `elementsPerBatch` elements, in order, each group one
+ * batch (a set with more elements spans several); sets without elements are left out. None when
+ * there is no element at all.
  */
-export function batchOutcome(batch: ElementBatch, replies: readonly Reply[]): BatchOutcome {
-  const setOf = new Map<number, string>();
-  for (const m of batch.messages) setOf.set(m.seq, m.set);
-  const answered = new Set<number>();
-  const refusals: Refusal[] = [];
-  for (const r of replies) {
-    if (r.errno === undefined) continue;
-    const set = setOf.get(r.seq);
-    if (set !== undefined) answered.add(r.seq);
-    else if (r.seq !== batch.beginSeq && r.seq !== batch.endSeq) continue;
-    if (r.errno !== 0) refusals.push({ set, errno: r.errno });
+export function splitLoads(sets: readonly ElementLoad[], elementsPerBatch: number): ElementLoad[][] {
+  if (!Number.isInteger(elementsPerBatch) || elementsPerBatch < 1)
+    throw new RangeError(`elementsPerBatch must be a positive integer, not ${elementsPerBatch}`);
+  const batches: ElementLoad[][] = [];
+  let current: ElementLoad[] = [];
+  let room = elementsPerBatch;
+  for (const set of sets) {
+    for (let from = 0; from < set.elements.length; ) {
+      const to = Math.min(set.elements.length, from + room);
+      const whole = from === 0 && to === set.elements.length;
+      current.push(whole ? set : { ...set, elements: set.elements.slice(from, to) });
+      room -= to - from;
+      from = to;
+      if (room === 0) {
+        batches.push(current);
+        current = [];
+        room = elementsPerBatch;
+      }
+    }
   }
-  return { refusals, unanswered: batch.messages.length - answered.size };
+  if (current.length > 0) batches.push(current);
+  return batches;
 }

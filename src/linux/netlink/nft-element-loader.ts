@@ -1,39 +1,51 @@
 /**
- * Adds set and map elements to an existing nftables table over netlink, in one transaction: the
- * elements nft would otherwise parse from `elements = { … }` text, which is most of the time of a
- * large `nft -f`. The table and its (empty) sets come from nft; this sends only NEWSETELEM
- * messages, encoded by nft-element-batch.ts.
+ * Adds set and map elements to an existing nftables table over netlink: the elements nft would
+ * otherwise parse from `elements = { … }` text, which is most of the time of a large `nft -f`. The
+ * table and its (empty) sets come from nft; this sends only NEWSETELEM messages, encoded by
+ * nft-element-batch.ts, through nft-batch-socket.ts.
  *
- * The whole batch goes in one send(): the kernel handles a batch within that call, and aborts one
- * whose BATCH_END is not in the same buffer. Every message asks for an acknowledgement
- * (NETLINK_CAP_ACK keeps them short), so by the time send() returns every answer is queued and
- * the reads below only drain them; SO_RCVTIMEO still bounds them so a surprise can never hang.
+ * loadSetElements sends everything as one transaction (all or nothing). loadSetElementsInSteps
+ * splits it into transactions of at most 16,384 elements and lets the event loop run between them,
+ * so the agent's DNS and CNI answers never wait for more than one (~25 ms); a refusal then leaves
+ * the batches before it applied, which is why it is meant for a table no packet sees yet.
+ *
+ * Errors (nft-element-errors.ts): ElementSyntaxError when an element does not parse — thrown before
+ * anything is sent; NftElementsRefusedError when the kernel refused a batch; any other failure is
+ * an NftElementsUnavailableError ("netlink could not be used"), after which nft can load the same
+ * elements: NftSocketUnavailableError (no socket here, nor will there be), NetlinkBatchTooLargeError
+ * (the buffers could not be made large enough), or the base class (send failed, answers missing).
  */
-import { decodeReplies, type Reply } from "./codec.ts";
+import { batchOutcome } from "./nft-batch-outcome.ts";
+import { BatchSocket } from "./nft-batch-socket.ts";
 import {
-  EAGAIN,
-  EINTR,
-  MSG_DONTWAIT,
-  NETLINK_CAP_ACK,
-  NETLINK_NETFILTER,
-  SO_RCVBUFFORCE,
-  SO_RCVTIMEO,
-  SO_SNDBUFFORCE,
-  SOL_NETLINK,
-  SOL_SOCKET,
-} from "./nft-constants.ts";
-import {
-  batchOutcome,
+  type ElementBatch,
   type ElementLoad,
   encodeElementBatch,
+  InvalidNftNameError,
   type NftFamily,
-  type Refusal,
+  splitLoads,
 } from "./nft-element-batch.ts";
-import { type Libc, NetlinkError, openNetlinkSocket, requireLibc, strerror } from "./socket.ts";
+import {
+  type BatchPosition,
+  NftElementsRefusedError,
+  NftElementsUnavailableError,
+} from "./nft-element-errors.ts";
+
+export {
+  NetlinkBatchTooLargeError,
+  NftElementsRefusedError,
+  NftElementsUnavailableError,
+  NftSocketUnavailableError,
+} from "./nft-element-errors.ts";
 
 export interface LoadOptions {
   /** The namespace whose nftables to change (a /run/netns path); our own when absent. */
   readonly netnsPath?: string;
+}
+
+export interface StepOptions extends LoadOptions {
+  /** Elements per transaction, at most (default 16,384: about 25 ms of encoding and kernel work). */
+  readonly elementsPerBatch?: number;
 }
 
 export interface LoadResult {
@@ -45,45 +57,50 @@ export interface LoadResult {
   readonly kernelMs: number;
 }
 
-/** The kernel refused the batch: nothing of it was applied. */
-export class NftElementsRefusedError extends Error {
-  override readonly name = "NftElementsRefusedError";
-  constructor(
-    readonly family: NftFamily,
-    readonly table: string,
-    readonly refusals: readonly Refusal[],
-  ) {
-    const seen = new Set<string>();
-    const parts: string[] = [];
-    for (const r of refusals) {
-      const part =
-        r.set === undefined
-          ? `the element batch for ${family} ${table}: ${strerror(r.errno)}`
-          : `set ${r.set} of ${family} ${table}: ${strerror(r.errno)}`;
-      if (!seen.has(part)) parts.push(part);
-      seen.add(part);
-    }
-    super(`Kernel refused elements (nothing applied): ${parts.join("; ")}`);
+export interface StepResult extends LoadResult {
+  readonly batches: number;
+  /** The longest the thread was held at once: one batch's encoding, or its send and answers. */
+  readonly longestStepMs: number;
+}
+
+export const DEFAULT_ELEMENTS_PER_BATCH = 16_384;
+
+/** Answers to one batch: its messages', and room for BATCH_BEGIN's and BATCH_END's errors. */
+const answersOf = (batch: ElementBatch): number => batch.messages.length + 2;
+
+function encode(family: NftFamily, table: string, sets: readonly ElementLoad[], seq: number): ElementBatch {
+  try {
+    return encodeElementBatch(family, table, sets, seq);
+  } catch (e) {
+    // A name the encoder will not send: nft may still take it (and says so if not).
+    if (e instanceof InvalidNftNameError) throw new NftElementsUnavailableError(e.message, { cause: e });
+    throw e;
   }
 }
 
-/** A bound on waiting for answers that are, in practice, already queued. */
-const ANSWER_TIMEOUT_S = 10;
-
-/** An int socket option's value, in host byte order. */
-function intOption(value: number): Uint8Array {
-  return new Uint8Array(Int32Array.of(value).buffer);
-}
-
-function setOption(
-  lib: Libc,
-  fd: number,
-  level: number,
-  name: number,
-  value: Uint8Array,
-  what: string,
+/**
+ * Sends batch `k` (1-based) of `of`; throws NftElementsRefusedError when the kernel refused any of
+ * it, NftElementsUnavailableError when it could not be sent or its outcome is unknown.
+ */
+function sendBatch(
+  socket: BatchSocket,
+  family: NftFamily,
+  table: string,
+  batch: ElementBatch,
+  position: BatchPosition | undefined,
 ): void {
-  if (lib.setsockopt(fd, level, name, value) !== 0) throw new NetlinkError(lib.errno(), what);
+  // A failure of batch k > 1 leaves the batches before it applied: its message says so.
+  const where =
+    position === undefined
+      ? `the element batch for ${family} ${table}`
+      : `element batch ${position.batch} of ${position.of} for ${family} ${table}` +
+        (position.batch === 1
+          ? ""
+          : ` (${position.batch === 2 ? "batch 1" : `batches 1-${position.batch - 1}`} applied before it)`);
+  const replies = socket.exchange(batch, where);
+  const outcome = batchOutcome(batch, replies);
+  if (outcome.refusals.length > 0)
+    throw new NftElementsRefusedError(family, table, outcome.refusals, position);
 }
 
 /**
@@ -91,6 +108,7 @@ function setOption(
  * all of them or, when the kernel refuses any message, none — then NftElementsRefusedError names
  * each refused set and the kernel's reason. An element that does not parse throws
  * ElementSyntaxError before anything is sent. No elements at all: nothing is opened or sent.
+ * Blocks the thread for the whole load (about 250 ms per 100,000 elements).
  */
 export function loadSetElements(
   family: NftFamily,
@@ -99,83 +117,83 @@ export function loadSetElements(
   options: LoadOptions = {},
 ): LoadResult {
   const t0 = performance.now();
-  const batch = encodeElementBatch(family, table, sets, 1);
+  const batch = encode(family, table, sets, 1);
   const encodeMs = performance.now() - t0;
-  const result = {
-    elements: batch.elements,
-    messages: batch.messages.length,
-    bytes: batch.bytes.length,
-    encodeMs,
-  };
-  if (batch.messages.length === 0) return { ...result, kernelMs: 0 };
+  const result = { elements: batch.elements, messages: batch.messages.length, bytes: batch.bytes.length };
+  if (batch.messages.length === 0) return { ...result, encodeMs, kernelMs: 0 };
   const where = `the element batch for ${family} ${table}`;
-  const lib = requireLibc();
-  const fd = openNetlinkSocket(lib, NETLINK_NETFILTER, options.netnsPath);
+  const socket = BatchSocket.open(options.netnsPath, where);
   try {
-    // The whole batch must fit the socket's send buffer; the answers (one small skb per message)
-    // the receive buffer, or the kernel drops them and the outcome is unknown.
-    setOption(
-      lib,
-      fd,
-      SOL_SOCKET,
-      SO_SNDBUFFORCE,
-      intOption(batch.bytes.length + 65536),
-      `${where}: SO_SNDBUFFORCE`,
-    );
-    const rcvbuf = Math.max(1 << 20, (batch.messages.length + 2) * 4096);
-    setOption(lib, fd, SOL_SOCKET, SO_RCVBUFFORCE, intOption(rcvbuf), `${where}: SO_RCVBUFFORCE`);
-    setOption(lib, fd, SOL_NETLINK, NETLINK_CAP_ACK, intOption(1), `${where}: NETLINK_CAP_ACK`);
-    // struct timeval { tv_sec, tv_usec } of two longs (64-bit Linux).
-    const timeval = new Uint8Array(BigInt64Array.of(BigInt(ANSWER_TIMEOUT_S), 0n).buffer);
-    setOption(lib, fd, SOL_SOCKET, SO_RCVTIMEO, timeval, `${where}: SO_RCVTIMEO`);
-
+    socket.fit(batch.bytes.length, answersOf(batch), where);
     const t1 = performance.now();
-    const sent = lib.send(fd, batch.bytes, batch.bytes.length, 0);
-    if (sent !== batch.bytes.length) throw new NetlinkError(lib.errno(), `Sending ${where}`);
-    const replies = readAnswers(lib, fd, batch.beginSeq, batch.endSeq, where);
-    const kernelMs = performance.now() - t1;
-
-    const outcome = batchOutcome(batch, replies);
-    if (outcome.refusals.length > 0) throw new NftElementsRefusedError(family, table, outcome.refusals);
-    if (outcome.unanswered > 0)
-      throw new Error(
-        `${where}: the kernel answered ${batch.messages.length - outcome.unanswered} of ${batch.messages.length} messages; whether it applied them is unknown`,
-      );
-    return { ...result, kernelMs };
+    sendBatch(socket, family, table, batch, undefined);
+    return { ...result, encodeMs, kernelMs: performance.now() - t1 };
   } finally {
-    lib.close(fd);
+    socket.close();
   }
 }
 
+/** Lets the event loop run (timers, I/O callbacks) before going on. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
- * Reads answers until every message between `beginSeq` and `endSeq` has one or the batch as a
- * whole was refused, then whatever else is queued (a failed commit is answered apart).
+ * The same elements as loadSetElements, in transactions of at most `elementsPerBatch` elements (a
+ * set may span several), yielding to the event loop between any two steps of work, so none holds
+ * the thread for more than one batch. Every batch is encoded before the first is sent, so an element
+ * that does not parse still throws ElementSyntaxError with nothing sent. When the kernel refuses
+ * batch k, NftElementsRefusedError says batches 1..k-1 were applied: load into a table that can be
+ * dropped. `sets` must not change until the promise settles.
  */
-function readAnswers(lib: Libc, fd: number, beginSeq: number, endSeq: number, where: string): Reply[] {
-  const buf = new Uint8Array(1 << 18);
-  const replies: Reply[] = [];
-  const expected = endSeq - beginSeq - 1;
-  let answered = 0;
-  let batchRefused = false;
-  let wait = true;
-  for (;;) {
-    const n = lib.recv(fd, buf, buf.length, wait ? 0 : MSG_DONTWAIT);
-    if (n < 0) {
-      const errno = lib.errno();
-      if (errno === EINTR) continue;
-      if (errno === EAGAIN && !wait) return replies;
-      if (errno === EAGAIN)
-        throw new Error(
-          `${where}: no answer from the kernel to ${expected - answered} of ${expected} messages within ${ANSWER_TIMEOUT_S} s; whether it applied them is unknown`,
-        );
-      throw new NetlinkError(errno, `Reading the kernel's answers to ${where} (outcome unknown)`);
-    }
-    for (const r of decodeReplies(buf.slice(0, n))) {
-      if (r.errno === undefined) continue;
-      replies.push(r);
-      if (r.seq > beginSeq && r.seq < endSeq) answered++;
-      else if (r.seq === beginSeq || r.seq === endSeq) batchRefused = true;
-    }
-    if (answered >= expected || batchRefused) wait = false;
+export async function loadSetElementsInSteps(
+  family: NftFamily,
+  table: string,
+  sets: readonly ElementLoad[],
+  options: StepOptions = {},
+): Promise<StepResult> {
+  const groups = splitLoads(sets, options.elementsPerBatch ?? DEFAULT_ELEMENTS_PER_BATCH);
+  if (groups.length === 0)
+    return { ...loadSetElements(family, table, [], options), batches: 0, longestStepMs: 0 };
+  const batches: ElementBatch[] = [];
+  let encodeMs = 0;
+  let longestStepMs = 0;
+  let seq = 1;
+  for (const group of groups) {
+    if (batches.length > 0) await yieldToEventLoop();
+    const t0 = performance.now();
+    const batch = encode(family, table, group, seq);
+    const ms = performance.now() - t0;
+    encodeMs += ms;
+    longestStepMs = Math.max(longestStepMs, ms);
+    batches.push(batch);
+    seq = batch.endSeq + 1;
   }
+  const where = `the element batches for ${family} ${table}`;
+  const socket = BatchSocket.open(options.netnsPath, where);
+  let kernelMs = 0;
+  try {
+    socket.fit(
+      Math.max(...batches.map((b) => b.bytes.length)),
+      Math.max(...batches.map(answersOf)),
+      `the largest of ${where}`,
+    );
+    for (const [i, batch] of batches.entries()) {
+      await yieldToEventLoop();
+      const t1 = performance.now();
+      sendBatch(socket, family, table, batch, { batch: i + 1, of: batches.length });
+      const ms = performance.now() - t1;
+      kernelMs += ms;
+      longestStepMs = Math.max(longestStepMs, ms);
+    }
+  } finally {
+    socket.close();
+  }
+  return {
+    elements: batches.reduce((n, b) => n + b.elements, 0),
+    messages: batches.reduce((n, b) => n + b.messages.length, 0),
+    bytes: batches.reduce((n, b) => n + b.bytes.length, 0),
+    encodeMs,
+    kernelMs,
+    batches: batches.length,
+    longestStepMs,
+  };
 }

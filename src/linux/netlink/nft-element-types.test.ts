@@ -235,38 +235,6 @@ describe("writeValue", () => {
     expect(keyBytes("inet_proto", "udp")).toEqual([17]);
   });
 
-  test("IPv6 addresses in every RFC 4291 form", () => {
-    const v6 = (t: string) => keyBytes("ipv6_addr", t);
-    const hex = (t: string) => {
-      const b = v6(t);
-      return typeof b === "string" ? b : b.map((x) => x.toString(16).padStart(2, "0")).join("");
-    };
-    expect(hex("fd00:10:96::a")).toBe("fd00001000960000000000000000000a");
-    expect(hex("::")).toBe("0".repeat(32));
-    expect(hex("::1")).toBe(`${"0".repeat(30)}01`);
-    expect(hex("2001:db8::")).toBe(`20010db8${"0".repeat(24)}`);
-    expect(hex("1:2:3:4:5:6:7:8")).toBe("00010002000300040005000600070008");
-    expect(hex("1:2:3:4:5:6:7::")).toBe("00010002000300040005000600070000");
-    expect(hex("FD00:10:244:1::5")).toBe("fd000010024400010000000000000005");
-    expect(hex("::ffff:192.0.2.1")).toBe("00000000000000000000ffffc0000201");
-    expect(hex("64:ff9b::1:2:3.4.5.6")).toBe("0064ff9b000000000001000203040506");
-    for (const bad of [
-      "1::2::3",
-      "12345::",
-      ":1",
-      "1:",
-      "1:2:3:4:5:6:7:8:9",
-      "1:2:3:4:5:6:7:8::",
-      "1:2:3:4:5:6:7",
-      "g::1",
-      "",
-      "::1.2.3",
-      "1:2:3:4:5:6:7:1.2.3.4",
-      "10.0.0.1",
-    ])
-      expect(v6(bad)).toBe(`"${bad}" is not an IPv6 address`);
-  });
-
   test("values that do not parse say which field and why", () => {
     const k = "ipv4_addr . inet_proto . inet_service";
     expect(keyBytes(k, "10.96.0.256 . tcp . 80")).toBe('"10.96.0.256" is not an IPv4 address');

@@ -2,7 +2,7 @@
  * An rtnetlink socket through libc (bun:ffi): the kernel calls `ip` would make, without starting
  * `ip`. A socket stays bound to the network namespace it was created in, so a socket for a pod's
  * namespace is made by entering it for the socket() call only and returning at once. The libc
- * binding and that namespace dance are shared with the nf_tables loader (nft-element-loader.ts).
+ * binding and that namespace dance are shared with the nf_tables loader (nft-batch-socket.ts).
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { Attr, Reply } from "./codec.ts";
@@ -20,6 +20,8 @@ import {
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   setsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
+  /** Fills `value` (its length is the room given); 0 or -1 as libc. */
+  getsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   close(fd: number): number;
@@ -39,6 +41,7 @@ function loadLibc(): Libc | null {
     const lib = ffi.dlopen("libc.so.6", {
       socket: { args: [T.i32, T.i32, T.i32], returns: T.i32 },
       setsockopt: { args: [T.i32, T.i32, T.i32, T.ptr, T.u32], returns: T.i32 },
+      getsockopt: { args: [T.i32, T.i32, T.i32, T.ptr, T.ptr], returns: T.i32 },
       send: { args: [T.i32, T.ptr, T.u64, T.i32], returns: T.i64 },
       recv: { args: [T.i32, T.ptr, T.u64, T.i32], returns: T.i64 },
       close: { args: [T.i32], returns: T.i32 },
@@ -49,6 +52,10 @@ function loadLibc(): Libc | null {
     libc = {
       socket: (d, t, p) => s.socket(d, t, p),
       setsockopt: (fd, level, name, value) => s.setsockopt(fd, level, name, ffi.ptr(value), value.length),
+      getsockopt: (fd, level, name, value) => {
+        const length = Uint32Array.of(value.length); // socklen_t, in and out
+        return s.getsockopt(fd, level, name, ffi.ptr(value), ffi.ptr(length));
+      },
       send: (fd, buf, len, flags) => Number(s.send(fd, ffi.ptr(buf), len, flags)),
       recv: (fd, buf, len, flags) => Number(s.recv(fd, ffi.ptr(buf), len, flags)),
       close: (fd) => s.close(fd),
