@@ -12,7 +12,9 @@ import { copyFileSync } from "node:fs";
 import { errorText } from "../../src/base/error-text.ts";
 import { pollUntil } from "../../src/base/poll-until.ts";
 import { run, runSync } from "../../src/linux/exec.ts";
-import { inNetns } from "../../src/linux/netns.ts";
+import { inNetns, netnsPath } from "../../src/linux/netns.ts";
+import { liveProxyTableName } from "../../src/linux/nft-facts.ts";
+import { isTableGone, onLiveTable } from "../../src/linux/on-live-table.ts";
 import { metricValue } from "../../testkit/prometheus-text.ts";
 import { BenchAgent } from "../cluster/bench-agent.ts";
 import { type ProcessMemory, processMemory } from "../dns/proc-status.ts";
@@ -55,13 +57,21 @@ function hasProxyFlag(podnet: string): string | undefined {
   return undefined;
 }
 
-/** True once `netns`'s table has `clusterIP` and the proxy's gauges count everything written. */
+/** True once `netns`'s live table has `clusterIP` and the proxy's gauges count everything written. */
 async function tableHolds(netns: string, clusterIP: string, services: number, endpoints: number) {
-  const element = await run(
-    inNetns(netns, ["nft", "get", "element", "ip", "podnet", "cluster-ips", `{ ${clusterIP} }`]),
-    { timeoutMs: 30_000 },
+  // The live table (with base chains) under either of its names: any full sync during the run
+  // (a refused partial, a relist) builds the next one under the other name and swaps.
+  const element = await onLiveTable(
+    () => liveProxyTableName("ip", { netnsPath: netnsPath(netns) }),
+    async (table) =>
+      table === undefined
+        ? undefined
+        : run(inNetns(netns, ["nft", "get", "element", "ip", table, "cluster-ips", `{ ${clusterIP} }`]), {
+            timeoutMs: 30_000,
+          }),
+    (r) => r !== undefined && r.code !== 0 && isTableGone(r.stderr),
   );
-  if (element.code !== 0) return false;
+  if (element === undefined || element.code !== 0) return false;
   const metrics = await run(
     inNetns(netns, ["curl", "-s", "--max-time", "3", "http://127.0.0.1:9464/metrics"]),
     { timeoutMs: 5000 },

@@ -1,7 +1,8 @@
 /**
  * What this node answers to a diagnosis request (cluster/diagnosis-protocol.ts NodeFacts): its
  * links, routes, neighbours, VXLAN forwarding entries, the sysctls that decide forwarding, the
- * proxy's live nft tables (`ip podnet` or `ip podnet-b`, and the IPv6 one tagged "ip6"), the
+ * proxy's live nft tables (`ip podnet` or `ip podnet-b`, whichever has base chains, and the IPv6
+ * one tagged "ip6"; one without base chains only listed, linux/nft-facts.ts readProxyTable), the
  * plugin's pod rows checked against what is really inside each pod's namespace, allocations and
  * recent releases, conntrack entries naming the request's addresses, and the FIB lookups the
  * request asks for. Every part is read on its own: one that fails is named in `errors` and the

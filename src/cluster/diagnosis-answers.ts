@@ -7,7 +7,7 @@
  * field and the reason ("node X answered malformed facts: FIELD REASON"), never half-read.
  */
 import { namespaceProblem, podNameProblem } from "../k8s/names.ts";
-import { PROXY_TABLE_NAMES } from "../linux/nft-table-family.ts";
+import { isLiveTableText } from "../linux/nft-table-family.ts";
 import { checkBgpFact } from "./diagnosis-bgp-answer.ts";
 import { Checker, type Json } from "./diagnosis-checker.ts";
 import { checkKeyNode } from "./diagnosis-keys.ts";
@@ -124,14 +124,17 @@ function nftFamily(c: Checker, v: unknown, field: string): void {
   c.optional(v, (x) => c.oneOf(x, field, ["ip6"] as const));
 }
 
-/** The proxy's live tables an agent may name ("ip podnet-b"): they go into printed commands. */
-const LIVE_TABLES = (["ip", "ip6"] as const).flatMap((f) => PROXY_TABLE_NAMES.map((n) => `${f} ${n}`));
-
 function checkNft(c: Checker, value: unknown): void {
   const nft = c.object(value, "nft");
   c.strings(nft.tables, "nft.tables");
-  // Absent from agents before the table alternated between two names.
-  c.optional(nft.liveTables, (v) => each(c, v, "nft.liveTables", (x, at) => c.oneOf(x, at, LIVE_TABLES)));
+  // The proxy's live tables ("ip podnet-b"), which go into printed commands; absent from agents
+  // before the table alternated between two names.
+  c.optional(nft.liveTables, (v) =>
+    each(c, v, "nft.liveTables", (x, at) => {
+      if (typeof x !== "string" || !isLiveTableText(x))
+        throw c.fail(at, `must be one of ip|ip6 podnet|podnet-b, not ${JSON.stringify(x)}`);
+    }),
+  );
   c.objects(nft.sets, "nft.sets", (o, at) => {
     token(c, o.name, `${at}.name`);
     nftFamily(c, o.family, `${at}.family`);

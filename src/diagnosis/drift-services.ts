@@ -8,8 +8,9 @@
  * ClusterIP and IPv4 endpoints, `ip6 podnet` the IPv6 ones; a Service without a ClusterIP of a
  * family has no NodePort in that family's table either. The agents report `ip6 podnet` when the
  * node holds an IPv6 block, its sets and chains tagged `family: "ip6"`. Each table is live under
- * `podnet` or `podnet-b` (linux/nft-table-family.ts): the agents read the live one and name it,
- * and the commands shown name it too.
+ * `podnet` or `podnet-b` (linux/nft-table-family.ts): the agents read the live one (with base
+ * chains) and name it, and the commands shown name it too. A table listed without base chains
+ * sees no packet: the node has no live table, and drift says that one was cut short.
  */
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { canonicalIP, type Family, sameIP } from "../ipnet/address.ts";
@@ -18,10 +19,13 @@ import type { Service, ServicePort } from "../k8s/service-model.ts";
 import type { NftChainFact, NftSetFact } from "../linux/kernel-facts.ts";
 import {
   isOfTable,
+  nftFamilyWord,
   PROXY_TABLE_NAMES,
   proxyTableName,
   proxyTableOf,
   reportedProxyTable,
+  unhookedProxyTables,
+  unhookedTablesText,
 } from "../linux/nft-table-family.ts";
 import { NAMES, nodePortEndpointsMap, type Proto, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ClusterSnapshot, ServiceView } from "./cluster-snapshot.ts";
@@ -253,17 +257,21 @@ export function serviceDrift(snapshot: ClusterSnapshot, facts: NodeFacts): Drift
   for (const family of expectedProxyFamilies(facts)) {
     if (reportedProxyTable(facts.nft, family) === undefined) {
       const table = proxyTableName(family);
-      const either = `${table} (nor ${proxyTableName(family, PROXY_TABLE_NAMES[1])})`;
+      const unhooked = unhookedProxyTables(facts.nft, family);
+      const why =
+        unhooked.length > 0
+          ? `has no live nft table: ${unhookedTablesText(unhooked)}`
+          : `has no nft table ${table} (nor ${proxyTableName(family, PROXY_TABLE_NAMES[1])})`;
       drift.push({
         node: facts.node,
         kind: "nft-table-missing",
         subject: table,
         problem:
           family === 4
-            ? `has no nft table ${either}: no Service works from or through it`
-            : `has no nft table ${either}: no IPv6 Service address works from or through it`,
-        evidence: `tables: ${facts.nft.tables.join(", ") || "none"}`,
-        command: "nft list tables",
+            ? `${why}: no Service works from or through it`
+            : `${why}: no IPv6 Service address works from or through it`,
+        evidence: `tables: ${facts.nft.tables.join(", ") || "none"}${unhooked.length > 0 ? `; live: ${facts.nft.liveTables?.join(", ") || "none"}` : ""}`,
+        command: unhooked.length > 0 ? `nft list chains ${nftFamilyWord(family)}` : "nft list tables",
       });
       continue;
     }

@@ -7,7 +7,12 @@
 import type { NodeFacts } from "../cluster/diagnosis-protocol.ts";
 import { parseIP, sameIP } from "../ipnet/address.ts";
 import { containsIP } from "../ipnet/prefix.ts";
-import { proxyTableOf, reportedProxyTable } from "../linux/nft-table-family.ts";
+import {
+  proxyTableOf,
+  reportedProxyTable,
+  unhookedProxyTables,
+  unhookedTablesText,
+} from "../linux/nft-table-family.ts";
 import { NAMES } from "../proxy/nft-names.ts";
 import { ifnameWord } from "./command-words.ts";
 import { nodeIPStatus, uplinkAddresses } from "./drift-node.ts";
@@ -85,7 +90,9 @@ function egressOn(f: NodeFacts, ip: string): EgressDecision {
       masquerade: false,
       reason: !expectedProxyFamilies(f).includes(family)
         ? `the node has no IPv6 block, so its pods have no IPv6 address to send from`
-        : `no ${table} table: pods' traffic leaves unmasqueraded`,
+        : unhookedProxyTables(f.nft, family).length > 0
+          ? `${unhookedTablesText(unhookedProxyTables(f.nft, family))}: pods' traffic leaves unmasqueraded`
+          : `no ${table} table: pods' traffic leaves unmasqueraded`,
     };
   }
   const listed = (nftSet(f, NAMES.noMasquerade, family)?.elements ?? [])

@@ -9,7 +9,12 @@ import { serviceIPBands } from "../ipam/service-ip-allocator.ts";
 import { parseIP, sameIP } from "../ipnet/address.ts";
 import { rangeContains } from "../ipnet/range.ts";
 import type { Endpoint, Service, ServicePort } from "../k8s/service-model.ts";
-import { proxyTableOf } from "../linux/nft-table-family.ts";
+import {
+  nftFamilyWord,
+  proxyTableOf,
+  unhookedProxyTables,
+  unhookedTablesText,
+} from "../linux/nft-table-family.ts";
 import { NAMES, nodePortEndpointsMap, serviceEndpointsMap } from "../proxy/nft-names.ts";
 import type { ServiceView } from "./cluster-snapshot.ts";
 import { endpointText, mapEndpoints, nftSet, protoOf, reportsProxyTable, setHas } from "./drift-services.ts";
@@ -57,12 +62,15 @@ function clusterIPChecks(ctx: ExplainContext, view: ServiceView, f: NodeFacts): 
   const family = familyOf(ip);
   const table = proxyTableOf(f.nft, family);
   if (!reportsProxyTable(f, family)) {
+    const unhooked = unhookedProxyTables(f.nft, family);
     checks.push({
       node: f.node,
       ok: false,
-      what: `proxy table ${table} present`,
-      evidence: `tables: ${f.nft.tables.join(", ") || "none"}`,
-      command: "nft list tables",
+      what:
+        unhooked.length > 0 ? `proxy table ${table} live (with base chains)` : `proxy table ${table} present`,
+      evidence:
+        unhooked.length > 0 ? unhookedTablesText(unhooked) : `tables: ${f.nft.tables.join(", ") || "none"}`,
+      command: unhooked.length > 0 ? `nft list chains ${nftFamilyWord(family)}` : "nft list tables",
     });
     return checks;
   }

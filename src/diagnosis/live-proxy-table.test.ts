@@ -104,6 +104,44 @@ describe("drift against the live table under podnet-b", () => {
     expect(drift[0]?.problem).toContain("has no nft table ip podnet (nor ip podnet-b)");
   });
 
+  test("a table listed without base chains is no live table: said so, not taken for missing Services", () => {
+    // node2's agent was killed during its first full sync: ip podnet is there, unhooked, and its
+    // sets are not reported (they would miss most Services and endpoints).
+    const facts = LAB_FACTS.map((f) =>
+      f.node === "node2" ? { ...f, nft: { tables: ["ip podnet"], liveTables: [], sets: [], chains: [] } } : f,
+    );
+    const drift = findDrift(LAB_SNAPSHOT, facts);
+    expect(drift.map((d) => [d.node, d.kind, d.subject])).toEqual([
+      ["node2", "nft-table-missing", "ip podnet"],
+    ]);
+    expect(drift[0]?.problem).toBe(
+      "has no live nft table: ip podnet exists but has no base chains (a full sync was cut short, or is still building it; the agent replaces it at its next sync): no Service works from or through it",
+    );
+    expect(drift[0]?.evidence).toBe("tables: ip podnet; live: none");
+    expect(drift[0]?.command).toBe("nft list chains ip");
+    const e = explainAddress(LAB_SNAPSHOT, facts, parseExplainQuery(ECHO_IP), LAB_NOW, []);
+    const node2 = e.checks.filter((c) => c.node === "node2" && !c.ok);
+    expect(node2.map((c) => [c.what, c.evidence])).toEqual([
+      [
+        "proxy table ip podnet live (with base chains)",
+        "ip podnet exists but has no base chains (a full sync was cut short, or is still building it; the agent replaces it at its next sync)",
+      ],
+    ]);
+    const egress = explainAddress(
+      LAB_SNAPSHOT,
+      facts,
+      parseExplainQuery("203.0.113.100"),
+      LAB_NOW,
+      [],
+    ).egress;
+    expect(egress?.find((g) => g.node === "node2")).toEqual({
+      node: "node2",
+      masquerade: false,
+      reason:
+        "ip podnet exists but has no base chains (a full sync was cut short, or is still building it; the agent replaces it at its next sync): pods' traffic leaves unmasqueraded",
+    });
+  });
+
   test("IPv6 live under ip6 podnet-b, IPv4 under ip podnet: each drift names its own table", () => {
     const facts = DUAL_FACTS.map((f) => onPodnetB(f, true, ["ip6"]));
     expect(facts[0]?.nft.liveTables).toEqual(["ip podnet", "ip6 podnet-b"]);

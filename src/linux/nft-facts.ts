@@ -2,13 +2,22 @@
  * podnet's nftables table as data: its sets and maps with their elements (the Service IPs, the
  * endpoints each one DNATs to) and its chains' rules as text, for explain's "the nft maps agree
  * with the datastore" and trace's "which rule fired". Also which podnet tables exist at all, and
- * which of the proxy's two names (nft-table-family.ts) is the live table of a family.
+ * which of the proxy's two names (nft-table-family.ts) is the live table of a family: both from
+ * one `nft list chains` (nft-chain-list.ts), 20 ms where `nft list tables` takes 2 s at 10,000
+ * Services.
  */
 import type { NftFacts, NftSetFact } from "./kernel-facts.ts";
 import { isRecord, KernelOutputError, type NetnsOption, parseToolJson, runRead } from "./kernel-read.ts";
-import { liveProxyTable, proxyTablesInChainList } from "./nft-chain-list.ts";
+import {
+  type ListedTable,
+  type NftRunner,
+  proxyTablesOf,
+  readProxyTables,
+  readTables,
+} from "./nft-chain-list.ts";
 import { ruleText, withoutCounterValues } from "./nft-rule-text.ts";
 import { isProxyTableName, type ProxyTableName } from "./nft-table-family.ts";
+import { isTableGone, onLiveTable } from "./on-live-table.ts";
 
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
@@ -101,25 +110,16 @@ export function parseNftTableText(text: string): { name: string; rules: string[]
   return chains;
 }
 
-/** Pure: "family name" of every podnet table (podnet, podnet-b, podnet-trace-…) in `nft -j list tables`. */
-export function podnetTablesOf(json: string): string[] {
-  const doc = parseToolJson("nft -j list tables", json, { nftables: [] });
-  if (!isRecord(doc) || !Array.isArray(doc.nftables))
-    throw new KernelOutputError("nft -j list tables", 'no "nftables" array');
-  const out: string[] = [];
-  for (const o of doc.nftables) {
-    if (!isRecord(o) || !isRecord(o.table)) continue;
-    const name = String(o.table.name);
-    if (isProxyTableName(name) || name.startsWith("podnet-trace-"))
-      out.push(`${String(o.table.family)} ${name}`);
-  }
-  return out;
+/** Pure: "family name" of every podnet table (podnet, podnet-b, podnet-trace-…) of a chain listing. */
+export function podnetTablesOf(tables: readonly ListedTable[]): string[] {
+  return tables
+    .filter((t) => isProxyTableName(t.name) || t.name.startsWith("podnet-trace-"))
+    .map((t) => `${t.family} ${t.name}`);
 }
 
-/** `nft -j list tables`, podnet's only. */
-export async function listPodnetTables(options: NetnsOption = {}): Promise<string[]> {
-  const r = await runRead(options, ["nft", "-j", "list", "tables"]);
-  return podnetTablesOf(r.stdout);
+/** nft in the namespace of `options`, as an NftRunner (a failure throws CommandError). */
+export function nftReader(options: NetnsOption = {}): NftRunner {
+  return async (args) => (await runRead(options, ["nft", ...args])).stdout;
 }
 
 /** One table's sets and chains (an absent table has none) and which podnet tables exist. */
@@ -130,47 +130,76 @@ export async function readNftTable(
 ): Promise<NftFacts> {
   if (!TABLE_NAME.test(name)) throw new InvalidNftTableError(name, "letters, digits, _ and - only");
   const [tables, listing] = await Promise.all([
-    listPodnetTables(options),
-    runRead(options, ["nft", "-j", "list", "table", family, name], (_c, stderr) =>
-      /No such file or directory/.test(stderr),
-    ),
+    readTables(nftReader(options)),
+    nftAnswer(options)(["-j", "list", "table", family, name]),
   ]);
-  if (listing.code !== 0) return { tables, sets: [], chains: [] };
-  return { tables, ...parseNftTableJson(listing.stdout) };
+  if (listing.code !== 0) return { tables: podnetTablesOf(tables), sets: [], chains: [] };
+  return { tables: podnetTablesOf(tables), ...parseNftTableJson(listing.stdout) };
 }
 
 /**
- * The name of the proxy's live table of `family` ("podnet-b"), or undefined when neither name
- * exists: the hooked one, else the one there (nft-chain-list.ts). `nft list chains` stays cheap at
- * any table size, where listing tables reads every set element first.
+ * The name of the proxy's live table of `family` ("podnet-b"): the one with base chains, or
+ * undefined when neither name has them (nft-chain-list.ts).
  */
 export async function liveProxyTableName(
   family: "ip" | "ip6",
   options: NetnsOption = {},
 ): Promise<ProxyTableName | undefined> {
-  const r = await runRead(options, ["nft", "list", "chains", family]);
-  const live = liveProxyTable(proxyTablesInChainList(r.stdout));
+  const live = (await readProxyTables(family, nftReader(options))).hooked[0];
   return live !== undefined && isProxyTableName(live) ? live : undefined;
 }
 
+export class ProxyTableGoneError extends Error {
+  override readonly name = "ProxyTableGoneError";
+  constructor(readonly table: string) {
+    super(
+      `Cannot read nft table ${table}: it was deleted between finding it live and listing it, twice in a row (two full syncs, or someone deleting it)`,
+    );
+  }
+}
+
+/** nft's answer to `nft ARGS…`: a table not there is an answer (exit 1, ENOENT), other failures throw. */
+export type NftAnswer = (
+  args: readonly string[],
+) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** nft in the namespace of `options` as an NftAnswer. */
+function nftAnswer(options: NetnsOption): NftAnswer {
+  return (args) => runRead(options, ["nft", ...args], (_c, stderr) => isTableGone(stderr));
+}
+
 /**
- * The proxy's live table of `family`: its sets and chains, the podnet tables present, and
- * `liveTables` naming it (none when neither name exists). A swap between finding the live table
- * and listing it deletes the one found: then it is found again, once.
+ * The proxy's live table of `family` (the one with base chains): its sets and chains, the podnet
+ * tables present (of every family, also those without chains), and `liveTables` naming it; none
+ * when no table of the family is hooked, though one may be listed in `tables` (a full sync cut
+ * short). One `nft list chains` gives both the tables and the hooked one. A swap between finding
+ * the live table and listing it deletes the one found: then it is found again, once; gone again,
+ * ProxyTableGoneError.
  */
 export async function readProxyTable(family: "ip" | "ip6", options: NetnsOption = {}): Promise<NftFacts> {
-  for (let attempt = 0; ; attempt++) {
-    const live = await liveProxyTableName(family, options);
-    const [tables, listing] = await Promise.all([
-      listPodnetTables(options),
-      live === undefined
-        ? undefined
-        : runRead(options, ["nft", "-j", "list", "table", family, live], (_c, stderr) =>
-            /No such file or directory/.test(stderr),
-          ),
-    ]);
-    if (live !== undefined && listing?.code === 0)
+  return proxyTableFacts(family, nftAnswer(options));
+}
+
+/** readProxyTable with nft run by `nft` (a namespace's, a test's). */
+export async function proxyTableFacts(family: "ip" | "ip6", nft: NftAnswer): Promise<NftFacts> {
+  const runNft: NftRunner = async (args) => {
+    const r = await nft(args);
+    if (r.code !== 0)
+      throw new KernelOutputError(`nft ${args.join(" ")}`, r.stderr.trim() || `exit ${r.code}`);
+    return r.stdout;
+  };
+  const facts = await onLiveTable(
+    () => readTables(runNft),
+    async (listed): Promise<NftFacts | { readonly gone: string }> => {
+      const tables = podnetTablesOf(listed);
+      const live = proxyTablesOf(listed, family).hooked[0];
+      if (live === undefined) return { tables, liveTables: [], sets: [], chains: [] };
+      const listing = await nft(["-j", "list", "table", family, live]);
+      if (listing.code !== 0) return { gone: `${family} ${live}` };
       return { tables, liveTables: [`${family} ${live}`], ...parseNftTableJson(listing.stdout) };
-    if (live === undefined || attempt > 0) return { tables, liveTables: [], sets: [], chains: [] };
-  }
+    },
+    (r) => "gone" in r,
+  );
+  if ("gone" in facts) throw new ProxyTableGoneError(facts.gone);
+  return facts;
 }

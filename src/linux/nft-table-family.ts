@@ -5,7 +5,8 @@
  * so the live table may be `ip podnet-b`. The agents report the facts of the live IPv6 table
  * tagged `family: "ip6"` and those of the live IPv4 table untagged (kernel-facts.ts
  * NftTableFamily), so an older reader still reads the IPv4 table, and name the live tables in
- * NftFacts.liveTables. Pure.
+ * NftFacts.liveTables: only a table with base chains is live (a table without them sees no
+ * packet); one listed in NftFacts.tables but not named live is reported as such. Pure.
  */
 import type { Family } from "../ipnet/address.ts";
 import type { NftFacts, NftTableFamily } from "./kernel-facts.ts";
@@ -41,6 +42,23 @@ export function isProxyTableName(name: string): name is ProxyTableName {
 /** A table as NftFacts.liveTables names it: "ip podnet-b". */
 const LIVE_TABLE = /^(ip6?) (\S+)$/;
 
+/** The family word and name of a live-table text ("ip6 podnet-b"), or undefined when it is not one. */
+function liveTableParts(text: string): { word: "ip" | "ip6"; name: ProxyTableName } | undefined {
+  const m = LIVE_TABLE.exec(text);
+  const word = m?.[1];
+  const name = m?.[2];
+  if ((word !== "ip" && word !== "ip6") || name === undefined || !isProxyTableName(name)) return undefined;
+  return { word, name };
+}
+
+/**
+ * Whether `text` names a proxy table as NftFacts.liveTables does: "ip" or "ip6", one space, one
+ * of PROXY_TABLE_NAMES. What an agent may put there (it goes into printed commands).
+ */
+export function isLiveTableText(text: string): boolean {
+  return liveTableParts(text) !== undefined;
+}
+
 /**
  * The proxy's live table of `family` a node reports ("ip podnet-b"), or undefined when it has
  * none. An agent from before the table alternated sends no `liveTables`: its table is `podnet`,
@@ -55,10 +73,28 @@ export function reportedProxyTable(
     const table = proxyTableName(family);
     return nft.tables.includes(table) ? table : undefined;
   }
-  return nft.liveTables.find((t) => {
-    const m = LIVE_TABLE.exec(t);
-    return m?.[1] === word && m[2] !== undefined && isProxyTableName(m[2]);
-  });
+  return nft.liveTables.find((t) => liveTableParts(t)?.word === word);
+}
+
+/**
+ * The proxy's tables of `family` a node lists but does not name live ("ip podnet"): present
+ * without base chains, a full sync cut short or still building it. None from an agent that sends
+ * no `liveTables` (it took any listed `podnet` for live).
+ */
+export function unhookedProxyTables(nft: Pick<NftFacts, "tables" | "liveTables">, family: Family): string[] {
+  const live = nft.liveTables;
+  if (live === undefined) return [];
+  const word = nftFamilyWord(family);
+  return nft.tables.filter((t) => liveTableParts(t)?.word === word && !live.includes(t));
+}
+
+/**
+ * What a node's unhooked proxy tables (unhookedProxyTables, not empty) mean, in words a user
+ * reads: "ip podnet exists but has no base chains (…)".
+ */
+export function unhookedTablesText(unhooked: readonly string[]): string {
+  const many = unhooked.length > 1;
+  return `${unhooked.join(" and ")} ${many ? "exist but have" : "exists but has"} no base chains (a full sync was cut short, or is still building it; the agent replaces it at its next sync)`;
 }
 
 /**

@@ -25,6 +25,7 @@ import {
 } from "../../src/linux/nft-facts.ts";
 import { lookupRoute, readRoutes } from "../../src/linux/route-facts.ts";
 import { deleteTraceTable, listTraceTables, readTraceCounters } from "../../src/linux/trace-table.ts";
+import { proxyTableListing } from "./harness/proxy-table.ts";
 import { TestRun } from "./harness/test-run.ts";
 
 const LINUX = join(import.meta.dir, "../../src/linux");
@@ -289,7 +290,7 @@ describe("readProxyTable reads the live one of the proxy's two tables", () => {
   const load = (text: string) => mustRunSync(inNetns(n1, ["nft", "-f", "-"]), { stdin: text });
   const drop = (name: string) => runSync(inNetns(n1, ["nft", "delete", "table", "ip", name]));
 
-  test("podnet-b with base chains is live, the half-built podnet beside it is not; then podnet alone is", async () => {
+  test("podnet-b with base chains is live, the half-built podnet beside it is not, nor when it is alone", async () => {
     expect(golden).toContain("table ip podnet-b {");
     load(golden);
     load(halfBuilt);
@@ -308,11 +309,16 @@ describe("readProxyTable reads the live one of the proxy's two tables", () => {
       expect([map.code, map.stderr]).toEqual([0, ""]);
       expect(map.stdout).toContain("table ip podnet-b {");
 
-      // The live table gone (the half-built one left): shown as what is there, with no hook.
+      // The live table gone (the half-built one left): listed, but not live, and not read.
       drop("podnet-b");
       const left = await readProxyTable("ip", { netnsPath: n1Path });
-      expect(left.liveTables).toEqual(["ip podnet"]);
-      expect(left.chains).toEqual([{ name: "services", rules: [] }]);
+      expect(left).toEqual({ tables: ["ip podnet"], liveTables: [], sets: [], chains: [] });
+      expect(await liveProxyTableName("ip", { netnsPath: n1Path })).toBeUndefined();
+      const none = await listProxyMap(n1, 4, "service-ips");
+      expect([none.code, none.stderr]).toEqual([
+        1,
+        `no live ip proxy table in ${n1}: neither podnet nor podnet-b has base chains`,
+      ]);
       expect(await readProxyTable("ip6", { netnsPath: n1Path })).toEqual({
         tables: ["ip podnet"],
         liveTables: [],
@@ -330,6 +336,28 @@ describe("readProxyTable reads the live one of the proxy's two tables", () => {
       chains: [],
     });
     expect(await liveProxyTableName("ip", { netnsPath: n1Path })).toBeUndefined();
+  });
+
+  test("the same table under either name lists alike (proxyTableListing); another one does not", async () => {
+    const original = readFileSync(join(PROXY_GOLDEN, "nodeport.nft"), "utf8");
+    load(golden);
+    try {
+      const asB = await proxyTableListing(n1, "podnet-b");
+      expect(asB.length).toBeGreaterThan(10);
+      expect(asB.join("\n")).not.toContain("podnet-b");
+      expect(asB.join("\n")).not.toContain('"handle"');
+      drop("podnet-b");
+      load(original);
+      expect(await proxyTableListing(n1, "podnet")).toEqual(asB);
+      // One element fewer is another listing.
+      expect(asB.some((o) => o.includes('"cluster-ips"') && o.includes("10.96.0.10"))).toBe(true);
+      mustRunSync(inNetns(n1, ["nft", "delete", "element", "ip", "podnet", "cluster-ips", "{ 10.96.0.10 }"]));
+      expect(await proxyTableListing(n1, "podnet")).not.toEqual(asB);
+    } finally {
+      drop("podnet-b");
+      drop("podnet");
+    }
+    await expect(proxyTableListing(n1, "podnet")).rejects.toThrow(/nft -j list table ip podnet in .* failed/);
   });
 });
 

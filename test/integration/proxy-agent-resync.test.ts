@@ -9,11 +9,11 @@ import { describe, expect, test } from "bun:test";
 import { pollUntil } from "../../src/base/poll-until.ts";
 import { readClusterConfig } from "../../src/cluster/cluster-config-store.ts";
 import { createService, deleteService } from "../../src/cluster/service-store.ts";
-import { mustRunSync, runSync } from "../../src/linux/exec.ts";
+import { mustRunSync } from "../../src/linux/exec.ts";
 import { inNetns } from "../../src/linux/netns.ts";
 import { NAMES } from "../../src/proxy/nft-names.ts";
 import { echo, NODES, RESYNC, reach, service, udp, useProxyCluster, WEB } from "./harness/proxy-cluster.ts";
-import { liveTableIn, mustLiveTableIn, nftOnLiveTable } from "./harness/proxy-table.ts";
+import { liveTableIn, mustLiveTableIn, nftOnLiveTable, proxyTablesIn } from "./harness/proxy-table.ts";
 
 /** UDP conntrack entries of `ns` from client port `sport` to `dst`, as `conntrack -L` lines. */
 function udpFlows(ns: string, dst: string, sport: number): string[] {
@@ -22,10 +22,7 @@ function udpFlows(ns: string, dst: string, sport: number): string[] {
 }
 
 /** podnet's tables of the ip family in `ns`, of either name, hooked or not. */
-const podnetTables = (ns: string) =>
-  runSync(inNetns(ns, ["nft", "list", "tables", "ip"]))
-    .stdout.split("\n")
-    .filter((l) => /^table ip podnet(-b)?$/.test(l.trim()));
+const podnetTables = (ns: string) => [...proxyTablesIn(ns, "ip").present];
 
 /** The elements of one of the live table's maps, normalized for comparison. */
 function mapElements(ns: string, map: string): string[] {
