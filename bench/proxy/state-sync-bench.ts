@@ -109,7 +109,7 @@ export async function measureStateSync(
     throw new Error(`ProxyState's first update gave a "${first.kind}" sync, not a full one`);
   const kernel = new KernelCommands({ prefix: inNetns(netns, []), netnsPath, session: false });
   const t2 = performance.now();
-  const table = await kernel.replaceTable(first.content);
+  const { table } = await kernel.replaceTable(first.content);
   const fullApply = performance.now() - t2;
   state.useTable(table);
   if (!(await listTables(netns)).includes(`${first.content.family} ${table}`))

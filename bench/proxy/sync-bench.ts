@@ -97,7 +97,7 @@ export async function measureSync(
     const ruleset = renderRuleset(input);
     const plan = fullSync(ruleset);
     const t1 = performance.now();
-    await kernel.replaceTable(plan.content);
+    const outcome = await kernel.replaceTable(plan.content);
     const applied = performance.now() - t1;
     await kernel.close();
     renderMs.push(t1 - t0);
@@ -110,7 +110,7 @@ export async function measureSync(
     if ((await listTables(netns)).length === 0)
       throw new Error(`replaceTable took the full sync of ${services} Services but ${netns} has no table`);
     progress(
-      `full sync ${services} × ${endpointsPerService}: render ${(t1 - t0).toFixed(0)} ms, replaceTable ${applied.toFixed(0)} ms (${kernel.lastReplace?.netlinkElements ?? 0} elements over netlink; as text ${(textBytes / 2 ** 20).toFixed(1)} MiB, ${textLines} lines)`,
+      `full sync ${services} × ${endpointsPerService}: render ${(t1 - t0).toFixed(0)} ms, replaceTable ${applied.toFixed(0)} ms (${outcome.netlinkElements} elements over netlink${outcome.fallback === undefined ? "" : ` (${outcome.fallback})`}; as text ${(textBytes / 2 ** 20).toFixed(1)} MiB, ${textLines} lines)`,
     );
     if (kept !== undefined) await discard(kept.netns);
     kept = { netns, ruleset };

@@ -1,18 +1,19 @@
 /**
  * The service proxy's kernel operations as programs run on the host: a partial transaction through
  * one long-lived `nft -i` (linux/nft-session.ts: no process start per sync), a full replacement of
- * the table as table-swap.ts plans it (two `nft -f -` and one netlink batch of elements),
+ * the table as table-swap.ts plans it (two `nft -f -` and netlink batches of elements),
  * `nft list chains` to see which tables are there, `conntrack -D` for a flow.
  */
 import { errorText } from "../base/error-text.ts";
 import { run } from "../linux/exec.ts";
-import { loadSetElements, NftElementsRefusedError } from "../linux/netlink/nft-element-loader.ts";
-import { type ElementLayout, ElementSyntaxError, elementLayout } from "../linux/netlink/nft-element-types.ts";
-import { netlinkAvailable, SocketUnavailableError } from "../linux/netlink/socket.ts";
+import { NftElementsRefusedError, NftSocketUnavailableError } from "../linux/netlink/nft-element-errors.ts";
+import { loadSetElementsInSteps } from "../linux/netlink/nft-element-loader.ts";
+import { type ElementLayout, elementLayout } from "../linux/netlink/nft-element-types.ts";
+import { netlinkAvailable } from "../linux/netlink/socket.ts";
 import {
   liveProxyTable,
   type ProxyTablesListing,
-  proxyTablesInChainList,
+  readProxyTables,
   swapTarget,
 } from "../linux/nft-chain-list.ts";
 import {
@@ -24,23 +25,28 @@ import {
 } from "../linux/nft-session.ts";
 import { refusalReason } from "../linux/nft-session-protocol.ts";
 import type { NftFamily, NftNamedSet } from "./nft-model.ts";
-import { TABLE_NAME } from "./nft-model.ts";
 import {
   type FlowDeletion,
   NftRefusedError,
   type ProxyKernel,
+  type ReplaceOutcome,
   type TransactionKind,
 } from "./proxy-kernel.ts";
 import { conntrackDeleteArgs, type StaleFlow } from "./stale-flows.ts";
 import type { TableContent } from "./table-content.ts";
-import { planSwap, type SwapPlan } from "./table-swap.ts";
+import { planSwap } from "./table-swap.ts";
 
 /** How the netlink loader encodes a set's elements; undefined leaves them to nft (interval, timeout sets). */
 export function netlinkLayout(set: NftNamedSet): ElementLayout | undefined {
-  return set.kind === "map"
-    ? elementLayout({ type: set.type, data: set.data, typeOf: set.typeOf === true, flags: [] })
-    : elementLayout({ type: set.type, typeOf: false, flags: set.flags });
+  if (set.kind === "map")
+    return elementLayout({ type: set.type, data: set.data, typeOf: set.typeOf === true, flags: [] });
+  // A default timeout makes elements expire: nft's business, as the flags are.
+  if (set.timeoutSeconds !== undefined) return undefined;
+  return elementLayout({ type: set.type, typeOf: false, flags: set.flags });
 }
+
+/** Elements per netlink batch: about 20–40 ms of the agent's event loop each on a 2-core node. */
+const ELEMENTS_PER_BATCH = 8192;
 
 export interface KernelCommandsOptions {
   /** Partial syncs through a long-lived `nft -i` (default); false: `nft -f -` for every one. */
@@ -65,8 +71,6 @@ export class KernelCommands implements ProxyKernel {
   private readonly netnsPath: string | undefined;
   private netlink: boolean;
   private session: NftSession | undefined;
-  /** The last full sync: the table it built, and how many elements went over netlink (0: all through nft). */
-  lastReplace: { readonly table: string; readonly netlinkElements: number } | undefined;
 
   constructor(options: KernelCommandsOptions = {}) {
     this.prefix = options.prefix ?? [];
@@ -83,8 +87,9 @@ export class KernelCommands implements ProxyKernel {
       try {
         return await this.session.apply(text);
       } catch (e) {
+        // nft's reason quotes the refused command, table included.
         if (e instanceof NftSessionRefusedError)
-          throw new NftRefusedError(`nft refused the ${TABLE_NAME} transaction: ${e.reason}`);
+          throw new NftRefusedError(`nft refused the transaction: ${e.reason}`);
         // nft cannot be started as a session (or the text cannot be one line): `nft -f -` gives
         // the same answer, or the same error, as before there was a session.
         if (!(e instanceof NftSessionStartError || e instanceof NftSessionUnsupportedError)) throw e;
@@ -96,57 +101,80 @@ export class KernelCommands implements ProxyKernel {
         }
       }
     }
-    await this.nftFile(text, TABLE_NAME);
+    await this.nftFile(text, "the transaction");
   }
 
-  private async nftFile(text: string, table: string): Promise<void> {
+  /** One `nft -f -`; `what` names the step in the refusal ("building ip podnet-b"). */
+  private async nftFile(text: string, what: string): Promise<void> {
     const result = await run([...this.prefix, "nft", "-f", "-"], { stdin: text, timeoutMs: 60_000 });
     if (result.code !== 0) {
       const reason = refusalReason(result.stderr);
-      throw new NftRefusedError(`nft refused the ${table} transaction (exit ${result.code}): ${reason}`);
+      throw new NftRefusedError(`nft refused ${what} (exit ${result.code}): ${reason}`);
     }
   }
 
-  async replaceTable(content: TableContent): Promise<string> {
-    return this.replace(content, this.netlink);
+  async replaceTable(content: TableContent): Promise<ReplaceOutcome> {
+    return this.replace(content, this.netlink ? undefined : "netlink is not used here");
   }
 
-  private async replace(content: TableContent, netlink: boolean): Promise<string> {
-    const live = await this.liveTable(content.family);
-    const plan = planSwap(content, live, swapTarget(live), netlink ? netlinkLayout : () => undefined);
+  /**
+   * table-swap.ts's three steps. With `fallback` set (why netlink is not used), nft parses every
+   * element and the build and the swap are one transaction.
+   */
+  private async replace(content: TableContent, fallback: string | undefined): Promise<ReplaceOutcome> {
+    const family = content.family;
+    const live = await this.liveTable(family);
+    const plan = planSwap(
+      content,
+      live,
+      swapTarget(live),
+      fallback === undefined ? netlinkLayout : () => undefined,
+    );
+    const table = `${family} ${plan.target}`;
+    const replacing = live === undefined ? `building ${table}` : `replacing ${family} ${live} by ${table}`;
     if (plan.loads.length === 0) {
-      await this.nftFile(plan.build + plan.swap, plan.target);
-      this.lastReplace = { table: plan.target, netlinkElements: 0 };
-      return plan.target;
+      await this.nftFile(plan.build + plan.swap, replacing);
+      return { table: plan.target, netlinkElements: 0, ...(fallback === undefined ? {} : { fallback }) };
     }
-    await this.nftFile(plan.build, plan.target);
+    await this.nftFile(plan.build, `building ${table}`);
+    let loaded: number;
     try {
-      loadSetElements(plan.family, plan.target, plan.loads, { netnsPath: this.netnsPath });
-      await this.nftFile(plan.swap, plan.target);
+      // In steps, so the agent's other work (DNS answers, CNI requests) waits one batch at most.
+      const result = await loadSetElementsInSteps(family, plan.target, plan.loads, {
+        netnsPath: this.netnsPath,
+        elementsPerBatch: ELEMENTS_PER_BATCH,
+      });
+      loaded = result.elements;
     } catch (e) {
-      // The old table is untouched; the half-built one must not stay behind.
-      await this.dropQuietly(plan);
-      if (e instanceof NftElementsRefusedError) throw new NftRefusedError(e.message);
-      // No netlink socket here (blocked, or the namespace cannot be entered): nft parses them all,
-      // from now on.
-      if (e instanceof SocketUnavailableError) this.netlink = false;
-      // An element the encoder does not read (it reads what podnet renders): nft parses this one.
-      else if (!(e instanceof ElementSyntaxError)) throw e;
-      return this.replace(content, false);
+      // Nothing hooks the new table yet: dropping it leaves the kernel as it was.
+      await this.dropUnhooked(family, plan.target);
+      if (e instanceof NftElementsRefusedError) throw new NftRefusedError(e.message, { cause: e });
+      // Netlink cannot be had here (no socket, namespace not enterable): from now on nft parses.
+      if (e instanceof NftSocketUnavailableError) this.netlink = false;
+      // Anything else (an element the encoder does not read, a buffer it cannot get): nft parses
+      // this one. The sync works, slower; the reason goes to the proxy's log and error count.
+      return this.replace(content, `elements over netlink failed, nft parsed them: ${errorText(e)}`);
     }
-    this.lastReplace = {
-      table: plan.target,
-      netlinkElements: plan.loads.reduce((n, l) => n + l.elements.length, 0),
-    };
-    return plan.target;
+    try {
+      await this.nftFile(plan.swap, replacing);
+    } catch (e) {
+      await this.dropUnhooked(family, plan.target);
+      throw e;
+    }
+    return { table: plan.target, netlinkElements: loaded };
   }
 
-  private async dropQuietly(plan: SwapPlan<ElementLayout>): Promise<void> {
-    const table = `${plan.family} ${plan.target}`;
-    await run([...this.prefix, "nft", "-f", "-"], {
-      stdin: `add table ${table}\ndelete table ${table}\n`,
-      timeoutMs: 60_000,
-    }).catch(() => undefined);
+  /**
+   * Deletes a table this sync was building, unless it is hooked: a swap nft committed but
+   * reported as failed (killed on its timeout) made it the live one.
+   */
+  private async dropUnhooked(family: NftFamily, name: string): Promise<void> {
+    const listing = await this.chainList(family).catch(() => undefined);
+    if (listing === undefined || listing.hooked.includes(name) || !listing.present.includes(name)) return;
+    const table = `${family} ${name}`;
+    await this.nftFile(`add table ${table}\ndelete table ${table}\n`, `deleting ${table}`).catch(
+      () => undefined,
+    );
   }
 
   /** The table in use (see liveProxyTable); undefined when neither name exists. */
@@ -160,11 +188,12 @@ export class KernelCommands implements ProxyKernel {
   }
 
   /** `nft list chains FAMILY`: 20 ms at any table size (`nft list tables` reads every element). */
-  private async chainList(family: NftFamily): Promise<ProxyTablesListing> {
-    const r = await run([...this.prefix, "nft", "list", "chains", family], { timeoutMs: 10_000 });
-    if (r.code !== 0)
-      throw new Error(`nft list chains ${family} failed (exit ${r.code}): ${r.stderr.trim()}`);
-    return proxyTablesInChainList(r.stdout);
+  private chainList(family: NftFamily): Promise<ProxyTablesListing> {
+    return readProxyTables(family, async (args) => {
+      const r = await run([...this.prefix, "nft", ...args], { timeoutMs: 10_000 });
+      if (r.code !== 0) throw new Error(`nft ${args.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
+      return r.stdout;
+    });
   }
 
   async deleteFlowEntries(flow: StaleFlow): Promise<FlowDeletion> {

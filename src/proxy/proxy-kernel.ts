@@ -30,13 +30,23 @@ export interface ProxyKernel {
    * table or the new one. Resolves to the name the table has now (the two names alternate,
    * table-swap.ts); rejects as applyTransaction does, leaving the old table as it was.
    */
-  replaceTable(content: TableContent): Promise<string>;
+  replaceTable(content: TableContent): Promise<ReplaceOutcome>;
   /** Which of podnet's table names exist in `family` (none, one, or two after a swap was cut short). */
   proxyTables(family: NftFamily): Promise<readonly string[]>;
   /** Deletes the conntrack entries of one flow; never rejects (a failure is the `error` answer). */
   deleteFlowEntries(flow: StaleFlow): Promise<FlowDeletion>;
   /** Ends what the kernel side keeps running (the nft session); called once, on stop. */
   close(): Promise<void>;
+}
+
+/** What a full replacement did. */
+export interface ReplaceOutcome {
+  /** The name the table has now. */
+  readonly table: string;
+  /** How many elements went over netlink instead of through nft's parser. */
+  readonly netlinkElements: number;
+  /** Why nft had to parse elements netlink should have taken (the sync still worked, slower). */
+  readonly fallback?: string;
 }
 
 /** nft ran and refused the transaction (it does not fit the table the kernel has). */

@@ -2,17 +2,22 @@
  * A ProxyKernel in memory for tests of the service proxy: it records every transaction, table
  * check and conntrack deletion, keeps track of which of podnet's tables exist the way nft would
  * (a transaction that touches a missing table is refused, a full sync creates it), and can be
- * told to refuse transactions, to lose a table, or to fail as if nft could not be run. It records
- * each transaction's kind (full or partial) and how often it was closed. A full replacement is
- * recorded as the one `nft -f` text that would do it, under the name `podnet` (the real kernel's
- * alternating names are tested on a kernel: test/integration/proxy-table-swap.test.ts).
+ * told to refuse transactions, to lose a table, to hold a half-built one, or to fail as if nft
+ * could not be run. It records each transaction's kind (full or partial) and how often it was
+ * closed.
+ *
+ * A full replacement swaps names as KernelCommands does (the table is built under the name not in
+ * use and the old one deleted) and is recorded as the one `nft -f` text with that net effect:
+ * renderNft's text for the new name, then the deletion of the old table.
  */
+import { liveProxyTable, swapTarget } from "../linux/nft-chain-list.ts";
+import { PROXY_TABLE_NAMES } from "../linux/nft-table-family.ts";
 import type { NftFamily } from "./nft-model.ts";
-import { TABLE_NAME } from "./nft-model.ts";
 import {
   type FlowDeletion,
   NftRefusedError,
   type ProxyKernel,
+  type ReplaceOutcome,
   type TransactionKind,
 } from "./proxy-kernel.ts";
 import type { StaleFlow } from "./stale-flows.ts";
@@ -26,6 +31,9 @@ export interface RecordedTransaction {
 
 const FAMILIES: readonly NftFamily[] = ["ip", "ip6"];
 const familyOf = (text: string | undefined): NftFamily | undefined => FAMILIES.find((f) => f === text);
+const NAMES = PROXY_TABLE_NAMES.join("|");
+const BLOCK = new RegExp(`^table (\\S+) (${NAMES}) \\{$`);
+const COMMAND = new RegExp(`^(\\w+) (\\w+) (\\S+) (${NAMES})(?:\\s|$)`);
 
 export class RecordingKernel implements ProxyKernel {
   readonly transactions: RecordedTransaction[] = [];
@@ -35,7 +43,9 @@ export class RecordingKernel implements ProxyKernel {
   flowAnswer: FlowDeletion = { deleted: 1 };
   /** How many times close() was called. */
   closed = 0;
-  private tables = new Set<NftFamily>();
+  /** "family name" of every table there, and of those without base chains (half-built). */
+  private tables = new Set<string>();
+  private unhooked = new Set<string>();
   private refusals = 0;
   private failure: Error | undefined;
 
@@ -58,13 +68,28 @@ export class RecordingKernel implements ProxyKernel {
     this.failure = undefined;
   }
 
-  /** podnet's table of `family` is deleted behind the proxy's back. */
+  /** podnet's tables of `family` are deleted behind the proxy's back. */
   dropTable(family: NftFamily): void {
-    this.tables.delete(family);
+    for (const name of PROXY_TABLE_NAMES) {
+      this.tables.delete(`${family} ${name}`);
+      this.unhooked.delete(`${family} ${name}`);
+    }
+  }
+
+  /** A table a previous agent left: live (`hooked`) or half-built. */
+  leaveTable(family: NftFamily, name: string, hooked: boolean): void {
+    this.tables.add(`${family} ${name}`);
+    if (hooked) this.unhooked.delete(`${family} ${name}`);
+    else this.unhooked.add(`${family} ${name}`);
   }
 
   hasTable(family: NftFamily): boolean {
-    return this.tables.has(family);
+    return this.namesOf(family).length > 0;
+  }
+
+  /** The name of the hooked table of `family`, if any. */
+  liveName(family: NftFamily): string | undefined {
+    return this.namesOf(family).find((n) => !this.unhooked.has(`${family} ${n}`));
   }
 
   async applyTransaction(text: string, kind: TransactionKind): Promise<void> {
@@ -76,20 +101,30 @@ export class RecordingKernel implements ProxyKernel {
     if ("refusal" in result) {
       this.refusals = Math.max(0, this.refusals - 1);
       this.transactions.push({ text, kind, outcome: "refused" });
-      throw new NftRefusedError(`nft refused the ${TABLE_NAME} transaction: ${result.refusal}`);
+      throw new NftRefusedError(`nft refused the transaction: ${result.refusal}`);
     }
     this.transactions.push({ text, kind, outcome: "applied" });
     this.tables = result.tables;
+    for (const t of this.unhooked) if (!this.tables.has(t)) this.unhooked.delete(t);
   }
 
-  async replaceTable(content: TableContent): Promise<string> {
-    await this.applyTransaction(tableText(content, TABLE_NAME), "full");
-    return TABLE_NAME;
+  async replaceTable(content: TableContent): Promise<ReplaceOutcome> {
+    const family = content.family;
+    const present = this.namesOf(family);
+    const live = liveProxyTable({
+      present,
+      hooked: present.filter((n) => !this.unhooked.has(`${family} ${n}`)),
+    });
+    const table = swapTarget(live);
+    const old = live === undefined ? "" : `add table ${family} ${live}\ndelete table ${family} ${live}\n`;
+    await this.applyTransaction(tableText(content, table) + old, "full");
+    this.unhooked.delete(`${family} ${table}`);
+    return { table, netlinkElements: 0 };
   }
 
   async proxyTables(family: NftFamily): Promise<readonly string[]> {
     this.tableChecks.push(family);
-    return this.tables.has(family) ? [TABLE_NAME] : [];
+    return this.namesOf(family);
   }
 
   async deleteFlowEntries(flow: StaleFlow): Promise<FlowDeletion> {
@@ -101,26 +136,28 @@ export class RecordingKernel implements ProxyKernel {
     this.closed++;
   }
 
+  private namesOf(family: NftFamily): string[] {
+    return PROXY_TABLE_NAMES.filter((n) => this.tables.has(`${family} ${n}`));
+  }
+
   /**
    * Walks the commands as nft does: `add table` and a `table … {` block create the table,
    * `delete table` removes it, any other command needs it. Gives the tables after the
    * transaction, or why it is refused.
    */
-  private replay(text: string): { tables: Set<NftFamily> } | { refusal: string } {
+  private replay(text: string): { tables: Set<string> } | { refusal: string } {
     const tables = new Set(this.tables);
-    const block = new RegExp(`^table (\\S+) ${TABLE_NAME} \\{$`);
-    // Only podnet's own name: `podnet-b`, the other name a real kernel alternates with, is not modelled.
-    const command = new RegExp(`^(\\w+) (\\w+) (\\S+) ${TABLE_NAME}(?:\\s|$)`);
     for (const line of text.split("\n")) {
-      const opened = block.exec(line);
-      const run = command.exec(line);
+      const opened = BLOCK.exec(line);
+      const run = COMMAND.exec(line);
       const family = familyOf(opened?.[1] ?? run?.[3]);
-      if (family === undefined) continue;
+      const name = opened?.[2] ?? run?.[4];
+      if (family === undefined || name === undefined) continue;
+      const table = `${family} ${name}`;
       const verb = run === null ? "" : `${run[1]} ${run[2]}`;
-      if (opened !== null || verb === "add table") tables.add(family);
-      else if (!tables.has(family))
-        return { refusal: `"${line}": table ${family} ${TABLE_NAME} does not exist` };
-      else if (verb === "delete table") tables.delete(family);
+      if (opened !== null || verb === "add table") tables.add(table);
+      else if (!tables.has(table)) return { refusal: `"${line}": table ${table} does not exist` };
+      else if (verb === "delete table") tables.delete(table);
     }
     return { tables };
   }

@@ -15,8 +15,10 @@ import type { Logger } from "../daemon/log.ts";
 import { Metrics } from "../daemon/metrics.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import type { Store } from "../store/store.ts";
+import type { ReplaceOutcome } from "./proxy-kernel.ts";
 import { RecordingKernel } from "./recording-kernel.ts";
 import { type ProxyOptions, ServiceProxy } from "./service-proxy.ts";
+import type { TableContent } from "./table-content.ts";
 import type { NodeView } from "./table-inputs.ts";
 
 const store = useTempStores("podnet-service-proxy");
@@ -28,6 +30,8 @@ const VIEW: NodeView = {
   serviceCidrs: ["10.96.0.0/24"],
 };
 const FULL = "add table ip podnet\ndelete table ip podnet\ntable ip podnet {\n";
+/** A full sync built under the other name, replacing a live `podnet`. */
+const FULL_B = "add table ip podnet-b\ndelete table ip podnet-b\ntable ip podnet-b {\n";
 const stops: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
@@ -40,9 +44,8 @@ interface LogEntry {
   readonly fields?: Record<string, unknown>;
 }
 
-async function setup(options: Partial<ProxyOptions> = {}) {
+async function setup(options: Partial<ProxyOptions> = {}, kernel = new RecordingKernel()) {
   const s = await store();
-  const kernel = new RecordingKernel();
   const metrics = new Metrics({ processMetrics: false });
   const logs: LogEntry[] = [];
   const entry = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
@@ -92,7 +95,8 @@ const until = (what: string, check: () => boolean | Promise<boolean>) =>
   pollUntil(what, check, 3000, { intervalMs: 5 });
 
 const syncs = (kind: "full" | "partial") => `podnet_proxy_syncs_total{kind="${kind}"}`;
-const errors = (kind: "nft" | "store" | "conntrack") => `podnet_proxy_errors_total{kind="${kind}"}`;
+const errors = (kind: "nft" | "store" | "conntrack" | "netlink") =>
+  `podnet_proxy_errors_total{kind="${kind}"}`;
 
 describe("ServiceProxy", () => {
   test("the first sync replaces the table in full; an endpoint change sends only the change", async () => {
@@ -167,12 +171,19 @@ describe("ServiceProxy", () => {
       "applied",
     ]);
     expect(refused?.text).not.toStartWith("add table");
-    expect(replacement?.text).toStartWith(FULL);
+    // Built beside the live `podnet` under the other name, which then goes.
+    expect(replacement?.text).toStartWith(FULL_B);
+    expect(replacement?.text).toEndWith("add table ip podnet\ndelete table ip podnet\n");
     expect(replacement?.text).toContain("10.244.1.6 . 8080");
+    expect(kernel.liveName("ip")).toBe("podnet-b");
     await until("the sync to be counted", async () => (await metric(syncs("full"))) === 2);
     expect(await metric(syncs("partial"))).toBe(0);
     expect(await metric(errors("nft"))).toBe(1);
     expect(logs.map((l) => l.msg)).toContain("partial sync refused; replacing the table in full");
+    // Partial syncs change the new table.
+    await pod(s, "web-3", "10.244.1.7", "web");
+    await until("the next partial sync", () => kernel.transactions.length === 4);
+    expect(kernel.applied.at(-1)).toContain("add element ip podnet-b service-endpoints-tcp");
   });
 
   test("a table deleted behind the proxy's back is found by the periodic check and put back in full", async () => {
@@ -331,5 +342,73 @@ describe("ServiceProxy", () => {
     await deleteService(s, "default", "db");
     await synced("the Service deleted", 1, 1);
     expect(kernel.transactions).toHaveLength(1);
+  });
+
+  test("an agent restarting over a live `podnet-b` builds `podnet`, deletes the old, and checks the new", async () => {
+    const kernel = new RecordingKernel();
+    kernel.leaveTable("ip", "podnet-b", true);
+    const { s, proxy } = await setup({ checkSeconds: 0.02 }, kernel);
+    await createService(s, config, service("web", "web"));
+    await pod(s, "web-1", "10.244.1.5", "web");
+    await proxy.start();
+    expect(kernel.applied[0]).toStartWith(FULL);
+    expect(await kernel.proxyTables("ip")).toEqual(["podnet"]);
+    // A table that is there costs a check and nothing else, whatever its name.
+    const checks = kernel.tableChecks.length;
+    await until("three table checks", () => kernel.tableChecks.length >= checks + 3);
+    expect(kernel.transactions).toHaveLength(1);
+  });
+
+  test("after a swap to `podnet-b` the periodic check finds it there and does nothing", async () => {
+    const kernel = new RecordingKernel();
+    kernel.leaveTable("ip", "podnet", true);
+    const { s, proxy } = await setup({ checkSeconds: 0.02 }, kernel);
+    await createService(s, config, service("web", "web"));
+    await pod(s, "web-1", "10.244.1.5", "web");
+    await proxy.start();
+    expect(kernel.applied[0]).toStartWith(FULL_B);
+    expect(kernel.liveName("ip")).toBe("podnet-b");
+    const checks = kernel.tableChecks.length;
+    await until("three table checks", () => kernel.tableChecks.length >= checks + 3);
+    expect(kernel.transactions).toHaveLength(1);
+    await pod(s, "web-2", "10.244.1.6", "web");
+    await until("the partial sync", () => kernel.transactions.length === 2);
+    expect(kernel.applied[1]).toContain("add element ip podnet-b service-endpoints-tcp");
+  });
+
+  test("a half-built table beside the live one is not taken for it, and goes with the swap", async () => {
+    const kernel = new RecordingKernel();
+    kernel.leaveTable("ip", "podnet", true);
+    kernel.leaveTable("ip", "podnet-b", false);
+    const { s, proxy } = await setup({}, kernel);
+    await createService(s, config, service("web", "web"));
+    await proxy.start();
+    expect(kernel.applied[0]).toStartWith(FULL_B);
+    expect(await kernel.proxyTables("ip")).toEqual(["podnet-b"]);
+  });
+
+  test("an IPv6 table a previous run left under either name is deleted", async () => {
+    const kernel = new RecordingKernel();
+    kernel.leaveTable("ip6", "podnet-b", false);
+    const { s, proxy } = await setup({}, kernel);
+    await createService(s, config, service("web", "web"));
+    await proxy.start();
+    await until("the IPv6 table to be deleted", () => !kernel.hasTable("ip6"));
+    expect(kernel.hasTable("ip")).toBe(true);
+  });
+
+  test("a full sync whose elements nft had to parse is logged and counted", async () => {
+    class ParsingKernel extends RecordingKernel {
+      override async replaceTable(content: TableContent): Promise<ReplaceOutcome> {
+        return { ...(await super.replaceTable(content)), fallback: "elements over netlink failed: test" };
+      }
+    }
+    const { s, proxy, metric, logs } = await setup({}, new ParsingKernel());
+    await createService(s, config, service("web", "web"));
+    await proxy.start();
+    expect(await metric(errors("netlink"))).toBe(1);
+    const warning = logs.find((l) => l.msg === "full sync: nft parsed the elements (slower)");
+    expect(warning?.fields?.reason).toBe("elements over netlink failed: test");
+    expect(await metric(syncs("full"))).toBe(1);
   });
 });

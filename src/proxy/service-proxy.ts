@@ -27,6 +27,7 @@ import type { ProxyKernel } from "./proxy-kernel.ts";
 import { ProxyState } from "./proxy-state.ts";
 import { StaleFlowCleaner } from "./stale-flow-cleaner.ts";
 import { SyncedServices } from "./synced-services.ts";
+import type { TableContent } from "./table-content.ts";
 import { type EgressPolicy, type NodeView, tableInputs } from "./table-inputs.ts";
 
 export interface ProxyOptions extends EgressPolicy {
@@ -63,7 +64,7 @@ function proxyMetrics(metrics: Metrics) {
     ),
     errors: metrics.counter(
       "podnet_proxy_errors_total",
-      "Service proxy errors by kind (nft, store, conntrack).",
+      "Service proxy errors by kind (nft, store, conntrack; netlink: a full sync's elements went through nft's parser instead).",
       ["kind"],
     ),
     services: metrics.gauge("podnet_proxy_services", "Services the proxy knows."),
@@ -106,6 +107,8 @@ export class ServiceProxy {
   private lastProblems: readonly (readonly RenderProblem[])[] = [];
   private forceFull = false;
   private syncing = false;
+  /** Syncs started: a table check that saw one start during its read does not judge the tables. */
+  private syncs = 0;
 
   constructor(
     source: Store | ClusterView,
@@ -169,6 +172,7 @@ export class ServiceProxy {
   }
 
   private async sync(): Promise<void> {
+    this.syncs++;
     this.syncing = true;
     try {
       await this.syncOnce();
@@ -258,7 +262,7 @@ export class ServiceProxy {
   private async apply(state: ProxyState, plan: SyncPlan): Promise<SyncKind> {
     if (plan.kind === "none") return "partial";
     if (plan.kind === "full") {
-      state.useTable(await this.kernel.replaceTable(plan.content));
+      await this.replace(state, plan.content);
       return "full";
     }
     try {
@@ -268,17 +272,34 @@ export class ServiceProxy {
       // The kernel is not what we think it is (someone changed the table): replace it.
       this.m.errors.inc({ kind: "nft" });
       this.log.warn("partial sync refused; replacing the table in full", { family: state.family, error: e });
-      state.useTable(await this.kernel.replaceTable(state.fullSync().content));
+      await this.replace(state, state.fullSync().content);
       return "full";
     }
+  }
+
+  /** Replaces a family's table in full; partial syncs change the new one from then on. */
+  private async replace(state: ProxyState, content: TableContent): Promise<void> {
+    const outcome = await this.kernel.replaceTable(content);
+    state.useTable(outcome.table);
+    if (outcome.fallback === undefined) return;
+    this.m.errors.inc({ kind: "netlink" });
+    this.log.warn("full sync: nft parsed the elements (slower)", {
+      family: state.family,
+      table: outcome.table,
+      reason: outcome.fallback,
+    });
   }
 
   /** A table flushed or deleted behind our back is put back in full. */
   private async checkTables(): Promise<void> {
     if (this.syncing) return;
+    const syncs = this.syncs;
     try {
       for (const [family, state] of this.states) {
-        if (!(await this.kernel.proxyTables(family)).includes(state.table)) {
+        const present = await this.kernel.proxyTables(family);
+        // A sync that started meanwhile may have swapped the table under another name.
+        if (this.syncing || this.syncs !== syncs) return;
+        if (!present.includes(state.table)) {
           this.log.warn("podnet's nftables table is missing; replacing it in full", { family });
           this.forceFull = true;
           this.loop.request("table missing");

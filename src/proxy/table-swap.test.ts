@@ -19,6 +19,7 @@ describe("planSwap", () => {
     expect(plan.build).not.toContain(" hook ");
     expect(plan.build).toContain("\tchain services {\n");
     expect(plan.swap.split("\n")).toEqual([
+      "add table ip podnet",
       "delete table ip podnet",
       "add chain ip podnet-b nat-prerouting { type nat hook prerouting priority -100; policy accept; }",
       "add rule ip podnet-b nat-prerouting jump services",
@@ -64,7 +65,9 @@ describe("planSwap", () => {
         .filter((l) => l.startsWith("\t\t\t"))
         .sort();
     expect(sorted(plan.build)).toEqual(sorted(tableText(c, "podnet")));
-    expect(plan.swap.startsWith("delete table ip podnet-b\nadd chain ip podnet ")).toBe(true);
+    expect(
+      plan.swap.startsWith("add table ip podnet-b\ndelete table ip podnet-b\nadd chain ip podnet "),
+    ).toBe(true);
   });
 
   test("sets with flags (interval, timeouts filled by packets) stay with nft", () => {

@@ -12,7 +12,8 @@
  * 1. `build` (one nft transaction): a fresh table with every set, map and chain but the base
  *    chains — nothing hooks it, no packet sees it — with the elements nft must parse itself (the
  *    interval sets, and everything when netlink is not used);
- * 2. `loads`: the other elements, one netlink batch (one kernel transaction);
+ * 2. `loads`: the other elements, over netlink in batches (no packet sees them before step 3, so
+ *    they need not be one transaction; a failure drops the new table);
  * 3. `swap` (one nft transaction): delete the old table and add the base chains to the new one.
  *
  * Packets see the old table until step 3 commits and the new one, complete, after it.
@@ -79,7 +80,8 @@ function swapText(
   base: readonly NftChain[],
 ): string {
   const lines: string[] = [];
-  if (live !== undefined) lines.push(`delete table ${family} ${live}`);
+  // `add` first: a table someone deleted meanwhile must not make the swap fail.
+  if (live !== undefined) lines.push(`add table ${family} ${live}`, `delete table ${family} ${live}`);
   for (const chain of base) {
     lines.push(`add chain ${family} ${target} ${chain.name} { ${chainDeclaration(chain)} }`);
     for (const rule of chain.rules) lines.push(`add rule ${family} ${target} ${chain.name} ${rule}`);

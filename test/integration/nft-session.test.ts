@@ -202,7 +202,7 @@ describe("KernelCommands: full syncs by nft -f, partial ones through the session
       const refused = kernel.applyTransaction("add element ip podnet gone-set { 10.0.6.1 }\n", "partial");
       await expect(refused).rejects.toBeInstanceOf(NftRefusedError);
       await refused.catch((e: Error) =>
-        expect(e.message).toMatch(/^nft refused the podnet transaction: Error: .*gone-set/),
+        expect(e.message).toMatch(/^nft refused the transaction: Error: .*gone-set/),
       );
     } finally {
       await kernel.close();

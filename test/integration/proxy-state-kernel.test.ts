@@ -17,6 +17,7 @@ import { ProxyState } from "../../src/proxy/proxy-state.ts";
 import { RandomCluster } from "../../src/proxy/random-changes.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
+import { proxyTableListing } from "./harness/proxy-table.ts";
 import { TestRun } from "./harness/test-run.ts";
 
 let testRun: TestRun | undefined;
@@ -43,30 +44,6 @@ async function apply(netns: string, name: string, text: string): Promise<void> {
     throw new Error(`nft refused ${name} in ${netns}: ${r.stderr.trim()}\n${text.slice(0, 2000)}`);
 }
 
-/**
- * podnet's table as the kernel lists it, without handles, elements sorted; `name` is read as
- * `podnet` (a full sync through KernelCommands builds under the free one of the two names).
- */
-async function table(netns: string, name = "podnet"): Promise<string[]> {
-  const r = await run(inNetns(netns, ["nft", "-j", "list", "table", "ip", name]), { timeoutMs: 30_000 });
-  expect(r.stderr).toBe("");
-  const listing = r.stdout
-    .replaceAll(`"table": "${name}"`, '"table": "podnet"')
-    .replaceAll(`"name": "${name}"`, '"name": "podnet"');
-  const strip = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(strip);
-    if (typeof v !== "object" || v === null) return v;
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v).filter(([k]) => k !== "handle"))
-      out[k] = k === "elem" && Array.isArray(x) ? x.map((e) => JSON.stringify(strip(e))).sort() : strip(x);
-    return out;
-  };
-  const objects = (JSON.parse(listing) as { nftables: unknown[] }).nftables.filter(
-    (o) => !(typeof o === "object" && o !== null && "metainfo" in o),
-  );
-  return objects.map((o) => JSON.stringify(strip(o))).sort();
-}
-
 describe("ProxyState's transactions on a real kernel", () => {
   test("300 random steps applied in part leave the table a full sync of the same input gives", async () => {
     const cluster = new RandomCluster(mulberry32(7), 300);
@@ -76,7 +53,7 @@ describe("ProxyState's transactions on a real kernel", () => {
     try {
       const first = state.update(cluster.node, new Map(cluster.entries));
       if (first.kind !== "full") throw new Error(`the first update gave a ${first.kind} sync`);
-      state.useTable(await kernel.replaceTable(first.content));
+      state.useTable((await kernel.replaceTable(first.content)).table);
       expect(state.table).toBe("podnet");
       let partials = 0;
       let fulls = 0;
@@ -92,7 +69,7 @@ describe("ProxyState's transactions on a real kernel", () => {
           // Built beside the old table under the other name, elements over netlink, then swapped in.
           const before = state.table;
           fulls++;
-          state.useTable(await kernel.replaceTable(plan.content));
+          state.useTable((await kernel.replaceTable(plan.content)).table);
           expect(state.table).not.toBe(before);
           expect(await kernel.proxyTables("ip")).toEqual([state.table]);
         }
@@ -102,23 +79,27 @@ describe("ProxyState's transactions on a real kernel", () => {
           `reference-${step}`,
           planText(fullSync(renderRuleset({ ...cluster.node, services: cluster.services() }))),
         );
-        expect(await table(live, state.table)).toEqual(await table(reference));
+        expect(await proxyTableListing(live, state.table)).toEqual(
+          await proxyTableListing(reference, "podnet"),
+        );
         compared++;
       }
       expect(compared).toBe(5);
       // Most steps are partial syncs: the sequence tests them, not full ones.
       expect(partials).toBeGreaterThan(250);
-      expect((await table(live, state.table)).length).toBeGreaterThan(20);
+      expect((await proxyTableListing(live, state.table)).length).toBeGreaterThan(20);
       // The final state in full once more (step 300 was compared): swapped in under the other name,
       // the same table, the old one gone.
       const before = state.table;
       state.markUnknown();
       const again = state.update(cluster.node, []);
       if (again.kind !== "full") throw new Error(`markUnknown gave a ${again.kind} sync`);
-      state.useTable(await kernel.replaceTable(again.content));
+      state.useTable((await kernel.replaceTable(again.content)).table);
       expect(state.table).not.toBe(before);
       expect(await kernel.proxyTables("ip")).toEqual([state.table]);
-      expect(await table(live, state.table)).toEqual(await table(reference));
+      expect(await proxyTableListing(live, state.table)).toEqual(
+        await proxyTableListing(reference, "podnet"),
+      );
       console.log(`proxy-state-kernel: ${partials} partial syncs, ${fulls} full ones in the sequence`);
     } finally {
       await kernel.close();

@@ -18,6 +18,7 @@ import { RandomCluster } from "../../src/proxy/random-changes.ts";
 import { renderRuleset } from "../../src/proxy/ruleset.ts";
 import { rulesetContent, type TableContent, tableText } from "../../src/proxy/table-content.ts";
 import { mulberry32 } from "../../testkit/seeded-random.ts";
+import { proxyTableListing } from "./harness/proxy-table.ts";
 import { TestRun } from "./harness/test-run.ts";
 
 let testRun: TestRun | undefined;
@@ -45,29 +46,10 @@ async function nft(netns: string, args: readonly string[], stdin?: string): Prom
   return r.stdout;
 }
 
-/** A table as the kernel lists it, read as `podnet`, elements and objects sorted, no handles. */
-async function listing(netns: string, name: string): Promise<string[]> {
-  const json = (await nft(netns, ["-j", "list", "table", "ip", name]))
-    .replaceAll(`"table": "${name}"`, '"table": "podnet"')
-    .replaceAll(`"name": "${name}"`, '"name": "podnet"');
-  const strip = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(strip);
-    if (typeof v !== "object" || v === null) return v;
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v).filter(([k]) => k !== "handle"))
-      out[k] = k === "elem" && Array.isArray(x) ? x.map((e) => JSON.stringify(strip(e))).sort() : strip(x);
-    return out;
-  };
-  return (JSON.parse(json) as { nftables: unknown[] }).nftables
-    .filter((o) => !(typeof o === "object" && o !== null && "metainfo" in o))
-    .map((o) => JSON.stringify(strip(o)))
-    .sort();
-}
-
 /** The same content loaded the reference way: renderNft's text in one `nft -f`. */
 async function referenceListing(content: TableContent): Promise<string[]> {
   await nft(reference, ["-f", "-"], tableText(content));
-  return listing(reference, "podnet");
+  return proxyTableListing(reference, "podnet");
 }
 
 function randomContent(seed: number, steps: number): TableContent {
@@ -85,25 +67,26 @@ describe("full sync by swapping tables (real kernel)", () => {
   test("a first full sync builds `podnet`: the table nft -f of the same content gives", async () => {
     const elements = first.sets.reduce((n, s) => n + s.elements.length, 0);
     expect(elements).toBeGreaterThan(500);
-    const kernel = kernelIn(live);
-    expect(await kernel.replaceTable(first)).toBe("podnet");
+    const outcome = await kernelIn(live).replaceTable(first);
+    expect(outcome.table).toBe("podnet");
     // The elements went over netlink, not through nft's parser.
-    expect(kernel.lastReplace?.netlinkElements).toBeGreaterThan(500);
+    expect(outcome.netlinkElements).toBeGreaterThan(500);
+    expect(outcome.fallback).toBeUndefined();
     expect(await tables(live)).toEqual(["podnet"]);
-    expect(await listing(live, "podnet")).toEqual(await referenceListing(first));
+    expect(await proxyTableListing(live, "podnet")).toEqual(await referenceListing(first));
   }, 120_000);
 
   test("the next one is built as `podnet-b` and replaces it; then `podnet` again", async () => {
-    expect(await kernelIn(live).replaceTable(second)).toBe("podnet-b");
+    expect((await kernelIn(live).replaceTable(second)).table).toBe("podnet-b");
     expect(await tables(live)).toEqual(["podnet-b"]);
-    expect(await listing(live, "podnet-b")).toEqual(await referenceListing(second));
-    expect(await kernelIn(live).replaceTable(first)).toBe("podnet");
+    expect(await proxyTableListing(live, "podnet-b")).toEqual(await referenceListing(second));
+    expect((await kernelIn(live).replaceTable(first)).table).toBe("podnet");
     expect(await tables(live)).toEqual(["podnet"]);
-    expect(await listing(live, "podnet")).toEqual(await referenceListing(first));
+    expect(await proxyTableListing(live, "podnet")).toEqual(await referenceListing(first));
   }, 120_000);
 
   test("a batch the kernel refuses leaves the old table as it was and no half-built one", async () => {
-    const before = await listing(live, "podnet");
+    const before = await proxyTableListing(live, "podnet");
     // A verdict to a chain the table does not have: nft's build is fine, the kernel refuses the element.
     const broken: TableContent = {
       ...second,
@@ -120,36 +103,37 @@ describe("full sync by swapping tables (real kernel)", () => {
     expect(error).toBeInstanceOf(NftRefusedError);
     expect(String(error)).toContain("service-ips");
     expect(await tables(live)).toEqual(["podnet"]);
-    expect(await listing(live, "podnet")).toEqual(before);
+    expect(await proxyTableListing(live, "podnet")).toEqual(before);
   }, 120_000);
 
   test("a half-built table a killed agent left is not taken for the live one, and goes", async () => {
     // `podnet` is live; a `podnet-b` without base chains lies beside it.
     await nft(live, ["-f", "-"], "table ip podnet-b {\n\tset cluster-ips {\n\t\ttype ipv4_addr;\n\t}\n}\n");
     expect(await tables(live)).toEqual(["podnet", "podnet-b"]);
-    expect(await kernelIn(live).replaceTable(second)).toBe("podnet-b");
+    expect((await kernelIn(live).replaceTable(second)).table).toBe("podnet-b");
     expect(await tables(live)).toEqual(["podnet-b"]);
-    expect(await listing(live, "podnet-b")).toEqual(await referenceListing(second));
+    expect(await proxyTableListing(live, "podnet-b")).toEqual(await referenceListing(second));
     // And the other way round: `podnet-b` live, an inert `podnet` beside it.
     await nft(live, ["-f", "-"], "table ip podnet {\n\tset cluster-ips {\n\t\ttype ipv4_addr;\n\t}\n}\n");
-    expect(await kernelIn(live).replaceTable(first)).toBe("podnet");
+    expect((await kernelIn(live).replaceTable(first)).table).toBe("podnet");
     expect(await tables(live)).toEqual(["podnet"]);
-    expect(await listing(live, "podnet")).toEqual(await referenceListing(first));
+    expect(await proxyTableListing(live, "podnet")).toEqual(await referenceListing(first));
   }, 120_000);
 
   test("without netlink (PODNET_NETLINK=0) nft parses every element; the same table", async () => {
     const saved = process.env.PODNET_NETLINK;
     process.env.PODNET_NETLINK = "0";
     try {
-      const kernel = kernelIn(live);
-      expect(await kernel.replaceTable(second)).toBe("podnet-b");
-      expect(kernel.lastReplace?.netlinkElements).toBe(0);
+      const outcome = await kernelIn(live).replaceTable(second);
+      expect(outcome.table).toBe("podnet-b");
+      expect(outcome.netlinkElements).toBe(0);
+      expect(outcome.fallback).toBe("netlink is not used here");
     } finally {
       if (saved === undefined) delete process.env.PODNET_NETLINK;
       else process.env.PODNET_NETLINK = saved;
     }
     expect(await tables(live)).toEqual(["podnet-b"]);
-    expect(await listing(live, "podnet-b")).toEqual(await referenceListing(second));
+    expect(await proxyTableListing(live, "podnet-b")).toEqual(await referenceListing(second));
   }, 120_000);
 
   test("connections to a ClusterIP made all through six swaps are all answered", async () => {
@@ -213,10 +197,16 @@ describe("full sync by swapping tables (real kernel)", () => {
         stderr: "pipe",
       }),
     );
+    const output = loop.stdout.getReader();
+    let printed = "";
     const windows: [number, number][] = [];
     try {
       // The loop is connecting before the first swap.
-      await Bun.sleep(300);
+      while (!printed.includes("connected\n")) {
+        const chunk = await output.read();
+        if (chunk.done) throw new Error(`the connect loop ended before connecting: ${printed}`);
+        printed += new TextDecoder().decode(chunk.value);
+      }
       for (let i = 0; i < 6; i++) {
         const start = Date.now();
         await kernel.replaceTable(i % 2 === 0 ? two : one);
@@ -226,8 +216,10 @@ describe("full sync by swapping tables (real kernel)", () => {
     } finally {
       writeFileSync(stopFile, "");
     }
-    const out = await new Response(loop.stdout).text();
+    for (let chunk = await output.read(); !chunk.done; chunk = await output.read())
+      printed += new TextDecoder().decode(chunk.value);
     expect(await loop.exited).toBe(0);
+    const out = printed.trim().split("\n").at(-1) ?? "";
     const result = JSON.parse(out) as { ok: number; failed: number; errors: string[]; started: number[] };
     expect(result.errors).toEqual([]);
     expect(result.failed).toBe(0);

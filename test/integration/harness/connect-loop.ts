@@ -4,7 +4,8 @@
  *
  *   serve PORT                    answers every connection with "ok" and closes; prints "listening"
  *   loop HOST PORT STOPFILE MAXMS connects one after the other (2 s timeout each) until STOPFILE
- *                                 exists or MAXMS passed; prints one JSON line: how many answered,
+ *                                 exists or MAXMS passed; prints "connected" after the first answer,
+ *                                 and at the end one JSON line: how many answered,
  *                                 how many failed (with the first errors), and when each answered one
  *                                 started (Date.now() ms).
  */
@@ -50,6 +51,7 @@ if (mode === "serve") {
     const t = Date.now();
     try {
       await once(host, Number(port));
+      if (started.length === 0) console.log("connected");
       started.push(t);
     } catch (e) {
       failed++;
