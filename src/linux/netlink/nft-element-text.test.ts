@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { mulberry32 as random } from "../../../testkit/seeded-random.ts";
 import { tryParseIP } from "../../ipnet/address.ts";
 import { writeIpv4, writeIpv6 } from "./nft-element-text.ts";
 
@@ -43,18 +44,6 @@ test("IPv6 addresses in every RFC 4291 form", () => {
   ])
     expect(hex(bad)).toBeUndefined();
 });
-
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = 14_2026;
 
