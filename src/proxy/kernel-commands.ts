@@ -6,8 +6,12 @@
  */
 import { errorText } from "../base/error-text.ts";
 import { run } from "../linux/exec.ts";
-import { NftElementsRefusedError, NftSocketUnavailableError } from "../linux/netlink/nft-element-errors.ts";
-import { loadSetElementsInSteps } from "../linux/netlink/nft-element-loader.ts";
+import {
+  NetlinkBatchTooLargeError,
+  NftElementsRefusedError,
+  NftSocketUnavailableError,
+} from "../linux/netlink/nft-element-errors.ts";
+import { DEFAULT_ELEMENTS_PER_BATCH, loadSetElementsInSteps } from "../linux/netlink/nft-element-loader.ts";
 import { type ElementLayout, elementLayout } from "../linux/netlink/nft-element-types.ts";
 import { netlinkAvailable } from "../linux/netlink/socket.ts";
 import {
@@ -45,8 +49,8 @@ export function netlinkLayout(set: NftNamedSet): ElementLayout | undefined {
   return elementLayout({ type: set.type, typeOf: false, flags: set.flags });
 }
 
-/** Elements per netlink batch: about 20–40 ms of the agent's event loop each on a 2-core node. */
-const ELEMENTS_PER_BATCH = 8192;
+/** Below this, a socket that small is not worth it: nft parses. */
+const MIN_ELEMENTS_PER_BATCH = 256;
 
 export interface KernelCommandsOptions {
   /** Partial syncs through a long-lived `nft -i` (default); false: `nft -f -` for every one. */
@@ -62,6 +66,8 @@ export interface KernelCommandsOptions {
    * (no `prefix`, or this given); otherwise nft parses them.
    */
   readonly netnsPath?: string;
+  /** Elements per netlink batch (default 8,192); a socket that cannot take a batch gets smaller ones. */
+  readonly elementsPerBatch?: number;
   /** Limits of the session (its timeout, when it is replaced). */
   readonly sessionOptions?: Omit<NftSessionOptions, "prefix">;
 }
@@ -70,11 +76,13 @@ export class KernelCommands implements ProxyKernel {
   private readonly prefix: readonly string[];
   private readonly netnsPath: string | undefined;
   private netlink: boolean;
+  private elementsPerBatch: number;
   private session: NftSession | undefined;
 
   constructor(options: KernelCommandsOptions = {}) {
     this.prefix = options.prefix ?? [];
     this.netnsPath = options.netnsPath;
+    this.elementsPerBatch = options.elementsPerBatch ?? DEFAULT_ELEMENTS_PER_BATCH;
     this.netlink = netlinkAvailable() && (this.prefix.length === 0 || this.netnsPath !== undefined);
     this.session =
       options.session === false
@@ -114,22 +122,18 @@ export class KernelCommands implements ProxyKernel {
   }
 
   async replaceTable(content: TableContent): Promise<ReplaceOutcome> {
-    return this.replace(content, this.netlink ? undefined : "netlink is not used here");
+    return this.replace(content, this.netlink);
   }
 
   /**
-   * table-swap.ts's three steps. With `fallback` set (why netlink is not used), nft parses every
-   * element and the build and the swap are one transaction.
+   * table-swap.ts's three steps. Without netlink (not available here, or switched off with
+   * PODNET_NETLINK=0), nft parses every element and the build and the swap are one transaction;
+   * `fallback` says why netlink failed when it was tried.
    */
-  private async replace(content: TableContent, fallback: string | undefined): Promise<ReplaceOutcome> {
+  private async replace(content: TableContent, netlink: boolean, fallback?: string): Promise<ReplaceOutcome> {
     const family = content.family;
     const live = await this.liveTable(family);
-    const plan = planSwap(
-      content,
-      live,
-      swapTarget(live),
-      fallback === undefined ? netlinkLayout : () => undefined,
-    );
+    const plan = planSwap(content, live, swapTarget(live), netlink ? netlinkLayout : () => undefined);
     const table = `${family} ${plan.target}`;
     const replacing = live === undefined ? `building ${table}` : `replacing ${family} ${live} by ${table}`;
     if (plan.loads.length === 0) {
@@ -142,18 +146,27 @@ export class KernelCommands implements ProxyKernel {
       // In steps, so the agent's other work (DNS answers, CNI requests) waits one batch at most.
       const result = await loadSetElementsInSteps(family, plan.target, plan.loads, {
         netnsPath: this.netnsPath,
-        elementsPerBatch: ELEMENTS_PER_BATCH,
+        elementsPerBatch: this.elementsPerBatch,
       });
       loaded = result.elements;
     } catch (e) {
       // Nothing hooks the new table yet: dropping it leaves the kernel as it was.
       await this.dropUnhooked(family, plan.target);
       if (e instanceof NftElementsRefusedError) throw new NftRefusedError(e.message, { cause: e });
-      // Netlink cannot be had here (no socket, namespace not enterable): from now on nft parses.
-      if (e instanceof NftSocketUnavailableError) this.netlink = false;
-      // Anything else (an element the encoder does not read, a buffer it cannot get): nft parses
-      // this one. The sync works, slower; the reason goes to the proxy's log and error count.
-      return this.replace(content, `elements over netlink failed, nft parsed them: ${errorText(e)}`);
+      // A socket buffer smaller than a batch (no CAP_NET_ADMIN to force it, in a user namespace):
+      // smaller batches, from now on. The batches are separate transactions into an unhooked table.
+      if (e instanceof NetlinkBatchTooLargeError && this.elementsPerBatch > MIN_ELEMENTS_PER_BATCH) {
+        const fits = Math.floor((this.elementsPerBatch * e.bufferBytes * 0.8) / e.neededBytes);
+        this.elementsPerBatch = Math.max(MIN_ELEMENTS_PER_BATCH, Math.min(fits, this.elementsPerBatch >> 1));
+        return this.replace(content, true, fallback);
+      }
+      // Netlink cannot be had here (no socket, namespace not enterable): nft parses from now on.
+      const off = e instanceof NftSocketUnavailableError;
+      if (off) this.netlink = false;
+      // Anything else (an element the encoder does not read): nft parses this one. The sync
+      // works, slower; the reason goes to the proxy's log and error count.
+      const reason = `elements over netlink failed${off ? " (nft parses them from now on)" : ""}: ${errorText(e)}`;
+      return this.replace(content, false, reason);
     }
     try {
       await this.nftFile(plan.swap, replacing);

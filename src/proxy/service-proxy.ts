@@ -76,7 +76,7 @@ function proxyMetrics(metrics: Metrics) {
     ),
   };
   for (const kind of ["full", "partial"]) m.syncs.inc({ kind }, 0);
-  for (const kind of ["nft", "store", "conntrack"]) m.errors.inc({ kind }, 0);
+  for (const kind of ["nft", "store", "conntrack", "netlink"]) m.errors.inc({ kind }, 0);
   return m;
 }
 

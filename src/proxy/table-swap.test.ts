@@ -55,16 +55,34 @@ describe("planSwap", () => {
     expect(plan.swap.startsWith("add chain ip podnet ")).toBe(true);
   });
 
-  test("without netlink the build carries every element: build + swap is the full text, base chains last", () => {
+  test("without netlink the build carries every element, every set and every other chain; the swap every base chain", () => {
     const c = content("client-ip-affinity");
     const plan = planSwap(c, "podnet-b", "podnet", (): ElementLayout | undefined => undefined);
     expect(plan.loads).toEqual([]);
-    const sorted = (text: string) =>
+    const elementLines = (text: string) =>
       text
         .split("\n")
         .filter((l) => l.startsWith("\t\t\t"))
         .sort();
-    expect(sorted(plan.build)).toEqual(sorted(tableText(c, "podnet")));
+    expect(elementLines(plan.build)).toEqual(elementLines(tableText(c, "podnet")));
+    for (const { set } of c.sets) expect(plan.build).toContain(`\t${set.kind} ${set.name} {\n`);
+    let base = 0;
+    for (const chain of c.chains) {
+      if (chain.hook) {
+        base++;
+        expect(plan.build).not.toContain(`\tchain ${chain.name} {`);
+        expect(plan.swap).toContain(
+          `add chain ip podnet ${chain.name} { type ${chain.hook.type} hook ${chain.hook.hook} `,
+        );
+        for (const rule of chain.rules)
+          expect(plan.swap).toContain(`add rule ip podnet ${chain.name} ${rule}\n`);
+      } else {
+        expect(plan.build).toContain(
+          `\tchain ${chain.name} {\n${chain.rules.map((r) => `\t\t${r}\n`).join("")}\t}\n`,
+        );
+      }
+    }
+    expect(base).toBe(5);
     expect(
       plan.swap.startsWith("add table ip podnet-b\ndelete table ip podnet-b\nadd chain ip podnet "),
     ).toBe(true);

@@ -120,20 +120,59 @@ describe("full sync by swapping tables (real kernel)", () => {
     expect(await proxyTableListing(live, "podnet")).toEqual(await referenceListing(first));
   }, 120_000);
 
+  test("an element the encoder does not read (a port as 0x50) is parsed by nft: same table, the reason told", async () => {
+    const webIps = first.sets.find((s) => s.set.name === "service-ips");
+    const sample = webIps?.elements[0];
+    if (sample === undefined) throw new Error("the random content has no service-ips element");
+    // `10.x.y.z . tcp . 80 : goto …` with the port written in hex, which nft reads and the encoder refuses.
+    const odd = sample.replace(/^(\S+ \. \S+) \. \d+ :/, "$1 . 0x50 :").replace(/^\S+/, "10.111.222.2");
+    expect(odd).toContain(" . 0x50 : ");
+    const content: TableContent = {
+      ...first,
+      sets: first.sets.map((s) =>
+        s.set.name === "service-ips" ? { ...s, elements: [...s.elements, odd] } : s,
+      ),
+    };
+    const outcome = await kernelIn(live).replaceTable(content);
+    expect(outcome.netlinkElements).toBe(0);
+    expect(outcome.fallback).toContain("elements over netlink failed");
+    expect(outcome.fallback).toContain("0x50");
+    expect(await tables(live)).toEqual([outcome.table]);
+    expect(await proxyTableListing(live, outcome.table)).toEqual(await referenceListing(content));
+  }, 120_000);
+
+  test("in a user namespace (socket buffers cannot be forced), a batch too large for the socket is split, still over netlink", async () => {
+    // 20,000 Services × 10 endpoints in one batch: some 260,000 elements, over 10 MiB, more than
+    // a socket gets there (net.core.wmem_max × 2: 8 MiB on this machine, 416 KiB by default).
+    const script = `${import.meta.dir}/harness/userns-full-sync.ts`;
+    const argv = ["unshare", "--user", "--map-root-user", "--net", "--", process.execPath, script];
+    const r = await run([...argv, "20000", "10", "1000000"], { timeoutMs: 120_000 });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const outcome = JSON.parse(r.stdout) as { table: string; netlinkElements: number; fallback?: string };
+    expect(outcome.fallback).toBeUndefined();
+    expect(outcome.netlinkElements).toBeGreaterThan(240_000);
+    expect(outcome.table).toBe("podnet");
+  }, 180_000);
+
   test("without netlink (PODNET_NETLINK=0) nft parses every element; the same table", async () => {
+    const [before] = await tables(live);
     const saved = process.env.PODNET_NETLINK;
     process.env.PODNET_NETLINK = "0";
+    let table: string;
     try {
       const outcome = await kernelIn(live).replaceTable(second);
-      expect(outcome.table).toBe("podnet-b");
+      table = outcome.table;
       expect(outcome.netlinkElements).toBe(0);
-      expect(outcome.fallback).toBe("netlink is not used here");
+      // Switched off on purpose: not a failure to report.
+      expect(outcome.fallback).toBeUndefined();
     } finally {
       if (saved === undefined) delete process.env.PODNET_NETLINK;
       else process.env.PODNET_NETLINK = saved;
     }
-    expect(await tables(live)).toEqual(["podnet-b"]);
-    expect(await proxyTableListing(live, "podnet-b")).toEqual(await referenceListing(second));
+    expect(table).not.toBe(before);
+    expect(await tables(live)).toEqual([table]);
+    expect(await proxyTableListing(live, table)).toEqual(await referenceListing(second));
   }, 120_000);
 
   test("connections to a ClusterIP made all through six swaps are all answered", async () => {
