@@ -6,9 +6,6 @@
  * connections. So the new table is built beside the old one, inert, under the other of the two
  * names (linux/nft-table-family.ts PROXY_TABLE_NAMES):
  *
- * The caller names the new table (linux/nft-chain-list.ts swapTarget) and says which sets the
- * netlink encoder takes (linux/netlink/nft-element-types.ts elementLayout), so this stays pure.
- *
  * 1. `build` (one nft transaction): a fresh table with every set, map and chain but the base
  *    chains — nothing hooks it, no packet sees it — with the elements nft must parse itself (the
  *    interval sets, and everything when netlink is not used);
@@ -16,7 +13,9 @@
  *    they need not be one transaction; a failure drops the new table);
  * 3. `swap` (one nft transaction): delete the old table and add the base chains to the new one.
  *
- * Packets see the old table until step 3 commits and the new one, complete, after it.
+ * Packets see the old table until step 3 commits and the new one, complete, after it. The caller
+ * names the new table (linux/nft-chain-list.ts swapTarget) and says which sets the netlink encoder
+ * takes (linux/netlink/nft-element-types.ts elementLayout), so this stays pure.
  */
 import type { NftChain, NftFamily, NftNamedSet } from "./nft-model.ts";
 import { chainDeclaration } from "./nft-model.ts";
