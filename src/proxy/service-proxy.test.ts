@@ -15,6 +15,7 @@ import type { Logger } from "../daemon/log.ts";
 import { Metrics } from "../daemon/metrics.ts";
 import { buildClusterConfig } from "../ipam/cluster-config.ts";
 import type { Store } from "../store/store.ts";
+import type { NftFamily } from "./nft-model.ts";
 import type { ReplaceOutcome } from "./proxy-kernel.ts";
 import { RecordingKernel } from "./recording-kernel.ts";
 import { type ProxyOptions, ServiceProxy } from "./service-proxy.ts";
@@ -410,5 +411,40 @@ describe("ServiceProxy", () => {
     const warning = logs.find((l) => l.msg === "full sync: nft parsed the elements (slower)");
     expect(warning?.fields?.reason).toBe("elements over netlink failed: test");
     expect(await metric(syncs("full"))).toBe(1);
+  });
+
+  test("a table check whose read a swapping sync overtook does not take the new name for a missing table", async () => {
+    // The check's read is held until a sync has replaced `podnet` by `podnet-b`, then answers what
+    // it saw before: `podnet` alone.
+    let hold: { release: () => void; read: Promise<void> } | undefined;
+    class SlowKernel extends RecordingKernel {
+      override async proxyTables(family: NftFamily): Promise<readonly string[]> {
+        const seen = await super.proxyTables(family);
+        if (hold !== undefined) await hold.read;
+        return seen;
+      }
+    }
+    const kernel = new SlowKernel();
+    const { s, proxy, logs } = await setup({ checkSeconds: 0.02 }, kernel);
+    await createService(s, config, service("web", "web"));
+    await pod(s, "web-1", "10.244.1.5", "web");
+    await proxy.start();
+    let release = () => {};
+    const read = new Promise<void>((r) => {
+      release = r;
+    });
+    hold = { release, read };
+    const checks = kernel.tableChecks.length;
+    await until("a check to be reading", () => kernel.tableChecks.length > checks);
+    // A refused partial sync: the table is replaced in full, under the other name.
+    kernel.refuseNext();
+    await pod(s, "web-2", "10.244.1.6", "web");
+    await until("the swap", () => kernel.liveName("ip") === "podnet-b");
+    hold = undefined;
+    release();
+    const after = kernel.tableChecks.length;
+    await until("two more checks", () => kernel.tableChecks.length >= after + 2);
+    expect(logs.map((l) => l.msg)).not.toContain("podnet's nftables table is missing; replacing it in full");
+    expect(kernel.transactions.map((t) => t.outcome)).toEqual(["applied", "refused", "applied"]);
   });
 });
