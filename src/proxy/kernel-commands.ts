@@ -28,7 +28,7 @@ import {
   NftSessionUnsupportedError,
 } from "../linux/nft-session.ts";
 import { refusalReason } from "../linux/nft-session-protocol.ts";
-import type { NftFamily, NftNamedSet } from "./nft-model.ts";
+import { dropTableText, type NftFamily, type NftNamedSet } from "./nft-model.ts";
 import {
   type FlowDeletion,
   NftRefusedError,
@@ -185,9 +185,7 @@ export class KernelCommands implements ProxyKernel {
     const listing = await this.chainList(family).catch(() => undefined);
     if (listing === undefined || listing.hooked.includes(name) || !listing.present.includes(name)) return;
     const table = `${family} ${name}`;
-    await this.nftFile(`add table ${table}\ndelete table ${table}\n`, `deleting ${table}`).catch(
-      () => undefined,
-    );
+    await this.nftFile(dropTableText(family, name), `deleting ${table}`).catch(() => undefined);
   }
 
   /** The table in use (see liveProxyTable); undefined when neither name exists. */

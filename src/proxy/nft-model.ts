@@ -160,6 +160,14 @@ export function setDeclaration(set: NftNamedSet): string {
   return parts.join(" ");
 }
 
+/**
+ * Commands that delete table `name` of `family` whether or not it is there: `add table` first, so
+ * the delete cannot fail on a table that is missing.
+ */
+export function dropTableText(family: string, name: string): string {
+  return `add table ${family} ${name}\ndelete table ${family} ${name}\n`;
+}
+
 /** `type nat hook prerouting priority -100; policy accept;` for base chains, "" otherwise. */
 export function chainDeclaration(chain: NftChain): string {
   const h = chain.hook;

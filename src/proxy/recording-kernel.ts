@@ -12,7 +12,7 @@
  */
 import { liveProxyTable, swapTarget } from "../linux/nft-chain-list.ts";
 import { PROXY_TABLE_NAMES } from "../linux/nft-table-family.ts";
-import type { NftFamily } from "./nft-model.ts";
+import { dropTableText, type NftFamily } from "./nft-model.ts";
 import {
   type FlowDeletion,
   NftRefusedError,
@@ -116,7 +116,7 @@ export class RecordingKernel implements ProxyKernel {
       hooked: present.filter((n) => !this.unhooked.has(`${family} ${n}`)),
     });
     const table = swapTarget(live);
-    const old = live === undefined ? "" : `add table ${family} ${live}\ndelete table ${family} ${live}\n`;
+    const old = live === undefined ? "" : dropTableText(family, live);
     await this.applyTransaction(tableText(content, table) + old, "full");
     this.unhooked.delete(`${family} ${table}`);
     return { table, netlinkElements: 0 };

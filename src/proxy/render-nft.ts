@@ -7,7 +7,14 @@
  * feeds it one Service at a time without ever holding every Service's rules at once.
  */
 import type { NftChain, NftNamedSet, Ruleset } from "./nft-model.ts";
-import { allChains, allSets, chainDeclaration, elementText, setDeclaration } from "./nft-model.ts";
+import {
+  allChains,
+  allSets,
+  chainDeclaration,
+  dropTableText,
+  elementText,
+  setDeclaration,
+} from "./nft-model.ts";
 
 /** The element texts of a set or map as the Ruleset holds them. */
 function elementTexts(set: NftNamedSet): Iterable<string> {
@@ -23,8 +30,7 @@ export class TableText {
   private first = true;
 
   constructor(family: string, table: string) {
-    const name = `${family} ${table}`;
-    this.out = [`add table ${name}\ndelete table ${name}\ntable ${name} {\n`];
+    this.out = [`${dropTableText(family, table)}table ${family} ${table} {\n`];
   }
 
   private separate(): void {

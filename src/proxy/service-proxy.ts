@@ -21,7 +21,7 @@ import { PROXY_TABLE_NAMES } from "../linux/nft-table-family.ts";
 import type { Store } from "../store/store.ts";
 import { ClusterView, type ViewChange } from "./cluster-view.ts";
 import type { SyncPlan } from "./diff.ts";
-import type { NftFamily, RenderProblem } from "./nft-model.ts";
+import { dropTableText, type NftFamily, type RenderProblem } from "./nft-model.ts";
 import { PendingChanges } from "./pending-changes.ts";
 import type { ProxyKernel } from "./proxy-kernel.ts";
 import { ProxyState } from "./proxy-state.ts";
@@ -250,10 +250,8 @@ export class ServiceProxy {
    */
   private async dropTable(family: NftFamily): Promise<void> {
     // Both names: a swap cut short leaves the one being built beside the one in use.
-    const text = PROXY_TABLE_NAMES.map(
-      (name) => `add table ${family} ${name}\ndelete table ${family} ${name}\n`,
-    );
-    await this.kernel.applyTransaction(text.join(""), "full");
+    const text = PROXY_TABLE_NAMES.map((name) => dropTableText(family, name)).join("");
+    await this.kernel.applyTransaction(text, "full");
     this.states.delete(family);
     this.unowned.delete(family);
   }

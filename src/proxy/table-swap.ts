@@ -18,7 +18,7 @@
  * takes (linux/netlink/nft-element-types.ts elementLayout), so this stays pure.
  */
 import type { NftChain, NftFamily, NftNamedSet } from "./nft-model.ts";
-import { chainDeclaration } from "./nft-model.ts";
+import { chainDeclaration, dropTableText } from "./nft-model.ts";
 import { TableText } from "./render-nft.ts";
 import type { TableContent } from "./table-content.ts";
 
@@ -78,9 +78,8 @@ function swapText(
   live: string | undefined,
   base: readonly NftChain[],
 ): string {
-  const lines: string[] = [];
   // `add` first: a table someone deleted meanwhile must not make the swap fail.
-  if (live !== undefined) lines.push(`add table ${family} ${live}`, `delete table ${family} ${live}`);
+  const lines: string[] = live === undefined ? [] : [dropTableText(family, live).trimEnd()];
   for (const chain of base) {
     lines.push(`add chain ${family} ${target} ${chain.name} { ${chainDeclaration(chain)} }`);
     for (const rule of chain.rules) lines.push(`add rule ${family} ${target} ${chain.name} ${rule}`);

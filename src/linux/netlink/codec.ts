@@ -5,7 +5,7 @@
  */
 import { NLA_F_NESTED, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from "./constants.ts";
 
-const align4 = (n: number): number => (n + 3) & ~3;
+export const align4 = (n: number): number => (n + 3) & ~3;
 
 export type Attr =
   | { readonly type: number; readonly kind: "bytes"; readonly value: Uint8Array }

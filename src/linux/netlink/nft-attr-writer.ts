@@ -4,6 +4,7 @@
  * integers), payloads such as addresses and verdict codes in network order. Kept apart from the
  * element encoder (nft-element-batch.ts) so that every host-order write goes through one flag.
  */
+import { align4 } from "./codec.ts";
 import { NLA_F_NESTED, NLMSG_HDRLEN } from "./constants.ts";
 import { NFGENMSG_LEN, NFNETLINK_V0, NFTA_DATA_VALUE } from "./nft-constants.ts";
 
@@ -16,8 +17,6 @@ export const HOST_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] ==
  */
 export const attrWord = (type: number, len: number): number =>
   HOST_LITTLE_ENDIAN ? (type << 16) | len : (len << 16) | type;
-
-export const align4 = (n: number): number => (n + 3) & ~3;
 
 /** A buffer written front to back, always at 4-byte aligned attribute starts; grows by doubling. */
 export class Writer {
